@@ -1,0 +1,20 @@
+package dev.nexusquant.cli;
+
+import picocli.CommandLine;
+
+/** Turns exceptions from a command into one line on stderr and a non-zero exit code. */
+final class Errors {
+
+    private Errors() {
+    }
+
+    static int handle(Exception e, CommandLine cl, CommandLine.ParseResult parsed) {
+        String name = cl.getCommandName();
+        String msg = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        cl.getErr().println("nq " + name + ": " + msg);
+        if (Boolean.getBoolean("nq.debug")) {
+            e.printStackTrace(cl.getErr());
+        }
+        return e instanceof IllegalArgumentException || e instanceof java.io.IOException ? 2 : 1;
+    }
+}

@@ -1,0 +1,67 @@
+package dev.nexusquant.engine.kv;
+
+/**
+ * The KV cache of one generation session: the only way the forward pass touches keys and values.
+ *
+ * <p>The forward pass appends the keys and values of new tokens, then asks the cache to compute attention for its
+ * queries. Because the cache computes attention itself, a compressed cache can score queries against compressed data
+ * without expanding it, and can observe attention probabilities (for importance ranking) as it computes them.
+ *
+ * <p>Order of calls for one forward step of {@code n} tokens: for each layer, {@link #append} once, then
+ * {@link #attend} for each KV head (possibly concurrently, from several threads, for different heads of the same
+ * layer). A cache is used by one session at a time; {@code attend} calls of one layer may overlap each other but never
+ * an {@code append}.
+ *
+ * <p>Positions are absolute token positions in the sequence. A query at position {@code p} attends to every cached
+ * token of its layer whose position is {@code <= p}. Evicting caches keep the original positions of kept tokens.
+ */
+public interface KvCache extends AutoCloseable {
+
+    /** The shape this cache was created for. */
+    KvLayout layout();
+
+    /**
+     * Stores the keys and values of {@code n} new tokens of one layer.
+     *
+     * @param layer     layer index
+     * @param n         number of tokens
+     * @param positions [n] absolute positions, strictly increasing, above every position appended before
+     * @param keys      [n][kvHeads * headDim] row-major; keys already rotated by RoPE at their positions
+     * @param values    [n][kvHeads * headDim] row-major
+     */
+    void append(int layer, int n, int[] positions, float[] keys, float[] values);
+
+    /**
+     * Causal attention of {@code n} queries for the query heads of one KV head.
+     *
+     * <p>For each query {@code i} and each query head {@code h} in {@code kvHead * group .. kvHead * group + group - 1}:
+     * {@code out[i][h] = sum_t softmax_t(q[i][h] . k_t / sqrt(headDim)) v_t} over the cached tokens {@code t} of this
+     * layer with position {@code <= positions[i]}. Other heads of {@code out} are left untouched.
+     *
+     * @param layer     layer index
+     * @param kvHead    KV head index
+     * @param n         number of queries
+     * @param positions [n] absolute query positions
+     * @param q         [n][heads * headDim] queries, RoPE applied
+     * @param out       [n][heads * headDim] attention output
+     */
+    void attend(int layer, int kvHead, int n, int[] positions, float[] q, float[] out);
+
+    /**
+     * Marks the end of a prompt (or of a turn's prompt): everything appended so far is context that generation will
+     * read. A compressing cache ranks, evicts and compresses here. The dense cache does nothing.
+     */
+    default void endOfPrompt() {
+    }
+
+    /** Tokens appended so far (per layer). */
+    long tokensSeen();
+
+    /** What this cache holds now. */
+    KvStats stats();
+
+    /** Frees what the cache holds; it cannot be used afterwards. */
+    @Override
+    default void close() {
+    }
+}
