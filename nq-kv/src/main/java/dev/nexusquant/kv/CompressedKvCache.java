@@ -498,6 +498,12 @@ final class CompressedKvCache implements KvCache {
     // Accounting
     // ---------------------------------------------------------------------------------------------------------
 
+    /** Once generation started, new tokens come at most a block at a time (see {@link KvCache#maxAppend()}). */
+    @Override
+    public int maxAppend() {
+        return prompted ? cfg.block() : Integer.MAX_VALUE;
+    }
+
     @Override
     public long tokensSeen() {
         return seen;

@@ -75,13 +75,27 @@ public final class Perplexity {
      */
     public static PerplexityResult evaluate(Model model, int[] tokens, int nCtx, int maxChunks, KvCacheFactory factory,
                                             ProgressListener progress) {
+        return evaluate(model, tokens, nCtx, 0, maxChunks, factory, progress);
+    }
+
+    /**
+     * As {@link #evaluate(Model, int[], int, int, KvCacheFactory, ProgressListener)}, starting at chunk
+     * {@code firstChunk} (so that settings chosen on the first chunks can be reported on later ones).
+     */
+    public static PerplexityResult evaluate(Model model, int[] tokens, int nCtx, int firstChunk, int maxChunks,
+                                            KvCacheFactory factory, ProgressListener progress) {
+        if (firstChunk < 0) throw new IllegalArgumentException("the first chunk must be >= 0, is " + firstChunk);
         if (nCtx < 4 || (nCtx & 1) != 0) throw new IllegalArgumentException("the context must be an even number >= 4, is " + nCtx);
         int available = tokens.length / nCtx;
         if (available == 0) {
             throw new IllegalArgumentException("the text has " + tokens.length + " tokens, fewer than one chunk of " + nCtx
                     + " (use a smaller --ctx or a longer text)");
         }
-        int chunks = maxChunks > 0 ? Math.min(available, maxChunks) : available;
+        if (firstChunk >= available) {
+            throw new IllegalArgumentException("the text has " + available + " chunks of " + nCtx + ", so chunk "
+                    + firstChunk + " does not exist");
+        }
+        int chunks = maxChunks > 0 ? Math.min(available - firstChunk, maxChunks) : available - firstChunk;
         int first = nCtx / 2;
         int scoredPerChunk = nCtx - 1 - first;
         int vocab = model.config().vocabSize();
@@ -93,7 +107,7 @@ public final class Perplexity {
         long t0 = System.nanoTime();
         int[] chunk = new int[nCtx];
         for (int c = 0; c < chunks; c++) {
-            System.arraycopy(tokens, c * nCtx, chunk, 0, nCtx);
+            System.arraycopy(tokens, (firstChunk + c) * nCtx, chunk, 0, nCtx);
             chunk[0] = bos;
             KvStats stats;
             try (Session s = model.newSession(factory)) {

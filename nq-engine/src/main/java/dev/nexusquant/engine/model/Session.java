@@ -76,7 +76,7 @@ public final class Session implements AutoCloseable {
         int vocab = c.vocabSize();
         float[] logits = new float[allLogits ? n * vocab : vocab];
         for (int done = 0; done < n; ) {
-            int b = Math.min(MAX_BATCH, n - done);
+            int b = Math.min(Math.min(MAX_BATCH, Math.max(1, cache.maxAppend())), n - done);
             boolean last = done + b == n;
             batch(tokens, from + done, b, allLogits || last, allLogits ? logits : null, done * vocab, logits, allLogits);
             done += b;
