@@ -15,6 +15,8 @@ import picocli.CommandLine.Command;
                 GenerateCommand.class,
                 PerplexityCommand.class,
                 InfoCommand.class,
+                CopyCommand.class,
+                PasskeyCommand.class,
         })
 public final class Main {
 

@@ -228,6 +228,7 @@ public final class Model implements AutoCloseable {
 
         long t0 = System.nanoTime();
         float[] logits = s.forward(prompt_, 0, prompt_.length, false);
+        s.endOfPrompt(); // a compressing cache ranks, evicts and compresses the prompt here
         long t1 = System.nanoTime();
         int steps = 0;
         int vocab = config.vocabSize();
