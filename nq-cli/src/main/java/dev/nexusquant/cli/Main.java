@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
                 InfoCommand.class,
                 CopyCommand.class,
                 PasskeyCommand.class,
+                BenchCommand.class,
         })
 public final class Main {
 
