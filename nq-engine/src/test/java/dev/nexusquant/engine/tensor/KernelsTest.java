@@ -124,6 +124,45 @@ class KernelsTest {
     }
 
     @Test
+    void panelsAndAttentionKernels() {
+        Random r = new Random(SEED + 3);
+        for (int cols : new int[]{1, 7, 64, 100, 512}) {
+            for (int rows : new int[]{1, 5, 15, 16}) {
+                int tokens = 1 + r.nextInt(20);
+                float[] panel = random(r, cols * Kernels.PANEL, 1), x = random(r, tokens * cols + 3, 1);
+                float[] o1 = new float[tokens * 20 + 2], o2 = new float[tokens * 20 + 2];
+                S.gemmPanel(panel, cols, rows, x, 3, tokens, o1, 2, 20);
+                V.gemmPanel(panel, cols, rows, x, 3, tokens, o2, 2, 20);
+                for (int i = 0; i < o1.length; i++) close(o1[i], o2[i], Math.sqrt(cols) * 4, "gemmPanel " + rows + "x" + tokens + "x" + cols);
+            }
+        }
+        for (int hd : new int[]{8, 12, 64, 128}) {
+            for (int rows = 1; rows <= 4; rows++) {
+                int tokens = 1 + r.nextInt(300), ktStride = tokens + r.nextInt(9);
+                float[] q = random(r, rows * hd * 2, 1), kt = random(r, hd * ktStride, 1), v = random(r, tokens * hd, 1);
+                short[] kth = new short[kt.length], vh = new short[v.length];
+                for (int i = 0; i < kt.length; i++) kth[i] = Float.floatToFloat16(kt[i]);
+                for (int i = 0; i < v.length; i++) vh[i] = Float.floatToFloat16(v[i]);
+                float[] s1 = new float[4 * 310], s2 = new float[4 * 310];
+                S.scores(q, 1, hd, rows, hd, kt, 0, ktStride, tokens, 0.125f, s1, 0, 310);
+                V.scores(q, 1, hd, rows, hd, kt, 0, ktStride, tokens, 0.125f, s2, 0, 310);
+                for (int i = 0; i < s1.length; i++) close(s1[i], s2[i], Math.sqrt(hd), "scores hd=" + hd + " rows=" + rows);
+                S.scoresF16(q, 0, hd, rows, hd, kth, 0, ktStride, tokens, 0.125f, s1, 0, 310);
+                V.scoresF16(q, 0, hd, rows, hd, kth, 0, ktStride, tokens, 0.125f, s2, 0, 310);
+                for (int i = 0; i < s1.length; i++) close(s1[i], s2[i], Math.sqrt(hd), "scoresF16 hd=" + hd + " rows=" + rows);
+                float[] p = random(r, 4 * 310, 0.1);
+                float[] o1 = random(r, rows * hd + 5, 1), o2 = o1.clone();
+                S.weightedSum(p, 2, 310, rows, v, 0, tokens, hd, o1, 5, hd);
+                V.weightedSum(p, 2, 310, rows, v, 0, tokens, hd, o2, 5, hd);
+                for (int i = 0; i < o1.length; i++) close(o1[i], o2[i], Math.sqrt(tokens), "weightedSum hd=" + hd + " rows=" + rows);
+                S.weightedSumF16(p, 2, 310, rows, vh, 0, tokens, hd, o1, 5, hd);
+                V.weightedSumF16(p, 2, 310, rows, vh, 0, tokens, hd, o2, 5, hd);
+                for (int i = 0; i < o1.length; i++) close(o1[i], o2[i], Math.sqrt(tokens), "weightedSumF16 hd=" + hd + " rows=" + rows);
+            }
+        }
+    }
+
+    @Test
     void gemmTileAndLinear() {
         Random r = new Random(SEED + 2);
         for (int cols : new int[]{8, 17, 64, 100, 512}) {
