@@ -7,8 +7,9 @@ import java.util.Arrays;
 /**
  * The default KV cache: every key and value kept, in fp32 or fp16, and attention computed exactly.
  *
- * <p>Storage per layer and KV head: chunks of {@link #CHUNK_TOKENS} tokens ({@code [CHUNK_TOKENS][headDim]} each for
- * keys and for values), allocated as tokens arrive, so memory follows the tokens seen and the whole context is never
+ * <p>Storage per layer and KV head: chunks of {@link #CHUNK_TOKENS} tokens, keys transposed ({@code [headDim][CHUNK_TOKENS]},
+ * so that scores of consecutive tokens are one vector) and values row-major ({@code [CHUNK_TOKENS][headDim]}), allocated
+ * as tokens arrive, so memory follows the tokens seen and the whole context is never
  * preallocated. {@link #stats()} counts the bytes of every chunk and position array allocated.
  *
  * <p>Attention for a query at position {@code p} runs over the cached tokens with position {@code <= p}: scores
@@ -40,7 +41,7 @@ public final class DenseKvCache implements KvCache {
     private final int[][] positions;
     /** [layer]: tokens cached. */
     private final int[] counts;
-    /** [kvHead]: attention score scratch; heads may be attended concurrently, so one per head. */
+    /** [kvHead]: attention score scratch ([4][tokens]); heads may be attended concurrently, so one per head. */
     private final float[][] scores;
     private long bytes;
     private boolean closed;
@@ -114,13 +115,15 @@ public final class DenseKvCache implements KvCache {
             int chunk = t / CHUNK_TOKENS, at = (t % CHUNK_TOKENS) * headDim;
             for (int h = 0; h < layout.kvHeads(); h++) {
                 int src = i * kvDim + h * headDim;
+                int slot = t % CHUNK_TOKENS;
                 if (precision == Precision.FP32) {
-                    System.arraycopy(k, src, (float[]) keys[layer][h][chunk], at, headDim);
+                    float[] kc = (float[]) keys[layer][h][chunk];
+                    for (int d = 0; d < headDim; d++) kc[d * CHUNK_TOKENS + slot] = k[src + d];
                     System.arraycopy(v, src, (float[]) values[layer][h][chunk], at, headDim);
                 } else {
                     short[] kc = (short[]) keys[layer][h][chunk], vc = (short[]) values[layer][h][chunk];
                     for (int d = 0; d < headDim; d++) {
-                        kc[at + d] = Float.floatToFloat16(k[src + d]);
+                        kc[d * CHUNK_TOKENS + slot] = Float.floatToFloat16(k[src + d]);
                         vc[at + d] = Float.floatToFloat16(v[src + d]);
                     }
                 }
@@ -156,37 +159,63 @@ public final class DenseKvCache implements KvCache {
         int count = counts[layer];
         int group = layout.groupSize();
         int qDim = layout.qDim();
+        int[] cachedPos = positions[layer];
+        // query rows are processed 4 at a time, sharing every key and value load: the group's heads of one token when
+        // there are at least 4, else the same head of up to 4 consecutive tokens
+        boolean byHeads = group >= 4;
+        for (int g0 = 0; g0 < group; g0 += byHeads ? 4 : 1) {
+            for (int i0 = 0; i0 < n; i0 += byHeads ? 1 : 4) {
+                int rows = byHeads ? Math.min(4, group - g0) : Math.min(4, n - i0);
+                int stride = byHeads ? headDim : qDim;
+                int off = i0 * qDim + (kvHead * group + g0) * headDim;
+                int[] limit = new int[rows];
+                int maxLimit = 0;
+                for (int r = 0; r < rows; r++) {
+                    limit[r] = upperBound(cachedPos, count, pos[byHeads ? i0 : i0 + r]); // tokens at positions <= the query's
+                    maxLimit = Math.max(maxLimit, limit[r]);
+                }
+                attendRows(layer, kvHead, q, off, stride, rows, limit, maxLimit, out);
+            }
+        }
+    }
+
+    /** Attention of {@code rows} query rows at {@code q[off + r * stride]}, each over its first {@code limit[r]} tokens. */
+    private void attendRows(int layer, int kvHead, float[] q, int off, int stride, int rows, int[] limit, int maxLimit, float[] out) {
+        for (int r = 0; r < rows; r++) Arrays.fill(out, off + r * stride, off + r * stride + headDim, 0f);
+        if (maxLimit == 0) return;
+        int width = (maxLimit + 15) & ~15;
         float[] s = scores[kvHead];
-        if (s.length < count) {
-            s = new float[Math.max(count, 2 * s.length)];
+        if (s.length < 4 * width) {
+            s = new float[4 * Math.max(width, 2 * s.length / 4)];
             scores[kvHead] = s;
         }
-        int[] cachedPos = positions[layer];
+        int sStride = s.length / 4;
         Object[] kChunks = keys[layer][kvHead], vChunks = values[layer][kvHead];
-        for (int i = 0; i < n; i++) {
-            int limit = upperBound(cachedPos, count, pos[i]); // tokens with position <= pos[i]
-            for (int g = 0; g < group; g++) {
-                int off = i * qDim + (kvHead * group + g) * headDim;
-                Arrays.fill(out, off, off + headDim, 0f);
-                if (limit == 0) continue;
-                float max = Float.NEGATIVE_INFINITY;
-                for (int t = 0; t < limit; t++) {
-                    int at = (t % CHUNK_TOKENS) * headDim;
-                    Object kc = kChunks[t / CHUNK_TOKENS];
-                    float score = (precision == Precision.FP32
-                            ? kernels.dot(q, off, (float[]) kc, at, headDim)
-                            : kernels.dotF16(q, off, (short[]) kc, at, headDim)) * scale;
-                    s[t] = score;
-                    if (score > max) max = score;
-                }
-                float sum = kernels.expShifted(s, 0, limit, max);
-                float inv = 1f / sum;
-                for (int t = 0; t < limit; t++) {
-                    int at = (t % CHUNK_TOKENS) * headDim;
-                    Object vc = vChunks[t / CHUNK_TOKENS];
-                    if (precision == Precision.FP32) kernels.axpy(s[t] * inv, (float[]) vc, at, out, off, headDim);
-                    else kernels.axpyF16(s[t] * inv, (short[]) vc, at, out, off, headDim);
-                }
+        for (int c = 0; c * CHUNK_TOKENS < maxLimit; c++) {
+            // scored in whole vectors: the padding columns of a chunk hold zeros or earlier tokens, never read after
+            int tokens = Math.min(CHUNK_TOKENS, (maxLimit - c * CHUNK_TOKENS + 15) & ~15);
+            if (precision == Precision.FP32) {
+                kernels.scores(q, off, stride, rows, headDim, (float[]) kChunks[c], 0, CHUNK_TOKENS, tokens, scale, s, c * CHUNK_TOKENS, sStride);
+            } else {
+                kernels.scoresF16(q, off, stride, rows, headDim, (short[]) kChunks[c], 0, CHUNK_TOKENS, tokens, scale, s, c * CHUNK_TOKENS, sStride);
+            }
+        }
+        for (int r = 0; r < rows; r++) { // softmax over each row's own tokens; zero weight past them
+            int base = r * sStride, lim = limit[r];
+            float max = Float.NEGATIVE_INFINITY;
+            for (int t = 0; t < lim; t++) max = Math.max(max, s[base + t]);
+            if (lim > 0) {
+                float inv = 1f / kernels.expShifted(s, base, lim, max);
+                for (int t = 0; t < lim; t++) s[base + t] *= inv;
+            }
+            Arrays.fill(s, base + lim, base + maxLimit, 0f);
+        }
+        for (int c = 0; c * CHUNK_TOKENS < maxLimit; c++) {
+            int tokens = Math.min(CHUNK_TOKENS, maxLimit - c * CHUNK_TOKENS);
+            if (precision == Precision.FP32) {
+                kernels.weightedSum(s, c * CHUNK_TOKENS, sStride, rows, (float[]) vChunks[c], 0, tokens, headDim, out, off, stride);
+            } else {
+                kernels.weightedSumF16(s, c * CHUNK_TOKENS, sStride, rows, (short[]) vChunks[c], 0, tokens, headDim, out, off, stride);
             }
         }
     }
@@ -204,7 +233,13 @@ public final class DenseKvCache implements KvCache {
 
     /** Copies the key of cached token {@code t} (in append order) of one layer and KV head into {@code dst}. */
     public void readKey(int layer, int kvHead, int t, float[] dst, int dstOff) {
-        read(keys[layer][kvHead], layer, t, dst, dstOff);
+        if (t < 0 || t >= counts[layer]) throw new IndexOutOfBoundsException(t);
+        Object chunk = keys[layer][kvHead][t / CHUNK_TOKENS];
+        int slot = t % CHUNK_TOKENS;
+        for (int d = 0; d < headDim; d++) {
+            dst[dstOff + d] = precision == Precision.FP32 ? ((float[]) chunk)[d * CHUNK_TOKENS + slot]
+                    : Float.float16ToFloat(((short[]) chunk)[d * CHUNK_TOKENS + slot]);
+        }
     }
 
     /** Copies the value of cached token {@code t} of one layer and KV head into {@code dst}. */

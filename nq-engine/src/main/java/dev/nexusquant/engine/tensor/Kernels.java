@@ -40,6 +40,42 @@ public interface Kernels {
      */
     void gemmTile(float[] a, int rows, int cols, float[] x, int xOff, int tokens, float[] out, int outOff, int outStride);
 
+    /** Rows of a packed weight panel: {@link #gemmPanel} multiplies this many rows at once. */
+    int PANEL = 16;
+
+    /**
+     * A panel of a matrix-matrix product: {@code out[outOff + t * outStride + r] = sum_c x[xOff + t * cols + c] *
+     * panel[c * PANEL + r]} for {@code r < rows}, {@code t < tokens}.
+     *
+     * @param panel [cols][PANEL] weights, transposed (rows at and past {@code rows} are ignored)
+     * @param x     [tokens][cols] activations
+     */
+    void gemmPanel(float[] panel, int cols, int rows, float[] x, int xOff, int tokens, float[] out, int outOff, int outStride);
+
+    /**
+     * Attention scores against transposed keys: {@code s[sOff + r * sStride + t] = scale * sum_d q[qOff + r * qStride + d]
+     * * kt[ktOff + d * ktStride + t]} for {@code r < rows} (at most 4), {@code t < tokens}.
+     *
+     * @param kt [headDim][ktStride] keys, one column per token
+     */
+    void scores(float[] q, int qOff, int qStride, int rows, int headDim, float[] kt, int ktOff, int ktStride, int tokens,
+                float scale, float[] s, int sOff, int sStride);
+
+    /** {@link #scores} with fp16 keys. */
+    void scoresF16(float[] q, int qOff, int qStride, int rows, int headDim, short[] kt, int ktOff, int ktStride, int tokens,
+                   float scale, float[] s, int sOff, int sStride);
+
+    /**
+     * Weighted sums of value rows: {@code out[oOff + r * oStride + d] += sum_t p[pOff + r * pStride + t] * v[vOff + t *
+     * headDim + d]} for {@code r < rows} (at most 4), {@code d < headDim}.
+     */
+    void weightedSum(float[] p, int pOff, int pStride, int rows, float[] v, int vOff, int tokens, int headDim,
+                     float[] out, int oOff, int oStride);
+
+    /** {@link #weightedSum} with fp16 values. */
+    void weightedSumF16(float[] p, int pOff, int pStride, int rows, short[] v, int vOff, int tokens, int headDim,
+                        float[] out, int oOff, int oStride);
+
     /** {@code x[off + i] = exp(x[off + i] - max)} for {@code i < n}; returns the sum of the new values. */
     float expShifted(float[] x, int off, int n, float max);
 

@@ -5,17 +5,19 @@ package dev.nexusquant.engine.tensor;
  *
  * <p>One token (decode) is a matrix-vector product: rows are split between threads and each row is dotted with
  * {@code x} straight from the weights' storage ({@link Kernels#dotRow}). Several tokens (prefill) are a
- * matrix-matrix product: each thread decodes 4 rows at a time into a small float tile and multiplies it with blocks of
- * 64 tokens ({@link Kernels#gemmTile}), so each weight is decoded once per 64 tokens and the token block stays in cache.
+ * matrix-matrix product: each thread decodes {@link Kernels#PANEL} rows at a time, transposes them into a packed panel
+ * ({@code [cols][PANEL]}), and multiplies it with blocks of {@link #TOKEN_BLOCK} tokens ({@link Kernels#gemmPanel}), so
+ * each weight is decoded once per block of tokens, the token block stays in cache, and the kernel needs no horizontal
+ * sums (it broadcasts one activation against a vector of rows).
  */
 public final class Linear {
 
     /** Multiply-adds below which a product is not worth spreading over threads. */
     static final long MIN_PARALLEL_WORK = 1 << 15;
     static final int ROW_TILE = 4;
-    static final int TOKEN_BLOCK = 64;
+    static final int TOKEN_BLOCK = 256;
 
-    private static final ThreadLocal<float[]> TILE = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ThreadLocal<float[][]> TILE = ThreadLocal.withInitial(() -> new float[][]{new float[0], new float[0]});
 
     private Linear() {
     }
@@ -36,18 +38,25 @@ public final class Linear {
             });
             return;
         }
-        Parallel.forRange(rows, parts, ROW_TILE, (from, to) -> {
-            float[] tile = TILE.get();
-            if (tile.length < ROW_TILE * cols) {
-                tile = new float[ROW_TILE * cols];
-                TILE.set(tile);
+        int panel = Kernels.PANEL;
+        Parallel.forRange(rows, parts, panel, (from, to) -> {
+            float[][] buf = TILE.get();
+            if (buf[0].length < panel * cols) {
+                buf = new float[][]{new float[panel * cols], new float[panel * cols]};
+                TILE.set(buf);
             }
+            float[] rowsBuf = buf[0], packed = buf[1];
             for (int t0 = 0; t0 < n; t0 += TOKEN_BLOCK) {
                 int tokens = Math.min(TOKEN_BLOCK, n - t0);
-                for (int r = from; r < to; r += ROW_TILE) {
-                    int count = Math.min(ROW_TILE, to - r);
-                    k.dequantizeRows(w, r, count, tile, 0);
-                    k.gemmTile(tile, count, cols, x, xOff + t0 * cols, tokens, out, outOff + t0 * rows + r, rows);
+                for (int r = from; r < to; r += panel) {
+                    int count = Math.min(panel, to - r);
+                    // decode `count` rows, then transpose them into [cols][PANEL] so the kernel broadcasts activations
+                    k.dequantizeRows(w, r, count, rowsBuf, 0);
+                    if (count < panel) java.util.Arrays.fill(rowsBuf, count * cols, panel * cols, 0f);
+                    for (int c = 0, dst = 0; c < cols; c++, dst += panel) {
+                        for (int i = 0; i < panel; i++) packed[dst + i] = rowsBuf[i * cols + c];
+                    }
+                    k.gemmPanel(packed, cols, count, x, xOff + t0 * cols, tokens, out, outOff + t0 * rows + r, rows);
                 }
             }
         });

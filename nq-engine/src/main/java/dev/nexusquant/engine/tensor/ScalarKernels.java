@@ -38,6 +38,57 @@ public final class ScalarKernels implements Kernels {
     }
 
     @Override
+    public void gemmPanel(float[] panel, int cols, int rows, float[] x, int xOff, int tokens, float[] out, int outOff, int outStride) {
+        for (int t = 0; t < tokens; t++) {
+            for (int r = 0; r < rows; r++) {
+                float s = 0;
+                for (int c = 0; c < cols; c++) s += x[xOff + t * cols + c] * panel[c * PANEL + r];
+                out[outOff + t * outStride + r] = s;
+            }
+        }
+    }
+
+    @Override
+    public void scores(float[] q, int qOff, int qStride, int rows, int headDim, float[] kt, int ktOff, int ktStride, int tokens,
+                       float scale, float[] s, int sOff, int sStride) {
+        for (int r = 0; r < rows; r++) {
+            for (int t = 0; t < tokens; t++) {
+                float acc = 0;
+                for (int d = 0; d < headDim; d++) acc += q[qOff + r * qStride + d] * kt[ktOff + d * ktStride + t];
+                s[sOff + r * sStride + t] = acc * scale;
+            }
+        }
+    }
+
+    @Override
+    public void scoresF16(float[] q, int qOff, int qStride, int rows, int headDim, short[] kt, int ktOff, int ktStride, int tokens,
+                          float scale, float[] s, int sOff, int sStride) {
+        for (int r = 0; r < rows; r++) {
+            for (int t = 0; t < tokens; t++) {
+                float acc = 0;
+                for (int d = 0; d < headDim; d++) acc += q[qOff + r * qStride + d] * Float.float16ToFloat(kt[ktOff + d * ktStride + t]);
+                s[sOff + r * sStride + t] = acc * scale;
+            }
+        }
+    }
+
+    @Override
+    public void weightedSum(float[] p, int pOff, int pStride, int rows, float[] v, int vOff, int tokens, int headDim,
+                            float[] out, int oOff, int oStride) {
+        for (int r = 0; r < rows; r++) {
+            for (int t = 0; t < tokens; t++) axpy(p[pOff + r * pStride + t], v, vOff + t * headDim, out, oOff + r * oStride, headDim);
+        }
+    }
+
+    @Override
+    public void weightedSumF16(float[] p, int pOff, int pStride, int rows, short[] v, int vOff, int tokens, int headDim,
+                               float[] out, int oOff, int oStride) {
+        for (int r = 0; r < rows; r++) {
+            for (int t = 0; t < tokens; t++) axpyF16(p[pOff + r * pStride + t], v, vOff + t * headDim, out, oOff + r * oStride, headDim);
+        }
+    }
+
+    @Override
     public float expShifted(float[] x, int off, int n, float max) {
         float sum = 0;
         for (int i = 0; i < n; i++) {

@@ -356,7 +356,280 @@ public final class VectorKernels implements Kernels {
         }
     }
 
-    // ---- matrix x matrix ----
+
+    // ---- packed panels (matrix x matrix) ----
+
+    private static final float[] NO_ROWS = new float[0];
+
+    @Override
+    public void gemmPanel(float[] panel, int cols, int rows, float[] x, int xOff, int tokens, float[] out, int outOff, int outStride) {
+        if (L == 8) panel8(panel, cols, rows, x, xOff, tokens, out, outOff, outStride);
+        else panel16(panel, cols, rows, x, xOff, tokens, out, outOff, outStride);
+    }
+
+    /** AVX2: 6 tokens x 16 rows per step, 12 accumulators, weights loaded once per 6 tokens, no reductions. */
+    private static void panel8(float[] panel, int cols, int rows, float[] x, int xOff, int tokens, float[] out, int outOff, int outStride) {
+        float[] tmp = rows < PANEL ? new float[PANEL] : NO_ROWS;
+        int t = 0;
+        for (; t + 6 <= tokens; t += 6) {
+            FloatVector a00 = FloatVector.zero(F), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00;
+            FloatVector a30 = a00, a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00;
+            int x0 = xOff + t * cols;
+            for (int c = 0, pc = 0; c < cols; c++, pc += PANEL) {
+                FloatVector w0 = FloatVector.fromArray(F, panel, pc), w1 = FloatVector.fromArray(F, panel, pc + 8);
+                FloatVector b = FloatVector.broadcast(F, x[x0 + c]);
+                a00 = w0.fma(b, a00); a01 = w1.fma(b, a01);
+                b = FloatVector.broadcast(F, x[x0 + cols + c]);
+                a10 = w0.fma(b, a10); a11 = w1.fma(b, a11);
+                b = FloatVector.broadcast(F, x[x0 + 2 * cols + c]);
+                a20 = w0.fma(b, a20); a21 = w1.fma(b, a21);
+                b = FloatVector.broadcast(F, x[x0 + 3 * cols + c]);
+                a30 = w0.fma(b, a30); a31 = w1.fma(b, a31);
+                b = FloatVector.broadcast(F, x[x0 + 4 * cols + c]);
+                a40 = w0.fma(b, a40); a41 = w1.fma(b, a41);
+                b = FloatVector.broadcast(F, x[x0 + 5 * cols + c]);
+                a50 = w0.fma(b, a50); a51 = w1.fma(b, a51);
+            }
+            int o = outOff + t * outStride;
+            store2(a00, a01, out, o, rows, tmp);
+            store2(a10, a11, out, o + outStride, rows, tmp);
+            store2(a20, a21, out, o + 2 * outStride, rows, tmp);
+            store2(a30, a31, out, o + 3 * outStride, rows, tmp);
+            store2(a40, a41, out, o + 4 * outStride, rows, tmp);
+            store2(a50, a51, out, o + 5 * outStride, rows, tmp);
+        }
+        for (; t < tokens; t++) {
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0;
+            int x0 = xOff + t * cols;
+            int c = 0;
+            for (int pc = 0; c + 1 < cols; c += 2, pc += 2 * PANEL) {
+                FloatVector b = FloatVector.broadcast(F, x[x0 + c]);
+                a0 = FloatVector.fromArray(F, panel, pc).fma(b, a0);
+                a1 = FloatVector.fromArray(F, panel, pc + 8).fma(b, a1);
+                b = FloatVector.broadcast(F, x[x0 + c + 1]);
+                b0 = FloatVector.fromArray(F, panel, pc + PANEL).fma(b, b0);
+                b1 = FloatVector.fromArray(F, panel, pc + PANEL + 8).fma(b, b1);
+            }
+            for (; c < cols; c++) {
+                FloatVector b = FloatVector.broadcast(F, x[x0 + c]);
+                a0 = FloatVector.fromArray(F, panel, c * PANEL).fma(b, a0);
+                a1 = FloatVector.fromArray(F, panel, c * PANEL + 8).fma(b, a1);
+            }
+            store2(a0.add(b0), a1.add(b1), out, outOff + t * outStride, rows, tmp);
+        }
+    }
+
+    private static void store2(FloatVector lo, FloatVector hi, float[] out, int o, int rows, float[] tmp) {
+        if (rows == PANEL) {
+            lo.intoArray(out, o);
+            hi.intoArray(out, o + 8);
+        } else {
+            lo.intoArray(tmp, 0);
+            hi.intoArray(tmp, 8);
+            System.arraycopy(tmp, 0, out, o, rows);
+        }
+    }
+
+    /** AVX-512: 8 tokens x 16 rows per step. */
+    private static void panel16(float[] panel, int cols, int rows, float[] x, int xOff, int tokens, float[] out, int outOff, int outStride) {
+        float[] tmp = new float[PANEL];
+        int t = 0;
+        for (; t < tokens; t += 8) {
+            int nt = Math.min(8, tokens - t);
+            FloatVector[] acc = new FloatVector[8];
+            for (int j = 0; j < 8; j++) acc[j] = FloatVector.zero(F);
+            int x0 = xOff + t * cols;
+            for (int c = 0; c < cols; c++) {
+                FloatVector w = FloatVector.fromArray(F, panel, c * PANEL);
+                for (int j = 0; j < nt; j++) acc[j] = w.fma(FloatVector.broadcast(F, x[x0 + j * cols + c]), acc[j]);
+            }
+            for (int j = 0; j < nt; j++) {
+                acc[j].intoArray(tmp, 0);
+                System.arraycopy(tmp, 0, out, outOff + (t + j) * outStride, rows);
+            }
+        }
+    }
+
+    // ---- attention ----
+
+    @Override
+    public void scores(float[] q, int qOff, int qStride, int rows, int hd, float[] kt, int ktOff, int ktStride, int tokens,
+                       float scale, float[] s, int sOff, int sStride) {
+        int t = 0;
+        if (rows == 4) {
+            for (; t + 2 * L <= tokens; t += 2 * L) { // 8 independent accumulators: 4 rows x 2 vectors of tokens
+                FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+                for (int d = 0, at = ktOff + t; d < hd; d++, at += ktStride) {
+                    FloatVector k = FloatVector.fromArray(F, kt, at), k2 = FloatVector.fromArray(F, kt, at + L);
+                    FloatVector q0 = FloatVector.broadcast(F, q[qOff + d]), q1 = FloatVector.broadcast(F, q[qOff + qStride + d]);
+                    FloatVector q2 = FloatVector.broadcast(F, q[qOff + 2 * qStride + d]), q3 = FloatVector.broadcast(F, q[qOff + 3 * qStride + d]);
+                    a0 = k.fma(q0, a0); a1 = k.fma(q1, a1); a2 = k.fma(q2, a2); a3 = k.fma(q3, a3);
+                    b0 = k2.fma(q0, b0); b1 = k2.fma(q1, b1); b2 = k2.fma(q2, b2); b3 = k2.fma(q3, b3);
+                }
+                a0.mul(scale).intoArray(s, sOff + t);
+                a1.mul(scale).intoArray(s, sOff + sStride + t);
+                a2.mul(scale).intoArray(s, sOff + 2 * sStride + t);
+                a3.mul(scale).intoArray(s, sOff + 3 * sStride + t);
+                b0.mul(scale).intoArray(s, sOff + t + L);
+                b1.mul(scale).intoArray(s, sOff + sStride + t + L);
+                b2.mul(scale).intoArray(s, sOff + 2 * sStride + t + L);
+                b3.mul(scale).intoArray(s, sOff + 3 * sStride + t + L);
+            }
+            for (; t + L <= tokens; t += L) {
+                FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+                for (int d = 0; d < hd; d++) {
+                    FloatVector k = FloatVector.fromArray(F, kt, ktOff + d * ktStride + t);
+                    a0 = k.fma(FloatVector.broadcast(F, q[qOff + d]), a0);
+                    a1 = k.fma(FloatVector.broadcast(F, q[qOff + qStride + d]), a1);
+                    a2 = k.fma(FloatVector.broadcast(F, q[qOff + 2 * qStride + d]), a2);
+                    a3 = k.fma(FloatVector.broadcast(F, q[qOff + 3 * qStride + d]), a3);
+                }
+                a0.mul(scale).intoArray(s, sOff + t);
+                a1.mul(scale).intoArray(s, sOff + sStride + t);
+                a2.mul(scale).intoArray(s, sOff + 2 * sStride + t);
+                a3.mul(scale).intoArray(s, sOff + 3 * sStride + t);
+            }
+        } else {
+            for (; t + L <= tokens; t += L) {
+                for (int r = 0; r < rows; r++) {
+                    FloatVector a = FloatVector.zero(F);
+                    for (int d = 0; d < hd; d++) {
+                        a = FloatVector.fromArray(F, kt, ktOff + d * ktStride + t).fma(FloatVector.broadcast(F, q[qOff + r * qStride + d]), a);
+                    }
+                    a.mul(scale).intoArray(s, sOff + r * sStride + t);
+                }
+            }
+        }
+        if (t < tokens) ScalarKernels.INSTANCE.scores(q, qOff, qStride, rows, hd, kt, ktOff + t, ktStride, tokens - t, scale, s, sOff + t, sStride);
+    }
+
+    @Override
+    public void scoresF16(float[] q, int qOff, int qStride, int rows, int hd, short[] kt, int ktOff, int ktStride, int tokens,
+                          float scale, float[] s, int sOff, int sStride) {
+        int t = 0;
+        for (; t + L <= tokens; t += L) {
+            if (rows == 4) {
+                FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+                for (int d = 0; d < hd; d++) {
+                    FloatVector k = halves(kt, ktOff + d * ktStride + t);
+                    a0 = k.fma(FloatVector.broadcast(F, q[qOff + d]), a0);
+                    a1 = k.fma(FloatVector.broadcast(F, q[qOff + qStride + d]), a1);
+                    a2 = k.fma(FloatVector.broadcast(F, q[qOff + 2 * qStride + d]), a2);
+                    a3 = k.fma(FloatVector.broadcast(F, q[qOff + 3 * qStride + d]), a3);
+                }
+                a0.mul(scale).intoArray(s, sOff + t);
+                a1.mul(scale).intoArray(s, sOff + sStride + t);
+                a2.mul(scale).intoArray(s, sOff + 2 * sStride + t);
+                a3.mul(scale).intoArray(s, sOff + 3 * sStride + t);
+            } else {
+                for (int r = 0; r < rows; r++) {
+                    FloatVector a = FloatVector.zero(F);
+                    for (int d = 0; d < hd; d++) {
+                        a = halves(kt, ktOff + d * ktStride + t).fma(FloatVector.broadcast(F, q[qOff + r * qStride + d]), a);
+                    }
+                    a.mul(scale).intoArray(s, sOff + r * sStride + t);
+                }
+            }
+        }
+        if (t < tokens) ScalarKernels.INSTANCE.scoresF16(q, qOff, qStride, rows, hd, kt, ktOff + t, ktStride, tokens - t, scale, s, sOff + t, sStride);
+    }
+
+    @Override
+    public void weightedSum(float[] p, int pOff, int pStride, int rows, float[] v, int vOff, int tokens, int hd,
+                            float[] out, int oOff, int oStride) {
+        int d = 0;
+        if (rows == 4) { // 8 independent accumulators: 4 rows x 2 vectors of the head
+            for (; d + 2 * L <= hd; d += 2 * L) {
+                FloatVector a0 = FloatVector.fromArray(F, out, oOff + d), a1 = FloatVector.fromArray(F, out, oOff + oStride + d);
+                FloatVector a2 = FloatVector.fromArray(F, out, oOff + 2 * oStride + d), a3 = FloatVector.fromArray(F, out, oOff + 3 * oStride + d);
+                FloatVector b0 = FloatVector.fromArray(F, out, oOff + d + L), b1 = FloatVector.fromArray(F, out, oOff + oStride + d + L);
+                FloatVector b2 = FloatVector.fromArray(F, out, oOff + 2 * oStride + d + L), b3 = FloatVector.fromArray(F, out, oOff + 3 * oStride + d + L);
+                for (int t = 0, at = vOff + d; t < tokens; t++, at += hd) {
+                    FloatVector v0 = FloatVector.fromArray(F, v, at), v1 = FloatVector.fromArray(F, v, at + L);
+                    FloatVector p0 = FloatVector.broadcast(F, p[pOff + t]), p1 = FloatVector.broadcast(F, p[pOff + pStride + t]);
+                    FloatVector p2 = FloatVector.broadcast(F, p[pOff + 2 * pStride + t]), p3 = FloatVector.broadcast(F, p[pOff + 3 * pStride + t]);
+                    a0 = v0.fma(p0, a0); a1 = v0.fma(p1, a1); a2 = v0.fma(p2, a2); a3 = v0.fma(p3, a3);
+                    b0 = v1.fma(p0, b0); b1 = v1.fma(p1, b1); b2 = v1.fma(p2, b2); b3 = v1.fma(p3, b3);
+                }
+                a0.intoArray(out, oOff + d); a1.intoArray(out, oOff + oStride + d);
+                a2.intoArray(out, oOff + 2 * oStride + d); a3.intoArray(out, oOff + 3 * oStride + d);
+                b0.intoArray(out, oOff + d + L); b1.intoArray(out, oOff + oStride + d + L);
+                b2.intoArray(out, oOff + 2 * oStride + d + L); b3.intoArray(out, oOff + 3 * oStride + d + L);
+            }
+        }
+        for (; d + L <= hd; d += L) {
+            if (rows == 4) {
+                FloatVector a0 = FloatVector.fromArray(F, out, oOff + d), a1 = FloatVector.fromArray(F, out, oOff + oStride + d);
+                FloatVector a2 = FloatVector.fromArray(F, out, oOff + 2 * oStride + d), a3 = FloatVector.fromArray(F, out, oOff + 3 * oStride + d);
+                for (int t = 0; t < tokens; t++) {
+                    FloatVector vv = FloatVector.fromArray(F, v, vOff + t * hd + d);
+                    a0 = vv.fma(FloatVector.broadcast(F, p[pOff + t]), a0);
+                    a1 = vv.fma(FloatVector.broadcast(F, p[pOff + pStride + t]), a1);
+                    a2 = vv.fma(FloatVector.broadcast(F, p[pOff + 2 * pStride + t]), a2);
+                    a3 = vv.fma(FloatVector.broadcast(F, p[pOff + 3 * pStride + t]), a3);
+                }
+                a0.intoArray(out, oOff + d);
+                a1.intoArray(out, oOff + oStride + d);
+                a2.intoArray(out, oOff + 2 * oStride + d);
+                a3.intoArray(out, oOff + 3 * oStride + d);
+            } else {
+                for (int r = 0; r < rows; r++) {
+                    FloatVector a = FloatVector.fromArray(F, out, oOff + r * oStride + d);
+                    for (int t = 0; t < tokens; t++) {
+                        a = FloatVector.fromArray(F, v, vOff + t * hd + d).fma(FloatVector.broadcast(F, p[pOff + r * pStride + t]), a);
+                    }
+                    a.intoArray(out, oOff + r * oStride + d);
+                }
+            }
+        }
+        for (; d < hd; d++) {
+            for (int r = 0; r < rows; r++) {
+                float a = out[oOff + r * oStride + d];
+                for (int t = 0; t < tokens; t++) a += p[pOff + r * pStride + t] * v[vOff + t * hd + d];
+                out[oOff + r * oStride + d] = a;
+            }
+        }
+    }
+
+    @Override
+    public void weightedSumF16(float[] p, int pOff, int pStride, int rows, short[] v, int vOff, int tokens, int hd,
+                               float[] out, int oOff, int oStride) {
+        int d = 0;
+        for (; d + L <= hd; d += L) {
+            if (rows == 4) {
+                FloatVector a0 = FloatVector.fromArray(F, out, oOff + d), a1 = FloatVector.fromArray(F, out, oOff + oStride + d);
+                FloatVector a2 = FloatVector.fromArray(F, out, oOff + 2 * oStride + d), a3 = FloatVector.fromArray(F, out, oOff + 3 * oStride + d);
+                for (int t = 0; t < tokens; t++) {
+                    FloatVector vv = halves(v, vOff + t * hd + d);
+                    a0 = vv.fma(FloatVector.broadcast(F, p[pOff + t]), a0);
+                    a1 = vv.fma(FloatVector.broadcast(F, p[pOff + pStride + t]), a1);
+                    a2 = vv.fma(FloatVector.broadcast(F, p[pOff + 2 * pStride + t]), a2);
+                    a3 = vv.fma(FloatVector.broadcast(F, p[pOff + 3 * pStride + t]), a3);
+                }
+                a0.intoArray(out, oOff + d);
+                a1.intoArray(out, oOff + oStride + d);
+                a2.intoArray(out, oOff + 2 * oStride + d);
+                a3.intoArray(out, oOff + 3 * oStride + d);
+            } else {
+                for (int r = 0; r < rows; r++) {
+                    FloatVector a = FloatVector.fromArray(F, out, oOff + r * oStride + d);
+                    for (int t = 0; t < tokens; t++) {
+                        a = halves(v, vOff + t * hd + d).fma(FloatVector.broadcast(F, p[pOff + r * pStride + t]), a);
+                    }
+                    a.intoArray(out, oOff + r * oStride + d);
+                }
+            }
+        }
+        for (; d < hd; d++) {
+            for (int r = 0; r < rows; r++) {
+                float a = out[oOff + r * oStride + d];
+                for (int t = 0; t < tokens; t++) a += p[pOff + r * pStride + t] * Float.float16ToFloat(v[vOff + t * hd + d]);
+                out[oOff + r * oStride + d] = a;
+            }
+        }
+    }
+
+    // ---- matrix x matrix (dot-product form) ----
 
     @Override
     public void gemmTile(float[] a, int rows, int cols, float[] x, int xOff, int tokens, float[] out, int outOff, int outStride) {
