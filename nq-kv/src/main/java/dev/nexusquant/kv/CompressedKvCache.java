@@ -49,6 +49,7 @@ final class CompressedKvCache implements KvCache {
     private boolean prompted;     // the first prompt has been compressed
     private long bytes;           // running total of what every array holds
     private boolean closed;
+    private KvStats closedStats;
 
     /** A compressed run of tokens of one head: kept positions, key rows and value rows. */
     record Segment(PositionSet positions, EncodedRows keys, EncodedRows values) {
@@ -511,6 +512,7 @@ final class CompressedKvCache implements KvCache {
 
     @Override
     public KvStats stats() {
+        if (closed) return closedStats;
         long rowsHeld = 0;
         for (Head[] row : heads) {
             for (Head hd : row) {
@@ -547,6 +549,8 @@ final class CompressedKvCache implements KvCache {
 
     @Override
     public void close() {
+        if (closed) return;
+        closedStats = stats(); // what it held at its end stays readable
         closed = true;
         for (Head[] row : heads) Arrays.fill(row, null);
         bytes = 0;

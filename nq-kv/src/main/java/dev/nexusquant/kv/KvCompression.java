@@ -67,6 +67,21 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         }
     }
 
+    /** The HIGH preset (about 10x). */
+    public static KvCompression high() {
+        return Quality.HIGH.config();
+    }
+
+    /** The BALANCED preset (about 17x). */
+    public static KvCompression balanced() {
+        return Quality.BALANCED.config();
+    }
+
+    /** The MAX preset (about 33x). */
+    public static KvCompression max() {
+        return Quality.MAX.config();
+    }
+
     /** Starts from a lossless configuration: fp32 rows, no rotation, no eviction, fp32 window. */
     public static Builder builder() {
         return new Builder();

@@ -35,6 +35,8 @@ public final class Session implements AutoCloseable {
         if (!cache.layout().equals(model.kvLayout())) {
             throw new IllegalArgumentException("KV cache layout " + cache.layout() + " does not match the model's " + model.kvLayout());
         }
+        if (cache.tokensSeen() > Integer.MAX_VALUE) throw new IllegalArgumentException("KV cache holds too many tokens");
+        this.position = (int) cache.tokensSeen(); // a cache that already holds tokens 0 .. n-1 continues at n
     }
 
     public Model model() {
