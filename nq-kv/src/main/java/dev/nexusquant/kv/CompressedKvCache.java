@@ -539,6 +539,47 @@ final class CompressedKvCache implements KvCache {
         return b;
     }
 
+    /** What one head holds, decoded back to the domain the engine appended (keys with RoPE): [rows][dim]. */
+    record Expanded(int[] positions, float[] keys, float[] values) {
+        int rows() {
+            return positions.length;
+        }
+    }
+
+    /** Decodes every row one head holds (compressed segments, then the window), undoing every transform. */
+    Expanded expand(int layer, int kvHead) {
+        Head hd = heads[layer][kvHead];
+        int rows = hd.window.count();
+        for (Segment s : hd.segments) rows += s.keys().rows();
+        int[] pos = new int[rows];
+        float[] k = new float[rows * dim];
+        float[] v = new float[rows * dim];
+        int r = 0;
+        for (Segment s : hd.segments) {
+            int n = s.keys().rows();
+            int[] p = new int[n];
+            s.positions().decode(0, n, p);
+            System.arraycopy(p, 0, pos, r, n);
+            s.keys().decode(0, n, k, r * dim);
+            s.values().decode(0, n, v, r * dim);
+            for (int i = r; i < r + n; i++) {
+                rotation.inverse(k, i * dim);
+                rotation.inverse(v, i * dim);
+                if (hd.keyMean != null) {
+                    vm.axpy(1f, hd.keyMean, 0, k, i * dim, dim);
+                    vm.axpy(1f, hd.valueMean, 0, v, i * dim, dim);
+                }
+                if (rope != null) rope.forward(k, i * dim, pos[i]);
+            }
+            r += n;
+        }
+        int wc = hd.window.count();
+        hd.window.keys(0, wc, k, r * dim);
+        hd.window.values(0, wc, v, r * dim);
+        for (int i = 0; i < wc; i++) pos[r + i] = hd.window.position(i);
+        return new Expanded(pos, k, v);
+    }
+
     Head head(int layer, int kvHead) {
         return heads[layer][kvHead];
     }

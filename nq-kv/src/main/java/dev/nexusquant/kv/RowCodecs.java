@@ -5,6 +5,7 @@ import dev.nexusquant.kv.baseline.KiviRows;
 import dev.nexusquant.kv.baseline.LloydMaxRows;
 import dev.nexusquant.kv.baseline.Q4_0Rows;
 import dev.nexusquant.kv.baseline.Q8_0Rows;
+import dev.nexusquant.kv.rows.E8Rows;
 import dev.nexusquant.kv.rows.Fp16Rows;
 import dev.nexusquant.kv.rows.Fp32Rows;
 import dev.nexusquant.kv.rows.RowCodec;
@@ -14,6 +15,8 @@ import java.util.Locale;
 /**
  * Row codecs by name, as they appear in a {@code --kv} spec ({@code k=NAME}, {@code v=NAME}):
  * <ul>
+ *   <li>{@code e8:B} (B = 1..4 code bits per value), {@code e8:B/G} (one fp16 scale per G values instead of per
+ *       row): NexusQuant's E8 lattice codes;</li>
  *   <li>{@code fp32}, {@code fp16}: plain floats;</li>
  *   <li>{@code fp8}: E4M3 with a per-head, per-block scale;</li>
  *   <li>{@code q8_0}, {@code q4_0}: llama.cpp's blocks of 32 with an fp16 scale;</li>
@@ -43,6 +46,14 @@ public final class RowCodecs {
             case "q8_0": return new Q8_0Rows(dim);
             case "q4_0": return new Q4_0Rows(dim);
             default:
+        }
+        if (n.matches("e8:[1-4](/\\d+)?")) {
+            int bits = n.charAt(3) - '0';
+            int group = n.contains("/") ? Integer.parseInt(n.substring(n.indexOf('/') + 1)) : dim;
+            if (group <= 0 || group % 8 != 0 || dim % group != 0) {
+                throw new IllegalArgumentException("E8 scale group must be a multiple of 8 dividing head_dim " + dim + ": " + group);
+            }
+            return E8Rows.of(dim, bits, Math.min(group, dim));
         }
         if (n.matches("kivi[1-8]")) return new KiviRows(dim, n.charAt(4) - '0', forKeys);
         if (n.matches("tq[2-8](\\.5)?")) {

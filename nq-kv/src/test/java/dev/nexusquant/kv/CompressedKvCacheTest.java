@@ -87,6 +87,84 @@ class CompressedKvCacheTest {
         return s;
     }
 
+    /** Dense attention in double over the rows a head holds, decoded: the reference for lossy caches. */
+    static void expandedAttention(CompressedKvCache c, int layer, int kvHead, int n, int[] positions, float[] q,
+                                  float[] out) {
+        KvLayout l = c.layout();
+        int d = l.headDim(), group = l.groupSize();
+        CompressedKvCache.Expanded e = c.expand(layer, kvHead);
+        for (int i = 0; i < n; i++) {
+            for (int g = 0; g < group; g++) {
+                int qo = i * l.qDim() + (kvHead * group + g) * d;
+                double[] s = new double[e.rows()];
+                double max = Double.NEGATIVE_INFINITY;
+                for (int t = 0; t < e.rows(); t++) {
+                    if (e.positions()[t] > positions[i]) {
+                        s[t] = Double.NEGATIVE_INFINITY;
+                        continue;
+                    }
+                    double dot = 0;
+                    for (int j = 0; j < d; j++) dot += (double) q[qo + j] * e.keys()[t * d + j];
+                    s[t] = dot / Math.sqrt(d);
+                    max = Math.max(max, s[t]);
+                }
+                double sum = 0;
+                double[] acc = new double[d];
+                for (int t = 0; t < e.rows(); t++) {
+                    if (s[t] == Double.NEGATIVE_INFINITY) continue;
+                    double w = Math.exp(s[t] - max);
+                    sum += w;
+                    for (int j = 0; j < d; j++) acc[j] += w * e.values()[t * d + j];
+                }
+                for (int j = 0; j < d; j++) out[qo + j] = (float) (acc[j] / sum);
+            }
+        }
+    }
+
+    @Test
+    void compressedAttentionEqualsDenseAttentionOverTheExpandedCache() {
+        String[] specs = {
+                "k=e8:2,v=e8:2,rot=on,center=kv,evict=snapkv:0.5,window=8,block=8,wprec=f16",
+                "k=e8:3,v=e8:1,rot=on,center=k,keys=pre,evict=h2o:0.6,window=6,block=4,wprec=f16",
+                "k=e8:4/16,v=e8:2,rot=off,center=none,window=4,block=4",
+                "k=q4_0,v=kivi2,rot=on,window=8,block=8,wprec=f16",
+                "k=tq2.5,v=fp8,rot=on,evict=streaming,sinks=3,window=8,block=4",
+        };
+        KvLayout layout = new KvLayout(2, 8, 2, 32, 4096, new RopeSpec(RopeSpec.Style.HALVES, 10000, 1, 32));
+        for (String spec : specs) {
+            CompressedKvCache c = (CompressedKvCache) KvSpec.parse(spec).create(layout);
+            Random rnd = new Random(spec.hashCode());
+            int next = 0;
+            for (int step = 0; step < 30; step++) {
+                int n = step == 0 ? 40 : 1 + rnd.nextInt(3);
+                if (step == 1) c.endOfPrompt();
+                int[] pos = new int[n];
+                for (int i = 0; i < n; i++) pos[i] = next++;
+                for (int l = 0; l < layout.layers(); l++) {
+                    float[] k = new float[n * layout.kvDim()], v = new float[n * layout.kvDim()], q = new float[n * layout.qDim()];
+                    for (int i = 0; i < k.length; i++) {
+                        k[i] = (float) rnd.nextGaussian() + (i % 5 == 0 ? 3f : 0f);
+                        v[i] = (float) rnd.nextGaussian();
+                    }
+                    for (int i = 0; i < q.length; i++) q[i] = (float) rnd.nextGaussian();
+                    c.append(l, n, pos, k, v);
+                    float[] got = new float[q.length], want = new float[q.length];
+                    for (int h = 0; h < layout.kvHeads(); h++) {
+                        c.attend(l, h, n, pos, q, got);
+                        expandedAttention(c, l, h, n, pos, q, want);
+                    }
+                    double num = 0, den = 0;
+                    for (int i = 0; i < got.length; i++) {
+                        num += (got[i] - want[i]) * (double) (got[i] - want[i]);
+                        den += want[i] * (double) want[i];
+                    }
+                    assertTrue(Math.sqrt(num / den) < 2e-5, spec + ": step " + step + " layer " + l + " rel " + Math.sqrt(num / den));
+                }
+            }
+            assertEquals(c.recountBytes(), c.stats().bytes(), spec);
+        }
+    }
+
     @Test
     void losslessSettingsMatchDenseAttention() {
         KvCompression cfg = KvCompression.builder().window(8).block(4).stagingLimit(40).build();
