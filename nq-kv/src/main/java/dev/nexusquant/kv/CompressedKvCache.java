@@ -303,7 +303,7 @@ final class CompressedKvCache implements KvCache {
         Softmax sm = new Softmax(m, !hd.segments.isEmpty());
         float[] kbuf = new float[CHUNK * dim];
         float[] vbuf = new float[CHUNK * dim];
-        float[] s = new float[CHUNK];
+        float[] s = new float[m * CHUNK];   // [m][CHUNK] scores, then softmax weights
         int[] pbuf = new int[CHUNK];
 
         if (!hd.segments.isEmpty()) {
@@ -326,7 +326,7 @@ final class CompressedKvCache implements KvCache {
                     int cnt = Math.min(CHUNK, rows - from);
                     seg.keys().decode(from, cnt, kbuf, 0);
                     seg.values().decode(from, cnt, vbuf, 0);
-                    boolean needPos = pre || seg.positions().last() > positions[0];
+                    boolean needPos = pre || seg.positions().last() > positions[0]; // decode: never masked
                     if (needPos) seg.positions().decode(from, cnt, pbuf);
                     if (pre) {
                         for (int r = 0; r < cnt; r++) {
@@ -335,16 +335,9 @@ final class CompressedKvCache implements KvCache {
                             rope.forward(kbuf, r * dim, pbuf[r]);
                         }
                     }
-                    for (int j = 0; j < m; j++) {
-                        int qpos = positions[j / group];
-                        boolean mask = needPos && seg.positions().last() > qpos;
-                        float bias = qmu == null ? 0f : qmu[j];
-                        for (int r = 0; r < cnt; r++) {
-                            s[r] = mask && pbuf[r] > qpos ? Float.NEGATIVE_INFINITY
-                                    : (vm.dot(qs, j * dim, kbuf, r * dim, dim) + bias) * invSqrtD;
-                        }
-                        sm.update(j, s, cnt, vbuf, true);
-                    }
+                    vm.scores(qs, 0, m, dim, kbuf, cnt, qmu, invSqrtD, s, CHUNK);
+                    if (needPos) mask(s, m, cnt, positions, pbuf, seg.positions().last());
+                    sm.absorb(s, m, cnt, vbuf, true);
                 }
             }
         }
@@ -355,14 +348,10 @@ final class CompressedKvCache implements KvCache {
             int cnt = Math.min(CHUNK, wc - from);
             w.keys(from, cnt, kbuf, 0);
             w.values(from, cnt, vbuf, 0);
-            for (int j = 0; j < m; j++) {
-                int qpos = positions[j / group];
-                for (int r = 0; r < cnt; r++) {
-                    s[r] = w.position(from + r) > qpos ? Float.NEGATIVE_INFINITY
-                            : vm.dot(qv, j * dim, kbuf, r * dim, dim) * invSqrtD;
-                }
-                sm.update(j, s, cnt, vbuf, false);
-            }
+            vm.scores(qv, 0, m, dim, kbuf, cnt, null, invSqrtD, s, CHUNK);
+            for (int r = 0; r < cnt; r++) pbuf[r] = w.position(from + r);
+            mask(s, m, cnt, positions, pbuf, pbuf[cnt - 1]);
+            sm.absorb(s, m, cnt, vbuf, false);
         }
 
         if (tracksMass()) recordMass(hd, m, positions, qv, sm.mx, sm.sum, kbuf);
@@ -379,6 +368,15 @@ final class CompressedKvCache implements KvCache {
             } else {
                 for (int c = 0; c < dim; c++) out[o + c] = sm.accW[j * dim + c] * inv;
             }
+        }
+    }
+
+    /** Sets the scores of rows after each query's position to -Infinity (causality inside a batch). */
+    private void mask(float[] s, int m, int cnt, int[] positions, int[] rowPos, int lastRowPos) {
+        for (int j = 0; j < m; j++) {
+            int qpos = positions[j / group];
+            if (lastRowPos <= qpos) continue;
+            for (int r = 0; r < cnt; r++) if (rowPos[r] > qpos) s[j * CHUNK + r] = Float.NEGATIVE_INFINITY;
         }
     }
 
@@ -403,29 +401,35 @@ final class CompressedKvCache implements KvCache {
             sumC = compressed ? new float[m] : null;
         }
 
-        /** Adds one chunk's scores {@code s[0..cnt)} (-Infinity = masked) and value rows for query head j. */
-        void update(int j, float[] s, int cnt, float[] vbuf, boolean compressed) {
-            float cmax = vm.max(s, 0, cnt);
-            if (cmax == Float.NEGATIVE_INFINITY) return;
-            if (cmax > mx[j]) {
-                if (mx[j] != Float.NEGATIVE_INFINITY) {
-                    float f = (float) Math.exp(mx[j] - cmax);
-                    sum[j] *= f;
-                    vm.scale(accW, j * dim, dim, f);
-                    if (accC != null) {
-                        vm.scale(accC, j * dim, dim, f);
-                        sumC[j] *= f;
-                    }
+        /**
+         * Adds one chunk: {@code s} holds [m][CHUNK] scores (-Infinity = masked) of {@code cnt} rows whose values are
+         * {@code vbuf}; they become the softmax weights in place and the values are accumulated.
+         */
+        void absorb(float[] s, int m, int cnt, float[] vbuf, boolean compressed) {
+            for (int j = 0; j < m; j++) {
+                int o = j * CHUNK;
+                float cmax = vm.max(s, o, cnt);
+                if (cmax == Float.NEGATIVE_INFINITY) {
+                    Arrays.fill(s, o, o + cnt, 0f);
+                    continue;
                 }
-                mx[j] = cmax;
+                if (cmax > mx[j]) {
+                    if (mx[j] != Float.NEGATIVE_INFINITY) {
+                        float f = (float) Math.exp(mx[j] - cmax);
+                        sum[j] *= f;
+                        vm.scale(accW, j * dim, dim, f);
+                        if (accC != null) {
+                            vm.scale(accC, j * dim, dim, f);
+                            sumC[j] *= f;
+                        }
+                    }
+                    mx[j] = cmax;
+                }
+                float e = vm.expInPlace(s, o, cnt, mx[j]);
+                sum[j] += e;
+                if (compressed) sumC[j] += e;
             }
-            float e = vm.expInPlace(s, 0, cnt, mx[j]);
-            sum[j] += e;
-            float[] acc = compressed ? accC : accW;
-            if (compressed) sumC[j] += e;
-            for (int r = 0; r < cnt; r++) {
-                if (s[r] != 0f) vm.axpy(s[r], vbuf, r * dim, acc, j * dim, dim);
-            }
+            vm.accumulate(s, CHUNK, m, cnt, vbuf, dim, compressed ? accC : accW);
         }
     }
 

@@ -25,6 +25,38 @@ public interface VectorMath {
     /** The largest of {@code s[off .. off+n)}; {@code -Infinity} when n == 0. */
     float max(float[] s, int off, int n);
 
+    /**
+     * Scores of {@code m} queries against {@code cnt} rows: {@code s[j * stride + r] = (q_j . k_r + bias_j) * scale}.
+     *
+     * @param q    [m][d] queries from {@code qOff}
+     * @param k    [cnt][d] rows
+     * @param bias [m] added to query j's dot products, or null
+     * @param s    [m][stride] output
+     */
+    default void scores(float[] q, int qOff, int m, int d, float[] k, int cnt, float[] bias, float scale,
+                        float[] s, int stride) {
+        for (int j = 0; j < m; j++) {
+            float b = bias == null ? 0f : bias[j];
+            for (int r = 0; r < cnt; r++) s[j * stride + r] = (dot(q, qOff + j * d, k, r * d, d) + b) * scale;
+        }
+    }
+
+    /**
+     * {@code acc_j += sum_r p[j * stride + r] * v_r} for {@code j < m}: the weighted sum of {@code cnt} value rows.
+     *
+     * @param p   [m][stride] weights
+     * @param v   [cnt][d] rows
+     * @param acc [m][d] accumulators
+     */
+    default void accumulate(float[] p, int stride, int m, int cnt, float[] v, int d, float[] acc) {
+        for (int j = 0; j < m; j++) {
+            for (int r = 0; r < cnt; r++) {
+                float w = p[j * stride + r];
+                if (w != 0f) axpy(w, v, r * d, acc, j * d, d);
+            }
+        }
+    }
+
     VectorMath SCALAR = new ScalarVectorMath();
     VectorMath PANAMA = PanamaVectorMath.create();
 

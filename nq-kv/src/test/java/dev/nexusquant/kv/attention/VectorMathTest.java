@@ -50,6 +50,28 @@ class VectorMathTest {
         }
     }
 
+    @Test
+    void blockScoresAndAccumulationMatchScalar() {
+        long seed = 424242L;
+        Random rnd = new Random(seed);
+        for (int d : new int[]{8, 16, 24, 32, 64, 96, 128, 160, 256}) {
+            for (int m : new int[]{1, 2, 4, 7, 32}) {
+                int cnt = 1 + rnd.nextInt(64), stride = 64;
+                float[] q = random(rnd, m * d + 3), k = random(rnd, cnt * d), bias = random(rnd, m);
+                float[] s1 = new float[m * stride], s2 = new float[m * stride];
+                VectorMath.SCALAR.scores(q, 3, m, d, k, cnt, bias, 0.125f, s1, stride);
+                VectorMath.PANAMA.scores(q, 3, m, d, k, cnt, bias, 0.125f, s2, stride);
+                for (int i = 0; i < s1.length; i++) assertEquals(s1[i], s2[i], 1e-4f, "scores d=" + d + " m=" + m + " seed=" + seed);
+                float[] p = random(rnd, m * stride);
+                p[0] = 0f;
+                float[] a1 = random(rnd, m * d), a2 = a1.clone();
+                VectorMath.SCALAR.accumulate(p, stride, m, cnt, k, d, a1);
+                VectorMath.PANAMA.accumulate(p, stride, m, cnt, k, d, a2);
+                for (int i = 0; i < a1.length; i++) assertEquals(a1[i], a2[i], 1e-3f, "accumulate d=" + d + " m=" + m + " seed=" + seed);
+            }
+        }
+    }
+
     private static float[] random(Random rnd, int n) {
         float[] x = new float[n];
         for (int i = 0; i < n; i++) x[i] = (float) rnd.nextGaussian();
