@@ -64,6 +64,7 @@ final class CompressedKvCache implements KvCache {
         final RowWindow window;
         float[] keyMean;   // [dim] in the key storage pre-domain, null until the first compression (or not centred)
         float[] valueMean; // [dim]
+        float[] keyScale;  // [dim] channel balance w (keys stored as w * (k - mean), queries divided by w), or null
         float[] obsQ;      // [observation][group * dim] ring of the last prompt queries (SnapKV), null when unused
         int[] obsPos;      // [observation]
         int obsCount;      // queries recorded (may exceed the ring size)
@@ -88,14 +89,17 @@ final class CompressedKvCache implements KvCache {
         this.rotation = cfg.rotate() ? Transforms.hadamard(dim, cfg.seed()) : HeadRotation.IDENTITY;
         this.rope = cfg.keyDomain() == KvCompression.KeyDomain.PRE_ROPE ? Transforms.rope(layout) : null;
         boolean half = cfg.windowPrecision() == KvCompression.Precision.F16;
-        boolean observe = cfg.eviction().policy() == Eviction.Policy.SNAPKV && cfg.eviction().observation() > 0;
+        // the prompt's last queries: SnapKV votes with them, key balancing measures them
+        int observation = cfg.eviction().policy() == Eviction.Policy.SNAPKV || cfg.balanceKeys()
+                ? (cfg.eviction().observation() > 0 ? cfg.eviction().observation() : 32) : 0;
+        boolean observe = observation > 0;
         this.heads = new Head[layout.layers()][layout.kvHeads()];
         for (Head[] row : heads) {
             for (int h = 0; h < row.length; h++) {
                 Head hd = new Head(dim, half);
                 if (observe) {
-                    hd.obsQ = new float[cfg.eviction().observation() * group * dim];
-                    hd.obsPos = new int[cfg.eviction().observation()];
+                    hd.obsQ = new float[observation * group * dim];
+                    hd.obsPos = new int[observation];
                     bytes += 4L * hd.obsQ.length + 4L * hd.obsPos.length;
                 }
                 row[h] = hd;
@@ -205,6 +209,11 @@ final class CompressedKvCache implements KvCache {
             hd.valueMean = cfg.centerValues() ? mean(v, candidates) : new float[dim];
             bytes += 8L * dim;
         }
+        if (hd.keyScale == null && cfg.balanceKeys() && hd.obsQ != null && hd.obsCount > 0) {
+            hd.keyScale = KeyBalance.scales(k, candidates, hd.keyMean, hd.obsQ, Math.min(hd.obsCount, hd.obsPos.length) * group,
+                    dim, layout.rope());
+            bytes += 4L * dim;
+        }
         if (kept > 0) {
             // gather kept rows, centre, rotate: [kept][dim]
             float[] kk = new float[kept * dim];
@@ -220,6 +229,9 @@ final class CompressedKvCache implements KvCache {
                         kk[i * dim + j] -= hd.keyMean[j];
                         vv[i * dim + j] -= hd.valueMean[j];
                     }
+                }
+                if (hd.keyScale != null) {
+                    for (int j = 0; j < dim; j++) kk[i * dim + j] *= hd.keyScale[j];
                 }
                 rotation.forward(kk, i * dim);
                 rotation.forward(vv, i * dim);
@@ -311,9 +323,14 @@ final class CompressedKvCache implements KvCache {
             float[] qs = qv;   // queries in the key storage domain
             float[] qmu = null; // q . keyMean
             if (!pre) {
-                if (!rotation.isIdentity()) {
+                if (!rotation.isIdentity() || hd.keyScale != null) {
                     qs = qv.clone();
-                    for (int j = 0; j < m; j++) rotation.forward(qs, j * dim);
+                    for (int j = 0; j < m; j++) {
+                        if (hd.keyScale != null) {
+                            for (int c = 0; c < dim; c++) qs[j * dim + c] /= hd.keyScale[c];
+                        }
+                        rotation.forward(qs, j * dim);
+                    }
                 }
                 if (hd.keyMean != null) {
                     qmu = new float[m];
@@ -331,6 +348,9 @@ final class CompressedKvCache implements KvCache {
                     if (pre) {
                         for (int r = 0; r < cnt; r++) {
                             rotation.inverse(kbuf, r * dim);
+                            if (hd.keyScale != null) {
+                                for (int c = 0; c < dim; c++) kbuf[r * dim + c] /= hd.keyScale[c];
+                            }
                             if (hd.keyMean != null) vm.axpy(1f, hd.keyMean, 0, kbuf, r * dim, dim);
                             rope.forward(kbuf, r * dim, pbuf[r]);
                         }
@@ -537,6 +557,7 @@ final class CompressedKvCache implements KvCache {
                 b += hd.window.bytes();
                 for (Segment s : hd.segments) b += s.bytes();
                 if (hd.keyMean != null) b += 4L * (hd.keyMean.length + hd.valueMean.length);
+                if (hd.keyScale != null) b += 4L * hd.keyScale.length;
                 if (hd.obsQ != null) b += 4L * (hd.obsQ.length + hd.obsPos.length);
             }
         }
@@ -569,6 +590,9 @@ final class CompressedKvCache implements KvCache {
             for (int i = r; i < r + n; i++) {
                 rotation.inverse(k, i * dim);
                 rotation.inverse(v, i * dim);
+                if (hd.keyScale != null) {
+                    for (int c = 0; c < dim; c++) k[i * dim + c] /= hd.keyScale[c];
+                }
                 if (hd.keyMean != null) {
                     vm.axpy(1f, hd.keyMean, 0, k, i * dim, dim);
                     vm.axpy(1f, hd.valueMean, 0, v, i * dim, dim);

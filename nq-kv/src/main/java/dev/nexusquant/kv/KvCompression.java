@@ -24,6 +24,9 @@ import java.util.Locale;
  * @param keyDomain       store keys as they come (POST_ROPE) or with RoPE undone (PRE_ROPE)
  * @param centerKeys      subtract the per-head mean key before quantizing (exact: q.mean is added back per query)
  * @param centerValues    subtract the per-head mean value before quantizing (exact: added back once per query)
+ * @param balanceKeys     scale key channels by {@code (E[q_c^2] / E[k_c^2])^(1/4)} (queries divided by the same) before
+ *                        the rotation, from the prompt's observation queries: the diagonal scaling that minimizes the
+ *                        error of the attention logits for a given quantization noise (exact: q.k is unchanged)
  * @param eviction        which tokens are dropped
  * @param window          most recent tokens kept in full precision
  * @param block           tokens compressed at a time once the window is full (and the generation batch size that
@@ -34,7 +37,7 @@ import java.util.Locale;
  */
 public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs> layerCodecs,
                             boolean rotate, long seed, KeyDomain keyDomain,
-                            boolean centerKeys, boolean centerValues,
+                            boolean centerKeys, boolean centerValues, boolean balanceKeys,
                             Eviction eviction, int window, int block, Precision windowPrecision,
                             long memoryBudget, int stagingLimit) implements KvCacheFactory {
 
@@ -97,6 +100,7 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         b.keyDomain = keyDomain;
         b.centerKeys = centerKeys;
         b.centerValues = centerValues;
+        b.balanceKeys = balanceKeys;
         b.eviction = eviction;
         b.window = window;
         b.block = block;
@@ -148,6 +152,7 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         private KeyDomain keyDomain = KeyDomain.POST_ROPE;
         private boolean centerKeys;
         private boolean centerValues;
+        private boolean balanceKeys;
         private Eviction eviction = Eviction.NONE;
         private int window = 32;
         private int block = 32;
@@ -168,6 +173,7 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         public Builder seed(long s) { this.seed = s; return this; }
         public Builder keyDomain(KeyDomain d) { this.keyDomain = d; return this; }
         public Builder center(boolean keys, boolean values) { this.centerKeys = keys; this.centerValues = values; return this; }
+        public Builder balanceKeys(boolean b) { this.balanceKeys = b; return this; }
         public Builder eviction(Eviction e) { this.eviction = e; return this; }
         public Builder window(int w) { this.window = w; return this; }
         public Builder block(int b) { this.block = b; return this; }
@@ -178,7 +184,7 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         public KvCompression build() {
             int staging = Math.max(stagingLimit, window + block);
             return new KvCompression(keyCodec, valueCodec, layerCodecs, rotate, seed, keyDomain, centerKeys,
-                    centerValues, eviction, window, block, windowPrecision, memoryBudget, staging);
+                    centerValues, balanceKeys, eviction, window, block, windowPrecision, memoryBudget, staging);
         }
     }
 

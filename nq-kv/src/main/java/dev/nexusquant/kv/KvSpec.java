@@ -15,6 +15,7 @@ import java.util.Locale;
  *   rot=on|off seed=N              randomized Hadamard rotation and its seed
  *   keys=post|pre                  keys stored with RoPE applied, or undone
  *   center=none|k|v|kv             subtract per-head means before quantizing
+ *   kbal=on|off                    balance key channels against the prompt's queries before rotating
  *   mem=SIZE staging=N             memory budget (e.g. 64M, 1.5G), prompt tokens staged before compressing
  * </pre>
  * Example: {@code balanced,evict=snapkv:0.4,k=e8:3}.
@@ -78,6 +79,11 @@ public final class KvSpec {
                         if (!c.matches("none|k|v|kv")) throw new IllegalArgumentException("center must be none, k, v or kv");
                         b.center(c.contains("k"), c.contains("v"));
                     }
+                    case "kbal" -> b.balanceKeys(switch (val.toLowerCase(Locale.ROOT)) {
+                        case "on", "true" -> true;
+                        case "off", "false" -> false;
+                        default -> throw new IllegalArgumentException("kbal must be on or off");
+                    });
                     case "mem" -> b.memoryBudget(parseSize(val));
                     case "staging" -> b.stagingLimit(Integer.parseInt(val));
                     default -> {
@@ -174,6 +180,7 @@ public final class KvSpec {
         if (c.rotate()) sb.append(",seed=").append(c.seed());
         sb.append(",keys=").append(c.keyDomain() == KvCompression.KeyDomain.PRE_ROPE ? "pre" : "post");
         sb.append(",center=").append(c.centerKeys() ? (c.centerValues() ? "kv" : "k") : (c.centerValues() ? "v" : "none"));
+        if (c.balanceKeys()) sb.append(",kbal=on");
         if (c.memoryBudget() > 0) sb.append(",mem=").append(c.memoryBudget());
         sb.append(",staging=").append(c.stagingLimit());
         return sb.toString();

@@ -126,6 +126,8 @@ class CompressedKvCacheTest {
         String[] specs = {
                 "k=e8:2,v=e8:2,rot=on,center=kv,evict=snapkv:0.5,window=8,block=8,wprec=f16",
                 "k=e8:3,v=e8:1,rot=on,center=k,keys=pre,evict=h2o:0.6,window=6,block=4,wprec=f16",
+                "k=e8:2,v=e8:2,rot=on,center=kv,kbal=on,evict=snapkv:0.7,window=8,block=8,wprec=f16",
+                "k=e8:2,v=e8:2,rot=on,center=kv,kbal=on,keys=pre,window=8,block=8,wprec=f16,obs=8",
                 "k=e8:4/16,v=e8:2,rot=off,center=none,window=4,block=4",
                 "k=q4_0,v=kivi2,rot=on,window=8,block=8,wprec=f16",
                 "k=tq2.5,v=fp8,rot=on,evict=streaming,sinks=3,window=8,block=4",
