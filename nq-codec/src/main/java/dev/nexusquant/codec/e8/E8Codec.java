@@ -65,7 +65,7 @@ public final class E8Codec implements VectorCompressor {
     /** Best fixed scale / rms for unit Gaussian data, per bits (the centre of the scale search). */
     static final float[] RATIO = {0f, 1.63f, 0.965f, 1.01f, 1.14f};
     /** Multipliers of the scale search. */
-    static final float[] SEARCH = {0.84f, 0.92f, 1.0f, 1.09f, 1.19f};
+    static float[] SEARCH = {0.92f, 1.0f, 1.09f};
 
     static final VarHandle SHORT_LE = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
 

@@ -11,6 +11,9 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>An E8P16 point is built in registers from two small tables: the absolute-value pattern (256 x 8 float bits,
  * 8 KiB) XOR a sign mask (256 sign bytes x 8 lanes, 8 KiB), plus the ±¼ shift; an E8Root8 point is one load from its
  * 8 KiB table. Everything stays in L1. See {@link ScalarE8Kernels} for the order of operations both follow.
+ *
+ * <p>Each stage layout (1: R8, 2: P16, 3: P16 + R8, 4: P16 + P16) has its own loop, so that every vector has a
+ * single definition and the JIT keeps them all in registers (a vector merged from two code paths gets boxed).
  */
 final class VectorE8Kernels implements E8Kernels {
 
@@ -35,66 +38,143 @@ final class VectorE8Kernels implements E8Kernels {
         return "vector";
     }
 
-    private static FloatVector p16(int code) {
+    /** The unit-scale E8P16 point of the code stored at src[at]. */
+    private static FloatVector p16(byte[] src, int at) {
+        int code = E8Codec.code16(src, at);
         IntVector a = IntVector.fromArray(I, ABS_BITS, (code & 0xff) << 3);
         IntVector m = IntVector.fromArray(I, SIGN_MASK, P16.signs(code) << 3);
         return a.lanewise(VectorOperators.XOR, m).reinterpretAsFloats().add(E8P16.shift(code));
     }
 
-    private static FloatVector point(E8Codec c, int st, byte[] src, int off, int g) {
-        if (c.books[st] == E8Codec.BOOK_P16) {
-            return p16(E8Codec.code16(src, off + c.codeOffset[st] + 2 * g));
-        }
-        return FloatVector.fromArray(F, R8, (src[off + c.codeOffset[st] + g] & 0xff) << 3);
+    /** The E8Root8 point of the code stored at src[at]. */
+    private static FloatVector r8(byte[] src, int at) {
+        return FloatVector.fromArray(F, R8, (src[at] & 0xff) << 3);
+    }
+
+    private static int layout(E8Codec c) {
+        return c.codeBits();
     }
 
     @Override
     public void decode(E8Codec c, byte[] src, int off, float[] out, int outOff) {
-        boolean two = c.books.length > 1;
+        int c0 = off + c.codeOffset[0];
+        int c1 = c.books.length > 1 ? off + c.codeOffset[1] : 0;
+        int layout = layout(c);
         for (int k = 0; k < c.scaleGroups; k++) {
             float s = c.scale(src, off, k);
             float w0 = s * c.weights[0];
-            float w1 = two ? s * c.weights[1] : 0f;
-            for (int g = k * c.groupsPerScale, gEnd = g + c.groupsPerScale; g < gEnd; g++) {
-                FloatVector v = point(c, 0, src, off, g).mul(w0);
-                if (two) v = point(c, 1, src, off, g).fma(FloatVector.broadcast(F, w1), v);
-                v.intoArray(out, outOff + 8 * g);
+            int g = k * c.groupsPerScale;
+            int gEnd = g + c.groupsPerScale;
+            switch (layout) {
+                case 1 -> {
+                    for (; g < gEnd; g++) r8(src, c0 + g).mul(w0).intoArray(out, outOff + 8 * g);
+                }
+                case 2 -> {
+                    for (; g < gEnd; g++) p16(src, c0 + 2 * g).mul(w0).intoArray(out, outOff + 8 * g);
+                }
+                case 3 -> {
+                    FloatVector w1 = FloatVector.broadcast(F, s * c.weights[1]);
+                    for (; g < gEnd; g++) {
+                        r8(src, c1 + g).fma(w1, p16(src, c0 + 2 * g).mul(w0)).intoArray(out, outOff + 8 * g);
+                    }
+                }
+                default -> {
+                    FloatVector w1 = FloatVector.broadcast(F, s * c.weights[1]);
+                    for (; g < gEnd; g++) {
+                        p16(src, c1 + 2 * g).fma(w1, p16(src, c0 + 2 * g).mul(w0)).intoArray(out, outOff + 8 * g);
+                    }
+                }
             }
         }
     }
 
     @Override
     public float dot(E8Codec c, float[] q, int qOff, byte[] src, int off) {
-        boolean two = c.books.length > 1;
+        int c0 = off + c.codeOffset[0];
+        int c1 = c.books.length > 1 ? off + c.codeOffset[1] : 0;
+        int layout = layout(c);
         float total = 0f;
         for (int k = 0; k < c.scaleGroups; k++) {
             float s = c.scale(src, off, k);
-            FloatVector acc0 = FloatVector.zero(F);
-            FloatVector acc1 = FloatVector.zero(F);
-            for (int g = k * c.groupsPerScale, gEnd = g + c.groupsPerScale; g < gEnd; g++) {
-                FloatVector qv = FloatVector.fromArray(F, q, qOff + 8 * g);
-                acc0 = point(c, 0, src, off, g).fma(qv, acc0);
-                if (two) acc1 = point(c, 1, src, off, g).fma(qv, acc1);
+            int g = k * c.groupsPerScale;
+            int gEnd = g + c.groupsPerScale;
+            switch (layout) {
+                case 1 -> {
+                    FloatVector acc = FloatVector.zero(F);
+                    for (; g < gEnd; g++) acc = r8(src, c0 + g).fma(FloatVector.fromArray(F, q, qOff + 8 * g), acc);
+                    total += s * c.weights[0] * acc.reduceLanes(VectorOperators.ADD);
+                }
+                case 2 -> {
+                    FloatVector acc = FloatVector.zero(F);
+                    for (; g < gEnd; g++) acc = p16(src, c0 + 2 * g).fma(FloatVector.fromArray(F, q, qOff + 8 * g), acc);
+                    total += s * c.weights[0] * acc.reduceLanes(VectorOperators.ADD);
+                }
+                case 3 -> {
+                    FloatVector acc0 = FloatVector.zero(F);
+                    FloatVector acc1 = FloatVector.zero(F);
+                    for (; g < gEnd; g++) {
+                        FloatVector qv = FloatVector.fromArray(F, q, qOff + 8 * g);
+                        acc0 = p16(src, c0 + 2 * g).fma(qv, acc0);
+                        acc1 = r8(src, c1 + g).fma(qv, acc1);
+                    }
+                    total += s * c.weights[0] * acc0.reduceLanes(VectorOperators.ADD);
+                    total += s * c.weights[1] * acc1.reduceLanes(VectorOperators.ADD);
+                }
+                default -> {
+                    FloatVector acc0 = FloatVector.zero(F);
+                    FloatVector acc1 = FloatVector.zero(F);
+                    for (; g < gEnd; g++) {
+                        FloatVector qv = FloatVector.fromArray(F, q, qOff + 8 * g);
+                        acc0 = p16(src, c0 + 2 * g).fma(qv, acc0);
+                        acc1 = p16(src, c1 + 2 * g).fma(qv, acc1);
+                    }
+                    total += s * c.weights[0] * acc0.reduceLanes(VectorOperators.ADD);
+                    total += s * c.weights[1] * acc1.reduceLanes(VectorOperators.ADD);
+                }
             }
-            total += s * c.weights[0] * acc0.reduceLanes(VectorOperators.ADD);
-            if (two) total += s * c.weights[1] * acc1.reduceLanes(VectorOperators.ADD);
         }
         return total;
     }
 
     @Override
     public void axpy(E8Codec c, float w, byte[] src, int off, float[] acc, int accOff) {
-        boolean two = c.books.length > 1;
+        int c0 = off + c.codeOffset[0];
+        int c1 = c.books.length > 1 ? off + c.codeOffset[1] : 0;
+        int layout = layout(c);
         for (int k = 0; k < c.scaleGroups; k++) {
             float s = c.scale(src, off, k);
-            float ws0 = w * s * c.weights[0];
-            float ws1 = two ? w * s * c.weights[1] : 0f;
-            for (int g = k * c.groupsPerScale, gEnd = g + c.groupsPerScale; g < gEnd; g++) {
-                int at = accOff + 8 * g;
-                FloatVector a = FloatVector.fromArray(F, acc, at);
-                a = point(c, 0, src, off, g).fma(FloatVector.broadcast(F, ws0), a);
-                if (two) a = point(c, 1, src, off, g).fma(FloatVector.broadcast(F, ws1), a);
-                a.intoArray(acc, at);
+            FloatVector ws0 = FloatVector.broadcast(F, w * s * c.weights[0]);
+            int g = k * c.groupsPerScale;
+            int gEnd = g + c.groupsPerScale;
+            switch (layout) {
+                case 1 -> {
+                    for (; g < gEnd; g++) {
+                        int at = accOff + 8 * g;
+                        r8(src, c0 + g).fma(ws0, FloatVector.fromArray(F, acc, at)).intoArray(acc, at);
+                    }
+                }
+                case 2 -> {
+                    for (; g < gEnd; g++) {
+                        int at = accOff + 8 * g;
+                        p16(src, c0 + 2 * g).fma(ws0, FloatVector.fromArray(F, acc, at)).intoArray(acc, at);
+                    }
+                }
+                case 3 -> {
+                    FloatVector ws1 = FloatVector.broadcast(F, w * s * c.weights[1]);
+                    for (; g < gEnd; g++) {
+                        int at = accOff + 8 * g;
+                        FloatVector a = p16(src, c0 + 2 * g).fma(ws0, FloatVector.fromArray(F, acc, at));
+                        r8(src, c1 + g).fma(ws1, a).intoArray(acc, at);
+                    }
+                }
+                default -> {
+                    FloatVector ws1 = FloatVector.broadcast(F, w * s * c.weights[1]);
+                    for (; g < gEnd; g++) {
+                        int at = accOff + 8 * g;
+                        FloatVector a = p16(src, c0 + 2 * g).fma(ws0, FloatVector.fromArray(F, acc, at));
+                        p16(src, c1 + 2 * g).fma(ws1, a).intoArray(acc, at);
+                    }
+                }
             }
         }
     }

@@ -90,6 +90,30 @@ class E8CodebooksTest {
     }
 
     @Test
+    void e8p16OrbitSearchEqualsThePlainSearchOverAllPatterns() {
+        long seed = TestSeeds.seed("e8p16OrbitSearchEqualsThePlainSearchOverAllPatterns");
+        SplittableRandom rnd = new SplittableRandom(seed);
+        E8P16 cb = E8P16.INSTANCE;
+        float[] z = new float[8];
+        float[] a = new float[8];
+        float[] b = new float[8];
+        for (int t = 0; t < 200_000; t++) {
+            double sigma = new double[]{0.3, 1.0, 1.5, 3.0, 10.0}[t % 5];
+            for (int i = 0; i < 8; i++) {
+                z[i] = (float) (rnd.nextGaussian() * sigma);
+                if (t % 7 == 0) z[i] = Math.round(z[i] * 4) / 4f; // ties between |z_i| and between candidates
+            }
+            int fast = cb.searchAll(z, 0);
+            int plain = cb.searchAllPatterns(z, 0);
+            cb.decode(fast, a, 0);
+            cb.decode(plain, b, 0);
+            double da = dist(z, a);
+            double db = dist(z, b);
+            assertEquals(db, da, 2e-5 * (1 + db), "t=" + t + " fast=" + fast + " plain=" + plain + " seed=" + seed);
+        }
+    }
+
+    @Test
     void root8IsTwoHundredFiftySixDistinctE8PointsAndEncodeIsExact() {
         long seed = TestSeeds.seed("root8IsTwoHundredFiftySixDistinctE8PointsAndEncodeIsExact");
         E8Root8 cb = E8Root8.INSTANCE;
