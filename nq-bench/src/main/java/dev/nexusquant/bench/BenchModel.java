@@ -75,6 +75,13 @@ public final class BenchModel {
         return w;
     }
 
+    /** Only the tokenizer metadata of the bench model (for tokenizer tests). */
+    public static GgufWriter tokenizerOnly() {
+        GgufWriter w = new GgufWriter();
+        vocabulary(w);
+        return w;
+    }
+
     private static void matrix(GgufWriter w, String name, GgmlType type, int cols, int rows, long[] counter) {
         long s = counter[0]++;
         w.lazyTensor(name, type, new long[]{cols, rows}, () -> random(type, cols, rows, 1.0 / Math.sqrt(cols), s));
