@@ -68,13 +68,27 @@ public final class Perplexity {
     }
 
     /**
-     * Evaluates perplexity of {@code tokens} (BOS first) in chunks of {@code nCtx}.
+     * Evaluates perplexity of {@code tokens} (BOS first) in chunks of {@code nCtx}, one chunk after the other (the work
+     * inside a chunk is spread over the cores).
      *
      * @param maxChunks at most this many chunks (0 or less: all)
      * @param factory   the KV cache of every chunk's session
      */
     public static PerplexityResult evaluate(Model model, int[] tokens, int nCtx, int maxChunks, KvCacheFactory factory,
                                             ProgressListener progress) {
+        return evaluate(model, tokens, nCtx, maxChunks, factory, progress, 1);
+    }
+
+    /** One chunk's outcome: NLL sums in double and the cache's stats at the end of the chunk. */
+    private record Chunk(double nll, double nll2, KvStats stats) {}
+
+    /**
+     * As {@link #evaluate(Model, int[], int, int, KvCacheFactory, ProgressListener)}, with up to {@code chunkThreads}
+     * chunks evaluated at once, each in its own session (results are summed in chunk order, so they do not depend on
+     * the number of threads beyond float rounding inside a chunk).
+     */
+    public static PerplexityResult evaluate(Model model, int[] tokens, int nCtx, int maxChunks, KvCacheFactory factory,
+                                            ProgressListener progress, int chunkThreads) {
         if (nCtx < 4 || (nCtx & 1) != 0) throw new IllegalArgumentException("the context must be an even number >= 4, is " + nCtx);
         int available = tokens.length / nCtx;
         if (available == 0) {
@@ -84,35 +98,48 @@ public final class Perplexity {
         int chunks = maxChunks > 0 ? Math.min(available, maxChunks) : available;
         int first = nCtx / 2;
         int scoredPerChunk = nCtx - 1 - first;
-        int vocab = model.config().vocabSize();
-        int bos = model.tokenizer().bos();
-
-        double nllSum = 0, nll2Sum = 0;
-        long scored = 0;
-        double bytesSum = 0, fp16Sum = 0, keptSum = 0;
         long t0 = System.nanoTime();
-        int[] chunk = new int[nCtx];
-        for (int c = 0; c < chunks; c++) {
-            System.arraycopy(tokens, c * nCtx, chunk, 0, nCtx);
-            chunk[0] = bos;
-            KvStats stats;
-            try (Session s = model.newSession(factory)) {
-                s.forward(chunk, 0, first, false);
-                s.endOfPrompt();
-                float[] logits = s.forward(chunk, first, scoredPerChunk, true);
-                for (int j = 0; j < scoredPerChunk; j++) {
-                    double nll = nll(logits, j * vocab, vocab, chunk[first + j + 1]);
-                    nllSum += nll;
-                    nll2Sum += nll * nll;
+        Chunk[] results = new Chunk[chunks];
+        java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+        Object lock = new Object();
+        int[] done = {0};
+        double[] running = {0};
+        Runnable worker = () -> {
+            for (int c; (c = next.getAndIncrement()) < chunks; ) {
+                Chunk r = chunk(model, tokens, c, nCtx, factory);
+                synchronized (lock) {
+                    results[c] = r;
+                    done[0]++;
+                    running[0] += r.nll;
+                    progress.progress(done[0], chunks, Math.exp(running[0] / ((long) done[0] * scoredPerChunk)));
                 }
-                scored += scoredPerChunk;
-                stats = s.kvCache().stats();
             }
-            bytesSum += stats.bytes();
-            fp16Sum += stats.fp16Bytes();
-            keptSum += stats.tokensKept();
-            progress.progress(c + 1, chunks, Math.exp(nllSum / scored));
+        };
+        int threads = Math.max(1, Math.min(chunkThreads, chunks));
+        if (threads == 1) {
+            worker.run();
+        } else {
+            Thread[] ts = new Thread[threads];
+            for (int i = 0; i < threads; i++) ts[i] = Thread.ofPlatform().name("nq-ppl-" + i).start(worker);
+            for (Thread t : ts) {
+                try {
+                    t.join();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("interrupted", e);
+                }
+            }
+            for (Chunk r : results) if (r == null) throw new IllegalStateException("a chunk failed");
         }
+        double nllSum = 0, nll2Sum = 0, bytesSum = 0, fp16Sum = 0, keptSum = 0;
+        for (Chunk r : results) {
+            nllSum += r.nll;
+            nll2Sum += r.nll2;
+            bytesSum += r.stats.bytes();
+            fp16Sum += r.stats.fp16Bytes();
+            keptSum += r.stats.tokensKept();
+        }
+        long scored = (long) chunks * scoredPerChunk;
         double seconds = (System.nanoTime() - t0) / 1e9;
         double mean = nllSum / scored;
         double var = Math.max(0, nll2Sum / scored - mean * mean);
@@ -120,6 +147,25 @@ public final class Perplexity {
         return new PerplexityResult(Math.exp(mean), mean, stderr, nCtx, chunks, scored, tokens.length, seconds,
                 (double) chunks * (nCtx - 1) / seconds, bytesSum / chunks, fp16Sum / chunks,
                 bytesSum == 0 ? 0 : fp16Sum / bytesSum, keptSum / chunks, factory.describe());
+    }
+
+    /** Chunk {@code c}: prefill the first half, end of prompt, then score the second half. */
+    private static Chunk chunk(Model model, int[] tokens, int c, int nCtx, KvCacheFactory factory) {
+        int first = nCtx / 2, scoredPerChunk = nCtx - 1 - first, vocab = model.config().vocabSize();
+        int[] chunk = java.util.Arrays.copyOfRange(tokens, c * nCtx, (c + 1) * nCtx);
+        chunk[0] = model.tokenizer().bos();
+        double nllSum = 0, nll2Sum = 0;
+        try (Session s = model.newSession(factory)) {
+            s.forward(chunk, 0, first, false);
+            s.endOfPrompt();
+            float[] logits = s.forward(chunk, first, scoredPerChunk, true);
+            for (int j = 0; j < scoredPerChunk; j++) {
+                double nll = nll(logits, j * vocab, vocab, chunk[first + j + 1]);
+                nllSum += nll;
+                nll2Sum += nll * nll;
+            }
+            return new Chunk(nllSum, nll2Sum, s.kvCache().stats());
+        }
     }
 
     /** -log softmax(logits)[target], in double. */
