@@ -1,11 +1,9 @@
 package dev.nexusquant.bench;
 
 import dev.nexusquant.engine.kv.DenseKvCache;
-import dev.nexusquant.engine.kv.KvCache;
-import dev.nexusquant.engine.kv.KvCacheFactory;
 import dev.nexusquant.engine.kv.KvLayout;
 import dev.nexusquant.engine.kv.RopeSpec;
-import dev.nexusquant.kv.KvSpec;
+import dev.nexusquant.engine.tensor.Kernels;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -17,52 +15,79 @@ import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One decode step of attention for one (layer, KV head) of a head_dim 128, GQA 4:1 model over {@code tokens} cached
- * tokens: the engine's dense fp32 cache against compressed caches (rows of every kind, with and without eviction).
- * {@code java --add-modules jdk.incubator.vector -jar nq-bench/target/benchmarks.jar AttentionBench}
+ * Dense-cache attention of one KV head (4 query heads, head_dim 64, GQA 4:1) over {@code context} cached tokens:
+ * {@code decode} is one query token (what each generated token pays per KV head and layer), {@code prefill64} is 64
+ * query tokens at the end of the context.
+ * Run: {@code java --add-modules jdk.incubator.vector -jar nq-bench/target/benchmarks.jar AttentionBench}
  */
-@State(Scope.Thread)
+@State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-XX:+UseParallelGC"})
 public class AttentionBench {
 
     @Param({"2048", "8192"})
-    int tokens;
+    public int context;
 
-    @Param({"dense-fp32", "k=fp16,v=fp16,wprec=f16", "k=e8:2,v=e8:2,rot=on,center=kv,wprec=f16",
-            "k=e8:3,v=e8:2,rot=on,center=kv,wprec=f16,evict=snapkv:0.4"})
-    String cache;
+    @Param({"FP32", "FP16"})
+    public String precision;
 
-    KvCache kv;
-    float[] q, out;
-    int[] pos;
+    @Param({"vector", "scalar"})
+    public String kernels;
+
+    static final KvLayout LAYOUT = new KvLayout(1, 4, 1, 64, 32768, new RopeSpec(RopeSpec.Style.ADJACENT, 10000, 1, 64));
+
+    DenseKvCache cache;
+    float[] q1, out1, q64, out64;
+    int[] pos1, pos64;
 
     @Setup(Level.Trial)
     public void setup() {
-        KvLayout layout = new KvLayout(1, 8, 2, 128, 1 << 20, new RopeSpec(RopeSpec.Style.ADJACENT, 10000, 1, 128));
-        KvCacheFactory f = cache.equals("dense-fp32") ? DenseKvCache.FP32 : KvSpec.parse(cache);
-        kv = DecodeSpeed.fill(layout, f, tokens, 1);
-        Random rnd = new Random(2);
-        q = new float[layout.qDim()];
-        for (int i = 0; i < q.length; i++) q[i] = (float) rnd.nextGaussian();
-        out = new float[layout.qDim()];
-        pos = new int[]{tokens};
-        float[] k = new float[layout.kvDim()], v = new float[layout.kvDim()];
-        kv.append(0, 1, pos, k, v);
+        Kernels k = kernels.equals("scalar") ? Kernels.scalar() : Kernels.vector();
+        cache = new DenseKvCache(LAYOUT, DenseKvCache.Precision.valueOf(precision), k);
+        Random r = new Random(1);
+        float[] kv = new float[context * 64], vv = new float[context * 64];
+        for (int i = 0; i < kv.length; i++) {
+            kv[i] = (float) r.nextGaussian();
+            vv[i] = (float) r.nextGaussian();
+        }
+        int[] pos = new int[context];
+        for (int i = 0; i < context; i++) pos[i] = i;
+        cache.append(0, context, pos, kv, vv);
+        q1 = new float[4 * 64];
+        out1 = new float[4 * 64];
+        q64 = new float[64 * 4 * 64];
+        out64 = new float[64 * 4 * 64];
+        for (int i = 0; i < q64.length; i++) q64[i] = (float) r.nextGaussian();
+        System.arraycopy(q64, 0, q1, 0, q1.length);
+        pos1 = new int[]{context - 1};
+        pos64 = new int[64];
+        for (int i = 0; i < 64; i++) pos64[i] = context - 64 + i;
+    }
+
+    @TearDown
+    public void close() {
+        cache.close();
     }
 
     @Benchmark
-    public float[] attendOneHead() {
-        kv.attend(0, 0, 1, pos, q, out);
-        return out;
+    public float[] decode() {
+        cache.attend(0, 0, 1, pos1, q1, out1);
+        return out1;
+    }
+
+    @Benchmark
+    public float[] prefill64() {
+        cache.attend(0, 0, 64, pos64, q64, out64);
+        return out64;
     }
 }

@@ -64,7 +64,7 @@ public final class InfoCommand implements Callable<Integer> {
             out.printf("context length  %d tokens%n", c.contextLength());
             out.printf("RoPE            %s, base %s, linear scale %s, %d rotary dims%n", c.rope().style(),
                     fmt(c.rope().base()), fmt(c.rope().linearScale()), c.rope().rotaryDims());
-            out.printf("norm            RMSNorm eps %s; q/k/v biases: %s; output %s%n", fmt(c.rmsEps()),
+            out.printf("norm            RMSNorm eps %s; q/k/v biases: %s; output %s%n", String.valueOf(c.rmsEps()),
                     c.qkvBias() ? "yes" : "no", c.tiedOutput() ? "tied to token_embd" : "separate");
             out.printf("tensor types    %s%n", types.toString().replace("=", ": ").replace("{", "").replace("}", ""));
             out.printf("tokenizer       %s, %d tokens, BOS %d, EOS %d%n", t.model(), t.vocabSize(), t.bos(), t.eos());

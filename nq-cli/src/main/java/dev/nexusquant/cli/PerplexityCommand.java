@@ -63,7 +63,7 @@ public final class PerplexityCommand implements Callable<Integer> {
             KvCacheFactory factory = kv.factory(model);
             ProgressBar bar = new ProgressBar(spec.commandLine().getErr(), !json && Terminal.stderrIsTerminal(), "perplexity");
             PerplexityResult r = Perplexity.evaluate(model, tokens, ctx, firstChunk, maxChunks, factory,
-                    (done, total, ppl) -> bar.update(done, total, String.format("ppl %.4f", ppl)));
+                    (done, total, ppl) -> bar.update(done, total, String.format("ppl %.4f", ppl)), 1);
             bar.finish();
             if (json) {
                 out.println(new Json()

@@ -68,22 +68,36 @@ public final class Perplexity {
     }
 
     /**
-     * Evaluates perplexity of {@code tokens} (BOS first) in chunks of {@code nCtx}.
+     * Evaluates perplexity of {@code tokens} (BOS first) in chunks of {@code nCtx}, one chunk after the other (the work
+     * inside a chunk is spread over the cores).
      *
      * @param maxChunks at most this many chunks (0 or less: all)
      * @param factory   the KV cache of every chunk's session
      */
     public static PerplexityResult evaluate(Model model, int[] tokens, int nCtx, int maxChunks, KvCacheFactory factory,
                                             ProgressListener progress) {
-        return evaluate(model, tokens, nCtx, 0, maxChunks, factory, progress);
+        return evaluate(model, tokens, nCtx, 0, maxChunks, factory, progress, 1);
+    }
+
+    /** One chunk's outcome: NLL sums in double and the cache's stats at the end of the chunk. */
+    private record Chunk(double nll, double nll2, KvStats stats) {}
+
+    /**
+     * As {@link #evaluate(Model, int[], int, int, KvCacheFactory, ProgressListener)}, with up to {@code chunkThreads}
+     * chunks evaluated at once, each in its own session (results are summed in chunk order, so they do not depend on
+     * the number of threads beyond float rounding inside a chunk).
+     */
+    public static PerplexityResult evaluate(Model model, int[] tokens, int nCtx, int maxChunks, KvCacheFactory factory,
+                                            ProgressListener progress, int chunkThreads) {
+        return evaluate(model, tokens, nCtx, 0, maxChunks, factory, progress, chunkThreads);
     }
 
     /**
-     * As {@link #evaluate(Model, int[], int, int, KvCacheFactory, ProgressListener)}, starting at chunk
+     * As {@link #evaluate(Model, int[], int, int, KvCacheFactory, ProgressListener, int)}, starting at chunk
      * {@code firstChunk} (so that settings chosen on the first chunks can be reported on later ones).
      */
     public static PerplexityResult evaluate(Model model, int[] tokens, int nCtx, int firstChunk, int maxChunks,
-                                            KvCacheFactory factory, ProgressListener progress) {
+                                            KvCacheFactory factory, ProgressListener progress, int chunkThreads) {
         if (firstChunk < 0) throw new IllegalArgumentException("the first chunk must be >= 0, is " + firstChunk);
         if (nCtx < 4 || (nCtx & 1) != 0) throw new IllegalArgumentException("the context must be an even number >= 4, is " + nCtx);
         int available = tokens.length / nCtx;
@@ -98,35 +112,48 @@ public final class Perplexity {
         int chunks = maxChunks > 0 ? Math.min(available - firstChunk, maxChunks) : available - firstChunk;
         int first = nCtx / 2;
         int scoredPerChunk = nCtx - 1 - first;
-        int vocab = model.config().vocabSize();
-        int bos = model.tokenizer().bos();
-
-        double nllSum = 0, nll2Sum = 0;
-        long scored = 0;
-        double bytesSum = 0, fp16Sum = 0, keptSum = 0;
         long t0 = System.nanoTime();
-        int[] chunk = new int[nCtx];
-        for (int c = 0; c < chunks; c++) {
-            System.arraycopy(tokens, (firstChunk + c) * nCtx, chunk, 0, nCtx);
-            chunk[0] = bos;
-            KvStats stats;
-            try (Session s = model.newSession(factory)) {
-                s.forward(chunk, 0, first, false);
-                s.endOfPrompt();
-                float[] logits = s.forward(chunk, first, scoredPerChunk, true);
-                for (int j = 0; j < scoredPerChunk; j++) {
-                    double nll = nll(logits, j * vocab, vocab, chunk[first + j + 1]);
-                    nllSum += nll;
-                    nll2Sum += nll * nll;
+        Chunk[] results = new Chunk[chunks];
+        java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+        Object lock = new Object();
+        int[] done = {0};
+        double[] running = {0};
+        Runnable worker = () -> {
+            for (int c; (c = next.getAndIncrement()) < chunks; ) {
+                Chunk r = chunk(model, tokens, firstChunk + c, nCtx, factory);
+                synchronized (lock) {
+                    results[c] = r;
+                    done[0]++;
+                    running[0] += r.nll;
+                    progress.progress(done[0], chunks, Math.exp(running[0] / ((long) done[0] * scoredPerChunk)));
                 }
-                scored += scoredPerChunk;
-                stats = s.kvCache().stats();
             }
-            bytesSum += stats.bytes();
-            fp16Sum += stats.fp16Bytes();
-            keptSum += stats.tokensKept();
-            progress.progress(c + 1, chunks, Math.exp(nllSum / scored));
+        };
+        int threads = Math.max(1, Math.min(chunkThreads, chunks));
+        if (threads == 1) {
+            worker.run();
+        } else {
+            Thread[] ts = new Thread[threads];
+            for (int i = 0; i < threads; i++) ts[i] = Thread.ofPlatform().name("nq-ppl-" + i).start(worker);
+            for (Thread t : ts) {
+                try {
+                    t.join();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("interrupted", e);
+                }
+            }
+            for (Chunk r : results) if (r == null) throw new IllegalStateException("a chunk failed");
         }
+        double nllSum = 0, nll2Sum = 0, bytesSum = 0, fp16Sum = 0, keptSum = 0;
+        for (Chunk r : results) {
+            nllSum += r.nll;
+            nll2Sum += r.nll2;
+            bytesSum += r.stats.bytes();
+            fp16Sum += r.stats.fp16Bytes();
+            keptSum += r.stats.tokensKept();
+        }
+        long scored = (long) chunks * scoredPerChunk;
         double seconds = (System.nanoTime() - t0) / 1e9;
         double mean = nllSum / scored;
         double var = Math.max(0, nll2Sum / scored - mean * mean);
@@ -134,6 +161,25 @@ public final class Perplexity {
         return new PerplexityResult(Math.exp(mean), mean, stderr, nCtx, chunks, scored, tokens.length, seconds,
                 (double) chunks * (nCtx - 1) / seconds, bytesSum / chunks, fp16Sum / chunks,
                 bytesSum == 0 ? 0 : fp16Sum / bytesSum, keptSum / chunks, factory.describe());
+    }
+
+    /** Chunk {@code c}: prefill the first half, end of prompt, then score the second half. */
+    private static Chunk chunk(Model model, int[] tokens, int c, int nCtx, KvCacheFactory factory) {
+        int first = nCtx / 2, scoredPerChunk = nCtx - 1 - first, vocab = model.config().vocabSize();
+        int[] chunk = java.util.Arrays.copyOfRange(tokens, c * nCtx, (c + 1) * nCtx);
+        chunk[0] = model.tokenizer().bos();
+        double nllSum = 0, nll2Sum = 0;
+        try (Session s = model.newSession(factory)) {
+            s.forward(chunk, 0, first, false);
+            s.endOfPrompt();
+            float[] logits = s.forward(chunk, first, scoredPerChunk, true);
+            for (int j = 0; j < scoredPerChunk; j++) {
+                double nll = nll(logits, j * vocab, vocab, chunk[first + j + 1]);
+                nllSum += nll;
+                nll2Sum += nll * nll;
+            }
+            return new Chunk(nllSum, nll2Sum, s.kvCache().stats());
+        }
     }
 
     /** -log softmax(logits)[target], in double. */

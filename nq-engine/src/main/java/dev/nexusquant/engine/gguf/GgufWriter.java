@@ -22,7 +22,7 @@ import java.util.Map;
  */
 public final class GgufWriter {
 
-    private record Tensor(String name, GgmlType type, long[] dims, byte[] data) {}
+    private record Tensor(String name, GgmlType type, long[] dims, long size, java.util.function.Supplier<byte[]> data) {}
 
     private final Map<String, GgufValue> metadata = new LinkedHashMap<>();
     private final List<Tensor> tensors = new ArrayList<>();
@@ -68,7 +68,18 @@ public final class GgufWriter {
 
     /** Adds a tensor from raw bytes of its type. {@code dims[0]} is the row length. */
     public GgufWriter tensor(String name, GgmlType type, long[] dims, byte[] data) {
-        tensors.add(new Tensor(name, type, dims.clone(), data));
+        tensors.add(new Tensor(name, type, dims.clone(), data.length, () -> data));
+        return this;
+    }
+
+    /**
+     * Adds a tensor whose bytes are produced only when the file is written (so that files larger than the heap can be
+     * written one tensor at a time). The supplier must return {@code type.bytesFor(elements)} bytes.
+     */
+    public GgufWriter lazyTensor(String name, GgmlType type, long[] dims, java.util.function.Supplier<byte[]> data) {
+        long elements = 1;
+        for (long d : dims) elements = Math.multiplyExact(elements, d);
+        tensors.add(new Tensor(name, type, dims.clone(), type.bytesFor(elements), data));
         return this;
     }
 
@@ -114,7 +125,7 @@ public final class GgufWriter {
         List<Long> offsets = new ArrayList<>();
         for (Tensor t : tensors) {
             offsets.add(offset);
-            offset = (offset + t.data.length + align - 1) / align * align;
+            offset = (offset + t.size + align - 1) / align * align;
         }
         for (int i = 0; i < tensors.size(); i++) {
             Tensor t = tensors.get(i);
@@ -130,7 +141,9 @@ public final class GgufWriter {
             Tensor t = tensors.get(i);
             out.pad(align);
             if (out.count - dataStart != offsets.get(i)) throw new IllegalStateException("offset mismatch");
-            out.bytes(t.data);
+            byte[] data = t.data.get();
+            if (data.length != t.size) throw new IllegalStateException(t.name + ": " + data.length + " bytes, expected " + t.size);
+            out.bytes(data);
         }
         out.flush();
     }

@@ -238,8 +238,10 @@ public final class Model implements AutoCloseable {
     }
 
     /**
-     * Generates text after {@code prompt} with a new session from the default factory. Stops at EOS, after
-     * {@code opts.maxTokens()} tokens, or when the context is full.
+     * Generates text after {@code prompt} with a new session from the default factory: the prompt is run as one
+     * prefill, the cache is told {@link Session#endOfPrompt()}, then tokens are sampled one at a time. Stops at EOS,
+     * after {@code opts.maxTokens()} tokens, or when the context is full. Prefill time includes the end of prompt
+     * (where a compressing cache compresses).
      *
      * @throws PromptTooLongException when the prompt does not fit in the context
      */
@@ -264,7 +266,7 @@ public final class Model implements AutoCloseable {
 
         long t0 = System.nanoTime();
         float[] logits = s.forward(prompt_, 0, prompt_.length, false);
-        s.endOfPrompt(); // a compressing cache ranks, evicts and compresses the prompt here
+        s.endOfPrompt(); // a compressing cache compresses the prompt here
         long t1 = System.nanoTime();
         int steps = 0;
         int vocab = config.vocabSize();

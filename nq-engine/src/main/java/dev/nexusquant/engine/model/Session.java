@@ -136,9 +136,10 @@ public final class Session implements AutoCloseable {
         if (allLogits) {
             rmsnorm(xb, x, model.outputNorm, n, dim);
             Linear.apply(k, model.output, xb, 0, n, all, allOff);
-        } else {
-            rmsnorm(xb, x, model.outputNorm, n, dim); // only the last row is used
-            Linear.apply(k, model.output, xb, (n - 1) * dim, 1, lastOut, 0);
+        } else { // only the last token's logits: normalize its row alone
+            System.arraycopy(x, (n - 1) * dim, xb2, 0, dim);
+            rmsnorm(xb, xb2, model.outputNorm, 1, dim);
+            Linear.apply(k, model.output, xb, 0, 1, lastOut, 0);
         }
     }
 

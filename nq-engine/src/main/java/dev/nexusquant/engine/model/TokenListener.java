@@ -5,7 +5,8 @@ package dev.nexusquant.engine.model;
 public interface TokenListener {
 
     /**
-     * @param id   the token id
+     * @param id   the token id, or -1 for text held back at the end of generation (an incomplete UTF-8 character,
+     *             flushed as U+FFFD)
      * @param text the text this token completes: whole UTF-8 characters only, possibly empty when the token is the
      *             first byte of a character that continues in the next token
      */

@@ -54,7 +54,7 @@ public final class BenchRunner {
             KvCacheFactory f = m.factory() == null ? model.kvCacheFactory() : m.factory();
             long t0 = System.nanoTime();
             progress.update(i, methods.size(), m.family() + " " + m.label() + ": perplexity");
-            PerplexityResult p = Perplexity.evaluate(model, tokens, ctx, o.firstChunk(), o.chunks(), f, (a, b, c) -> { });
+            PerplexityResult p = Perplexity.evaluate(model, tokens, ctx, o.firstChunk(), o.chunks(), f, (a, b, c) -> { }, 1);
             if (i == 0) refPpl = p.ppl();
             progress.update(i, methods.size(), m.family() + " " + m.label() + ": copy");
             CopyTask.Result copy = CopyTask.run(model, f, passages);
