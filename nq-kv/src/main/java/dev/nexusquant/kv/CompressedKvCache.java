@@ -1,5 +1,7 @@
 package dev.nexusquant.kv;
 
+import dev.nexusquant.codec.importance.GqaReduce;
+import dev.nexusquant.codec.importance.H2OAccumulator;
 import dev.nexusquant.engine.kv.KvCache;
 import dev.nexusquant.engine.kv.KvLayout;
 import dev.nexusquant.engine.kv.KvStats;
@@ -47,7 +49,8 @@ final class CompressedKvCache implements KvCache {
     private long seen;            // tokens appended to layer 0
     private int lastPosition = -1;
     private boolean prompted;     // the first prompt has been compressed
-    private long bytes;           // running total of what every array holds
+    private long bytes;           // running total of what every array holds, but the H2O accumulators
+    private final java.util.concurrent.atomic.AtomicLong accumulatorBytes = new java.util.concurrent.atomic.AtomicLong();
     private boolean closed;
     private KvStats closedStats;
 
@@ -68,6 +71,7 @@ final class CompressedKvCache implements KvCache {
         float[] obsQ;      // [observation][group * dim] ring of the last prompt queries (SnapKV), null when unused
         int[] obsPos;      // [observation]
         int obsCount;      // queries recorded (may exceed the ring size)
+        H2OAccumulator received; // attention mass each window row received (index = window row), or null
 
         Head(int dim, boolean half) {
             window = new RowWindow(dim, half);
@@ -245,6 +249,16 @@ final class CompressedKvCache implements KvCache {
             bytes += s.bytes();
         }
         w.removeFirst(candidates);
+        if (hd.received != null) {
+            int len = hd.received.length();
+            if (len > candidates) {
+                int[] rest = new int[len - candidates];
+                for (int i = 0; i < rest.length; i++) rest[i] = candidates + i;
+                hd.received.retain(rest);
+            } else {
+                hd.received.reset();
+            }
+        }
     }
 
     /** Indices (ascending, into the window's oldest {@code candidates} rows) of the rows to keep. */
@@ -256,16 +270,19 @@ final class CompressedKvCache implements KvCache {
             for (int i = 0; i < candidates; i++) all[i] = i;
             return all;
         }
-        float[] score = new float[candidates];
+        float[] score;
         if (ev.policy() == Eviction.Policy.SNAPKV && firstPrompt && hd.obsQ != null && hd.obsCount > 0) {
-            Importance.snapKv(this, hd, candidates, score);
-        } else if (ev.policy() != Eviction.Policy.STREAMING) {
-            System.arraycopy(w.mass(), 0, score, 0, candidates);
+            score = Importance.snapKv(this, hd, candidates);
+        } else if (ev.policy() != Eviction.Policy.STREAMING && hd.received != null) {
+            // H2O on the prompt: the raw sums (the paper's form); later blocks: the mean over the queries that saw them
+            float[] all = firstPrompt ? hd.received.scores() : hd.received.normalizedScores();
+            score = Arrays.copyOf(all, candidates);
+        } else {
+            score = new float[candidates];
         }
-        int[] pos = new int[candidates];
-        for (int i = 0; i < candidates; i++) pos[i] = w.position(i);
-        return Importance.select(score, pos, candidates, ev.keepCount(candidates), ev.sinks(), ev.pool(),
-                ev.policy() == Eviction.Policy.SNAPKV && firstPrompt);
+        int sinks = 0;
+        while (sinks < candidates && w.position(sinks) < ev.sinks()) sinks++;
+        return Importance.select(score, candidates, Math.max(sinks, ev.keepCount(candidates)), sinks);
     }
 
     private float[] mean(float[] rows, int n) {
@@ -281,7 +298,7 @@ final class CompressedKvCache implements KvCache {
         if (needed <= w.capacity()) return;
         int cap = Math.max(needed, Math.max(cfg.window() + cfg.block(), w.capacity() + (w.capacity() >> 1)));
         if (cfg.memoryBudget() > 0) {
-            long room = cfg.memoryBudget() - bytes + w.bytes();
+            long room = cfg.memoryBudget() - bytes - accumulatorBytes.get() + w.bytes();
             long perRow = w.bytesFor(1);
             cap = (int) Math.max(needed, Math.min(cap, room / perRow));
         }
@@ -292,8 +309,9 @@ final class CompressedKvCache implements KvCache {
     }
 
     private void checkBudget(long add) {
-        if (cfg.memoryBudget() > 0 && bytes + add > cfg.memoryBudget()) {
-            throw new KvMemoryExceededException(cfg.memoryBudget(), bytes + add, seen);
+        long held = bytes + accumulatorBytes.get();
+        if (cfg.memoryBudget() > 0 && held + add > cfg.memoryBudget()) {
+            throw new KvMemoryExceededException(cfg.memoryBudget(), held + add, seen);
         }
     }
 
@@ -374,7 +392,7 @@ final class CompressedKvCache implements KvCache {
             sm.absorb(s, m, cnt, vbuf, false);
         }
 
-        if (tracksMass()) recordMass(hd, m, positions, qv, sm.mx, sm.sum, kbuf);
+        if (tracksMass()) recordMass(hd, n, positions, qv, sm.mx, sm.sum, kbuf);
 
         // out = (H^T accC + sumC * valueMean + accW) / sum
         int qDimOff = kvHead * group * dim;
@@ -463,28 +481,35 @@ final class CompressedKvCache implements KvCache {
                 && (prompted || ev.policy() == Eviction.Policy.H2O);
     }
 
-    /** Adds each window row's softmax probability, summed over this call's query heads, to its attention mass. */
-    private void recordMass(Head hd, int m, int[] positions, float[] qv, float[] mx, float[] sum, float[] scratch) {
+    /**
+     * Feeds the codec's H2O accumulator of this head with the softmax probabilities that this call's queries gave the
+     * window rows ({@code [group][visible rows]} per query position).
+     */
+    private void recordMass(Head hd, int n, int[] positions, float[] qv, float[] mx, float[] sum, float[] scratch) {
         RowWindow w = hd.window;
         int wc = w.count();
-        float[] add = new float[wc];
-        for (int from = 0; from < wc; from += CHUNK) {
-            int cnt = Math.min(CHUNK, wc - from);
-            w.keys(from, cnt, scratch, 0);
-            for (int j = 0; j < m; j++) {
-                if (sum[j] <= 0f) continue;
-                int qpos = positions[j / group];
-                float inv = 1f / sum[j];
-                for (int r = 0; r < cnt; r++) {
-                    if (w.position(from + r) > qpos) continue;
-                    float sc = vm.dot(qv, j * dim, scratch, r * dim, dim) * invSqrtD;
-                    add[from + r] += (float) Math.exp(sc - mx[j]) * inv;
-                }
-            }
-        }
+        if (wc == 0) return;
+        float[] keys = new float[wc * dim];
+        w.keys(0, wc, keys, 0);
+        float[] probs = new float[group * wc];
         synchronized (hd) {
-            float[] mass = w.mass();
-            for (int r = 0; r < wc; r++) mass[r] += add[r];
+            if (hd.received == null) hd.received = new H2OAccumulator(0, GqaReduce.SUM);
+            long before = hd.received.bytes();
+            for (int i = 0; i < n; i++) {
+                int visible = 0;
+                while (visible < wc && w.position(visible) <= positions[i]) visible++;
+                if (visible == 0) continue;
+                for (int g = 0; g < group; g++) {
+                    int j = i * group + g;
+                    float inv = sum[j] > 0f ? 1f / sum[j] : 0f;
+                    for (int r = 0; r < visible; r++) {
+                        float sc = vm.dot(qv, j * dim, keys, r * dim, dim) * invSqrtD;
+                        probs[g * visible + r] = (float) Math.exp(sc - mx[j]) * inv;
+                    }
+                }
+                hd.received.addGroup(probs, 0, group, visible);
+            }
+            accumulatorBytes.addAndGet(hd.received.bytes() - before);
         }
     }
 
@@ -546,7 +571,7 @@ final class CompressedKvCache implements KvCache {
         }
         double kept = (double) rowsHeld / ((long) layout.layers() * layout.kvHeads());
         long values = seen * layout.layers() * 2L * layout.kvDim();
-        return new KvStats(seen, kept, bytes, seen * layout.fp16BytesPerToken(), values);
+        return new KvStats(seen, kept, bytes + accumulatorBytes.get(), seen * layout.fp16BytesPerToken(), values);
     }
 
     /** Recomputes the bytes held from every array (tests compare it with the running total). */
@@ -558,6 +583,7 @@ final class CompressedKvCache implements KvCache {
                 for (Segment s : hd.segments) b += s.bytes();
                 if (hd.keyMean != null) b += 4L * (hd.keyMean.length + hd.valueMean.length);
                 if (hd.keyScale != null) b += 4L * hd.keyScale.length;
+                if (hd.received != null) b += hd.received.bytes();
                 if (hd.obsQ != null) b += 4L * (hd.obsQ.length + hd.obsPos.length);
             }
         }
@@ -623,5 +649,6 @@ final class CompressedKvCache implements KvCache {
         closed = true;
         for (Head[] row : heads) Arrays.fill(row, null);
         bytes = 0;
+        accumulatorBytes.set(0);
     }
 }
