@@ -41,6 +41,7 @@ final class CompressedKvCache implements KvCache {
     private final float invSqrtD;
     private final RowCodec[] keyCodecs;   // [layers]
     private final RowCodec[] valueCodecs; // [layers]
+    private final RowCodec pinKeys, pinValues; // fp16 rows of the pinned first positions
     private final HeadRotation rotation;
     private final PositionalRotation rope; // null unless keys are stored with RoPE undone
     private final Head[][] heads;          // [layers][kvHeads]
@@ -90,6 +91,8 @@ final class CompressedKvCache implements KvCache {
             keyCodecs[l] = RowCodecs.create(cfg.keyCodecFor(l), dim, true);
             valueCodecs[l] = RowCodecs.create(cfg.valueCodecFor(l), dim, false);
         }
+        this.pinKeys = new dev.nexusquant.kv.rows.Fp16Rows(dim);
+        this.pinValues = pinKeys;
         this.rotation = cfg.rotate() ? Transforms.hadamard(dim, cfg.seed()) : HeadRotation.IDENTITY;
         this.rope = cfg.keyDomain() == KvCompression.KeyDomain.PRE_ROPE ? Transforms.rope(layout) : null;
         boolean half = cfg.windowPrecision() == KvCompression.Precision.F16;
@@ -240,13 +243,11 @@ final class CompressedKvCache implements KvCache {
                 rotation.forward(kk, i * dim);
                 rotation.forward(vv, i * dim);
             }
-            RowCodec kc = keyCodecs[layer];
-            RowCodec vc = valueCodecs[layer];
-            long add = kc.bytesFor(kept) + vc.bytesFor(kept) + 12 + 8L * kept; // positions: at most 8 bytes a token
-            checkBudget(add);
-            Segment s = new Segment(new PositionSet(kp, kept), kc.encode(kk, 0, kept), vc.encode(vv, 0, kept));
-            hd.segments.add(s);
-            bytes += s.bytes();
+            // the first `pin` positions of the sequence (the attention sinks) are stored in fp16, the rest coded
+            int pinned = 0;
+            while (pinned < kept && kp[pinned] < cfg.pin()) pinned++;
+            if (pinned > 0) addSegment(hd, kp, kk, vv, 0, pinned, pinKeys, pinValues);
+            if (kept > pinned) addSegment(hd, kp, kk, vv, pinned, kept - pinned, keyCodecs[layer], valueCodecs[layer]);
         }
         w.removeFirst(candidates);
         if (hd.received != null) {
@@ -259,6 +260,16 @@ final class CompressedKvCache implements KvCache {
                 hd.received.reset();
             }
         }
+    }
+
+    /** Encodes rows {@code [from, from + n)} of the transformed kept rows into a new segment of the head. */
+    private void addSegment(Head hd, int[] kp, float[] kk, float[] vv, int from, int n, RowCodec kc, RowCodec vc) {
+        long add = kc.bytesFor(n) + vc.bytesFor(n) + 12 + 8L * n; // positions: at most 8 bytes a token
+        checkBudget(add);
+        int[] p = Arrays.copyOfRange(kp, from, from + n);
+        Segment seg = new Segment(new PositionSet(p, n), kc.encode(kk, from * dim, n), vc.encode(vv, from * dim, n));
+        hd.segments.add(seg);
+        bytes += seg.bytes();
     }
 
     /** Indices (ascending, into the window's oldest {@code candidates} rows) of the rows to keep. */
@@ -281,7 +292,7 @@ final class CompressedKvCache implements KvCache {
             score = new float[candidates];
         }
         int sinks = 0;
-        while (sinks < candidates && w.position(sinks) < ev.sinks()) sinks++;
+        while (sinks < candidates && w.position(sinks) < Math.max(ev.sinks(), cfg.pin())) sinks++;
         return Importance.select(score, candidates, Math.max(sinks, ev.keepCount(candidates)), sinks);
     }
 

@@ -27,6 +27,8 @@ import java.util.Locale;
  * @param balanceKeys     scale key channels by {@code (E[q_c^2] / E[k_c^2])^(1/4)} (queries divided by the same) before
  *                        the rotation, from the prompt's observation queries: the diagonal scaling that minimizes the
  *                        error of the attention logits for a given quantization noise (exact: q.k is unchanged)
+ * @param pin             the first {@code pin} positions of the sequence (attention sinks) are never dropped and are
+ *                        stored in fp16 instead of the row codec
  * @param eviction        which tokens are dropped
  * @param window          most recent tokens kept in full precision
  * @param block           tokens compressed at a time once the window is full (and the generation batch size that
@@ -38,7 +40,7 @@ import java.util.Locale;
 public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs> layerCodecs,
                             boolean rotate, long seed, KeyDomain keyDomain,
                             boolean centerKeys, boolean centerValues, boolean balanceKeys,
-                            Eviction eviction, int window, int block, Precision windowPrecision,
+                            int pin, Eviction eviction, int window, int block, Precision windowPrecision,
                             long memoryBudget, int stagingLimit) implements KvCacheFactory {
 
     public enum KeyDomain { POST_ROPE, PRE_ROPE }
@@ -61,6 +63,7 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         if (keyDomain == null || eviction == null || windowPrecision == null) {
             throw new IllegalArgumentException("KvCompression: null setting");
         }
+        if (pin < 0 || pin > 1 << 16) throw new IllegalArgumentException("pin out of range: " + pin);
         if (window < 0 || window > 1 << 20) throw new IllegalArgumentException("window out of range: " + window);
         if (block < 1 || block > 1 << 16) throw new IllegalArgumentException("block out of range: " + block);
         if (memoryBudget < 0) throw new IllegalArgumentException("memory budget is negative: " + memoryBudget);
@@ -101,6 +104,7 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         b.centerKeys = centerKeys;
         b.centerValues = centerValues;
         b.balanceKeys = balanceKeys;
+        b.pin = pin;
         b.eviction = eviction;
         b.window = window;
         b.block = block;
@@ -153,6 +157,7 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         private boolean centerKeys;
         private boolean centerValues;
         private boolean balanceKeys;
+        private int pin;
         private Eviction eviction = Eviction.NONE;
         private int window = 32;
         private int block = 32;
@@ -174,6 +179,7 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         public Builder keyDomain(KeyDomain d) { this.keyDomain = d; return this; }
         public Builder center(boolean keys, boolean values) { this.centerKeys = keys; this.centerValues = values; return this; }
         public Builder balanceKeys(boolean b) { this.balanceKeys = b; return this; }
+        public Builder pin(int n) { this.pin = n; return this; }
         public Builder eviction(Eviction e) { this.eviction = e; return this; }
         public Builder window(int w) { this.window = w; return this; }
         public Builder block(int b) { this.block = b; return this; }
@@ -184,7 +190,7 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         public KvCompression build() {
             int staging = Math.max(stagingLimit, window + block);
             return new KvCompression(keyCodec, valueCodec, layerCodecs, rotate, seed, keyDomain, centerKeys,
-                    centerValues, balanceKeys, eviction, window, block, windowPrecision, memoryBudget, staging);
+                    centerValues, balanceKeys, pin, eviction, window, block, windowPrecision, memoryBudget, staging);
         }
     }
 

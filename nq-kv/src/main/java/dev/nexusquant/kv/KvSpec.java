@@ -15,6 +15,7 @@ import java.util.Locale;
  *   rot=on|off seed=N              randomized Hadamard rotation and its seed
  *   keys=post|pre                  keys stored with RoPE applied, or undone
  *   center=none|k|v|kv             subtract per-head means before quantizing
+ *   pin=N                          keep the first N positions (attention sinks) in fp16, never evicted
  *   kbal=on|off                    balance key channels against the prompt's queries before rotating
  *   mem=SIZE staging=N             memory budget (e.g. 64M, 1.5G), prompt tokens staged before compressing
  * </pre>
@@ -79,6 +80,7 @@ public final class KvSpec {
                         if (!c.matches("none|k|v|kv")) throw new IllegalArgumentException("center must be none, k, v or kv");
                         b.center(c.contains("k"), c.contains("v"));
                     }
+                    case "pin" -> b.pin(Integer.parseInt(val));
                     case "kbal" -> b.balanceKeys(switch (val.toLowerCase(Locale.ROOT)) {
                         case "on", "true" -> true;
                         case "off", "false" -> false;
@@ -180,6 +182,7 @@ public final class KvSpec {
         if (c.rotate()) sb.append(",seed=").append(c.seed());
         sb.append(",keys=").append(c.keyDomain() == KvCompression.KeyDomain.PRE_ROPE ? "pre" : "post");
         sb.append(",center=").append(c.centerKeys() ? (c.centerValues() ? "kv" : "k") : (c.centerValues() ? "v" : "none"));
+        if (c.pin() > 0) sb.append(",pin=").append(c.pin());
         if (c.balanceKeys()) sb.append(",kbal=on");
         if (c.memoryBudget() > 0) sb.append(",mem=").append(c.memoryBudget());
         sb.append(",staging=").append(c.stagingLimit());

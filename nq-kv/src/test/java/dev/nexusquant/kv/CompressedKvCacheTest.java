@@ -129,6 +129,7 @@ class CompressedKvCacheTest {
                 "k=e8:2,v=e8:2,rot=on,center=kv,kbal=on,evict=snapkv:0.7,window=8,block=8,wprec=f16",
                 "k=e8:2,v=e8:2,rot=on,center=kv,kbal=on,keys=pre,window=8,block=8,wprec=f16,obs=8",
                 "k=e8:4/16,v=e8:2,rot=off,center=none,window=4,block=4",
+                "k=e8:1,v=e8:1,rot=on,center=kv,pin=3,evict=snapkv:0.3,sinks=2,window=8,block=8,wprec=f16",
                 "k=q4_0,v=kivi2,rot=on,window=8,block=8,wprec=f16",
                 "k=tq2.5,v=fp8,rot=on,evict=streaming,sinks=3,window=8,block=4",
         };
