@@ -1,0 +1,16 @@
+package dev.nexusquant.engine.model;
+
+/** Receives generated tokens as they come. */
+@FunctionalInterface
+public interface TokenListener {
+
+    /**
+     * @param id   the token id, or -1 for text held back at the end of generation (an incomplete UTF-8 character,
+     *             flushed as U+FFFD)
+     * @param text the text this token completes: whole UTF-8 characters only, possibly empty when the token is the
+     *             first byte of a character that continues in the next token
+     */
+    void onToken(int id, String text);
+
+    TokenListener NONE = (id, text) -> { };
+}
