@@ -13,11 +13,13 @@ import java.util.HexFormat;
  *
  * @param name          the compressor's {@link VectorCompressor#name()}, at most 64 ASCII characters
  * @param version       its {@link VectorCompressor#formatVersion()}
- * @param bytesPerBlock its {@link VectorCompressor#bytesPerBlock()}, so that a reader can check sizes without it
+ * @param dimension       its {@link VectorCompressor#dimension()}
  * @param vectorsPerBlock its {@link VectorCompressor#vectorsPerBlock()}
- * @param parameters    the parameter bytes, at most 4096
+ * @param bytesPerBlock   its {@link VectorCompressor#bytesPerBlock()}, so that a reader can check sizes without it
+ * @param parameters      the parameter bytes, at most 4096
  */
-public record CodecDescriptor(String name, int version, int bytesPerBlock, int vectorsPerBlock, byte[] parameters) {
+public record CodecDescriptor(String name, int version, int dimension, int vectorsPerBlock, int bytesPerBlock,
+                              byte[] parameters) {
 
     public static final int MAX_NAME = 64;
     public static final int MAX_PARAMETERS = 4096;
@@ -27,6 +29,7 @@ public record CodecDescriptor(String name, int version, int bytesPerBlock, int v
             throw new IllegalArgumentException("CodecDescriptor: name must be 1.." + MAX_NAME + " printable ASCII characters: " + name);
         }
         if (version < 0) throw new IllegalArgumentException("CodecDescriptor: version < 0: " + version);
+        if (dimension <= 0) throw new IllegalArgumentException("CodecDescriptor: dimension <= 0: " + dimension);
         if (bytesPerBlock <= 0) throw new IllegalArgumentException("CodecDescriptor: bytesPerBlock <= 0: " + bytesPerBlock);
         if (vectorsPerBlock <= 0) throw new IllegalArgumentException("CodecDescriptor: vectorsPerBlock <= 0: " + vectorsPerBlock);
         if (parameters == null || parameters.length > MAX_PARAMETERS) {
@@ -42,7 +45,8 @@ public record CodecDescriptor(String name, int version, int bytesPerBlock, int v
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return new CodecDescriptor(c.name(), c.formatVersion(), c.bytesPerBlock(), c.vectorsPerBlock(), bytes.toByteArray());
+        return new CodecDescriptor(c.name(), c.formatVersion(), c.dimension(), c.vectorsPerBlock(), c.bytesPerBlock(),
+                bytes.toByteArray());
     }
 
     @Override
@@ -53,7 +57,7 @@ public record CodecDescriptor(String name, int version, int bytesPerBlock, int v
     @Override
     public boolean equals(Object o) {
         return o instanceof CodecDescriptor d && name.equals(d.name) && version == d.version
-                && bytesPerBlock == d.bytesPerBlock && vectorsPerBlock == d.vectorsPerBlock
+                && dimension == d.dimension && bytesPerBlock == d.bytesPerBlock && vectorsPerBlock == d.vectorsPerBlock
                 && Arrays.equals(parameters, d.parameters);
     }
 
@@ -64,7 +68,7 @@ public record CodecDescriptor(String name, int version, int bytesPerBlock, int v
 
     @Override
     public String toString() {
-        return "CodecDescriptor[" + name + " v" + version + ", " + bytesPerBlock + " bytes per " + vectorsPerBlock
+        return "CodecDescriptor[" + name + " v" + version + ", dim " + dimension + ", " + bytesPerBlock + " bytes per " + vectorsPerBlock
                 + " vector(s), parameters " + HexFormat.of().formatHex(parameters) + "]";
     }
 }

@@ -177,7 +177,7 @@ public final class E8Codec implements VectorCompressor {
         } catch (IllegalArgumentException e) {
             throw new IOException(e.getMessage(), e);
         }
-        if (c.bytesPerBlock() != d.bytesPerBlock() || d.vectorsPerBlock() != 1) {
+        if (c.bytesPerBlock() != d.bytesPerBlock() || d.vectorsPerBlock() != 1 || d.dimension() != dim) {
             throw new IOException("E8Codec: descriptor says " + d.bytesPerBlock() + " bytes per block, parameters give " + c.bytesPerBlock());
         }
         return c;

@@ -224,22 +224,22 @@ class E8CodecTest {
             assertEquals(d, back.descriptor());
         }
         CodecDescriptor good = E8Codec.of(64, 2).descriptor();
-        assertThrows(IOException.class, () -> E8Codec.fromDescriptor(new CodecDescriptor("q4_0", 1, good.bytesPerBlock(), 1, good.parameters())));
-        assertThrows(IOException.class, () -> E8Codec.fromDescriptor(new CodecDescriptor("e8", 99, good.bytesPerBlock(), 1, good.parameters())));
-        assertThrows(IOException.class, () -> E8Codec.fromDescriptor(new CodecDescriptor("e8", 1, good.bytesPerBlock() + 1, 1, good.parameters())));
+        assertThrows(IOException.class, () -> E8Codec.fromDescriptor(new CodecDescriptor("q4_0", 1, 64, 1, good.bytesPerBlock(), good.parameters())));
+        assertThrows(IOException.class, () -> E8Codec.fromDescriptor(new CodecDescriptor("e8", 99, 64, 1, good.bytesPerBlock(), good.parameters())));
+        assertThrows(IOException.class, () -> E8Codec.fromDescriptor(new CodecDescriptor("e8", 1, 64, 1, good.bytesPerBlock() + 1, good.parameters())));
         byte[] p = good.parameters();
         for (int i = 0; i < p.length; i++) {
             byte[] bad = p.clone();
             bad[i] ^= (byte) 0x40;
             // every single corruption is either rejected or yields a codec of a different, consistent shape
             try {
-                E8Codec c = E8Codec.fromDescriptor(new CodecDescriptor("e8", 1, good.bytesPerBlock(), 1, bad));
+                E8Codec c = E8Codec.fromDescriptor(new CodecDescriptor("e8", 1, 64, 1, good.bytesPerBlock(), bad));
                 assertEquals(good.bytesPerBlock(), c.bytesPerBlock());
             } catch (IOException expected) {
                 // fine
             }
         }
-        assertThrows(IOException.class, () -> E8Codec.fromDescriptor(new CodecDescriptor("e8", 1, good.bytesPerBlock(), 1, Arrays.copyOf(p, p.length - 1))));
-        assertThrows(IOException.class, () -> E8Codec.fromDescriptor(new CodecDescriptor("e8", 1, good.bytesPerBlock(), 1, Arrays.copyOf(p, p.length + 1))));
+        assertThrows(IOException.class, () -> E8Codec.fromDescriptor(new CodecDescriptor("e8", 1, 64, 1, good.bytesPerBlock(), Arrays.copyOf(p, p.length - 1))));
+        assertThrows(IOException.class, () -> E8Codec.fromDescriptor(new CodecDescriptor("e8", 1, 64, 1, good.bytesPerBlock(), Arrays.copyOf(p, p.length + 1))));
     }
 }
