@@ -6,8 +6,8 @@ import dev.nexusquant.engine.kv.KvCache;
 import dev.nexusquant.engine.kv.KvLayout;
 import dev.nexusquant.engine.kv.KvStats;
 import dev.nexusquant.kv.attention.VectorMath;
-import dev.nexusquant.kv.rows.EncodedRows;
-import dev.nexusquant.kv.rows.RowCodec;
+import dev.nexusquant.codec.VectorCompressor;
+import dev.nexusquant.kv.rows.CodedRows;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -39,9 +39,9 @@ final class CompressedKvCache implements KvCache {
     private final int dim;
     private final int group;
     private final float invSqrtD;
-    private final RowCodec[] keyCodecs;   // [layers]
-    private final RowCodec[] valueCodecs; // [layers]
-    private final RowCodec pinKeys, pinValues; // fp16 rows of the pinned first positions
+    private final VectorCompressor[] keyCodecs;   // [layers]
+    private final VectorCompressor[] valueCodecs; // [layers]
+    private final VectorCompressor pinCodec;      // fp16 rows of the pinned first positions
     private final HeadRotation rotation;
     private final PositionalRotation rope; // null unless keys are stored with RoPE undone
     private final Head[][] heads;          // [layers][kvHeads]
@@ -56,7 +56,7 @@ final class CompressedKvCache implements KvCache {
     private KvStats closedStats;
 
     /** A compressed run of tokens of one head: kept positions, key rows and value rows. */
-    record Segment(PositionSet positions, EncodedRows keys, EncodedRows values) {
+    record Segment(PositionSet positions, CodedRows keys, CodedRows values) {
         long bytes() {
             return positions.bytes() + keys.bytes() + values.bytes();
         }
@@ -85,14 +85,13 @@ final class CompressedKvCache implements KvCache {
         this.dim = layout.headDim();
         this.group = layout.groupSize();
         this.invSqrtD = (float) (1.0 / Math.sqrt(dim));
-        this.keyCodecs = new RowCodec[layout.layers()];
-        this.valueCodecs = new RowCodec[layout.layers()];
+        this.keyCodecs = new VectorCompressor[layout.layers()];
+        this.valueCodecs = new VectorCompressor[layout.layers()];
         for (int l = 0; l < layout.layers(); l++) {
             keyCodecs[l] = RowCodecs.create(cfg.keyCodecFor(l), dim, true);
             valueCodecs[l] = RowCodecs.create(cfg.valueCodecFor(l), dim, false);
         }
-        this.pinKeys = new dev.nexusquant.kv.rows.Fp16Rows(dim);
-        this.pinValues = pinKeys;
+        this.pinCodec = new dev.nexusquant.kv.baseline.Fp16Codec(dim);
         this.rotation = cfg.rotate() ? Transforms.hadamard(dim, cfg.seed()) : HeadRotation.IDENTITY;
         this.rope = cfg.keyDomain() == KvCompression.KeyDomain.PRE_ROPE ? Transforms.rope(layout) : null;
         boolean half = cfg.windowPrecision() == KvCompression.Precision.F16;
@@ -246,7 +245,7 @@ final class CompressedKvCache implements KvCache {
             // the first `pin` positions of the sequence (the attention sinks) are stored in fp16, the rest coded
             int pinned = 0;
             while (pinned < kept && kp[pinned] < cfg.pin()) pinned++;
-            if (pinned > 0) addSegment(hd, kp, kk, vv, 0, pinned, pinKeys, pinValues);
+            if (pinned > 0) addSegment(hd, kp, kk, vv, 0, pinned, pinCodec, pinCodec);
             if (kept > pinned) addSegment(hd, kp, kk, vv, pinned, kept - pinned, keyCodecs[layer], valueCodecs[layer]);
         }
         w.removeFirst(candidates);
@@ -263,11 +262,13 @@ final class CompressedKvCache implements KvCache {
     }
 
     /** Encodes rows {@code [from, from + n)} of the transformed kept rows into a new segment of the head. */
-    private void addSegment(Head hd, int[] kp, float[] kk, float[] vv, int from, int n, RowCodec kc, RowCodec vc) {
-        long add = kc.bytesFor(n) + vc.bytesFor(n) + 12 + 8L * n; // positions: at most 8 bytes a token
+    private void addSegment(Head hd, int[] kp, float[] kk, float[] vv, int from, int n, VectorCompressor kc,
+                            VectorCompressor vc) {
+        long add = CodedRows.bytesFor(kc, n) + CodedRows.bytesFor(vc, n) + 12 + 8L * n; // positions: <= 8 bytes a token
         checkBudget(add);
         int[] p = Arrays.copyOfRange(kp, from, from + n);
-        Segment seg = new Segment(new PositionSet(p, n), kc.encode(kk, from * dim, n), vc.encode(vv, from * dim, n));
+        Segment seg = new Segment(new PositionSet(p, n), CodedRows.encode(kc, kk, from * dim, n),
+                CodedRows.encode(vc, vv, from * dim, n));
         hd.segments.add(seg);
         bytes += seg.bytes();
     }
