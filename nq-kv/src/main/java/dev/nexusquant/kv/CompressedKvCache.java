@@ -42,6 +42,8 @@ final class CompressedKvCache implements KvCache {
     private final VectorCompressor[] keyCodecs;   // [layers]
     private final VectorCompressor[] valueCodecs; // [layers]
     private final VectorCompressor pinCodec;      // fp16 rows of the pinned first positions
+    private final VectorCompressor[] agedKeys;    // [layers] codecs of rows older than ageAfter, or null
+    private final VectorCompressor[] agedValues;  // [layers]
     private final HeadRotation rotation;
     private final PositionalRotation rope; // null unless keys are stored with RoPE undone
     private final Head[][] heads;          // [layers][kvHeads]
@@ -56,7 +58,7 @@ final class CompressedKvCache implements KvCache {
     private KvStats closedStats;
 
     /** A compressed run of tokens of one head: kept positions, key rows and value rows. */
-    record Segment(PositionSet positions, CodedRows keys, CodedRows values) {
+    record Segment(PositionSet positions, CodedRows keys, CodedRows values, boolean aged) {
         long bytes() {
             return positions.bytes() + keys.bytes() + values.bytes();
         }
@@ -73,6 +75,7 @@ final class CompressedKvCache implements KvCache {
         int[] obsPos;      // [observation]
         int obsCount;      // queries recorded (may exceed the ring size)
         H2OAccumulator received; // attention mass each window row received (index = window row), or null
+        int firstUnaged;   // segments before it are all aged
 
         Head(int dim, boolean half) {
             window = new RowWindow(dim, half);
@@ -92,6 +95,17 @@ final class CompressedKvCache implements KvCache {
             valueCodecs[l] = RowCodecs.create(cfg.valueCodecFor(l), dim, false);
         }
         this.pinCodec = new dev.nexusquant.kv.baseline.Fp16Codec(dim);
+        if (cfg.agedKeyCodec() != null) {
+            agedKeys = new VectorCompressor[layout.layers()];
+            agedValues = new VectorCompressor[layout.layers()];
+            for (int l = 0; l < layout.layers(); l++) {
+                agedKeys[l] = RowCodecs.create(cfg.agedKeyCodec(), dim, true);
+                agedValues[l] = RowCodecs.create(cfg.agedValueCodec(), dim, false);
+            }
+        } else {
+            agedKeys = null;
+            agedValues = null;
+        }
         this.rotation = cfg.rotate() ? Transforms.hadamard(dim, cfg.seed()) : HeadRotation.IDENTITY;
         this.rope = cfg.keyDomain() == KvCompression.KeyDomain.PRE_ROPE ? Transforms.rope(layout) : null;
         boolean half = cfg.windowPrecision() == KvCompression.Precision.F16;
@@ -150,6 +164,7 @@ final class CompressedKvCache implements KvCache {
                 while (hd.window.count() >= cfg.window() + cfg.block()) {
                     compress(layer, h, cfg.block(), false);
                 }
+                if (agedKeys != null) age(layer, hd);
             } else if (hd.window.count() + n > cfg.stagingLimit() && hd.window.count() > cfg.window()) {
                 // a prompt longer than the staging limit is compressed as it comes
                 compress(layer, h, hd.window.count() - cfg.window(), true);
@@ -245,8 +260,18 @@ final class CompressedKvCache implements KvCache {
             // the first `pin` positions of the sequence (the attention sinks) are stored in fp16, the rest coded
             int pinned = 0;
             while (pinned < kept && kp[pinned] < cfg.pin()) pinned++;
-            if (pinned > 0) addSegment(hd, kp, kk, vv, 0, pinned, pinCodec, pinCodec);
-            if (kept > pinned) addSegment(hd, kp, kk, vv, pinned, kept - pinned, keyCodecs[layer], valueCodecs[layer]);
+            if (pinned > 0) addSegment(hd, kp, kk, vv, 0, pinned, pinCodec, pinCodec, true);
+            // rows already older than the aging distance go straight to the aged codecs; the rest in blocks that age
+            int newest = w.position(w.count() - 1);
+            int old = pinned;
+            if (agedKeys != null) {
+                while (old < kept && kp[old] < newest - cfg.ageAfter()) old++;
+                if (old > pinned) addSegment(hd, kp, kk, vv, pinned, old - pinned, agedKeys[layer], agedValues[layer], true);
+            }
+            int step = agedKeys != null ? cfg.block() : kept - old;
+            for (int from = old; from < kept; from += Math.max(1, step)) {
+                addSegment(hd, kp, kk, vv, from, Math.min(step, kept - from), keyCodecs[layer], valueCodecs[layer], false);
+            }
         }
         w.removeFirst(candidates);
         if (hd.received != null) {
@@ -261,14 +286,43 @@ final class CompressedKvCache implements KvCache {
         }
     }
 
+    /**
+     * Re-codes, with the aged codecs, the segments whose newest row is now more than {@code ageAfter} positions older
+     * than the newest token: precision decays with age (the codes are decoded to the storage domain and coded again,
+     * rotation, centring and positions unchanged).
+     */
+    private void age(int layer, Head hd) {
+        if (hd.window.count() == 0) return;
+        int limit = hd.window.position(hd.window.count() - 1) - cfg.ageAfter();
+        for (int i = hd.firstUnaged; i < hd.segments.size(); i++) {
+            Segment seg = hd.segments.get(i);
+            if (seg.aged()) {
+                if (i == hd.firstUnaged) hd.firstUnaged++;
+                continue;
+            }
+            if (seg.positions().last() >= limit) break;
+            int n = seg.keys().rows();
+            float[] k = new float[n * dim], v = new float[n * dim];
+            seg.keys().decode(0, n, k, 0);
+            seg.values().decode(0, n, v, 0);
+            long add = CodedRows.bytesFor(agedKeys[layer], n) + CodedRows.bytesFor(agedValues[layer], n);
+            checkBudget(Math.max(0, add - seg.keys().bytes() - seg.values().bytes()));
+            Segment aged = new Segment(seg.positions(), CodedRows.encode(agedKeys[layer], k, 0, n),
+                    CodedRows.encode(agedValues[layer], v, 0, n), true);
+            hd.segments.set(i, aged);
+            bytes += aged.bytes() - seg.bytes();
+            if (i == hd.firstUnaged) hd.firstUnaged++;
+        }
+    }
+
     /** Encodes rows {@code [from, from + n)} of the transformed kept rows into a new segment of the head. */
     private void addSegment(Head hd, int[] kp, float[] kk, float[] vv, int from, int n, VectorCompressor kc,
-                            VectorCompressor vc) {
+                            VectorCompressor vc, boolean aged) {
         long add = CodedRows.bytesFor(kc, n) + CodedRows.bytesFor(vc, n) + 12 + 8L * n; // positions: <= 8 bytes a token
         checkBudget(add);
         int[] p = Arrays.copyOfRange(kp, from, from + n);
         Segment seg = new Segment(new PositionSet(p, n), CodedRows.encode(kc, kk, from * dim, n),
-                CodedRows.encode(vc, vv, from * dim, n));
+                CodedRows.encode(vc, vv, from * dim, n), aged);
         hd.segments.add(seg);
         bytes += seg.bytes();
     }

@@ -19,6 +19,10 @@ import java.util.Locale;
  * @param keyCodec        row codec of keys, e.g. {@code "e8:2"} (see {@link RowCodecs})
  * @param valueCodec      row codec of values
  * @param layerCodecs     per-layer overrides of the two codecs
+ * @param agedKeyCodec    codec that rows are re-coded with once they are more than {@code ageAfter} positions older
+ *                        than the newest token (null: no aging)
+ * @param agedValueCodec  the same for values
+ * @param ageAfter        the aging distance in tokens
  * @param rotate          randomized Hadamard rotation of stored rows
  * @param seed            seed of the rotation's random signs
  * @param keyDomain       store keys as they come (POST_ROPE) or with RoPE undone (PRE_ROPE)
@@ -38,6 +42,7 @@ import java.util.Locale;
  * @param stagingLimit    prompt tokens held uncompressed before the cache compresses on its own
  */
 public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs> layerCodecs,
+                            String agedKeyCodec, String agedValueCodec, int ageAfter,
                             boolean rotate, long seed, KeyDomain keyDomain,
                             boolean centerKeys, boolean centerValues, boolean balanceKeys,
                             int pin, Eviction eviction, int window, int block, Precision windowPrecision,
@@ -55,6 +60,14 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         RowCodecs.validate(keyCodec);
         RowCodecs.validate(valueCodec);
         layerCodecs = List.copyOf(layerCodecs);
+        if ((agedKeyCodec == null) != (agedValueCodec == null)) {
+            throw new IllegalArgumentException("aged codecs: give both ak and av, or neither");
+        }
+        if (agedKeyCodec != null) {
+            RowCodecs.validate(agedKeyCodec);
+            RowCodecs.validate(agedValueCodec);
+            if (ageAfter < 1 || ageAfter > 1 << 24) throw new IllegalArgumentException("age distance out of range: " + ageAfter);
+        }
         for (LayerCodecs lc : layerCodecs) {
             if (lc.layer() < 0) throw new IllegalArgumentException("layer override for a negative layer: " + lc.layer());
             RowCodecs.validate(lc.keyCodec());
@@ -98,6 +111,9 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         b.keyCodec = keyCodec;
         b.valueCodec = valueCodec;
         b.layerCodecs = new ArrayList<>(layerCodecs);
+        b.agedKeyCodec = agedKeyCodec;
+        b.agedValueCodec = agedValueCodec;
+        b.ageAfter = ageAfter;
         b.rotate = rotate;
         b.seed = seed;
         b.keyDomain = keyDomain;
@@ -151,6 +167,9 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         private String keyCodec = "fp32";
         private String valueCodec = "fp32";
         private List<LayerCodecs> layerCodecs = new ArrayList<>();
+        private String agedKeyCodec;
+        private String agedValueCodec;
+        private int ageAfter = 256;
         private boolean rotate;
         private long seed = 0x5EEDL;
         private KeyDomain keyDomain = KeyDomain.POST_ROPE;
@@ -173,6 +192,14 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
             layerCodecs.add(new LayerCodecs(layer, k, v));
             return this;
         }
+        public Builder aging(int after, String k, String v) {
+            this.ageAfter = after;
+            this.agedKeyCodec = k;
+            this.agedValueCodec = v;
+            return this;
+        }
+        public Builder ageAfter(int after) { this.ageAfter = after; return this; }
+        public Builder agedCodecs(String k, String v) { this.agedKeyCodec = k; this.agedValueCodec = v; return this; }
         public Builder clearLayers() { layerCodecs.clear(); return this; }
         public Builder rotate(boolean r) { this.rotate = r; return this; }
         public Builder seed(long s) { this.seed = s; return this; }
@@ -189,7 +216,7 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
 
         public KvCompression build() {
             int staging = Math.max(stagingLimit, window + block);
-            return new KvCompression(keyCodec, valueCodec, layerCodecs, rotate, seed, keyDomain, centerKeys,
+            return new KvCompression(keyCodec, valueCodec, layerCodecs, agedKeyCodec, agedValueCodec, ageAfter, rotate, seed, keyDomain, centerKeys,
                     centerValues, balanceKeys, pin, eviction, window, block, windowPrecision, memoryBudget, staging);
         }
     }

@@ -9,6 +9,7 @@ import java.util.Locale;
  * <pre>
  *   k=CODEC v=CODEC kv=CODEC        row codecs of keys, values, both (e8:2, e8:3, fp16, q4_0, kivi2, ...)
  *   L&lt;n&gt;=KCODEC/VCODEC             codecs of layer n
+ *   age=N ak=CODEC av=CODEC        rows older than N tokens are re-coded with these (precision decays with age)
  *   evict=none|streaming|snapkv:R|h2o:R   eviction policy and keep ratio R in (0, 1]
  *   sinks=N obs=N pool=N           sink tokens, SnapKV observation queries and pooling kernel
  *   window=N block=N wprec=f16|f32 full-precision recent window, compression block, window precision
@@ -39,7 +40,9 @@ public final class KvSpec {
         } else {
             b = KvCompression.builder();
         }
-        Eviction ev = b.build().eviction();
+        KvCompression start0 = b.build();
+        Eviction ev = start0.eviction();
+        String[] agedK = {start0.agedKeyCodec()}, agedV = {start0.agedValueCodec()};
         for (int i = start; i < parts.length; i++) {
             String part = parts[i].trim();
             if (part.isEmpty()) continue;
@@ -52,6 +55,9 @@ public final class KvSpec {
                     case "k" -> b.keyCodec(val);
                     case "v" -> b.valueCodec(val);
                     case "kv" -> b.codecs(val, val);
+                    case "age" -> b.ageAfter(Integer.parseInt(val));
+                    case "ak" -> agedK[0] = val;
+                    case "av" -> agedV[0] = val;
                     case "evict" -> ev = evict(val, ev);
                     case "keep" -> ev = new Eviction(ev.policy(), Double.parseDouble(val), ev.sinks(), ev.observation(), ev.pool());
                     case "sinks" -> ev = new Eviction(ev.policy(), ev.keepRatio(), Integer.parseInt(val), ev.observation(), ev.pool());
@@ -105,6 +111,7 @@ public final class KvSpec {
             }
         }
         b.eviction(ev);
+        b.agedCodecs(agedK[0], agedV[0]);
         try {
             return b.build();
         } catch (IllegalArgumentException e) {
@@ -166,6 +173,9 @@ public final class KvSpec {
         sb.append("k=").append(c.keyCodec()).append(",v=").append(c.valueCodec());
         for (KvCompression.LayerCodecs lc : c.layerCodecs()) {
             sb.append(",L").append(lc.layer()).append('=').append(lc.keyCodec()).append('/').append(lc.valueCodec());
+        }
+        if (c.agedKeyCodec() != null) {
+            sb.append(",age=").append(c.ageAfter()).append(",ak=").append(c.agedKeyCodec()).append(",av=").append(c.agedValueCodec());
         }
         Eviction e = c.eviction();
         sb.append(",evict=").append(switch (e.policy()) {

@@ -129,6 +129,7 @@ class CompressedKvCacheTest {
                 "k=e8:2,v=e8:2,rot=on,center=kv,kbal=on,evict=snapkv:0.7,window=8,block=8,wprec=f16",
                 "k=e8:2,v=e8:2,rot=on,center=kv,kbal=on,keys=pre,window=8,block=8,wprec=f16,obs=8",
                 "k=e8:4/16,v=e8:2,rot=off,center=none,window=4,block=4",
+                "k=e8:4,v=e8:3,age=12,ak=e8:2,av=e8:1,rot=on,center=kv,pin=2,evict=snapkv:0.6,window=6,block=4,wprec=f16",
                 "k=e8:1,v=e8:1,rot=on,center=kv,pin=3,evict=snapkv:0.3,sinks=2,window=8,block=8,wprec=f16",
                 "k=q4_0,v=kivi2,rot=on,window=8,block=8,wprec=f16",
                 "k=tq2.5,v=fp8,rot=on,evict=streaming,sinks=3,window=8,block=4",
@@ -166,6 +167,33 @@ class CompressedKvCacheTest {
             }
             assertEquals(c.recountBytes(), c.stats().bytes(), spec);
         }
+    }
+
+    @Test
+    void rowsAreRecodedWithTheAgedCodecsOnceOldEnough() {
+        KvCompression cfg = KvSpec.parse("k=e8:4,v=e8:4,age=40,ak=e8:1,av=e8:1,rot=on,window=8,block=8,wprec=f16");
+        CompressedKvCache c = (CompressedKvCache) cfg.create(LAYOUT);
+        Driver d = new Driver(LAYOUT, c, 31);
+        d.step(64, false, false, 0, "");
+        c.endOfPrompt();
+        // the prompt's rows older than 40 positions went straight to the aged codecs, the rest in blocks of 8
+        for (CompressedKvCache.Segment seg : c.head(0, 0).segments) {
+            boolean old = seg.positions().last() < 63 - 40;
+            assertEquals(old, seg.aged(), "segment ending at " + seg.positions().last());
+            // one fp16 scale + 16 code bits per 8 values at 1 bit (e8:1 is 8 bits per 8 values), 32 at 4 bits
+            assertEquals(old ? 2 + 16 / 8 * 1 : 2 + 16 / 8 * 4, seg.keys().codec().bytesPerBlock(), "codec of a segment");
+        }
+        long before = c.stats().bytes();
+        for (int i = 0; i < 60; i++) d.step(1, false, false, 0, "");
+        long agedRows = 0, youngRows = 0;
+        for (CompressedKvCache.Segment seg : c.head(1, 1).segments) {
+            if (seg.aged()) agedRows += seg.keys().rows();
+            else youngRows += seg.keys().rows();
+            if (!seg.aged()) assertTrue(seg.positions().last() >= 123 - 40 - 8, "young segments are recent");
+        }
+        assertTrue(agedRows > 64 && youngRows > 0, agedRows + " aged, " + youngRows + " young rows");
+        assertEquals(c.recountBytes(), c.stats().bytes());
+        assertTrue(c.stats().bytes() < before * 2, "aging keeps the cache small");
     }
 
     @Test

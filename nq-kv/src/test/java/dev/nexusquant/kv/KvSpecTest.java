@@ -11,7 +11,10 @@ class KvSpecTest {
     @Test
     void parsesOverridesAndFormatsBackToTheSameConfiguration() {
         KvCompression c = KvSpec.parse("k=q4_0,v=kivi2,evict=snapkv:0.4,sinks=2,obs=16,pool=5,window=64,block=16,"
-                + "wprec=f16,rot=on,seed=42,keys=post,center=kv,mem=64M,staging=4096,L0=fp16/fp16,pin=4");
+                + "wprec=f16,rot=on,seed=42,keys=post,center=kv,mem=64M,staging=4096,L0=fp16/fp16,pin=4,age=300,ak=e8:2,av=e8:1");
+        assertEquals(300, c.ageAfter());
+        assertEquals("e8:2", c.agedKeyCodec());
+        assertEquals("e8:1", c.agedValueCodec());
         assertEquals(4, c.pin());
         assertEquals("q4_0", c.keyCodec());
         assertEquals("kivi2", c.valueCodec());
