@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
                 CopyCommand.class,
                 PasskeyCommand.class,
                 BenchCommand.class,
+                CodecCommand.class,
         })
 public final class Main {
 

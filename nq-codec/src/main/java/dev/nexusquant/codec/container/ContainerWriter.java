@@ -15,7 +15,8 @@ import static dev.nexusquant.codec.container.ContainerFormat.*;
  *
  * <p>With {@link #RAW} every section is stored as is: the size is then exactly what {@link ContainerAccounting}
  * computes. With {@link #ZSTD} (the at-rest form) each section is byte-shuffled where that helps (codes, floats) and
- * compressed with zstd, and stored raw instead when compression would not make it smaller.
+ * compressed with zstd, and stored raw instead when compression would not make it smaller (or when zstd's native
+ * library cannot be loaded on this platform: see {@link Zstd#available()}).
  */
 public final class ContainerWriter {
 
@@ -46,7 +47,7 @@ public final class ContainerWriter {
         int[] transform = new int[SECTIONS];
         for (int s = 0; s < SECTIONS; s++) {
             stored[s] = raw[s];
-            if (options.zstd() && raw[s].length > 0) {
+            if (options.zstd() && raw[s].length > 0 && Zstd.available()) {
                 boolean shuffle = s != POSN && s != WPOS;
                 byte[] input = shuffle ? shuffled(c, s, raw[s]) : raw[s];
                 byte[] z = Zstd.compress(input, 0, input.length);
