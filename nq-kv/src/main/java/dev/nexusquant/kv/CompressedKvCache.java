@@ -91,8 +91,8 @@ final class CompressedKvCache implements KvCache {
         this.keyCodecs = new VectorCompressor[layout.layers()];
         this.valueCodecs = new VectorCompressor[layout.layers()];
         for (int l = 0; l < layout.layers(); l++) {
-            keyCodecs[l] = RowCodecs.create(cfg.keyCodecFor(l), dim, true);
-            valueCodecs[l] = RowCodecs.create(cfg.valueCodecFor(l), dim, false);
+            keyCodecs[l] = RowCodecs.create(cfg.keyCodecFor(l, layout.layers()), dim, true);
+            valueCodecs[l] = RowCodecs.create(cfg.valueCodecFor(l, layout.layers()), dim, false);
         }
         this.pinCodec = new dev.nexusquant.kv.baseline.Fp16Codec(dim);
         if (cfg.agedKeyCodec() != null) {

@@ -18,7 +18,7 @@ import java.util.Locale;
  *
  * @param keyCodec        row codec of keys, e.g. {@code "e8:2"} (see {@link RowCodecs})
  * @param valueCodec      row codec of values
- * @param layerCodecs     per-layer overrides of the two codecs
+ * @param layerCodecs     per-layer overrides of the two codecs (negative layers count from the end: -1 = last)
  * @param agedKeyCodec    codec that rows are re-coded with once they are more than {@code ageAfter} positions older
  *                        than the newest token (null: no aging)
  * @param agedValueCodec  the same for values
@@ -69,7 +69,9 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
             if (ageAfter < 1 || ageAfter > 1 << 24) throw new IllegalArgumentException("age distance out of range: " + ageAfter);
         }
         for (LayerCodecs lc : layerCodecs) {
-            if (lc.layer() < 0) throw new IllegalArgumentException("layer override for a negative layer: " + lc.layer());
+            if (lc.layer() < -(1 << 16) || lc.layer() >= 1 << 16) {
+                throw new IllegalArgumentException("layer override out of range: " + lc.layer());
+            }
             RowCodecs.validate(lc.keyCodec());
             RowCodecs.validate(lc.valueCodec());
         }
@@ -135,16 +137,25 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         return toBuilder().memoryBudget(bytes).build();
     }
 
-    /** Key codec name for a layer. */
-    public String keyCodecFor(int layer) {
-        for (LayerCodecs lc : layerCodecs) if (lc.layer() == layer) return lc.keyCodec();
-        return keyCodec;
+    /**
+     * Key codec name for a layer of a model of {@code layers} layers. Overrides name a layer by index, or from the end
+     * with a negative index ({@code -1} is the last layer); an exact index wins over one counted from the end.
+     */
+    public String keyCodecFor(int layer, int layers) {
+        LayerCodecs lc = override(layer, layers);
+        return lc == null ? keyCodec : lc.keyCodec();
     }
 
-    /** Value codec name for a layer. */
-    public String valueCodecFor(int layer) {
-        for (LayerCodecs lc : layerCodecs) if (lc.layer() == layer) return lc.valueCodec();
-        return valueCodec;
+    /** Value codec name for a layer of a model of {@code layers} layers (see {@link #keyCodecFor}). */
+    public String valueCodecFor(int layer, int layers) {
+        LayerCodecs lc = override(layer, layers);
+        return lc == null ? valueCodec : lc.valueCodec();
+    }
+
+    private LayerCodecs override(int layer, int layers) {
+        for (LayerCodecs lc : layerCodecs) if (lc.layer() == layer) return lc;
+        for (LayerCodecs lc : layerCodecs) if (lc.layer() < 0 && layers + lc.layer() == layer) return lc;
+        return null;
     }
 
     @Override

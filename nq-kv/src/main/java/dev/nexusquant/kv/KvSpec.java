@@ -8,7 +8,7 @@ import java.util.Locale;
  * cache), separated by commas:
  * <pre>
  *   k=CODEC v=CODEC kv=CODEC        row codecs of keys, values, both (e8:2, e8:3, fp16, q4_0, kivi2, ...)
- *   L&lt;n&gt;=KCODEC/VCODEC             codecs of layer n
+ *   L&lt;n&gt;=KCODEC/VCODEC             codecs of layer n (L-1 = the last layer, L-2 the one before)
  *   age=N ak=CODEC av=CODEC        rows older than N tokens are re-coded with these (precision decays with age)
  *   evict=none|streaming|snapkv:R|h2o:R   eviction policy and keep ratio R in (0, 1]
  *   sinks=N obs=N pool=N           sink tokens, SnapKV observation queries and pooling kernel
@@ -95,7 +95,7 @@ public final class KvSpec {
                     case "mem" -> b.memoryBudget(parseSize(val));
                     case "staging" -> b.stagingLimit(Integer.parseInt(val));
                     default -> {
-                        if (key.matches("l\\d+")) {
+                        if (key.matches("l-?\\d+")) {
                             String[] kv = val.split("/");
                             if (kv.length != 2) throw new IllegalArgumentException("layer override must be KCODEC/VCODEC");
                             b.layer(Integer.parseInt(key.substring(1)), kv[0], kv[1]);
