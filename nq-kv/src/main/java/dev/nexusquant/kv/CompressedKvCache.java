@@ -52,6 +52,8 @@ final class CompressedKvCache implements KvCache {
     private long seen;            // tokens appended to layer 0
     private int lastPosition = -1;
     private boolean prompted;     // the first prompt has been compressed
+    private boolean allocated;    // the boosted layers have been chosen
+    private int[] boosted = new int[0];
     private long bytes;           // running total of what every array holds, but the H2O accumulators
     private final java.util.concurrent.atomic.AtomicLong accumulatorBytes = new java.util.concurrent.atomic.AtomicLong();
     private boolean closed;
@@ -110,7 +112,7 @@ final class CompressedKvCache implements KvCache {
         this.rope = cfg.keyDomain() == KvCompression.KeyDomain.PRE_ROPE ? Transforms.rope(layout) : null;
         boolean half = cfg.windowPrecision() == KvCompression.Precision.F16;
         // the prompt's last queries: SnapKV votes with them, key balancing measures them
-        int observation = cfg.eviction().policy() == Eviction.Policy.SNAPKV || cfg.balanceKeys()
+        int observation = cfg.eviction().policy() == Eviction.Policy.SNAPKV || cfg.balanceKeys() || cfg.boost() > 0
                 ? (cfg.eviction().observation() > 0 ? cfg.eviction().observation() : 32) : 0;
         boolean observe = observation > 0;
         this.heads = new Head[layout.layers()][layout.kvHeads()];
@@ -211,6 +213,7 @@ final class CompressedKvCache implements KvCache {
      * @param firstPrompt rank with the prompt's observation queries (SnapKV) rather than received attention mass
      */
     private void compress(int layer, int kvHead, int candidates, boolean firstPrompt) {
+        if (!allocated) allocateBits();
         Head hd = heads[layer][kvHead];
         RowWindow w = hd.window;
         int[] keep = selectKept(hd, candidates, firstPrompt);
@@ -284,6 +287,112 @@ final class CompressedKvCache implements KvCache {
                 hd.received.reset();
             }
         }
+    }
+
+    /**
+     * Chooses, once, before the first compression, the {@code boost} layers whose attention the base key codec
+     * would disturb most on this very prompt, and gives them the boosted codecs (two more bits). The measure: for
+     * every observation query of the prompt, the KL divergence between its softmax over the staged keys and over the
+     * same keys quantized (the rows that will be compressed) and stored as configured (RoPE undone, centred,
+     * rotated). No calibration data: each prompt measures itself.
+     */
+    private void allocateBits() {
+        allocated = true;
+        if (cfg.boost() <= 0) return;
+        int layers = layout.layers();
+        double[] sensitivity = new double[layers];
+        for (int l = 0; l < layers; l++) {
+            for (int h = 0; h < layout.kvHeads(); h++) sensitivity[l] += keySensitivity(l, heads[l][h]);
+        }
+        Integer[] order = new Integer[layers];
+        for (int l = 0; l < layers; l++) order[l] = l;
+        Arrays.sort(order, (a, b) -> Double.compare(sensitivity[b], sensitivity[a]));
+        boosted = new int[Math.min(cfg.boost(), layers)];
+        for (int i = 0; i < boosted.length; i++) {
+            int l = order[i];
+            boosted[i] = l;
+            keyCodecs[l] = RowCodecs.create(RowCodecs.boosted(cfg.keyCodecFor(l, layers)), dim, true);
+            valueCodecs[l] = RowCodecs.create(RowCodecs.boosted(cfg.valueCodecFor(l, layers)), dim, false);
+            if (agedKeys != null) {
+                agedKeys[l] = RowCodecs.create(RowCodecs.boosted(cfg.agedKeyCodec()), dim, true);
+                agedValues[l] = RowCodecs.create(RowCodecs.boosted(cfg.agedValueCodec()), dim, false);
+            }
+        }
+        Arrays.sort(boosted);
+    }
+
+    /** The layers {@link #allocateBits()} boosted (empty before the first compression or without boost). */
+    int[] boostedLayers() {
+        return boosted.clone();
+    }
+
+    /** Sum over observation queries and query heads of KL(softmax exact || softmax quantized) for one head. */
+    private double keySensitivity(int layer, Head hd) {
+        RowWindow w = hd.window;
+        int rows = w.count();
+        int candidates = rows - cfg.window();
+        if (hd.obsQ == null || hd.obsCount == 0 || candidates <= 0) return 0;
+        float[] exact = new float[rows * dim];
+        w.keys(0, rows, exact, 0);
+        float[] quant = exact.clone();
+        int[] pos = new int[rows];
+        for (int r = 0; r < rows; r++) pos[r] = w.position(r);
+        // the candidates as they would be stored and read back: the same transforms as compress() and attend()
+        float[] mean = cfg.centerKeys() ? new float[dim] : null;
+        if (rope != null) for (int r = 0; r < candidates; r++) rope.inverse(quant, r * dim, pos[r]);
+        if (mean != null) {
+            for (int r = 0; r < candidates; r++) for (int c = 0; c < dim; c++) mean[c] += quant[r * dim + c] / candidates;
+        }
+        for (int r = 0; r < candidates; r++) {
+            if (mean != null) for (int c = 0; c < dim; c++) quant[r * dim + c] -= mean[c];
+            rotation.forward(quant, r * dim);
+        }
+        CodedRows coded = CodedRows.encode(keyCodecs[layer], quant, 0, candidates);
+        coded.decode(0, candidates, quant, 0);
+        for (int r = 0; r < candidates; r++) {
+            rotation.inverse(quant, r * dim);
+            if (mean != null) for (int c = 0; c < dim; c++) quant[r * dim + c] += mean[c];
+            if (rope != null) rope.forward(quant, r * dim, pos[r]);
+        }
+        int cap = hd.obsPos.length;
+        int nObs = Math.min(cap, hd.obsCount);
+        float[] le = new float[rows], lq = new float[rows];
+        double kl = 0;
+        for (int o = 0; o < nObs; o++) {
+            int slot = (hd.obsCount - 1 - o) % cap;
+            int visible = 0;
+            while (visible < rows && pos[visible] <= hd.obsPos[slot]) visible++;
+            if (visible == 0) continue;
+            for (int g = 0; g < group; g++) {
+                int qo = slot * group * dim + g * dim;
+                for (int r = 0; r < visible; r++) {
+                    le[r] = vm.dot(hd.obsQ, qo, exact, r * dim, dim) * invSqrtD;
+                    lq[r] = vm.dot(hd.obsQ, qo, quant, r * dim, dim) * invSqrtD;
+                }
+                kl += klDivergence(le, lq, visible);
+            }
+        }
+        return kl;
+    }
+
+    /** KL(softmax(a) || softmax(b)) over the first n logits, in double. */
+    static double klDivergence(float[] a, float[] b, int n) {
+        double ma = Double.NEGATIVE_INFINITY, mb = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) {
+            ma = Math.max(ma, a[i]);
+            mb = Math.max(mb, b[i]);
+        }
+        double za = 0, zb = 0;
+        for (int i = 0; i < n; i++) {
+            za += Math.exp(a[i] - ma);
+            zb += Math.exp(b[i] - mb);
+        }
+        double lza = Math.log(za) + ma, lzb = Math.log(zb) + mb, kl = 0;
+        for (int i = 0; i < n; i++) {
+            double lpa = a[i] - lza;
+            kl += Math.exp(lpa) * (lpa - (b[i] - lzb));
+        }
+        return Math.max(0, kl);
     }
 
     /**

@@ -23,6 +23,8 @@ import java.util.Locale;
  *                        than the newest token (null: no aging)
  * @param agedValueCodec  the same for values
  * @param ageAfter        the aging distance in tokens
+ * @param boost           this many layers, chosen per prompt as those whose attention the key codec disturbs most
+ *                        (see {@link CompressedKvCache}), get codecs two bits richer
  * @param rotate          randomized Hadamard rotation of stored rows
  * @param seed            seed of the rotation's random signs
  * @param keyDomain       store keys as they come (POST_ROPE) or with RoPE undone (PRE_ROPE)
@@ -42,7 +44,7 @@ import java.util.Locale;
  * @param stagingLimit    prompt tokens held uncompressed before the cache compresses on its own
  */
 public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs> layerCodecs,
-                            String agedKeyCodec, String agedValueCodec, int ageAfter,
+                            String agedKeyCodec, String agedValueCodec, int ageAfter, int boost,
                             boolean rotate, long seed, KeyDomain keyDomain,
                             boolean centerKeys, boolean centerValues, boolean balanceKeys,
                             int pin, Eviction eviction, int window, int block, Precision windowPrecision,
@@ -78,6 +80,7 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         if (keyDomain == null || eviction == null || windowPrecision == null) {
             throw new IllegalArgumentException("KvCompression: null setting");
         }
+        if (boost < 0 || boost > 1 << 16) throw new IllegalArgumentException("boost out of range: " + boost);
         if (pin < 0 || pin > 1 << 16) throw new IllegalArgumentException("pin out of range: " + pin);
         if (window < 0 || window > 1 << 20) throw new IllegalArgumentException("window out of range: " + window);
         if (block < 1 || block > 1 << 16) throw new IllegalArgumentException("block out of range: " + block);
@@ -116,6 +119,7 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         b.agedKeyCodec = agedKeyCodec;
         b.agedValueCodec = agedValueCodec;
         b.ageAfter = ageAfter;
+        b.boost = boost;
         b.rotate = rotate;
         b.seed = seed;
         b.keyDomain = keyDomain;
@@ -181,6 +185,7 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         private String agedKeyCodec;
         private String agedValueCodec;
         private int ageAfter = 256;
+        private int boost;
         private boolean rotate;
         private long seed = 0x5EEDL;
         private KeyDomain keyDomain = KeyDomain.POST_ROPE;
@@ -209,6 +214,7 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
             this.agedValueCodec = v;
             return this;
         }
+        public Builder boost(int layers) { this.boost = layers; return this; }
         public Builder ageAfter(int after) { this.ageAfter = after; return this; }
         public Builder agedCodecs(String k, String v) { this.agedKeyCodec = k; this.agedValueCodec = v; return this; }
         public Builder clearLayers() { layerCodecs.clear(); return this; }
@@ -227,7 +233,7 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
 
         public KvCompression build() {
             int staging = Math.max(stagingLimit, window + block);
-            return new KvCompression(keyCodec, valueCodec, layerCodecs, agedKeyCodec, agedValueCodec, ageAfter, rotate, seed, keyDomain, centerKeys,
+            return new KvCompression(keyCodec, valueCodec, layerCodecs, agedKeyCodec, agedValueCodec, ageAfter, boost, rotate, seed, keyDomain, centerKeys,
                     centerValues, balanceKeys, pin, eviction, window, block, windowPrecision, memoryBudget, staging);
         }
     }

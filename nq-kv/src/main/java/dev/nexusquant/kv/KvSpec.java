@@ -9,6 +9,7 @@ import java.util.Locale;
  * <pre>
  *   k=CODEC v=CODEC kv=CODEC        row codecs of keys, values, both (e8:2, e8:3, fp16, q4_0, kivi2, ...)
  *   L&lt;n&gt;=KCODEC/VCODEC             codecs of layer n (L-1 = the last layer, L-2 the one before)
+ *   boost=N                        the N layers most disturbed by the key codec on this prompt get 2 more bits
  *   age=N ak=CODEC av=CODEC        rows older than N tokens are re-coded with these (precision decays with age)
  *   evict=none|streaming|snapkv:R|h2o:R   eviction policy and keep ratio R in (0, 1]
  *   sinks=N obs=N pool=N           sink tokens, SnapKV observation queries and pooling kernel
@@ -56,6 +57,7 @@ public final class KvSpec {
                     case "v" -> b.valueCodec(val);
                     case "kv" -> b.codecs(val, val);
                     case "age" -> b.ageAfter(Integer.parseInt(val));
+                    case "boost" -> b.boost(Integer.parseInt(val));
                     case "ak" -> agedK[0] = val;
                     case "av" -> agedV[0] = val;
                     case "evict" -> ev = evict(val, ev);
@@ -174,6 +176,7 @@ public final class KvSpec {
         for (KvCompression.LayerCodecs lc : c.layerCodecs()) {
             sb.append(",L").append(lc.layer()).append('=').append(lc.keyCodec()).append('/').append(lc.valueCodec());
         }
+        if (c.boost() > 0) sb.append(",boost=").append(c.boost());
         if (c.agedKeyCodec() != null) {
             sb.append(",age=").append(c.ageAfter()).append(",ak=").append(c.agedKeyCodec()).append(",av=").append(c.agedValueCodec());
         }

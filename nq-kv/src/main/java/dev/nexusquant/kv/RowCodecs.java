@@ -36,6 +36,18 @@ public final class RowCodecs {
         create(name, 64, true);
     }
 
+    /** The codec two bits richer than {@code name}, for boosted layers: e8:B → e8:min(4, B + 2), kivi2 → kivi4. */
+    public static String boosted(String name) {
+        String n = name.trim().toLowerCase(Locale.ROOT);
+        if (n.matches("e8:[1-4](/\\d+)?")) {
+            int bits = Math.min(4, n.charAt(3) - '0' + 2);
+            return "e8:" + bits + n.substring(4);
+        }
+        if (n.equals("kivi2")) return "kivi4";
+        if (n.equals("q4_0")) return "q8_0";
+        return name;
+    }
+
     /** The codec {@code name} for rows of {@code dim} values of keys ({@code forKeys}) or values. */
     public static VectorCompressor create(String name, int dim, boolean forKeys) {
         if (name == null) throw new IllegalArgumentException("codec name is null");

@@ -10,6 +10,7 @@ import java.util.HashSet;
 import java.util.Random;
 import java.util.Set;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -194,6 +195,36 @@ class CompressedKvCacheTest {
         assertTrue(agedRows > 64 && youngRows > 0, agedRows + " aged, " + youngRows + " young rows");
         assertEquals(c.recountBytes(), c.stats().bytes());
         assertTrue(c.stats().bytes() < before * 2, "aging keeps the cache small");
+    }
+
+    @Test
+    void theLayerWhoseAttentionQuantizationDisturbsMostIsBoosted() {
+        KvLayout layout = new KvLayout(4, 4, 2, 32, 4096, new RopeSpec(RopeSpec.Style.ADJACENT, 10000, 1, 32));
+        for (int sharp = 0; sharp < 4; sharp++) {
+            CompressedKvCache c = (CompressedKvCache) KvSpec.parse("k=e8:1,v=e8:1,boost=1,rot=on,window=8,block=8").create(layout);
+            Random rnd = new Random(40 + sharp);
+            int n = 80;
+            int[] pos = new int[n];
+            for (int i = 0; i < n; i++) pos[i] = i;
+            for (int l = 0; l < layout.layers(); l++) {
+                // layer `sharp` has large keys and queries: peaked attention that coarse keys disturb; others are flat
+                float scale = l == sharp ? 4f : 0.2f;
+                float[] k = new float[n * layout.kvDim()], v = new float[n * layout.kvDim()], q = new float[n * layout.qDim()];
+                for (int i = 0; i < k.length; i++) {
+                    k[i] = (float) rnd.nextGaussian() * scale;
+                    v[i] = (float) rnd.nextGaussian();
+                }
+                for (int i = 0; i < q.length; i++) q[i] = (float) rnd.nextGaussian() * scale;
+                c.append(l, n, pos, k, v);
+                float[] out = new float[q.length];
+                for (int h = 0; h < layout.kvHeads(); h++) c.attend(l, h, n, pos, q, out);
+            }
+            c.endOfPrompt();
+            assertArrayEquals(new int[]{sharp}, c.boostedLayers(), "sharp layer " + sharp);
+            // the boosted layer's rows are coded at 1 + 2 = 3 bits: 2 bytes of scale + 32 * 3 / 8 bytes
+            assertEquals(2 + 12, c.head(sharp, 0).segments.get(0).keys().codec().bytesPerBlock());
+            assertEquals(2 + 4, c.head((sharp + 1) % 4, 0).segments.get(0).keys().codec().bytesPerBlock());
+        }
     }
 
     @Test
