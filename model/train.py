@@ -64,11 +64,15 @@ def main():
     ap.add_argument("--config", default="{}", help="JSON overrides of llama.Config (e.g. for a smoke test)")
     ap.add_argument("--heldout-text", default=os.path.join(HERE, "heldout.txt"))
     ap.add_argument("--name", default="nexusquant-lm.gguf")
+    ap.add_argument("--device", default="cuda")
+    ap.add_argument("--bench-only", action="store_true", help="stop after timing the first 40 steps")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     t_start = time.time()
     torch.manual_seed(args.seed)
-    dev = "cuda"
+    dev = args.device
+    amp = torch.bfloat16
+    sync = torch.cuda.synchronize if dev == "cuda" else (lambda: None)
     torch.backends.cuda.matmul.allow_tf32 = True
     torch.backends.cudnn.allow_tf32 = True
 
@@ -85,7 +89,7 @@ def main():
     decay = [p for n, p in model.named_parameters() if p.dim() == 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.wd}, {"params": no_decay, "weight_decay": 0.0}],
-                            lr=args.lr, betas=(0.9, 0.95), eps=1e-8, fused=True)
+                            lr=args.lr, betas=(0.9, 0.95), eps=1e-8, **({"fused": True} if dev == "cuda" else {}))
     fwd = torch.compile(model) if args.compile else model
 
     ar = torch.arange(T, device=dev)
@@ -110,7 +114,7 @@ def main():
         model.eval()
         losses = []
         for i in range(0, args.eval_windows, B):
-            with torch.autocast("cuda", dtype=torch.bfloat16):
+            with torch.autocast(dev, dtype=amp, enabled=dev == "cuda"):
                 _, l = model(ex[i:i + B], ey[i:i + B])
             losses.append(l)
         model.train()
@@ -134,14 +138,20 @@ def main():
     train_loss_acc, n_acc = 0.0, 0
     while step < total:
         if step == 10:
-            torch.cuda.synchronize()
+            sync()
             t_mark, step_mark = time.time(), step
-        if step == 40 and not args.max_steps:
-            torch.cuda.synchronize()
+        if step == 40:
+            sync()
             dt = (time.time() - t_mark) / (step - step_mark)
             left = args.train_seconds - (time.time() - t_loop)
             evals = 1 + (left / dt) / args.eval_every
-            total = step + int((left - evals * 0.6) / dt)
+            if not args.max_steps:
+                total = step + int((left - evals * 0.6) / dt)
+            if args.bench_only:
+                print(f"bench: compile={args.compile} batch={B} step {dt * 1000:.1f} ms, {B * T / dt / 1e6:.3f} M tok/s, "
+                      f"first 10 steps (compile+warm-up) {t_mark - t_loop:.1f} s, peak memory "
+                      f"{torch.cuda.max_memory_allocated() / 2**30 if dev == 'cuda' else 0:.1f} GiB")
+                return
             print(f"step time {dt * 1000:.1f} ms ({B * T / dt / 1e6:.2f} M tokens/s; compile+warm-up "
                   f"{t_mark - t_loop:.0f} s): training for {total} steps, {total * B * T / 1e6:.0f} M tokens, "
                   f"{total * B * T / len(train):.2f} epochs")
@@ -149,7 +159,7 @@ def main():
         for g in opt.param_groups:
             g["lr"] = lr
         x, y = batch()
-        with torch.autocast("cuda", dtype=torch.bfloat16):
+        with torch.autocast(dev, dtype=amp, enabled=dev == "cuda"):
             _, loss = fwd(x, y)
             loss = loss.mean()
         opt.zero_grad(set_to_none=True)
@@ -215,7 +225,7 @@ def main():
         for b0 in range(0, n, 16):
             xs = held[:n * T].view(n, T)[b0:b0 + 16].clone()
             xs[:, 0] = bpe.BOS
-            with torch.autocast("cuda", dtype=torch.bfloat16):
+            with torch.autocast(dev, dtype=amp, enabled=dev == "cuda"):
                 lg = model(xs)
             lp = torch.log_softmax(lg[:, T // 2:-1].double(), -1)
             nll += float(-lp.gather(-1, xs[:, T // 2 + 1:, None]).sum())

@@ -49,7 +49,6 @@ SOURCES = {
     "sqlite-doc": (["sqlite3-doc"], "public domain", "sqlite_doc"),
     "rust-doc": (["rust-doc"], "MIT or Apache-2.0", "rust_doc"),
     "git-doc": (["git-doc"], "GPL-2", "git_doc"),
-    "bash-doc": (["bash-doc"], "GPL-3+", "bash_doc"),
     "manpages": (["manpages", "manpages-dev"], "various free licences (GPL-2+, BSD, 'verbatim')", "manpages"),
     "gcide": (["dict-gcide"], "GPL-2+ (GCIDE, from Webster's 1913 and WordNet)", "gcide"),
     "devil": (["dict-devil"], "public domain", "devil"),
@@ -58,6 +57,17 @@ SOURCES = {
     "kjv": (["bible-kjv-text", "bible-kjv"], "public domain text (package: GPL-2+)", "kjv"),
     "austen": (["r-cran-janeaustenr"], "public domain novels (package: MIT)", "austen"),
 }
+# documentation of Python libraries (Sphinx HTML), each under a permissive licence
+PY_LIB_DOCS = {
+    "python-scipy-doc": "BSD-3-Clause", "python-pandas-doc": "BSD-3-Clause", "python-sklearn-doc": "BSD-3-Clause",
+    "python-sqlalchemy-doc": "MIT", "sphinx-doc": "BSD-2-Clause", "python-sympy-doc": "BSD-3-Clause",
+    "python-statsmodels-doc": "BSD-3-Clause", "python-dask-doc": "BSD-3-Clause", "python-pytest-doc": "MIT",
+    "python-flask-doc": "BSD-3-Clause", "python-werkzeug-doc": "BSD-3-Clause", "python-jinja2-doc": "BSD-3-Clause",
+    "python-lxml-doc": "BSD-3-Clause", "python-mpmath-doc": "BSD-3-Clause", "python-pygments-doc": "BSD-2-Clause",
+    "python-babel-doc": "BSD-3-Clause", "python-attr-doc": "MIT", "python-h5py-doc": "BSD-3-Clause",
+}
+for _pkg, _lic in PY_LIB_DOCS.items():
+    SOURCES[_pkg.replace("python-", "").replace("-doc", "") + "-doc"] = ([_pkg], _lic, "pylib:" + _pkg)
 
 HELDOUT_PERMILLE = 30          # 3.0% of documents held out
 MAX_DOC_CHARS = 64_000         # larger documents are cut into parts at paragraph boundaries
@@ -80,7 +90,9 @@ SKIP_CLASS = re.compile(r"\b(sphinxsidebar|related|footer|headerlink|navheader|n
                         r"breadcrumbs?|searchbox|sidebar|toc-backref|rst-versions|wy-nav-side|"
                         r"sidebar-elems|nav-chapters|menu-bar|mobile-nav-chapters|srclink|"
                         r"rightside|out-of-band|copyright|fancytoc|sectiontoc|nosearch|docnav|mainmenu|submenu|searchmenu|"
-                        r"tagline)\b")
+                        r"tagline|bd-sidebar-primary|bd-sidebar-secondary|bd-toc|prev-next-area|bd-header|"
+                        r"bd-footer|bd-header-article|header-article|sphx-glr-download|sphx-glr-thumbcontainer|"
+                        r"sphx-glr-footer|headerbtn|copybtn|toctree-wrapper|d-print-none|sphx-glr-signature)\b")
 SKIP_ID = re.compile(r"^(sidebar|searchbox|menu-bar|toc|navbar|header|footer|mobile-nav|banner|title$)")
 
 
@@ -306,6 +318,13 @@ def conv_bash_doc(ex):
     return _html_docs(_files(root, "**/bashref.html") + _files(root, "**/bash.html"), root)
 
 
+def conv_pylib(ex, pkg):
+    root = f"{ex}/{pkg}"
+    return _html_docs(_files(root, "**/*.html", ("/_sources/", "/_static/", "genindex", "search.html", "modindex",
+                                                 "/_modules/", "/_images/", "/_downloads/", "/whatsnew/",
+                                                 "/release", "/changelog", "/changes.html")), root, SPHINX_MAIN)
+
+
 def conv_jargon(ex):
     root = f"{ex}/jargon-text"
     return [("jargon.txt", ("gztext", f"{root}/usr/share/doc/jargon-text/jargon.txt.gz", None))]
@@ -317,11 +336,30 @@ def conv_perl_doc(ex):
             _files(root, "**/*.pod.gz")]
 
 
+def _copyright_files_with_licence(path, licence):
+    """Paths listed in the Files: fields of the machine-readable copyright stanzas whose License: names
+    the given licence."""
+    out = set()
+    for stanza in re.split(r"\n\s*\n", open(path, encoding="utf-8", errors="replace").read()):
+        m = re.search(r"^Files:(.*?)(?=^\S)", stanza + "\nX", re.M | re.S)
+        lic = re.search(r"^License:\s*(.*)$", stanza, re.M)
+        if m and lic and licence in lic.group(1):
+            out.update(m.group(1).split())
+    return out
+
+
 def conv_manpages(ex):
+    """Man pages of the Linux man-pages project, except those under the 4-clause BSD licence (its
+    advertising clause is incompatible with the GPL-2 that the model's weights are released under)."""
     out = []
+    # manpages-dev's doc folder is a link to manpages': one copyright file for both
+    excluded = _copyright_files_with_licence(f"{ex}/manpages/usr/share/doc/manpages/copyright", "BSD-4-clause")
     for pkg in ("manpages", "manpages-dev"):
         root = f"{ex}/{pkg}"
-        out += [(os.path.relpath(p, ex), ("man", p, None)) for p in _files(root, "usr/share/man/man*/*.gz")]
+        for p in _files(root, "usr/share/man/man*/*.gz"):
+            rel = "/".join(p.split("/")[-2:])[:-3]            # man2/accept.2
+            if rel not in excluded:
+                out.append((os.path.relpath(p, ex), ("man", p, None)))
     return out
 
 
@@ -652,7 +690,8 @@ def main():
 
     jobs = []
     for source, (_, _, conv) in SOURCES.items():
-        for key, spec in globals()["conv_" + conv](ex):
+        it = conv_pylib(ex, conv.split(":", 1)[1]) if conv.startswith("pylib:") else globals()["conv_" + conv](ex)
+        for key, spec in it:
             jobs.append((source, key, spec))
     print(f"{len(jobs)} input files", file=sys.stderr)
     with multiprocessing.Pool(args.jobs) as pool:
