@@ -17,4 +17,11 @@ final class Errors {
         }
         return e instanceof IllegalArgumentException || e instanceof java.io.IOException ? 2 : 1;
     }
+
+    /** Bad command-line syntax (unknown option, a number that is not one): one line and exit code 2. */
+    static int handleParameter(CommandLine.ParameterException e, String[] args) {
+        CommandLine cl = e.getCommandLine();
+        cl.getErr().println("nq " + cl.getCommandName() + ": " + e.getMessage() + " (see --help)");
+        return 2;
+    }
 }

@@ -12,6 +12,12 @@ import picocli.CommandLine.Command;
         description = "KV-cache compression for LLM inference, with a pure-Java GGUF engine.",
         subcommands = {
                 CommandLine.HelpCommand.class,
+                GenerateCommand.class,
+                PerplexityCommand.class,
+                InfoCommand.class,
+                CopyCommand.class,
+                PasskeyCommand.class,
+                BenchCommand.class,
         })
 public final class Main {
 
@@ -21,9 +27,23 @@ public final class Main {
 
     /** Runs the CLI and returns its exit code (tests call this instead of {@link #main}). */
     public static int run(String... args) {
+        return run(new java.io.PrintWriter(new java.io.OutputStreamWriter(System.out, java.nio.charset.StandardCharsets.UTF_8), true),
+                new java.io.PrintWriter(new java.io.OutputStreamWriter(System.err, java.nio.charset.StandardCharsets.UTF_8), true), args);
+    }
+
+    /** Runs the CLI with the given output and error writers and returns its exit code. */
+    public static int run(java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler(Errors::handle);
+        cl.setParameterExceptionHandler(Errors::handleParameter);
         cl.setCaseInsensitiveEnumValuesAllowed(true);
-        return cl.execute(args);
+        cl.setOut(out);
+        cl.setErr(err);
+        try {
+            return cl.execute(args);
+        } finally {
+            out.flush();
+            err.flush();
+        }
     }
 }

@@ -1,0 +1,302 @@
+package dev.nexusquant.engine.kv;
+
+import dev.nexusquant.engine.tensor.Kernels;
+
+import java.util.Arrays;
+
+/**
+ * The default KV cache: every key and value kept, in fp32 or fp16, and attention computed exactly.
+ *
+ * <p>Storage per layer and KV head: chunks of {@link #CHUNK_TOKENS} tokens, keys transposed ({@code [headDim][CHUNK_TOKENS]},
+ * so that scores of consecutive tokens are one vector) and values row-major ({@code [CHUNK_TOKENS][headDim]}), allocated
+ * as tokens arrive, so memory follows the tokens seen and the whole context is never
+ * preallocated. {@link #stats()} counts the bytes of every chunk and position array allocated.
+ *
+ * <p>Attention for a query at position {@code p} runs over the cached tokens with position {@code <= p}: scores
+ * {@code q . k / sqrt(headDim)}, a softmax with the maximum subtracted, then the weighted sum of values.
+ */
+public final class DenseKvCache implements KvCache {
+
+    /** How the keys and values are stored. */
+    public enum Precision { FP32, FP16 }
+
+    /** Tokens per allocated chunk. */
+    public static final int CHUNK_TOKENS = 256;
+
+    /** Factory of fp32 dense caches (the engine's default). */
+    public static final KvCacheFactory FP32 = factory(Precision.FP32);
+    /** Factory of fp16 dense caches. */
+    public static final KvCacheFactory FP16 = factory(Precision.FP16);
+
+    private final KvLayout layout;
+    private final Precision precision;
+    private final Kernels kernels;
+    private final int headDim;
+    private final int kvDim;
+    private final float scale;
+    /** [layer][kvHead][chunk] -> float[CHUNK_TOKENS * headDim] (FP32) or short[...] (FP16); null until used. */
+    private final Object[][][] keys;
+    private final Object[][][] values;
+    /** [layer][capacity]: positions of cached tokens, ascending. */
+    private final int[][] positions;
+    /** [layer]: tokens cached. */
+    private final int[] counts;
+    /** [kvHead]: attention score scratch ([4][tokens]); heads may be attended concurrently, so one per head. */
+    private final float[][] scores;
+    private long bytes;
+    private boolean closed;
+
+    public DenseKvCache(KvLayout layout, Precision precision) {
+        this(layout, precision, Kernels.preferred());
+    }
+
+    public DenseKvCache(KvLayout layout, Precision precision, Kernels kernels) {
+        this.layout = layout;
+        this.precision = precision;
+        this.kernels = kernels;
+        this.headDim = layout.headDim();
+        this.kvDim = layout.kvDim();
+        this.scale = (float) (1.0 / Math.sqrt(headDim));
+        this.keys = new Object[layout.layers()][layout.kvHeads()][0];
+        this.values = new Object[layout.layers()][layout.kvHeads()][0];
+        this.positions = new int[layout.layers()][0];
+        this.counts = new int[layout.layers()];
+        this.scores = new float[layout.kvHeads()][0];
+    }
+
+    /** A factory of dense caches of one precision; {@code describe()} is {@code "fp32"} or {@code "fp16"}. */
+    public static KvCacheFactory factory(Precision precision) {
+        return new KvCacheFactory() {
+            @Override
+            public KvCache create(KvLayout layout) {
+                return new DenseKvCache(layout, precision);
+            }
+
+            @Override
+            public String describe() {
+                return precision.name().toLowerCase(java.util.Locale.ROOT);
+            }
+
+            @Override
+            public String toString() {
+                return describe();
+            }
+        };
+    }
+
+    @Override
+    public KvLayout layout() {
+        return layout;
+    }
+
+    public Precision precision() {
+        return precision;
+    }
+
+    @Override
+    public void append(int layer, int n, int[] pos, float[] k, float[] v) {
+        checkOpen();
+        if (layer < 0 || layer >= layout.layers()) throw new IllegalArgumentException("layer " + layer + " out of range");
+        if (n < 0 || pos.length < n || k.length < (long) n * kvDim || v.length < (long) n * kvDim) {
+            throw new IllegalArgumentException("append: arrays too short for " + n + " tokens");
+        }
+        int count = counts[layer];
+        int last = count == 0 ? Integer.MIN_VALUE : positions[layer][count - 1];
+        for (int i = 0; i < n; i++) {
+            if (pos[i] <= last || pos[i] < 0) {
+                throw new IllegalArgumentException("append: position " + pos[i] + " is not above " + last + " (layer " + layer + ")");
+            }
+            last = pos[i];
+        }
+        ensureCapacity(layer, count + n);
+        System.arraycopy(pos, 0, positions[layer], count, n);
+        for (int i = 0; i < n; i++) {
+            int t = count + i;
+            int chunk = t / CHUNK_TOKENS, at = (t % CHUNK_TOKENS) * headDim;
+            for (int h = 0; h < layout.kvHeads(); h++) {
+                int src = i * kvDim + h * headDim;
+                int slot = t % CHUNK_TOKENS;
+                if (precision == Precision.FP32) {
+                    float[] kc = (float[]) keys[layer][h][chunk];
+                    for (int d = 0; d < headDim; d++) kc[d * CHUNK_TOKENS + slot] = k[src + d];
+                    System.arraycopy(v, src, (float[]) values[layer][h][chunk], at, headDim);
+                } else {
+                    short[] kc = (short[]) keys[layer][h][chunk], vc = (short[]) values[layer][h][chunk];
+                    for (int d = 0; d < headDim; d++) {
+                        kc[d * CHUNK_TOKENS + slot] = Float.floatToFloat16(k[src + d]);
+                        vc[at + d] = Float.floatToFloat16(v[src + d]);
+                    }
+                }
+            }
+        }
+        counts[layer] = count + n;
+    }
+
+    private void ensureCapacity(int layer, int tokens) {
+        int chunksNeeded = (tokens + CHUNK_TOKENS - 1) / CHUNK_TOKENS;
+        int have = keys[layer][0].length;
+        if (chunksNeeded <= have) return;
+        int elementBytes = precision == Precision.FP32 ? 4 : 2;
+        for (int h = 0; h < layout.kvHeads(); h++) {
+            Object[] kc = Arrays.copyOf(keys[layer][h], chunksNeeded);
+            Object[] vc = Arrays.copyOf(values[layer][h], chunksNeeded);
+            for (int c = have; c < chunksNeeded; c++) {
+                kc[c] = precision == Precision.FP32 ? new float[CHUNK_TOKENS * headDim] : new short[CHUNK_TOKENS * headDim];
+                vc[c] = precision == Precision.FP32 ? new float[CHUNK_TOKENS * headDim] : new short[CHUNK_TOKENS * headDim];
+                bytes += 2L * CHUNK_TOKENS * headDim * elementBytes;
+            }
+            keys[layer][h] = kc;
+            values[layer][h] = vc;
+        }
+        int[] p = Arrays.copyOf(positions[layer], chunksNeeded * CHUNK_TOKENS);
+        bytes += 4L * (p.length - positions[layer].length);
+        positions[layer] = p;
+    }
+
+    @Override
+    public void attend(int layer, int kvHead, int n, int[] pos, float[] q, float[] out) {
+        checkOpen();
+        int count = counts[layer];
+        int group = layout.groupSize();
+        int qDim = layout.qDim();
+        int[] cachedPos = positions[layer];
+        // query rows are processed 4 at a time, sharing every key and value load: the group's heads of one token when
+        // there are at least 4, else the same head of up to 4 consecutive tokens
+        boolean byHeads = group >= 4;
+        for (int g0 = 0; g0 < group; g0 += byHeads ? 4 : 1) {
+            for (int i0 = 0; i0 < n; i0 += byHeads ? 1 : 4) {
+                int rows = byHeads ? Math.min(4, group - g0) : Math.min(4, n - i0);
+                int stride = byHeads ? headDim : qDim;
+                int off = i0 * qDim + (kvHead * group + g0) * headDim;
+                int[] limit = new int[rows];
+                int maxLimit = 0;
+                for (int r = 0; r < rows; r++) {
+                    limit[r] = upperBound(cachedPos, count, pos[byHeads ? i0 : i0 + r]); // tokens at positions <= the query's
+                    maxLimit = Math.max(maxLimit, limit[r]);
+                }
+                attendRows(layer, kvHead, q, off, stride, rows, limit, maxLimit, out);
+            }
+        }
+    }
+
+    /** Attention of {@code rows} query rows at {@code q[off + r * stride]}, each over its first {@code limit[r]} tokens. */
+    private void attendRows(int layer, int kvHead, float[] q, int off, int stride, int rows, int[] limit, int maxLimit, float[] out) {
+        for (int r = 0; r < rows; r++) Arrays.fill(out, off + r * stride, off + r * stride + headDim, 0f);
+        if (maxLimit == 0) return;
+        int width = (maxLimit + 15) & ~15;
+        float[] s = scores[kvHead];
+        if (s.length < 4 * width) {
+            s = new float[4 * Math.max(width, 2 * s.length / 4)];
+            scores[kvHead] = s;
+        }
+        int sStride = s.length / 4;
+        Object[] kChunks = keys[layer][kvHead], vChunks = values[layer][kvHead];
+        for (int c = 0; c * CHUNK_TOKENS < maxLimit; c++) {
+            // scored in whole vectors: the padding columns of a chunk hold zeros or earlier tokens, never read after
+            int tokens = Math.min(CHUNK_TOKENS, (maxLimit - c * CHUNK_TOKENS + 15) & ~15);
+            if (precision == Precision.FP32) {
+                kernels.scores(q, off, stride, rows, headDim, (float[]) kChunks[c], 0, CHUNK_TOKENS, tokens, scale, s, c * CHUNK_TOKENS, sStride);
+            } else {
+                kernels.scoresF16(q, off, stride, rows, headDim, (short[]) kChunks[c], 0, CHUNK_TOKENS, tokens, scale, s, c * CHUNK_TOKENS, sStride);
+            }
+        }
+        for (int r = 0; r < rows; r++) { // softmax over each row's own tokens; zero weight past them
+            int base = r * sStride, lim = limit[r];
+            float max = Float.NEGATIVE_INFINITY;
+            for (int t = 0; t < lim; t++) max = Math.max(max, s[base + t]);
+            if (lim > 0) {
+                float inv = 1f / kernels.expShifted(s, base, lim, max);
+                for (int t = 0; t < lim; t++) s[base + t] *= inv;
+            }
+            Arrays.fill(s, base + lim, base + maxLimit, 0f);
+        }
+        for (int c = 0; c * CHUNK_TOKENS < maxLimit; c++) {
+            int tokens = Math.min(CHUNK_TOKENS, maxLimit - c * CHUNK_TOKENS);
+            if (precision == Precision.FP32) {
+                kernels.weightedSum(s, c * CHUNK_TOKENS, sStride, rows, (float[]) vChunks[c], 0, tokens, headDim, out, off, stride);
+            } else {
+                kernels.weightedSumF16(s, c * CHUNK_TOKENS, sStride, rows, (short[]) vChunks[c], 0, tokens, headDim, out, off, stride);
+            }
+        }
+    }
+
+    /** Number of entries of {@code a[0..n)} (ascending) that are {@code <= key}. */
+    static int upperBound(int[] a, int n, int key) {
+        int lo = 0, hi = n;
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (a[mid] <= key) lo = mid + 1;
+            else hi = mid;
+        }
+        return lo;
+    }
+
+    /** Copies the key of cached token {@code t} (in append order) of one layer and KV head into {@code dst}. */
+    public void readKey(int layer, int kvHead, int t, float[] dst, int dstOff) {
+        if (t < 0 || t >= counts[layer]) throw new IndexOutOfBoundsException(t);
+        Object chunk = keys[layer][kvHead][t / CHUNK_TOKENS];
+        int slot = t % CHUNK_TOKENS;
+        for (int d = 0; d < headDim; d++) {
+            dst[dstOff + d] = precision == Precision.FP32 ? ((float[]) chunk)[d * CHUNK_TOKENS + slot]
+                    : Float.float16ToFloat(((short[]) chunk)[d * CHUNK_TOKENS + slot]);
+        }
+    }
+
+    /** Copies the value of cached token {@code t} of one layer and KV head into {@code dst}. */
+    public void readValue(int layer, int kvHead, int t, float[] dst, int dstOff) {
+        read(values[layer][kvHead], layer, t, dst, dstOff);
+    }
+
+    /** Position of cached token {@code t} of a layer. */
+    public int position(int layer, int t) {
+        if (t < 0 || t >= counts[layer]) throw new IndexOutOfBoundsException(t);
+        return positions[layer][t];
+    }
+
+    /** Tokens cached in a layer. */
+    public int size(int layer) {
+        return counts[layer];
+    }
+
+    private void read(Object[] chunks, int layer, int t, float[] dst, int dstOff) {
+        if (t < 0 || t >= counts[layer]) throw new IndexOutOfBoundsException(t);
+        int at = (t % CHUNK_TOKENS) * headDim;
+        if (precision == Precision.FP32) {
+            System.arraycopy((float[]) chunks[t / CHUNK_TOKENS], at, dst, dstOff, headDim);
+        } else {
+            short[] c = (short[]) chunks[t / CHUNK_TOKENS];
+            for (int d = 0; d < headDim; d++) dst[dstOff + d] = Float.float16ToFloat(c[at + d]);
+        }
+    }
+
+    @Override
+    public long tokensSeen() {
+        return counts[0];
+    }
+
+    @Override
+    public KvStats stats() {
+        long seen = counts[0];
+        return new KvStats(seen, seen, bytes, seen * layout.fp16BytesPerToken(),
+                seen * layout.layers() * 2L * kvDim);
+    }
+
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        for (int l = 0; l < layout.layers(); l++) {
+            for (int h = 0; h < layout.kvHeads(); h++) {
+                keys[l][h] = new Object[0];
+                values[l][h] = new Object[0];
+            }
+            positions[l] = new int[0];
+            counts[l] = 0;
+        }
+        bytes = 0;
+    }
+
+    private void checkOpen() {
+        if (closed) throw new IllegalStateException("KV cache is closed");
+    }
+}

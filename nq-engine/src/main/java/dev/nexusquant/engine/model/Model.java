@@ -1,0 +1,311 @@
+package dev.nexusquant.engine.model;
+
+import dev.nexusquant.engine.gguf.GgmlType;
+import dev.nexusquant.engine.gguf.GgufException;
+import dev.nexusquant.engine.gguf.GgufFile;
+import dev.nexusquant.engine.gguf.GgufTensorInfo;
+import dev.nexusquant.engine.kv.DenseKvCache;
+import dev.nexusquant.engine.kv.KvCache;
+import dev.nexusquant.engine.kv.KvCacheFactory;
+import dev.nexusquant.engine.kv.KvLayout;
+import dev.nexusquant.engine.tensor.Kernels;
+import dev.nexusquant.engine.tensor.Quants;
+import dev.nexusquant.engine.tensor.Weights;
+import dev.nexusquant.engine.tokenizer.StreamDecoder;
+import dev.nexusquant.engine.tokenizer.Tokenizer;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * A Llama-family model loaded from a GGUF file: configuration, tokenizer and weights (read in place from the mapped
+ * file). Immutable apart from the default KV cache factory; any number of {@link Session}s may run on it at once, on
+ * separate threads, each with its own buffers and KV cache.
+ *
+ * <pre>{@code
+ * try (Model model = Model.load(Path.of("model.gguf"));
+ *      Session s = model.newSession()) {
+ *     float[] logits = s.forward(model.tokenizer().encode("Once upon a time", true), 0, 5, false);
+ * }
+ * }</pre>
+ */
+public final class Model implements AutoCloseable {
+
+    /** Weights of one transformer block. Biases are null when the architecture has none. */
+    record Layer(float[] attnNorm, Weights wq, Weights wk, Weights wv, Weights wo,
+                 float[] bq, float[] bk, float[] bv,
+                 float[] ffnNorm, Weights wGate, Weights wUp, Weights wDown) {}
+
+    private final GgufFile file;
+    private final Arena expanded;
+    private final ModelConfig config;
+    private final Tokenizer tokenizer;
+    private final Kernels kernels;
+    final Weights tokenEmbedding;
+    final Layer[] layers;
+    final float[] outputNorm;
+    final Weights output;
+    /** [rotaryDims / 2]: base^(-2j / rotaryDims). */
+    final double[] ropeInvFreq;
+    private final AtomicReference<KvCacheFactory> factory = new AtomicReference<>(DenseKvCache.FP32);
+
+    /** How fp16/bf16 weight matrices are held: decoded on the fly, or expanded to fp32 once at load. */
+    public enum HalfWeights { KEEP, EXPAND }
+
+    private Model(GgufFile file, Kernels kernels, HalfWeights half) throws GgufException {
+        this.file = file;
+        this.kernels = kernels;
+        this.config = ModelConfig.fromGguf(file);
+        this.tokenizer = Tokenizer.fromGguf(file);
+        ModelConfig c = config;
+        if (tokenizer.vocabSize() != c.vocabSize()) {
+            throw new GgufException("tokenizer.ggml.tokens", tokenizer.vocabSize() + " tokens, but token_embd.weight has "
+                    + c.vocabSize() + " rows");
+        }
+        this.expanded = half == HalfWeights.EXPAND ? Arena.ofShared() : null;
+        try {
+            tokenEmbedding = matrix("token_embd.weight", c.dim(), c.vocabSize());
+            layers = new Layer[c.layers()];
+            for (int l = 0; l < c.layers(); l++) {
+                String p = "blk." + l + ".";
+                layers[l] = new Layer(
+                        vector(p + "attn_norm.weight", c.dim()),
+                        matrix(p + "attn_q.weight", c.dim(), c.qDim()),
+                        matrix(p + "attn_k.weight", c.dim(), c.kvDim()),
+                        matrix(p + "attn_v.weight", c.dim(), c.kvDim()),
+                        matrix(p + "attn_output.weight", c.qDim(), c.dim()),
+                        c.qkvBias() ? vector(p + "attn_q.bias", c.qDim()) : null,
+                        c.qkvBias() ? vector(p + "attn_k.bias", c.kvDim()) : null,
+                        c.qkvBias() ? vector(p + "attn_v.bias", c.kvDim()) : null,
+                        vector(p + "ffn_norm.weight", c.dim()),
+                        matrix(p + "ffn_gate.weight", c.dim(), c.ffnDim()),
+                        matrix(p + "ffn_up.weight", c.dim(), c.ffnDim()),
+                        matrix(p + "ffn_down.weight", c.ffnDim(), c.dim()));
+            }
+            outputNorm = vector("output_norm.weight", c.dim());
+            output = c.tiedOutput() ? tokenEmbedding : matrix("output.weight", c.dim(), c.vocabSize());
+        } catch (GgufException | RuntimeException e) {
+            if (expanded != null) expanded.close();
+            throw e;
+        }
+        int half2 = c.rope().rotaryDims() / 2;
+        ropeInvFreq = new double[half2];
+        for (int j = 0; j < half2; j++) ropeInvFreq[j] = Math.pow(c.rope().base(), -2.0 * j / c.rope().rotaryDims());
+    }
+
+    /** Loads a model with the preferred kernels; fp16 weights are kept as fp16 (see {@link HalfWeights}). */
+    public static Model load(Path path) throws IOException {
+        return load(path, Kernels.preferred(), defaultHalfWeights());
+    }
+
+    /** Loads a model with the given kernels (tests use the scalar ones). */
+    public static Model load(Path path, Kernels kernels, HalfWeights half) throws IOException {
+        GgufFile f = GgufFile.open(path);
+        try {
+            return new Model(f, kernels, half);
+        } catch (IOException | RuntimeException e) {
+            f.close();
+            throw e;
+        }
+    }
+
+    static HalfWeights defaultHalfWeights() {
+        String p = System.getProperty("nq.halfWeights", "keep");
+        return "expand".equalsIgnoreCase(p) ? HalfWeights.EXPAND : HalfWeights.KEEP;
+    }
+
+    private GgufTensorInfo tensor(String name) throws GgufException {
+        GgufTensorInfo t = file.tensor(name);
+        if (t == null) throw new GgufException(name, "missing tensor");
+        if (!t.type().supported) {
+            throw new GgufException(name, "tensor type " + t.type() + " is not supported (supported: "
+                    + Arrays.stream(GgmlType.values()).filter(x -> x.supported).map(Enum::name).toList() + ")");
+        }
+        return t;
+    }
+
+    private Weights matrix(String name, int cols, int rows) throws GgufException {
+        GgufTensorInfo t = tensor(name);
+        long[] d = t.dims();
+        boolean ok = d.length >= 2 && d[0] == cols && d[1] == rows;
+        for (int i = 2; i < d.length; i++) ok &= d[i] == 1;
+        if (!ok) throw new GgufException(name, "shape " + t.shape() + ", expected [" + cols + ", " + rows + "]");
+        if ((t.type() == GgmlType.F16 || t.type() == GgmlType.BF16) && expanded != null) {
+            MemorySegment f32 = expanded.allocate((long) rows * cols * 4, 64);
+            float[] row = new float[cols];
+            Weights src = new Weights(name, t.type(), rows, cols, t.data());
+            for (int r = 0; r < rows; r++) {
+                kernels.dequantizeRows(src, r, 1, row, 0);
+                MemorySegment.copy(row, 0, f32, ValueLayout.JAVA_FLOAT_UNALIGNED, (long) r * cols * 4, cols);
+            }
+            return new Weights(name, GgmlType.F32, rows, cols, f32);
+        }
+        return new Weights(name, t.type(), rows, cols, t.data());
+    }
+
+    private float[] vector(String name, int n) throws GgufException {
+        GgufTensorInfo t = tensor(name);
+        long[] d = t.dims();
+        boolean ok = d[0] == n;
+        for (int i = 1; i < d.length; i++) ok &= d[i] == 1;
+        if (!ok) throw new GgufException(name, "shape " + t.shape() + ", expected [" + n + "]");
+        if (n % t.type().blockSize != 0) throw new GgufException(name, "length " + n + " does not fit type " + t.type());
+        float[] v = new float[n];
+        Quants.dequantize(t.type(), t.data(), 0, v, 0, n);
+        return v;
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    public Kernels kernels() {
+        return kernels;
+    }
+
+    /** The GGUF file the model was read from. */
+    public GgufFile gguf() {
+        return file;
+    }
+
+    public KvLayout kvLayout() {
+        return config.kvLayout();
+    }
+
+    /** The factory {@link #newSession()} uses: dense fp32 unless changed. */
+    public KvCacheFactory kvCacheFactory() {
+        return factory.get();
+    }
+
+    /** Sets the default KV cache factory (thread-safe) and returns the previous one. */
+    public KvCacheFactory setKvCacheFactory(KvCacheFactory f) {
+        return factory.getAndSet(Objects.requireNonNull(f, "factory"));
+    }
+
+    /** A new session whose KV cache comes from the current default factory. */
+    public Session newSession() {
+        return newSession(factory.get());
+    }
+
+    /** A new session whose KV cache comes from {@code f}. */
+    public Session newSession(KvCacheFactory f) {
+        return new Session(this, f.create(kvLayout()));
+    }
+
+    /**
+     * A session over a cache of this model's layout that may already hold tokens at positions
+     * {@code 0 .. cache.tokensSeen() - 1} (filled by another session, loaded, or synthesized for a benchmark); it
+     * continues at position {@code cache.tokensSeen()}.
+     */
+    public Session newSession(KvCache cache) {
+        return new Session(this, cache);
+    }
+
+    /** A builder for a session: {@code model.session().kvCache(KvCompression.balanced()).open()}. */
+    public SessionBuilder session() {
+        return new SessionBuilder(this);
+    }
+
+    /** Options of a new session; {@link #open()} creates it. */
+    public static final class SessionBuilder {
+        private final Model model;
+        private KvCacheFactory factory;
+
+        SessionBuilder(Model model) {
+            this.model = model;
+            this.factory = model.kvCacheFactory();
+        }
+
+        /** The KV cache of the session (default: the model's current default factory). */
+        public SessionBuilder kvCache(KvCacheFactory f) {
+            this.factory = Objects.requireNonNull(f, "factory");
+            return this;
+        }
+
+        public Session open() {
+            return model.newSession(factory);
+        }
+    }
+
+    /**
+     * Generates text after {@code prompt} with a new session from the default factory. Stops at EOS, after
+     * {@code opts.maxTokens()} tokens, or when the context is full.
+     *
+     * @throws PromptTooLongException when the prompt does not fit in the context
+     */
+    public GenerationResult generate(String prompt, GenerationOptions opts, TokenListener onToken) {
+        try (Session s = newSession()) {
+            return generate(s, prompt, opts, onToken);
+        }
+    }
+
+    /** Generates with the given (fresh) session. */
+    public GenerationResult generate(Session s, String prompt, GenerationOptions opts, TokenListener onToken) {
+        int[] prompt_ = tokenizer.encode(prompt, opts.addBos());
+        if (prompt_.length == 0) throw new IllegalArgumentException("the prompt is empty and no BOS token is added");
+        int ctx = config.contextLength();
+        if (prompt_.length > ctx) throw new PromptTooLongException(prompt_.length, ctx);
+        Sampler sampler = new Sampler(opts.temperature(), opts.topP(), opts.seed());
+        StreamDecoder decoder = tokenizer.streamDecoder();
+        StringBuilder text = new StringBuilder();
+        int[] out = new int[Math.min(opts.maxTokens(), ctx)];
+        int count = 0;
+        GenerationResult.StopReason reason = GenerationResult.StopReason.MAX_TOKENS;
+
+        long t0 = System.nanoTime();
+        float[] logits = s.forward(prompt_, 0, prompt_.length, false);
+        s.endOfPrompt(); // a compressing cache ranks, evicts and compresses the prompt here
+        long t1 = System.nanoTime();
+        int steps = 0;
+        int vocab = config.vocabSize();
+        while (count < opts.maxTokens()) {
+            int next = sampler.sample(logits, 0, vocab);
+            if (next == tokenizer.eos()) {
+                reason = GenerationResult.StopReason.EOS;
+                break;
+            }
+            if (count == out.length) out = Arrays.copyOf(out, Math.min(2 * out.length + 1, opts.maxTokens()));
+            out[count++] = next;
+            String piece = decoder.next(next);
+            text.append(piece);
+            onToken.onToken(next, piece);
+            if (count == opts.maxTokens()) break;
+            if (s.position() >= ctx) {
+                reason = GenerationResult.StopReason.CONTEXT_FULL;
+                break;
+            }
+            logits = s.forward(new int[]{next}, 0, 1, false);
+            steps++;
+        }
+        long t2 = System.nanoTime();
+        String rest = decoder.flush();
+        if (!rest.isEmpty()) {
+            text.append(rest);
+            onToken.onToken(-1, rest);
+        }
+        return new GenerationResult(text.toString(), prompt_, Arrays.copyOf(out, count), reason,
+                (t1 - t0) / 1e9, (t2 - t1) / 1e9, steps, s.kvCache().stats());
+    }
+
+    /** Unmaps the file; sessions of this model cannot be used afterwards. */
+    @Override
+    public void close() {
+        if (expanded != null) expanded.close();
+        file.close();
+    }
+
+    @Override
+    public String toString() {
+        return "Model[" + config.architecture().key + " " + config.name() + "]";
+    }
+}

@@ -1,0 +1,141 @@
+package dev.nexusquant.engine.tensor;
+
+/** The plain-Java twin of {@link VectorKernels}: every operation written as the loop that defines it. */
+public final class ScalarKernels implements Kernels {
+
+    static final ScalarKernels INSTANCE = new ScalarKernels();
+
+    private ScalarKernels() {
+    }
+
+    @Override
+    public String name() {
+        return "scalar";
+    }
+
+    @Override
+    public float dot(float[] a, int aOff, float[] b, int bOff, int n) {
+        float s = 0;
+        for (int i = 0; i < n; i++) s += a[aOff + i] * b[bOff + i];
+        return s;
+    }
+
+    @Override
+    public void axpy(float alpha, float[] x, int xOff, float[] y, int yOff, int n) {
+        for (int i = 0; i < n; i++) y[yOff + i] += alpha * x[xOff + i];
+    }
+
+    @Override
+    public float dotF16(float[] a, int aOff, short[] b, int bOff, int n) {
+        float s = 0;
+        for (int i = 0; i < n; i++) s += a[aOff + i] * Float.float16ToFloat(b[bOff + i]);
+        return s;
+    }
+
+    @Override
+    public void axpyF16(float alpha, short[] x, int xOff, float[] y, int yOff, int n) {
+        for (int i = 0; i < n; i++) y[yOff + i] += alpha * Float.float16ToFloat(x[xOff + i]);
+    }
+
+    @Override
+    public void gemmPanel(float[] panel, int cols, int rows, float[] x, int xOff, int tokens, float[] out, int outOff, int outStride) {
+        for (int t = 0; t < tokens; t++) {
+            for (int r = 0; r < rows; r++) {
+                float s = 0;
+                for (int c = 0; c < cols; c++) s += x[xOff + t * cols + c] * panel[c * PANEL + r];
+                out[outOff + t * outStride + r] = s;
+            }
+        }
+    }
+
+    @Override
+    public void scores(float[] q, int qOff, int qStride, int rows, int headDim, float[] kt, int ktOff, int ktStride, int tokens,
+                       float scale, float[] s, int sOff, int sStride) {
+        for (int r = 0; r < rows; r++) {
+            for (int t = 0; t < tokens; t++) {
+                float acc = 0;
+                for (int d = 0; d < headDim; d++) acc += q[qOff + r * qStride + d] * kt[ktOff + d * ktStride + t];
+                s[sOff + r * sStride + t] = acc * scale;
+            }
+        }
+    }
+
+    @Override
+    public void scoresF16(float[] q, int qOff, int qStride, int rows, int headDim, short[] kt, int ktOff, int ktStride, int tokens,
+                          float scale, float[] s, int sOff, int sStride) {
+        for (int r = 0; r < rows; r++) {
+            for (int t = 0; t < tokens; t++) {
+                float acc = 0;
+                for (int d = 0; d < headDim; d++) acc += q[qOff + r * qStride + d] * Float.float16ToFloat(kt[ktOff + d * ktStride + t]);
+                s[sOff + r * sStride + t] = acc * scale;
+            }
+        }
+    }
+
+    @Override
+    public void weightedSum(float[] p, int pOff, int pStride, int rows, float[] v, int vOff, int tokens, int headDim,
+                            float[] out, int oOff, int oStride) {
+        for (int r = 0; r < rows; r++) {
+            for (int t = 0; t < tokens; t++) axpy(p[pOff + r * pStride + t], v, vOff + t * headDim, out, oOff + r * oStride, headDim);
+        }
+    }
+
+    @Override
+    public void weightedSumF16(float[] p, int pOff, int pStride, int rows, short[] v, int vOff, int tokens, int headDim,
+                               float[] out, int oOff, int oStride) {
+        for (int r = 0; r < rows; r++) {
+            for (int t = 0; t < tokens; t++) axpyF16(p[pOff + r * pStride + t], v, vOff + t * headDim, out, oOff + r * oStride, headDim);
+        }
+    }
+
+    @Override
+    public float expShifted(float[] x, int off, int n, float max) {
+        float sum = 0;
+        for (int i = 0; i < n; i++) {
+            float e = (float) Math.exp(x[off + i] - max);
+            x[off + i] = e;
+            sum += e;
+        }
+        return sum;
+    }
+
+    @Override
+    public void siluMul(float[] gate, float[] up, int n) {
+        for (int i = 0; i < n; i++) {
+            float g = gate[i];
+            gate[i] = g / (1f + (float) Math.exp(-g)) * up[i];
+        }
+    }
+
+    @Override
+    public float dotRow(Weights w, int row, float[] x, int xOff) {
+        int cols = w.cols();
+        int block = Math.max(w.type().blockSize, Math.min(cols, 256));
+        float[] tmp = new float[block];
+        float s = 0;
+        long off = w.rowOffset(row);
+        long blockBytes = w.type().bytesFor(block);
+        for (int c = 0; c < cols; c += block, off += blockBytes) {
+            int n = Math.min(block, cols - c);
+            Quants.dequantize(w.type(), w.data(), off, tmp, 0, n);
+            for (int i = 0; i < n; i++) s += tmp[i] * x[xOff + c + i];
+        }
+        return s;
+    }
+
+    @Override
+    public void dequantizeRows(Weights w, int row, int count, float[] dst, int dstOff) {
+        for (int r = 0; r < count; r++) {
+            Quants.dequantize(w.type(), w.data(), w.rowOffset(row + r), dst, dstOff + r * w.cols(), w.cols());
+        }
+    }
+
+    @Override
+    public void gemmTile(float[] a, int rows, int cols, float[] x, int xOff, int tokens, float[] out, int outOff, int outStride) {
+        for (int t = 0; t < tokens; t++) {
+            for (int r = 0; r < rows; r++) {
+                out[outOff + t * outStride + r] = dot(a, r * cols, x, xOff + t * cols, cols);
+            }
+        }
+    }
+}

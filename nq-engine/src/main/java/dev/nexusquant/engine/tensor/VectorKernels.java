@@ -1,0 +1,699 @@
+package dev.nexusquant.engine.tensor;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * {@link Kernels} with the Panama Vector API, for CPUs with 256-bit (8 floats) or 512-bit (16 floats) vectors. Each
+ * method computes what the {@link ScalarKernels} method of the same name computes, up to the order of float
+ * additions.
+ *
+ * <p>Quantized rows are decoded in registers: bytes are widened to float lanes ({@code castShape}) and multiplied into
+ * the accumulator without going through memory. fp16 is widened with integer operations (shift the exponent and
+ * mantissa into place, multiply by 2^112 to re-bias, which also handles subnormals; infinities and NaN are blended in),
+ * since the Vector API has no half-precision conversion.
+ */
+public final class VectorKernels implements Kernels {
+
+    static final VectorKernels INSTANCE = new VectorKernels();
+
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED.length() >= 16
+            ? FloatVector.SPECIES_512 : FloatVector.SPECIES_PREFERRED;
+    static final int L = F.length();
+    static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED.length() >= 16
+            ? IntVector.SPECIES_512 : IntVector.SPECIES_PREFERRED;
+    /** Shorts with as many lanes as {@link #F}. */
+    static final VectorSpecies<Short> S = L == 16 ? ShortVector.SPECIES_256 : ShortVector.SPECIES_128;
+    /** Bytes with as many lanes as {@link #F}. */
+    static final VectorSpecies<Byte> BL = L == 16 ? ByteVector.SPECIES_128 : ByteVector.SPECIES_64;
+    static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
+    static final VectorSpecies<Byte> B32 = ByteVector.SPECIES_256;
+    static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
+
+    private VectorKernels() {
+    }
+
+    static boolean isUsable() {
+        return (L == 8 || L == 16) && I.length() == L;
+    }
+
+    @Override
+    public String name() {
+        return "vector" + (L * 32);
+    }
+
+    // ---- dense float ----
+
+    @Override
+    public float dot(float[] a, int aOff, float[] b, int bOff, int n) {
+        int i = 0;
+        float s = 0;
+        if (n >= 2 * L) {
+            FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
+            for (int bound = n - 2 * L; i <= bound; i += 2 * L) {
+                acc0 = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), acc0);
+                acc1 = FloatVector.fromArray(F, a, aOff + i + L).fma(FloatVector.fromArray(F, b, bOff + i + L), acc1);
+            }
+            s = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        }
+        for (; i < n; i++) s += a[aOff + i] * b[bOff + i];
+        return s;
+    }
+
+    @Override
+    public void axpy(float alpha, float[] x, int xOff, float[] y, int yOff, int n) {
+        int i = 0;
+        if (n >= L) {
+            FloatVector va = FloatVector.broadcast(F, alpha);
+            for (int bound = F.loopBound(n); i < bound; i += L) {
+                FloatVector.fromArray(F, x, xOff + i).fma(va, FloatVector.fromArray(F, y, yOff + i)).intoArray(y, yOff + i);
+            }
+        }
+        for (; i < n; i++) y[yOff + i] += alpha * x[xOff + i];
+    }
+
+    @Override
+    public float expShifted(float[] x, int off, int n, float max) {
+        int i = 0;
+        float sum = 0;
+        if (n >= L) {
+            FloatVector vmax = FloatVector.broadcast(F, max);
+            FloatVector acc = FloatVector.zero(F);
+            for (int bound = F.loopBound(n); i < bound; i += L) {
+                FloatVector e = FloatVector.fromArray(F, x, off + i).sub(vmax).lanewise(VectorOperators.EXP);
+                e.intoArray(x, off + i);
+                acc = acc.add(e);
+            }
+            sum = acc.reduceLanes(VectorOperators.ADD);
+        }
+        for (; i < n; i++) {
+            float e = (float) Math.exp(x[off + i] - max);
+            x[off + i] = e;
+            sum += e;
+        }
+        return sum;
+    }
+
+    @Override
+    public void siluMul(float[] gate, float[] up, int n) {
+        int i = 0;
+        for (int bound = F.loopBound(n); i < bound; i += L) {
+            FloatVector g = FloatVector.fromArray(F, gate, i);
+            FloatVector e = g.neg().lanewise(VectorOperators.EXP);
+            g.div(e.add(1f)).mul(FloatVector.fromArray(F, up, i)).intoArray(gate, i);
+        }
+        for (; i < n; i++) {
+            float g = gate[i];
+            gate[i] = g / (1f + (float) Math.exp(-g)) * up[i];
+        }
+    }
+
+    /** fp16 bits (sign-extended in int lanes) to floats. */
+    static FloatVector halfToFloat(IntVector h) {
+        IntVector abs = h.and(0x7FFF);
+        IntVector sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
+        IntVector shifted = abs.lanewise(VectorOperators.LSHL, 13);
+        IntVector normal = shifted.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();
+        VectorMask<Integer> special = abs.compare(VectorOperators.GE, 0x7C00);
+        return normal.blend(shifted.or(0x7F800000), special).or(sign).reinterpretAsFloats();
+    }
+
+    static FloatVector halves(short[] a, int off) {
+        return halfToFloat((IntVector) ShortVector.fromArray(S, a, off).convertShape(VectorOperators.S2I, I, 0));
+    }
+
+    static FloatVector halves(MemorySegment s, long off) {
+        return halfToFloat((IntVector) ShortVector.fromMemorySegment(S, s, off, LE).convertShape(VectorOperators.S2I, I, 0));
+    }
+
+    static FloatVector bfloats(MemorySegment s, long off) {
+        IntVector i = (IntVector) ShortVector.fromMemorySegment(S, s, off, LE).convertShape(VectorOperators.S2I, I, 0);
+        return i.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    @Override
+    public float dotF16(float[] a, int aOff, short[] b, int bOff, int n) {
+        int i = 0;
+        float s = 0;
+        if (n >= L) {
+            FloatVector acc = FloatVector.zero(F);
+            for (int bound = F.loopBound(n); i < bound; i += L) {
+                acc = FloatVector.fromArray(F, a, aOff + i).fma(halves(b, bOff + i), acc);
+            }
+            s = acc.reduceLanes(VectorOperators.ADD);
+        }
+        for (; i < n; i++) s += a[aOff + i] * Float.float16ToFloat(b[bOff + i]);
+        return s;
+    }
+
+    @Override
+    public void axpyF16(float alpha, short[] x, int xOff, float[] y, int yOff, int n) {
+        int i = 0;
+        if (n >= L) {
+            FloatVector va = FloatVector.broadcast(F, alpha);
+            for (int bound = F.loopBound(n); i < bound; i += L) {
+                halves(x, xOff + i).fma(va, FloatVector.fromArray(F, y, yOff + i)).intoArray(y, yOff + i);
+            }
+        }
+        for (; i < n; i++) y[yOff + i] += alpha * Float.float16ToFloat(x[xOff + i]);
+    }
+
+    // ---- weight rows ----
+
+    @Override
+    public float dotRow(Weights w, int row, float[] x, int xOff) {
+        MemorySegment s = w.data();
+        long off = w.rowOffset(row);
+        int cols = w.cols();
+        return switch (w.type()) {
+            case F32 -> dotF32(s, off, x, xOff, cols);
+            case F16 -> dotF16(s, off, x, xOff, cols);
+            case BF16 -> dotBF16(s, off, x, xOff, cols);
+            case Q8_0 -> dotQ8_0(s, off, x, xOff, cols);
+            case Q4_0 -> dotQ4_0(s, off, x, xOff, cols);
+            case Q4_K -> dotQ4_K(s, off, x, xOff, cols);
+            case Q6_K -> dotQ6_K(s, off, x, xOff, cols);
+            default -> throw new UnsupportedOperationException("no kernels for " + w.type());
+        };
+    }
+
+    static float dotF32(MemorySegment s, long off, float[] x, int xOff, int n) {
+        int i = 0;
+        FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
+        for (int bound = n - 2 * L; i <= bound; i += 2 * L) {
+            acc0 = FloatVector.fromMemorySegment(F, s, off + 4L * i, LE).fma(FloatVector.fromArray(F, x, xOff + i), acc0);
+            acc1 = FloatVector.fromMemorySegment(F, s, off + 4L * (i + L), LE).fma(FloatVector.fromArray(F, x, xOff + i + L), acc1);
+        }
+        float r = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) r += s.get(Quants.F32, off + 4L * i) * x[xOff + i];
+        return r;
+    }
+
+    static float dotF16(MemorySegment s, long off, float[] x, int xOff, int n) {
+        int i = 0;
+        FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
+        for (int bound = n - 2 * L; i <= bound; i += 2 * L) {
+            acc0 = halves(s, off + 2L * i).fma(FloatVector.fromArray(F, x, xOff + i), acc0);
+            acc1 = halves(s, off + 2L * (i + L)).fma(FloatVector.fromArray(F, x, xOff + i + L), acc1);
+        }
+        float r = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) r += Float.float16ToFloat(s.get(I16, off + 2L * i)) * x[xOff + i];
+        return r;
+    }
+
+    static float dotBF16(MemorySegment s, long off, float[] x, int xOff, int n) {
+        int i = 0;
+        FloatVector acc = FloatVector.zero(F);
+        for (int bound = F.loopBound(n); i < bound; i += L) {
+            acc = bfloats(s, off + 2L * i).fma(FloatVector.fromArray(F, x, xOff + i), acc);
+        }
+        float r = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) r += Quants.bf16(s.get(I16, off + 2L * i)) * x[xOff + i];
+        return r;
+    }
+
+    static float dotQ8_0(MemorySegment s, long off, float[] x, int xOff, int n) {
+        FloatVector total = FloatVector.zero(F);
+        for (int c = 0; c < n; c += 32, off += 34) {
+            ByteVector q = ByteVector.fromMemorySegment(B32, s, off + 2, LE);
+            FloatVector acc = FloatVector.zero(F);
+            for (int p = 0; p < 32 / L; p++) {
+                acc = ((FloatVector) q.castShape(F, p)).fma(FloatVector.fromArray(F, x, xOff + c + p * L), acc);
+            }
+            total = acc.fma(FloatVector.broadcast(F, Quants.f16(s, off)), total);
+        }
+        return total.reduceLanes(VectorOperators.ADD);
+    }
+
+    static float dotQ4_0(MemorySegment s, long off, float[] x, int xOff, int n) {
+        FloatVector total = FloatVector.zero(F);
+        for (int c = 0; c < n; c += 32, off += 18) {
+            ByteVector b = ByteVector.fromMemorySegment(B16, s, off + 2, LE);
+            ByteVector lo = b.and((byte) 0x0F).sub((byte) 8);
+            ByteVector hi = b.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0F).sub((byte) 8);
+            FloatVector acc = FloatVector.zero(F);
+            for (int p = 0; p < 16 / L; p++) {
+                acc = ((FloatVector) lo.castShape(F, p)).fma(FloatVector.fromArray(F, x, xOff + c + p * L), acc);
+                acc = ((FloatVector) hi.castShape(F, p)).fma(FloatVector.fromArray(F, x, xOff + c + 16 + p * L), acc);
+            }
+            total = acc.fma(FloatVector.broadcast(F, Quants.f16(s, off)), total);
+        }
+        return total.reduceLanes(VectorOperators.ADD);
+    }
+
+    static float dotQ4_K(MemorySegment s, long off, float[] x, int xOff, int n) {
+        FloatVector total = FloatVector.zero(F), totalMin = FloatVector.zero(F);
+        for (int c = 0; c < n; c += 256, off += 144) {
+            float d = Quants.f16(s, off), dmin = Quants.f16(s, off + 2);
+            long scales = off + 4;
+            for (int j = 0; j < 4; j++) {
+                ByteVector b = ByteVector.fromMemorySegment(B32, s, off + 16 + 32L * j, LE);
+                ByteVector lo = b.and((byte) 0x0F);
+                ByteVector hi = b.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0F);
+                FloatVector qx0 = FloatVector.zero(F), qx1 = FloatVector.zero(F);
+                FloatVector sx0 = FloatVector.zero(F), sx1 = FloatVector.zero(F);
+                int base = xOff + c + 64 * j;
+                for (int p = 0; p < 32 / L; p++) {
+                    FloatVector x0 = FloatVector.fromArray(F, x, base + p * L);
+                    FloatVector x1 = FloatVector.fromArray(F, x, base + 32 + p * L);
+                    qx0 = ((FloatVector) lo.castShape(F, p)).fma(x0, qx0);
+                    qx1 = ((FloatVector) hi.castShape(F, p)).fma(x1, qx1);
+                    sx0 = sx0.add(x0);
+                    sx1 = sx1.add(x1);
+                }
+                total = qx0.fma(FloatVector.broadcast(F, d * Quants.q4kScale(s, scales, 2 * j)), total);
+                total = qx1.fma(FloatVector.broadcast(F, d * Quants.q4kScale(s, scales, 2 * j + 1)), total);
+                totalMin = sx0.fma(FloatVector.broadcast(F, dmin * Quants.q4kMin(s, scales, 2 * j)), totalMin);
+                totalMin = sx1.fma(FloatVector.broadcast(F, dmin * Quants.q4kMin(s, scales, 2 * j + 1)), totalMin);
+            }
+        }
+        return total.sub(totalMin).reduceLanes(VectorOperators.ADD);
+    }
+
+    static float dotQ6_K(MemorySegment s, long off, float[] x, int xOff, int n) {
+        FloatVector total = FloatVector.zero(F);
+        for (int c = 0; c < n; c += 256, off += 210) {
+            float d = Quants.f16(s, off + 208);
+            long sc = off + 192;
+            for (int half = 0; half < 2; half++) {
+                for (int l = 0; l < 32; l += L) {
+                    ByteVector ql0 = ByteVector.fromMemorySegment(BL, s, off + 64 * half + l, LE);
+                    ByteVector ql1 = ByteVector.fromMemorySegment(BL, s, off + 64 * half + 32 + l, LE);
+                    ByteVector qh = ByteVector.fromMemorySegment(BL, s, off + 128 + 32 * half + l, LE);
+                    ByteVector q1 = ql0.and((byte) 15).or(qh.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+                    ByteVector q2 = ql1.and((byte) 15).or(qh.lanewise(VectorOperators.LSHR, 2).and((byte) 3)
+                            .lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+                    ByteVector q3 = ql0.lanewise(VectorOperators.LSHR, 4).and((byte) 15).or(qh.lanewise(VectorOperators.LSHR, 4)
+                            .and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+                    ByteVector q4 = ql1.lanewise(VectorOperators.LSHR, 4).and((byte) 15).or(qh.lanewise(VectorOperators.LSHR, 6)
+                            .and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+                    int e = 128 * half + l;
+                    int xb = xOff + c + e;
+                    total = q6(q1, d * s.get(ValueLayout.JAVA_BYTE, sc + e / 16), x, xb, total);
+                    total = q6(q2, d * s.get(ValueLayout.JAVA_BYTE, sc + (e + 32) / 16), x, xb + 32, total);
+                    total = q6(q3, d * s.get(ValueLayout.JAVA_BYTE, sc + (e + 64) / 16), x, xb + 64, total);
+                    total = q6(q4, d * s.get(ValueLayout.JAVA_BYTE, sc + (e + 96) / 16), x, xb + 96, total);
+                }
+            }
+        }
+        return total.reduceLanes(VectorOperators.ADD);
+    }
+
+    private static FloatVector q6(ByteVector q, float scale, float[] x, int xOff, FloatVector total) {
+        return ((FloatVector) q.castShape(F, 0)).mul(scale).fma(FloatVector.fromArray(F, x, xOff), total);
+    }
+
+    @Override
+    public void dequantizeRows(Weights w, int row, int count, float[] dst, int dstOff) {
+        MemorySegment s = w.data();
+        int cols = w.cols();
+        for (int r = 0; r < count; r++) {
+            long off = w.rowOffset(row + r);
+            int o = dstOff + r * cols;
+            switch (w.type()) {
+                case F32 -> MemorySegment.copy(s, Quants.F32, off, dst, o, cols);
+                case F16 -> {
+                    int i = 0;
+                    for (int bound = F.loopBound(cols); i < bound; i += L) halves(s, off + 2L * i).intoArray(dst, o + i);
+                    for (; i < cols; i++) dst[o + i] = Float.float16ToFloat(s.get(I16, off + 2L * i));
+                }
+                case BF16 -> {
+                    int i = 0;
+                    for (int bound = F.loopBound(cols); i < bound; i += L) bfloats(s, off + 2L * i).intoArray(dst, o + i);
+                    for (; i < cols; i++) dst[o + i] = Quants.bf16(s.get(I16, off + 2L * i));
+                }
+                case Q8_0 -> {
+                    for (int c = 0; c < cols; c += 32, off += 34) {
+                        ByteVector q = ByteVector.fromMemorySegment(B32, s, off + 2, LE);
+                        float d = Quants.f16(s, off);
+                        for (int p = 0; p < 32 / L; p++) ((FloatVector) q.castShape(F, p)).mul(d).intoArray(dst, o + c + p * L);
+                    }
+                }
+                case Q4_0 -> {
+                    for (int c = 0; c < cols; c += 32, off += 18) {
+                        ByteVector b = ByteVector.fromMemorySegment(B16, s, off + 2, LE);
+                        ByteVector lo = b.and((byte) 0x0F).sub((byte) 8);
+                        ByteVector hi = b.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0F).sub((byte) 8);
+                        float d = Quants.f16(s, off);
+                        for (int p = 0; p < 16 / L; p++) {
+                            ((FloatVector) lo.castShape(F, p)).mul(d).intoArray(dst, o + c + p * L);
+                            ((FloatVector) hi.castShape(F, p)).mul(d).intoArray(dst, o + c + 16 + p * L);
+                        }
+                    }
+                }
+                default -> Quants.dequantize(w.type(), s, off, dst, o, cols); // K-quants: decoded per block, plainly
+            }
+        }
+    }
+
+
+    // ---- packed panels (matrix x matrix) ----
+
+    private static final float[] NO_ROWS = new float[0];
+
+    @Override
+    public void gemmPanel(float[] panel, int cols, int rows, float[] x, int xOff, int tokens, float[] out, int outOff, int outStride) {
+        if (L == 8) panel8(panel, cols, rows, x, xOff, tokens, out, outOff, outStride);
+        else panel16(panel, cols, rows, x, xOff, tokens, out, outOff, outStride);
+    }
+
+    /** AVX2: 6 tokens x 16 rows per step, 12 accumulators, weights loaded once per 6 tokens, no reductions. */
+    private static void panel8(float[] panel, int cols, int rows, float[] x, int xOff, int tokens, float[] out, int outOff, int outStride) {
+        float[] tmp = rows < PANEL ? new float[PANEL] : NO_ROWS;
+        int t = 0;
+        for (; t + 6 <= tokens; t += 6) {
+            FloatVector a00 = FloatVector.zero(F), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00;
+            FloatVector a30 = a00, a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00;
+            int x0 = xOff + t * cols;
+            for (int c = 0, pc = 0; c < cols; c++, pc += PANEL) {
+                FloatVector w0 = FloatVector.fromArray(F, panel, pc), w1 = FloatVector.fromArray(F, panel, pc + 8);
+                FloatVector b = FloatVector.broadcast(F, x[x0 + c]);
+                a00 = w0.fma(b, a00); a01 = w1.fma(b, a01);
+                b = FloatVector.broadcast(F, x[x0 + cols + c]);
+                a10 = w0.fma(b, a10); a11 = w1.fma(b, a11);
+                b = FloatVector.broadcast(F, x[x0 + 2 * cols + c]);
+                a20 = w0.fma(b, a20); a21 = w1.fma(b, a21);
+                b = FloatVector.broadcast(F, x[x0 + 3 * cols + c]);
+                a30 = w0.fma(b, a30); a31 = w1.fma(b, a31);
+                b = FloatVector.broadcast(F, x[x0 + 4 * cols + c]);
+                a40 = w0.fma(b, a40); a41 = w1.fma(b, a41);
+                b = FloatVector.broadcast(F, x[x0 + 5 * cols + c]);
+                a50 = w0.fma(b, a50); a51 = w1.fma(b, a51);
+            }
+            int o = outOff + t * outStride;
+            store2(a00, a01, out, o, rows, tmp);
+            store2(a10, a11, out, o + outStride, rows, tmp);
+            store2(a20, a21, out, o + 2 * outStride, rows, tmp);
+            store2(a30, a31, out, o + 3 * outStride, rows, tmp);
+            store2(a40, a41, out, o + 4 * outStride, rows, tmp);
+            store2(a50, a51, out, o + 5 * outStride, rows, tmp);
+        }
+        for (; t < tokens; t++) {
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0;
+            int x0 = xOff + t * cols;
+            int c = 0;
+            for (int pc = 0; c + 1 < cols; c += 2, pc += 2 * PANEL) {
+                FloatVector b = FloatVector.broadcast(F, x[x0 + c]);
+                a0 = FloatVector.fromArray(F, panel, pc).fma(b, a0);
+                a1 = FloatVector.fromArray(F, panel, pc + 8).fma(b, a1);
+                b = FloatVector.broadcast(F, x[x0 + c + 1]);
+                b0 = FloatVector.fromArray(F, panel, pc + PANEL).fma(b, b0);
+                b1 = FloatVector.fromArray(F, panel, pc + PANEL + 8).fma(b, b1);
+            }
+            for (; c < cols; c++) {
+                FloatVector b = FloatVector.broadcast(F, x[x0 + c]);
+                a0 = FloatVector.fromArray(F, panel, c * PANEL).fma(b, a0);
+                a1 = FloatVector.fromArray(F, panel, c * PANEL + 8).fma(b, a1);
+            }
+            store2(a0.add(b0), a1.add(b1), out, outOff + t * outStride, rows, tmp);
+        }
+    }
+
+    private static void store2(FloatVector lo, FloatVector hi, float[] out, int o, int rows, float[] tmp) {
+        if (rows == PANEL) {
+            lo.intoArray(out, o);
+            hi.intoArray(out, o + 8);
+        } else {
+            lo.intoArray(tmp, 0);
+            hi.intoArray(tmp, 8);
+            System.arraycopy(tmp, 0, out, o, rows);
+        }
+    }
+
+    /** AVX-512: 8 tokens x 16 rows per step. */
+    private static void panel16(float[] panel, int cols, int rows, float[] x, int xOff, int tokens, float[] out, int outOff, int outStride) {
+        float[] tmp = new float[PANEL];
+        int t = 0;
+        for (; t < tokens; t += 8) {
+            int nt = Math.min(8, tokens - t);
+            FloatVector[] acc = new FloatVector[8];
+            for (int j = 0; j < 8; j++) acc[j] = FloatVector.zero(F);
+            int x0 = xOff + t * cols;
+            for (int c = 0; c < cols; c++) {
+                FloatVector w = FloatVector.fromArray(F, panel, c * PANEL);
+                for (int j = 0; j < nt; j++) acc[j] = w.fma(FloatVector.broadcast(F, x[x0 + j * cols + c]), acc[j]);
+            }
+            for (int j = 0; j < nt; j++) {
+                acc[j].intoArray(tmp, 0);
+                System.arraycopy(tmp, 0, out, outOff + (t + j) * outStride, rows);
+            }
+        }
+    }
+
+    // ---- attention ----
+
+    @Override
+    public void scores(float[] q, int qOff, int qStride, int rows, int hd, float[] kt, int ktOff, int ktStride, int tokens,
+                       float scale, float[] s, int sOff, int sStride) {
+        int t = 0;
+        if (rows == 4) {
+            for (; t + 2 * L <= tokens; t += 2 * L) { // 8 independent accumulators: 4 rows x 2 vectors of tokens
+                FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+                for (int d = 0, at = ktOff + t; d < hd; d++, at += ktStride) {
+                    FloatVector k = FloatVector.fromArray(F, kt, at), k2 = FloatVector.fromArray(F, kt, at + L);
+                    FloatVector q0 = FloatVector.broadcast(F, q[qOff + d]), q1 = FloatVector.broadcast(F, q[qOff + qStride + d]);
+                    FloatVector q2 = FloatVector.broadcast(F, q[qOff + 2 * qStride + d]), q3 = FloatVector.broadcast(F, q[qOff + 3 * qStride + d]);
+                    a0 = k.fma(q0, a0); a1 = k.fma(q1, a1); a2 = k.fma(q2, a2); a3 = k.fma(q3, a3);
+                    b0 = k2.fma(q0, b0); b1 = k2.fma(q1, b1); b2 = k2.fma(q2, b2); b3 = k2.fma(q3, b3);
+                }
+                a0.mul(scale).intoArray(s, sOff + t);
+                a1.mul(scale).intoArray(s, sOff + sStride + t);
+                a2.mul(scale).intoArray(s, sOff + 2 * sStride + t);
+                a3.mul(scale).intoArray(s, sOff + 3 * sStride + t);
+                b0.mul(scale).intoArray(s, sOff + t + L);
+                b1.mul(scale).intoArray(s, sOff + sStride + t + L);
+                b2.mul(scale).intoArray(s, sOff + 2 * sStride + t + L);
+                b3.mul(scale).intoArray(s, sOff + 3 * sStride + t + L);
+            }
+            for (; t + L <= tokens; t += L) {
+                FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+                for (int d = 0; d < hd; d++) {
+                    FloatVector k = FloatVector.fromArray(F, kt, ktOff + d * ktStride + t);
+                    a0 = k.fma(FloatVector.broadcast(F, q[qOff + d]), a0);
+                    a1 = k.fma(FloatVector.broadcast(F, q[qOff + qStride + d]), a1);
+                    a2 = k.fma(FloatVector.broadcast(F, q[qOff + 2 * qStride + d]), a2);
+                    a3 = k.fma(FloatVector.broadcast(F, q[qOff + 3 * qStride + d]), a3);
+                }
+                a0.mul(scale).intoArray(s, sOff + t);
+                a1.mul(scale).intoArray(s, sOff + sStride + t);
+                a2.mul(scale).intoArray(s, sOff + 2 * sStride + t);
+                a3.mul(scale).intoArray(s, sOff + 3 * sStride + t);
+            }
+        } else {
+            for (; t + L <= tokens; t += L) {
+                for (int r = 0; r < rows; r++) {
+                    FloatVector a = FloatVector.zero(F);
+                    for (int d = 0; d < hd; d++) {
+                        a = FloatVector.fromArray(F, kt, ktOff + d * ktStride + t).fma(FloatVector.broadcast(F, q[qOff + r * qStride + d]), a);
+                    }
+                    a.mul(scale).intoArray(s, sOff + r * sStride + t);
+                }
+            }
+        }
+        if (t < tokens) ScalarKernels.INSTANCE.scores(q, qOff, qStride, rows, hd, kt, ktOff + t, ktStride, tokens - t, scale, s, sOff + t, sStride);
+    }
+
+    @Override
+    public void scoresF16(float[] q, int qOff, int qStride, int rows, int hd, short[] kt, int ktOff, int ktStride, int tokens,
+                          float scale, float[] s, int sOff, int sStride) {
+        int t = 0;
+        for (; t + L <= tokens; t += L) {
+            if (rows == 4) {
+                FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+                for (int d = 0; d < hd; d++) {
+                    FloatVector k = halves(kt, ktOff + d * ktStride + t);
+                    a0 = k.fma(FloatVector.broadcast(F, q[qOff + d]), a0);
+                    a1 = k.fma(FloatVector.broadcast(F, q[qOff + qStride + d]), a1);
+                    a2 = k.fma(FloatVector.broadcast(F, q[qOff + 2 * qStride + d]), a2);
+                    a3 = k.fma(FloatVector.broadcast(F, q[qOff + 3 * qStride + d]), a3);
+                }
+                a0.mul(scale).intoArray(s, sOff + t);
+                a1.mul(scale).intoArray(s, sOff + sStride + t);
+                a2.mul(scale).intoArray(s, sOff + 2 * sStride + t);
+                a3.mul(scale).intoArray(s, sOff + 3 * sStride + t);
+            } else {
+                for (int r = 0; r < rows; r++) {
+                    FloatVector a = FloatVector.zero(F);
+                    for (int d = 0; d < hd; d++) {
+                        a = halves(kt, ktOff + d * ktStride + t).fma(FloatVector.broadcast(F, q[qOff + r * qStride + d]), a);
+                    }
+                    a.mul(scale).intoArray(s, sOff + r * sStride + t);
+                }
+            }
+        }
+        if (t < tokens) ScalarKernels.INSTANCE.scoresF16(q, qOff, qStride, rows, hd, kt, ktOff + t, ktStride, tokens - t, scale, s, sOff + t, sStride);
+    }
+
+    @Override
+    public void weightedSum(float[] p, int pOff, int pStride, int rows, float[] v, int vOff, int tokens, int hd,
+                            float[] out, int oOff, int oStride) {
+        int d = 0;
+        if (rows == 4) { // 8 independent accumulators: 4 rows x 2 vectors of the head
+            for (; d + 2 * L <= hd; d += 2 * L) {
+                FloatVector a0 = FloatVector.fromArray(F, out, oOff + d), a1 = FloatVector.fromArray(F, out, oOff + oStride + d);
+                FloatVector a2 = FloatVector.fromArray(F, out, oOff + 2 * oStride + d), a3 = FloatVector.fromArray(F, out, oOff + 3 * oStride + d);
+                FloatVector b0 = FloatVector.fromArray(F, out, oOff + d + L), b1 = FloatVector.fromArray(F, out, oOff + oStride + d + L);
+                FloatVector b2 = FloatVector.fromArray(F, out, oOff + 2 * oStride + d + L), b3 = FloatVector.fromArray(F, out, oOff + 3 * oStride + d + L);
+                for (int t = 0, at = vOff + d; t < tokens; t++, at += hd) {
+                    FloatVector v0 = FloatVector.fromArray(F, v, at), v1 = FloatVector.fromArray(F, v, at + L);
+                    FloatVector p0 = FloatVector.broadcast(F, p[pOff + t]), p1 = FloatVector.broadcast(F, p[pOff + pStride + t]);
+                    FloatVector p2 = FloatVector.broadcast(F, p[pOff + 2 * pStride + t]), p3 = FloatVector.broadcast(F, p[pOff + 3 * pStride + t]);
+                    a0 = v0.fma(p0, a0); a1 = v0.fma(p1, a1); a2 = v0.fma(p2, a2); a3 = v0.fma(p3, a3);
+                    b0 = v1.fma(p0, b0); b1 = v1.fma(p1, b1); b2 = v1.fma(p2, b2); b3 = v1.fma(p3, b3);
+                }
+                a0.intoArray(out, oOff + d); a1.intoArray(out, oOff + oStride + d);
+                a2.intoArray(out, oOff + 2 * oStride + d); a3.intoArray(out, oOff + 3 * oStride + d);
+                b0.intoArray(out, oOff + d + L); b1.intoArray(out, oOff + oStride + d + L);
+                b2.intoArray(out, oOff + 2 * oStride + d + L); b3.intoArray(out, oOff + 3 * oStride + d + L);
+            }
+        }
+        for (; d + L <= hd; d += L) {
+            if (rows == 4) {
+                FloatVector a0 = FloatVector.fromArray(F, out, oOff + d), a1 = FloatVector.fromArray(F, out, oOff + oStride + d);
+                FloatVector a2 = FloatVector.fromArray(F, out, oOff + 2 * oStride + d), a3 = FloatVector.fromArray(F, out, oOff + 3 * oStride + d);
+                for (int t = 0; t < tokens; t++) {
+                    FloatVector vv = FloatVector.fromArray(F, v, vOff + t * hd + d);
+                    a0 = vv.fma(FloatVector.broadcast(F, p[pOff + t]), a0);
+                    a1 = vv.fma(FloatVector.broadcast(F, p[pOff + pStride + t]), a1);
+                    a2 = vv.fma(FloatVector.broadcast(F, p[pOff + 2 * pStride + t]), a2);
+                    a3 = vv.fma(FloatVector.broadcast(F, p[pOff + 3 * pStride + t]), a3);
+                }
+                a0.intoArray(out, oOff + d);
+                a1.intoArray(out, oOff + oStride + d);
+                a2.intoArray(out, oOff + 2 * oStride + d);
+                a3.intoArray(out, oOff + 3 * oStride + d);
+            } else {
+                for (int r = 0; r < rows; r++) {
+                    FloatVector a = FloatVector.fromArray(F, out, oOff + r * oStride + d);
+                    for (int t = 0; t < tokens; t++) {
+                        a = FloatVector.fromArray(F, v, vOff + t * hd + d).fma(FloatVector.broadcast(F, p[pOff + r * pStride + t]), a);
+                    }
+                    a.intoArray(out, oOff + r * oStride + d);
+                }
+            }
+        }
+        for (; d < hd; d++) {
+            for (int r = 0; r < rows; r++) {
+                float a = out[oOff + r * oStride + d];
+                for (int t = 0; t < tokens; t++) a += p[pOff + r * pStride + t] * v[vOff + t * hd + d];
+                out[oOff + r * oStride + d] = a;
+            }
+        }
+    }
+
+    @Override
+    public void weightedSumF16(float[] p, int pOff, int pStride, int rows, short[] v, int vOff, int tokens, int hd,
+                               float[] out, int oOff, int oStride) {
+        int d = 0;
+        for (; d + L <= hd; d += L) {
+            if (rows == 4) {
+                FloatVector a0 = FloatVector.fromArray(F, out, oOff + d), a1 = FloatVector.fromArray(F, out, oOff + oStride + d);
+                FloatVector a2 = FloatVector.fromArray(F, out, oOff + 2 * oStride + d), a3 = FloatVector.fromArray(F, out, oOff + 3 * oStride + d);
+                for (int t = 0; t < tokens; t++) {
+                    FloatVector vv = halves(v, vOff + t * hd + d);
+                    a0 = vv.fma(FloatVector.broadcast(F, p[pOff + t]), a0);
+                    a1 = vv.fma(FloatVector.broadcast(F, p[pOff + pStride + t]), a1);
+                    a2 = vv.fma(FloatVector.broadcast(F, p[pOff + 2 * pStride + t]), a2);
+                    a3 = vv.fma(FloatVector.broadcast(F, p[pOff + 3 * pStride + t]), a3);
+                }
+                a0.intoArray(out, oOff + d);
+                a1.intoArray(out, oOff + oStride + d);
+                a2.intoArray(out, oOff + 2 * oStride + d);
+                a3.intoArray(out, oOff + 3 * oStride + d);
+            } else {
+                for (int r = 0; r < rows; r++) {
+                    FloatVector a = FloatVector.fromArray(F, out, oOff + r * oStride + d);
+                    for (int t = 0; t < tokens; t++) {
+                        a = halves(v, vOff + t * hd + d).fma(FloatVector.broadcast(F, p[pOff + r * pStride + t]), a);
+                    }
+                    a.intoArray(out, oOff + r * oStride + d);
+                }
+            }
+        }
+        for (; d < hd; d++) {
+            for (int r = 0; r < rows; r++) {
+                float a = out[oOff + r * oStride + d];
+                for (int t = 0; t < tokens; t++) a += p[pOff + r * pStride + t] * Float.float16ToFloat(v[vOff + t * hd + d]);
+                out[oOff + r * oStride + d] = a;
+            }
+        }
+    }
+
+    // ---- matrix x matrix (dot-product form) ----
+
+    @Override
+    public void gemmTile(float[] a, int rows, int cols, float[] x, int xOff, int tokens, float[] out, int outOff, int outStride) {
+        int t = 0;
+        if (rows == 4 && cols >= L) {
+            for (; t + 4 <= tokens; t += 4) {
+                kernel4x4(a, cols, x, xOff + t * cols, out, outOff + t * outStride, outStride);
+            }
+        }
+        for (; t < tokens; t++) {
+            for (int r = 0; r < rows; r++) {
+                out[outOff + t * outStride + r] = dot(a, r * cols, x, xOff + t * cols, cols);
+            }
+        }
+    }
+
+    private static final float[] NO_TAIL = new float[16];
+
+    /** 4 rows of {@code a} times 4 rows of {@code x}: 16 dot products sharing their loads. */
+    private static void kernel4x4(float[] a, int cols, float[] x, int xOff, float[] out, int outOff, int outStride) {
+        FloatVector c00 = FloatVector.zero(F), c01 = c00, c02 = c00, c03 = c00;
+        FloatVector c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+        FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00;
+        FloatVector c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+        int a1 = cols, a2 = 2 * cols, a3 = 3 * cols;
+        int x0 = xOff, x1 = xOff + cols, x2 = xOff + 2 * cols, x3 = xOff + 3 * cols;
+        int k = 0;
+        for (int bound = F.loopBound(cols); k < bound; k += L) {
+            FloatVector w0 = FloatVector.fromArray(F, a, k);
+            FloatVector w1 = FloatVector.fromArray(F, a, a1 + k);
+            FloatVector w2 = FloatVector.fromArray(F, a, a2 + k);
+            FloatVector w3 = FloatVector.fromArray(F, a, a3 + k);
+            FloatVector v = FloatVector.fromArray(F, x, x0 + k);
+            c00 = w0.fma(v, c00); c10 = w1.fma(v, c10); c20 = w2.fma(v, c20); c30 = w3.fma(v, c30);
+            v = FloatVector.fromArray(F, x, x1 + k);
+            c01 = w0.fma(v, c01); c11 = w1.fma(v, c11); c21 = w2.fma(v, c21); c31 = w3.fma(v, c31);
+            v = FloatVector.fromArray(F, x, x2 + k);
+            c02 = w0.fma(v, c02); c12 = w1.fma(v, c12); c22 = w2.fma(v, c22); c32 = w3.fma(v, c32);
+            v = FloatVector.fromArray(F, x, x3 + k);
+            c03 = w0.fma(v, c03); c13 = w1.fma(v, c13); c23 = w2.fma(v, c23); c33 = w3.fma(v, c33);
+        }
+        float[] tail = k < cols ? new float[16] : NO_TAIL;
+        for (; k < cols; k++) {
+            for (int r = 0; r < 4; r++) {
+                float w = a[r * cols + k];
+                for (int t = 0; t < 4; t++) tail[t * 4 + r] += w * x[xOff + t * cols + k];
+            }
+        }
+        int o0 = outOff, o1 = outOff + outStride, o2 = outOff + 2 * outStride, o3 = outOff + 3 * outStride;
+        out[o0] = c00.reduceLanes(VectorOperators.ADD) + tail[0];
+        out[o0 + 1] = c10.reduceLanes(VectorOperators.ADD) + tail[1];
+        out[o0 + 2] = c20.reduceLanes(VectorOperators.ADD) + tail[2];
+        out[o0 + 3] = c30.reduceLanes(VectorOperators.ADD) + tail[3];
+        out[o1] = c01.reduceLanes(VectorOperators.ADD) + tail[4];
+        out[o1 + 1] = c11.reduceLanes(VectorOperators.ADD) + tail[5];
+        out[o1 + 2] = c21.reduceLanes(VectorOperators.ADD) + tail[6];
+        out[o1 + 3] = c31.reduceLanes(VectorOperators.ADD) + tail[7];
+        out[o2] = c02.reduceLanes(VectorOperators.ADD) + tail[8];
+        out[o2 + 1] = c12.reduceLanes(VectorOperators.ADD) + tail[9];
+        out[o2 + 2] = c22.reduceLanes(VectorOperators.ADD) + tail[10];
+        out[o2 + 3] = c32.reduceLanes(VectorOperators.ADD) + tail[11];
+        out[o3] = c03.reduceLanes(VectorOperators.ADD) + tail[12];
+        out[o3 + 1] = c13.reduceLanes(VectorOperators.ADD) + tail[13];
+        out[o3 + 2] = c23.reduceLanes(VectorOperators.ADD) + tail[14];
+        out[o3 + 3] = c33.reduceLanes(VectorOperators.ADD) + tail[15];
+    }
+}

@@ -1,0 +1,37 @@
+package dev.nexusquant.engine.tensor;
+
+import dev.nexusquant.engine.gguf.GgmlType;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * A weight matrix as stored in a GGUF file: {@code rows} rows of {@code cols} values of one {@link GgmlType}, row-major,
+ * each row a whole number of blocks. A matrix-vector product computes {@code out[r] = row_r . x}.
+ *
+ * @param name name of the tensor, for messages
+ * @param type element type
+ * @param rows number of rows (output features)
+ * @param cols length of a row (input features), a multiple of the type's block size
+ * @param data {@code rows * rowBytes()} bytes
+ */
+public record Weights(String name, GgmlType type, int rows, int cols, MemorySegment data) {
+
+    public Weights {
+        if (rows <= 0 || cols <= 0 || cols % type.blockSize != 0) {
+            throw new IllegalArgumentException(name + ": bad shape " + rows + " x " + cols + " for " + type);
+        }
+        if (data.byteSize() != (long) rows * type.bytesFor(cols)) {
+            throw new IllegalArgumentException(name + ": " + data.byteSize() + " bytes for " + rows + " x " + cols + " " + type);
+        }
+    }
+
+    /** Bytes of one row. */
+    public long rowBytes() {
+        return type.bytesFor(cols);
+    }
+
+    /** Byte offset of row {@code r} in {@link #data}. */
+    public long rowOffset(int r) {
+        return r * rowBytes();
+    }
+}

@@ -1,0 +1,86 @@
+package dev.nexusquant.engine.model;
+
+import dev.nexusquant.engine.eval.Perplexity;
+import dev.nexusquant.engine.eval.PerplexityResult;
+import dev.nexusquant.engine.eval.ProgressListener;
+import dev.nexusquant.engine.kv.DenseKvCache;
+import dev.nexusquant.engine.testing.Shared;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** stories260K against the reference outputs of ../shared/data/README.md (llama.cpp and an independent implementation). */
+class Stories260KTest {
+
+    static final String REFERENCE = """
+            Once upon a time, there was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, red ball. She wanted to play with it, but it was too high.
+            Lily's mom said, "Lily, let's go to the park." Lily was sad and didn't know what to do. She said, "I want to play with your ball, but I can't find it.\"""";
+
+    static Model model;
+
+    @BeforeAll
+    static void load() throws Exception {
+        model = Model.load(Shared.stories260K());
+    }
+
+    @AfterAll
+    static void close() {
+        if (model != null) model.close();
+    }
+
+    @Test
+    void config() {
+        ModelConfig c = model.config();
+        assertEquals(64, c.dim());
+        assertEquals(5, c.layers());
+        assertEquals(8, c.heads());
+        assertEquals(4, c.kvHeads());
+        assertEquals(8, c.headDim());
+        assertEquals(172, c.ffnDim());
+        assertEquals(512, c.vocabSize());
+        assertEquals(1, model.tokenizer().bos());
+        assertEquals(2, model.tokenizer().eos());
+    }
+
+    @Test
+    void tokenIds() {
+        var tok = model.tokenizer();
+        assertArrayEquals(new int[]{1, 403, 407, 261, 378}, tok.encode("Once upon a time", true));
+        assertArrayEquals(new int[]{1, 346, 306, 414, 263, 304, 341, 443}, tok.encode("Hello world!", true));
+        assertArrayEquals(new int[]{1, 410, 198, 159, 416, 198, 178, 429, 198, 185, 418, 485, 410, 229, 159, 150, 410, 484, 479},
+                tok.encode("Ünïcödé ✓ 42", true));
+        assertEquals("Ünïcödé ✓ 42", tok.decode(tok.encode("Ünïcödé ✓ 42", true)));
+    }
+
+    @Test
+    void greedyGenerationFromBosReproducesTheReference() {
+        StringBuilder streamed = new StringBuilder();
+        GenerationResult r = model.generate("", GenerationOptions.greedy(200), (id, text) -> streamed.append(text));
+        String text = r.text();
+        assertEquals(text, streamed.toString());
+        int n = Math.min(text.length(), REFERENCE.length());
+        assertTrue(n > 300, "generated only " + text.length() + " chars: " + text);
+        assertEquals(REFERENCE.substring(0, n), text.substring(0, n));
+    }
+
+    @Test
+    void perplexityFirstChunksMatchTheReference() throws Exception {
+        int[] tokens = Perplexity.tokenizeFile(model, Shared.tinyStoriesDev());
+        assertEquals(233_388, tokens.length);
+        check(tokens, 512, 1, 255, 3.398181);
+        check(tokens, 512, 10, 2550, 3.570940);
+        check(tokens, 256, 1, 127, 4.044411);
+        check(tokens, 256, 10, 1270, 3.497988);
+    }
+
+    static void check(int[] tokens, int ctx, int chunks, long scored, double expected) {
+        PerplexityResult r = Perplexity.evaluate(model, tokens, ctx, chunks, DenseKvCache.FP32, ProgressListener.NONE);
+        assertEquals(scored, r.scoredTokens());
+        assertEquals(expected, r.ppl(), expected * 1e-3, "ctx " + ctx + ", " + chunks + " chunks");
+        System.out.printf("stories260K ctx %d chunks %d: ppl %.6f (reference %.6f)%n", ctx, chunks, r.ppl(), expected);
+    }
+}

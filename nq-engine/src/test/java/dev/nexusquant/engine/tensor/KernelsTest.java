@@ -1,0 +1,192 @@
+package dev.nexusquant.engine.tensor;
+
+import dev.nexusquant.engine.gguf.GgmlType;
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The Vector API kernels against their scalar twins on random data of many sizes. Each test prints its seed; replay a
+ * failure with -Dnq.kernels.seed=S.
+ */
+class KernelsTest {
+
+    static final Kernels S = Kernels.scalar(), V = Kernels.vector();
+    static final long SEED = Long.getLong("nq.kernels.seed", System.nanoTime());
+    static final int[] SIZES = {1, 2, 3, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 128, 172, 255, 256, 257, 512, 1000, 1408};
+
+    static {
+        System.out.println("KernelsTest seed " + SEED + " (" + V.name() + " vs " + S.name() + ")");
+    }
+
+    static float[] random(Random r, int n, double scale) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) a[i] = (float) (r.nextGaussian() * scale);
+        return a;
+    }
+
+    /** |a - b| within a tolerance relative to the sum of |terms| (float rounding of n additions in any order). */
+    static void close(double expected, double got, double magnitude, String what) {
+        assertEquals(expected, got, 1e-5 * magnitude + 1e-6, what + " (seed " + SEED + ")");
+    }
+
+    @Test
+    void vectorKernelsAreInUse() {
+        assertTrue(V.name().startsWith("vector"), "this CPU should have 256- or 512-bit vectors: " + V.name());
+    }
+
+    @Test
+    void denseOps() {
+        Random r = new Random(SEED);
+        for (int n : SIZES) {
+            int ao = r.nextInt(5), bo = r.nextInt(5);
+            float[] a = random(r, n + ao, 1), b = random(r, n + bo, 1);
+            double mag = 0;
+            for (int i = 0; i < n; i++) mag += Math.abs(a[ao + i] * b[bo + i]);
+            close(S.dot(a, ao, b, bo, n), V.dot(a, ao, b, bo, n), mag, "dot n=" + n);
+
+            short[] h = new short[n + bo];
+            for (int i = 0; i < h.length; i++) h[i] = Float.floatToFloat16(b[i]);
+            close(S.dotF16(a, ao, h, bo, n), V.dotF16(a, ao, h, bo, n), mag, "dotF16 n=" + n);
+
+            float alpha = (float) r.nextGaussian();
+            float[] y1 = random(r, n, 1), y2 = y1.clone();
+            S.axpy(alpha, a, ao, y1, 0, n);
+            V.axpy(alpha, a, ao, y2, 0, n);
+            for (int i = 0; i < n; i++) close(y1[i], y2[i], 10, "axpy n=" + n);
+            S.axpyF16(alpha, h, bo, y1, 0, n);
+            V.axpyF16(alpha, h, bo, y2, 0, n);
+            for (int i = 0; i < n; i++) close(y1[i], y2[i], 10, "axpyF16 n=" + n);
+
+            float[] e1 = random(r, n, 3), e2 = e1.clone();
+            float max = 0;
+            for (float v : e1) max = Math.max(max, v);
+            double s1 = S.expShifted(e1, 0, n, max), s2 = V.expShifted(e2, 0, n, max);
+            close(s1, s2, n, "expShifted sum n=" + n);
+            for (int i = 0; i < n; i++) close(e1[i], e2[i], 1, "expShifted n=" + n);
+
+            float[] g1 = random(r, n, 3), g2 = g1.clone(), u = random(r, n, 1);
+            S.siluMul(g1, u, n);
+            V.siluMul(g2, u, n);
+            for (int i = 0; i < n; i++) close(g1[i], g2[i], 10, "siluMul n=" + n);
+        }
+    }
+
+    @Test
+    void halfConversionCoversEveryBitPattern() {
+        short[] all = new short[65536];
+        for (int i = 0; i < all.length; i++) all[i] = (short) i;
+        float[] one = new float[65536];
+        java.util.Arrays.fill(one, 1f);
+        for (int i = 0; i + 16 <= all.length; i += 16) {
+            float[] y = new float[16];
+            V.axpyF16(1f, all, i, y, 0, 16);
+            for (int j = 0; j < 16; j++) {
+                float want = Float.float16ToFloat(all[i + j]);
+                if (Float.isNaN(want)) assertTrue(Float.isNaN(y[j]), "NaN at " + (i + j));
+                else assertEquals(want, y[j], 0f, "half 0x" + Integer.toHexString(i + j));
+            }
+        }
+    }
+
+    static final GgmlType[] TYPES = {GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K};
+
+    static Weights randomWeights(Random r, GgmlType type, int rows, int cols) {
+        float[] w = random(r, rows * cols, 1);
+        byte[] bytes = Quants.quantize(type, w);
+        return new Weights("w", type, rows, cols, MemorySegment.ofArray(bytes));
+    }
+
+    @Test
+    void weightRowsEveryType() {
+        Random r = new Random(SEED + 1);
+        for (GgmlType type : TYPES) {
+            for (int cols : new int[]{256, 512, 768, 1024, 2816}) {
+                if (type.blockSize == 1) cols += r.nextInt(3) * (r.nextBoolean() ? 1 : 7); // odd lengths too
+                int rows = 1 + r.nextInt(6);
+                Weights w = randomWeights(r, type, rows, cols);
+                float[] x = random(r, cols + 3, 1);
+                float[] d1 = new float[rows * cols], d2 = new float[rows * cols];
+                S.dequantizeRows(w, 0, rows, d1, 0);
+                V.dequantizeRows(w, 0, rows, d2, 0);
+                for (int i = 0; i < d1.length; i++) assertEquals(d1[i], d2[i], 0f, type + " dequantize " + i + " (seed " + SEED + ")");
+                for (int row = 0; row < rows; row++) {
+                    double mag = 0;
+                    for (int i = 0; i < cols; i++) mag += Math.abs(d1[row * cols + i] * x[3 + i]);
+                    close(S.dotRow(w, row, x, 3), V.dotRow(w, row, x, 3), mag, type + " dotRow cols=" + cols);
+                }
+            }
+        }
+    }
+
+    @Test
+    void panelsAndAttentionKernels() {
+        Random r = new Random(SEED + 3);
+        for (int cols : new int[]{1, 7, 64, 100, 512}) {
+            for (int rows : new int[]{1, 5, 15, 16}) {
+                int tokens = 1 + r.nextInt(20);
+                float[] panel = random(r, cols * Kernels.PANEL, 1), x = random(r, tokens * cols + 3, 1);
+                float[] o1 = new float[tokens * 20 + 2], o2 = new float[tokens * 20 + 2];
+                S.gemmPanel(panel, cols, rows, x, 3, tokens, o1, 2, 20);
+                V.gemmPanel(panel, cols, rows, x, 3, tokens, o2, 2, 20);
+                for (int i = 0; i < o1.length; i++) close(o1[i], o2[i], Math.sqrt(cols) * 4, "gemmPanel " + rows + "x" + tokens + "x" + cols);
+            }
+        }
+        for (int hd : new int[]{8, 12, 64, 128}) {
+            for (int rows = 1; rows <= 4; rows++) {
+                int tokens = 1 + r.nextInt(300), ktStride = tokens + r.nextInt(9);
+                float[] q = random(r, rows * hd * 2, 1), kt = random(r, hd * ktStride, 1), v = random(r, tokens * hd, 1);
+                short[] kth = new short[kt.length], vh = new short[v.length];
+                for (int i = 0; i < kt.length; i++) kth[i] = Float.floatToFloat16(kt[i]);
+                for (int i = 0; i < v.length; i++) vh[i] = Float.floatToFloat16(v[i]);
+                float[] s1 = new float[4 * 310], s2 = new float[4 * 310];
+                S.scores(q, 1, hd, rows, hd, kt, 0, ktStride, tokens, 0.125f, s1, 0, 310);
+                V.scores(q, 1, hd, rows, hd, kt, 0, ktStride, tokens, 0.125f, s2, 0, 310);
+                for (int i = 0; i < s1.length; i++) close(s1[i], s2[i], Math.sqrt(hd), "scores hd=" + hd + " rows=" + rows);
+                S.scoresF16(q, 0, hd, rows, hd, kth, 0, ktStride, tokens, 0.125f, s1, 0, 310);
+                V.scoresF16(q, 0, hd, rows, hd, kth, 0, ktStride, tokens, 0.125f, s2, 0, 310);
+                for (int i = 0; i < s1.length; i++) close(s1[i], s2[i], Math.sqrt(hd), "scoresF16 hd=" + hd + " rows=" + rows);
+                float[] p = random(r, 4 * 310, 0.1);
+                float[] o1 = random(r, rows * hd + 5, 1), o2 = o1.clone();
+                S.weightedSum(p, 2, 310, rows, v, 0, tokens, hd, o1, 5, hd);
+                V.weightedSum(p, 2, 310, rows, v, 0, tokens, hd, o2, 5, hd);
+                for (int i = 0; i < o1.length; i++) close(o1[i], o2[i], Math.sqrt(tokens), "weightedSum hd=" + hd + " rows=" + rows);
+                S.weightedSumF16(p, 2, 310, rows, vh, 0, tokens, hd, o1, 5, hd);
+                V.weightedSumF16(p, 2, 310, rows, vh, 0, tokens, hd, o2, 5, hd);
+                for (int i = 0; i < o1.length; i++) close(o1[i], o2[i], Math.sqrt(tokens), "weightedSumF16 hd=" + hd + " rows=" + rows);
+            }
+        }
+    }
+
+    @Test
+    void gemmTileAndLinear() {
+        Random r = new Random(SEED + 2);
+        for (int cols : new int[]{8, 17, 64, 100, 512}) {
+            for (int rows = 1; rows <= 4; rows++) {
+                int tokens = 1 + r.nextInt(11);
+                float[] a = random(r, rows * cols, 1), x = random(r, tokens * cols + 5, 1);
+                float[] o1 = new float[tokens * 9 + 4], o2 = new float[tokens * 9 + 4];
+                S.gemmTile(a, rows, cols, x, 5, tokens, o1, 4, 9);
+                V.gemmTile(a, rows, cols, x, 5, tokens, o2, 4, 9);
+                for (int i = 0; i < o1.length; i++) close(o1[i], o2[i], Math.sqrt(cols) * 4, "gemmTile " + rows + "x" + tokens + "x" + cols);
+            }
+        }
+        for (GgmlType type : TYPES) {
+            int cols = 256 * (1 + r.nextInt(3)), rows = 4 + r.nextInt(70), n = 1 + r.nextInt(150);
+            Weights w = randomWeights(r, type, rows, cols);
+            float[] x = random(r, n * cols, 1);
+            float[] naive = new float[n * rows], got = new float[n * rows], gotS = new float[n * rows];
+            for (int t = 0; t < n; t++) for (int row = 0; row < rows; row++) naive[t * rows + row] = S.dotRow(w, row, x, t * cols);
+            Linear.apply(V, w, x, 0, n, got, 0);
+            Linear.apply(S, w, x, 0, n, gotS, 0);
+            for (int i = 0; i < naive.length; i++) {
+                close(naive[i], got[i], Math.sqrt(cols) * 4, type + " Linear vector n=" + n);
+                close(naive[i], gotS[i], Math.sqrt(cols) * 4, type + " Linear scalar n=" + n);
+            }
+        }
+    }
+}
