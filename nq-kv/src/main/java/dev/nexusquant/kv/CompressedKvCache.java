@@ -60,7 +60,8 @@ final class CompressedKvCache implements KvCache {
     private KvStats closedStats;
 
     /** A compressed run of tokens of one head: kept positions, key rows and value rows. */
-    record Segment(PositionSet positions, CodedRows keys, CodedRows values, boolean aged) {
+    record Segment(PositionSet positions, CodedRows keys, CodedRows values, boolean aged, H2OAccumulator mass) {
+        /** Bytes of the arrays the segment holds (the mass accumulator is counted separately, see attend). */
         long bytes() {
             return positions.bytes() + keys.bytes() + values.bytes();
         }
@@ -216,7 +217,19 @@ final class CompressedKvCache implements KvCache {
         if (!allocated) allocateBits();
         Head hd = heads[layer][kvHead];
         RowWindow w = hd.window;
-        int[] keep = selectKept(hd, candidates, firstPrompt);
+        int newest = w.position(w.count() - 1);
+        int[] keep;
+        if (evictAtAging()) {
+            // only rows already older than the aging distance are ranked and dropped now; younger ones are all kept
+            // (quantized) and ranked when they age, by the attention they received meanwhile
+            int oldCount = 0;
+            while (oldCount < candidates && w.position(oldCount) < newest - cfg.ageAfter()) oldCount++;
+            int[] keepOld = selectKept(hd, oldCount, firstPrompt);
+            keep = Arrays.copyOf(keepOld, keepOld.length + candidates - oldCount);
+            for (int i = oldCount; i < candidates; i++) keep[keepOld.length + i - oldCount] = i;
+        } else {
+            keep = selectKept(hd, candidates, firstPrompt);
+        }
         int kept = keep.length;
         float[] k = new float[Math.max(1, candidates) * dim]; // candidate rows [candidates][dim]
         float[] v = new float[Math.max(1, candidates) * dim];
@@ -265,7 +278,6 @@ final class CompressedKvCache implements KvCache {
             while (pinned < kept && kp[pinned] < cfg.pin()) pinned++;
             if (pinned > 0) addSegment(hd, kp, kk, vv, 0, pinned, pinCodec, pinCodec, true);
             // rows already older than the aging distance go straight to the aged codecs; the rest in blocks that age
-            int newest = w.position(w.count() - 1);
             int old = pinned;
             if (agedKeys != null) {
                 while (old < kept && kp[old] < newest - cfg.ageAfter()) old++;
@@ -409,15 +421,38 @@ final class CompressedKvCache implements KvCache {
                 if (i == hd.firstUnaged) hd.firstUnaged++;
                 continue;
             }
+            if (i < hd.firstUnaged) continue;
             if (seg.positions().last() >= limit) break;
             int n = seg.keys().rows();
             float[] k = new float[n * dim], v = new float[n * dim];
             seg.keys().decode(0, n, k, 0);
             seg.values().decode(0, n, v, 0);
-            long add = CodedRows.bytesFor(agedKeys[layer], n) + CodedRows.bytesFor(agedValues[layer], n);
+            int[] pos = new int[n];
+            seg.positions().decode(0, n, pos);
+            int kept = n;
+            if (seg.mass() != null) {
+                // drop what the eviction policy drops, ranked by the mean attention the rows received while young
+                float[] score = Arrays.copyOf(seg.mass().normalizedScores(), n);
+                int[] keep = Importance.select(score, n, Math.max(0, cfg.eviction().keepCount(n)), 0);
+                kept = keep.length;
+                for (int j = 0; j < kept; j++) {
+                    System.arraycopy(k, keep[j] * dim, k, j * dim, dim);
+                    System.arraycopy(v, keep[j] * dim, v, j * dim, dim);
+                    pos[j] = pos[keep[j]];
+                }
+                accumulatorBytes.addAndGet(-seg.mass().bytes());
+            }
+            if (kept == 0) {
+                hd.segments.remove(i);
+                bytes -= seg.bytes();
+                i--;
+                continue;
+            }
+            long add = CodedRows.bytesFor(agedKeys[layer], kept) + CodedRows.bytesFor(agedValues[layer], kept);
             checkBudget(Math.max(0, add - seg.keys().bytes() - seg.values().bytes()));
-            Segment aged = new Segment(seg.positions(), CodedRows.encode(agedKeys[layer], k, 0, n),
-                    CodedRows.encode(agedValues[layer], v, 0, n), true);
+            Segment aged = new Segment(kept == n ? seg.positions() : new PositionSet(pos, kept),
+                    CodedRows.encode(agedKeys[layer], k, 0, kept), CodedRows.encode(agedValues[layer], v, 0, kept),
+                    true, null);
             hd.segments.set(i, aged);
             bytes += aged.bytes() - seg.bytes();
             if (i == hd.firstUnaged) hd.firstUnaged++;
@@ -430,8 +465,10 @@ final class CompressedKvCache implements KvCache {
         long add = CodedRows.bytesFor(kc, n) + CodedRows.bytesFor(vc, n) + 12 + 8L * n; // positions: <= 8 bytes a token
         checkBudget(add);
         int[] p = Arrays.copyOfRange(kp, from, from + n);
+        H2OAccumulator mass = !aged && evictAtAging() ? new H2OAccumulator(n, GqaReduce.SUM) : null;
+        if (mass != null) accumulatorBytes.addAndGet(mass.bytes());
         Segment seg = new Segment(new PositionSet(p, n), CodedRows.encode(kc, kk, from * dim, n),
-                CodedRows.encode(vc, vv, from * dim, n), aged);
+                CodedRows.encode(vc, vv, from * dim, n), aged, mass);
         hd.segments.add(seg);
         bytes += seg.bytes();
     }
@@ -568,6 +605,7 @@ final class CompressedKvCache implements KvCache {
         }
 
         if (tracksMass()) recordMass(hd, n, positions, qv, sm.mx, sm.sum, kbuf);
+        if (evictAtAging() && tracksMass()) recordSegmentMass(hd, n, positions, qv, sm.mx, sm.sum);
 
         // out = (H^T accC + sumC * valueMean + accW) / sum
         int qDimOff = kvHead * group * dim;
@@ -650,6 +688,11 @@ final class CompressedKvCache implements KvCache {
     // Importance bookkeeping
     // ---------------------------------------------------------------------------------------------------------
 
+    /** With aging configured, dropping happens when rows age (not when they leave the full-precision window). */
+    private boolean evictAtAging() {
+        return agedKeys != null && cfg.eviction().drops();
+    }
+
     private boolean tracksMass() {
         Eviction ev = cfg.eviction();
         return ev.drops() && ev.policy() != Eviction.Policy.STREAMING
@@ -685,6 +728,58 @@ final class CompressedKvCache implements KvCache {
                 hd.received.addGroup(probs, 0, group, visible);
             }
             accumulatorBytes.addAndGet(hd.received.bytes() - before);
+        }
+    }
+
+    /**
+     * Feeds the mass accumulators of the young segments (those that will be ranked when they age) with the
+     * probabilities this call's queries gave their rows: a second pass over those rows with the final softmax maximum
+     * and sum of every query.
+     */
+    private void recordSegmentMass(Head hd, int n, int[] positions, float[] qv, float[] mx, float[] sum) {
+        boolean any = false;
+        for (Segment seg : hd.segments) any |= seg.mass() != null;
+        if (!any) return;
+        float[] kbuf = new float[CHUNK * dim];
+        int[] pbuf = new int[CHUNK];
+        for (Segment seg : hd.segments) {
+            if (seg.mass() == null) continue;
+            int rows = seg.keys().rows();
+            float[] all = new float[n * group * rows]; // [query][group][rows] probabilities
+            for (int from = 0; from < rows; from += CHUNK) {
+                int cnt = Math.min(CHUNK, rows - from);
+                decodeKeysOriginal(hd, seg, from, cnt, kbuf, pbuf);
+                for (int j = 0; j < n * group; j++) {
+                    if (sum[j] <= 0f) continue;
+                    float inv = 1f / sum[j];
+                    int qpos = positions[j / group];
+                    int base = j * rows + from;
+                    for (int r = 0; r < cnt; r++) {
+                        if (pbuf[r] > qpos) continue;
+                        float sc = vm.dot(qv, j * dim, kbuf, r * dim, dim) * invSqrtD;
+                        all[base + r] = (float) Math.exp(sc - mx[j]) * inv;
+                    }
+                }
+            }
+            synchronized (hd) {
+                long before = seg.mass().bytes();
+                for (int i = 0; i < n; i++) {
+                    if (seg.positions().first() <= positions[i]) seg.mass().addGroup(all, i * group * rows, group, rows);
+                }
+                accumulatorBytes.addAndGet(seg.mass().bytes() - before);
+            }
+        }
+    }
+
+    /** Decodes rows of a segment back to the keys the engine appended (RoPE applied), with their positions. */
+    private void decodeKeysOriginal(Head hd, Segment seg, int from, int cnt, float[] kbuf, int[] pbuf) {
+        seg.keys().decode(from, cnt, kbuf, 0);
+        seg.positions().decode(from, cnt, pbuf);
+        for (int r = 0; r < cnt; r++) {
+            rotation.inverse(kbuf, r * dim);
+            if (hd.keyScale != null) for (int c = 0; c < dim; c++) kbuf[r * dim + c] /= hd.keyScale[c];
+            if (hd.keyMean != null) vm.axpy(1f, hd.keyMean, 0, kbuf, r * dim, dim);
+            if (rope != null) rope.forward(kbuf, r * dim, pbuf[r]);
         }
     }
 
@@ -755,7 +850,7 @@ final class CompressedKvCache implements KvCache {
         for (Head[] row : heads) {
             for (Head hd : row) {
                 b += hd.window.bytes();
-                for (Segment s : hd.segments) b += s.bytes();
+                for (Segment s : hd.segments) b += s.bytes() + (s.mass() == null ? 0 : s.mass().bytes());
                 if (hd.keyMean != null) b += 4L * (hd.keyMean.length + hd.valueMean.length);
                 if (hd.keyScale != null) b += 4L * hd.keyScale.length;
                 if (hd.received != null) b += hd.received.bytes();

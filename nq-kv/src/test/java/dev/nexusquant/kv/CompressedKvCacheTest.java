@@ -131,6 +131,7 @@ class CompressedKvCacheTest {
                 "k=e8:2,v=e8:2,rot=on,center=kv,kbal=on,keys=pre,window=8,block=8,wprec=f16,obs=8",
                 "k=e8:4/16,v=e8:2,rot=off,center=none,window=4,block=4",
                 "k=e8:4,v=e8:3,age=12,ak=e8:2,av=e8:1,rot=on,center=kv,pin=2,evict=snapkv:0.6,window=6,block=4,wprec=f16",
+                "k=e8:3,v=e8:2,age=10,ak=e8:1,av=e8:1,rot=on,center=kv,keys=pre,evict=h2o:0.5,window=4,block=4,wprec=f16",
                 "k=e8:1,v=e8:1,rot=on,center=kv,pin=3,evict=snapkv:0.3,sinks=2,window=8,block=8,wprec=f16",
                 "k=q4_0,v=kivi2,rot=on,window=8,block=8,wprec=f16",
                 "k=tq2.5,v=fp8,rot=on,evict=streaming,sinks=3,window=8,block=4",
@@ -195,6 +196,28 @@ class CompressedKvCacheTest {
         assertTrue(agedRows > 64 && youngRows > 0, agedRows + " aged, " + youngRows + " young rows");
         assertEquals(c.recountBytes(), c.stats().bytes());
         assertTrue(c.stats().bytes() < before * 2, "aging keeps the cache small");
+    }
+
+    @Test
+    void withAgingRowsAreDroppedOnlyWhenTheyAge() {
+        KvCompression cfg = KvSpec.parse("k=e8:4,v=e8:4,age=48,ak=e8:2,av=e8:2,evict=snapkv:0.25,sinks=2,rot=on,window=8,block=8,wprec=f16");
+        CompressedKvCache c = (CompressedKvCache) cfg.create(LAYOUT);
+        Driver d = new Driver(LAYOUT, c, 33);
+        d.step(100, false, false, 0, "");
+        c.endOfPrompt();
+        // positions < 99 - 48 = 51: ranked now, a quarter kept (plus sinks); 51 .. 91 kept, young; 92 .. 99 window
+        Set<Integer> kept = keptPositions(c, 0, 0);
+        for (int p = 51; p < 100; p++) assertTrue(kept.contains(p), "young position " + p + " kept");
+        long old = kept.stream().filter(p -> p < 51).count();
+        assertEquals(Math.round(0.25 * 51), old, "old positions kept");
+        for (int i = 0; i < 80; i++) d.step(1, false, false, 0, "");
+        // now everything older than 179 - 48 has aged: about a quarter of it is left
+        Set<Integer> later = keptPositions(c, 1, 1);
+        long young = later.stream().filter(p -> p >= 179 - 48 - 8).count();
+        long older = later.stream().filter(p -> p < 179 - 48 - 8).count();
+        assertTrue(young >= 40, "young rows all kept: " + young);
+        assertTrue(older < 0.35 * (179 - 48 - 8), "old rows evicted to about a quarter: " + older);
+        assertEquals(c.recountBytes(), c.stats().bytes());
     }
 
     @Test
