@@ -74,7 +74,7 @@ final class CompressedKvCache implements KvCache {
         float[] keyMean;   // [dim] in the key storage pre-domain, null until the first compression (or not centred)
         float[] valueMean; // [dim]
         float[] keyScale;  // [dim] channel balance w (keys stored as w * (k - mean), queries divided by w), or null
-        float[] obsQ;      // [observation][group * dim] ring of the last prompt queries (SnapKV), null when unused
+        short[] obsQ;      // [observation][group * dim] ring of the last prompt queries, fp16 (SnapKV), null when unused
         int[] obsPos;      // [observation]
         int obsCount;      // queries recorded (may exceed the ring size)
         H2OAccumulator received; // attention mass each window row received (index = window row), or null
@@ -121,9 +121,9 @@ final class CompressedKvCache implements KvCache {
             for (int h = 0; h < row.length; h++) {
                 Head hd = new Head(dim, half);
                 if (observe) {
-                    hd.obsQ = new float[observation * group * dim];
+                    hd.obsQ = new short[observation * group * dim];
                     hd.obsPos = new int[observation];
-                    bytes += 4L * hd.obsQ.length + 4L * hd.obsPos.length;
+                    bytes += 2L * hd.obsQ.length + 4L * hd.obsPos.length;
                 }
                 row[h] = hd;
             }
@@ -192,7 +192,7 @@ final class CompressedKvCache implements KvCache {
                 int candidates = hd.window.count() - cfg.window();
                 if (candidates > 0) compress(l, h, candidates, !prompted);
                 if (hd.obsQ != null) { // the observation window served the first prompt; free it
-                    bytes -= 4L * hd.obsQ.length + 4L * hd.obsPos.length;
+                    bytes -= 2L * hd.obsQ.length + 4L * hd.obsPos.length;
                     hd.obsQ = null;
                     hd.obsPos = null;
                 }
@@ -247,7 +247,7 @@ final class CompressedKvCache implements KvCache {
             bytes += 8L * dim;
         }
         if (hd.keyScale == null && cfg.balanceKeys() && hd.obsQ != null && hd.obsCount > 0) {
-            hd.keyScale = KeyBalance.scales(k, candidates, hd.keyMean, hd.obsQ, Math.min(hd.obsCount, hd.obsPos.length) * group,
+            hd.keyScale = KeyBalance.scales(k, candidates, hd.keyMean, observations(hd), Math.min(hd.obsCount, hd.obsPos.length) * group,
                     dim, layout.rope());
             bytes += 4L * dim;
         }
@@ -368,6 +368,7 @@ final class CompressedKvCache implements KvCache {
         }
         int cap = hd.obsPos.length;
         int nObs = Math.min(cap, hd.obsCount);
+        float[] obs = observations(hd);
         float[] le = new float[rows], lq = new float[rows];
         double kl = 0;
         for (int o = 0; o < nObs; o++) {
@@ -378,8 +379,8 @@ final class CompressedKvCache implements KvCache {
             for (int g = 0; g < group; g++) {
                 int qo = slot * group * dim + g * dim;
                 for (int r = 0; r < visible; r++) {
-                    le[r] = vm.dot(hd.obsQ, qo, exact, r * dim, dim) * invSqrtD;
-                    lq[r] = vm.dot(hd.obsQ, qo, quant, r * dim, dim) * invSqrtD;
+                    le[r] = vm.dot(obs, qo, exact, r * dim, dim) * invSqrtD;
+                    lq[r] = vm.dot(obs, qo, quant, r * dim, dim) * invSqrtD;
                 }
                 kl += klDivergence(le, lq, visible);
             }
@@ -783,6 +784,13 @@ final class CompressedKvCache implements KvCache {
         }
     }
 
+    /** The recorded observation queries as floats: [observation][group * dim]. */
+    static float[] observations(Head hd) {
+        float[] q = new float[hd.obsQ.length];
+        for (int i = 0; i < q.length; i++) q[i] = Float.float16ToFloat(hd.obsQ[i]);
+        return q;
+    }
+
     /** Keeps the last {@code observation} queries of the prompt (all heads of the group) for SnapKV. */
     private void recordObservation(Head hd, int n, int[] positions, float[] qv) {
         synchronized (hd) {
@@ -791,7 +799,7 @@ final class CompressedKvCache implements KvCache {
             int gd = group * dim;
             for (int i = Math.max(0, n - cap); i < n; i++) {
                 int slot = hd.obsCount % cap;
-                System.arraycopy(qv, i * gd, hd.obsQ, slot * gd, gd);
+                for (int c = 0; c < gd; c++) hd.obsQ[slot * gd + c] = Float.floatToFloat16(qv[i * gd + c]);
                 hd.obsPos[slot] = positions[i];
                 hd.obsCount++;
             }
@@ -854,7 +862,7 @@ final class CompressedKvCache implements KvCache {
                 if (hd.keyMean != null) b += 4L * (hd.keyMean.length + hd.valueMean.length);
                 if (hd.keyScale != null) b += 4L * hd.keyScale.length;
                 if (hd.received != null) b += hd.received.bytes();
-                if (hd.obsQ != null) b += 4L * (hd.obsQ.length + hd.obsPos.length);
+                if (hd.obsQ != null) b += 2L * hd.obsQ.length + 4L * hd.obsPos.length;
             }
         }
         return b;

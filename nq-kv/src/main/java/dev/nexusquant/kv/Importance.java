@@ -31,6 +31,7 @@ final class Importance {
         float[] keys = new float[rows * dim];
         w.keys(0, rows, keys, 0);
         float[] probs = new float[group * nObs * rows]; // [group][nObs][rows]
+        float[] obs = CompressedKvCache.observations(hd);
         for (int o = 0; o < nObs; o++) {
             int slot = (hd.obsCount - 1 - o) % cap;
             int qpos = hd.obsPos[slot];
@@ -40,7 +41,7 @@ final class Importance {
                 float max = Float.NEGATIVE_INFINITY;
                 for (int r = 0; r < rows; r++) {
                     float sc = w.position(r) > qpos ? Float.NEGATIVE_INFINITY
-                            : cache.vm().dot(hd.obsQ, qoff, keys, r * dim, dim) * cache.invSqrtD();
+                            : cache.vm().dot(obs, qoff, keys, r * dim, dim) * cache.invSqrtD();
                     probs[base + r] = sc;
                     max = Math.max(max, sc);
                 }

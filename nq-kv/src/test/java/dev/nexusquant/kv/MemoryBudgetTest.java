@@ -18,7 +18,7 @@ class MemoryBudgetTest {
     static final KvLayout LAYOUT = new KvLayout(10, 4, 1, 128, 1 << 20,
             new RopeSpec(RopeSpec.Style.ADJACENT, 10000, 1, 128));
 
-    /** Generation-like use: a 64-token prompt, then one token per step, until the budget stops it. */
+    /** Generation-like use: a 64-token prompt, then 16 tokens per step (teacher-forced), until the budget stops it. */
     static long tokensUntilFull(KvCacheFactory f, long limit) {
         KvCache c = f.create(LAYOUT);
         Random rnd = new Random(5);
@@ -26,7 +26,7 @@ class MemoryBudgetTest {
         int next = 0;
         try {
             while (next < limit) {
-                int n = next == 0 ? 64 : 1;
+                int n = next == 0 ? 64 : 16;
                 int[] pos = new int[n];
                 for (int i = 0; i < n; i++) pos[i] = next + i;
                 for (int l = 0; l < LAYOUT.layers(); l++) {
@@ -56,8 +56,10 @@ class MemoryBudgetTest {
         long budget = 1L << 20; // 1 MiB: 204 tokens of this model in fp16
         long dense = tokensUntilFull(KvSpec.parse("k=fp16,v=fp16,wprec=f16,window=32,block=32").withMemoryBudget(budget), 100_000);
         long balanced = tokensUntilFull(Quality.BALANCED.config().withMemoryBudget(budget), 100_000);
-        assertTrue(dense >= 150 && dense <= 205, "fp16 holds about budget / 5 KiB tokens: " + dense);
+        assertTrue(dense >= 150 && dense <= 205 + 16, "fp16 holds about budget / 5 KiB tokens (one 16-token step more counted): " + dense);
         assertTrue(balanced >= 10 * dense, "BALANCED holds " + balanced + " tokens, uncompressed " + dense);
+        System.out.printf("memory budget %d bytes: fp16 cache %d tokens, BALANCED %d tokens (%.1fx)%n", budget, dense,
+                balanced, (double) balanced / dense);
     }
 
     @Test
