@@ -15,6 +15,10 @@ import picocli.CommandLine.Command;
                 GenerateCommand.class,
                 PerplexityCommand.class,
                 InfoCommand.class,
+                CopyCommand.class,
+                PasskeyCommand.class,
+                BenchCommand.class,
+                CodecCommand.class,
         })
 public final class Main {
 

@@ -41,6 +41,10 @@ public final class PerplexityCommand implements Callable<Integer> {
     @Option(names = "--max-chunks", paramLabel = "K", defaultValue = "0", description = "evaluate at most K chunks (default: all)")
     int maxChunks;
 
+    @Option(names = "--first-chunk", paramLabel = "C", defaultValue = "0",
+            description = "start at chunk C (0-based), e.g. to report on chunks not used to choose settings")
+    int firstChunk;
+
     @Option(names = "--json", description = "print one JSON object, no progress bar")
     boolean json;
 
@@ -52,6 +56,7 @@ public final class PerplexityCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         if (ctx < 4 || (ctx & 1) != 0 || ctx > (1 << 20)) throw new IllegalArgumentException("--ctx must be an even number in 4..1048576, is " + ctx);
+        if (firstChunk < 0) throw new IllegalArgumentException("--first-chunk must be >= 0, is " + firstChunk);
         if (maxChunks < 0) throw new IllegalArgumentException("--max-chunks must be >= 0, is " + maxChunks);
         if (chunkThreads != null && (chunkThreads < 1 || chunkThreads > 256)) {
             throw new IllegalArgumentException("--chunk-threads must be in 1..256, is " + chunkThreads);
@@ -64,7 +69,7 @@ public final class PerplexityCommand implements Callable<Integer> {
             int[] tokens = Perplexity.tokenizeFile(model, text);
             KvCacheFactory factory = kv.factory(model);
             ProgressBar bar = new ProgressBar(spec.commandLine().getErr(), !json && Terminal.stderrIsTerminal(), "perplexity");
-            PerplexityResult r = Perplexity.evaluate(model, tokens, ctx, maxChunks, factory,
+            PerplexityResult r = Perplexity.evaluate(model, tokens, ctx, firstChunk, maxChunks, factory,
                     (done, total, ppl) -> bar.update(done, total, String.format("ppl %.4f", ppl)),
                     chunkThreads != null ? chunkThreads : Perplexity.autoChunkThreads(model));
             bar.finish();
@@ -76,6 +81,7 @@ public final class PerplexityCommand implements Callable<Integer> {
                         .put("nll_per_token", r.nllPerToken())
                         .put("nll_std_error", r.nllStdError())
                         .put("n_ctx", r.nCtx())
+                        .put("first_chunk", firstChunk)
                         .put("chunks", r.chunks())
                         .put("scored_tokens", r.scoredTokens())
                         .put("total_tokens", r.totalTokens())

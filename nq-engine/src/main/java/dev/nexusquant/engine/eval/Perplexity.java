@@ -76,7 +76,7 @@ public final class Perplexity {
      */
     public static PerplexityResult evaluate(Model model, int[] tokens, int nCtx, int maxChunks, KvCacheFactory factory,
                                             ProgressListener progress) {
-        return evaluate(model, tokens, nCtx, maxChunks, factory, progress, 1);
+        return evaluate(model, tokens, nCtx, 0, maxChunks, factory, progress, 1);
     }
 
     /**
@@ -98,13 +98,27 @@ public final class Perplexity {
      */
     public static PerplexityResult evaluate(Model model, int[] tokens, int nCtx, int maxChunks, KvCacheFactory factory,
                                             ProgressListener progress, int chunkThreads) {
+        return evaluate(model, tokens, nCtx, 0, maxChunks, factory, progress, chunkThreads);
+    }
+
+    /**
+     * As {@link #evaluate(Model, int[], int, int, KvCacheFactory, ProgressListener, int)}, starting at chunk
+     * {@code firstChunk} (so that settings chosen on the first chunks can be reported on later ones).
+     */
+    public static PerplexityResult evaluate(Model model, int[] tokens, int nCtx, int firstChunk, int maxChunks,
+                                            KvCacheFactory factory, ProgressListener progress, int chunkThreads) {
+        if (firstChunk < 0) throw new IllegalArgumentException("the first chunk must be >= 0, is " + firstChunk);
         if (nCtx < 4 || (nCtx & 1) != 0) throw new IllegalArgumentException("the context must be an even number >= 4, is " + nCtx);
         int available = tokens.length / nCtx;
         if (available == 0) {
             throw new IllegalArgumentException("the text has " + tokens.length + " tokens, fewer than one chunk of " + nCtx
                     + " (use a smaller --ctx or a longer text)");
         }
-        int chunks = maxChunks > 0 ? Math.min(available, maxChunks) : available;
+        if (firstChunk >= available) {
+            throw new IllegalArgumentException("the text has " + available + " chunks of " + nCtx + ", so chunk "
+                    + firstChunk + " does not exist");
+        }
+        int chunks = maxChunks > 0 ? Math.min(available - firstChunk, maxChunks) : available - firstChunk;
         int first = nCtx / 2;
         int scoredPerChunk = nCtx - 1 - first;
         long t0 = System.nanoTime();
@@ -115,7 +129,7 @@ public final class Perplexity {
         double[] running = {0};
         Runnable worker = () -> {
             for (int c; (c = next.getAndIncrement()) < chunks; ) {
-                Chunk r = chunk(model, tokens, c, nCtx, factory);
+                Chunk r = chunk(model, tokens, firstChunk + c, nCtx, factory);
                 synchronized (lock) {
                     results[c] = r;
                     done[0]++;

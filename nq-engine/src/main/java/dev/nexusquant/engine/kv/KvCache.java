@@ -54,6 +54,15 @@ public interface KvCache extends AutoCloseable {
     default void endOfPrompt() {
     }
 
+    /**
+     * The most new tokens the forward pass should append in one step (it splits longer runs). A compressing cache
+     * with a full-precision recent window returns its block size once generation has started, so that a long
+     * teacher-forced continuation sees older tokens compressed as token-by-token generation would. Default: no limit.
+     */
+    default int maxAppend() {
+        return Integer.MAX_VALUE;
+    }
+
     /** Tokens appended so far (per layer). */
     long tokensSeen();
 

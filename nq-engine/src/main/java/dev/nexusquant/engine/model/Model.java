@@ -5,6 +5,7 @@ import dev.nexusquant.engine.gguf.GgufException;
 import dev.nexusquant.engine.gguf.GgufFile;
 import dev.nexusquant.engine.gguf.GgufTensorInfo;
 import dev.nexusquant.engine.kv.DenseKvCache;
+import dev.nexusquant.engine.kv.KvCache;
 import dev.nexusquant.engine.kv.KvCacheFactory;
 import dev.nexusquant.engine.kv.KvLayout;
 import dev.nexusquant.engine.tensor.Kernels;
@@ -199,6 +200,41 @@ public final class Model implements AutoCloseable {
     /** A new session whose KV cache comes from {@code f}. */
     public Session newSession(KvCacheFactory f) {
         return new Session(this, f.create(kvLayout()));
+    }
+
+    /**
+     * A session over a cache of this model's layout that may already hold tokens at positions
+     * {@code 0 .. cache.tokensSeen() - 1} (filled by another session, loaded, or synthesized for a benchmark); it
+     * continues at position {@code cache.tokensSeen()}.
+     */
+    public Session newSession(KvCache cache) {
+        return new Session(this, cache);
+    }
+
+    /** A builder for a session: {@code model.session().kvCache(KvCompression.balanced()).open()}. */
+    public SessionBuilder session() {
+        return new SessionBuilder(this);
+    }
+
+    /** Options of a new session; {@link #open()} creates it. */
+    public static final class SessionBuilder {
+        private final Model model;
+        private KvCacheFactory factory;
+
+        SessionBuilder(Model model) {
+            this.model = model;
+            this.factory = model.kvCacheFactory();
+        }
+
+        /** The KV cache of the session (default: the model's current default factory). */
+        public SessionBuilder kvCache(KvCacheFactory f) {
+            this.factory = Objects.requireNonNull(f, "factory");
+            return this;
+        }
+
+        public Session open() {
+            return model.newSession(factory);
+        }
     }
 
     /**

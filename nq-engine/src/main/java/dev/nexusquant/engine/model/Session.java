@@ -35,6 +35,8 @@ public final class Session implements AutoCloseable {
         if (!cache.layout().equals(model.kvLayout())) {
             throw new IllegalArgumentException("KV cache layout " + cache.layout() + " does not match the model's " + model.kvLayout());
         }
+        if (cache.tokensSeen() > Integer.MAX_VALUE) throw new IllegalArgumentException("KV cache holds too many tokens");
+        this.position = (int) cache.tokensSeen(); // a cache that already holds tokens 0 .. n-1 continues at n
     }
 
     public Model model() {
@@ -76,7 +78,7 @@ public final class Session implements AutoCloseable {
         int vocab = c.vocabSize();
         float[] logits = new float[allLogits ? n * vocab : vocab];
         for (int done = 0; done < n; ) {
-            int b = Math.min(MAX_BATCH, n - done);
+            int b = Math.min(Math.min(MAX_BATCH, Math.max(1, cache.maxAppend())), n - done);
             boolean last = done + b == n;
             batch(tokens, from + done, b, allLogits || last, allLogits ? logits : null, done * vocab, logits, allLogits);
             done += b;

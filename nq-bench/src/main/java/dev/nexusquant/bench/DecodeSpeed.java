@@ -1,0 +1,131 @@
+package dev.nexusquant.bench;
+
+import dev.nexusquant.engine.gguf.GgmlType;
+import dev.nexusquant.engine.kv.KvCache;
+import dev.nexusquant.engine.kv.KvCacheFactory;
+import dev.nexusquant.engine.kv.KvLayout;
+import dev.nexusquant.engine.model.Model;
+import dev.nexusquant.engine.model.Session;
+import dev.nexusquant.engine.testing.RandomModel;
+import dev.nexusquant.kv.KvSpec;
+
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryPoolMXBean;
+import java.lang.management.MemoryType;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+
+/**
+ * Decode speed against context length, side by side in one process: a random-weight Llama model with head_dim 128 and
+ * GQA 4:1; for each context length and cache, the cache is filled with {@code context} synthetic tokens (Gaussian
+ * keys and values with a few outlier channels, RoPE-free), the last 32 positions are attended as a prompt's
+ * observation window, the prompt is compressed, and then real decode steps run through the model. Prints the median
+ * step time over rounds, tokens/s, bytes the cache holds and the peak heap of that run.
+ *
+ * <pre>
+ * java --add-modules jdk.incubator.vector -cp nq-bench/target/benchmarks.jar dev.nexusquant.bench.DecodeSpeed \
+ *      [contexts=2048,8192,32768] [caches=none,high,balanced,max] [steps=16] [rounds=3]
+ * </pre>
+ */
+public final class DecodeSpeed {
+
+    public static void main(String[] args) throws Exception {
+        int[] contexts = {2048, 8192, 32768};
+        List<String> caches = List.of("none", "high", "balanced", "max");
+        int steps = 16, rounds = 3;
+        for (String a : args) {
+            String[] kv = a.split("=", 2);
+            switch (kv[0]) {
+                case "contexts" -> contexts = Arrays.stream(kv[1].split(",")).mapToInt(Integer::parseInt).toArray();
+                case "caches" -> caches = List.of(kv[1].split(";"));
+                case "steps" -> steps = Integer.parseInt(kv[1]);
+                case "rounds" -> rounds = Integer.parseInt(kv[1]);
+                default -> throw new IllegalArgumentException("unknown argument " + a);
+            }
+        }
+        int maxCtx = Arrays.stream(contexts).max().orElse(2048) + 64;
+        Path dir = Files.createTempDirectory("nq-speed");
+        Path file = RandomModel.llama(8, 2, 128, GgmlType.Q8_0).dim(1024).layers(8).ffn(2816).vocab(4096)
+                .context(maxCtx).types(GgmlType.Q8_0, GgmlType.Q8_0).write(dir);
+        System.out.printf(Locale.ROOT, "model: random llama, dim 1024, 8 layers, 8 heads x 128, 2 KV heads, q8_0, %d cores%n",
+                Runtime.getRuntime().availableProcessors());
+        System.out.println("| context | cache | decode ms/token (median) | tokens/s | KV bytes | ratio vs fp16 | peak heap MiB |");
+        System.out.println("|---:|---|---:|---:|---:|---:|---:|");
+        try (Model model = Model.load(file)) {
+            for (int ctx : contexts) {
+                for (String c : caches) {
+                    KvCacheFactory f = c.equals("none") ? model.kvCacheFactory() : KvSpec.parse(c);
+                    run(model, f, c, ctx, steps, rounds);
+                }
+            }
+        } finally {
+            Files.deleteIfExists(file);
+            Files.deleteIfExists(dir);
+        }
+    }
+
+    static void run(Model model, KvCacheFactory f, String name, int ctx, int steps, int rounds) {
+        System.gc();
+        for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans()) {
+            if (p.getType() == MemoryType.HEAP) p.resetPeakUsage();
+        }
+        double[] perStep = new double[rounds];
+        long bytes = 0;
+        double ratio = 0;
+        for (int r = 0; r < rounds; r++) {
+            KvCache cache = fill(model.kvLayout(), f, ctx, 42 + r);
+            try (Session s = model.newSession(cache)) {
+                s.forward(new int[]{5, 6}, 0, 2, false); // warm up this path
+                long t0 = System.nanoTime();
+                for (int i = 0; i < steps; i++) s.forward(new int[]{7 + i}, 0, 1, false);
+                perStep[r] = (System.nanoTime() - t0) / 1e6 / steps;
+                bytes = cache.stats().bytes();
+                ratio = cache.stats().ratio();
+            }
+        }
+        long peak = 0;
+        for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans()) {
+            if (p.getType() == MemoryType.HEAP) peak += p.getPeakUsage().getUsed();
+        }
+        Arrays.sort(perStep);
+        double ms = perStep[rounds / 2];
+        System.out.printf(Locale.ROOT, "| %d | %s | %.2f | %.1f | %d | %.2fx | %.0f |%n", ctx, name, ms, 1000 / ms, bytes,
+                ratio, peak / 1048576.0);
+    }
+
+    /** A cache holding {@code ctx} synthetic tokens, compressed as a prompt. */
+    static KvCache fill(KvLayout layout, KvCacheFactory f, int ctx, long seed) {
+        KvCache cache = f.create(layout);
+        Random rnd = new Random(seed);
+        int kvDim = layout.kvDim(), qDim = layout.qDim(), chunk = 256;
+        float[] k = new float[chunk * kvDim], v = new float[chunk * kvDim], q = new float[32 * qDim];
+        float[] out = new float[32 * qDim];
+        for (int p0 = 0; p0 < ctx; p0 += chunk) {
+            int n = Math.min(chunk, ctx - p0);
+            int[] pos = new int[n];
+            for (int i = 0; i < n; i++) pos[i] = p0 + i;
+            for (int l = 0; l < layout.layers(); l++) {
+                for (int i = 0; i < n * kvDim; i++) {
+                    int ch = i % layout.headDim();
+                    k[i] = (float) rnd.nextGaussian() * (ch % 37 == 0 ? 8f : 1f) + (ch % 11 == 0 ? 2f : 0f);
+                    v[i] = (float) rnd.nextGaussian();
+                }
+                cache.append(l, n, pos, k, v);
+                if (p0 + n == ctx) { // the prompt's last 32 queries attend (SnapKV's observation window)
+                    int m = Math.min(32, n);
+                    int[] qp = new int[m];
+                    for (int i = 0; i < m; i++) qp[i] = ctx - m + i;
+                    for (int i = 0; i < m * qDim; i++) q[i] = (float) rnd.nextGaussian();
+                    for (int h = 0; h < layout.kvHeads(); h++) cache.attend(l, h, m, qp, q, out);
+                }
+            }
+        }
+        cache.endOfPrompt();
+        return cache;
+    }
+}

@@ -1,0 +1,97 @@
+package dev.nexusquant.cli;
+
+import dev.nexusquant.engine.eval.Perplexity;
+import dev.nexusquant.engine.model.Model;
+import dev.nexusquant.eval.bench.BenchRunner;
+import dev.nexusquant.eval.bench.Method;
+import dev.nexusquant.eval.bench.MethodCatalog;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/** {@code nq bench}: every method side by side; Markdown table, CSV and trade-off PNG. */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = {"Runs NexusQuant and the baselines on the same model, text, chunks and retrieval prompts,",
+                "and writes bench.md, bench.csv and tradeoff.png into --out."})
+public final class BenchCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    ModelOption modelOption;
+
+    @Option(names = {"-f", "--text"}, paramLabel = "FILE", required = true, description = "UTF-8 text file")
+    Path text;
+
+    @Option(names = {"-c", "--ctx"}, paramLabel = "N", defaultValue = "0", description = "tokens per chunk (default: the model's context, at most 2048)")
+    int ctx;
+
+    @Option(names = "--first-chunk", paramLabel = "C", defaultValue = "0", description = "first chunk scored (default: ${DEFAULT-VALUE})")
+    int firstChunk;
+
+    @Option(names = "--chunks", paramLabel = "K", defaultValue = "4", description = "chunks scored per method (default: ${DEFAULT-VALUE})")
+    int chunks;
+
+    @Option(names = "--methods", paramLabel = "G,..", split = ",", defaultValue = "fp16,fp8,q8_0,q4_0,kivi,turboquant,eviction,nexusquant,grid",
+            description = "method groups: all, fp16, fp8, q8_0, q4_0, kivi, turboquant, eviction, nexusquant, grid, spec:SPEC (default: ${DEFAULT-VALUE}; the first is the reference)")
+    List<String> methods;
+
+    @Option(names = "--copy-length", paramLabel = "N", defaultValue = "0", description = "copy passage length (default: ctx/4)")
+    int copyLength;
+
+    @Option(names = "--copy-trials", paramLabel = "T", defaultValue = "2", description = "copy passages (default: ${DEFAULT-VALUE})")
+    int copyTrials;
+
+    @Option(names = "--passkey", description = "also run passkey retrieval (skipped for all when the reference scores below 50%)")
+    boolean passkey;
+
+    @Option(names = "--decode-tokens", paramLabel = "N", defaultValue = "32", description = "tokens timed for decode speed (default: ${DEFAULT-VALUE})")
+    int decodeTokens;
+
+    @Option(names = "--out", paramLabel = "DIR", defaultValue = "bench-out", description = "output folder (default: ${DEFAULT-VALUE})")
+    Path out;
+
+    @Override
+    public Integer call() throws Exception {
+        if (!Files.isRegularFile(text)) throw new NoSuchFileException(text.toString(), null, "no such text file");
+        if (chunks < 1 || chunks > 100_000) throw new IllegalArgumentException("--chunks must be in 1..100000, is " + chunks);
+        if (firstChunk < 0) throw new IllegalArgumentException("--first-chunk must be >= 0, is " + firstChunk);
+        if (copyTrials < 1 || copyTrials > 1000) throw new IllegalArgumentException("--copy-trials must be in 1..1000, is " + copyTrials);
+        if (decodeTokens < 1 || decodeTokens > 100_000) throw new IllegalArgumentException("--decode-tokens must be in 1..100000, is " + decodeTokens);
+        List<Method> list = MethodCatalog.select(methods);
+        PrintWriter o = spec.commandLine().getOut();
+        try (Model model = modelOption.load()) {
+            int n = ctx > 0 ? ctx : Math.min(2048, model.config().contextLength());
+            if (n < 64 || (n & 1) != 0 || n > model.config().contextLength()) {
+                throw new IllegalArgumentException("--ctx must be even, at least 64 and at most the model's context "
+                        + model.config().contextLength() + ", is " + n);
+            }
+            int[] tokens = Perplexity.tokenizeFile(model, text);
+            int cl = copyLength > 0 ? copyLength : n / 4;
+            if (2 * cl + 1 > n) throw new IllegalArgumentException("--copy-length must be at most (ctx - 1) / 2");
+            ProgressBar bar = new ProgressBar(spec.commandLine().getErr(), Terminal.stderrIsTerminal(), "bench");
+            List<BenchRunner.Row> rows = BenchRunner.run(model, tokens, list,
+                    new BenchRunner.Options(n, firstChunk, chunks, cl, copyTrials, passkey, 2, decodeTokens),
+                    (done, total, what) -> bar.update(done, total, what));
+            bar.finish();
+            String command = "./nq bench --model " + modelOption.resolve() + " --text " + text + " --ctx " + n
+                    + " --first-chunk " + firstChunk + " --chunks " + chunks + " --methods " + String.join(",", methods)
+                    + (passkey ? " --passkey" : "") + " --out " + out;
+            String md = BenchRunner.write(out, "KV-cache compression on " + model.config().name() + ", "
+                    + text.getFileName() + ", ctx " + n + ", chunks " + firstChunk + ".." + (firstChunk + chunks - 1), command, rows);
+            o.print(md);
+            o.println("\nwrote " + out.resolve("bench.md") + ", " + out.resolve("bench.csv") + ", " + out.resolve("tradeoff.png"));
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,11 @@
+package dev.nexusquant.codec.hadamard;
+
+/**
+ * The unnormalized fast Walsh-Hadamard transform of one block, in place: {@code x[off..off+n) = H_n x} where
+ * {@code H_n} is the Sylvester Hadamard matrix ({@code H_1 = [1]}, {@code H_2n = [[H_n, H_n], [H_n, -H_n]]}) and
+ * {@code n} is a power of two. {@code H_n H_n = n I}, so the transform is its own inverse up to the factor n.
+ */
+interface Fwht {
+
+    void transform(float[] x, int off, int n);
+}

@@ -1,0 +1,123 @@
+package dev.nexusquant.eval.bench;
+
+import dev.nexusquant.engine.eval.Perplexity;
+import dev.nexusquant.engine.eval.PerplexityResult;
+import dev.nexusquant.engine.kv.KvCacheFactory;
+import dev.nexusquant.engine.model.Model;
+import dev.nexusquant.engine.model.Session;
+import dev.nexusquant.eval.report.TradeoffChart;
+import dev.nexusquant.eval.retrieval.CopyTask;
+import dev.nexusquant.eval.retrieval.PasskeyTask;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Runs every method on the same model, text, chunks, copy passages and passkey prompts, and writes the table
+ * (Markdown and CSV) and the trade-off picture (PNG). The first method is the reference the changes are measured
+ * against (normally dense fp16).
+ */
+public final class BenchRunner {
+
+    /** What to run. */
+    public record Options(int ctx, int firstChunk, int chunks, int copyLength, int copyTrials, boolean passkey,
+                          int passkeyTrials, int decodeTokens) {
+    }
+
+    /** One line of the table. */
+    public record Row(Method method, double bitsPerValue, double ratio, double ppl, double changePercent,
+                      double copyAccuracy, double passkeyAccuracy, double decodeTokensPerSecond, double seconds) {
+    }
+
+    /** Receives progress: method index, method count, what is running. */
+    public interface Progress {
+        void update(int done, int total, String what);
+    }
+
+    private BenchRunner() {
+    }
+
+    public static List<Row> run(Model model, int[] tokens, List<Method> methods, Options o, Progress progress) {
+        List<Row> rows = new ArrayList<>();
+        int[][] passages = CopyTask.passages(tokens, o.copyLength(), o.copyTrials());
+        int ctx = o.ctx();
+        int[] lengths = {ctx / 2, ctx - 16};
+        double[] depths = {0.1, 0.5, 0.9};
+        double refPpl = Double.NaN;
+        boolean passkeyMeaningful = o.passkey();
+        for (int i = 0; i < methods.size(); i++) {
+            Method m = methods.get(i);
+            KvCacheFactory f = m.factory() == null ? model.kvCacheFactory() : m.factory();
+            long t0 = System.nanoTime();
+            progress.update(i, methods.size(), m.family() + " " + m.label() + ": perplexity");
+            PerplexityResult p = Perplexity.evaluate(model, tokens, ctx, o.firstChunk(), o.chunks(), f, (a, b, c) -> { }, 1);
+            if (i == 0) refPpl = p.ppl();
+            progress.update(i, methods.size(), m.family() + " " + m.label() + ": copy");
+            CopyTask.Result copy = CopyTask.run(model, f, passages);
+            double pk = Double.NaN;
+            if (passkeyMeaningful) {
+                progress.update(i, methods.size(), m.family() + " " + m.label() + ": passkey");
+                pk = PasskeyTask.run(model, f, lengths, depths, o.passkeyTrials(), 7).accuracy();
+                if (i == 0 && pk < 0.5) passkeyMeaningful = false; // the reference itself cannot do it
+            }
+            progress.update(i, methods.size(), m.family() + " " + m.label() + ": decode speed");
+            double tps = decodeSpeed(model, f, tokens, ctx, o.decodeTokens());
+            double ratio = p.kvRatio();
+            rows.add(new Row(m, 16.0 / ratio, ratio, p.ppl(), 100.0 * (p.ppl() / refPpl - 1), copy.accuracy(), pk,
+                    tps, (System.nanoTime() - t0) / 1e9));
+        }
+        progress.update(methods.size(), methods.size(), "done");
+        return rows;
+    }
+
+    /** Decode tokens/s after a prompt of ctx/2 tokens of the text: one token per step, teacher-forced. */
+    static double decodeSpeed(Model model, KvCacheFactory f, int[] tokens, int ctx, int n) {
+        int prompt = ctx / 2;
+        n = Math.min(n, ctx - prompt - 1);
+        try (Session s = model.newSession(f)) {
+            s.forward(tokens, 0, prompt, false);
+            s.endOfPrompt();
+            s.forward(tokens, prompt, 2, false); // warm the path
+            long t0 = System.nanoTime();
+            for (int i = 0; i < n; i++) s.forward(tokens, prompt + 2 + i, 1, false);
+            return n / ((System.nanoTime() - t0) / 1e9);
+        }
+    }
+
+    /** Writes bench.md, bench.csv and tradeoff.png into {@code dir}; returns the Markdown. */
+    public static String write(Path dir, String title, String command, List<Row> rows) throws IOException {
+        Files.createDirectories(dir);
+        StringBuilder md = new StringBuilder();
+        md.append("# ").append(title).append("\n\nCommand: `").append(command).append("`\n\n");
+        md.append("| method | settings | bits/value | ratio vs fp16 | perplexity | change | copy top-1 | passkey | decode tok/s |\n");
+        md.append("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
+        StringBuilder csv = new StringBuilder("family,label,spec,bits_per_value,ratio,ppl,change_percent,copy_accuracy,passkey_accuracy,decode_tokens_per_second,seconds\n");
+        List<TradeoffChart.Point> points = new ArrayList<>();
+        for (Row r : rows) {
+            String spec = r.method().factory() == null ? "dense fp32" : r.method().factory().describe();
+            md.append(String.format(Locale.ROOT, "| %s | %s | %.2f | %.2fx | %.4f | %+.2f%% | %.3f | %s | %.1f |%n",
+                    r.method().family(), r.method().label(), r.bitsPerValue(), r.ratio(), r.ppl(), r.changePercent(),
+                    r.copyAccuracy(), Double.isNaN(r.passkeyAccuracy()) ? "n/a" : String.format(Locale.ROOT, "%.2f", r.passkeyAccuracy()),
+                    r.decodeTokensPerSecond()));
+            csv.append(String.format(Locale.ROOT, "%s,%s,\"%s\",%.4f,%.4f,%.6f,%.4f,%.4f,%s,%.2f,%.1f%n",
+                    r.method().family(), r.method().label(), spec, r.bitsPerValue(), r.ratio(), r.ppl(),
+                    r.changePercent(), r.copyAccuracy(), Double.isNaN(r.passkeyAccuracy()) ? "" : String.format(Locale.ROOT, "%.4f", r.passkeyAccuracy()),
+                    r.decodeTokensPerSecond(), r.seconds()));
+            points.add(new TradeoffChart.Point(r.method().family(), r.method().label(), r.ratio(), r.changePercent()));
+        }
+        md.append("\nSettings (`--kv` specs):\n\n");
+        for (Row r : rows) {
+            md.append("- ").append(r.method().family()).append(" ").append(r.method().label()).append(": `")
+                    .append(r.method().factory() == null ? "none" : r.method().factory().describe()).append("`\n");
+        }
+        Files.writeString(dir.resolve("bench.md"), md.toString());
+        Files.writeString(dir.resolve("bench.csv"), csv.toString());
+        TradeoffChart.write(title, "perplexity change vs " + rows.get(0).method().label() + "; dashed: Pareto front",
+                points, dir.resolve("tradeoff.png"), 1100, 700);
+        return md.toString();
+    }
+}

@@ -1,0 +1,91 @@
+package dev.nexusquant.eval.bench;
+
+import dev.nexusquant.kv.KvSpec;
+import dev.nexusquant.kv.Quality;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The methods {@code nq bench} compares, by group name. Every method is a configuration of the same compressed cache
+ * (same attention code, same accounting), so the comparison is fair; the settings are the {@code --kv} specs shown in
+ * the table. All quantizing baselines share NexusQuant's full-precision window of 32 fp16 tokens and blocks of 32.
+ */
+public final class MethodCatalog {
+
+    private MethodCatalog() {
+    }
+
+    static final String W = ",window=32,block=32,wprec=f16";
+
+    /** Group name to methods. */
+    public static Map<String, List<Method>> groups() {
+        Map<String, List<Method>> g = new LinkedHashMap<>();
+        g.put("fp16", List.of(m("fp16", "fp16", "k=fp16,v=fp16" + W)));
+        g.put("fp8", List.of(m("fp8 E4M3", "per-head scale", "k=fp8,v=fp8" + W)));
+        g.put("q8_0", List.of(m("llama.cpp q8_0", "q8_0", "k=q8_0,v=q8_0" + W),
+                m("llama.cpp q8_0", "q8_0+Hadamard", "k=q8_0,v=q8_0,rot=on" + W)));
+        g.put("q4_0", List.of(m("llama.cpp q4_0", "q4_0", "k=q4_0,v=q4_0" + W),
+                m("llama.cpp q4_0", "q4_0+Hadamard", "k=q4_0,v=q4_0,rot=on" + W)));
+        g.put("kivi", List.of(m("KIVI", "4-bit", "k=kivi4,v=kivi4" + W), m("KIVI", "2-bit", "k=kivi2,v=kivi2" + W)));
+        g.put("turboquant", List.of(m("TurboQuant-style", "3.5-bit", "k=tq3.5,v=tq3.5,rot=on" + W),
+                m("TurboQuant-style", "2.5-bit", "k=tq2.5,v=tq2.5,rot=on" + W)));
+        List<Method> ev = new ArrayList<>();
+        for (int w : new int[]{512, 256, 128}) {
+            ev.add(m("StreamingLLM", "sinks 4 + window " + w, "k=fp16,v=fp16,evict=streaming,sinks=4,window=" + w + ",block=32,wprec=f16"));
+        }
+        for (double r : new double[]{0.5, 0.25, 0.1}) {
+            ev.add(m("H2O", "keep " + pct(r), "k=fp16,v=fp16,evict=h2o:" + r + W));
+            ev.add(m("SnapKV", "keep " + pct(r), "k=fp16,v=fp16,evict=snapkv:" + r + W));
+        }
+        g.put("eviction", ev);
+        List<Method> nq = new ArrayList<>();
+        for (Quality q : Quality.values()) {
+            nq.add(new Method("NexusQuant", q.name().toLowerCase(Locale.ROOT), q.config()));
+        }
+        g.put("nexusquant", nq);
+        List<Method> grid = new ArrayList<>();
+        for (double keep : new double[]{1.0, 0.5, 0.25}) {
+            for (String kb : new String[]{"e8:4", "e8:3", "e8:2"}) {
+                for (String vb : new String[]{"e8:3", "e8:2"}) {
+                    String evict = keep < 1 ? ",evict=snapkv:" + keep : "";
+                    grid.add(m("NexusQuant grid", "K " + kb + " V " + vb + " keep " + pct(keep),
+                            "k=" + kb + ",v=" + vb + ",rot=on,center=kv" + evict + W));
+                }
+            }
+        }
+        g.put("grid", grid);
+        return g;
+    }
+
+    /** The methods of the named groups ("all" = every group). */
+    public static List<Method> select(List<String> names) {
+        Map<String, List<Method>> g = groups();
+        List<Method> out = new ArrayList<>();
+        for (String n : names) {
+            String k = n.trim().toLowerCase(Locale.ROOT);
+            if (k.equals("all")) {
+                g.values().forEach(out::addAll);
+            } else if (g.containsKey(k)) {
+                out.addAll(g.get(k));
+            } else if (k.startsWith("spec:")) {
+                out.add(m("custom", n.substring(5), n.substring(5)));
+            } else {
+                throw new IllegalArgumentException("unknown method group '" + n + "' (known: all, "
+                        + String.join(", ", g.keySet()) + ", spec:SPEC)");
+            }
+        }
+        return out;
+    }
+
+    private static Method m(String family, String label, String spec) {
+        return new Method(family, label, KvSpec.parse(spec));
+    }
+
+    private static String pct(double r) {
+        return Math.round(r * 100) + "%";
+    }
+}

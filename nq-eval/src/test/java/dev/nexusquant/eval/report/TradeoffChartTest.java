@@ -1,0 +1,34 @@
+package dev.nexusquant.eval.report;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+class TradeoffChartTest {
+
+    @Test
+    void paretoFrontKeepsOnlyUndominatedPoints() {
+        var a = new TradeoffChart.Point("x", "a", 2, 0.1);
+        var b = new TradeoffChart.Point("x", "b", 4, 0.5);
+        var c = new TradeoffChart.Point("y", "c", 4, 0.3);   // dominates b
+        var d = new TradeoffChart.Point("y", "d", 3, 0.8);   // dominated by c
+        var e = new TradeoffChart.Point("z", "e", 16, 2.0);
+        assertEquals(List.of(a, c, e), TradeoffChart.paretoFront(List.of(a, b, c, d, e)));
+    }
+
+    @Test
+    void writesAPngOfTheRequestedSize(@TempDir Path dir) throws Exception {
+        Path png = dir.resolve("t.png");
+        TradeoffChart.write("t", "sub", List.of(new TradeoffChart.Point("x", "a", 2, 0.1),
+                new TradeoffChart.Point("y", "b", 8, 1.5)), png, 640, 400);
+        BufferedImage img = ImageIO.read(png.toFile());
+        assertEquals(640, img.getWidth());
+        assertEquals(400, img.getHeight());
+    }
+}

@@ -1,0 +1,244 @@
+package dev.nexusquant.kv;
+
+import dev.nexusquant.engine.kv.KvCache;
+import dev.nexusquant.engine.kv.KvCacheFactory;
+import dev.nexusquant.engine.kv.KvLayout;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * A complete, immutable description of a compressed KV cache; it is also the factory of such caches.
+ *
+ * <p>Pipeline per (layer, KV head), when tokens leave the full-precision window:
+ * rank + evict ({@link #eviction}) → undo RoPE on keys ({@link #keyDomain} PRE_ROPE) → centre ({@link #centerKeys},
+ * {@link #centerValues}) → rotate ({@link #rotate}, randomized Hadamard seeded by {@link #seed}) → quantize
+ * ({@link #keyCodec}, {@link #valueCodec}, per-layer {@link #layerCodecs}).
+ *
+ * @param keyCodec        row codec of keys, e.g. {@code "e8:2"} (see {@link RowCodecs})
+ * @param valueCodec      row codec of values
+ * @param layerCodecs     per-layer overrides of the two codecs (negative layers count from the end: -1 = last)
+ * @param agedKeyCodec    codec that rows are re-coded with once they are more than {@code ageAfter} positions older
+ *                        than the newest token (null: no aging)
+ * @param agedValueCodec  the same for values
+ * @param ageAfter        the aging distance in tokens
+ * @param boost           this many layers, chosen per prompt as those whose attention the key codec disturbs most
+ *                        (see {@link CompressedKvCache}), get codecs two bits richer
+ * @param rotate          randomized Hadamard rotation of stored rows
+ * @param seed            seed of the rotation's random signs
+ * @param keyDomain       store keys as they come (POST_ROPE) or with RoPE undone (PRE_ROPE)
+ * @param centerKeys      subtract the per-head mean key before quantizing (exact: q.mean is added back per query)
+ * @param centerValues    subtract the per-head mean value before quantizing (exact: added back once per query)
+ * @param balanceKeys     scale key channels by {@code (E[q_c^2] / E[k_c^2])^(1/4)} (queries divided by the same) before
+ *                        the rotation, from the prompt's observation queries: the diagonal scaling that minimizes the
+ *                        error of the attention logits for a given quantization noise (exact: q.k is unchanged)
+ * @param pin             the first {@code pin} positions of the sequence (attention sinks) are never dropped and are
+ *                        stored in fp16 instead of the row codec
+ * @param eviction        which tokens are dropped
+ * @param window          most recent tokens kept in full precision
+ * @param block           tokens compressed at a time once the window is full (and the generation batch size that
+ *                        the perplexity protocol uses with this cache)
+ * @param windowPrecision full-precision window held as fp16 or fp32
+ * @param memoryBudget    bytes the cache may hold (0 = no limit); exceeding it throws {@link KvMemoryExceededException}
+ * @param stagingLimit    prompt tokens held uncompressed before the cache compresses on its own
+ */
+public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs> layerCodecs,
+                            String agedKeyCodec, String agedValueCodec, int ageAfter, int boost,
+                            boolean rotate, long seed, KeyDomain keyDomain,
+                            boolean centerKeys, boolean centerValues, boolean balanceKeys,
+                            int pin, Eviction eviction, int window, int block, Precision windowPrecision,
+                            long memoryBudget, int stagingLimit) implements KvCacheFactory {
+
+    public enum KeyDomain { POST_ROPE, PRE_ROPE }
+
+    public enum Precision { F16, F32 }
+
+    /** Codec overrides for one layer. */
+    public record LayerCodecs(int layer, String keyCodec, String valueCodec) {
+    }
+
+    public KvCompression {
+        RowCodecs.validate(keyCodec);
+        RowCodecs.validate(valueCodec);
+        layerCodecs = List.copyOf(layerCodecs);
+        if ((agedKeyCodec == null) != (agedValueCodec == null)) {
+            throw new IllegalArgumentException("aged codecs: give both ak and av, or neither");
+        }
+        if (agedKeyCodec != null) {
+            RowCodecs.validate(agedKeyCodec);
+            RowCodecs.validate(agedValueCodec);
+            if (ageAfter < 1 || ageAfter > 1 << 24) throw new IllegalArgumentException("age distance out of range: " + ageAfter);
+        }
+        for (LayerCodecs lc : layerCodecs) {
+            if (lc.layer() < -(1 << 16) || lc.layer() >= 1 << 16) {
+                throw new IllegalArgumentException("layer override out of range: " + lc.layer());
+            }
+            RowCodecs.validate(lc.keyCodec());
+            RowCodecs.validate(lc.valueCodec());
+        }
+        if (keyDomain == null || eviction == null || windowPrecision == null) {
+            throw new IllegalArgumentException("KvCompression: null setting");
+        }
+        if (boost < 0 || boost > 1 << 16) throw new IllegalArgumentException("boost out of range: " + boost);
+        if (pin < 0 || pin > 1 << 16) throw new IllegalArgumentException("pin out of range: " + pin);
+        if (window < 0 || window > 1 << 20) throw new IllegalArgumentException("window out of range: " + window);
+        if (block < 1 || block > 1 << 16) throw new IllegalArgumentException("block out of range: " + block);
+        if (memoryBudget < 0) throw new IllegalArgumentException("memory budget is negative: " + memoryBudget);
+        if (stagingLimit < window + block) {
+            throw new IllegalArgumentException("staging limit " + stagingLimit + " must be at least window + block ("
+                    + (window + block) + ")");
+        }
+    }
+
+    /** The HIGH preset (about 10x). */
+    public static KvCompression high() {
+        return Quality.HIGH.config();
+    }
+
+    /** The BALANCED preset (about 17x). */
+    public static KvCompression balanced() {
+        return Quality.BALANCED.config();
+    }
+
+    /** The MAX preset (about 33x). */
+    public static KvCompression max() {
+        return Quality.MAX.config();
+    }
+
+    /** Starts from a lossless configuration: fp32 rows, no rotation, no eviction, fp32 window. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.keyCodec = keyCodec;
+        b.valueCodec = valueCodec;
+        b.layerCodecs = new ArrayList<>(layerCodecs);
+        b.agedKeyCodec = agedKeyCodec;
+        b.agedValueCodec = agedValueCodec;
+        b.ageAfter = ageAfter;
+        b.boost = boost;
+        b.rotate = rotate;
+        b.seed = seed;
+        b.keyDomain = keyDomain;
+        b.centerKeys = centerKeys;
+        b.centerValues = centerValues;
+        b.balanceKeys = balanceKeys;
+        b.pin = pin;
+        b.eviction = eviction;
+        b.window = window;
+        b.block = block;
+        b.windowPrecision = windowPrecision;
+        b.memoryBudget = memoryBudget;
+        b.stagingLimit = stagingLimit;
+        return b;
+    }
+
+    /** This configuration with a memory budget (bytes; 0 = none). */
+    public KvCompression withMemoryBudget(long bytes) {
+        return toBuilder().memoryBudget(bytes).build();
+    }
+
+    /**
+     * Key codec name for a layer of a model of {@code layers} layers. Overrides name a layer by index, or from the end
+     * with a negative index ({@code -1} is the last layer); an exact index wins over one counted from the end.
+     */
+    public String keyCodecFor(int layer, int layers) {
+        LayerCodecs lc = override(layer, layers);
+        return lc == null ? keyCodec : lc.keyCodec();
+    }
+
+    /** Value codec name for a layer of a model of {@code layers} layers (see {@link #keyCodecFor}). */
+    public String valueCodecFor(int layer, int layers) {
+        LayerCodecs lc = override(layer, layers);
+        return lc == null ? valueCodec : lc.valueCodec();
+    }
+
+    private LayerCodecs override(int layer, int layers) {
+        for (LayerCodecs lc : layerCodecs) if (lc.layer() == layer) return lc;
+        for (LayerCodecs lc : layerCodecs) if (lc.layer() < 0 && layers + lc.layer() == layer) return lc;
+        return null;
+    }
+
+    @Override
+    public KvCache create(KvLayout layout) {
+        return new CompressedKvCache(layout, this);
+    }
+
+    @Override
+    public String describe() {
+        return KvSpec.format(this);
+    }
+
+    @Override
+    public String toString() {
+        return describe();
+    }
+
+    /** Mutable builder; {@link #build()} validates. */
+    public static final class Builder {
+        private String keyCodec = "fp32";
+        private String valueCodec = "fp32";
+        private List<LayerCodecs> layerCodecs = new ArrayList<>();
+        private String agedKeyCodec;
+        private String agedValueCodec;
+        private int ageAfter = 256;
+        private int boost;
+        private boolean rotate;
+        private long seed = 0x5EEDL;
+        private KeyDomain keyDomain = KeyDomain.POST_ROPE;
+        private boolean centerKeys;
+        private boolean centerValues;
+        private boolean balanceKeys;
+        private int pin;
+        private Eviction eviction = Eviction.NONE;
+        private int window = 32;
+        private int block = 32;
+        private Precision windowPrecision = Precision.F32;
+        private long memoryBudget;
+        private int stagingLimit = 8192;
+
+        public Builder keyCodec(String c) { this.keyCodec = c; return this; }
+        public Builder valueCodec(String c) { this.valueCodec = c; return this; }
+        public Builder codecs(String k, String v) { return keyCodec(k).valueCodec(v); }
+        public Builder layer(int layer, String k, String v) {
+            layerCodecs.removeIf(lc -> lc.layer() == layer);
+            layerCodecs.add(new LayerCodecs(layer, k, v));
+            return this;
+        }
+        public Builder aging(int after, String k, String v) {
+            this.ageAfter = after;
+            this.agedKeyCodec = k;
+            this.agedValueCodec = v;
+            return this;
+        }
+        public Builder boost(int layers) { this.boost = layers; return this; }
+        public Builder ageAfter(int after) { this.ageAfter = after; return this; }
+        public Builder agedCodecs(String k, String v) { this.agedKeyCodec = k; this.agedValueCodec = v; return this; }
+        public Builder clearLayers() { layerCodecs.clear(); return this; }
+        public Builder rotate(boolean r) { this.rotate = r; return this; }
+        public Builder seed(long s) { this.seed = s; return this; }
+        public Builder keyDomain(KeyDomain d) { this.keyDomain = d; return this; }
+        public Builder center(boolean keys, boolean values) { this.centerKeys = keys; this.centerValues = values; return this; }
+        public Builder balanceKeys(boolean b) { this.balanceKeys = b; return this; }
+        public Builder pin(int n) { this.pin = n; return this; }
+        public Builder eviction(Eviction e) { this.eviction = e; return this; }
+        public Builder window(int w) { this.window = w; return this; }
+        public Builder block(int b) { this.block = b; return this; }
+        public Builder windowPrecision(Precision p) { this.windowPrecision = p; return this; }
+        public Builder memoryBudget(long bytes) { this.memoryBudget = bytes; return this; }
+        public Builder stagingLimit(int t) { this.stagingLimit = t; return this; }
+
+        public KvCompression build() {
+            int staging = Math.max(stagingLimit, window + block);
+            return new KvCompression(keyCodec, valueCodec, layerCodecs, agedKeyCodec, agedValueCodec, ageAfter, boost, rotate, seed, keyDomain, centerKeys,
+                    centerValues, balanceKeys, pin, eviction, window, block, windowPrecision, memoryBudget, staging);
+        }
+    }
+
+    static String lower(Enum<?> e) {
+        return e.name().toLowerCase(Locale.ROOT);
+    }
+}
