@@ -34,10 +34,10 @@ public final class MethodCatalog {
         g.put("turboquant", List.of(m("TurboQuant-style", "3.5-bit", "k=tq3.5,v=tq3.5,rot=on" + W),
                 m("TurboQuant-style", "2.5-bit", "k=tq2.5,v=tq2.5,rot=on" + W)));
         List<Method> ev = new ArrayList<>();
-        for (int w : new int[]{512, 256, 128}) {
+        for (int w : new int[]{256, 128}) {
             ev.add(m("StreamingLLM", "sinks 4 + window " + w, "k=fp16,v=fp16,evict=streaming,sinks=4,window=" + w + ",block=32,wprec=f16"));
         }
-        for (double r : new double[]{0.5, 0.25, 0.1}) {
+        for (double r : new double[]{0.5, 0.25}) {
             ev.add(m("H2O", "keep " + pct(r), "k=fp16,v=fp16,evict=h2o:" + r + W));
             ev.add(m("SnapKV", "keep " + pct(r), "k=fp16,v=fp16,evict=snapkv:" + r + W));
         }
@@ -48,14 +48,13 @@ public final class MethodCatalog {
         }
         g.put("nexusquant", nq);
         List<Method> grid = new ArrayList<>();
-        for (double keep : new double[]{1.0, 0.5, 0.25}) {
-            for (String kb : new String[]{"e8:4", "e8:3", "e8:2"}) {
-                for (String vb : new String[]{"e8:3", "e8:2"}) {
-                    String evict = keep < 1 ? ",evict=snapkv:" + keep : "";
-                    grid.add(m("NexusQuant grid", "K " + kb + " V " + vb + " keep " + pct(keep),
-                            "k=" + kb + ",v=" + vb + ",rot=on,center=kv" + evict + W));
-                }
-            }
+        for (String kv : new String[]{"k=e8:4,v=e8:4", "k=e8:3,v=e8:3", "k=e8:3,v=e8:2", "k=e8:2,v=e8:2"}) {
+            grid.add(m("NexusQuant grid", kv.replace("k=e8:", "K").replace(",v=e8:", " V") + " bits", kv + ",rot=on,center=kv" + W));
+        }
+        String aged = "k=e8:4,v=e8:4,age=128,ak=e8:2,av=e8:2,boost=1,rot=on,center=kv";
+        grid.add(m("NexusQuant grid", "K4V4 young, K2V2 old", aged + W));
+        for (double keep : new double[]{0.5, 0.25}) {
+            grid.add(m("NexusQuant grid", "K4V4 young, K2V2 old, keep " + pct(keep), aged + ",evict=snapkv:" + keep + W));
         }
         g.put("grid", grid);
         return g;
