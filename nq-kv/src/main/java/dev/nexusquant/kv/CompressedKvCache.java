@@ -549,6 +549,8 @@ final class CompressedKvCache implements KvCache {
         float[] s = new float[m * CHUNK];   // [m][CHUNK] scores, then softmax weights
         int[] pbuf = new int[CHUNK];
 
+        // the logits of young segments' rows, kept to feed their attention-mass accumulators after the softmax
+        YoungLogits young = evictAtAging() && tracksMass() ? new YoungLogits() : null;
         if (!hd.segments.isEmpty()) {
             boolean pre = rope != null;
             float[] qs = qv;   // queries in the key storage domain
@@ -570,6 +572,7 @@ final class CompressedKvCache implements KvCache {
             }
             for (Segment seg : hd.segments) {
                 int rows = seg.keys().rows();
+                if (young != null && seg.mass() != null) young.start(seg, rows, m);
                 for (int from = 0; from < rows; from += CHUNK) {
                     int cnt = Math.min(CHUNK, rows - from);
                     seg.keys().decode(from, cnt, kbuf, 0);
@@ -588,6 +591,7 @@ final class CompressedKvCache implements KvCache {
                     }
                     vm.scores(qs, 0, m, dim, kbuf, cnt, qmu, invSqrtD, s, CHUNK);
                     if (needPos) mask(s, m, cnt, positions, pbuf, seg.positions().last());
+                    if (young != null && seg.mass() != null) young.keep(seg, from, cnt, s, m);
                     sm.absorb(s, m, cnt, vbuf, true);
                 }
             }
@@ -606,7 +610,7 @@ final class CompressedKvCache implements KvCache {
         }
 
         if (tracksMass()) recordMass(hd, n, positions, qv, sm.mx, sm.sum, kbuf);
-        if (evictAtAging() && tracksMass()) recordSegmentMass(hd, n, positions, qv, sm.mx, sm.sum);
+        if (young != null) young.record(hd, n, sm.mx, sm.sum);
 
         // out = (H^T accC + sumC * valueMean + accW) / sum
         int qDimOff = kvHead * group * dim;
@@ -733,54 +737,44 @@ final class CompressedKvCache implements KvCache {
     }
 
     /**
-     * Feeds the mass accumulators of the young segments (those that will be ranked when they age) with the
-     * probabilities this call's queries gave their rows: a second pass over those rows with the final softmax maximum
-     * and sum of every query.
+     * The logits that one attend call gave the rows of the young segments (those ranked when they age), kept as the
+     * main pass computes them; once the softmax's final maximum and sum are known, {@link #record} turns them into
+     * probabilities and feeds each segment's attention-mass accumulator ({@code [group][rows]} per query position).
      */
-    private void recordSegmentMass(Head hd, int n, int[] positions, float[] qv, float[] mx, float[] sum) {
-        boolean any = false;
-        for (Segment seg : hd.segments) any |= seg.mass() != null;
-        if (!any) return;
-        float[] kbuf = new float[CHUNK * dim];
-        int[] pbuf = new int[CHUNK];
-        for (Segment seg : hd.segments) {
-            if (seg.mass() == null) continue;
-            int rows = seg.keys().rows();
-            float[] all = new float[n * group * rows]; // [query][group][rows] probabilities
-            for (int from = 0; from < rows; from += CHUNK) {
-                int cnt = Math.min(CHUNK, rows - from);
-                decodeKeysOriginal(hd, seg, from, cnt, kbuf, pbuf);
+    private final class YoungLogits {
+        private final java.util.IdentityHashMap<Segment, float[]> logits = new java.util.IdentityHashMap<>();
+
+        void start(Segment seg, int rows, int m) {
+            float[] l = new float[m * rows];
+            Arrays.fill(l, Float.NEGATIVE_INFINITY);
+            logits.put(seg, l);
+        }
+
+        /** Copies the chunk's scores ({@code s} is [m][CHUNK]) before the softmax overwrites them. */
+        void keep(Segment seg, int from, int cnt, float[] s, int m) {
+            float[] l = logits.get(seg);
+            int rows = l.length / m;
+            for (int j = 0; j < m; j++) System.arraycopy(s, j * CHUNK, l, j * rows + from, cnt);
+        }
+
+        void record(Head hd, int n, float[] mx, float[] sum) {
+            for (var e : logits.entrySet()) {
+                Segment seg = e.getKey();
+                float[] l = e.getValue();
+                int rows = seg.keys().rows();
                 for (int j = 0; j < n * group; j++) {
-                    if (sum[j] <= 0f) continue;
-                    float inv = 1f / sum[j];
-                    int qpos = positions[j / group];
-                    int base = j * rows + from;
-                    for (int r = 0; r < cnt; r++) {
-                        if (pbuf[r] > qpos) continue;
-                        float sc = vm.dot(qv, j * dim, kbuf, r * dim, dim) * invSqrtD;
-                        all[base + r] = (float) Math.exp(sc - mx[j]) * inv;
+                    float inv = sum[j] > 0f ? 1f / sum[j] : 0f;
+                    for (int r = 0; r < rows; r++) {
+                        int i = j * rows + r;
+                        l[i] = l[i] == Float.NEGATIVE_INFINITY ? 0f : (float) Math.exp(l[i] - mx[j]) * inv;
                     }
                 }
-            }
-            synchronized (hd) {
-                long before = seg.mass().bytes();
-                for (int i = 0; i < n; i++) {
-                    if (seg.positions().first() <= positions[i]) seg.mass().addGroup(all, i * group * rows, group, rows);
+                synchronized (hd) {
+                    long before = seg.mass().bytes();
+                    for (int i = 0; i < n; i++) seg.mass().addGroup(l, i * group * rows, group, rows);
+                    accumulatorBytes.addAndGet(seg.mass().bytes() - before);
                 }
-                accumulatorBytes.addAndGet(seg.mass().bytes() - before);
             }
-        }
-    }
-
-    /** Decodes rows of a segment back to the keys the engine appended (RoPE applied), with their positions. */
-    private void decodeKeysOriginal(Head hd, Segment seg, int from, int cnt, float[] kbuf, int[] pbuf) {
-        seg.keys().decode(from, cnt, kbuf, 0);
-        seg.positions().decode(from, cnt, pbuf);
-        for (int r = 0; r < cnt; r++) {
-            rotation.inverse(kbuf, r * dim);
-            if (hd.keyScale != null) for (int c = 0; c < dim; c++) kbuf[r * dim + c] /= hd.keyScale[c];
-            if (hd.keyMean != null) vm.axpy(1f, hd.keyMean, 0, kbuf, r * dim, dim);
-            if (rope != null) rope.forward(kbuf, r * dim, pbuf[r]);
         }
     }
 
