@@ -48,13 +48,22 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--json", description = "print one JSON object (text, tokens, timings) instead of streaming")
     boolean json;
 
+    @Option(names = "--warmup", description = {"run the same generation once, untimed and unprinted, before the timed one,",
+            "so the reported speeds are those of JIT-compiled code (steady state) rather than of a cold start"})
+    boolean warmup;
+
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         GenerationOptions opts = new GenerationOptions(maxTokens, temperature, topP,
                 seed != null ? seed : System.nanoTime(), true);
-        try (Model model = modelOption.load();
-             Session session = model.newSession(kv.factory(model))) {
+        try (Model model = modelOption.load()) {
+            if (warmup) {
+                try (Session s = model.newSession(kv.factory(model))) {
+                    model.generate(s, prompt, opts, (id, text) -> { });
+                }
+            }
+            try (Session session = model.newSession(kv.factory(model))) {
             GenerationResult r = model.generate(session, prompt, opts, (id, text) -> {
                 if (!json && !text.isEmpty()) {
                     out.print(text);
@@ -75,6 +84,8 @@ public final class GenerateCommand implements Callable<Integer> {
                         .put("decode_seconds", r.decodeSeconds())
                         .put("decode_steps", r.decodeSteps())
                         .put("decode_tokens_per_second", r.decodeTokensPerSecond())
+                        .put("warmup", warmup)
+                        .put("threads", dev.nexusquant.engine.tensor.Parallel.threads())
                         .put("kv_cache", kv.factory(model).describe())
                         .put("kv_bytes", r.kvStats().bytes())
                         .put("kv_fp16_bytes", r.kvStats().fp16Bytes())
@@ -86,6 +97,7 @@ public final class GenerateCommand implements Callable<Integer> {
                 spec.commandLine().getErr().printf("[%d prompt tokens at %.1f tokens/s, %d generated at %.1f tokens/s, stop: %s]%n",
                         r.promptTokens().length, r.prefillTokensPerSecond(), r.tokens().length, r.decodeTokensPerSecond(),
                         r.stopReason().name().toLowerCase(java.util.Locale.ROOT));
+            }
             }
         }
         return 0;

@@ -48,12 +48,19 @@ public final class PerplexityCommand implements Callable<Integer> {
     @Option(names = "--json", description = "print one JSON object, no progress bar")
     boolean json;
 
+    @Option(names = "--chunk-threads", paramLabel = "N",
+            description = "chunks evaluated at once (default: all cores for models under 4M parameters, else 1)")
+    Integer chunkThreads;
+
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         if (ctx < 4 || (ctx & 1) != 0 || ctx > (1 << 20)) throw new IllegalArgumentException("--ctx must be an even number in 4..1048576, is " + ctx);
         if (firstChunk < 0) throw new IllegalArgumentException("--first-chunk must be >= 0, is " + firstChunk);
         if (maxChunks < 0) throw new IllegalArgumentException("--max-chunks must be >= 0, is " + maxChunks);
+        if (chunkThreads != null && (chunkThreads < 1 || chunkThreads > 256)) {
+            throw new IllegalArgumentException("--chunk-threads must be in 1..256, is " + chunkThreads);
+        }
         if (!Files.isRegularFile(text)) throw new NoSuchFileException(text.toString(), null, "no such text file");
         try (Model model = modelOption.load()) {
             if (ctx > model.config().contextLength()) {
@@ -63,7 +70,8 @@ public final class PerplexityCommand implements Callable<Integer> {
             KvCacheFactory factory = kv.factory(model);
             ProgressBar bar = new ProgressBar(spec.commandLine().getErr(), !json && Terminal.stderrIsTerminal(), "perplexity");
             PerplexityResult r = Perplexity.evaluate(model, tokens, ctx, firstChunk, maxChunks, factory,
-                    (done, total, ppl) -> bar.update(done, total, String.format("ppl %.4f", ppl)), 1);
+                    (done, total, ppl) -> bar.update(done, total, String.format("ppl %.4f", ppl)),
+                    chunkThreads != null ? chunkThreads : Perplexity.autoChunkThreads(model));
             bar.finish();
             if (json) {
                 out.println(new Json()

@@ -1,11 +1,13 @@
 package dev.nexusquant.kv;
 
+import dev.nexusquant.codec.importance.GqaReduce;
+import dev.nexusquant.codec.importance.H2OAccumulator;
 import dev.nexusquant.engine.kv.KvCache;
 import dev.nexusquant.engine.kv.KvLayout;
 import dev.nexusquant.engine.kv.KvStats;
 import dev.nexusquant.kv.attention.VectorMath;
-import dev.nexusquant.kv.rows.EncodedRows;
-import dev.nexusquant.kv.rows.RowCodec;
+import dev.nexusquant.codec.VectorCompressor;
+import dev.nexusquant.kv.rows.CodedRows;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -37,8 +39,11 @@ final class CompressedKvCache implements KvCache {
     private final int dim;
     private final int group;
     private final float invSqrtD;
-    private final RowCodec[] keyCodecs;   // [layers]
-    private final RowCodec[] valueCodecs; // [layers]
+    private final VectorCompressor[] keyCodecs;   // [layers]
+    private final VectorCompressor[] valueCodecs; // [layers]
+    private final VectorCompressor pinCodec;      // fp16 rows of the pinned first positions
+    private final VectorCompressor[] agedKeys;    // [layers] codecs of rows older than ageAfter, or null
+    private final VectorCompressor[] agedValues;  // [layers]
     private final HeadRotation rotation;
     private final PositionalRotation rope; // null unless keys are stored with RoPE undone
     private final Head[][] heads;          // [layers][kvHeads]
@@ -47,12 +52,16 @@ final class CompressedKvCache implements KvCache {
     private long seen;            // tokens appended to layer 0
     private int lastPosition = -1;
     private boolean prompted;     // the first prompt has been compressed
-    private long bytes;           // running total of what every array holds
+    private boolean allocated;    // the boosted layers have been chosen
+    private int[] boosted = new int[0];
+    private long bytes;           // running total of what every array holds, but the H2O accumulators
+    private final java.util.concurrent.atomic.AtomicLong accumulatorBytes = new java.util.concurrent.atomic.AtomicLong();
     private boolean closed;
     private KvStats closedStats;
 
     /** A compressed run of tokens of one head: kept positions, key rows and value rows. */
-    record Segment(PositionSet positions, EncodedRows keys, EncodedRows values) {
+    record Segment(PositionSet positions, CodedRows keys, CodedRows values, boolean aged, H2OAccumulator mass) {
+        /** Bytes of the arrays the segment holds (the mass accumulator is counted separately, see attend). */
         long bytes() {
             return positions.bytes() + keys.bytes() + values.bytes();
         }
@@ -65,9 +74,11 @@ final class CompressedKvCache implements KvCache {
         float[] keyMean;   // [dim] in the key storage pre-domain, null until the first compression (or not centred)
         float[] valueMean; // [dim]
         float[] keyScale;  // [dim] channel balance w (keys stored as w * (k - mean), queries divided by w), or null
-        float[] obsQ;      // [observation][group * dim] ring of the last prompt queries (SnapKV), null when unused
+        short[] obsQ;      // [observation][group * dim] ring of the last prompt queries, fp16 (SnapKV), null when unused
         int[] obsPos;      // [observation]
         int obsCount;      // queries recorded (may exceed the ring size)
+        H2OAccumulator received; // attention mass each window row received (index = window row), or null
+        int firstUnaged;   // segments before it are all aged
 
         Head(int dim, boolean half) {
             window = new RowWindow(dim, half);
@@ -80,17 +91,29 @@ final class CompressedKvCache implements KvCache {
         this.dim = layout.headDim();
         this.group = layout.groupSize();
         this.invSqrtD = (float) (1.0 / Math.sqrt(dim));
-        this.keyCodecs = new RowCodec[layout.layers()];
-        this.valueCodecs = new RowCodec[layout.layers()];
+        this.keyCodecs = new VectorCompressor[layout.layers()];
+        this.valueCodecs = new VectorCompressor[layout.layers()];
         for (int l = 0; l < layout.layers(); l++) {
-            keyCodecs[l] = RowCodecs.create(cfg.keyCodecFor(l), dim, true);
-            valueCodecs[l] = RowCodecs.create(cfg.valueCodecFor(l), dim, false);
+            keyCodecs[l] = RowCodecs.create(cfg.keyCodecFor(l, layout.layers()), dim, true);
+            valueCodecs[l] = RowCodecs.create(cfg.valueCodecFor(l, layout.layers()), dim, false);
+        }
+        this.pinCodec = new dev.nexusquant.kv.baseline.Fp16Codec(dim);
+        if (cfg.agedKeyCodec() != null) {
+            agedKeys = new VectorCompressor[layout.layers()];
+            agedValues = new VectorCompressor[layout.layers()];
+            for (int l = 0; l < layout.layers(); l++) {
+                agedKeys[l] = RowCodecs.create(cfg.agedKeyCodec(), dim, true);
+                agedValues[l] = RowCodecs.create(cfg.agedValueCodec(), dim, false);
+            }
+        } else {
+            agedKeys = null;
+            agedValues = null;
         }
         this.rotation = cfg.rotate() ? Transforms.hadamard(dim, cfg.seed()) : HeadRotation.IDENTITY;
         this.rope = cfg.keyDomain() == KvCompression.KeyDomain.PRE_ROPE ? Transforms.rope(layout) : null;
         boolean half = cfg.windowPrecision() == KvCompression.Precision.F16;
         // the prompt's last queries: SnapKV votes with them, key balancing measures them
-        int observation = cfg.eviction().policy() == Eviction.Policy.SNAPKV || cfg.balanceKeys()
+        int observation = cfg.eviction().policy() == Eviction.Policy.SNAPKV || cfg.balanceKeys() || cfg.boost() > 0
                 ? (cfg.eviction().observation() > 0 ? cfg.eviction().observation() : 32) : 0;
         boolean observe = observation > 0;
         this.heads = new Head[layout.layers()][layout.kvHeads()];
@@ -98,9 +121,9 @@ final class CompressedKvCache implements KvCache {
             for (int h = 0; h < row.length; h++) {
                 Head hd = new Head(dim, half);
                 if (observe) {
-                    hd.obsQ = new float[observation * group * dim];
+                    hd.obsQ = new short[observation * group * dim];
                     hd.obsPos = new int[observation];
-                    bytes += 4L * hd.obsQ.length + 4L * hd.obsPos.length;
+                    bytes += 2L * hd.obsQ.length + 4L * hd.obsPos.length;
                 }
                 row[h] = hd;
             }
@@ -144,6 +167,7 @@ final class CompressedKvCache implements KvCache {
                 while (hd.window.count() >= cfg.window() + cfg.block()) {
                     compress(layer, h, cfg.block(), false);
                 }
+                if (agedKeys != null) age(layer, hd);
             } else if (hd.window.count() + n > cfg.stagingLimit() && hd.window.count() > cfg.window()) {
                 // a prompt longer than the staging limit is compressed as it comes
                 compress(layer, h, hd.window.count() - cfg.window(), true);
@@ -168,7 +192,7 @@ final class CompressedKvCache implements KvCache {
                 int candidates = hd.window.count() - cfg.window();
                 if (candidates > 0) compress(l, h, candidates, !prompted);
                 if (hd.obsQ != null) { // the observation window served the first prompt; free it
-                    bytes -= 4L * hd.obsQ.length + 4L * hd.obsPos.length;
+                    bytes -= 2L * hd.obsQ.length + 4L * hd.obsPos.length;
                     hd.obsQ = null;
                     hd.obsPos = null;
                 }
@@ -190,9 +214,22 @@ final class CompressedKvCache implements KvCache {
      * @param firstPrompt rank with the prompt's observation queries (SnapKV) rather than received attention mass
      */
     private void compress(int layer, int kvHead, int candidates, boolean firstPrompt) {
+        if (!allocated) allocateBits();
         Head hd = heads[layer][kvHead];
         RowWindow w = hd.window;
-        int[] keep = selectKept(hd, candidates, firstPrompt);
+        int newest = w.position(w.count() - 1);
+        int[] keep;
+        if (evictAtAging()) {
+            // only rows already older than the aging distance are ranked and dropped now; younger ones are all kept
+            // (quantized) and ranked when they age, by the attention they received meanwhile
+            int oldCount = 0;
+            while (oldCount < candidates && w.position(oldCount) < newest - cfg.ageAfter()) oldCount++;
+            int[] keepOld = selectKept(hd, oldCount, firstPrompt);
+            keep = Arrays.copyOf(keepOld, keepOld.length + candidates - oldCount);
+            for (int i = oldCount; i < candidates; i++) keep[keepOld.length + i - oldCount] = i;
+        } else {
+            keep = selectKept(hd, candidates, firstPrompt);
+        }
         int kept = keep.length;
         float[] k = new float[Math.max(1, candidates) * dim]; // candidate rows [candidates][dim]
         float[] v = new float[Math.max(1, candidates) * dim];
@@ -210,7 +247,7 @@ final class CompressedKvCache implements KvCache {
             bytes += 8L * dim;
         }
         if (hd.keyScale == null && cfg.balanceKeys() && hd.obsQ != null && hd.obsCount > 0) {
-            hd.keyScale = KeyBalance.scales(k, candidates, hd.keyMean, hd.obsQ, Math.min(hd.obsCount, hd.obsPos.length) * group,
+            hd.keyScale = KeyBalance.scales(k, candidates, hd.keyMean, observations(hd), Math.min(hd.obsCount, hd.obsPos.length) * group,
                     dim, layout.rope());
             bytes += 4L * dim;
         }
@@ -236,15 +273,205 @@ final class CompressedKvCache implements KvCache {
                 rotation.forward(kk, i * dim);
                 rotation.forward(vv, i * dim);
             }
-            RowCodec kc = keyCodecs[layer];
-            RowCodec vc = valueCodecs[layer];
-            long add = kc.bytesFor(kept) + vc.bytesFor(kept) + 12 + 8L * kept; // positions: at most 8 bytes a token
-            checkBudget(add);
-            Segment s = new Segment(new PositionSet(kp, kept), kc.encode(kk, 0, kept), vc.encode(vv, 0, kept));
-            hd.segments.add(s);
-            bytes += s.bytes();
+            // the first `pin` positions of the sequence (the attention sinks) are stored in fp16, the rest coded
+            int pinned = 0;
+            while (pinned < kept && kp[pinned] < cfg.pin()) pinned++;
+            if (pinned > 0) addSegment(hd, kp, kk, vv, 0, pinned, pinCodec, pinCodec, true);
+            // rows already older than the aging distance go straight to the aged codecs; the rest in blocks that age
+            int old = pinned;
+            if (agedKeys != null) {
+                while (old < kept && kp[old] < newest - cfg.ageAfter()) old++;
+                if (old > pinned) addSegment(hd, kp, kk, vv, pinned, old - pinned, agedKeys[layer], agedValues[layer], true);
+            }
+            int step = agedKeys != null ? cfg.block() : kept - old;
+            for (int from = old; from < kept; from += Math.max(1, step)) {
+                addSegment(hd, kp, kk, vv, from, Math.min(step, kept - from), keyCodecs[layer], valueCodecs[layer], false);
+            }
         }
         w.removeFirst(candidates);
+        if (hd.received != null) {
+            int len = hd.received.length();
+            if (len > candidates) {
+                int[] rest = new int[len - candidates];
+                for (int i = 0; i < rest.length; i++) rest[i] = candidates + i;
+                hd.received.retain(rest);
+            } else {
+                hd.received.reset();
+            }
+        }
+    }
+
+    /**
+     * Chooses, once, before the first compression, the {@code boost} layers whose attention the base key codec
+     * would disturb most on this very prompt, and gives them the boosted codecs (two more bits). The measure: for
+     * every observation query of the prompt, the KL divergence between its softmax over the staged keys and over the
+     * same keys quantized (the rows that will be compressed) and stored as configured (RoPE undone, centred,
+     * rotated). No calibration data: each prompt measures itself.
+     */
+    private void allocateBits() {
+        allocated = true;
+        if (cfg.boost() <= 0) return;
+        int layers = layout.layers();
+        double[] sensitivity = new double[layers];
+        for (int l = 0; l < layers; l++) {
+            for (int h = 0; h < layout.kvHeads(); h++) sensitivity[l] += keySensitivity(l, heads[l][h]);
+        }
+        Integer[] order = new Integer[layers];
+        for (int l = 0; l < layers; l++) order[l] = l;
+        Arrays.sort(order, (a, b) -> Double.compare(sensitivity[b], sensitivity[a]));
+        boosted = new int[Math.min(cfg.boost(), layers)];
+        for (int i = 0; i < boosted.length; i++) {
+            int l = order[i];
+            boosted[i] = l;
+            keyCodecs[l] = RowCodecs.create(RowCodecs.boosted(cfg.keyCodecFor(l, layers)), dim, true);
+            valueCodecs[l] = RowCodecs.create(RowCodecs.boosted(cfg.valueCodecFor(l, layers)), dim, false);
+            if (agedKeys != null) {
+                agedKeys[l] = RowCodecs.create(RowCodecs.boosted(cfg.agedKeyCodec()), dim, true);
+                agedValues[l] = RowCodecs.create(RowCodecs.boosted(cfg.agedValueCodec()), dim, false);
+            }
+        }
+        Arrays.sort(boosted);
+    }
+
+    /** The layers {@link #allocateBits()} boosted (empty before the first compression or without boost). */
+    int[] boostedLayers() {
+        return boosted.clone();
+    }
+
+    /** Sum over observation queries and query heads of KL(softmax exact || softmax quantized) for one head. */
+    private double keySensitivity(int layer, Head hd) {
+        RowWindow w = hd.window;
+        int rows = w.count();
+        int candidates = rows - cfg.window();
+        if (hd.obsQ == null || hd.obsCount == 0 || candidates <= 0) return 0;
+        float[] exact = new float[rows * dim];
+        w.keys(0, rows, exact, 0);
+        float[] quant = exact.clone();
+        int[] pos = new int[rows];
+        for (int r = 0; r < rows; r++) pos[r] = w.position(r);
+        // the candidates as they would be stored and read back: the same transforms as compress() and attend()
+        float[] mean = cfg.centerKeys() ? new float[dim] : null;
+        if (rope != null) for (int r = 0; r < candidates; r++) rope.inverse(quant, r * dim, pos[r]);
+        if (mean != null) {
+            for (int r = 0; r < candidates; r++) for (int c = 0; c < dim; c++) mean[c] += quant[r * dim + c] / candidates;
+        }
+        for (int r = 0; r < candidates; r++) {
+            if (mean != null) for (int c = 0; c < dim; c++) quant[r * dim + c] -= mean[c];
+            rotation.forward(quant, r * dim);
+        }
+        CodedRows coded = CodedRows.encode(keyCodecs[layer], quant, 0, candidates);
+        coded.decode(0, candidates, quant, 0);
+        for (int r = 0; r < candidates; r++) {
+            rotation.inverse(quant, r * dim);
+            if (mean != null) for (int c = 0; c < dim; c++) quant[r * dim + c] += mean[c];
+            if (rope != null) rope.forward(quant, r * dim, pos[r]);
+        }
+        int cap = hd.obsPos.length;
+        int nObs = Math.min(cap, hd.obsCount);
+        float[] obs = observations(hd);
+        float[] le = new float[rows], lq = new float[rows];
+        double kl = 0;
+        for (int o = 0; o < nObs; o++) {
+            int slot = (hd.obsCount - 1 - o) % cap;
+            int visible = 0;
+            while (visible < rows && pos[visible] <= hd.obsPos[slot]) visible++;
+            if (visible == 0) continue;
+            for (int g = 0; g < group; g++) {
+                int qo = slot * group * dim + g * dim;
+                for (int r = 0; r < visible; r++) {
+                    le[r] = vm.dot(obs, qo, exact, r * dim, dim) * invSqrtD;
+                    lq[r] = vm.dot(obs, qo, quant, r * dim, dim) * invSqrtD;
+                }
+                kl += klDivergence(le, lq, visible);
+            }
+        }
+        return kl;
+    }
+
+    /** KL(softmax(a) || softmax(b)) over the first n logits, in double. */
+    static double klDivergence(float[] a, float[] b, int n) {
+        double ma = Double.NEGATIVE_INFINITY, mb = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) {
+            ma = Math.max(ma, a[i]);
+            mb = Math.max(mb, b[i]);
+        }
+        double za = 0, zb = 0;
+        for (int i = 0; i < n; i++) {
+            za += Math.exp(a[i] - ma);
+            zb += Math.exp(b[i] - mb);
+        }
+        double lza = Math.log(za) + ma, lzb = Math.log(zb) + mb, kl = 0;
+        for (int i = 0; i < n; i++) {
+            double lpa = a[i] - lza;
+            kl += Math.exp(lpa) * (lpa - (b[i] - lzb));
+        }
+        return Math.max(0, kl);
+    }
+
+    /**
+     * Re-codes, with the aged codecs, the segments whose newest row is now more than {@code ageAfter} positions older
+     * than the newest token: precision decays with age (the codes are decoded to the storage domain and coded again,
+     * rotation, centring and positions unchanged).
+     */
+    private void age(int layer, Head hd) {
+        if (hd.window.count() == 0) return;
+        int limit = hd.window.position(hd.window.count() - 1) - cfg.ageAfter();
+        for (int i = hd.firstUnaged; i < hd.segments.size(); i++) {
+            Segment seg = hd.segments.get(i);
+            if (seg.aged()) {
+                if (i == hd.firstUnaged) hd.firstUnaged++;
+                continue;
+            }
+            if (i < hd.firstUnaged) continue;
+            if (seg.positions().last() >= limit) break;
+            int n = seg.keys().rows();
+            float[] k = new float[n * dim], v = new float[n * dim];
+            seg.keys().decode(0, n, k, 0);
+            seg.values().decode(0, n, v, 0);
+            int[] pos = new int[n];
+            seg.positions().decode(0, n, pos);
+            int kept = n;
+            if (seg.mass() != null) {
+                // drop what the eviction policy drops, ranked by the mean attention the rows received while young
+                float[] score = Arrays.copyOf(seg.mass().normalizedScores(), n);
+                int[] keep = Importance.select(score, n, Math.max(0, cfg.eviction().keepCount(n)), 0);
+                kept = keep.length;
+                for (int j = 0; j < kept; j++) {
+                    System.arraycopy(k, keep[j] * dim, k, j * dim, dim);
+                    System.arraycopy(v, keep[j] * dim, v, j * dim, dim);
+                    pos[j] = pos[keep[j]];
+                }
+                accumulatorBytes.addAndGet(-seg.mass().bytes());
+            }
+            if (kept == 0) {
+                hd.segments.remove(i);
+                bytes -= seg.bytes();
+                i--;
+                continue;
+            }
+            long add = CodedRows.bytesFor(agedKeys[layer], kept) + CodedRows.bytesFor(agedValues[layer], kept);
+            checkBudget(Math.max(0, add - seg.keys().bytes() - seg.values().bytes()));
+            Segment aged = new Segment(kept == n ? seg.positions() : new PositionSet(pos, kept),
+                    CodedRows.encode(agedKeys[layer], k, 0, kept), CodedRows.encode(agedValues[layer], v, 0, kept),
+                    true, null);
+            hd.segments.set(i, aged);
+            bytes += aged.bytes() - seg.bytes();
+            if (i == hd.firstUnaged) hd.firstUnaged++;
+        }
+    }
+
+    /** Encodes rows {@code [from, from + n)} of the transformed kept rows into a new segment of the head. */
+    private void addSegment(Head hd, int[] kp, float[] kk, float[] vv, int from, int n, VectorCompressor kc,
+                            VectorCompressor vc, boolean aged) {
+        long add = CodedRows.bytesFor(kc, n) + CodedRows.bytesFor(vc, n) + 12 + 8L * n; // positions: <= 8 bytes a token
+        checkBudget(add);
+        int[] p = Arrays.copyOfRange(kp, from, from + n);
+        H2OAccumulator mass = !aged && evictAtAging() ? new H2OAccumulator(n, GqaReduce.SUM) : null;
+        if (mass != null) accumulatorBytes.addAndGet(mass.bytes());
+        Segment seg = new Segment(new PositionSet(p, n), CodedRows.encode(kc, kk, from * dim, n),
+                CodedRows.encode(vc, vv, from * dim, n), aged, mass);
+        hd.segments.add(seg);
+        bytes += seg.bytes();
     }
 
     /** Indices (ascending, into the window's oldest {@code candidates} rows) of the rows to keep. */
@@ -256,16 +483,19 @@ final class CompressedKvCache implements KvCache {
             for (int i = 0; i < candidates; i++) all[i] = i;
             return all;
         }
-        float[] score = new float[candidates];
+        float[] score;
         if (ev.policy() == Eviction.Policy.SNAPKV && firstPrompt && hd.obsQ != null && hd.obsCount > 0) {
-            Importance.snapKv(this, hd, candidates, score);
-        } else if (ev.policy() != Eviction.Policy.STREAMING) {
-            System.arraycopy(w.mass(), 0, score, 0, candidates);
+            score = Importance.snapKv(this, hd, candidates);
+        } else if (ev.policy() != Eviction.Policy.STREAMING && hd.received != null) {
+            // H2O on the prompt: the raw sums (the paper's form); later blocks: the mean over the queries that saw them
+            float[] all = firstPrompt ? hd.received.scores() : hd.received.normalizedScores();
+            score = Arrays.copyOf(all, candidates);
+        } else {
+            score = new float[candidates];
         }
-        int[] pos = new int[candidates];
-        for (int i = 0; i < candidates; i++) pos[i] = w.position(i);
-        return Importance.select(score, pos, candidates, ev.keepCount(candidates), ev.sinks(), ev.pool(),
-                ev.policy() == Eviction.Policy.SNAPKV && firstPrompt);
+        int sinks = 0;
+        while (sinks < candidates && w.position(sinks) < Math.max(ev.sinks(), cfg.pin())) sinks++;
+        return Importance.select(score, candidates, Math.max(sinks, ev.keepCount(candidates)), sinks);
     }
 
     private float[] mean(float[] rows, int n) {
@@ -281,7 +511,7 @@ final class CompressedKvCache implements KvCache {
         if (needed <= w.capacity()) return;
         int cap = Math.max(needed, Math.max(cfg.window() + cfg.block(), w.capacity() + (w.capacity() >> 1)));
         if (cfg.memoryBudget() > 0) {
-            long room = cfg.memoryBudget() - bytes + w.bytes();
+            long room = cfg.memoryBudget() - bytes - accumulatorBytes.get() + w.bytes();
             long perRow = w.bytesFor(1);
             cap = (int) Math.max(needed, Math.min(cap, room / perRow));
         }
@@ -292,8 +522,9 @@ final class CompressedKvCache implements KvCache {
     }
 
     private void checkBudget(long add) {
-        if (cfg.memoryBudget() > 0 && bytes + add > cfg.memoryBudget()) {
-            throw new KvMemoryExceededException(cfg.memoryBudget(), bytes + add, seen);
+        long held = bytes + accumulatorBytes.get();
+        if (cfg.memoryBudget() > 0 && held + add > cfg.memoryBudget()) {
+            throw new KvMemoryExceededException(cfg.memoryBudget(), held + add, seen);
         }
     }
 
@@ -374,7 +605,8 @@ final class CompressedKvCache implements KvCache {
             sm.absorb(s, m, cnt, vbuf, false);
         }
 
-        if (tracksMass()) recordMass(hd, m, positions, qv, sm.mx, sm.sum, kbuf);
+        if (tracksMass()) recordMass(hd, n, positions, qv, sm.mx, sm.sum, kbuf);
+        if (evictAtAging() && tracksMass()) recordSegmentMass(hd, n, positions, qv, sm.mx, sm.sum);
 
         // out = (H^T accC + sumC * valueMean + accW) / sum
         int qDimOff = kvHead * group * dim;
@@ -457,35 +689,106 @@ final class CompressedKvCache implements KvCache {
     // Importance bookkeeping
     // ---------------------------------------------------------------------------------------------------------
 
+    /** With aging configured, dropping happens when rows age (not when they leave the full-precision window). */
+    private boolean evictAtAging() {
+        return agedKeys != null && cfg.eviction().drops();
+    }
+
     private boolean tracksMass() {
         Eviction ev = cfg.eviction();
         return ev.drops() && ev.policy() != Eviction.Policy.STREAMING
                 && (prompted || ev.policy() == Eviction.Policy.H2O);
     }
 
-    /** Adds each window row's softmax probability, summed over this call's query heads, to its attention mass. */
-    private void recordMass(Head hd, int m, int[] positions, float[] qv, float[] mx, float[] sum, float[] scratch) {
+    /**
+     * Feeds the codec's H2O accumulator of this head with the softmax probabilities that this call's queries gave the
+     * window rows ({@code [group][visible rows]} per query position).
+     */
+    private void recordMass(Head hd, int n, int[] positions, float[] qv, float[] mx, float[] sum, float[] scratch) {
         RowWindow w = hd.window;
         int wc = w.count();
-        float[] add = new float[wc];
-        for (int from = 0; from < wc; from += CHUNK) {
-            int cnt = Math.min(CHUNK, wc - from);
-            w.keys(from, cnt, scratch, 0);
-            for (int j = 0; j < m; j++) {
-                if (sum[j] <= 0f) continue;
-                int qpos = positions[j / group];
-                float inv = 1f / sum[j];
-                for (int r = 0; r < cnt; r++) {
-                    if (w.position(from + r) > qpos) continue;
-                    float sc = vm.dot(qv, j * dim, scratch, r * dim, dim) * invSqrtD;
-                    add[from + r] += (float) Math.exp(sc - mx[j]) * inv;
+        if (wc == 0) return;
+        float[] keys = new float[wc * dim];
+        w.keys(0, wc, keys, 0);
+        float[] probs = new float[group * wc];
+        synchronized (hd) {
+            if (hd.received == null) hd.received = new H2OAccumulator(0, GqaReduce.SUM);
+            long before = hd.received.bytes();
+            for (int i = 0; i < n; i++) {
+                int visible = 0;
+                while (visible < wc && w.position(visible) <= positions[i]) visible++;
+                if (visible == 0) continue;
+                for (int g = 0; g < group; g++) {
+                    int j = i * group + g;
+                    float inv = sum[j] > 0f ? 1f / sum[j] : 0f;
+                    for (int r = 0; r < visible; r++) {
+                        float sc = vm.dot(qv, j * dim, keys, r * dim, dim) * invSqrtD;
+                        probs[g * visible + r] = (float) Math.exp(sc - mx[j]) * inv;
+                    }
+                }
+                hd.received.addGroup(probs, 0, group, visible);
+            }
+            accumulatorBytes.addAndGet(hd.received.bytes() - before);
+        }
+    }
+
+    /**
+     * Feeds the mass accumulators of the young segments (those that will be ranked when they age) with the
+     * probabilities this call's queries gave their rows: a second pass over those rows with the final softmax maximum
+     * and sum of every query.
+     */
+    private void recordSegmentMass(Head hd, int n, int[] positions, float[] qv, float[] mx, float[] sum) {
+        boolean any = false;
+        for (Segment seg : hd.segments) any |= seg.mass() != null;
+        if (!any) return;
+        float[] kbuf = new float[CHUNK * dim];
+        int[] pbuf = new int[CHUNK];
+        for (Segment seg : hd.segments) {
+            if (seg.mass() == null) continue;
+            int rows = seg.keys().rows();
+            float[] all = new float[n * group * rows]; // [query][group][rows] probabilities
+            for (int from = 0; from < rows; from += CHUNK) {
+                int cnt = Math.min(CHUNK, rows - from);
+                decodeKeysOriginal(hd, seg, from, cnt, kbuf, pbuf);
+                for (int j = 0; j < n * group; j++) {
+                    if (sum[j] <= 0f) continue;
+                    float inv = 1f / sum[j];
+                    int qpos = positions[j / group];
+                    int base = j * rows + from;
+                    for (int r = 0; r < cnt; r++) {
+                        if (pbuf[r] > qpos) continue;
+                        float sc = vm.dot(qv, j * dim, kbuf, r * dim, dim) * invSqrtD;
+                        all[base + r] = (float) Math.exp(sc - mx[j]) * inv;
+                    }
                 }
             }
+            synchronized (hd) {
+                long before = seg.mass().bytes();
+                for (int i = 0; i < n; i++) {
+                    if (seg.positions().first() <= positions[i]) seg.mass().addGroup(all, i * group * rows, group, rows);
+                }
+                accumulatorBytes.addAndGet(seg.mass().bytes() - before);
+            }
         }
-        synchronized (hd) {
-            float[] mass = w.mass();
-            for (int r = 0; r < wc; r++) mass[r] += add[r];
+    }
+
+    /** Decodes rows of a segment back to the keys the engine appended (RoPE applied), with their positions. */
+    private void decodeKeysOriginal(Head hd, Segment seg, int from, int cnt, float[] kbuf, int[] pbuf) {
+        seg.keys().decode(from, cnt, kbuf, 0);
+        seg.positions().decode(from, cnt, pbuf);
+        for (int r = 0; r < cnt; r++) {
+            rotation.inverse(kbuf, r * dim);
+            if (hd.keyScale != null) for (int c = 0; c < dim; c++) kbuf[r * dim + c] /= hd.keyScale[c];
+            if (hd.keyMean != null) vm.axpy(1f, hd.keyMean, 0, kbuf, r * dim, dim);
+            if (rope != null) rope.forward(kbuf, r * dim, pbuf[r]);
         }
+    }
+
+    /** The recorded observation queries as floats: [observation][group * dim]. */
+    static float[] observations(Head hd) {
+        float[] q = new float[hd.obsQ.length];
+        for (int i = 0; i < q.length; i++) q[i] = Float.float16ToFloat(hd.obsQ[i]);
+        return q;
     }
 
     /** Keeps the last {@code observation} queries of the prompt (all heads of the group) for SnapKV. */
@@ -496,7 +799,7 @@ final class CompressedKvCache implements KvCache {
             int gd = group * dim;
             for (int i = Math.max(0, n - cap); i < n; i++) {
                 int slot = hd.obsCount % cap;
-                System.arraycopy(qv, i * gd, hd.obsQ, slot * gd, gd);
+                for (int c = 0; c < gd; c++) hd.obsQ[slot * gd + c] = Float.floatToFloat16(qv[i * gd + c]);
                 hd.obsPos[slot] = positions[i];
                 hd.obsCount++;
             }
@@ -546,7 +849,7 @@ final class CompressedKvCache implements KvCache {
         }
         double kept = (double) rowsHeld / ((long) layout.layers() * layout.kvHeads());
         long values = seen * layout.layers() * 2L * layout.kvDim();
-        return new KvStats(seen, kept, bytes, seen * layout.fp16BytesPerToken(), values);
+        return new KvStats(seen, kept, bytes + accumulatorBytes.get(), seen * layout.fp16BytesPerToken(), values);
     }
 
     /** Recomputes the bytes held from every array (tests compare it with the running total). */
@@ -555,10 +858,11 @@ final class CompressedKvCache implements KvCache {
         for (Head[] row : heads) {
             for (Head hd : row) {
                 b += hd.window.bytes();
-                for (Segment s : hd.segments) b += s.bytes();
+                for (Segment s : hd.segments) b += s.bytes() + (s.mass() == null ? 0 : s.mass().bytes());
                 if (hd.keyMean != null) b += 4L * (hd.keyMean.length + hd.valueMean.length);
                 if (hd.keyScale != null) b += 4L * hd.keyScale.length;
-                if (hd.obsQ != null) b += 4L * (hd.obsQ.length + hd.obsPos.length);
+                if (hd.received != null) b += hd.received.bytes();
+                if (hd.obsQ != null) b += 2L * hd.obsQ.length + 4L * hd.obsPos.length;
             }
         }
         return b;
@@ -623,5 +927,6 @@ final class CompressedKvCache implements KvCache {
         closed = true;
         for (Head[] row : heads) Arrays.fill(row, null);
         bytes = 0;
+        accumulatorBytes.set(0);
     }
 }

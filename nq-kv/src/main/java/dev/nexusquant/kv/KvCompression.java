@@ -18,7 +18,13 @@ import java.util.Locale;
  *
  * @param keyCodec        row codec of keys, e.g. {@code "e8:2"} (see {@link RowCodecs})
  * @param valueCodec      row codec of values
- * @param layerCodecs     per-layer overrides of the two codecs
+ * @param layerCodecs     per-layer overrides of the two codecs (negative layers count from the end: -1 = last)
+ * @param agedKeyCodec    codec that rows are re-coded with once they are more than {@code ageAfter} positions older
+ *                        than the newest token (null: no aging)
+ * @param agedValueCodec  the same for values
+ * @param ageAfter        the aging distance in tokens
+ * @param boost           this many layers, chosen per prompt as those whose attention the key codec disturbs most
+ *                        (see {@link CompressedKvCache}), get codecs two bits richer
  * @param rotate          randomized Hadamard rotation of stored rows
  * @param seed            seed of the rotation's random signs
  * @param keyDomain       store keys as they come (POST_ROPE) or with RoPE undone (PRE_ROPE)
@@ -27,6 +33,8 @@ import java.util.Locale;
  * @param balanceKeys     scale key channels by {@code (E[q_c^2] / E[k_c^2])^(1/4)} (queries divided by the same) before
  *                        the rotation, from the prompt's observation queries: the diagonal scaling that minimizes the
  *                        error of the attention logits for a given quantization noise (exact: q.k is unchanged)
+ * @param pin             the first {@code pin} positions of the sequence (attention sinks) are never dropped and are
+ *                        stored in fp16 instead of the row codec
  * @param eviction        which tokens are dropped
  * @param window          most recent tokens kept in full precision
  * @param block           tokens compressed at a time once the window is full (and the generation batch size that
@@ -36,9 +44,10 @@ import java.util.Locale;
  * @param stagingLimit    prompt tokens held uncompressed before the cache compresses on its own
  */
 public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs> layerCodecs,
+                            String agedKeyCodec, String agedValueCodec, int ageAfter, int boost,
                             boolean rotate, long seed, KeyDomain keyDomain,
                             boolean centerKeys, boolean centerValues, boolean balanceKeys,
-                            Eviction eviction, int window, int block, Precision windowPrecision,
+                            int pin, Eviction eviction, int window, int block, Precision windowPrecision,
                             long memoryBudget, int stagingLimit) implements KvCacheFactory {
 
     public enum KeyDomain { POST_ROPE, PRE_ROPE }
@@ -53,14 +62,26 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         RowCodecs.validate(keyCodec);
         RowCodecs.validate(valueCodec);
         layerCodecs = List.copyOf(layerCodecs);
+        if ((agedKeyCodec == null) != (agedValueCodec == null)) {
+            throw new IllegalArgumentException("aged codecs: give both ak and av, or neither");
+        }
+        if (agedKeyCodec != null) {
+            RowCodecs.validate(agedKeyCodec);
+            RowCodecs.validate(agedValueCodec);
+            if (ageAfter < 1 || ageAfter > 1 << 24) throw new IllegalArgumentException("age distance out of range: " + ageAfter);
+        }
         for (LayerCodecs lc : layerCodecs) {
-            if (lc.layer() < 0) throw new IllegalArgumentException("layer override for a negative layer: " + lc.layer());
+            if (lc.layer() < -(1 << 16) || lc.layer() >= 1 << 16) {
+                throw new IllegalArgumentException("layer override out of range: " + lc.layer());
+            }
             RowCodecs.validate(lc.keyCodec());
             RowCodecs.validate(lc.valueCodec());
         }
         if (keyDomain == null || eviction == null || windowPrecision == null) {
             throw new IllegalArgumentException("KvCompression: null setting");
         }
+        if (boost < 0 || boost > 1 << 16) throw new IllegalArgumentException("boost out of range: " + boost);
+        if (pin < 0 || pin > 1 << 16) throw new IllegalArgumentException("pin out of range: " + pin);
         if (window < 0 || window > 1 << 20) throw new IllegalArgumentException("window out of range: " + window);
         if (block < 1 || block > 1 << 16) throw new IllegalArgumentException("block out of range: " + block);
         if (memoryBudget < 0) throw new IllegalArgumentException("memory budget is negative: " + memoryBudget);
@@ -95,12 +116,17 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         b.keyCodec = keyCodec;
         b.valueCodec = valueCodec;
         b.layerCodecs = new ArrayList<>(layerCodecs);
+        b.agedKeyCodec = agedKeyCodec;
+        b.agedValueCodec = agedValueCodec;
+        b.ageAfter = ageAfter;
+        b.boost = boost;
         b.rotate = rotate;
         b.seed = seed;
         b.keyDomain = keyDomain;
         b.centerKeys = centerKeys;
         b.centerValues = centerValues;
         b.balanceKeys = balanceKeys;
+        b.pin = pin;
         b.eviction = eviction;
         b.window = window;
         b.block = block;
@@ -115,16 +141,25 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         return toBuilder().memoryBudget(bytes).build();
     }
 
-    /** Key codec name for a layer. */
-    public String keyCodecFor(int layer) {
-        for (LayerCodecs lc : layerCodecs) if (lc.layer() == layer) return lc.keyCodec();
-        return keyCodec;
+    /**
+     * Key codec name for a layer of a model of {@code layers} layers. Overrides name a layer by index, or from the end
+     * with a negative index ({@code -1} is the last layer); an exact index wins over one counted from the end.
+     */
+    public String keyCodecFor(int layer, int layers) {
+        LayerCodecs lc = override(layer, layers);
+        return lc == null ? keyCodec : lc.keyCodec();
     }
 
-    /** Value codec name for a layer. */
-    public String valueCodecFor(int layer) {
-        for (LayerCodecs lc : layerCodecs) if (lc.layer() == layer) return lc.valueCodec();
-        return valueCodec;
+    /** Value codec name for a layer of a model of {@code layers} layers (see {@link #keyCodecFor}). */
+    public String valueCodecFor(int layer, int layers) {
+        LayerCodecs lc = override(layer, layers);
+        return lc == null ? valueCodec : lc.valueCodec();
+    }
+
+    private LayerCodecs override(int layer, int layers) {
+        for (LayerCodecs lc : layerCodecs) if (lc.layer() == layer) return lc;
+        for (LayerCodecs lc : layerCodecs) if (lc.layer() < 0 && layers + lc.layer() == layer) return lc;
+        return null;
     }
 
     @Override
@@ -147,12 +182,17 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         private String keyCodec = "fp32";
         private String valueCodec = "fp32";
         private List<LayerCodecs> layerCodecs = new ArrayList<>();
+        private String agedKeyCodec;
+        private String agedValueCodec;
+        private int ageAfter = 256;
+        private int boost;
         private boolean rotate;
         private long seed = 0x5EEDL;
         private KeyDomain keyDomain = KeyDomain.POST_ROPE;
         private boolean centerKeys;
         private boolean centerValues;
         private boolean balanceKeys;
+        private int pin;
         private Eviction eviction = Eviction.NONE;
         private int window = 32;
         private int block = 32;
@@ -168,12 +208,22 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
             layerCodecs.add(new LayerCodecs(layer, k, v));
             return this;
         }
+        public Builder aging(int after, String k, String v) {
+            this.ageAfter = after;
+            this.agedKeyCodec = k;
+            this.agedValueCodec = v;
+            return this;
+        }
+        public Builder boost(int layers) { this.boost = layers; return this; }
+        public Builder ageAfter(int after) { this.ageAfter = after; return this; }
+        public Builder agedCodecs(String k, String v) { this.agedKeyCodec = k; this.agedValueCodec = v; return this; }
         public Builder clearLayers() { layerCodecs.clear(); return this; }
         public Builder rotate(boolean r) { this.rotate = r; return this; }
         public Builder seed(long s) { this.seed = s; return this; }
         public Builder keyDomain(KeyDomain d) { this.keyDomain = d; return this; }
         public Builder center(boolean keys, boolean values) { this.centerKeys = keys; this.centerValues = values; return this; }
         public Builder balanceKeys(boolean b) { this.balanceKeys = b; return this; }
+        public Builder pin(int n) { this.pin = n; return this; }
         public Builder eviction(Eviction e) { this.eviction = e; return this; }
         public Builder window(int w) { this.window = w; return this; }
         public Builder block(int b) { this.block = b; return this; }
@@ -183,8 +233,8 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
 
         public KvCompression build() {
             int staging = Math.max(stagingLimit, window + block);
-            return new KvCompression(keyCodec, valueCodec, layerCodecs, rotate, seed, keyDomain, centerKeys,
-                    centerValues, balanceKeys, eviction, window, block, windowPrecision, memoryBudget, staging);
+            return new KvCompression(keyCodec, valueCodec, layerCodecs, agedKeyCodec, agedValueCodec, ageAfter, boost, rotate, seed, keyDomain, centerKeys,
+                    centerValues, balanceKeys, pin, eviction, window, block, windowPrecision, memoryBudget, staging);
         }
     }
 

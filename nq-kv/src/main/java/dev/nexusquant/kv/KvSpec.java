@@ -8,13 +8,16 @@ import java.util.Locale;
  * cache), separated by commas:
  * <pre>
  *   k=CODEC v=CODEC kv=CODEC        row codecs of keys, values, both (e8:2, e8:3, fp16, q4_0, kivi2, ...)
- *   L&lt;n&gt;=KCODEC/VCODEC             codecs of layer n
+ *   L&lt;n&gt;=KCODEC/VCODEC             codecs of layer n (L-1 = the last layer, L-2 the one before)
+ *   boost=N                        the N layers most disturbed by the key codec on this prompt get 2 more bits
+ *   age=N ak=CODEC av=CODEC        rows older than N tokens are re-coded with these (precision decays with age)
  *   evict=none|streaming|snapkv:R|h2o:R   eviction policy and keep ratio R in (0, 1]
  *   sinks=N obs=N pool=N           sink tokens, SnapKV observation queries and pooling kernel
  *   window=N block=N wprec=f16|f32 full-precision recent window, compression block, window precision
  *   rot=on|off seed=N              randomized Hadamard rotation and its seed
  *   keys=post|pre                  keys stored with RoPE applied, or undone
  *   center=none|k|v|kv             subtract per-head means before quantizing
+ *   pin=N                          keep the first N positions (attention sinks) in fp16, never evicted
  *   kbal=on|off                    balance key channels against the prompt's queries before rotating
  *   mem=SIZE staging=N             memory budget (e.g. 64M, 1.5G), prompt tokens staged before compressing
  * </pre>
@@ -38,7 +41,9 @@ public final class KvSpec {
         } else {
             b = KvCompression.builder();
         }
-        Eviction ev = b.build().eviction();
+        KvCompression start0 = b.build();
+        Eviction ev = start0.eviction();
+        String[] agedK = {start0.agedKeyCodec()}, agedV = {start0.agedValueCodec()};
         for (int i = start; i < parts.length; i++) {
             String part = parts[i].trim();
             if (part.isEmpty()) continue;
@@ -51,6 +56,10 @@ public final class KvSpec {
                     case "k" -> b.keyCodec(val);
                     case "v" -> b.valueCodec(val);
                     case "kv" -> b.codecs(val, val);
+                    case "age" -> b.ageAfter(Integer.parseInt(val));
+                    case "boost" -> b.boost(Integer.parseInt(val));
+                    case "ak" -> agedK[0] = val;
+                    case "av" -> agedV[0] = val;
                     case "evict" -> ev = evict(val, ev);
                     case "keep" -> ev = new Eviction(ev.policy(), Double.parseDouble(val), ev.sinks(), ev.observation(), ev.pool());
                     case "sinks" -> ev = new Eviction(ev.policy(), ev.keepRatio(), Integer.parseInt(val), ev.observation(), ev.pool());
@@ -79,6 +88,7 @@ public final class KvSpec {
                         if (!c.matches("none|k|v|kv")) throw new IllegalArgumentException("center must be none, k, v or kv");
                         b.center(c.contains("k"), c.contains("v"));
                     }
+                    case "pin" -> b.pin(Integer.parseInt(val));
                     case "kbal" -> b.balanceKeys(switch (val.toLowerCase(Locale.ROOT)) {
                         case "on", "true" -> true;
                         case "off", "false" -> false;
@@ -87,7 +97,7 @@ public final class KvSpec {
                     case "mem" -> b.memoryBudget(parseSize(val));
                     case "staging" -> b.stagingLimit(Integer.parseInt(val));
                     default -> {
-                        if (key.matches("l\\d+")) {
+                        if (key.matches("l-?\\d+")) {
                             String[] kv = val.split("/");
                             if (kv.length != 2) throw new IllegalArgumentException("layer override must be KCODEC/VCODEC");
                             b.layer(Integer.parseInt(key.substring(1)), kv[0], kv[1]);
@@ -103,6 +113,7 @@ public final class KvSpec {
             }
         }
         b.eviction(ev);
+        b.agedCodecs(agedK[0], agedV[0]);
         try {
             return b.build();
         } catch (IllegalArgumentException e) {
@@ -165,6 +176,10 @@ public final class KvSpec {
         for (KvCompression.LayerCodecs lc : c.layerCodecs()) {
             sb.append(",L").append(lc.layer()).append('=').append(lc.keyCodec()).append('/').append(lc.valueCodec());
         }
+        if (c.boost() > 0) sb.append(",boost=").append(c.boost());
+        if (c.agedKeyCodec() != null) {
+            sb.append(",age=").append(c.ageAfter()).append(",ak=").append(c.agedKeyCodec()).append(",av=").append(c.agedValueCodec());
+        }
         Eviction e = c.eviction();
         sb.append(",evict=").append(switch (e.policy()) {
             case NONE -> "none";
@@ -180,6 +195,7 @@ public final class KvSpec {
         if (c.rotate()) sb.append(",seed=").append(c.seed());
         sb.append(",keys=").append(c.keyDomain() == KvCompression.KeyDomain.PRE_ROPE ? "pre" : "post");
         sb.append(",center=").append(c.centerKeys() ? (c.centerValues() ? "kv" : "k") : (c.centerValues() ? "v" : "none"));
+        if (c.pin() > 0) sb.append(",pin=").append(c.pin());
         if (c.balanceKeys()) sb.append(",kbal=on");
         if (c.memoryBudget() > 0) sb.append(",mem=").append(c.memoryBudget());
         sb.append(",staging=").append(c.stagingLimit());

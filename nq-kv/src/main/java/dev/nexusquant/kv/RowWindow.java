@@ -4,8 +4,7 @@ import java.util.Arrays;
 
 /**
  * The full-precision rows of one (layer, KV head): the prompt while it is being staged, then the recent window.
- * Rows are kept in position order, keys and values as fp32 or fp16, with the attention mass each row received
- * (for H2O-style ranking) beside it.
+ * Rows are kept in position order, keys and values as fp32 or fp16.
  */
 final class RowWindow {
 
@@ -14,7 +13,6 @@ final class RowWindow {
     private float[] k32, v32; // [capacity][dim] when !half
     private short[] k16, v16; // [capacity][dim] when half
     private int[] pos;        // [capacity]
-    private float[] mass;     // [capacity] attention mass received
     private int count;
 
     RowWindow(int dim, boolean half) {
@@ -35,13 +33,9 @@ final class RowWindow {
         return pos[i];
     }
 
-    float[] mass() {
-        return mass;
-    }
-
     /** Bytes held by arrays of the given capacity. */
     long bytesFor(int capacity) {
-        long perRow = (half ? 2L : 4L) * 2 * dim + 4 + 4;
+        long perRow = (half ? 2L : 4L) * 2 * dim + 4;
         return perRow * capacity;
     }
 
@@ -63,7 +57,6 @@ final class RowWindow {
             v32 = v32 == null ? new float[capacity * dim] : Arrays.copyOf(v32, capacity * dim);
         }
         pos = pos == null ? new int[capacity] : Arrays.copyOf(pos, capacity);
-        mass = mass == null ? new float[capacity] : Arrays.copyOf(mass, capacity);
     }
 
     /** Appends one row; capacity must have been ensured. */
@@ -79,7 +72,6 @@ final class RowWindow {
             System.arraycopy(v, vOff, v32, o, dim);
         }
         pos[count] = position;
-        mass[count] = 0f;
         count++;
     }
 
@@ -114,7 +106,6 @@ final class RowWindow {
             System.arraycopy(v32, n * dim, v32, 0, rest * dim);
         }
         System.arraycopy(pos, n, pos, 0, rest);
-        System.arraycopy(mass, n, mass, 0, rest);
         count = rest;
     }
 
@@ -130,7 +121,6 @@ final class RowWindow {
                 v32 = Arrays.copyOf(v32, c * dim);
             }
             pos = Arrays.copyOf(pos, c);
-            mass = Arrays.copyOf(mass, c);
         }
     }
 }

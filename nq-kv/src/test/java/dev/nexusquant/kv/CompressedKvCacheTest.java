@@ -10,6 +10,7 @@ import java.util.HashSet;
 import java.util.Random;
 import java.util.Set;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -129,6 +130,9 @@ class CompressedKvCacheTest {
                 "k=e8:2,v=e8:2,rot=on,center=kv,kbal=on,evict=snapkv:0.7,window=8,block=8,wprec=f16",
                 "k=e8:2,v=e8:2,rot=on,center=kv,kbal=on,keys=pre,window=8,block=8,wprec=f16,obs=8",
                 "k=e8:4/16,v=e8:2,rot=off,center=none,window=4,block=4",
+                "k=e8:4,v=e8:3,age=12,ak=e8:2,av=e8:1,rot=on,center=kv,pin=2,evict=snapkv:0.6,window=6,block=4,wprec=f16",
+                "k=e8:3,v=e8:2,age=10,ak=e8:1,av=e8:1,rot=on,center=kv,keys=pre,evict=h2o:0.5,window=4,block=4,wprec=f16",
+                "k=e8:1,v=e8:1,rot=on,center=kv,pin=3,evict=snapkv:0.3,sinks=2,window=8,block=8,wprec=f16",
                 "k=q4_0,v=kivi2,rot=on,window=8,block=8,wprec=f16",
                 "k=tq2.5,v=fp8,rot=on,evict=streaming,sinks=3,window=8,block=4",
         };
@@ -164,6 +168,85 @@ class CompressedKvCacheTest {
                 }
             }
             assertEquals(c.recountBytes(), c.stats().bytes(), spec);
+        }
+    }
+
+    @Test
+    void rowsAreRecodedWithTheAgedCodecsOnceOldEnough() {
+        KvCompression cfg = KvSpec.parse("k=e8:4,v=e8:4,age=40,ak=e8:1,av=e8:1,rot=on,window=8,block=8,wprec=f16");
+        CompressedKvCache c = (CompressedKvCache) cfg.create(LAYOUT);
+        Driver d = new Driver(LAYOUT, c, 31);
+        d.step(64, false, false, 0, "");
+        c.endOfPrompt();
+        // the prompt's rows older than 40 positions went straight to the aged codecs, the rest in blocks of 8
+        for (CompressedKvCache.Segment seg : c.head(0, 0).segments) {
+            boolean old = seg.positions().last() < 63 - 40;
+            assertEquals(old, seg.aged(), "segment ending at " + seg.positions().last());
+            // one fp16 scale + 16 code bits per 8 values at 1 bit (e8:1 is 8 bits per 8 values), 32 at 4 bits
+            assertEquals(old ? 2 + 16 / 8 * 1 : 2 + 16 / 8 * 4, seg.keys().codec().bytesPerBlock(), "codec of a segment");
+        }
+        long before = c.stats().bytes();
+        for (int i = 0; i < 60; i++) d.step(1, false, false, 0, "");
+        long agedRows = 0, youngRows = 0;
+        for (CompressedKvCache.Segment seg : c.head(1, 1).segments) {
+            if (seg.aged()) agedRows += seg.keys().rows();
+            else youngRows += seg.keys().rows();
+            if (!seg.aged()) assertTrue(seg.positions().last() >= 123 - 40 - 8, "young segments are recent");
+        }
+        assertTrue(agedRows > 64 && youngRows > 0, agedRows + " aged, " + youngRows + " young rows");
+        assertEquals(c.recountBytes(), c.stats().bytes());
+        assertTrue(c.stats().bytes() < before * 2, "aging keeps the cache small");
+    }
+
+    @Test
+    void withAgingRowsAreDroppedOnlyWhenTheyAge() {
+        KvCompression cfg = KvSpec.parse("k=e8:4,v=e8:4,age=48,ak=e8:2,av=e8:2,evict=snapkv:0.25,sinks=2,rot=on,window=8,block=8,wprec=f16");
+        CompressedKvCache c = (CompressedKvCache) cfg.create(LAYOUT);
+        Driver d = new Driver(LAYOUT, c, 33);
+        d.step(100, false, false, 0, "");
+        c.endOfPrompt();
+        // positions < 99 - 48 = 51: ranked now, a quarter kept (plus sinks); 51 .. 91 kept, young; 92 .. 99 window
+        Set<Integer> kept = keptPositions(c, 0, 0);
+        for (int p = 51; p < 100; p++) assertTrue(kept.contains(p), "young position " + p + " kept");
+        long old = kept.stream().filter(p -> p < 51).count();
+        assertEquals(Math.round(0.25 * 51), old, "old positions kept");
+        for (int i = 0; i < 80; i++) d.step(1, false, false, 0, "");
+        // now everything older than 179 - 48 has aged: about a quarter of it is left
+        Set<Integer> later = keptPositions(c, 1, 1);
+        long young = later.stream().filter(p -> p >= 179 - 48 - 8).count();
+        long older = later.stream().filter(p -> p < 179 - 48 - 8).count();
+        assertTrue(young >= 40, "young rows all kept: " + young);
+        assertTrue(older < 0.35 * (179 - 48 - 8), "old rows evicted to about a quarter: " + older);
+        assertEquals(c.recountBytes(), c.stats().bytes());
+    }
+
+    @Test
+    void theLayerWhoseAttentionQuantizationDisturbsMostIsBoosted() {
+        KvLayout layout = new KvLayout(4, 4, 2, 32, 4096, new RopeSpec(RopeSpec.Style.ADJACENT, 10000, 1, 32));
+        for (int sharp = 0; sharp < 4; sharp++) {
+            CompressedKvCache c = (CompressedKvCache) KvSpec.parse("k=e8:1,v=e8:1,boost=1,rot=on,window=8,block=8").create(layout);
+            Random rnd = new Random(40 + sharp);
+            int n = 80;
+            int[] pos = new int[n];
+            for (int i = 0; i < n; i++) pos[i] = i;
+            for (int l = 0; l < layout.layers(); l++) {
+                // layer `sharp` has large keys and queries: peaked attention that coarse keys disturb; others are flat
+                float scale = l == sharp ? 4f : 0.2f;
+                float[] k = new float[n * layout.kvDim()], v = new float[n * layout.kvDim()], q = new float[n * layout.qDim()];
+                for (int i = 0; i < k.length; i++) {
+                    k[i] = (float) rnd.nextGaussian() * scale;
+                    v[i] = (float) rnd.nextGaussian();
+                }
+                for (int i = 0; i < q.length; i++) q[i] = (float) rnd.nextGaussian() * scale;
+                c.append(l, n, pos, k, v);
+                float[] out = new float[q.length];
+                for (int h = 0; h < layout.kvHeads(); h++) c.attend(l, h, n, pos, q, out);
+            }
+            c.endOfPrompt();
+            assertArrayEquals(new int[]{sharp}, c.boostedLayers(), "sharp layer " + sharp);
+            // the boosted layer's rows are coded at 1 + 2 = 3 bits: 2 bytes of scale + 32 * 3 / 8 bytes
+            assertEquals(2 + 12, c.head(sharp, 0).segments.get(0).keys().codec().bytesPerBlock());
+            assertEquals(2 + 4, c.head((sharp + 1) % 4, 0).segments.get(0).keys().codec().bytesPerBlock());
         }
     }
 

@@ -11,11 +11,21 @@ class KvSpecTest {
     @Test
     void parsesOverridesAndFormatsBackToTheSameConfiguration() {
         KvCompression c = KvSpec.parse("k=q4_0,v=kivi2,evict=snapkv:0.4,sinks=2,obs=16,pool=5,window=64,block=16,"
-                + "wprec=f16,rot=on,seed=42,keys=post,center=kv,mem=64M,staging=4096,L0=fp16/fp16");
+                + "wprec=f16,rot=on,seed=42,keys=post,center=kv,mem=64M,staging=4096,L0=fp16/fp16,pin=4,age=300,ak=e8:2,av=e8:1");
+        assertEquals(300, c.ageAfter());
+        assertEquals("e8:2", c.agedKeyCodec());
+        assertEquals("e8:1", c.agedValueCodec());
+        assertEquals(4, c.pin());
         assertEquals("q4_0", c.keyCodec());
         assertEquals("kivi2", c.valueCodec());
-        assertEquals("fp16", c.keyCodecFor(0));
-        assertEquals("q4_0", c.keyCodecFor(1));
+        assertEquals("fp16", c.keyCodecFor(0, 8));
+        assertEquals("q4_0", c.keyCodecFor(1, 8));
+        KvCompression last = KvSpec.parse("k=e8:2,v=e8:2,L-1=e8:4/e8:3,L3=fp16/fp16");
+        assertEquals("e8:4", last.keyCodecFor(7, 8));
+        assertEquals("e8:3", last.valueCodecFor(9, 10));
+        assertEquals("e8:2", last.keyCodecFor(6, 8));
+        assertEquals("fp16", last.keyCodecFor(3, 4), "an exact index wins over -1");
+        assertEquals(last, KvSpec.parse(KvSpec.format(last)));
         assertEquals(Eviction.Policy.SNAPKV, c.eviction().policy());
         assertEquals(0.4, c.eviction().keepRatio());
         assertEquals(2, c.eviction().sinks());

@@ -68,6 +68,11 @@ public final class H2OAccumulator {
         length = Math.max(length, len);
     }
 
+    /** Bytes held by the two arrays (capacity, not length): for callers that account for memory. */
+    public long bytes() {
+        return 4L * mass.length + 4L * seen.length;
+    }
+
     /** A copy of the accumulated scores, {@code [length()]}. */
     public float[] scores() {
         return Arrays.copyOf(mass, length);

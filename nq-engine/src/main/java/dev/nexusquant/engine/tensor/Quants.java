@@ -82,47 +82,61 @@ public final class Quants {
                 }
             }
             case Q4_K -> {
+                byte[] q = new byte[144];
                 for (int b = 0; b < n / 256; b++, off += 144) {
-                    float d = f16(s, off);
-                    float dmin = f16(s, off + 2);
-                    long scales = off + 4;
-                    long qs = off + 16;
+                    MemorySegment.copy(s, ValueLayout.JAVA_BYTE, off, q, 0, 144);
+                    float d = Float.float16ToFloat((short) ((q[0] & 0xFF) | (q[1] << 8)));
+                    float dmin = Float.float16ToFloat((short) ((q[2] & 0xFF) | (q[3] << 8)));
                     int y = dstOff + 256 * b;
                     for (int j = 0; j < 4; j++) {
-                        float d1 = d * q4kScale(s, scales, 2 * j), m1 = dmin * q4kMin(s, scales, 2 * j);
-                        float d2 = d * q4kScale(s, scales, 2 * j + 1), m2 = dmin * q4kMin(s, scales, 2 * j + 1);
+                        float d1 = d * q4kScale(q, 4, 2 * j), m1 = dmin * q4kMin(q, 4, 2 * j);
+                        float d2 = d * q4kScale(q, 4, 2 * j + 1), m2 = dmin * q4kMin(q, 4, 2 * j + 1);
                         for (int l = 0; l < 32; l++) {
-                            int q = u8(s, qs + 32 * j + l);
-                            dst[y + 64 * j + l] = d1 * (q & 15) - m1;
-                            dst[y + 64 * j + 32 + l] = d2 * (q >> 4) - m2;
+                            int v = q[16 + 32 * j + l] & 0xFF;
+                            dst[y + 64 * j + l] = d1 * (v & 15) - m1;
+                            dst[y + 64 * j + 32 + l] = d2 * (v >> 4) - m2;
                         }
                     }
                 }
             }
             case Q6_K -> {
+                byte[] q = new byte[210];
+                float[] scale = new float[16];
                 for (int b = 0; b < n / 256; b++, off += 210) {
-                    long ql = off, qh = off + 128, sc = off + 192;
-                    float d = f16(s, off + 208);
+                    MemorySegment.copy(s, ValueLayout.JAVA_BYTE, off, q, 0, 210);
+                    final int ql = 0, qh = 128, sc = 192;
+                    float d = Float.float16ToFloat((short) ((q[208] & 0xFF) | (q[209] << 8)));
+                    for (int j = 0; j < 16; j++) scale[j] = d * q[sc + j]; // x[e] = d * scales[e / 16] * q[e]
                     int y = dstOff + 256 * b;
                     for (int half = 0; half < 2; half++) {
                         for (int l = 0; l < 32; l++) {
-                            int lo0 = u8(s, ql + 64 * half + l), lo1 = u8(s, ql + 64 * half + l + 32);
-                            int h = u8(s, qh + 32 * half + l);
+                            int lo0 = q[ql + 64 * half + l] & 0xFF, lo1 = q[ql + 64 * half + l + 32] & 0xFF;
+                            int h = q[qh + 32 * half + l] & 0xFF;
                             int q1 = ((lo0 & 15) | ((h & 3) << 4)) - 32;
                             int q2 = ((lo1 & 15) | (((h >> 2) & 3) << 4)) - 32;
                             int q3 = ((lo0 >> 4) | (((h >> 4) & 3) << 4)) - 32;
                             int q4 = ((lo1 >> 4) | (((h >> 6) & 3) << 4)) - 32;
                             int e = 128 * half + l;
-                            dst[y + e] = d * s.get(ValueLayout.JAVA_BYTE, sc + e / 16) * q1;
-                            dst[y + e + 32] = d * s.get(ValueLayout.JAVA_BYTE, sc + (e + 32) / 16) * q2;
-                            dst[y + e + 64] = d * s.get(ValueLayout.JAVA_BYTE, sc + (e + 64) / 16) * q3;
-                            dst[y + e + 96] = d * s.get(ValueLayout.JAVA_BYTE, sc + (e + 96) / 16) * q4;
+                            dst[y + e] = scale[e >> 4] * q1;
+                            dst[y + e + 32] = scale[(e + 32) >> 4] * q2;
+                            dst[y + e + 64] = scale[(e + 64) >> 4] * q3;
+                            dst[y + e + 96] = scale[(e + 96) >> 4] * q4;
                         }
                     }
                 }
             }
             default -> throw new UnsupportedOperationException("no kernels for " + type);
         }
+    }
+
+    /** The 6-bit scale of sub-block {@code j} (0..7) of a Q4_K block whose 12 scale bytes start at {@code q[off]}. */
+    static int q4kScale(byte[] q, int off, int j) {
+        return j < 4 ? q[off + j] & 63 : (q[off + j + 4] & 15) | (((q[off + j - 4] & 0xFF) >> 6) << 4);
+    }
+
+    /** The 6-bit min of sub-block {@code j} (0..7) of a Q4_K block. */
+    static int q4kMin(byte[] q, int off, int j) {
+        return j < 4 ? q[off + j + 4] & 63 : ((q[off + j + 4] & 0xFF) >> 4) | (((q[off + j] & 0xFF) >> 6) << 4);
     }
 
     /** The 6-bit scale of sub-block {@code j} (0..7) of a Q4_K block whose 12 scale bytes start at {@code off}. */

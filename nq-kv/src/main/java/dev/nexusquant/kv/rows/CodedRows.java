@@ -1,0 +1,79 @@
+package dev.nexusquant.kv.rows;
+
+import dev.nexusquant.codec.VectorCompressor;
+
+/**
+ * A run of rows of one attention head (one row per cached token), coded by a {@link VectorCompressor} in its blocks
+ * and stored back to back in one byte array; attention decodes a few rows at a time into scratch.
+ *
+ * <p>{@code VectorCompressor} is the one interface every quantizer implements: NexusQuant's E8 lattice codec
+ * (nq-codec) and every baseline (fp16, fp8, q8_0, q4_0, KIVI, TurboQuant-style). Codecs whose blocks hold several
+ * vectors (KIVI's keys: 32 tokens share per-channel scales) get a last block padded by repeating the last row; the
+ * padding is counted in {@link #bytes()} like everything else.
+ */
+public final class CodedRows {
+
+    private final VectorCompressor codec;
+    private final byte[] data; // [ceil(rows / vectorsPerBlock)][bytesPerBlock]
+    private final int rows;
+
+    private CodedRows(VectorCompressor codec, byte[] data, int rows) {
+        this.codec = codec;
+        this.data = data;
+        this.rows = rows;
+    }
+
+    /** Bytes that {@code n} rows take with {@code codec}. */
+    public static long bytesFor(VectorCompressor codec, int n) {
+        long blocks = (n + codec.vectorsPerBlock() - 1) / codec.vectorsPerBlock();
+        return blocks * codec.bytesPerBlock();
+    }
+
+    /** Codes {@code n} rows of {@code rows[off ..]} ([n][dim]); keeps no reference to {@code rows}. */
+    public static CodedRows encode(VectorCompressor codec, float[] rows, int off, int n) {
+        int dim = codec.dimension(), vpb = codec.vectorsPerBlock(), bpb = codec.bytesPerBlock();
+        int blocks = (n + vpb - 1) / vpb;
+        byte[] data = new byte[blocks * bpb];
+        float[] pad = null;
+        for (int b = 0; b < blocks; b++) {
+            int first = b * vpb;
+            int count = Math.min(vpb, n - first);
+            if (count == vpb) {
+                codec.encodeBlock(rows, off + first * dim, data, b * bpb);
+            } else {
+                if (pad == null) pad = new float[vpb * dim];
+                System.arraycopy(rows, off + first * dim, pad, 0, count * dim);
+                for (int r = count; r < vpb; r++) System.arraycopy(rows, off + (n - 1) * dim, pad, r * dim, dim);
+                codec.encodeBlock(pad, 0, data, b * bpb);
+            }
+        }
+        return new CodedRows(codec, data, n);
+    }
+
+    public int rows() {
+        return rows;
+    }
+
+    public VectorCompressor codec() {
+        return codec;
+    }
+
+    /** Decodes rows {@code [from, from + count)} into {@code out[outOff ..]} as [count][dim]. */
+    public void decode(int from, int count, float[] out, int outOff) {
+        int dim = codec.dimension(), vpb = codec.vectorsPerBlock(), bpb = codec.bytesPerBlock();
+        for (int i = 0; i < count; i++) {
+            int r = from + i;
+            codec.decode(data, (r / vpb) * bpb, r % vpb, out, outOff + i * dim);
+        }
+    }
+
+    /** Bytes held: the coded blocks (codes, scales, everything). */
+    public long bytes() {
+        return data.length;
+    }
+
+    /** The coded blocks as stored (a copy), for containers. */
+    public byte[] blocks() {
+        return data.clone();
+    }
+}
