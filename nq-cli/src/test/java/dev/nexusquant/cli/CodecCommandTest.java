@@ -20,7 +20,7 @@ class CodecCommandTest {
 
     @Test
     void syntheticTensorReportsSizeErrorAndSpeed() {
-        CliTest.Result r = run("codec", "--dim", "64", "--tokens", "256", "--bits", "2", "--repeat", "1", "--json");
+        CliTest.Result r = run("codec", "--dim", "64", "--tokens", "256", "--bits", "2", "--repeat", "1", "--warmup", "0", "--json");
         assertEquals(0, r.code(), r.err());
         String json = r.out().strip();
         assertEquals(1, json.lines().count(), json);
@@ -35,9 +35,9 @@ class CodecCommandTest {
         }
         assertTrue(Double.parseDouble(field(json, "at_rest_bits_per_value")) < 2.25, "zstd of shuffled codes is smaller");
         // the rotation matters on data with outlier channels
-        CliTest.Result raw = run("codec", "--dim", "64", "--tokens", "256", "--bits", "2", "--repeat", "1", "--no-rotate", "--json");
+        CliTest.Result raw = run("codec", "--dim", "64", "--tokens", "256", "--bits", "2", "--repeat", "1", "--warmup", "0", "--no-rotate", "--json");
         assertTrue(Double.parseDouble(field(raw.out(), "snr_db")) < snr, "rotation should help: " + raw.out());
-        CliTest.Result text = run("codec", "--dim", "32", "--tokens", "64", "--bits", "3", "--repeat", "1");
+        CliTest.Result text = run("codec", "--dim", "32", "--tokens", "64", "--bits", "3", "--repeat", "1", "--warmup", "0");
         assertEquals(0, text.code(), text.err());
         assertTrue(text.out().contains("bits/value") && text.out().contains("SNR"), text.out());
     }
@@ -50,7 +50,7 @@ class CodecCommandTest {
         for (int i = 0; i < n * d; i++) b.putFloat((float) rnd.nextGaussian());
         Path f = dir.resolve("k.f32");
         Files.write(f, b.array());
-        CliTest.Result r = run("codec", "--dim", "32", "--bits", "4", "--input", f.toString(), "--repeat", "1", "--json");
+        CliTest.Result r = run("codec", "--dim", "32", "--bits", "4", "--input", f.toString(), "--repeat", "1", "--warmup", "0", "--json");
         assertEquals(0, r.code(), r.err());
         assertEquals("100", field(r.out(), "tokens"));
         assertTrue(Double.parseDouble(field(r.out(), "snr_db")) > 19, r.out());
@@ -74,6 +74,7 @@ class CodecCommandTest {
         assertOneLineError(run("codec", "--tokens", "2000000000"), "--tokens");
         assertOneLineError(run("codec", "--dim", "64", "--scale-group", "24"), "--scale-group");
         assertOneLineError(run("codec", "--repeat", "0"), "--repeat");
+        assertOneLineError(run("codec", "--warmup", "-1"), "--warmup");
         assertOneLineError(run("codec", "--outliers", "-1"), "--outliers");
         assertOneLineError(run("codec", "--dim", "lots"), "--dim");
     }

@@ -20,12 +20,18 @@ import static dev.nexusquant.codec.container.ContainerFormat.*;
  */
 public final class ContainerWriter {
 
-    /** Whether sections are compressed. */
-    public record Options(boolean zstd) {
+    /** Whether sections are compressed, and at which zstd level (1..22). */
+    public record Options(boolean zstd, int level) {
+        public Options {
+            if (level < 1 || level > 22) throw new IllegalArgumentException("ContainerWriter: zstd level must be 1..22: " + level);
+        }
     }
 
-    public static final Options RAW = new Options(false);
-    public static final Options ZSTD = new Options(true);
+    public static final Options RAW = new Options(false, Zstd.DEFAULT_LEVEL);
+    /** zstd at its default level 3: the at-rest form (tens to hundreds of MB/s). */
+    public static final Options ZSTD = new Options(true, Zstd.DEFAULT_LEVEL);
+    /** zstd at level 19: a few percent smaller on code streams (BENCHMARKS.md), at a few MB/s. */
+    public static final Options ZSTD_MAX = new Options(true, 19);
 
     /** The container's bytes with their breakdown: as stored, and as the sections were before compression. */
     public record Written(byte[] bytes, ContainerSize stored, ContainerSize raw) {
@@ -50,7 +56,7 @@ public final class ContainerWriter {
             if (options.zstd() && raw[s].length > 0 && Zstd.available()) {
                 boolean shuffle = s != POSN && s != WPOS;
                 byte[] input = shuffle ? shuffled(c, s, raw[s]) : raw[s];
-                byte[] z = Zstd.compress(input, 0, input.length);
+                byte[] z = Zstd.compress(input, 0, input.length, options.level());
                 if (z.length < raw[s].length) {
                     stored[s] = z;
                     encoding[s] = ENC_ZSTD;

@@ -64,8 +64,8 @@ public final class E8Codec implements VectorCompressor {
     static final float[] DEFAULT_WEIGHT = {0f, 0f, 0f, 0.5f, 0.26f};
     /** Best fixed scale / rms for unit Gaussian data, per bits (the centre of the scale search). */
     static final float[] RATIO = {0f, 1.63f, 0.965f, 1.01f, 1.14f};
-    /** Multipliers of the scale search. */
-    static float[] SEARCH = {0.92f, 1.0f, 1.09f};
+    /** Multipliers of the scale search, the centre first (the others then often stop early, past the best error). */
+    static float[] SEARCH = {1.0f, 0.92f, 1.09f};
 
     static final VarHandle SHORT_LE = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
 
@@ -83,6 +83,8 @@ public final class E8Codec implements VectorCompressor {
     final int[] codeOffset;
     private final int bytesPerVector;
     private final E8Kernels kernels;
+    /** Whether encoding uses {@link VectorE8Encoder} (with the vector kernels) or the scalar per-group loop. */
+    private final boolean vectorEncoder;
     private final ThreadLocal<Scratch> scratch;
 
     /** The codec for vectors of dimension {@code dim} at {@code bits} code bits per value, one scale per vector. */
@@ -147,6 +149,7 @@ public final class E8Codec implements VectorCompressor {
         if (codeBits != 8 * bits) throw new IllegalArgumentException("E8Codec: stages give " + codeBits / 8 + " bits, not " + bits);
         this.bytesPerVector = at;
         this.kernels = kernels;
+        this.vectorEncoder = kernels != E8Kernels.SCALAR;
         this.scratch = ThreadLocal.withInitial(() -> new Scratch(this));
     }
 
@@ -331,6 +334,17 @@ public final class E8Codec implements VectorCompressor {
         int[][] best;
         /** [scaleGroup] decoded values at unit scale for the best codes. */
         final float[] unit;
+        /** Structure-of-arrays work space of the vector encoder: [8 coordinates][8 lanes] and [8 lanes] values. */
+        final float[] zT = new float[64];
+        final float[] pT = new float[64];
+        final float[] hT = new float[64];
+        final float[] laneErr = new float[8];
+        /** [slots][8 lanes] per-lane state of the vector encoder's nearest-point searches. */
+        final float[] acc = new float[112];
+        /** [slots][8 lanes] per-lane state of the vector encoder's overload search, and its sorted keys per shift. */
+        final float[] ov = new float[104];
+        final int[][] keys = new int[2][64];
+        final float[] ranks = new float[64];
 
         Scratch(E8Codec c) {
             codes = new int[c.books.length][c.groupsPerScale];
@@ -339,7 +353,7 @@ public final class E8Codec implements VectorCompressor {
         }
     }
 
-    private Codebook book(int st) {
+    Codebook book(int st) {
         return books[st] == BOOK_P16 ? E8P16.INSTANCE : E8Root8.INSTANCE;
     }
 
@@ -414,13 +428,22 @@ public final class E8Codec implements VectorCompressor {
 
     /** Quantizes a scale group at scale sc into codes[stage][group]; returns the squared error (stops past bound). */
     private double quantize(float[] x, int xOff, float sc, int[][] codes, Scratch s, double bound) {
+        if (vectorEncoder) return VectorE8Encoder.quantize(this, x, xOff, sc, codes, s, bound);
+        return quantizeScalar(x, xOff, sc, codes, s, bound);
+    }
+
+    /**
+     * The plain per-group quantization: the reference that {@link VectorE8Encoder} reproduces bit for bit. Inputs
+     * are clamped to |z| &lt;= 2^18 (only reachable when the scale hit the fp16 maximum).
+     */
+    double quantizeScalar(float[] x, int xOff, float sc, int[][] codes, Scratch s, double bound) {
         float inv = 1f / sc;
         float[] z = s.z;
         float[] p = s.point;
         double err = 0;
         for (int g = 0; g < groupsPerScale; g++) {
             int at = xOff + 8 * g;
-            for (int i = 0; i < 8; i++) z[i] = x[at + i] * inv;
+            for (int i = 0; i < 8; i++) z[i] = clamp(x[at + i] * inv);
             // stage 0 codes z; stage st codes the residual divided by its weight
             for (int st = 0; st < books.length; st++) {
                 float w = weights[st];
@@ -440,6 +463,12 @@ public final class E8Codec implements VectorCompressor {
             if (err >= bound) return err;
         }
         return err;
+    }
+
+    static final float CLAMP = 1 << 18;
+
+    static float clamp(float v) {
+        return Math.max(-CLAMP, Math.min(CLAMP, v));
     }
 
     /** The scale group's decoded values at unit scale, {@code c_0 + w_1 c_1}, for codes[stage][group]. */

@@ -55,12 +55,12 @@ final class E8P16 implements Codebook {
     /** [3^8] pattern index by key Σ k_i 3^i with a_i = k_i + ½, or -1. */
     final short[] indexOfKey = new short[6561];
     /** [orbits][8] the values of each complete orbit in decreasing order. */
-    private final float[][] orbitValues;
+    final float[][] orbitValues;
     /** [orbits] parity and |a|² of each complete orbit. */
-    private final int[] orbitParity;
-    private final float[] orbitNorm2;
+    final int[] orbitParity;
+    final float[] orbitNorm2;
     /** Patterns not in a complete orbit, searched one by one. */
-    private final int[] loosePatterns;
+    final int[] loosePatterns;
     private final float maxNorm2;
 
     private E8P16() {
@@ -257,25 +257,26 @@ final class E8P16 implements Codebook {
 
     /**
      * The nearest codebook point when the nearest lattice point is not in the codebook: the orbit search described in
-     * the class comment. About 150 operations instead of the 4,000 of {@link #searchAllPatterns}.
+     * the class comment, about 300 operations instead of the 4,000 of {@link #searchAllPatterns}. The coordinates are
+     * ranked by integer keys: the bits of {@code u = |w|} with the three lowest mantissa bits replaced by the
+     * coordinate's index (so the ranking is by u rounded down to 20 mantissa bits, ties by index), and the orbit
+     * scores use those rounded values; the difference from the exact scores is below 2^-20 relative.
+     * {@code VectorE8Encoder} computes exactly this, eight groups at a time.
      */
     int searchAll(float[] z, int zOff) {
         int best = 0;
-        float bestScore = Float.NEGATIVE_INFINITY; // maximize score = <σ∘a, w> - |a|²/2, distance² = |w|² - 2 score + const
+        float bestScore = Float.NEGATIVE_INFINITY; // maximize score = <σ∘a, w> - |a|²/2 - |w|²/2 = -distance²/2
         for (int sb = 0; sb < 2; sb++) {
             float t = sb == 0 ? 0.25f : -0.25f;
-            // keys: the bits of u = |w| (non-negative floats order like their bits) above the coordinate index
             float w0 = z[zOff] - t, w1 = z[zOff + 1] - t, w2 = z[zOff + 2] - t, w3 = z[zOff + 3] - t;
             float w4 = z[zOff + 4] - t, w5 = z[zOff + 5] - t, w6 = z[zOff + 6] - t, w7 = z[zOff + 7] - t;
             float ww = w0 * w0 + w1 * w1 + w2 * w2 + w3 * w3 + w4 * w4 + w5 * w5 + w6 * w6 + w7 * w7;
-            int negMask = (Float.floatToRawIntBits(w0) >>> 31) | (Float.floatToRawIntBits(w1) >>> 31) << 1
-                    | (Float.floatToRawIntBits(w2) >>> 31) << 2 | (Float.floatToRawIntBits(w3) >>> 31) << 3
-                    | (Float.floatToRawIntBits(w4) >>> 31) << 4 | (Float.floatToRawIntBits(w5) >>> 31) << 5
-                    | (Float.floatToRawIntBits(w6) >>> 31) << 6 | (Float.floatToRawIntBits(w7) >>> 31) << 7;
-            long k0 = sortKey(w0, 0), k1 = sortKey(w1, 1), k2 = sortKey(w2, 2), k3 = sortKey(w3, 3);
-            long k4 = sortKey(w4, 4), k5 = sortKey(w5, 5), k6 = sortKey(w6, 6), k7 = sortKey(w7, 7);
-            // sort decreasing: the optimal 19-comparator network for 8 inputs
-            long a, b;
+            int negMask = (w0 < 0 ? 1 : 0) | (w1 < 0 ? 2 : 0) | (w2 < 0 ? 4 : 0) | (w3 < 0 ? 8 : 0)
+                    | (w4 < 0 ? 16 : 0) | (w5 < 0 ? 32 : 0) | (w6 < 0 ? 64 : 0) | (w7 < 0 ? 128 : 0);
+            int k0 = sortKey(w0, 0), k1 = sortKey(w1, 1), k2 = sortKey(w2, 2), k3 = sortKey(w3, 3);
+            int k4 = sortKey(w4, 4), k5 = sortKey(w5, 5), k6 = sortKey(w6, 6), k7 = sortKey(w7, 7);
+            // sort decreasing: the optimal 19-comparator network for 8 inputs (SORT_NETWORK)
+            int a, b;
             a = Math.max(k0, k1); b = Math.min(k0, k1); k0 = a; k1 = b;
             a = Math.max(k2, k3); b = Math.min(k2, k3); k2 = a; k3 = b;
             a = Math.max(k4, k5); b = Math.min(k4, k5); k4 = a; k5 = b;
@@ -295,12 +296,10 @@ final class E8P16 implements Codebook {
             a = Math.max(k2, k4); b = Math.min(k2, k4); k2 = a; k4 = b;
             a = Math.max(k3, k5); b = Math.min(k3, k5); k3 = a; k5 = b;
             a = Math.max(k3, k4); b = Math.min(k3, k4); k3 = a; k4 = b;
-            float u0 = Float.intBitsToFloat((int) (k0 >>> 3)), u1 = Float.intBitsToFloat((int) (k1 >>> 3));
-            float u2 = Float.intBitsToFloat((int) (k2 >>> 3)), u3 = Float.intBitsToFloat((int) (k3 >>> 3));
-            float u4 = Float.intBitsToFloat((int) (k4 >>> 3)), u5 = Float.intBitsToFloat((int) (k5 >>> 3));
-            float u6 = Float.intBitsToFloat((int) (k6 >>> 3)), u7 = Float.intBitsToFloat((int) (k7 >>> 3));
+            float u0 = rankValue(k0), u1 = rankValue(k1), u2 = rankValue(k2), u3 = rankValue(k3);
+            float u4 = rankValue(k4), u5 = rankValue(k5), u6 = rankValue(k6), u7 = rankValue(k7);
             int negParity = Integer.bitCount(negMask) & 1;
-            float offset = -0.5f * ww; // score relative to distance: distance² = |w|² - 2 score
+            float offset = -0.5f * ww;
             int bestOrbit = -1;
             float bestOrbitScore = Float.NEGATIVE_INFINITY;
             for (int o = 0; o < orbitValues.length; o++) {
@@ -315,13 +314,7 @@ final class E8P16 implements Codebook {
             }
             if (bestOrbitScore > bestScore) {
                 bestScore = bestOrbitScore;
-                // the pattern: the coordinate of rank k carries m[k], digit (2 m[k] - 1) / 2 at position 3^i
-                float[] m = orbitValues[bestOrbit];
-                int key = digit(m[0], k0) + digit(m[1], k1) + digit(m[2], k2) + digit(m[3], k3)
-                        + digit(m[4], k4) + digit(m[5], k5) + digit(m[6], k6) + digit(m[7], k7);
-                int mask = negMask;
-                if (orbitParity[bestOrbit] != negParity) mask ^= 1 << (int) (k7 & 7);
-                best = indexOfKey[key] | (mask & 0x7f) << 8 | sb << 15;
+                best = orbitCode(bestOrbit, negMask, negParity, sb, k0, k1, k2, k3, k4, k5, k6, k7);
             }
             for (int p : loosePatterns) {
                 float dot = 0;
@@ -350,15 +343,31 @@ final class E8P16 implements Codebook {
         return best;
     }
 
-    private static final int[] POW3 = {1, 3, 9, 27, 81, 243, 729, 2187};
-
-    /** |w| as float bits (non-negative floats order like their bits), above the coordinate index i. */
-    private static long sortKey(float w, int i) {
-        return ((long) (Float.floatToRawIntBits(w) & 0x7fffffff) << 3) | i;
+    /** The code of orbit o's best pattern for sorted keys k0 &gt;= ... &gt;= k7 (rank k carries the orbit's k-th value). */
+    int orbitCode(int o, int negMask, int negParity, int shiftBit, int k0, int k1, int k2, int k3, int k4, int k5, int k6, int k7) {
+        float[] m = orbitValues[o];
+        int key = digit(m[0], k0) + digit(m[1], k1) + digit(m[2], k2) + digit(m[3], k3)
+                + digit(m[4], k4) + digit(m[5], k5) + digit(m[6], k6) + digit(m[7], k7);
+        int mask = negMask;
+        if (orbitParity[o] != negParity) mask ^= 1 << (k7 & 7);
+        return indexOfKey[key] | (mask & 0x7f) << 8 | shiftBit << 15;
     }
 
+    /** The rank key of w at coordinate i: |w|'s bits with the index in the three lowest. */
+    static int sortKey(float w, int i) {
+        return (Float.floatToRawIntBits(w) & 0x7ffffff8) | i;
+    }
+
+    /** The (rounded) |w| a rank key stands for. */
+    static float rankValue(int key) {
+        return Float.intBitsToFloat(key & ~7);
+    }
+
+    private static final int[] POW3 = {1, 3, 9, 27, 81, 243, 729, 2187};
+
+
     /** The key digit of value m at the coordinate stored in the low 3 bits of a sort key. */
-    private static int digit(float m, long sortKey) {
+    private static int digit(float m, int sortKey) {
         return ((int) (2 * m) - 1) / 2 * POW3[(int) (sortKey & 7)];
     }
 

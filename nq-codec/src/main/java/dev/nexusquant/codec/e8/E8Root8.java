@@ -100,6 +100,14 @@ final class E8Root8 implements Codebook {
                 i2 = i;
             }
         }
+        return choose(a1, a2, i1, i2, sumAbs, minAbs, minAt, neg);
+    }
+
+    /**
+     * The code from the statistics of z: the two largest |z_i| (a1 &gt;= a2, at i1 and i2), the sum and the smallest of
+     * the |z_i| (at minAt), and the sign bits (bit i set when z_i &lt; 0). Shared with the vector encoder.
+     */
+    int choose(float a1, float a2, int i1, int i2, float sumAbs, float minAbs, int minAt, int neg) {
         // family 1: (±1, ±1) on the two largest |z_i|
         float score1 = a1 + a2 - 1f;
         // family 2: (±½)^8, signs of z, one flip at the smallest |z_i| when the count of minus signs is odd

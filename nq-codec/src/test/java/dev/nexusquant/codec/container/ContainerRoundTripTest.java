@@ -21,7 +21,7 @@ class ContainerRoundTripTest {
         SplittableRandom rnd = new SplittableRandom(seed);
         for (int t = 0; t < 200; t++) {
             KvContainer c = Containers.random(rnd, 4, 3, 300);
-            for (ContainerWriter.Options o : List.of(ContainerWriter.RAW, ContainerWriter.ZSTD)) {
+            for (ContainerWriter.Options o : List.of(ContainerWriter.RAW, ContainerWriter.ZSTD, ContainerWriter.ZSTD_MAX)) {
                 byte[] bytes = ContainerWriter.write(c, o);
                 KvContainer back = ContainerReader.read(bytes);
                 assertEquals(c.header(), back.header(), "header, seed=" + seed + " t=" + t);

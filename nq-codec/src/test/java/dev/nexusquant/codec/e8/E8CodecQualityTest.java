@@ -70,4 +70,42 @@ class E8CodecQualityTest {
         System.out.print(table);
         assertTrue(gain2 >= 0.4, "E8 gain over uniform scalar at 2 bits/value is only " + gain2 + " dB");
     }
+
+    /**
+     * Where the scale search puts the codebook: the share of 8-value groups whose nearest lattice point lies outside
+     * E8P16's ball at the chosen scale (they need the exact search over the codebook). A search that keeps every
+     * group inside the ball, or most of them outside, would be far from the best error.
+     */
+    @Test
+    void shareOfGroupsOutsideTheBallAtTheChosenScale() {
+        float[] x = gaussian(20240601L, 1000 * DIM);
+        float[] z = new float[8];
+        float[] p = new float[8];
+        float[] y = new float[8];
+        for (int bits = 2; bits <= 4; bits++) {
+            E8Codec c = E8Codec.of(DIM, bits);
+            byte[] codes = new byte[c.bytesPerVector()];
+            long outside = 0;
+            long groups = 0;
+            for (int v = 0; v < x.length / DIM; v++) {
+                c.encode(x, v * DIM, codes, 0);
+                float s = c.scale(codes, 0, 0);
+                for (int g = 0; g < DIM / 8; g++) {
+                    for (int i = 0; i < 8; i++) {
+                        z[i] = x[v * DIM + 8 * g + i] / s;
+                        y[i] = z[i] - 0.25f;
+                    }
+                    E8Lattice.nearest(y, 0, y, 0);
+                    E8P16.INSTANCE.encode(z, 0, p, 0);
+                    boolean inside = true;
+                    for (int i = 0; i < 8; i++) inside &= p[i] == y[i] + 0.25f;
+                    if (!inside) outside++;
+                    groups++;
+                }
+            }
+            double share = (double) outside / groups;
+            System.out.printf("%d bits: %.1f%% of first-stage groups outside the E8P16 ball at the chosen scale%n", bits, 100 * share);
+            assertTrue(share > 0.05 && share < 0.6, bits + " bits: share outside the ball " + share);
+        }
+    }
 }

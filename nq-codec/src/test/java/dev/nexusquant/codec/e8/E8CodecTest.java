@@ -101,7 +101,7 @@ class E8CodecTest {
                     for (float v : x) ss += v * v;
                     double rel = c.squaredError(x, 0) / ss;
                     sum += rel;
-                    assertTrue(rel < 2 * expected[bits], "bits=" + bits + " d=" + d + " relative error " + rel + " seed=" + seed);
+                    assertTrue(rel < 3 * expected[bits], "bits=" + bits + " d=" + d + " relative error " + rel + " seed=" + seed);
                 }
                 assertTrue(sum / n < 1.2 * expected[bits], "bits=" + bits + " d=" + d + " mean relative error " + sum / n + " seed=" + seed);
             }
@@ -203,6 +203,41 @@ class E8CodecTest {
                         }
                         assertEquals(ref, ds, 1e-5 * mag + 1e-30, "scalar dot " + where);
                         assertEquals(ref, dv, 1e-5 * mag + 1e-30, "vector dot " + where);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void vectorEncoderMatchesScalarEncoderBitForBit() {
+        assumeTrue(Simd.vectorApiAvailable(), "Vector API not available");
+        long seed = TestSeeds.seed("vectorEncoderMatchesScalarEncoderBitForBit");
+        SplittableRandom rnd = new SplittableRandom(seed);
+        for (int d : DIMS) {
+            for (int bits = 1; bits <= 4; bits++) {
+                for (int sg : new int[]{d, 8, d % 24 == 0 ? 24 : 8}) {
+                    E8Codec sc = E8Codec.scalar(d, bits, sg);
+                    E8Codec ve = E8Codec.vectorized(d, bits, sg);
+                    byte[] a = new byte[sc.bytesPerVector()];
+                    byte[] b = new byte[sc.bytesPerVector()];
+                    for (int t = 0; t < 40; t++) {
+                        float[] x = new float[d];
+                        int kind = t % 5;
+                        for (int i = 0; i < d; i++) {
+                            double g = rnd.nextGaussian();
+                            x[i] = (float) switch (kind) {
+                                case 0 -> g;                                           // Gaussian
+                                case 1 -> g * g * g;                                   // heavy tails
+                                case 2 -> (i % 17 == 0 ? 30 : 1) * g;                  // outlier channels
+                                case 3 -> Math.round(g * 2) / 2.0;                     // lattice-like ties
+                                default -> g * Math.exp(rnd.nextDouble(-30, 30));      // any magnitude
+                            };
+                        }
+                        if (t == 7) x[rnd.nextInt(d)] = 3e38f;
+                        sc.encode(x, 0, a, 0);
+                        ve.encode(x, 0, b, 0);
+                        assertArrayEquals(a, b, "d=" + d + " bits=" + bits + " sg=" + sg + " t=" + t + " seed=" + seed);
                     }
                 }
             }
