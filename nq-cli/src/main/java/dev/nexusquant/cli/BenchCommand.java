@@ -43,8 +43,11 @@ public final class BenchCommand implements Callable<Integer> {
     int chunks;
 
     @Option(names = "--methods", paramLabel = "G,..", split = ",", defaultValue = "fp16,fp8,q8_0,q4_0,kivi,turboquant,eviction,nexusquant,grid",
-            description = "method groups: all, fp16, fp8, q8_0, q4_0, kivi, turboquant, eviction, nexusquant, grid, spec:SPEC (default: ${DEFAULT-VALUE}; the first is the reference)")
+            description = "method groups: all, fp16, fp8, q8_0, q4_0, kivi, turboquant, eviction, nexusquant, grid (default: ${DEFAULT-VALUE}; the first is the reference)")
     List<String> methods;
+
+    @Option(names = "--spec", paramLabel = "SPEC", description = "also run this --kv spec (repeatable)")
+    List<String> specs = new java.util.ArrayList<>();
 
     @Option(names = "--copy-length", paramLabel = "N", defaultValue = "0", description = "copy passage length (default: ctx/4)")
     int copyLength;
@@ -68,7 +71,8 @@ public final class BenchCommand implements Callable<Integer> {
         if (firstChunk < 0) throw new IllegalArgumentException("--first-chunk must be >= 0, is " + firstChunk);
         if (copyTrials < 1 || copyTrials > 1000) throw new IllegalArgumentException("--copy-trials must be in 1..1000, is " + copyTrials);
         if (decodeTokens < 1 || decodeTokens > 100_000) throw new IllegalArgumentException("--decode-tokens must be in 1..100000, is " + decodeTokens);
-        List<Method> list = MethodCatalog.select(methods);
+        List<Method> list = new java.util.ArrayList<>(MethodCatalog.select(methods));
+        for (String sp : specs) list.add(new Method("custom", sp, dev.nexusquant.kv.KvSpec.parse(sp)));
         PrintWriter o = spec.commandLine().getOut();
         try (Model model = modelOption.load()) {
             int n = ctx > 0 ? ctx : Math.min(2048, model.config().contextLength());
@@ -86,7 +90,8 @@ public final class BenchCommand implements Callable<Integer> {
             bar.finish();
             String command = "./nq bench --model " + modelOption.resolve() + " --text " + text + " --ctx " + n
                     + " --first-chunk " + firstChunk + " --chunks " + chunks + " --methods " + String.join(",", methods)
-                    + (passkey ? " --passkey" : "") + " --out " + out;
+                    + (passkey ? " --passkey" : "") + specs.stream().map(x -> " --spec '" + x + "'").collect(java.util.stream.Collectors.joining())
+                    + " --out " + out;
             String md = BenchRunner.write(out, "KV-cache compression on " + model.config().name() + ", "
                     + text.getFileName() + ", ctx " + n + ", chunks " + firstChunk + ".." + (firstChunk + chunks - 1), command, rows);
             o.print(md);

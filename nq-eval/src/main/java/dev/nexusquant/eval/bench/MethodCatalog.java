@@ -70,11 +70,9 @@ public final class MethodCatalog {
                 g.values().forEach(out::addAll);
             } else if (g.containsKey(k)) {
                 out.addAll(g.get(k));
-            } else if (k.startsWith("spec:")) {
-                out.add(m("custom", n.substring(5), n.substring(5)));
             } else {
                 throw new IllegalArgumentException("unknown method group '" + n + "' (known: all, "
-                        + String.join(", ", g.keySet()) + ", spec:SPEC)");
+                        + String.join(", ", g.keySet()) + ")");
             }
         }
         return out;

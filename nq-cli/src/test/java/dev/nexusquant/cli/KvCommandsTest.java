@@ -1,0 +1,86 @@
+package dev.nexusquant.cli;
+
+import dev.nexusquant.engine.testing.Shared;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static dev.nexusquant.cli.CliTest.assertOneLineError;
+import static dev.nexusquant.cli.CliTest.run;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The KV-cache options and the retrieval and bench commands, on stories260K (head_dim 8). */
+class KvCommandsTest {
+
+    static final String SPEC = "k=e8:2,v=e8:2,rot=on,center=kv,evict=snapkv:0.5,window=16,block=16,wprec=f16";
+
+    @Test
+    void perplexityWithACompressedCacheReportsItsRatio() {
+        CliTest.Result r = run("perplexity", "--model", Shared.stories260K().toString(), "--text",
+                Shared.tinyStoriesDev().toString(), "--ctx", "256", "--max-chunks", "2", "--kv", SPEC, "--json");
+        assertEquals(0, r.code(), r.err());
+        String json = r.out().strip();
+        double ratio = Double.parseDouble(CliTest.field(json, "kv_ratio"));
+        double ppl = Double.parseDouble(CliTest.field(json, "ppl"));
+        assertTrue(ratio > 3, "compressed: " + json);
+        assertTrue(ppl > 3 && ppl < 8, "still a language model: " + json);
+        assertTrue(json.contains("\"kv_bytes\":") && json.contains("\"kv_fp16_bytes\":") && json.contains("\"kept_tokens\":"), json);
+    }
+
+    @Test
+    void generateWithAPresetAndAMemoryBudget() {
+        CliTest.Result r = run("generate", "--model", Shared.stories260K().toString(), "--temperature", "0",
+                "--max-tokens", "40", "--kv", "balanced", "--json");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("\"kv_ratio\":"), r.out());
+        CliTest.Result full = run("generate", "--model", Shared.stories260K().toString(), "--temperature", "0",
+                "--max-tokens", "400", "--kv-memory", "8K");
+        assertTrue(full.code() != 0, "a full budget ends the command with an error");
+        assertEquals(1, full.err().strip().lines().count(), full.err());
+        assertTrue(full.err().contains("budget"), full.err());
+    }
+
+    @Test
+    void copyAndPasskeyPrintTheBaselineBesideTheCompressedCache() {
+        CliTest.Result copy = run("copy", "--model", Shared.stories260K().toString(), "--text",
+                Shared.tinyStoriesDev().toString(), "--length", "60", "--trials", "2", "--kv", SPEC, "--json");
+        assertEquals(0, copy.code(), copy.err());
+        assertTrue(copy.out().contains("\"baseline\":{") && copy.out().contains("\"compressed\":{"), copy.out());
+        CliTest.Result pk = run("passkey", "--model", Shared.stories260K().toString(), "--lengths", "100",
+                "--depths", "0,1", "--trials", "1", "--kv", SPEC);
+        assertEquals(0, pk.code(), pk.err());
+        assertTrue(pk.out().contains("overall:"), pk.out());
+    }
+
+    @Test
+    void benchWritesTheTableTheCsvAndThePicture(@TempDir Path dir) throws Exception {
+        CliTest.Result r = run("bench", "--model", Shared.stories260K().toString(), "--text",
+                Shared.tinyStoriesDev().toString(), "--ctx", "128", "--chunks", "2", "--copy-length", "30",
+                "--decode-tokens", "4", "--methods", "fp16", "--spec", SPEC, "--out", dir.toString());
+        assertEquals(0, r.code(), r.err());
+        String md = Files.readString(dir.resolve("bench.md"));
+        assertTrue(md.contains("| fp16 | fp16 |") && md.contains("| custom |"), md);
+        assertEquals(3, Files.readAllLines(dir.resolve("bench.csv")).size(), "header + 2 rows");
+        BufferedImage png = ImageIO.read(dir.resolve("tradeoff.png").toFile());
+        assertNotNull(png);
+        assertEquals(1100, png.getWidth());
+    }
+
+    @Test
+    void badKvArgumentsAreOneLineErrors() {
+        String m = Shared.stories260K().toString();
+        assertOneLineError(run("generate", "--model", m, "--kv", "k=zip9"), "zip9");
+        assertOneLineError(run("generate", "--model", m, "--kv", "evict=snapkv:2"), "keep ratio");
+        assertOneLineError(run("generate", "--model", m, "--kv-memory", "lots"), "lots");
+        assertOneLineError(run("copy", "--model", m, "--length", "1"), "--length");
+        assertOneLineError(run("passkey", "--model", m, "--depths", "1.5"), "--depths");
+        assertOneLineError(run("bench", "--model", m, "--text", "no-such-file.txt"), "no-such-file.txt");
+        assertOneLineError(run("bench", "--model", m, "--text", Shared.tinyStoriesDev().toString(), "--methods", "magic"), "magic");
+    }
+}
