@@ -599,6 +599,7 @@ final class CompressedKvCache implements KvCache {
 
         RowWindow w = hd.window;
         int wc = w.count();
+        float[] windowLogits = tracksMass() && wc > 0 ? new float[m * wc] : null; // [m][wc], for the H2O mass
         for (int from = 0; from < wc; from += CHUNK) {
             int cnt = Math.min(CHUNK, wc - from);
             w.keys(from, cnt, kbuf, 0);
@@ -606,10 +607,13 @@ final class CompressedKvCache implements KvCache {
             vm.scores(qv, 0, m, dim, kbuf, cnt, null, invSqrtD, s, CHUNK);
             for (int r = 0; r < cnt; r++) pbuf[r] = w.position(from + r);
             mask(s, m, cnt, positions, pbuf, pbuf[cnt - 1]);
+            if (windowLogits != null) {
+                for (int j = 0; j < m; j++) System.arraycopy(s, j * CHUNK, windowLogits, j * wc + from, cnt);
+            }
             sm.absorb(s, m, cnt, vbuf, false);
         }
 
-        if (tracksMass()) recordMass(hd, n, positions, qv, sm.mx, sm.sum, kbuf);
+        if (windowLogits != null) recordMass(hd, n, positions, windowLogits, sm.mx, sm.sum);
         if (young != null) young.record(hd, n, sm.mx, sm.sum);
 
         // out = (H^T accC + sumC * valueMean + accW) / sum
@@ -706,14 +710,12 @@ final class CompressedKvCache implements KvCache {
 
     /**
      * Feeds the codec's H2O accumulator of this head with the softmax probabilities that this call's queries gave the
-     * window rows ({@code [group][visible rows]} per query position).
+     * window rows ({@code [group][visible rows]} per query position), from the logits the main pass computed
+     * ({@code logits}: [n * group][window rows], -Infinity where masked).
      */
-    private void recordMass(Head hd, int n, int[] positions, float[] qv, float[] mx, float[] sum, float[] scratch) {
+    private void recordMass(Head hd, int n, int[] positions, float[] logits, float[] mx, float[] sum) {
         RowWindow w = hd.window;
         int wc = w.count();
-        if (wc == 0) return;
-        float[] keys = new float[wc * dim];
-        w.keys(0, wc, keys, 0);
         float[] probs = new float[group * wc];
         synchronized (hd) {
             if (hd.received == null) hd.received = new H2OAccumulator(0, GqaReduce.SUM);
@@ -726,8 +728,7 @@ final class CompressedKvCache implements KvCache {
                     int j = i * group + g;
                     float inv = sum[j] > 0f ? 1f / sum[j] : 0f;
                     for (int r = 0; r < visible; r++) {
-                        float sc = vm.dot(qv, j * dim, keys, r * dim, dim) * invSqrtD;
-                        probs[g * visible + r] = (float) Math.exp(sc - mx[j]) * inv;
+                        probs[g * visible + r] = (float) Math.exp(logits[j * wc + r] - mx[j]) * inv;
                     }
                 }
                 hd.received.addGroup(probs, 0, group, visible);

@@ -336,6 +336,36 @@ class CompressedKvCacheTest {
     }
 
     @Test
+    void h2oAndSnapKvKeepTheTokensTheQueriesAttendTo() {
+        KvLayout layout = new KvLayout(1, 2, 1, 16, 4096, new RopeSpec(RopeSpec.Style.ADJACENT, 10000, 1, 16));
+        for (String ev : new String[]{"h2o:0.25", "snapkv:0.25"}) {
+            CompressedKvCache c = (CompressedKvCache) KvSpec.parse("k=fp32,v=fp32,evict=" + ev + ",sinks=0,pool=1,window=8,block=8").create(layout);
+            Random rnd = new Random(8);
+            int n = 88;
+            float[] u = new float[16];
+            for (int i = 0; i < 16; i++) u[i] = (float) rnd.nextGaussian();
+            Set<Integer> magnets = Set.of(5, 17, 40, 41, 63);
+            float[] k = new float[n * 16], v = new float[n * 16], q = new float[n * 2 * 16];
+            for (int t = 0; t < n; t++) {
+                for (int i = 0; i < 16; i++) {
+                    k[t * 16 + i] = magnets.contains(t) ? 3f * u[i] : 0.3f * (float) rnd.nextGaussian();
+                    v[t * 16 + i] = (float) rnd.nextGaussian();
+                    q[t * 32 + i] = u[i];
+                    q[t * 32 + 16 + i] = u[i];
+                }
+            }
+            int[] pos = new int[n];
+            for (int i = 0; i < n; i++) pos[i] = i;
+            c.append(0, n, pos, k, v);
+            c.attend(0, 0, n, pos, q, new float[q.length]);
+            c.endOfPrompt();
+            Set<Integer> kept = keptPositions(c, 0, 0);
+            assertEquals(8 + 20, kept.size(), ev); // window 8 + round(0.25 * 80)
+            for (int p : magnets) assertTrue(kept.contains(p), ev + " kept the attended token " + p);
+        }
+    }
+
+    @Test
     void bytesAreCountedFromTheArraysHeld() {
         KvCompression cfg = KvCompression.builder().codecs("fp16", "fp32").window(8).block(4)
                 .windowPrecision(KvCompression.Precision.F16)
