@@ -30,7 +30,7 @@ public final class BenchCommand implements Callable<Integer> {
     @Mixin
     ModelOption modelOption;
 
-    @Option(names = {"-f", "--text"}, paramLabel = "FILE", required = true, description = "UTF-8 text file")
+    @Option(names = {"-f", "--text"}, paramLabel = "FILE", description = "UTF-8 text file (required unless --replot)")
     Path text;
 
     @Option(names = {"-c", "--ctx"}, paramLabel = "N", defaultValue = "0", description = "tokens per chunk (default: the model's context, at most 2048)")
@@ -55,7 +55,7 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--copy-trials", paramLabel = "T", defaultValue = "2", description = "copy passages (default: ${DEFAULT-VALUE})")
     int copyTrials;
 
-    @Option(names = "--passkey", description = "also run passkey retrieval (skipped for all when the reference scores below 50%)")
+    @Option(names = "--passkey", description = "also run passkey retrieval (skipped for all when the reference scores below 50%%)")
     boolean passkey;
 
     @Option(names = "--decode-tokens", paramLabel = "N", defaultValue = "32", description = "tokens timed for decode speed (default: ${DEFAULT-VALUE})")
@@ -64,8 +64,17 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "bench-out", description = "output folder (default: ${DEFAULT-VALUE})")
     Path out;
 
+    @Option(names = "--replot", description = "run nothing: draw tradeoff.png again from the bench.csv and bench.md in --out")
+    boolean replot;
+
     @Override
     public Integer call() throws Exception {
+        if (replot) {
+            int n = BenchRunner.replot(out);
+            spec.commandLine().getOut().println("drew " + n + " points into " + out.resolve("tradeoff.png"));
+            return 0;
+        }
+        if (text == null) throw new IllegalArgumentException("--text is required");
         if (!Files.isRegularFile(text)) throw new NoSuchFileException(text.toString(), null, "no such text file");
         if (chunks < 1 || chunks > 100_000) throw new IllegalArgumentException("--chunks must be in 1..100000, is " + chunks);
         if (firstChunk < 0) throw new IllegalArgumentException("--first-chunk must be >= 0, is " + firstChunk);
@@ -92,7 +101,7 @@ public final class BenchCommand implements Callable<Integer> {
                     + " --first-chunk " + firstChunk + " --chunks " + chunks + " --methods " + String.join(",", methods)
                     + (passkey ? " --passkey" : "") + specs.stream().map(x -> " --spec '" + x + "'").collect(java.util.stream.Collectors.joining())
                     + " --out " + out;
-            String md = BenchRunner.write(out, "KV-cache compression on " + model.config().name() + ", "
+            String md = BenchRunner.write(out, "KV-cache compression on " + modelOption.resolve().toRealPath().getFileName() + ", "
                     + text.getFileName() + ", ctx " + n + ", chunks " + firstChunk + ".." + (firstChunk + chunks - 1), command, rows);
             o.print(md);
             o.println("\nwrote " + out.resolve("bench.md") + ", " + out.resolve("bench.csv") + ", " + out.resolve("tradeoff.png"));

@@ -103,8 +103,8 @@ public final class BenchRunner {
                     r.method().family(), r.method().label(), r.bitsPerValue(), r.ratio(), r.ppl(), r.changePercent(),
                     r.copyAccuracy(), Double.isNaN(r.passkeyAccuracy()) ? "n/a" : String.format(Locale.ROOT, "%.2f", r.passkeyAccuracy()),
                     r.decodeTokensPerSecond()));
-            csv.append(String.format(Locale.ROOT, "%s,%s,\"%s\",%.4f,%.4f,%.6f,%.4f,%.4f,%s,%.2f,%.1f%n",
-                    r.method().family(), r.method().label(), spec, r.bitsPerValue(), r.ratio(), r.ppl(),
+            csv.append(String.format(Locale.ROOT, "%s,%s,%s,%.4f,%.4f,%.6f,%.4f,%.4f,%s,%.2f,%.1f%n",
+                    csvField(r.method().family()), csvField(r.method().label()), csvField(spec), r.bitsPerValue(), r.ratio(), r.ppl(),
                     r.changePercent(), r.copyAccuracy(), Double.isNaN(r.passkeyAccuracy()) ? "" : String.format(Locale.ROOT, "%.4f", r.passkeyAccuracy()),
                     r.decodeTokensPerSecond(), r.seconds()));
             points.add(new TradeoffChart.Point(r.method().family(), r.method().label(), r.ratio(), r.changePercent()));
@@ -116,8 +116,78 @@ public final class BenchRunner {
         }
         Files.writeString(dir.resolve("bench.md"), md.toString());
         Files.writeString(dir.resolve("bench.csv"), csv.toString());
-        TradeoffChart.write(title, "perplexity change vs " + rows.get(0).method().label() + "; dashed: Pareto front",
-                points, dir.resolve("tradeoff.png"), 1100, 700);
+        writeChart(dir, title, rows.get(0).method().label(), points);
         return md.toString();
+    }
+
+    private static void writeChart(Path dir, String title, String reference, List<TradeoffChart.Point> points)
+            throws IOException {
+        TradeoffChart.write(title, "perplexity change vs " + reference + "; dashed: Pareto front",
+                points, dir.resolve("tradeoff.png"), 1100, 700);
+    }
+
+    /**
+     * Draws tradeoff.png again from the bench.csv and bench.md that {@link #write} left in {@code dir} (for a new
+     * version of the picture without running the methods again). Returns the number of points drawn.
+     */
+    public static int replot(Path dir) throws IOException {
+        Path csvFile = dir.resolve("bench.csv"), mdFile = dir.resolve("bench.md");
+        if (!Files.isRegularFile(csvFile) || !Files.isRegularFile(mdFile)) {
+            throw new IOException("--replot needs bench.csv and bench.md in " + dir);
+        }
+        List<String> lines = Files.readAllLines(csvFile);
+        List<String> md = Files.readAllLines(mdFile);
+        String title = md.isEmpty() || !md.getFirst().startsWith("# ") ? dir.getFileName().toString() : md.getFirst().substring(2);
+        List<TradeoffChart.Point> points = new ArrayList<>();
+        String reference = null;
+        for (int i = 1; i < lines.size(); i++) {
+            if (lines.get(i).isBlank()) continue;
+            List<String> f = parseCsvLine(lines.get(i));
+            if (f.size() != 11) {
+                throw new IOException(csvFile + " line " + (i + 1) + ": expected 11 fields, found " + f.size());
+            }
+            try {
+                points.add(new TradeoffChart.Point(f.get(0), f.get(1), Double.parseDouble(f.get(4)), Double.parseDouble(f.get(6))));
+            } catch (NumberFormatException e) {
+                throw new IOException(csvFile + " line " + (i + 1) + ": not a number: " + e.getMessage());
+            }
+            if (reference == null) reference = f.get(1);
+        }
+        if (points.isEmpty()) throw new IOException(csvFile + " holds no rows");
+        writeChart(dir, title, reference, points);
+        return points.size();
+    }
+
+    static String csvField(String s) {
+        return s.contains(",") || s.contains("\"") || s.contains("\n") ? "\"" + s.replace("\"", "\"\"") + "\"" : s;
+    }
+
+    /** Splits one CSV line (RFC 4180 quoting: fields in double quotes, a quote inside doubled). */
+    static List<String> parseCsvLine(String line) {
+        List<String> out = new ArrayList<>();
+        StringBuilder cur = new StringBuilder();
+        boolean quoted = false;
+        for (int i = 0; i < line.length(); i++) {
+            char c = line.charAt(i);
+            if (quoted) {
+                if (c == '"' && i + 1 < line.length() && line.charAt(i + 1) == '"') {
+                    cur.append('"');
+                    i++;
+                } else if (c == '"') {
+                    quoted = false;
+                } else {
+                    cur.append(c);
+                }
+            } else if (c == '"') {
+                quoted = true;
+            } else if (c == ',') {
+                out.add(cur.toString());
+                cur.setLength(0);
+            } else {
+                cur.append(c);
+            }
+        }
+        out.add(cur.toString());
+        return out;
     }
 }

@@ -54,46 +54,96 @@ public final class TradeoffChart {
         return front;
     }
 
+    /**
+     * The upper end of the perplexity axis: the largest change, except changes above twenty times the upper quartile
+     * (and above 20%), which are drawn off the scale (at the top edge, with their value written beside them) so that
+     * one catastrophic setting does not flatten every other mark.
+     */
+    static double axisTop(List<Point> points) {
+        double[] c = points.stream().mapToDouble(Point::pplChangePercent).filter(Double::isFinite).sorted().toArray();
+        if (c.length == 0) return 1;
+        double limit = 20 * Math.max(c[(int) (0.75 * (c.length - 1))], 1.0);
+        double top = 1;
+        for (double v : c) if (v <= limit) top = Math.max(top, v);
+        return top;
+    }
+
     /** Writes the chart as a PNG of {@code width} x {@code height} pixels. */
     public static void write(String title, String subtitle, List<Point> points, Path png, int width, int height)
             throws IOException {
         System.setProperty("java.awt.headless", "true");
+        double yTop = axisTop(points) * 1.08;
+        double yBottom = Math.min(0, points.stream().mapToDouble(Point::pplChangePercent).filter(Double::isFinite)
+                .min().orElse(0)) - 0.04 * yTop;
         Map<String, XYSeries> families = new LinkedHashMap<>();
+        List<Point> offScale = new ArrayList<>();
         for (Point p : points) {
+            boolean off = !(p.pplChangePercent() <= yTop);
+            if (off) offScale.add(p);
             families.computeIfAbsent(p.family(), f -> new XYSeries(f, false, true))
-                    .add(p.ratio(), p.pplChangePercent());
+                    .add(p.ratio(), off ? yTop * 0.985 : p.pplChangePercent());
         }
         XYSeriesCollection data = new XYSeriesCollection();
         XYSeries front = new XYSeries("Pareto front", false, true);
-        for (Point p : paretoFront(points)) front.add(p.ratio(), p.pplChangePercent());
+        for (Point p : paretoFront(points)) {
+            front.add(p.ratio(), Math.min(p.pplChangePercent(), yTop * 0.985));
+        }
         data.addSeries(front);
         for (XYSeries s : families.values()) data.addSeries(s);
 
         LogAxis x = new LogAxis("compression ratio vs fp16 (measured bytes, log scale)");
         x.setBase(2);
         x.setSmallestValue(0.5);
-        x.setNumberFormatOverride(new java.text.DecimalFormat("0.#x"));
+        x.setNumberFormatOverride(new java.text.DecimalFormat("0.##x"));
         NumberAxis y = new NumberAxis("perplexity change (%)");
-        y.setAutoRangeIncludesZero(true);
+        y.setRange(yBottom, yTop);
         XYLineAndShapeRenderer r = new XYLineAndShapeRenderer(false, true);
         r.setSeriesLinesVisible(0, true);
         r.setSeriesShapesVisible(0, false);
         r.setSeriesPaint(0, new Color(120, 120, 120));
         r.setSeriesStroke(0, new BasicStroke(1.5f, BasicStroke.CAP_ROUND, BasicStroke.JOIN_ROUND, 1f,
                 new float[]{6f, 4f}, 0f));
-        Color[] palette = {new Color(0xD62728), new Color(0x1F77B4), new Color(0x2CA02C), new Color(0xFF7F0E),
-                new Color(0x9467BD), new Color(0x8C564B), new Color(0xE377C2), new Color(0x17BECF),
-                new Color(0xBCBD22), new Color(0x7F7F7F)};
-        for (int i = 1; i < data.getSeriesCount(); i++) r.setSeriesPaint(i, palette[(i - 1) % palette.length]);
+        // distinct colours for up to 14 families; shapes come from JFreeChart's own sequence
+        Color[] palette = {new Color(0x1F77B4), new Color(0x2CA02C), new Color(0xFF7F0E), new Color(0x9467BD),
+                new Color(0x8C564B), new Color(0xE377C2), new Color(0x17BECF), new Color(0xBCBD22),
+                new Color(0x7F7F7F), new Color(0x393B79), new Color(0xAD494A), new Color(0x637939),
+                new Color(0x843C39), new Color(0x5254A3)};
+        int k = 0;
+        for (int i = 1; i < data.getSeriesCount(); i++) {
+            String name = (String) data.getSeriesKey(i);
+            // NexusQuant's own families in strong red and black, so they stand out from the baselines
+            Color c = name.equals("NexusQuant") ? new Color(0xD62728)
+                    : name.startsWith("NexusQuant") ? Color.BLACK : palette[k++ % palette.length];
+            r.setSeriesPaint(i, c);
+        }
         XYPlot plot = new XYPlot(data, x, y, r);
         plot.setBackgroundPaint(Color.WHITE);
         plot.setDomainGridlinePaint(new Color(220, 220, 220));
         plot.setRangeGridlinePaint(new Color(220, 220, 220));
         Font small = new Font(Font.SANS_SERIF, Font.PLAIN, 10);
+        // label the front, skipping a label that would sit on top of one already placed
+        double lx0 = Math.log(points.stream().mapToDouble(Point::ratio).min().orElse(1));
+        double lx1 = Math.log(points.stream().mapToDouble(Point::ratio).max().orElse(2));
+        double xSpan = Math.max(lx1 - lx0, 1e-9), ySpan = yTop - yBottom;
+        List<double[]> placed = new ArrayList<>();
         for (Point p : paretoFront(points)) {
-            XYTextAnnotation a = new XYTextAnnotation(" " + p.label(), p.ratio(), p.pplChangePercent());
+            double yv = Math.min(p.pplChangePercent(), yTop * 0.985);
+            double nx = (Math.log(p.ratio()) - lx0) / xSpan, ny = (yv - yBottom) / ySpan;
+            boolean clash = placed.stream().anyMatch(q -> Math.abs(q[0] - nx) < 0.12 && Math.abs(q[1] - ny) < 0.035);
+            if (clash) continue;
+            placed.add(new double[]{nx, ny});
+            String text = p.family().startsWith("NexusQuant") ? p.label() : p.family() + " " + p.label();
+            XYTextAnnotation a = new XYTextAnnotation(" " + text, p.ratio(), yv);
             a.setFont(small);
             a.setTextAnchor(TextAnchor.BOTTOM_LEFT);
+            plot.addAnnotation(a);
+        }
+        for (int i = 0; i < offScale.size(); i++) {
+            Point p = offScale.get(i);
+            XYTextAnnotation a = new XYTextAnnotation(String.format(java.util.Locale.ROOT, " \u2191 %+.0f%% (%s %s, off scale)",
+                    p.pplChangePercent(), p.family(), p.label()), p.ratio(), yTop * 0.985 - i * 0.035 * (yTop - yBottom));
+            a.setFont(small);
+            a.setTextAnchor(TextAnchor.TOP_LEFT);
             plot.addAnnotation(a);
         }
         JFreeChart chart = new JFreeChart(title, new Font(Font.SANS_SERIF, Font.BOLD, 16), plot, true);

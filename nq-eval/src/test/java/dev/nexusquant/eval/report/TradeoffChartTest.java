@@ -31,4 +31,13 @@ class TradeoffChartTest {
         assertEquals(640, img.getWidth());
         assertEquals(400, img.getHeight());
     }
+
+    @Test
+    void oneCatastrophicSettingIsDrawnOffScaleInsteadOfFlatteningTheRest() {
+        var pts = List.of(new TradeoffChart.Point("x", "a", 2, 0.5), new TradeoffChart.Point("x", "b", 3, 15.5),
+                new TradeoffChart.Point("y", "c", 4, 350));
+        assertEquals(15.5, TradeoffChart.axisTop(pts), 1e-12);
+        var close = List.of(new TradeoffChart.Point("x", "a", 2, 62.9), new TradeoffChart.Point("x", "b", 3, 76.7));
+        assertEquals(76.7, TradeoffChart.axisTop(close), 1e-12);
+    }
 }
