@@ -1,6 +1,7 @@
 package dev.nexusquant.bench;
 
 import dev.nexusquant.engine.gguf.GgmlType;
+import dev.nexusquant.engine.kv.DenseKvCache;
 import dev.nexusquant.engine.kv.KvCache;
 import dev.nexusquant.engine.kv.KvCacheFactory;
 import dev.nexusquant.engine.kv.KvLayout;
@@ -25,18 +26,23 @@ import java.util.Random;
  * GQA 4:1; for each context length and cache, the cache is filled with {@code context} synthetic tokens (Gaussian
  * keys and values with a few outlier channels, RoPE-free), the last 32 positions are attended as a prompt's
  * observation window, the prompt is compressed, and then real decode steps run through the model. Prints the median
- * step time over rounds, tokens/s, bytes the cache holds and the peak heap of that run.
+ * step time over rounds, tokens/s, bytes the cache holds, the heap live after a full GC with the cache filled
+ * (model, session and cache) and the peak heap of that run (which includes the garbage of filling the cache).
  *
  * <pre>
  * java --add-modules jdk.incubator.vector -cp nq-bench/target/benchmarks.jar dev.nexusquant.bench.DecodeSpeed \
- *      [contexts=2048,8192,32768] [caches=none,high,balanced,max] [steps=16] [rounds=3]
+ *      [contexts=2048,8192,32768] [caches=none;dense16;high;balanced;max] [steps=16] [rounds=3]
+ * </pre>
+ * Caches are separated by ';': {@code none} (or {@code dense32}) is the engine's default dense fp32 cache,
+ * {@code dense16} the dense fp16 one, anything else a {@code --kv} spec (a preset, overrides allowed).
+ * <pre>
  * </pre>
  */
 public final class DecodeSpeed {
 
     public static void main(String[] args) throws Exception {
         int[] contexts = {2048, 8192, 32768};
-        List<String> caches = List.of("none", "high", "balanced", "max");
+        List<String> caches = List.of("none", "dense16", "high", "balanced", "max");
         int steps = 16, rounds = 3;
         for (String a : args) {
             String[] kv = a.split("=", 2);
@@ -54,12 +60,16 @@ public final class DecodeSpeed {
                 .context(maxCtx).types(GgmlType.Q8_0, GgmlType.Q8_0).write(dir);
         System.out.printf(Locale.ROOT, "model: random llama, dim 1024, 8 layers, 8 heads x 128, 2 KV heads, q8_0, %d cores%n",
                 Runtime.getRuntime().availableProcessors());
-        System.out.println("| context | cache | decode ms/token (median) | tokens/s | KV bytes | ratio vs fp16 | peak heap MiB |");
-        System.out.println("|---:|---|---:|---:|---:|---:|---:|");
+        System.out.println("| context | cache | decode ms/token (median) | tokens/s | KV bytes | ratio vs fp16 | live heap MiB | peak heap MiB |");
+        System.out.println("|---:|---|---:|---:|---:|---:|---:|---:|");
         try (Model model = Model.load(file)) {
             for (int ctx : contexts) {
                 for (String c : caches) {
-                    KvCacheFactory f = c.equals("none") ? model.kvCacheFactory() : KvSpec.parse(c);
+                    KvCacheFactory f = switch (c) {
+                        case "none", "dense32" -> DenseKvCache.FP32; // the engine's default cache
+                        case "dense16" -> DenseKvCache.FP16;
+                        default -> KvSpec.parse(c);
+                    };
                     run(model, f, c, ctx, steps, rounds);
                 }
             }
@@ -77,8 +87,10 @@ public final class DecodeSpeed {
         double[] perStep = new double[rounds];
         long bytes = 0;
         double ratio = 0;
+        long live = 0;
         for (int r = 0; r < rounds; r++) {
             KvCache cache = fill(model.kvLayout(), f, ctx, 42 + r);
+            if (r == rounds - 1) live = liveHeapAfterGc(); // the cache is reachable here
             try (Session s = model.newSession(cache)) {
                 s.forward(new int[]{5, 6}, 0, 2, false); // warm up this path
                 long t0 = System.nanoTime();
@@ -94,8 +106,18 @@ public final class DecodeSpeed {
         }
         Arrays.sort(perStep);
         double ms = perStep[rounds / 2];
-        System.out.printf(Locale.ROOT, "| %d | %s | %.2f | %.1f | %d | %.2fx | %.0f |%n", ctx, name, ms, 1000 / ms, bytes,
-                ratio, peak / 1048576.0);
+        System.out.printf(Locale.ROOT, "| %d | %s | %.2f | %.1f | %d | %.2fx | %.0f | %.0f |%n", ctx, name, ms, 1000 / ms, bytes,
+                ratio, live / 1048576.0, peak / 1048576.0);
+    }
+
+    /** Heap in use after a full collection: what is live (the model's on-heap parts, the session and the cache). */
+    static long liveHeapAfterGc() {
+        for (int i = 0; i < 2; i++) System.gc();
+        long used = 0;
+        for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans()) {
+            if (p.getType() == MemoryType.HEAP) used += p.getUsage().getUsed();
+        }
+        return used;
     }
 
     /** A cache holding {@code ctx} synthetic tokens, compressed as a prompt. */
