@@ -35,8 +35,6 @@ import java.util.Random;
  * </pre>
  * Caches are separated by ';': {@code none} (or {@code dense32}) is the engine's default dense fp32 cache,
  * {@code dense16} the dense fp16 one, anything else a {@code --kv} spec (a preset, overrides allowed).
- * <pre>
- * </pre>
  */
 public final class DecodeSpeed {
 
@@ -100,10 +98,7 @@ public final class DecodeSpeed {
                 ratio = cache.stats().ratio();
             }
         }
-        long peak = 0;
-        for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans()) {
-            if (p.getType() == MemoryType.HEAP) peak += p.getPeakUsage().getUsed();
-        }
+        long peak = sumOverHeapPools(p -> p.getPeakUsage().getUsed());
         Arrays.sort(perStep);
         double ms = perStep[rounds / 2];
         System.out.printf(Locale.ROOT, "| %d | %s | %.2f | %.1f | %d | %.2fx | %.0f | %.0f |%n", ctx, name, ms, 1000 / ms, bytes,
@@ -113,11 +108,15 @@ public final class DecodeSpeed {
     /** Heap in use after a full collection: what is live (the model's on-heap parts, the session and the cache). */
     static long liveHeapAfterGc() {
         for (int i = 0; i < 2; i++) System.gc();
-        long used = 0;
+        return sumOverHeapPools(p -> p.getUsage().getUsed());
+    }
+
+    static long sumOverHeapPools(java.util.function.ToLongFunction<MemoryPoolMXBean> f) {
+        long sum = 0;
         for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans()) {
-            if (p.getType() == MemoryType.HEAP) used += p.getUsage().getUsed();
+            if (p.getType() == MemoryType.HEAP) sum += f.applyAsLong(p);
         }
-        return used;
+        return sum;
     }
 
     /** A cache holding {@code ctx} synthetic tokens, compressed as a prompt. */

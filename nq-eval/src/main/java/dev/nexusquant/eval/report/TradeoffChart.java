@@ -75,19 +75,18 @@ public final class TradeoffChart {
         double yTop = axisTop(points) * 1.08;
         double yBottom = Math.min(0, points.stream().mapToDouble(Point::pplChangePercent).filter(Double::isFinite)
                 .min().orElse(0)) - 0.04 * yTop;
+        double edge = yTop * 0.985; // where off-scale points are drawn
+        java.util.function.ToDoubleFunction<Point> plotY = p -> p.pplChangePercent() <= yTop ? p.pplChangePercent() : edge;
         Map<String, XYSeries> families = new LinkedHashMap<>();
         List<Point> offScale = new ArrayList<>();
         for (Point p : points) {
-            boolean off = !(p.pplChangePercent() <= yTop);
-            if (off) offScale.add(p);
-            families.computeIfAbsent(p.family(), f -> new XYSeries(f, false, true))
-                    .add(p.ratio(), off ? yTop * 0.985 : p.pplChangePercent());
+            if (!(p.pplChangePercent() <= yTop)) offScale.add(p);
+            families.computeIfAbsent(p.family(), f -> new XYSeries(f, false, true)).add(p.ratio(), plotY.applyAsDouble(p));
         }
+        List<Point> frontPoints = paretoFront(points);
         XYSeriesCollection data = new XYSeriesCollection();
         XYSeries front = new XYSeries("Pareto front", false, true);
-        for (Point p : paretoFront(points)) {
-            front.add(p.ratio(), Math.min(p.pplChangePercent(), yTop * 0.985));
-        }
+        for (Point p : frontPoints) front.add(p.ratio(), plotY.applyAsDouble(p));
         data.addSeries(front);
         for (XYSeries s : families.values()) data.addSeries(s);
 
@@ -126,8 +125,8 @@ public final class TradeoffChart {
         double lx1 = Math.log(points.stream().mapToDouble(Point::ratio).max().orElse(2));
         double xSpan = Math.max(lx1 - lx0, 1e-9), ySpan = yTop - yBottom;
         List<double[]> placed = new ArrayList<>();
-        for (Point p : paretoFront(points)) {
-            double yv = Math.min(p.pplChangePercent(), yTop * 0.985);
+        for (Point p : frontPoints) {
+            double yv = plotY.applyAsDouble(p);
             double nx = (Math.log(p.ratio()) - lx0) / xSpan, ny = (yv - yBottom) / ySpan;
             boolean clash = placed.stream().anyMatch(q -> Math.abs(q[0] - nx) < 0.12 && Math.abs(q[1] - ny) < 0.035);
             if (clash) continue;
@@ -141,7 +140,7 @@ public final class TradeoffChart {
         for (int i = 0; i < offScale.size(); i++) {
             Point p = offScale.get(i);
             XYTextAnnotation a = new XYTextAnnotation(String.format(java.util.Locale.ROOT, " \u2191 %+.0f%% (%s %s, off scale)",
-                    p.pplChangePercent(), p.family(), p.label()), p.ratio(), yTop * 0.985 - i * 0.035 * (yTop - yBottom));
+                    p.pplChangePercent(), p.family(), p.label()), p.ratio(), edge - i * 0.035 * ySpan);
             a.setFont(small);
             a.setTextAnchor(TextAnchor.TOP_LEFT);
             plot.addAnnotation(a);
