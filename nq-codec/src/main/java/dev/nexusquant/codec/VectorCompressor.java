@@ -51,6 +51,15 @@ public interface VectorCompressor {
      */
     void encodeBlock(float[] x, int xOff, byte[] dst, int dstOff);
 
+    /**
+     * Encodes {@code blocks} blocks stored back to back: the same bytes as that many calls of {@link #encodeBlock};
+     * codecs that encode faster in batches override it.
+     */
+    default void encodeBlocks(float[] x, int xOff, int blocks, byte[] dst, int dstOff) {
+        int values = vectorsPerBlock() * dimension();
+        for (int b = 0; b < blocks; b++) encodeBlock(x, xOff + b * values, dst, dstOff + b * bytesPerBlock());
+    }
+
     /** Writes vector {@code index} of the block at {@code block[blockOff]} to {@code out[outOff..outOff+dimension)}. */
     void decode(byte[] block, int blockOff, int index, float[] out, int outOff);
 

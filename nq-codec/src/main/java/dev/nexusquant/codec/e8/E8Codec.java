@@ -274,12 +274,38 @@ public final class E8Codec implements VectorCompressor {
      * @throws IllegalArgumentException if a value is NaN or infinite
      */
     public void encode(float[] x, int xOff, byte[] dst, int dstOff) {
-        checkRange(x.length, xOff, dim, "x");
-        checkRange(dst.length, dstOff, bytesPerVector, "dst");
+        encode(x, xOff, 1, dst, dstOff);
+    }
+
+    /**
+     * Encodes {@code count} vectors stored back to back at {@code x[xOff ..]} into {@code count} stored vectors back
+     * to back at {@code dst[dstOff ..]}: the same bytes as {@code count} calls of {@link #encode(float[], int, byte[], int)},
+     * faster, because the vector encoder fills its lanes with the groups of several vectors.
+     *
+     * @throws IllegalArgumentException if a value is NaN or infinite (vectors before the offending chunk are written)
+     */
+    public void encode(float[] x, int xOff, int count, byte[] dst, int dstOff) {
+        if (count < 0) throw new IllegalArgumentException("E8Codec: negative count " + count);
+        checkRange(x.length, xOff, (long) count * dim, "x");
+        checkRange(dst.length, dstOff, (long) count * bytesPerVector, "dst");
         Scratch s = scratch.get();
-        for (int k = 0; k < scaleGroups; k++) {
-            encodeScaleGroup(x, xOff + k * scaleGroup, k, dst, dstOff, s);
+        if (!vectorEncoder) {
+            for (int v = 0; v < count; v++) {
+                for (int k = 0; k < scaleGroups; k++) {
+                    encodeScaleGroup(x, xOff + v * dim + k * scaleGroup, k, dst, dstOff + v * bytesPerVector, s);
+                }
+            }
+            return;
         }
+        for (int v0 = 0; v0 < count; v0 += s.chunkVectors) {
+            int n = Math.min(s.chunkVectors, count - v0);
+            encodeChunk(x, xOff + v0 * dim, n, dst, dstOff + v0 * bytesPerVector, s);
+        }
+    }
+
+    @Override
+    public void encodeBlocks(float[] x, int xOff, int blocks, byte[] dst, int dstOff) {
+        encode(x, xOff, blocks, dst, dstOff);
     }
 
     /** Writes the decoded vector at {@code src[srcOff]} to {@code out[outOff..outOff+dim)}. */
@@ -316,7 +342,7 @@ public final class E8Codec implements VectorCompressor {
         if (index != 0) throw new IndexOutOfBoundsException("E8Codec: one vector per block, index " + index);
     }
 
-    private static void checkRange(int length, int off, int n, String what) {
+    private static void checkRange(int length, int off, long n, String what) {
         if (off < 0 || off > length - n) {
             throw new IndexOutOfBoundsException("E8Codec: " + what + "[" + off + ", " + off + " + " + n + ") outside an array of " + length);
         }
@@ -329,35 +355,61 @@ public final class E8Codec implements VectorCompressor {
     static final class Scratch {
         final float[] z = new float[8];
         final float[] point = new float[8];
-        /** [stages][groupsPerScale] codes of the candidate being tried and of the best one. */
+        /** [stages][groupsPerScale] codes of the candidate being tried and of the best one (scalar encoder). */
         int[][] codes;
         int[][] best;
         /** [scaleGroup] decoded values at unit scale for the best codes. */
         final float[] unit;
-        /** Structure-of-arrays work space of the vector encoder: [8 coordinates][8 lanes] and [8 lanes] values. */
-        final float[] zT = new float[64];
-        final float[] pT = new float[64];
-        final float[] hT = new float[64];
-        final float[] laneErr = new float[8];
-        /** [slots][8 lanes] per-lane state of the vector encoder's nearest-point searches. */
-        final float[] acc = new float[112];
-        /** [slots][8 lanes] per-lane state of the vector encoder's overload search, and its sorted keys per shift. */
-        final float[] ov = new float[104];
-        final int[][] keys = new int[2][64];
-        final float[] ranks = new float[64];
+        /** Vectors per chunk of the batched encoder, and its work space: [stages][chunk groups] codes, per scale group. */
+        final int chunkVectors;
+        final int[][] chunkCodes;
+        final int[][] chunkBest;
+        final float[] laneErr;
+        final float[] laneInv;
+        final double[] sumSquares;
+        final float[] centre;
+        final float[] candidate;
+        final double[] bestErr;
+        final float[] bestScale;
+        final VectorE8Encoder.Batch batch;
 
         Scratch(E8Codec c) {
             codes = new int[c.books.length][c.groupsPerScale];
             best = new int[c.books.length][c.groupsPerScale];
             unit = new float[c.scaleGroup];
+            if (c.vectorEncoder) {
+                chunkVectors = Math.max(1, CHUNK_GROUPS / c.groups);
+                int g = chunkVectors * c.groups;
+                int q = chunkVectors * c.scaleGroups;
+                chunkCodes = new int[c.books.length][g];
+                chunkBest = new int[c.books.length][g];
+                laneErr = new float[g];
+                laneInv = new float[g];
+                sumSquares = new double[q];
+                centre = new float[q];
+                candidate = new float[q];
+                bestErr = new double[q];
+                bestScale = new float[q];
+                batch = new VectorE8Encoder.Batch();
+            } else {
+                chunkVectors = 1;
+                chunkCodes = chunkBest = null;
+                laneErr = laneInv = centre = candidate = bestScale = null;
+                sumSquares = bestErr = null;
+                batch = null;
+            }
         }
     }
+
+    /** Groups of eight values that the batched encoder takes at a time (whole vectors, at least one). */
+    static final int CHUNK_GROUPS = 64;
 
     Codebook book(int st) {
         return books[st] == BOOK_P16 ? E8P16.INSTANCE : E8Root8.INSTANCE;
     }
 
-    private void encodeScaleGroup(float[] x, int xOff, int k, byte[] dst, int dstOff, Scratch s) {
+    /** The sum of squares of a scale group, checked finite. */
+    private double sumOfSquares(float[] x, int xOff, int k) {
         double ss = 0;
         for (int i = 0; i < scaleGroup; i++) {
             float v = x[xOff + i];
@@ -366,6 +418,12 @@ public final class E8Codec implements VectorCompressor {
         if (!Double.isFinite(ss)) {
             throw new IllegalArgumentException("E8Codec: the vector holds a NaN or infinite value (scale group " + k + ")");
         }
+        return ss;
+    }
+
+    /** The scalar encoder: one scale group, its candidate scales one after the other with early stopping. */
+    private void encodeScaleGroup(float[] x, int xOff, int k, byte[] dst, int dstOff, Scratch s) {
+        double ss = sumOfSquares(x, xOff, k);
         float bestScale = 0f;
         if (ss > 0) {
             float centre = (float) Math.sqrt(ss / scaleGroup) * RATIO[bits];
@@ -373,7 +431,7 @@ public final class E8Codec implements VectorCompressor {
             for (float m : SEARCH) {
                 float sc = toHalfScale(centre * m);
                 if (sc == 0f) continue;
-                double err = quantize(x, xOff, sc, s.codes, s, bestErr);
+                double err = quantizeScalar(x, xOff, sc, s.codes, s, bestErr);
                 if (err < bestErr) {
                     bestErr = err;
                     bestScale = sc;
@@ -382,40 +440,106 @@ public final class E8Codec implements VectorCompressor {
                     s.codes = t;
                 }
             }
-            if (bestScale != 0f) {
-                // least-squares refit of the scale to the chosen codes
-                unitDecode(s.best, s.unit, s);
-                double xu = 0;
-                double uu = 0;
-                for (int i = 0; i < scaleGroup; i++) {
-                    xu += (double) x[xOff + i] * s.unit[i];
-                    uu += (double) s.unit[i] * s.unit[i];
-                }
-                if (uu > 0) {
-                    float refit = toHalfScale((float) (xu / uu));
-                    if (refit > 0f && refit != bestScale
-                            && error(x, xOff, s.unit, refit) < error(x, xOff, s.unit, bestScale)) {
-                        bestScale = refit;
+        }
+        finishScaleGroup(x, xOff, k, bestScale, s.best, 0, dst, dstOff, s);
+    }
+
+    /**
+     * The batched encoder: {@code n} whole vectors at once. For each candidate multiplier, every group of the chunk
+     * is quantized at its scale group's candidate scale ({@link VectorE8Encoder}, a lane per group); then each scale
+     * group keeps its best candidate as {@link #encodeScaleGroup} would (the first strictly smaller error, the error
+     * summed in double over its groups in order), and the same refit and layout follow.
+     */
+    private void encodeChunk(float[] x, int xOff, int n, byte[] dst, int dstOff, Scratch s) {
+        int q = n * scaleGroups;
+        int g = n * groups;
+        for (int k = 0; k < q; k++) {
+            double ss = sumOfSquares(x, xOff + k * scaleGroup, k % scaleGroups);
+            s.sumSquares[k] = ss;
+            s.centre[k] = ss > 0 ? (float) Math.sqrt(ss / scaleGroup) * RATIO[bits] : 0f;
+            s.bestErr[k] = Double.POSITIVE_INFINITY;
+            s.bestScale[k] = 0f;
+        }
+        int lanes = VectorE8Encoder.LANES;
+        VectorE8Encoder.Batch b = s.batch;
+        for (float m : SEARCH) {
+            boolean any = false;
+            for (int k = 0; k < q; k++) {
+                float sc = s.sumSquares[k] > 0 ? toHalfScale(s.centre[k] * m) : 0f;
+                s.candidate[k] = sc;
+                any |= sc != 0f;
+                float inv = sc != 0f ? 1f / sc : 0f;
+                java.util.Arrays.fill(s.laneInv, k * groupsPerScale, (k + 1) * groupsPerScale, inv);
+            }
+            if (!any) continue;
+            for (int g0 = 0; g0 < g; g0 += lanes) {
+                int count = Math.min(lanes, g - g0);
+                System.arraycopy(s.laneInv, g0, b.inv, 0, count);
+                VectorE8Encoder.quantize(this, x, xOff + 8 * g0, count, b, s.chunkCodes, g0, s.laneErr);
+            }
+            for (int k = 0; k < q; k++) {
+                float sc = s.candidate[k];
+                if (sc == 0f) continue;
+                int first = k * groupsPerScale;
+                double err = 0;
+                for (int j = first; j < first + groupsPerScale; j++) err += (double) s.laneErr[j] * sc * sc;
+                if (err < s.bestErr[k]) {
+                    s.bestErr[k] = err;
+                    s.bestScale[k] = sc;
+                    for (int st = 0; st < books.length; st++) {
+                        System.arraycopy(s.chunkCodes[st], first, s.chunkBest[st], first, groupsPerScale);
                     }
                 }
-            } else {
-                // every candidate rounded to fp16 zero: the values are below fp16's range
-                for (int[] row : s.best) java.util.Arrays.fill(row, 0);
             }
-        } else {
-            for (int[] row : s.best) java.util.Arrays.fill(row, 0);
+        }
+        for (int k = 0; k < q; k++) {
+            int v = k / scaleGroups;
+            finishScaleGroup(x, xOff + k * scaleGroup, k % scaleGroups, s.bestScale[k], s.chunkBest, k * groupsPerScale,
+                    dst, dstOff + v * bytesPerVector, s);
+        }
+    }
+
+    /**
+     * Writes scale group k of the vector at {@code dst[dstOff]}: the least-squares refit of the chosen scale to the
+     * chosen codes {@code codes[stage][first ..]} ({@code s = <x, u> / <u, u>}, u the decoded values at unit scale),
+     * kept when it lowers the error, then the scale and the codes. A scale of 0 writes zero codes.
+     */
+    private void finishScaleGroup(float[] x, int xOff, int k, float bestScale, int[][] codes, int first,
+                                  byte[] dst, int dstOff, Scratch s) {
+        int g0 = k * groupsPerScale;
+        if (bestScale == 0f) {
+            // all zeros, or every candidate rounded to fp16 zero (the values are below fp16's range)
+            SHORT_LE.set(dst, dstOff + 2 * k, Float.floatToFloat16(0f));
+            for (int st = 0; st < books.length; st++) {
+                int w = books[st] == BOOK_P16 ? 2 : 1;
+                java.util.Arrays.fill(dst, dstOff + codeOffset[st] + w * g0, dstOff + codeOffset[st] + w * (g0 + groupsPerScale), (byte) 0);
+            }
+            return;
+        }
+        unitDecode(codes, first, s.unit, s);
+        double xu = 0;
+        double uu = 0;
+        for (int i = 0; i < scaleGroup; i++) {
+            xu += (double) x[xOff + i] * s.unit[i];
+            uu += (double) s.unit[i] * s.unit[i];
+        }
+        if (uu > 0) {
+            float refit = toHalfScale((float) (xu / uu));
+            if (refit > 0f && refit != bestScale
+                    && error(x, xOff, s.unit, refit) < error(x, xOff, s.unit, bestScale)) {
+                bestScale = refit;
+            }
         }
         SHORT_LE.set(dst, dstOff + 2 * k, Float.floatToFloat16(bestScale));
-        int g0 = k * groupsPerScale;
         for (int st = 0; st < books.length; st++) {
-            int[] codes = s.best[st];
+            int[] c = codes[st];
             if (books[st] == BOOK_P16) {
                 for (int g = 0; g < groupsPerScale; g++) {
-                    SHORT_LE.set(dst, dstOff + codeOffset[st] + 2 * (g0 + g), (short) codes[g]);
+                    SHORT_LE.set(dst, dstOff + codeOffset[st] + 2 * (g0 + g), (short) c[first + g]);
                 }
             } else {
                 for (int g = 0; g < groupsPerScale; g++) {
-                    dst[dstOff + codeOffset[st] + g0 + g] = (byte) codes[g];
+                    dst[dstOff + codeOffset[st] + g0 + g] = (byte) c[first + g];
                 }
             }
         }
@@ -424,12 +548,6 @@ public final class E8Codec implements VectorCompressor {
     /** Rounds a positive scale to fp16 (to the largest finite fp16 value if it is above the range). */
     static float toHalfScale(float s) {
         return Float.float16ToFloat(Float.floatToFloat16(Math.min(s, 65504f)));
-    }
-
-    /** Quantizes a scale group at scale sc into codes[stage][group]; returns the squared error (stops past bound). */
-    private double quantize(float[] x, int xOff, float sc, int[][] codes, Scratch s, double bound) {
-        if (vectorEncoder) return VectorE8Encoder.quantize(this, x, xOff, sc, codes, s, bound);
-        return quantizeScalar(x, xOff, sc, codes, s, bound);
     }
 
     /**
@@ -471,15 +589,15 @@ public final class E8Codec implements VectorCompressor {
         return Math.max(-CLAMP, Math.min(CLAMP, v));
     }
 
-    /** The scale group's decoded values at unit scale, {@code c_0 + w_1 c_1}, for codes[stage][group]. */
-    private void unitDecode(int[][] codes, float[] unit, Scratch s) {
+    /** The scale group's decoded values at unit scale, {@code c_0 + w_1 c_1}, for codes[stage][first + group]. */
+    private void unitDecode(int[][] codes, int first, float[] unit, Scratch s) {
         float[] p = s.point;
         java.util.Arrays.fill(unit, 0f);
         for (int st = 0; st < books.length; st++) {
             Codebook b = book(st);
             float w = weights[st];
             for (int g = 0; g < groupsPerScale; g++) {
-                b.decode(codes[st][g], p, 0);
+                b.decode(codes[st][first + g], p, 0);
                 for (int i = 0; i < 8; i++) unit[8 * g + i] += w * p[i];
             }
         }

@@ -245,6 +245,46 @@ class E8CodecTest {
     }
 
     @Test
+    void batchedEncodeMatchesOneVectorAtATime() {
+        long seed = TestSeeds.seed("batchedEncodeMatchesOneVectorAtATime");
+        SplittableRandom rnd = new SplittableRandom(seed);
+        for (int d : DIMS) {
+            for (int bits = 1; bits <= 4; bits++) {
+                for (int sg : new int[]{d, 8}) {
+                    E8Codec c = E8Codec.of(d, bits, sg);
+                    E8Codec sc = E8Codec.scalar(d, bits, sg);
+                    int bpv = c.bytesPerVector();
+                    // counts below, at and above a chunk of the batched encoder, and a lane batch cut in the middle
+                    for (int count : new int[]{0, 1, 3, 17, 2 * E8Codec.CHUNK_GROUPS / Math.max(1, d / 8) + 5}) {
+                        float[] x = new float[count * d + 3];
+                        for (int i = 0; i < x.length; i++) {
+                            double g = rnd.nextGaussian();
+                            x[i] = (float) (i % 13 == 0 ? 0 : (i % 29 == 0 ? 40 * g : g));
+                        }
+                        if (count > 2) java.util.Arrays.fill(x, 3 + d, 3 + 2 * d, 0f); // a zero vector among them
+                        byte[] batched = new byte[count * bpv + 5];
+                        byte[] one = new byte[count * bpv + 5];
+                        byte[] scalar = new byte[count * bpv + 5];
+                        c.encode(x, 3, count, batched, 5);
+                        sc.encode(x, 3, count, scalar, 5);
+                        for (int v = 0; v < count; v++) c.encode(x, 3 + v * d, one, 5 + v * bpv);
+                        String where = "d=" + d + " bits=" + bits + " sg=" + sg + " count=" + count + " seed=" + seed;
+                        assertArrayEquals(one, batched, where);
+                        assertArrayEquals(one, scalar, where);
+                    }
+                }
+            }
+        }
+        E8Codec c = E8Codec.of(64, 2);
+        assertThrows(IllegalArgumentException.class, () -> c.encode(new float[128], 0, -1, new byte[100], 0));
+        assertThrows(IndexOutOfBoundsException.class, () -> c.encode(new float[128], 0, 3, new byte[1000], 0));
+        assertThrows(IndexOutOfBoundsException.class, () -> c.encode(new float[128], 0, 2, new byte[2 * c.bytesPerVector() - 1], 0));
+        float[] bad = new float[64 * 5];
+        bad[64 * 3 + 7] = Float.NaN;
+        assertThrows(IllegalArgumentException.class, () -> c.encode(bad, 0, 5, new byte[5 * c.bytesPerVector()], 0));
+    }
+
+    @Test
     void descriptorRoundTripsAndRejectsMismatches() throws IOException {
         for (int bits = 1; bits <= 4; bits++) {
             E8Codec c = E8Codec.of(96, bits, 32);

@@ -34,18 +34,15 @@ public final class CodedRows {
         int dim = codec.dimension(), vpb = codec.vectorsPerBlock(), bpb = codec.bytesPerBlock();
         int blocks = (n + vpb - 1) / vpb;
         byte[] data = new byte[blocks * bpb];
-        float[] pad = null;
-        for (int b = 0; b < blocks; b++) {
-            int first = b * vpb;
-            int count = Math.min(vpb, n - first);
-            if (count == vpb) {
-                codec.encodeBlock(rows, off + first * dim, data, b * bpb);
-            } else {
-                if (pad == null) pad = new float[vpb * dim];
-                System.arraycopy(rows, off + first * dim, pad, 0, count * dim);
-                for (int r = count; r < vpb; r++) System.arraycopy(rows, off + (n - 1) * dim, pad, r * dim, dim);
-                codec.encodeBlock(pad, 0, data, b * bpb);
-            }
+        int full = n / vpb;
+        codec.encodeBlocks(rows, off, full, data, 0);
+        if (full < blocks) { // the last block, padded by repeating the last row
+            int first = full * vpb;
+            int count = n - first;
+            float[] pad = new float[vpb * dim];
+            System.arraycopy(rows, off + first * dim, pad, 0, count * dim);
+            for (int r = count; r < vpb; r++) System.arraycopy(rows, off + (n - 1) * dim, pad, r * dim, dim);
+            codec.encodeBlock(pad, 0, data, full * bpb);
         }
         return new CodedRows(codec, data, n);
     }
