@@ -366,6 +366,9 @@ public final class E8Codec implements VectorCompressor {
         final int[][] chunkBest;
         final float[] laneErr;
         final float[] laneInv;
+        /** [chunk values] the candidate's and the best decoded values at unit scale. */
+        final float[] chunkUnit;
+        final float[] chunkUnitBest;
         final double[] sumSquares;
         final float[] centre;
         final float[] candidate;
@@ -385,6 +388,8 @@ public final class E8Codec implements VectorCompressor {
                 chunkBest = new int[c.books.length][g];
                 laneErr = new float[g];
                 laneInv = new float[g];
+                chunkUnit = new float[8 * g];
+                chunkUnitBest = new float[8 * g];
                 sumSquares = new double[q];
                 centre = new float[q];
                 candidate = new float[q];
@@ -394,7 +399,7 @@ public final class E8Codec implements VectorCompressor {
             } else {
                 chunkVectors = 1;
                 chunkCodes = chunkBest = null;
-                laneErr = laneInv = centre = candidate = bestScale = null;
+                laneErr = laneInv = centre = candidate = bestScale = chunkUnit = chunkUnitBest = null;
                 sumSquares = bestErr = null;
                 batch = null;
             }
@@ -441,7 +446,8 @@ public final class E8Codec implements VectorCompressor {
                 }
             }
         }
-        finishScaleGroup(x, xOff, k, bestScale, s.best, 0, dst, dstOff, s);
+        if (bestScale != 0f) unitDecode(s.best, 0, s.unit, s);
+        finishScaleGroup(x, xOff, k, bestScale, s.best, 0, s.unit, 0, dst, dstOff);
     }
 
     /**
@@ -475,7 +481,7 @@ public final class E8Codec implements VectorCompressor {
             for (int g0 = 0; g0 < g; g0 += lanes) {
                 int count = Math.min(lanes, g - g0);
                 System.arraycopy(s.laneInv, g0, b.inv, 0, count);
-                VectorE8Encoder.quantize(this, x, xOff + 8 * g0, count, b, s.chunkCodes, g0, s.laneErr);
+                VectorE8Encoder.quantize(this, x, xOff + 8 * g0, count, b, s.chunkCodes, g0, s.laneErr, s.chunkUnit);
             }
             for (int k = 0; k < q; k++) {
                 float sc = s.candidate[k];
@@ -489,23 +495,25 @@ public final class E8Codec implements VectorCompressor {
                     for (int st = 0; st < books.length; st++) {
                         System.arraycopy(s.chunkCodes[st], first, s.chunkBest[st], first, groupsPerScale);
                     }
+                    System.arraycopy(s.chunkUnit, k * scaleGroup, s.chunkUnitBest, k * scaleGroup, scaleGroup);
                 }
             }
         }
         for (int k = 0; k < q; k++) {
             int v = k / scaleGroups;
             finishScaleGroup(x, xOff + k * scaleGroup, k % scaleGroups, s.bestScale[k], s.chunkBest, k * groupsPerScale,
-                    dst, dstOff + v * bytesPerVector, s);
+                    s.chunkUnitBest, k * scaleGroup, dst, dstOff + v * bytesPerVector);
         }
     }
 
     /**
      * Writes scale group k of the vector at {@code dst[dstOff]}: the least-squares refit of the chosen scale to the
-     * chosen codes {@code codes[stage][first ..]} ({@code s = <x, u> / <u, u>}, u the decoded values at unit scale),
-     * kept when it lowers the error, then the scale and the codes. A scale of 0 writes zero codes.
+     * chosen codes {@code codes[stage][first ..]} ({@code s = <x, u> / <u, u>}, u = {@code unit[unitOff ..]} the
+     * decoded values at unit scale), kept when it lowers the error, then the scale and the codes. A scale of 0 writes
+     * zero codes. The sums are in double, four interleaved partial sums each (both encoders share this code).
      */
     private void finishScaleGroup(float[] x, int xOff, int k, float bestScale, int[][] codes, int first,
-                                  byte[] dst, int dstOff, Scratch s) {
+                                  float[] unit, int unitOff, byte[] dst, int dstOff) {
         int g0 = k * groupsPerScale;
         if (bestScale == 0f) {
             // all zeros, or every candidate rounded to fp16 zero (the values are below fp16's range)
@@ -516,17 +524,23 @@ public final class E8Codec implements VectorCompressor {
             }
             return;
         }
-        unitDecode(codes, first, s.unit, s);
-        double xu = 0;
-        double uu = 0;
-        for (int i = 0; i < scaleGroup; i++) {
-            xu += (double) x[xOff + i] * s.unit[i];
-            uu += (double) s.unit[i] * s.unit[i];
+        double xu0 = 0, xu1 = 0, xu2 = 0, xu3 = 0, uu0 = 0, uu1 = 0, uu2 = 0, uu3 = 0;
+        for (int i = 0; i < scaleGroup; i += 4) {
+            double u0 = unit[unitOff + i], u1 = unit[unitOff + i + 1], u2 = unit[unitOff + i + 2], u3 = unit[unitOff + i + 3];
+            xu0 += x[xOff + i] * u0;
+            xu1 += x[xOff + i + 1] * u1;
+            xu2 += x[xOff + i + 2] * u2;
+            xu3 += x[xOff + i + 3] * u3;
+            uu0 += u0 * u0;
+            uu1 += u1 * u1;
+            uu2 += u2 * u2;
+            uu3 += u3 * u3;
         }
+        double xu = (xu0 + xu1) + (xu2 + xu3);
+        double uu = (uu0 + uu1) + (uu2 + uu3);
         if (uu > 0) {
             float refit = toHalfScale((float) (xu / uu));
-            if (refit > 0f && refit != bestScale
-                    && error(x, xOff, s.unit, refit) < error(x, xOff, s.unit, bestScale)) {
+            if (refit > 0f && refit != bestScale && refitIsBetter(x, xOff, unit, unitOff, refit, bestScale)) {
                 bestScale = refit;
             }
         }
@@ -603,13 +617,23 @@ public final class E8Codec implements VectorCompressor {
         }
     }
 
-    private double error(float[] x, int xOff, float[] unit, float sc) {
-        double e = 0;
-        for (int i = 0; i < scaleGroup; i++) {
-            double d = x[xOff + i] - (double) sc * unit[i];
-            e += d * d;
+    /** Whether {@code Σ (x - r u)²} is below {@code Σ (x - b u)²}, both in double with four partial sums. */
+    private boolean refitIsBetter(float[] x, int xOff, float[] unit, int unitOff, float r, float b) {
+        double r0 = 0, r1 = 0, r2 = 0, r3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
+        for (int i = 0; i < scaleGroup; i += 4) {
+            double x0 = x[xOff + i], x1 = x[xOff + i + 1], x2 = x[xOff + i + 2], x3 = x[xOff + i + 3];
+            double u0 = unit[unitOff + i], u1 = unit[unitOff + i + 1], u2 = unit[unitOff + i + 2], u3 = unit[unitOff + i + 3];
+            double d;
+            d = x0 - r * u0; r0 += d * d;
+            d = x1 - r * u1; r1 += d * d;
+            d = x2 - r * u2; r2 += d * d;
+            d = x3 - r * u3; r3 += d * d;
+            d = x0 - b * u0; b0 += d * d;
+            d = x1 - b * u1; b1 += d * d;
+            d = x2 - b * u2; b2 += d * d;
+            d = x3 - b * u3; b3 += d * d;
         }
-        return e;
+        return (r0 + r1) + (r2 + r3) < (b0 + b1) + (b2 + b3);
     }
 
     @Override

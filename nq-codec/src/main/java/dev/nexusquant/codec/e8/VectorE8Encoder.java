@@ -46,8 +46,9 @@ final class VectorE8Encoder {
     static final class Batch {
         /** [8][LANES] the values a stage codes, then its residual. */
         final float[] zT = new float[8 * LANES];
-        /** [8][LANES] the points a stage chose. */
+        /** [8][LANES] the points a stage chose, and those of the first stage. */
         final float[] pT = new float[8 * LANES];
+        final float[] p0 = new float[8 * LANES];
         /** [LANES] 1 / scale of each lane. */
         final float[] inv = new float[LANES];
         /** [LANES] results and per-lane state handed from the vector phases to the per-lane ones. */
@@ -70,9 +71,11 @@ final class VectorE8Encoder {
     /**
      * Quantizes {@code lanes} groups (at most {@link #LANES}) whose values lie back to back at {@code x[at ..]}, lane j
      * at scale {@code 1 / b.inv[j]}: {@code codes[stage][first + j]} and, per lane, the squared error at unit scale
-     * (the residual's sum of squares) into {@code err[first + j]}.
+     * (the residual's sum of squares) into {@code err[first + j]}, and the decoded values at unit scale
+     * ({@code c_0 + w_1 c_1}, as {@code E8Codec.unitDecode} computes them) into {@code unit[8 (first + j) ..]}.
      */
-    static void quantize(E8Codec c, float[] x, int at, int lanes, Batch b, int[][] codes, int first, float[] err) {
+    static void quantize(E8Codec c, float[] x, int at, int lanes, Batch b, int[][] codes, int first, float[] err,
+                         float[] unit) {
         float[] zT = b.zT;
         FloatVector lo = FloatVector.broadcast(F, -E8Codec.CLAMP);
         FloatVector hi = FloatVector.broadcast(F, E8Codec.CLAMP);
@@ -96,8 +99,22 @@ final class VectorE8Encoder {
                 r8(b, codes[st], first, lanes);
             }
             residual(zT, b.pT, st > 0 ? c.weights[st] : 1f, st > 0, b.err, st == stages - 1);
+            if (st == 0 && stages > 1) System.arraycopy(b.pT, 0, b.p0, 0, 8 * LANES);
         }
         System.arraycopy(b.err, 0, err, first, lanes);
+        if (stages > 1) combine(b.p0, b.pT, c.weights[1]);
+        float[] u = stages > 1 ? b.p0 : b.pT;
+        int base = 8 * first;
+        for (int j = 0; j < lanes; j++) { // a plain transpose: faster here than a scatter
+            for (int i = 0; i < 8; i++) unit[base + 8 * j + i] = u[LANES * i + j];
+        }
+    }
+
+    /** p0 += w · p1: the unit-scale value of two stages. */
+    private static void combine(float[] p0, float[] p1, float w) {
+        for (int i = 0; i < 8; i++) {
+            FloatVector.fromArray(F, p0, LANES * i).add(FloatVector.fromArray(F, p1, LANES * i).mul(w)).intoArray(p0, LANES * i);
+        }
     }
 
     private static void scale(float[] zT, float s) {
