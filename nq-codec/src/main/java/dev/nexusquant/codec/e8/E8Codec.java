@@ -374,7 +374,7 @@ public final class E8Codec implements VectorCompressor {
         final float[] candidate;
         final double[] bestErr;
         final float[] bestScale;
-        final VectorE8Encoder.Batch batch;
+        final VectorE8Encoder.Work work;
 
         Scratch(E8Codec c) {
             codes = new int[c.books.length][c.groupsPerScale];
@@ -384,7 +384,8 @@ public final class E8Codec implements VectorCompressor {
                 chunkVectors = Math.max(1, CHUNK_GROUPS / c.groups);
                 int g = chunkVectors * c.groups;
                 int q = chunkVectors * c.scaleGroups;
-                chunkCodes = new int[c.books.length][g];
+                int padded = (g + VectorE8Encoder.LANES - 1) / VectorE8Encoder.LANES * VectorE8Encoder.LANES;
+                chunkCodes = new int[c.books.length][padded]; // whole batches: the encoder writes every lane
                 chunkBest = new int[c.books.length][g];
                 laneErr = new float[g];
                 laneInv = new float[g];
@@ -395,31 +396,35 @@ public final class E8Codec implements VectorCompressor {
                 candidate = new float[q];
                 bestErr = new double[q];
                 bestScale = new float[q];
-                batch = new VectorE8Encoder.Batch();
+                work = new VectorE8Encoder.Work(g);
             } else {
                 chunkVectors = 1;
                 chunkCodes = chunkBest = null;
                 laneErr = laneInv = centre = candidate = bestScale = chunkUnit = chunkUnitBest = null;
                 sumSquares = bestErr = null;
-                batch = null;
+                work = null;
             }
         }
     }
 
     /** Groups of eight values that the batched encoder takes at a time (whole vectors, at least one). */
-    static final int CHUNK_GROUPS = 64;
+    static final int CHUNK_GROUPS = 256;
 
     Codebook book(int st) {
         return books[st] == BOOK_P16 ? E8P16.INSTANCE : E8Root8.INSTANCE;
     }
 
-    /** The sum of squares of a scale group, checked finite. */
+    /** The sum of squares of a scale group (in double, four interleaved partial sums), checked finite. */
     private double sumOfSquares(float[] x, int xOff, int k) {
-        double ss = 0;
-        for (int i = 0; i < scaleGroup; i++) {
-            float v = x[xOff + i];
-            ss += (double) v * v;
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (int i = 0; i < scaleGroup; i += 4) {
+            double v0 = x[xOff + i], v1 = x[xOff + i + 1], v2 = x[xOff + i + 2], v3 = x[xOff + i + 3];
+            s0 += v0 * v0;
+            s1 += v1 * v1;
+            s2 += v2 * v2;
+            s3 += v3 * v3;
         }
+        double ss = (s0 + s1) + (s2 + s3);
         if (!Double.isFinite(ss)) {
             throw new IllegalArgumentException("E8Codec: the vector holds a NaN or infinite value (scale group " + k + ")");
         }
@@ -466,8 +471,6 @@ public final class E8Codec implements VectorCompressor {
             s.bestErr[k] = Double.POSITIVE_INFINITY;
             s.bestScale[k] = 0f;
         }
-        int lanes = VectorE8Encoder.LANES;
-        VectorE8Encoder.Batch b = s.batch;
         for (float m : SEARCH) {
             boolean any = false;
             for (int k = 0; k < q; k++) {
@@ -478,11 +481,7 @@ public final class E8Codec implements VectorCompressor {
                 java.util.Arrays.fill(s.laneInv, k * groupsPerScale, (k + 1) * groupsPerScale, inv);
             }
             if (!any) continue;
-            for (int g0 = 0; g0 < g; g0 += lanes) {
-                int count = Math.min(lanes, g - g0);
-                System.arraycopy(s.laneInv, g0, b.inv, 0, count);
-                VectorE8Encoder.quantize(this, x, xOff + 8 * g0, count, b, s.chunkCodes, g0, s.laneErr, s.chunkUnit);
-            }
+            VectorE8Encoder.quantize(this, x, xOff, g, s.laneInv, s.work, s.chunkCodes, s.laneErr, s.chunkUnit);
             for (int k = 0; k < q; k++) {
                 float sc = s.candidate[k];
                 if (sc == 0f) continue;

@@ -9,19 +9,23 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * The encoder's inner loop with the Vector API: one lane per group of eight values, as many groups at a time as the
  * machine's widest float vector holds ({@link #LANES}: 16 with AVX-512, 8 with AVX2). The eight coordinates of a
- * batch of groups are eight vectors (a structure of arrays, {@code zT[coordinate][lane]}), and each lane carries its
- * own scale, so one batch may hold groups of several scale groups and several vectors. The nearest-point searches
- * (Conway-Sloane for E8P16 with the orbit search for points outside its ball, the three root families for E8Root8)
- * run without a branch per group.
+ * batch of groups are eight vectors (a structure of arrays, {@code z[batch][coordinate][lane]}), and each lane carries
+ * its own scale, so that a batch may hold groups of several scale groups and several vectors.
+ *
+ * <p>A stage runs over all the batches of a chunk. The nearest-point searches (Conway-Sloane for E8P16, the three
+ * root families for E8Root8) run without a branch per group. The groups whose nearest lattice point lies outside
+ * E8P16's ball (about a quarter at 2 bits) are gathered into a queue, and the orbit search for them runs on full
+ * batches of such groups only, again without a branch per group: the code and the point come from each coordinate's
+ * rank, found by comparisons.
  *
  * <p>It reproduces {@link E8Codec#quantizeScalar} bit for bit: the same float operations in the same order per lane
  * ({@code rint} as {@code (v + 1.5·2^23) - 1.5·2^23}, exact for |v| &lt; 2^22; {@code floor} from it), the same
- * first-maximum tie-breaking, and the scalar code where it is irregular: the table lookup of a pattern and the code
- * of an orbit ({@link E8P16#orbitCode}), per lane.
+ * first-maximum tie-breaking, and the table lookups per lane.
  *
- * <p>Every kernel keeps its vectors in local variables inside one method with no calls that take or return a vector,
- * so that C2 keeps them in registers (a vector that crosses a call that is not inlined is boxed on the heap). The
- * work arrays in {@link Batch} carry values between the phases only.
+ * <p>Every phase keeps its vectors in local variables of one method, with no call that takes or returns a vector and
+ * no mask carried around a loop, so that C2 keeps them in registers. A phase is a method of its own because C2 stops
+ * inlining the Vector API's methods past about 18,000 IR nodes in a method (NodeCountInliningCutoff), and a vector
+ * whose methods are not inlined is boxed on the heap. The work arrays carry values between the phases only.
  */
 final class VectorE8Encoder {
 
@@ -29,169 +33,185 @@ final class VectorE8Encoder {
     static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
     /** Groups per batch. */
     static final int LANES = F.length();
+    /** Floats of one batch: [8 coordinates][LANES]. */
+    private static final int BATCH = 8 * LANES;
     private static final float MAGIC = 12582912f; // 1.5 * 2^23
     private static final float[] POW3 = {1, 3, 9, 27, 81, 243, 729, 2187};
-    /** x offsets of lane j's coordinate 0 relative to the first group: 8 j. */
+    /** x offsets of lane j's coordinate 0 relative to the batch's first group: 8 j. */
     private static final int[] GATHER = new int[LANES];
+    /** E8P16's pattern index by key, as ints for a gather. */
+    private static final int[] INDEX_OF_KEY = new int[E8P16.INSTANCE.indexOfKey.length];
 
     static {
         for (int j = 0; j < LANES; j++) GATHER[j] = 8 * j;
+        for (int k = 0; k < INDEX_OF_KEY.length; k++) INDEX_OF_KEY[k] = E8P16.INSTANCE.indexOfKey[k];
         if (I.length() != LANES) throw new AssertionError("float and int species differ in lanes");
     }
 
     private VectorE8Encoder() {
     }
 
-    /** Per-thread work space of one batch. */
-    static final class Batch {
-        /** [8][LANES] the values a stage codes, then its residual. */
-        final float[] zT = new float[8 * LANES];
-        /** [8][LANES] the points a stage chose, and those of the first stage. */
-        final float[] pT = new float[8 * LANES];
-        final float[] p0 = new float[8 * LANES];
-        /** [LANES] 1 / scale of each lane. */
+    // Slots of Work.state ([slot][LANES]) that carry per-lane values from one phase to the next.
+    private static final int ODD_INT = 0, ODD_HALF = 1, USE_INT = 2, W_IDX_INT = 3, W_IDX_HALF = 4;
+    private static final int OV_BEST = 5, OV_KIND = 6, OV_SHIFT = 7, OV_ARG = 8, OV_PARITY = 9, OV_OFFSET = 10,
+            OV_PARITY1 = 11;
+    private static final int STATE_SLOTS = 12;
+
+    /** Per-thread work space for chunks of up to {@code groups} groups. */
+    static final class Work {
+        final int batches;
+        /** [batches][8][LANES] the values a stage codes, then its residual; the points it chose; the first stage's. */
+        final float[] z;
+        final float[] p;
+        final float[] p0;
+        /** [LANES] 1 / scale of the lanes of one batch. */
         final float[] inv = new float[LANES];
-        /** [LANES] results and per-lane state handed from the vector phases to the per-lane ones. */
+        /** [LANES] a batch's pattern keys. */
         final int[] key = new int[LANES];
-        final int[] code = new int[LANES];
         final float[] err = new float[LANES];
-        /** [2 shifts][8 ranks][LANES] sorted rank keys of the overload search, and [2][LANES] sign masks. */
-        final int[] sorted = new int[2 * 8 * LANES];
-        final int[] neg = new int[2 * LANES];
-        /** [LANES] the overload search's choice: kind (orbit, or 1000 + loose pattern), shift, flipped coordinate. */
-        final int[] kind = new int[LANES];
-        final int[] shift = new int[LANES];
-        final int[] argMin = new int[LANES];
-        /** [8][LANES] the E8Root8 statistics: a1, a2, i1, i2, sum |z|, min |z|, its index, sign bits. */
-        final float[] r8 = new float[8 * LANES];
         /** [STATE_SLOTS][LANES] per-lane values handed between the phases of a stage. */
         final float[] state = new float[STATE_SLOTS * LANES];
+        /** [8][LANES] the E8Root8 statistics: a1, a2, i1, i2, sum |z|, min |z|, its index, sign bits. */
+        final float[] r8 = new float[8 * LANES];
+        /** The overload queue: [8][LANES] values and points, and the group each slot came from. */
+        final float[] qz = new float[BATCH];
+        final float[] qp = new float[BATCH];
+        final int[] qGroup = new int[LANES];
+        /** [LANES] the queue's pattern keys and the rest of its codes (apart from key and rest: the queue may be
+         * resolved while p16 still reads those of its batch). */
+        final float[] qKey = new float[LANES];
+        /** [8][LANES] each coordinate's rank for the chosen shift. */
+        final int[] rank = new int[BATCH];
+        final int[] qRest = new int[LANES];
+        int queued;
+        /** [2 shifts][8 coordinates][LANES] rank keys; [2][LANES] sign masks; [8][LANES] the chosen shift's keys. */
+        final int[] keys = new int[2 * BATCH];
+        final int[] neg = new int[2 * LANES];
+        final int[] chosen = new int[BATCH];
+        final int[] chosenNeg = new int[LANES];
+
+        Work(int groups) {
+            batches = (groups + LANES - 1) / LANES;
+            z = new float[batches * BATCH];
+            p = new float[batches * BATCH];
+            p0 = new float[batches * BATCH];
+        }
     }
 
     /**
-     * Quantizes {@code lanes} groups (at most {@link #LANES}) whose values lie back to back at {@code x[at ..]}, lane j
-     * at scale {@code 1 / b.inv[j]}: {@code codes[stage][first + j]} and, per lane, the squared error at unit scale
-     * (the residual's sum of squares) into {@code err[first + j]}, and the decoded values at unit scale
-     * ({@code c_0 + w_1 c_1}, as {@code E8Codec.unitDecode} computes them) into {@code unit[8 (first + j) ..]}.
+     * Quantizes {@code count} groups whose values lie back to back at {@code x[at ..]}, group g at scale
+     * {@code 1 / inv[g]}: {@code codes[stage][g]}; the squared error at unit scale (the residual's sum of squares)
+     * into {@code err[g]}; the decoded values at unit scale ({@code c_0 + w_1 c_1}, as {@code E8Codec.unitDecode}
+     * computes them) into {@code unit[8 g ..]}.
      */
-    static void quantize(E8Codec c, float[] x, int at, int lanes, Batch b, int[][] codes, int first, float[] err,
+    static void quantize(E8Codec c, float[] x, int at, int count, float[] inv, Work w, int[][] codes, float[] err,
                          float[] unit) {
-        float[] zT = b.zT;
-        FloatVector lo = FloatVector.broadcast(F, -E8Codec.CLAMP);
-        FloatVector hi = FloatVector.broadcast(F, E8Codec.CLAMP);
-        FloatVector inv = FloatVector.fromArray(F, b.inv, 0);
-        if (lanes == LANES) {
-            for (int i = 0; i < 8; i++) {
-                FloatVector.fromArray(F, x, at + i, GATHER, 0).mul(inv).max(lo).min(hi).intoArray(zT, LANES * i);
-            }
-        } else {
-            java.util.Arrays.fill(zT, 0f);
-            for (int j = 0; j < lanes; j++) {
-                for (int i = 0; i < 8; i++) zT[LANES * i + j] = E8Codec.clamp(x[at + 8 * j + i] * b.inv[j]);
-            }
+        int batches = (count + LANES - 1) / LANES;
+        for (int bi = 0; bi < batches; bi++) {
+            int lanes = Math.min(LANES, count - bi * LANES);
+            System.arraycopy(inv, bi * LANES, w.inv, 0, lanes);
+            load(x, at + 8 * LANES * bi, lanes, w.inv, w.z, bi * BATCH);
         }
         int stages = c.books.length;
         for (int st = 0; st < stages; st++) {
-            if (st > 0) scale(zT, 1f / c.weights[st]);
-            if (c.books[st] == E8Codec.BOOK_P16) {
-                p16(b, codes[st], first, lanes);
-            } else {
-                r8(b, codes[st], first, lanes);
+            if (st > 0) {
+                for (int bi = 0; bi < batches; bi++) scale(w.z, bi * BATCH, 1f / c.weights[st]);
             }
-            residual(zT, b.pT, st > 0 ? c.weights[st] : 1f, st > 0, b.err, st == stages - 1);
-            if (st == 0 && stages > 1) System.arraycopy(b.pT, 0, b.p0, 0, 8 * LANES);
+            if (c.books[st] == E8Codec.BOOK_P16) {
+                w.queued = 0;
+                for (int bi = 0; bi < batches; bi++) p16(w, bi, Math.min(LANES, count - bi * LANES), codes[st]);
+                if (w.queued > 0) resolveQueue(w, codes[st]);
+            } else {
+                for (int bi = 0; bi < batches; bi++) r8(w, bi, Math.min(LANES, count - bi * LANES), codes[st]);
+            }
+            boolean last = st == stages - 1;
+            for (int bi = 0; bi < batches; bi++) {
+                residual(w.z, w.p, bi * BATCH, st > 0 ? c.weights[st] : 1f, st > 0, w.err, last);
+                if (last) System.arraycopy(w.err, 0, err, bi * LANES, Math.min(LANES, count - bi * LANES));
+            }
+            if (st == 0 && stages > 1) System.arraycopy(w.p, 0, w.p0, 0, batches * BATCH);
         }
-        System.arraycopy(b.err, 0, err, first, lanes);
-        if (stages > 1) combine(b.p0, b.pT, c.weights[1]);
-        float[] u = stages > 1 ? b.p0 : b.pT;
-        int base = 8 * first;
-        for (int j = 0; j < lanes; j++) { // a plain transpose: faster here than a scatter
-            for (int i = 0; i < 8; i++) unit[base + 8 * j + i] = u[LANES * i + j];
+        float[] u = w.p;
+        if (stages > 1) {
+            for (int bi = 0; bi < batches; bi++) combine(w.p0, w.p, bi * BATCH, c.weights[1]);
+            u = w.p0;
+        }
+        for (int g = 0; g < count; g++) { // a plain transpose: faster here than a scatter
+            int from = (g / LANES) * BATCH + g % LANES;
+            for (int i = 0; i < 8; i++) unit[8 * g + i] = u[from + LANES * i];
         }
     }
 
-    /** p0 += w · p1: the unit-scale value of two stages. */
-    private static void combine(float[] p0, float[] p1, float w) {
-        for (int i = 0; i < 8; i++) {
-            FloatVector.fromArray(F, p0, LANES * i).add(FloatVector.fromArray(F, p1, LANES * i).mul(w)).intoArray(p0, LANES * i);
+    /** z[off + LANES i + j] = clamp(x[at + 8 j + i] · inv[j]); lanes past {@code lanes} are zero. */
+    private static void load(float[] x, int at, int lanes, float[] inv, float[] z, int off) {
+        if (lanes == LANES) {
+            FloatVector lo = FloatVector.broadcast(F, -E8Codec.CLAMP);
+            FloatVector hi = FloatVector.broadcast(F, E8Codec.CLAMP);
+            FloatVector s = FloatVector.fromArray(F, inv, 0);
+            for (int i = 0; i < 8; i++) {
+                FloatVector.fromArray(F, x, at + i, GATHER, 0).mul(s).max(lo).min(hi).intoArray(z, off + LANES * i);
+            }
+        } else {
+            java.util.Arrays.fill(z, off, off + BATCH, 0f);
+            for (int j = 0; j < lanes; j++) {
+                for (int i = 0; i < 8; i++) z[off + LANES * i + j] = E8Codec.clamp(x[at + 8 * j + i] * inv[j]);
+            }
         }
     }
 
-    private static void scale(float[] zT, float s) {
-        for (int i = 0; i < 8; i++) FloatVector.fromArray(F, zT, LANES * i).mul(s).intoArray(zT, LANES * i);
+    private static void scale(float[] z, int off, float s) {
+        for (int i = 0; i < 8; i++) FloatVector.fromArray(F, z, off + LANES * i).mul(s).intoArray(z, off + LANES * i);
     }
 
-    /** zT -= pT (then times w after the first stage); on the last stage also the per-lane sum of squares. */
-    private static void residual(float[] zT, float[] pT, float w, boolean weighted, float[] err, boolean last) {
+    /** z -= p (then times w after the first stage); on the last stage also the per-lane sum of squares into err. */
+    private static void residual(float[] z, float[] p, int off, float w, boolean weighted, float[] err, boolean last) {
         FloatVector e = FloatVector.zero(F);
         for (int i = 0; i < 8; i++) {
-            FloatVector z = FloatVector.fromArray(F, zT, LANES * i).sub(FloatVector.fromArray(F, pT, LANES * i));
-            if (weighted) z = z.mul(w);
-            z.intoArray(zT, LANES * i);
-            e = e.add(z.mul(z)); // 0 + z0² is z0²: the scalar sum's order
+            FloatVector d = FloatVector.fromArray(F, z, off + LANES * i).sub(FloatVector.fromArray(F, p, off + LANES * i));
+            if (weighted) d = d.mul(w);
+            d.intoArray(z, off + LANES * i);
+            e = e.add(d.mul(d)); // 0 + d0² is d0²: the scalar sum's order
         }
         if (last) e.intoArray(err, 0);
     }
 
-    private static FloatVector rint(FloatVector v) {
-        return v.add(MAGIC).sub(MAGIC);
+    /** p0 += w · p1: the unit-scale value of two stages. */
+    private static void combine(float[] p0, float[] p1, int off, float w) {
+        for (int i = 0; i < 8; i++) {
+            FloatVector.fromArray(F, p0, off + LANES * i).add(FloatVector.fromArray(F, p1, off + LANES * i).mul(w))
+                    .intoArray(p0, off + LANES * i);
+        }
     }
 
     // ---------------------------------------------------------------------------------------------------------------
     // E8P16: E8P16.encode and E8Lattice.nearest, lane-parallel
 
-    // Slots of Batch.state ([slot][LANES]) that carry per-lane values from one phase to the next. A phase is a method
-    // of its own because C2 stops inlining the Vector API's methods in a method past about 18,000 IR nodes
-    // (NodeCountInliningCutoff) and then boxes every vector.
-    private static final int ODD_INT = 0, ODD_HALF = 1, USE_INT = 2, W_IDX_INT = 3, W_IDX_HALF = 4;
-    private static final int OV_BEST = 5, OV_KIND = 6, OV_SHIFT = 7, OV_ARG = 8, OV_PARITY = 9, OV_OFFSET = 10;
-    static final int STATE_SLOTS = 11;
-
-    private static void p16(Batch b, int[] codes, int first, int lanes) {
-        p16Nearest(b);
-        p16Point(b);
-        short[] indexOfKey = E8P16.INSTANCE.indexOfKey;
-        boolean anyOverload = false;
-        for (int j = 0; j < lanes; j++) {
-            int k = b.key[j];
-            int idx = k >= 0 ? indexOfKey[k] : -1;
-            if (idx >= 0) {
-                codes[first + j] = idx | b.code[j];
-            } else {
-                codes[first + j] = -1;
-                anyOverload = true;
-            }
-        }
-        if (!anyOverload) return;
-        overloadSearch(b);
-        E8P16 cb = E8P16.INSTANCE;
-        float[] pT = b.pT;
-        for (int j = 0; j < lanes; j++) {
-            if (codes[first + j] != -1) continue;
-            int code = overloadCode(b, j, cb);
-            codes[first + j] = code;
-            // the point σ∘a + shift, as E8P16.decode builds it
-            int p = (code & 0xff) * 8;
-            int s = cb.signs(code);
-            float t = E8P16.shift(code);
-            for (int i = 0; i < 8; i++) {
-                float a = cb.abs[p + i];
-                pT[LANES * i + j] = (((s >>> i) & 1) != 0 ? -a : a) + t;
-            }
+    /** Batch bi: codes of the groups whose pattern is in the table; the others go to the overload queue. */
+    private static void p16(Work w, int bi, int lanes, int[] codes) {
+        int off = bi * BATCH;
+        p16Nearest(w.z, off, w.state);
+        long miss = p16Point(w.z, w.p, off, w.state, w.key, codes, bi * LANES);
+        if (lanes < 64) miss &= (1L << lanes) - 1;
+        while (miss != 0) {
+            int j = Long.numberOfTrailingZeros(miss);
+            miss &= miss - 1;
+            int slot = w.queued++;
+            for (int i = 0; i < 8; i++) w.qz[LANES * i + slot] = w.z[off + LANES * i + j];
+            w.qGroup[slot] = bi * LANES + j;
+            if (w.queued == LANES) resolveQueue(w, codes);
         }
     }
 
     /** E8Lattice.nearest's first part on v = z - 1/4: the two coset roundings, their parity fixes, the coset. */
-    private static void p16Nearest(Batch b) {
-        float[] zT = b.zT;
+    private static void p16Nearest(float[] z, int off, float[] st) {
         // the two coset roundings of v = z - 1/4: squared distances, coordinate sums, worst coordinates
         FloatVector dInt = FloatVector.zero(F), dHalf = FloatVector.zero(F);
         FloatVector sumInt = FloatVector.zero(F), sumHalf = FloatVector.zero(F);
         FloatVector wErrInt = FloatVector.broadcast(F, -1f), wErrHalf = FloatVector.broadcast(F, -1f);
         FloatVector wIdxInt = FloatVector.zero(F), wIdxHalf = FloatVector.zero(F);
         for (int i = 0; i < 8; i++) {
-            FloatVector v = FloatVector.fromArray(F, zT, LANES * i).sub(0.25f);
-            FloatVector r = rint(v);
+            FloatVector v = FloatVector.fromArray(F, z, off + LANES * i).sub(0.25f);
+            FloatVector r = v.add(MAGIC).sub(MAGIC);
             FloatVector e = v.sub(r).abs();
             dInt = dInt.add(e.mul(e));
             sumInt = sumInt.add(r);
@@ -208,13 +228,12 @@ final class VectorE8Encoder {
         }
         // parity fixes (an odd coordinate sum moves the worst coordinate to its other neighbour) and the coset
         FloatVector hInt = sumInt.mul(0.5f), hHalf = sumHalf.mul(0.5f);
-        FloatVector rInt = rint(hInt), rHalf = rint(hHalf);
+        FloatVector rInt = hInt.add(MAGIC).sub(MAGIC), rHalf = hHalf.add(MAGIC).sub(MAGIC);
         VectorMask<Float> oddInt = hInt.compare(VectorOperators.NE, rInt.blend(rInt.sub(1f), rInt.compare(VectorOperators.GT, hInt)));
         VectorMask<Float> oddHalf = hHalf.compare(VectorOperators.NE, rHalf.blend(rHalf.sub(1f), rHalf.compare(VectorOperators.GT, hHalf)));
         dInt = dInt.blend(dInt.add(FloatVector.broadcast(F, 1f).sub(wErrInt.mul(2f))), oddInt);
         dHalf = dHalf.blend(dHalf.add(FloatVector.broadcast(F, 1f).sub(wErrHalf.mul(2f))), oddHalf);
         VectorMask<Float> useInt = dInt.compare(VectorOperators.LE, dHalf);
-        float[] st = b.state;
         FloatVector zero = FloatVector.zero(F);
         zero.blend(1f, oddInt).intoArray(st, ODD_INT * LANES);
         zero.blend(1f, oddHalf).intoArray(st, ODD_HALF * LANES);
@@ -223,21 +242,22 @@ final class VectorE8Encoder {
         wIdxHalf.intoArray(st, W_IDX_HALF * LANES);
     }
 
-    /** The chosen point y + 1/4 into pT; from h = y (+ 1/2 in coset D8) the pattern key and the rest of the code. */
-    private static void p16Point(Batch b) {
-        float[] zT = b.zT;
-        float[] pT = b.pT;
-        float[] st = b.state;
+    /**
+     * The chosen point y + 1/4 into p; from h = y (+ 1/2 in coset D8) the pattern key, its index in the table
+     * (gathered) and the code: into {@code codes[codeOff + j]} for every lane (-1 where the pattern is not in the
+     * table). Returns those lanes as bits.
+     */
+    private static long p16Point(float[] z, float[] p, int off, float[] st, int[] keys, int[] codes, int codeOff) {
         VectorMask<Float> oddInt = FloatVector.fromArray(F, st, ODD_INT * LANES).compare(VectorOperators.NE, 0f);
         VectorMask<Float> oddHalf = FloatVector.fromArray(F, st, ODD_HALF * LANES).compare(VectorOperators.NE, 0f);
         VectorMask<Float> useInt = FloatVector.fromArray(F, st, USE_INT * LANES).compare(VectorOperators.NE, 0f);
         FloatVector wIdxInt = FloatVector.fromArray(F, st, W_IDX_INT * LANES);
         FloatVector wIdxHalf = FloatVector.fromArray(F, st, W_IDX_HALF * LANES);
-        // (a mask is never carried across a loop iteration or merged from two branches: C2 would box it)
-        FloatVector key = FloatVector.zero(F), sign = FloatVector.zero(F), maxA2 = FloatVector.zero(F);
+        FloatVector key = FloatVector.zero(F), maxA2 = FloatVector.zero(F);
+        IntVector rest = IntVector.zero(I).blend(1 << 15, useInt.cast(I));
         for (int i = 0; i < 8; i++) {
-            FloatVector v = FloatVector.fromArray(F, zT, LANES * i).sub(0.25f);
-            FloatVector r = rint(v);
+            FloatVector v = FloatVector.fromArray(F, z, off + LANES * i).sub(0.25f);
+            FloatVector r = v.add(MAGIC).sub(MAGIC);
             FloatVector f = r.blend(r.sub(1f), r.compare(VectorOperators.GT, v));
             VectorMask<Float> fixInt = oddInt.and(wIdxInt.compare(VectorOperators.EQ, (float) i));
             VectorMask<Float> fixHalf = oddHalf.and(wIdxHalf.compare(VectorOperators.EQ, (float) i));
@@ -247,73 +267,86 @@ final class VectorE8Encoder {
             FloatVector altHalf = f.add(-0.5f).blend(f.add(1.5f), v.compare(VectorOperators.GT, fh));
             FloatVector yHalf = fh.blend(altHalf, fixHalf);
             FloatVector y = yHalf.blend(yInt, useInt);
-            y.add(0.25f).intoArray(pT, LANES * i);
+            y.add(0.25f).intoArray(p, off + LANES * i);
             FloatVector h = y.blend(y.add(0.5f), useInt);
             FloatVector a2 = h.mul(2f).abs();
             maxA2 = maxA2.max(a2);
             key = key.add(a2.sub(1f).mul(0.5f * POW3[i]));
-            sign = sign.blend(sign.add((float) (1 << i)), h.compare(VectorOperators.LT, 0f));
+            if (i < 7) rest = rest.blend(rest.or(1 << (8 + i)), h.compare(VectorOperators.LT, 0f).cast(I));
         }
-        // code = index | signs 0..6 << 8 | shift << 15, or -1 where the pattern is not in the table
-        VectorMask<Float> over = maxA2.compare(VectorOperators.GT, 5f);
-        IntVector keyI = ((IntVector) key.convert(VectorOperators.F2I, 0)).blend(-1, over.cast(I));
-        IntVector rest = ((IntVector) sign.convert(VectorOperators.F2I, 0)).and(0x7f).lanewise(VectorOperators.LSHL, 8)
-                .or(IntVector.zero(I).blend(1 << 15, useInt.cast(I)));
-        keyI.intoArray(b.key, 0);
-        rest.intoArray(b.code, 0);
+        // a coordinate beyond 5/2: no pattern (its key, maybe out of the table's range, is replaced by 0)
+        VectorMask<Integer> beyond = maxA2.compare(VectorOperators.GT, 5f).cast(I);
+        ((IntVector) key.convert(VectorOperators.F2I, 0)).blend(0, beyond).intoArray(keys, 0);
+        IntVector index = IntVector.fromArray(I, INDEX_OF_KEY, 0, keys, 0).blend(-1, beyond);
+        VectorMask<Integer> miss = index.compare(VectorOperators.LT, 0);
+        index.or(rest).blend(-1, miss).intoArray(codes, codeOff);
+        return miss.toLong();
     }
 
-    /**
-     * E8P16.searchAll for every lane: for each shift t, the coordinates of {@code w = z - t} ranked by |w| (a sorting
-     * network on integer keys), the best pattern of each complete orbit by the rearrangement inequality, and the loose
-     * patterns one by one; the overall best (first strict maximum) per lane into {@code b.kind, b.shift, b.argMin}.
-     */
-    private static void overloadSearch(Batch b) {
-        float[] st = b.state;
+    // ---------------------------------------------------------------------------------------------------------------
+    // The overload queue: E8P16.searchAll, lane-parallel, on groups outside the codebook's ball only
+
+    /** Codes and points for the queued groups (E8P16.searchAll), written back to their groups; empties the queue. */
+    private static void resolveQueue(Work w, int[] codes) {
+        int n = w.queued;
+        for (int j = n; j < LANES; j++) { // unused slots: a harmless input
+            for (int i = 0; i < 8; i++) w.qz[LANES * i + j] = 0f;
+        }
+        float[] st = w.state;
         java.util.Arrays.fill(st, OV_BEST * LANES, (OV_BEST + 1) * LANES, Float.NEGATIVE_INFINITY);
         java.util.Arrays.fill(st, OV_KIND * LANES, (OV_ARG + 1) * LANES, 0f);
         for (int sb = 0; sb < 2; sb++) {
-            ovSort(b, sb);
-            ovOrbits(b, sb);
-            ovLoose(b, sb);
+            ovOrbits(w, sb);
+            ovLoose(w, sb);
         }
-        for (int j = 0; j < LANES; j++) {
-            b.kind[j] = (int) st[OV_KIND * LANES + j];
-            b.shift[j] = (int) st[OV_SHIFT * LANES + j];
-            b.argMin[j] = (int) st[OV_ARG * LANES + j];
+        ovCode(w);
+        short[] indexOfKey = E8P16.INSTANCE.indexOfKey;
+        for (int j = 0; j < n; j++) {
+            int g = w.qGroup[j];
+            codes[g] = indexOfKey[(int) w.qKey[j]] | w.qRest[j];
+            int to = (g / LANES) * BATCH + g % LANES;
+            for (int i = 0; i < 8; i++) w.p[to + LANES * i] = w.qp[LANES * i + j];
         }
+        w.queued = 0;
     }
 
-    /** Shift sb: |w|², the sign bits and their parity, and the rank keys sorted decreasing. */
-    private static void ovSort(Batch b, int sb) {
-        float[] zT = b.zT;
-        int[] sorted = b.sorted;
+    /**
+     * Shift sb: the rank keys of w = z - t, then each complete orbit's score, its values matched in decreasing order to the coordinates in decreasing
+     * order of |w| (a sorting network on the rank keys); the first best replaces the overall best if better.
+     */
+    private static void ovOrbits(Work wk, int sb) {
+        E8P16 cb = E8P16.INSTANCE;
+        float[] st = wk.state;
+        // shift sb: |w|², the sign bits and their parity, the rank keys in coordinate order (a method of its own
+        // this small would be inlined into its caller, and the caller would run out of C2's inlining budget)
+        float[] z = wk.qz;
+        int[] keys = wk.keys;
         float t = sb == 0 ? 0.25f : -0.25f;
         FloatVector ww = FloatVector.zero(F);
         IntVector neg = IntVector.zero(I);
         FloatVector count = FloatVector.zero(F);
-        int keys = sb * 8 * LANES;
+        int at = sb * BATCH;
         for (int i = 0; i < 8; i++) {
-            FloatVector w = FloatVector.fromArray(F, zT, LANES * i).sub(t);
+            FloatVector w = FloatVector.fromArray(F, z, LANES * i).sub(t);
             ww = ww.add(w.mul(w)); // 0 + w0² is w0²: the scalar sum's order
             VectorMask<Float> negative = w.compare(VectorOperators.LT, 0f);
             neg = neg.blend(neg.or(1 << i), negative.cast(I));
             count = count.blend(count.add(1f), negative);
-            // the rank key: |w|'s bits with the coordinate in the three lowest (E8P16.sortKey)
-            w.reinterpretAsInts().and(0x7ffffff8).or(i).intoArray(sorted, keys + LANES * i);
+            // the rank key: |w|'s bits with the coordinate in the three lowest (E8P16.sortKey); distinct per lane
+            w.reinterpretAsInts().and(0x7ffffff8).or(i).intoArray(keys, at + LANES * i);
         }
-        neg.intoArray(b.neg, sb * LANES);
+        neg.intoArray(wk.neg, sb * LANES);
         FloatVector half = count.mul(0.5f);
-        FloatVector rounded = rint(half);
+        FloatVector rounded = half.add(MAGIC).sub(MAGIC);
         VectorMask<Float> odd = half.compare(VectorOperators.NE,
                 rounded.blend(rounded.sub(1f), rounded.compare(VectorOperators.GT, half)));
-        FloatVector.zero(F).blend(1f, odd).intoArray(b.state, OV_PARITY * LANES);
-        ww.mul(-0.5f).intoArray(b.state, OV_OFFSET * LANES);
+        FloatVector.zero(F).blend(1f, odd).intoArray(wk.state, (sb == 0 ? OV_PARITY : OV_PARITY1) * LANES);
+        ww.mul(-0.5f).intoArray(wk.state, OV_OFFSET * LANES);
+        IntVector k0 = IntVector.fromArray(I, keys, at), k1 = IntVector.fromArray(I, keys, at + LANES);
+        IntVector k2 = IntVector.fromArray(I, keys, at + 2 * LANES), k3 = IntVector.fromArray(I, keys, at + 3 * LANES);
+        IntVector k4 = IntVector.fromArray(I, keys, at + 4 * LANES), k5 = IntVector.fromArray(I, keys, at + 5 * LANES);
+        IntVector k6 = IntVector.fromArray(I, keys, at + 6 * LANES), k7 = IntVector.fromArray(I, keys, at + 7 * LANES);
         // sort decreasing: the 19-comparator network of E8P16.searchAll
-        IntVector k0 = IntVector.fromArray(I, sorted, keys), k1 = IntVector.fromArray(I, sorted, keys + LANES);
-        IntVector k2 = IntVector.fromArray(I, sorted, keys + 2 * LANES), k3 = IntVector.fromArray(I, sorted, keys + 3 * LANES);
-        IntVector k4 = IntVector.fromArray(I, sorted, keys + 4 * LANES), k5 = IntVector.fromArray(I, sorted, keys + 5 * LANES);
-        IntVector k6 = IntVector.fromArray(I, sorted, keys + 6 * LANES), k7 = IntVector.fromArray(I, sorted, keys + 7 * LANES);
         IntVector a, c;
         a = k0.max(k1); c = k0.min(k1); k0 = a; k1 = c;
         a = k2.max(k3); c = k2.min(k3); k2 = a; k3 = c;
@@ -334,32 +367,14 @@ final class VectorE8Encoder {
         a = k2.max(k4); c = k2.min(k4); k2 = a; k4 = c;
         a = k3.max(k5); c = k3.min(k5); k3 = a; k5 = c;
         a = k3.max(k4); c = k3.min(k4); k3 = a; k4 = c;
-        k0.intoArray(sorted, keys);
-        k1.intoArray(sorted, keys + LANES);
-        k2.intoArray(sorted, keys + 2 * LANES);
-        k3.intoArray(sorted, keys + 3 * LANES);
-        k4.intoArray(sorted, keys + 4 * LANES);
-        k5.intoArray(sorted, keys + 5 * LANES);
-        k6.intoArray(sorted, keys + 6 * LANES);
-        k7.intoArray(sorted, keys + 7 * LANES);
-    }
-
-    /** Shift sb: each complete orbit's score on the ranked |w|; the first best replaces the overall best if better. */
-    private static void ovOrbits(Batch b, int sb) {
-        E8P16 cb = E8P16.INSTANCE;
-        int[] sorted = b.sorted;
-        float[] st = b.state;
-        int keys = sb * 8 * LANES;
         // the rounded |w| of each rank (E8P16.rankValue)
-        FloatVector u0 = IntVector.fromArray(I, sorted, keys).and(~7).reinterpretAsFloats();
-        FloatVector u1 = IntVector.fromArray(I, sorted, keys + LANES).and(~7).reinterpretAsFloats();
-        FloatVector u2 = IntVector.fromArray(I, sorted, keys + 2 * LANES).and(~7).reinterpretAsFloats();
-        FloatVector u3 = IntVector.fromArray(I, sorted, keys + 3 * LANES).and(~7).reinterpretAsFloats();
-        FloatVector u4 = IntVector.fromArray(I, sorted, keys + 4 * LANES).and(~7).reinterpretAsFloats();
-        FloatVector u5 = IntVector.fromArray(I, sorted, keys + 5 * LANES).and(~7).reinterpretAsFloats();
-        FloatVector u6 = IntVector.fromArray(I, sorted, keys + 6 * LANES).and(~7).reinterpretAsFloats();
-        FloatVector u7 = IntVector.fromArray(I, sorted, keys + 7 * LANES).and(~7).reinterpretAsFloats();
-        FloatVector parity = FloatVector.fromArray(F, st, OV_PARITY * LANES);
+        FloatVector u0 = k0.and(~7).reinterpretAsFloats(), u1 = k1.and(~7).reinterpretAsFloats();
+        FloatVector u2 = k2.and(~7).reinterpretAsFloats(), u3 = k3.and(~7).reinterpretAsFloats();
+        FloatVector u4 = k4.and(~7).reinterpretAsFloats(), u5 = k5.and(~7).reinterpretAsFloats();
+        FloatVector u6 = k6.and(~7).reinterpretAsFloats(), u7 = k7.and(~7).reinterpretAsFloats();
+        // the smallest |w|'s coordinate, where a parity flip goes
+        FloatVector last = ((FloatVector) k7.and(7).convert(VectorOperators.I2F, 0));
+        FloatVector parity = FloatVector.fromArray(F, st, (sb == 0 ? OV_PARITY : OV_PARITY1) * LANES);
         FloatVector offset = FloatVector.fromArray(F, st, OV_OFFSET * LANES);
         FloatVector orbitBest = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
         FloatVector orbit = FloatVector.zero(F);
@@ -374,20 +389,27 @@ final class VectorE8Encoder {
             orbitBest = orbitBest.blend(score, gt);
             orbit = orbit.blend((float) o, gt);
         }
+        // an orbit's flip goes to the last-ranked coordinate (or nowhere), as OV_ARG holds it for loose patterns
+        FloatVector orbitParity = FloatVector.zero(F);
+        for (int o = 0; o < cb.orbitValues.length; o++) {
+            orbitParity = orbitParity.blend((float) cb.orbitParity[o], orbit.compare(VectorOperators.EQ, (float) o));
+        }
+        FloatVector flipAt = FloatVector.broadcast(F, -1f).blend(last, parity.compare(VectorOperators.NE, orbitParity));
         FloatVector best = FloatVector.fromArray(F, st, OV_BEST * LANES);
         VectorMask<Float> better = orbitBest.compare(VectorOperators.GT, best);
         best.blend(orbitBest, better).intoArray(st, OV_BEST * LANES);
         FloatVector.fromArray(F, st, OV_KIND * LANES).blend(orbit, better).intoArray(st, OV_KIND * LANES);
         FloatVector.fromArray(F, st, OV_SHIFT * LANES).blend((float) sb, better).intoArray(st, OV_SHIFT * LANES);
+        FloatVector.fromArray(F, st, OV_ARG * LANES).blend(flipAt, better).intoArray(st, OV_ARG * LANES);
     }
 
     /** Shift sb: the loose patterns, exact products with |w| and the cheapest flip; each replaces the best if better. */
-    private static void ovLoose(Batch b, int sb) {
+    private static void ovLoose(Work wk, int sb) {
         E8P16 cb = E8P16.INSTANCE;
-        float[] zT = b.zT;
-        float[] st = b.state;
+        float[] z = wk.qz;
+        float[] st = wk.state;
         float t = sb == 0 ? 0.25f : -0.25f;
-        FloatVector parity = FloatVector.fromArray(F, st, OV_PARITY * LANES);
+        FloatVector parity = FloatVector.fromArray(F, st, (sb == 0 ? OV_PARITY : OV_PARITY1) * LANES);
         FloatVector offset = FloatVector.fromArray(F, st, OV_OFFSET * LANES);
         FloatVector best = FloatVector.fromArray(F, st, OV_BEST * LANES);
         FloatVector kind = FloatVector.fromArray(F, st, OV_KIND * LANES);
@@ -398,7 +420,7 @@ final class VectorE8Encoder {
             FloatVector min = FloatVector.broadcast(F, Float.POSITIVE_INFINITY);
             FloatVector arg = FloatVector.zero(F);
             for (int i = 0; i < 8; i++) {
-                FloatVector v = FloatVector.fromArray(F, zT, LANES * i).sub(t).abs().mul(cb.abs[p * 8 + i]);
+                FloatVector v = FloatVector.fromArray(F, z, LANES * i).sub(t).abs().mul(cb.abs[p * 8 + i]);
                 dot = dot.add(v);
                 VectorMask<Float> lt = v.compare(VectorOperators.LT, min);
                 min = min.blend(v, lt);
@@ -419,21 +441,69 @@ final class VectorE8Encoder {
         argMin.intoArray(st, OV_ARG * LANES);
     }
 
-    /** The code lane j's search chose, built as E8P16.searchAll builds it. */
-    private static int overloadCode(Batch b, int j, E8P16 cb) {
-        int sb = b.shift[j];
-        int kind = b.kind[j];
-        int negMask = b.neg[sb * LANES + j];
-        if (kind >= 1000) {
-            int p = kind - 1000;
-            int arg = b.argMin[j];
-            int mask = arg >= 0 ? negMask ^ (1 << arg) : negMask;
-            return p | (mask & 0x7f) << 8 | sb << 15;
+    /**
+     * The chosen pattern's value at each coordinate (an orbit's values by the coordinate's rank, a loose pattern's as they stand), the
+     * signs after the parity flip, the point {@code σ∘a + shift} into {@code qp}, and the pattern key and the rest of
+     * the code into {@code qKey} and {@code qRest}: what E8P16.searchAll and E8P16.decode give.
+     */
+    private static void ovCode(Work wk) {
+        E8P16 cb = E8P16.INSTANCE;
+        // for the chosen shift: each coordinate's rank, how many coordinates have a larger rank key (the keys of a
+        // lane are distinct), and the shift's sign mask. (Not a method of its own: one this small would be inlined
+        // into its caller, and the caller would run out of C2's inlining budget and box its vectors.)
+        int[] keys = wk.keys;
+        int[] chosen = wk.chosen;
+        VectorMask<Integer> second = FloatVector.fromArray(F, wk.state, OV_SHIFT * LANES)
+                .compare(VectorOperators.NE, 0f).cast(I);
+        for (int i = 0; i < 8; i++) {
+            IntVector.fromArray(I, keys, LANES * i).blend(IntVector.fromArray(I, keys, BATCH + LANES * i), second)
+                    .intoArray(chosen, LANES * i);
         }
-        int[] k = b.sorted;
-        int at = sb * 8 * LANES + j;
-        return cb.orbitCode(kind, negMask, Integer.bitCount(negMask) & 1, sb, k[at], k[at + LANES], k[at + 2 * LANES],
-                k[at + 3 * LANES], k[at + 4 * LANES], k[at + 5 * LANES], k[at + 6 * LANES], k[at + 7 * LANES]);
+        IntVector.fromArray(I, wk.neg, 0).blend(IntVector.fromArray(I, wk.neg, LANES), second).intoArray(wk.chosenNeg, 0);
+        for (int i = 0; i < 8; i++) {
+            IntVector ki = IntVector.fromArray(I, chosen, LANES * i);
+            IntVector r = IntVector.zero(I);
+            for (int j = 0; j < 8; j++) {
+                r = r.blend(r.add(1), IntVector.fromArray(I, chosen, LANES * j).compare(VectorOperators.GT, ki));
+            }
+            r.intoArray(wk.rank, LANES * i);
+        }
+
+        float[] st = wk.state;
+        int[] rank = wk.rank;
+        FloatVector kind = FloatVector.fromArray(F, st, OV_KIND * LANES);
+        // an orbit's values: n5 of 5/2, then n3 of 3/2, then 1/2, in decreasing order of rank
+        IntVector n5 = IntVector.zero(I), n53 = IntVector.zero(I);
+        for (int o = 0; o < cb.orbitValues.length; o++) {
+            float[] m = cb.orbitValues[o];
+            int c5 = 0, c3 = 0;
+            for (float v : m) {
+                if (v == 2.5f) c5++;
+                else if (v == 1.5f) c3++;
+            }
+            VectorMask<Integer> is = kind.compare(VectorOperators.EQ, (float) o).cast(I);
+            n5 = n5.blend(c5, is);
+            n53 = n53.blend(c5 + c3, is);
+        }
+        FloatVector shift = FloatVector.fromArray(F, st, OV_SHIFT * LANES);
+        FloatVector t = FloatVector.broadcast(F, 0.25f).blend(-0.25f, shift.compare(VectorOperators.NE, 0f));
+        // the signs of w = z - t, one flipped where the parity needs it (flipAt = -1: none; 1 << -1 leaves bits 0..7)
+        IntVector flipAt = (IntVector) FloatVector.fromArray(F, st, OV_ARG * LANES).convert(VectorOperators.F2I, 0);
+        IntVector mask = IntVector.fromArray(I, wk.chosenNeg, 0)
+                .lanewise(VectorOperators.XOR, IntVector.broadcast(I, 1).lanewise(VectorOperators.LSHL, flipAt));
+        FloatVector key = FloatVector.zero(F);
+        for (int i = 0; i < 8; i++) {
+            IntVector r = IntVector.fromArray(I, rank, LANES * i);
+            FloatVector a = FloatVector.broadcast(F, 0.5f).blend(1.5f, r.compare(VectorOperators.LT, n53).cast(F))
+                    .blend(2.5f, r.compare(VectorOperators.LT, n5).cast(F));
+            for (int p : cb.loosePatterns) a = a.blend(cb.abs[p * 8 + i], kind.compare(VectorOperators.EQ, 1000f + p));
+            key = key.add(a.sub(0.5f).mul(POW3[i])); // digit (2a - 1) / 2 = a - 1/2
+            VectorMask<Float> negative = mask.and(1 << i).compare(VectorOperators.NE, 0).cast(F);
+            a.blend(a.neg(), negative).add(t).intoArray(wk.qp, LANES * i);
+        }
+        key.intoArray(wk.qKey, 0);
+        mask.and(0x7f).lanewise(VectorOperators.LSHL, 8)
+                .or(IntVector.zero(I).blend(1 << 15, shift.compare(VectorOperators.NE, 0f).cast(I))).intoArray(wk.qRest, 0);
     }
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -441,14 +511,28 @@ final class VectorE8Encoder {
 
     private static final int A1 = 0, A2 = 1, I1 = 2, I2 = 3, SUM_ABS = 4, MIN_ABS = 5, MIN_AT = 6, NEG = 7;
 
-    private static void r8(Batch b, int[] codes, int first, int lanes) {
-        float[] zT = b.zT;
+    private static void r8(Work w, int bi, int lanes, int[] codes) {
+        int off = bi * BATCH;
+        r8Statistics(w.z, off, w.r8);
+        float[] s = w.r8;
+        E8Root8 cb = E8Root8.INSTANCE;
+        float[] p = w.p;
+        for (int j = 0; j < lanes; j++) {
+            int code = cb.choose(s[A1 * LANES + j], s[A2 * LANES + j], (int) s[I1 * LANES + j], (int) s[I2 * LANES + j],
+                    s[SUM_ABS * LANES + j], s[MIN_ABS * LANES + j], (int) s[MIN_AT * LANES + j], (int) s[NEG * LANES + j]);
+            codes[bi * LANES + j] = code;
+            for (int i = 0; i < 8; i++) p[off + LANES * i + j] = cb.points[code * 8 + i];
+        }
+    }
+
+    /** The two largest |z|, the sum and the smallest of |z|, the sign bits. */
+    private static void r8Statistics(float[] z, int off, float[] s) {
         FloatVector a1 = FloatVector.broadcast(F, -1f), a2 = FloatVector.broadcast(F, -1f);
         FloatVector i1 = FloatVector.broadcast(F, -1f), i2 = FloatVector.broadcast(F, -1f);
         FloatVector sumAbs = FloatVector.zero(F), neg = FloatVector.zero(F), minAt = FloatVector.zero(F);
         FloatVector minAbs = FloatVector.broadcast(F, Float.POSITIVE_INFINITY);
         for (int i = 0; i < 8; i++) {
-            FloatVector v = FloatVector.fromArray(F, zT, LANES * i);
+            FloatVector v = FloatVector.fromArray(F, z, off + LANES * i);
             FloatVector a = v.abs();
             sumAbs = sumAbs.add(a);
             neg = neg.blend(neg.add((float) (1 << i)), v.compare(VectorOperators.LT, 0f));
@@ -462,7 +546,6 @@ final class VectorE8Encoder {
             a1 = a1.blend(a, gt1);
             i1 = i1.blend((float) i, gt1);
         }
-        float[] s = b.r8;
         a1.intoArray(s, A1 * LANES);
         a2.intoArray(s, A2 * LANES);
         i1.intoArray(s, I1 * LANES);
@@ -471,13 +554,5 @@ final class VectorE8Encoder {
         minAbs.intoArray(s, MIN_ABS * LANES);
         minAt.intoArray(s, MIN_AT * LANES);
         neg.intoArray(s, NEG * LANES);
-        E8Root8 cb = E8Root8.INSTANCE;
-        float[] pT = b.pT;
-        for (int j = 0; j < lanes; j++) {
-            int code = cb.choose(s[A1 * LANES + j], s[A2 * LANES + j], (int) s[I1 * LANES + j], (int) s[I2 * LANES + j],
-                    s[SUM_ABS * LANES + j], s[MIN_ABS * LANES + j], (int) s[MIN_AT * LANES + j], (int) s[NEG * LANES + j]);
-            codes[first + j] = code;
-            for (int i = 0; i < 8; i++) pT[LANES * i + j] = cb.points[code * 8 + i];
-        }
     }
 }
