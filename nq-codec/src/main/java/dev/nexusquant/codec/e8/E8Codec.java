@@ -366,8 +366,7 @@ public final class E8Codec implements VectorCompressor {
         final int[][] chunkBest;
         final float[] laneErr;
         final float[] laneInv;
-        /** [chunk values] the candidate's and the best decoded values at unit scale. */
-        final float[] chunkUnit;
+        /** [chunk batches][8][lanes] the best decoded values at unit scale (the vector encoder's layout). */
         final float[] chunkUnitBest;
         final double[] sumSquares;
         final float[] centre;
@@ -389,8 +388,7 @@ public final class E8Codec implements VectorCompressor {
                 chunkBest = new int[c.books.length][g];
                 laneErr = new float[g];
                 laneInv = new float[g];
-                chunkUnit = new float[8 * g];
-                chunkUnitBest = new float[8 * g];
+                chunkUnitBest = new float[8 * padded];
                 sumSquares = new double[q];
                 centre = new float[q];
                 candidate = new float[q];
@@ -400,7 +398,7 @@ public final class E8Codec implements VectorCompressor {
             } else {
                 chunkVectors = 1;
                 chunkCodes = chunkBest = null;
-                laneErr = laneInv = centre = candidate = bestScale = chunkUnit = chunkUnitBest = null;
+                laneErr = laneInv = centre = candidate = bestScale = chunkUnitBest = null;
                 sumSquares = bestErr = null;
                 work = null;
             }
@@ -481,7 +479,7 @@ public final class E8Codec implements VectorCompressor {
                 java.util.Arrays.fill(s.laneInv, k * groupsPerScale, (k + 1) * groupsPerScale, inv);
             }
             if (!any) continue;
-            VectorE8Encoder.quantize(this, x, xOff, g, s.laneInv, s.work, s.chunkCodes, s.laneErr, s.chunkUnit);
+            float[] unit = VectorE8Encoder.quantize(this, x, xOff, g, s.laneInv, s.work, s.chunkCodes, s.laneErr);
             for (int k = 0; k < q; k++) {
                 float sc = s.candidate[k];
                 if (sc == 0f) continue;
@@ -494,25 +492,40 @@ public final class E8Codec implements VectorCompressor {
                     for (int st = 0; st < books.length; st++) {
                         System.arraycopy(s.chunkCodes[st], first, s.chunkBest[st], first, groupsPerScale);
                     }
-                    System.arraycopy(s.chunkUnit, k * scaleGroup, s.chunkUnitBest, k * scaleGroup, scaleGroup);
+                    copyLanes(unit, s.chunkUnitBest, first, groupsPerScale);
                 }
             }
         }
         for (int k = 0; k < q; k++) {
             int v = k / scaleGroups;
             finishScaleGroup(x, xOff + k * scaleGroup, k % scaleGroups, s.bestScale[k], s.chunkBest, k * groupsPerScale,
-                    s.chunkUnitBest, k * scaleGroup, dst, dstOff + v * bytesPerVector);
+                    s.chunkUnitBest, VectorE8Encoder.LANES, dst, dstOff + v * bytesPerVector);
+        }
+    }
+
+    /** Copies groups [first, first + n) of a unit array in the vector encoder's layout ([batch][8][L]). */
+    private static void copyLanes(float[] from, float[] to, int first, int n) {
+        int lanes = VectorE8Encoder.LANES;
+        for (int g = first; g < first + n; ) {
+            int lane = g % lanes;
+            int len = Math.min(lanes - lane, first + n - g);
+            int at = g / lanes * 8 * lanes + lane;
+            for (int i = 0; i < 8; i++) System.arraycopy(from, at + i * lanes, to, at + i * lanes, len);
+            g += len;
         }
     }
 
     /**
      * Writes scale group k of the vector at {@code dst[dstOff]}: the least-squares refit of the chosen scale to the
-     * chosen codes {@code codes[stage][first ..]} ({@code s = <x, u> / <u, u>}, u = {@code unit[unitOff ..]} the
-     * decoded values at unit scale), kept when it lowers the error, then the scale and the codes. A scale of 0 writes
-     * zero codes. The sums are in double, four interleaved partial sums each (both encoders share this code).
+     * chosen codes {@code codes[stage][first ..]} ({@code s = <x, u> / <u, u>}, u the decoded values at unit scale),
+     * kept when it lowers the error, then the scale and the codes. A scale of 0 writes zero codes. The sums are in
+     * double, four interleaved partial sums each (both encoders share this code). Value i of group g of the scale
+     * group is {@code unit[at(g) + i · stride]}: {@code at(g) = 8 g}, stride 1 for the scalar encoder's plain layout;
+     * {@code at(g) = g0 / L · 8 L + g0 % L} ({@code g0 = first + g}), stride L for the vector encoder's batches of L
+     * lanes ({@code lanes} = L; 0 for the plain layout).
      */
     private void finishScaleGroup(float[] x, int xOff, int k, float bestScale, int[][] codes, int first,
-                                  float[] unit, int unitOff, byte[] dst, int dstOff) {
+                                  float[] unit, int lanes, byte[] dst, int dstOff) {
         int g0 = k * groupsPerScale;
         if (bestScale == 0f) {
             // all zeros, or every candidate rounded to fp16 zero (the values are below fp16's range)
@@ -523,23 +536,29 @@ public final class E8Codec implements VectorCompressor {
             }
             return;
         }
+        int stride = lanes == 0 ? 1 : lanes;
         double xu0 = 0, xu1 = 0, xu2 = 0, xu3 = 0, uu0 = 0, uu1 = 0, uu2 = 0, uu3 = 0;
-        for (int i = 0; i < scaleGroup; i += 4) {
-            double u0 = unit[unitOff + i], u1 = unit[unitOff + i + 1], u2 = unit[unitOff + i + 2], u3 = unit[unitOff + i + 3];
-            xu0 += x[xOff + i] * u0;
-            xu1 += x[xOff + i + 1] * u1;
-            xu2 += x[xOff + i + 2] * u2;
-            xu3 += x[xOff + i + 3] * u3;
-            uu0 += u0 * u0;
-            uu1 += u1 * u1;
-            uu2 += u2 * u2;
-            uu3 += u3 * u3;
+        for (int g = 0; g < groupsPerScale; g++) {
+            int at = unitAt(first + g, g, lanes);
+            for (int i = 0; i < 8; i += 4) {
+                double u0 = unit[at + i * stride], u1 = unit[at + (i + 1) * stride];
+                double u2 = unit[at + (i + 2) * stride], u3 = unit[at + (i + 3) * stride];
+                int v = xOff + 8 * g + i;
+                xu0 += x[v] * u0;
+                xu1 += x[v + 1] * u1;
+                xu2 += x[v + 2] * u2;
+                xu3 += x[v + 3] * u3;
+                uu0 += u0 * u0;
+                uu1 += u1 * u1;
+                uu2 += u2 * u2;
+                uu3 += u3 * u3;
+            }
         }
         double xu = (xu0 + xu1) + (xu2 + xu3);
         double uu = (uu0 + uu1) + (uu2 + uu3);
         if (uu > 0) {
             float refit = toHalfScale((float) (xu / uu));
-            if (refit > 0f && refit != bestScale && refitIsBetter(x, xOff, unit, unitOff, refit, bestScale)) {
+            if (refit > 0f && refit != bestScale && refitIsBetter(x, xOff, unit, first, lanes, refit, bestScale)) {
                 bestScale = refit;
             }
         }
@@ -616,21 +635,32 @@ public final class E8Codec implements VectorCompressor {
         }
     }
 
+    /** Where group g (number {@code g0} of the chunk) of a scale group starts in a unit array (see finishScaleGroup). */
+    private static int unitAt(int g0, int g, int lanes) {
+        return lanes == 0 ? 8 * g : g0 / lanes * 8 * lanes + g0 % lanes;
+    }
+
     /** Whether {@code Σ (x - r u)²} is below {@code Σ (x - b u)²}, both in double with four partial sums. */
-    private boolean refitIsBetter(float[] x, int xOff, float[] unit, int unitOff, float r, float b) {
+    private boolean refitIsBetter(float[] x, int xOff, float[] unit, int first, int lanes, float r, float b) {
+        int stride = lanes == 0 ? 1 : lanes;
         double r0 = 0, r1 = 0, r2 = 0, r3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
-        for (int i = 0; i < scaleGroup; i += 4) {
-            double x0 = x[xOff + i], x1 = x[xOff + i + 1], x2 = x[xOff + i + 2], x3 = x[xOff + i + 3];
-            double u0 = unit[unitOff + i], u1 = unit[unitOff + i + 1], u2 = unit[unitOff + i + 2], u3 = unit[unitOff + i + 3];
-            double d;
-            d = x0 - r * u0; r0 += d * d;
-            d = x1 - r * u1; r1 += d * d;
-            d = x2 - r * u2; r2 += d * d;
-            d = x3 - r * u3; r3 += d * d;
-            d = x0 - b * u0; b0 += d * d;
-            d = x1 - b * u1; b1 += d * d;
-            d = x2 - b * u2; b2 += d * d;
-            d = x3 - b * u3; b3 += d * d;
+        for (int g = 0; g < groupsPerScale; g++) {
+            int at = unitAt(first + g, g, lanes);
+            for (int i = 0; i < 8; i += 4) {
+                int v = xOff + 8 * g + i;
+                double x0 = x[v], x1 = x[v + 1], x2 = x[v + 2], x3 = x[v + 3];
+                double u0 = unit[at + i * stride], u1 = unit[at + (i + 1) * stride];
+                double u2 = unit[at + (i + 2) * stride], u3 = unit[at + (i + 3) * stride];
+                double d;
+                d = x0 - r * u0; r0 += d * d;
+                d = x1 - r * u1; r1 += d * d;
+                d = x2 - r * u2; r2 += d * d;
+                d = x3 - r * u3; r3 += d * d;
+                d = x0 - b * u0; b0 += d * d;
+                d = x1 - b * u1; b1 += d * d;
+                d = x2 - b * u2; b2 += d * d;
+                d = x3 - b * u3; b3 += d * d;
+            }
         }
         return (r0 + r1) + (r2 + r3) < (b0 + b1) + (b2 + b3);
     }

@@ -101,11 +101,11 @@ final class VectorE8Encoder {
     /**
      * Quantizes {@code count} groups whose values lie back to back at {@code x[at ..]}, group g at scale
      * {@code 1 / inv[g]}: {@code codes[stage][g]}; the squared error at unit scale (the residual's sum of squares)
-     * into {@code err[g]}; the decoded values at unit scale ({@code c_0 + w_1 c_1}, as {@code E8Codec.unitDecode}
-     * computes them) into {@code unit[8 g ..]}.
+     * into {@code err[g]}. Returns the decoded values at unit scale ({@code c_0 + w_1 c_1}, as
+     * {@code E8Codec.unitDecode} computes them), value i of group g at {@code [g / LANES][i][g % LANES]}: a work array
+     * that the next call overwrites.
      */
-    static void quantize(E8Codec c, float[] x, int at, int count, float[] inv, Work w, int[][] codes, float[] err,
-                         float[] unit) {
+    static float[] quantize(E8Codec c, float[] x, int at, int count, float[] inv, Work w, int[][] codes, float[] err) {
         int batches = (count + LANES - 1) / LANES;
         for (int bi = 0; bi < batches; bi++) {
             int lanes = Math.min(LANES, count - bi * LANES);
@@ -136,10 +136,7 @@ final class VectorE8Encoder {
             for (int bi = 0; bi < batches; bi++) combine(w.p0, w.p, bi * BATCH, c.weights[1]);
             u = w.p0;
         }
-        for (int g = 0; g < count; g++) { // a plain transpose: faster here than a scatter
-            int from = (g / LANES) * BATCH + g % LANES;
-            for (int i = 0; i < 8; i++) unit[8 * g + i] = u[from + LANES * i];
-        }
+        return u;
     }
 
     /** z[off + LANES i + j] = clamp(x[at + 8 j + i] · inv[j]); lanes past {@code lanes} are zero. */
