@@ -360,6 +360,8 @@ public final class E8Codec implements VectorCompressor {
         int[][] best;
         /** [scaleGroup] decoded values at unit scale for the best codes. */
         final float[] unit;
+        /** The refit's two sums. */
+        final double[] sums = new double[2];
         /** Vectors per chunk of the batched encoder, and its work space: [stages][chunk groups] codes, per scale group. */
         final int chunkVectors;
         final int[][] chunkCodes;
@@ -450,7 +452,7 @@ public final class E8Codec implements VectorCompressor {
             }
         }
         if (bestScale != 0f) unitDecode(s.best, 0, s.unit, s);
-        finishScaleGroup(x, xOff, k, bestScale, s.best, 0, s.unit, 0, dst, dstOff);
+        finishScaleGroup(x, xOff, k, bestScale, s.best, 0, s.unit, dst, dstOff);
     }
 
     /**
@@ -498,8 +500,9 @@ public final class E8Codec implements VectorCompressor {
         }
         for (int k = 0; k < q; k++) {
             int v = k / scaleGroups;
+            if (s.bestScale[k] != 0f) VectorE8Encoder.untranspose(s.chunkUnitBest, k * groupsPerScale, groupsPerScale, s.unit);
             finishScaleGroup(x, xOff + k * scaleGroup, k % scaleGroups, s.bestScale[k], s.chunkBest, k * groupsPerScale,
-                    s.chunkUnitBest, VectorE8Encoder.LANES, dst, dstOff + v * bytesPerVector);
+                    s.unit, dst, dstOff + v * bytesPerVector);
         }
     }
 
@@ -517,15 +520,14 @@ public final class E8Codec implements VectorCompressor {
 
     /**
      * Writes scale group k of the vector at {@code dst[dstOff]}: the least-squares refit of the chosen scale to the
-     * chosen codes {@code codes[stage][first ..]} ({@code s = <x, u> / <u, u>}, u the decoded values at unit scale),
-     * kept when it lowers the error, then the scale and the codes. A scale of 0 writes zero codes. The sums are in
-     * double, four interleaved partial sums each (both encoders share this code). Value i of group g of the scale
-     * group is {@code unit[at(g) + i · stride]}: {@code at(g) = 8 g}, stride 1 for the scalar encoder's plain layout;
-     * {@code at(g) = g0 / L · 8 L + g0 % L} ({@code g0 = first + g}), stride L for the vector encoder's batches of L
-     * lanes ({@code lanes} = L; 0 for the plain layout).
+     * chosen codes {@code codes[stage][first ..]} ({@code s = <x, u> / <u, u>}, u = {@code unit[0 .. scaleGroup)} the
+     * decoded values at unit scale), kept when it lowers the error, then the scale and the codes. A scale of 0 writes
+     * zero codes. The sums are in double, each as four partial sums over the values i = p (mod 4), added
+     * {@code (s0 + s1) + (s2 + s3)}: {@link #refitSums} and {@link #refitIsBetter} here, and the same four sums in four
+     * double lanes in {@link VectorE8Encoder} for the vector encoder.
      */
     private void finishScaleGroup(float[] x, int xOff, int k, float bestScale, int[][] codes, int first,
-                                  float[] unit, int lanes, byte[] dst, int dstOff) {
+                                  float[] unit, byte[] dst, int dstOff) {
         int g0 = k * groupsPerScale;
         if (bestScale == 0f) {
             // all zeros, or every candidate rounded to fp16 zero (the values are below fp16's range)
@@ -536,30 +538,17 @@ public final class E8Codec implements VectorCompressor {
             }
             return;
         }
-        int stride = lanes == 0 ? 1 : lanes;
-        double xu0 = 0, xu1 = 0, xu2 = 0, xu3 = 0, uu0 = 0, uu1 = 0, uu2 = 0, uu3 = 0;
-        for (int g = 0; g < groupsPerScale; g++) {
-            int at = unitAt(first + g, g, lanes);
-            for (int i = 0; i < 8; i += 4) {
-                double u0 = unit[at + i * stride], u1 = unit[at + (i + 1) * stride];
-                double u2 = unit[at + (i + 2) * stride], u3 = unit[at + (i + 3) * stride];
-                int v = xOff + 8 * g + i;
-                xu0 += x[v] * u0;
-                xu1 += x[v + 1] * u1;
-                xu2 += x[v + 2] * u2;
-                xu3 += x[v + 3] * u3;
-                uu0 += u0 * u0;
-                uu1 += u1 * u1;
-                uu2 += u2 * u2;
-                uu3 += u3 * u3;
-            }
-        }
-        double xu = (xu0 + xu1) + (xu2 + xu3);
-        double uu = (uu0 + uu1) + (uu2 + uu3);
+        double[] sums = scratch.get().sums;
+        if (vectorEncoder) VectorE8Encoder.refitSums(x, xOff, unit, scaleGroup, sums);
+        else refitSums(x, xOff, unit, scaleGroup, sums);
+        double xu = sums[0];
+        double uu = sums[1];
         if (uu > 0) {
             float refit = toHalfScale((float) (xu / uu));
-            if (refit > 0f && refit != bestScale && refitIsBetter(x, xOff, unit, first, lanes, refit, bestScale)) {
-                bestScale = refit;
+            if (refit > 0f && refit != bestScale) {
+                boolean better = vectorEncoder ? VectorE8Encoder.refitIsBetter(x, xOff, unit, scaleGroup, refit, bestScale)
+                        : refitIsBetter(x, xOff, unit, scaleGroup, refit, bestScale);
+                if (better) bestScale = refit;
             }
         }
         SHORT_LE.set(dst, dstOff + 2 * k, Float.floatToFloat16(bestScale));
@@ -635,32 +624,39 @@ public final class E8Codec implements VectorCompressor {
         }
     }
 
-    /** Where group g (number {@code g0} of the chunk) of a scale group starts in a unit array (see finishScaleGroup). */
-    private static int unitAt(int g0, int g, int lanes) {
-        return lanes == 0 ? 8 * g : g0 / lanes * 8 * lanes + g0 % lanes;
+    /** {@code <x, u>} and {@code <u, u>} over n values into sums[0], sums[1] (see finishScaleGroup). */
+    static void refitSums(float[] x, int xOff, float[] unit, int n, double[] sums) {
+        double xu0 = 0, xu1 = 0, xu2 = 0, xu3 = 0, uu0 = 0, uu1 = 0, uu2 = 0, uu3 = 0;
+        for (int i = 0; i < n; i += 4) {
+            double u0 = unit[i], u1 = unit[i + 1], u2 = unit[i + 2], u3 = unit[i + 3];
+            xu0 += x[xOff + i] * u0;
+            xu1 += x[xOff + i + 1] * u1;
+            xu2 += x[xOff + i + 2] * u2;
+            xu3 += x[xOff + i + 3] * u3;
+            uu0 += u0 * u0;
+            uu1 += u1 * u1;
+            uu2 += u2 * u2;
+            uu3 += u3 * u3;
+        }
+        sums[0] = (xu0 + xu1) + (xu2 + xu3);
+        sums[1] = (uu0 + uu1) + (uu2 + uu3);
     }
 
-    /** Whether {@code Σ (x - r u)²} is below {@code Σ (x - b u)²}, both in double with four partial sums. */
-    private boolean refitIsBetter(float[] x, int xOff, float[] unit, int first, int lanes, float r, float b) {
-        int stride = lanes == 0 ? 1 : lanes;
+    /** Whether {@code Σ (x - r u)²} is below {@code Σ (x - b u)²} over n values (see finishScaleGroup). */
+    static boolean refitIsBetter(float[] x, int xOff, float[] unit, int n, float r, float b) {
         double r0 = 0, r1 = 0, r2 = 0, r3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
-        for (int g = 0; g < groupsPerScale; g++) {
-            int at = unitAt(first + g, g, lanes);
-            for (int i = 0; i < 8; i += 4) {
-                int v = xOff + 8 * g + i;
-                double x0 = x[v], x1 = x[v + 1], x2 = x[v + 2], x3 = x[v + 3];
-                double u0 = unit[at + i * stride], u1 = unit[at + (i + 1) * stride];
-                double u2 = unit[at + (i + 2) * stride], u3 = unit[at + (i + 3) * stride];
-                double d;
-                d = x0 - r * u0; r0 += d * d;
-                d = x1 - r * u1; r1 += d * d;
-                d = x2 - r * u2; r2 += d * d;
-                d = x3 - r * u3; r3 += d * d;
-                d = x0 - b * u0; b0 += d * d;
-                d = x1 - b * u1; b1 += d * d;
-                d = x2 - b * u2; b2 += d * d;
-                d = x3 - b * u3; b3 += d * d;
-            }
+        for (int i = 0; i < n; i += 4) {
+            double x0 = x[xOff + i], x1 = x[xOff + i + 1], x2 = x[xOff + i + 2], x3 = x[xOff + i + 3];
+            double u0 = unit[i], u1 = unit[i + 1], u2 = unit[i + 2], u3 = unit[i + 3];
+            double d;
+            d = x0 - r * u0; r0 += d * d;
+            d = x1 - r * u1; r1 += d * d;
+            d = x2 - r * u2; r2 += d * d;
+            d = x3 - r * u3; r3 += d * d;
+            d = x0 - b * u0; b0 += d * d;
+            d = x1 - b * u1; b1 += d * d;
+            d = x2 - b * u2; b2 += d * d;
+            d = x3 - b * u3; b3 += d * d;
         }
         return (r0 + r1) + (r2 + r3) < (b0 + b1) + (b2 + b3);
     }

@@ -1,5 +1,6 @@
 package dev.nexusquant.codec.e8;
 
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
@@ -39,11 +40,18 @@ final class VectorE8Encoder {
     private static final float[] POW3 = {1, 3, 9, 27, 81, 243, 729, 2187};
     /** x offsets of lane j's coordinate 0 relative to the batch's first group: 8 j. */
     private static final int[] GATHER = new int[LANES];
+    /** 0, 1, ..., LANES - 1. */
+    private static final int[] IOTA = new int[LANES];
+    /** Row length of the overload queue. */
+    private static final int QUEUE_ROW = 2 * LANES;
     /** E8P16's pattern index by key, as ints for a gather. */
     private static final int[] INDEX_OF_KEY = new int[E8P16.INSTANCE.indexOfKey.length];
 
     static {
-        for (int j = 0; j < LANES; j++) GATHER[j] = 8 * j;
+        for (int j = 0; j < LANES; j++) {
+            GATHER[j] = 8 * j;
+            IOTA[j] = j;
+        }
         for (int k = 0; k < INDEX_OF_KEY.length; k++) INDEX_OF_KEY[k] = E8P16.INSTANCE.indexOfKey[k];
         if (I.length() != LANES) throw new AssertionError("float and int species differ in lanes");
     }
@@ -73,10 +81,11 @@ final class VectorE8Encoder {
         final float[] state = new float[STATE_SLOTS * LANES];
         /** [8][LANES] the E8Root8 statistics: a1, a2, i1, i2, sum |z|, min |z|, its index, sign bits. */
         final float[] r8 = new float[8 * LANES];
-        /** The overload queue: [8][LANES] values and points, and the group each slot came from. */
-        final float[] qz = new float[BATCH];
+        /** The overload queue: [8][QUEUE_ROW] values (a batch may add up to LANES to fewer than LANES queued),
+         * [8][LANES] the points found, and [QUEUE_ROW] the group each slot came from. */
+        final float[] qz = new float[8 * QUEUE_ROW];
         final float[] qp = new float[BATCH];
-        final int[] qGroup = new int[LANES];
+        final int[] qGroup = new int[QUEUE_ROW];
         /** [LANES] the queue's pattern keys and the rest of its codes (apart from key and rest: the queue may be
          * resolved while p16 still reads those of its batch). */
         final float[] qKey = new float[LANES];
@@ -189,14 +198,19 @@ final class VectorE8Encoder {
         p16Nearest(w.z, off, w.state);
         long miss = p16Point(w.z, w.p, off, w.state, w.key, codes, bi * LANES);
         if (lanes < 64) miss &= (1L << lanes) - 1;
-        while (miss != 0) {
-            int j = Long.numberOfTrailingZeros(miss);
-            miss &= miss - 1;
-            int slot = w.queued++;
-            for (int i = 0; i < 8; i++) w.qz[LANES * i + slot] = w.z[off + LANES * i + j];
-            w.qGroup[slot] = bi * LANES + j;
-            if (w.queued == LANES) resolveQueue(w, codes);
+        if (miss == 0) return;
+        enqueue(w.z, off, bi * LANES, miss, w.qz, w.qGroup, w.queued);
+        w.queued += Long.bitCount(miss);
+        if (w.queued >= LANES) resolveQueue(w, codes);
+    }
+
+    /** Appends the lanes in {@code miss} (values and group numbers) to the queue at slot {@code at}: a compress. */
+    private static void enqueue(float[] z, int off, int group0, long miss, float[] qz, int[] qGroup, int at) {
+        VectorMask<Float> m = VectorMask.fromLong(F, miss);
+        for (int i = 0; i < 8; i++) {
+            FloatVector.fromArray(F, z, off + LANES * i).compress(m).intoArray(qz, QUEUE_ROW * i + at);
         }
+        IntVector.fromArray(I, IOTA, 0).add(group0).compress(m.cast(I)).intoArray(qGroup, at);
     }
 
     /** E8Lattice.nearest's first part on v = z - 1/4: the two coset roundings, their parity fixes, the coset. */
@@ -285,9 +299,9 @@ final class VectorE8Encoder {
 
     /** Codes and points for the queued groups (E8P16.searchAll), written back to their groups; empties the queue. */
     private static void resolveQueue(Work w, int[] codes) {
-        int n = w.queued;
+        int n = Math.min(w.queued, LANES);
         for (int j = n; j < LANES; j++) { // unused slots: a harmless input
-            for (int i = 0; i < 8; i++) w.qz[LANES * i + j] = 0f;
+            for (int i = 0; i < 8; i++) w.qz[QUEUE_ROW * i + j] = 0f;
         }
         float[] st = w.state;
         java.util.Arrays.fill(st, OV_BEST * LANES, (OV_BEST + 1) * LANES, Float.NEGATIVE_INFINITY);
@@ -304,7 +318,10 @@ final class VectorE8Encoder {
             int to = (g / LANES) * BATCH + g % LANES;
             for (int i = 0; i < 8; i++) w.p[to + LANES * i] = w.qp[LANES * i + j];
         }
-        w.queued = 0;
+        int left = w.queued - n; // what the last batch added beyond a full queue moves to the front
+        for (int i = 0; i < 8; i++) System.arraycopy(w.qz, QUEUE_ROW * i + n, w.qz, QUEUE_ROW * i, left);
+        System.arraycopy(w.qGroup, n, w.qGroup, 0, left);
+        w.queued = left;
     }
 
     /**
@@ -324,7 +341,7 @@ final class VectorE8Encoder {
         FloatVector count = FloatVector.zero(F);
         int at = sb * BATCH;
         for (int i = 0; i < 8; i++) {
-            FloatVector w = FloatVector.fromArray(F, z, LANES * i).sub(t);
+            FloatVector w = FloatVector.fromArray(F, z, QUEUE_ROW * i).sub(t);
             ww = ww.add(w.mul(w)); // 0 + w0² is w0²: the scalar sum's order
             VectorMask<Float> negative = w.compare(VectorOperators.LT, 0f);
             neg = neg.blend(neg.or(1 << i), negative.cast(I));
@@ -417,7 +434,7 @@ final class VectorE8Encoder {
             FloatVector min = FloatVector.broadcast(F, Float.POSITIVE_INFINITY);
             FloatVector arg = FloatVector.zero(F);
             for (int i = 0; i < 8; i++) {
-                FloatVector v = FloatVector.fromArray(F, z, LANES * i).sub(t).abs().mul(cb.abs[p * 8 + i]);
+                FloatVector v = FloatVector.fromArray(F, z, QUEUE_ROW * i).sub(t).abs().mul(cb.abs[p * 8 + i]);
                 dot = dot.add(v);
                 VectorMask<Float> lt = v.compare(VectorOperators.LT, min);
                 min = min.blend(v, lt);
@@ -501,6 +518,45 @@ final class VectorE8Encoder {
         key.intoArray(wk.qKey, 0);
         mask.and(0x7f).lanewise(VectorOperators.LSHL, 8)
                 .or(IntVector.zero(I).blend(1 << 15, shift.compare(VectorOperators.NE, 0f).cast(I))).intoArray(wk.qRest, 0);
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // The refit's sums: E8Codec.refitSums and E8Codec.refitIsBetter with their four partial sums as four double lanes
+
+    private static final VectorSpecies<Float> F4 = FloatVector.SPECIES_128;
+    private static final VectorSpecies<Double> D4 = DoubleVector.SPECIES_256;
+
+    /** Groups [first, first + n) of a unit array in this encoder's layout ([batch][8][LANES]) into plain order. */
+    static void untranspose(float[] from, int first, int n, float[] to) {
+        for (int g = 0; g < n; g++) {
+            int at = (first + g) / LANES * BATCH + (first + g) % LANES;
+            for (int i = 0; i < 8; i++) to[8 * g + i] = from[at + LANES * i];
+        }
+    }
+
+    static void refitSums(float[] x, int xOff, float[] unit, int n, double[] sums) {
+        DoubleVector xu = DoubleVector.zero(D4), uu = DoubleVector.zero(D4);
+        for (int i = 0; i < n; i += 4) {
+            DoubleVector xd = (DoubleVector) FloatVector.fromArray(F4, x, xOff + i).convertShape(VectorOperators.F2D, D4, 0);
+            DoubleVector ud = (DoubleVector) FloatVector.fromArray(F4, unit, i).convertShape(VectorOperators.F2D, D4, 0);
+            xu = xu.add(xd.mul(ud));
+            uu = uu.add(ud.mul(ud));
+        }
+        sums[0] = (xu.lane(0) + xu.lane(1)) + (xu.lane(2) + xu.lane(3));
+        sums[1] = (uu.lane(0) + uu.lane(1)) + (uu.lane(2) + uu.lane(3));
+    }
+
+    static boolean refitIsBetter(float[] x, int xOff, float[] unit, int n, float r, float b) {
+        DoubleVector er = DoubleVector.zero(D4), eb = DoubleVector.zero(D4);
+        for (int i = 0; i < n; i += 4) {
+            DoubleVector xd = (DoubleVector) FloatVector.fromArray(F4, x, xOff + i).convertShape(VectorOperators.F2D, D4, 0);
+            DoubleVector ud = (DoubleVector) FloatVector.fromArray(F4, unit, i).convertShape(VectorOperators.F2D, D4, 0);
+            DoubleVector dr = xd.sub(ud.mul(r));
+            DoubleVector db = xd.sub(ud.mul(b));
+            er = er.add(dr.mul(dr));
+            eb = eb.add(db.mul(db));
+        }
+        return (er.lane(0) + er.lane(1)) + (er.lane(2) + er.lane(3)) < (eb.lane(0) + eb.lane(1)) + (eb.lane(2) + eb.lane(3));
     }
 
     // ---------------------------------------------------------------------------------------------------------------
