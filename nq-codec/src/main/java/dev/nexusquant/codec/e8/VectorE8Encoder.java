@@ -64,6 +64,20 @@ final class VectorE8Encoder {
     private static final int OV_BEST = 5, OV_KIND = 6, OV_SHIFT = 7, OV_ARG = 8, OV_PARITY = 9, OV_OFFSET = 10,
             OV_PARITY1 = 11;
     private static final int STATE_SLOTS = 12;
+    /** Per orbit of E8P16: how many of its values are 5/2, and how many 5/2 or 3/2. */
+    private static final int[] ORBIT_N5, ORBIT_N53;
+
+    static {
+        float[][] orbits = E8P16.INSTANCE.orbitValues;
+        ORBIT_N5 = new int[orbits.length];
+        ORBIT_N53 = new int[orbits.length];
+        for (int o = 0; o < orbits.length; o++) {
+            for (float v : orbits[o]) {
+                if (v == 2.5f) ORBIT_N5[o]++;
+                if (v >= 1.5f) ORBIT_N53[o]++;
+            }
+        }
+    }
 
     /** Per-thread work space for chunks of up to {@code groups} groups. */
     static final class Work {
@@ -89,15 +103,12 @@ final class VectorE8Encoder {
         /** [LANES] the queue's pattern keys and the rest of its codes (apart from key and rest: the queue may be
          * resolved while p16 still reads those of its batch). */
         final float[] qKey = new float[LANES];
-        /** [8][LANES] each coordinate's rank for the chosen shift. */
-        final int[] rank = new int[BATCH];
         final int[] qRest = new int[LANES];
         int queued;
-        /** [2 shifts][8 coordinates][LANES] rank keys; [2][LANES] sign masks; [8][LANES] the chosen shift's keys. */
+        /** [2 shifts][8 coordinates][LANES] rank keys, the same sorted ([2][8 ranks][LANES]), [2][LANES] sign masks. */
         final int[] keys = new int[2 * BATCH];
+        final int[] sorted = new int[2 * BATCH];
         final int[] neg = new int[2 * LANES];
-        final int[] chosen = new int[BATCH];
-        final int[] chosenNeg = new int[LANES];
 
         Work(int groups) {
             batches = (groups + LANES - 1) / LANES;
@@ -381,6 +392,15 @@ final class VectorE8Encoder {
         a = k2.max(k4); c = k2.min(k4); k2 = a; k4 = c;
         a = k3.max(k5); c = k3.min(k5); k3 = a; k5 = c;
         a = k3.max(k4); c = k3.min(k4); k3 = a; k4 = c;
+        int[] sorted = wk.sorted;
+        k0.intoArray(sorted, at);
+        k1.intoArray(sorted, at + LANES);
+        k2.intoArray(sorted, at + 2 * LANES);
+        k3.intoArray(sorted, at + 3 * LANES);
+        k4.intoArray(sorted, at + 4 * LANES);
+        k5.intoArray(sorted, at + 5 * LANES);
+        k6.intoArray(sorted, at + 6 * LANES);
+        k7.intoArray(sorted, at + 7 * LANES);
         // the rounded |w| of each rank (E8P16.rankValue)
         FloatVector u0 = k0.and(~7).reinterpretAsFloats(), u1 = k1.and(~7).reinterpretAsFloats();
         FloatVector u2 = k2.and(~7).reinterpretAsFloats(), u3 = k3.and(~7).reinterpretAsFloats();
@@ -456,68 +476,51 @@ final class VectorE8Encoder {
     }
 
     /**
-     * The chosen pattern's value at each coordinate (an orbit's values by the coordinate's rank, a loose pattern's as they stand), the
-     * signs after the parity flip, the point {@code σ∘a + shift} into {@code qp}, and the pattern key and the rest of
-     * the code into {@code qKey} and {@code qRest}: what E8P16.searchAll and E8P16.decode give.
+     * The chosen pattern's value at each coordinate, the signs after the parity flip, the point {@code σ∘a + shift}
+     * into {@code qp}, and the pattern key and the rest of the code into {@code qKey} and {@code qRest}: what
+     * E8P16.searchAll and E8P16.decode give. An orbit's values in decreasing order are n5 times 5/2, then 3/2 up to
+     * rank n53, then 1/2, matched to the coordinates in decreasing order of their rank keys (which are distinct in a
+     * lane): a coordinate carries 5/2 when its key is at least the n5-th largest key, 3/2 when it is at least the
+     * n53-th largest. A loose pattern's values stand as they are.
      */
     private static void ovCode(Work wk) {
         E8P16 cb = E8P16.INSTANCE;
-        // for the chosen shift: each coordinate's rank, how many coordinates have a larger rank key (the keys of a
-        // lane are distinct), and the shift's sign mask. (Not a method of its own: one this small would be inlined
-        // into its caller, and the caller would run out of C2's inlining budget and box its vectors.)
-        int[] keys = wk.keys;
-        int[] chosen = wk.chosen;
-        VectorMask<Integer> second = FloatVector.fromArray(F, wk.state, OV_SHIFT * LANES)
-                .compare(VectorOperators.NE, 0f).cast(I);
-        for (int i = 0; i < 8; i++) {
-            IntVector.fromArray(I, keys, LANES * i).blend(IntVector.fromArray(I, keys, BATCH + LANES * i), second)
-                    .intoArray(chosen, LANES * i);
-        }
-        IntVector.fromArray(I, wk.neg, 0).blend(IntVector.fromArray(I, wk.neg, LANES), second).intoArray(wk.chosenNeg, 0);
-        for (int i = 0; i < 8; i++) {
-            IntVector ki = IntVector.fromArray(I, chosen, LANES * i);
-            IntVector r = IntVector.zero(I);
-            for (int j = 0; j < 8; j++) {
-                r = r.blend(r.add(1), IntVector.fromArray(I, chosen, LANES * j).compare(VectorOperators.GT, ki));
-            }
-            r.intoArray(wk.rank, LANES * i);
-        }
-
         float[] st = wk.state;
-        int[] rank = wk.rank;
+        int[] keys = wk.keys;
+        int[] sorted = wk.sorted;
         FloatVector kind = FloatVector.fromArray(F, st, OV_KIND * LANES);
-        // an orbit's values: n5 of 5/2, then n3 of 3/2, then 1/2, in decreasing order of rank
+        FloatVector shift = FloatVector.fromArray(F, st, OV_SHIFT * LANES);
+        VectorMask<Integer> second = shift.compare(VectorOperators.NE, 0f).cast(I);
         IntVector n5 = IntVector.zero(I), n53 = IntVector.zero(I);
         for (int o = 0; o < cb.orbitValues.length; o++) {
-            float[] m = cb.orbitValues[o];
-            int c5 = 0, c3 = 0;
-            for (float v : m) {
-                if (v == 2.5f) c5++;
-                else if (v == 1.5f) c3++;
-            }
             VectorMask<Integer> is = kind.compare(VectorOperators.EQ, (float) o).cast(I);
-            n5 = n5.blend(c5, is);
-            n53 = n53.blend(c5 + c3, is);
+            n5 = n5.blend(ORBIT_N5[o], is);
+            n53 = n53.blend(ORBIT_N53[o], is);
         }
-        FloatVector shift = FloatVector.fromArray(F, st, OV_SHIFT * LANES);
-        FloatVector t = FloatVector.broadcast(F, 0.25f).blend(-0.25f, shift.compare(VectorOperators.NE, 0f));
+        // the thresholds: the chosen shift's n5-th and n53-th largest keys (none: above every key)
+        IntVector t5 = IntVector.broadcast(I, Integer.MAX_VALUE), t53 = IntVector.broadcast(I, Integer.MAX_VALUE);
+        for (int r = 0; r < 8; r++) {
+            IntVector k = IntVector.fromArray(I, sorted, LANES * r).blend(IntVector.fromArray(I, sorted, BATCH + LANES * r), second);
+            t5 = t5.blend(k, n5.compare(VectorOperators.EQ, r + 1));
+            t53 = t53.blend(k, n53.compare(VectorOperators.EQ, r + 1));
+        }
+        FloatVector t = FloatVector.broadcast(F, 0.25f).blend(-0.25f, second.cast(F));
         // the signs of w = z - t, one flipped where the parity needs it (flipAt = -1: none; 1 << -1 leaves bits 0..7)
         IntVector flipAt = (IntVector) FloatVector.fromArray(F, st, OV_ARG * LANES).convert(VectorOperators.F2I, 0);
-        IntVector mask = IntVector.fromArray(I, wk.chosenNeg, 0)
+        IntVector mask = IntVector.fromArray(I, wk.neg, 0).blend(IntVector.fromArray(I, wk.neg, LANES), second)
                 .lanewise(VectorOperators.XOR, IntVector.broadcast(I, 1).lanewise(VectorOperators.LSHL, flipAt));
         FloatVector key = FloatVector.zero(F);
         for (int i = 0; i < 8; i++) {
-            IntVector r = IntVector.fromArray(I, rank, LANES * i);
-            FloatVector a = FloatVector.broadcast(F, 0.5f).blend(1.5f, r.compare(VectorOperators.LT, n53).cast(F))
-                    .blend(2.5f, r.compare(VectorOperators.LT, n5).cast(F));
+            IntVector k = IntVector.fromArray(I, keys, LANES * i).blend(IntVector.fromArray(I, keys, BATCH + LANES * i), second);
+            FloatVector a = FloatVector.broadcast(F, 0.5f).blend(1.5f, k.compare(VectorOperators.GE, t53).cast(F))
+                    .blend(2.5f, k.compare(VectorOperators.GE, t5).cast(F));
             for (int p : cb.loosePatterns) a = a.blend(cb.abs[p * 8 + i], kind.compare(VectorOperators.EQ, 1000f + p));
             key = key.add(a.sub(0.5f).mul(POW3[i])); // digit (2a - 1) / 2 = a - 1/2
             VectorMask<Float> negative = mask.and(1 << i).compare(VectorOperators.NE, 0).cast(F);
             a.blend(a.neg(), negative).add(t).intoArray(wk.qp, LANES * i);
         }
         key.intoArray(wk.qKey, 0);
-        mask.and(0x7f).lanewise(VectorOperators.LSHL, 8)
-                .or(IntVector.zero(I).blend(1 << 15, shift.compare(VectorOperators.NE, 0f).cast(I))).intoArray(wk.qRest, 0);
+        mask.and(0x7f).lanewise(VectorOperators.LSHL, 8).or(IntVector.zero(I).blend(1 << 15, second)).intoArray(wk.qRest, 0);
     }
 
     // ---------------------------------------------------------------------------------------------------------------
