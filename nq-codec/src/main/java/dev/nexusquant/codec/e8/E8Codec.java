@@ -471,6 +471,7 @@ public final class E8Codec implements VectorCompressor {
             s.bestErr[k] = Double.POSITIVE_INFINITY;
             s.bestScale[k] = 0f;
         }
+        VectorE8Encoder.transpose(x, xOff, g, s.work);
         for (float m : SEARCH) {
             boolean any = false;
             for (int k = 0; k < q; k++) {
@@ -481,7 +482,7 @@ public final class E8Codec implements VectorCompressor {
                 java.util.Arrays.fill(s.laneInv, k * groupsPerScale, (k + 1) * groupsPerScale, inv);
             }
             if (!any) continue;
-            float[] unit = VectorE8Encoder.quantize(this, x, xOff, g, s.laneInv, s.work, s.chunkCodes, s.laneErr);
+            float[] unit = VectorE8Encoder.quantize(this, g, s.laneInv, s.work, s.chunkCodes, s.laneErr);
             for (int k = 0; k < q; k++) {
                 float sc = s.candidate[k];
                 if (sc == 0f) continue;

@@ -38,8 +38,6 @@ final class VectorE8Encoder {
     private static final int BATCH = 8 * LANES;
     private static final float MAGIC = 12582912f; // 1.5 * 2^23
     private static final float[] POW3 = {1, 3, 9, 27, 81, 243, 729, 2187};
-    /** x offsets of lane j's coordinate 0 relative to the batch's first group: 8 j. */
-    private static final int[] GATHER = new int[LANES];
     /** 0, 1, ..., LANES - 1. */
     private static final int[] IOTA = new int[LANES];
     /** Row length of the overload queue. */
@@ -49,7 +47,6 @@ final class VectorE8Encoder {
 
     static {
         for (int j = 0; j < LANES; j++) {
-            GATHER[j] = 8 * j;
             IOTA[j] = j;
         }
         for (int k = 0; k < INDEX_OF_KEY.length; k++) INDEX_OF_KEY[k] = E8P16.INSTANCE.indexOfKey[k];
@@ -82,7 +79,9 @@ final class VectorE8Encoder {
     /** Per-thread work space for chunks of up to {@code groups} groups. */
     static final class Work {
         final int batches;
-        /** [batches][8][LANES] the values a stage codes, then its residual; the points it chose; the first stage's. */
+        /** [batches][8][LANES] the input; the values a stage codes, then its residual; the points it chose; the first
+         * stage's. */
+        final float[] xT;
         final float[] z;
         final float[] p;
         final float[] p0;
@@ -112,6 +111,7 @@ final class VectorE8Encoder {
 
         Work(int groups) {
             batches = (groups + LANES - 1) / LANES;
+            xT = new float[batches * BATCH];
             z = new float[batches * BATCH];
             p = new float[batches * BATCH];
             p0 = new float[batches * BATCH];
@@ -119,18 +119,33 @@ final class VectorE8Encoder {
     }
 
     /**
-     * Quantizes {@code count} groups whose values lie back to back at {@code x[at ..]}, group g at scale
+     * Takes {@code count} groups whose values lie back to back at {@code x[at ..]} into the work space's batches
+     * ({@code xT[batch][i][lane]}, zero past the last group), for the calls of {@link #quantize} that follow.
+     */
+    static void transpose(float[] x, int at, int count, Work w) {
+        float[] xT = w.xT;
+        int batches = (count + LANES - 1) / LANES;
+        if (count % LANES != 0) java.util.Arrays.fill(xT, (batches - 1) * BATCH, batches * BATCH, 0f);
+        for (int g = 0; g < count; g++) { // a plain transpose: a gather is slower here
+            int to = g / LANES * BATCH + g % LANES;
+            for (int i = 0; i < 8; i++) xT[to + LANES * i] = x[at + 8 * g + i];
+        }
+    }
+
+    /**
+     * Quantizes the {@code count} groups that {@link #transpose} took, group g at scale
      * {@code 1 / inv[g]}: {@code codes[stage][g]}; the squared error at unit scale (the residual's sum of squares)
      * into {@code err[g]}. Returns the decoded values at unit scale ({@code c_0 + w_1 c_1}, as
      * {@code E8Codec.unitDecode} computes them), value i of group g at {@code [g / LANES][i][g % LANES]}: a work array
      * that the next call overwrites.
      */
-    static float[] quantize(E8Codec c, float[] x, int at, int count, float[] inv, Work w, int[][] codes, float[] err) {
+    static float[] quantize(E8Codec c, int count, float[] inv, Work w, int[][] codes, float[] err) {
         int batches = (count + LANES - 1) / LANES;
         for (int bi = 0; bi < batches; bi++) {
             int lanes = Math.min(LANES, count - bi * LANES);
             System.arraycopy(inv, bi * LANES, w.inv, 0, lanes);
-            load(x, at + 8 * LANES * bi, lanes, w.inv, w.z, bi * BATCH);
+            if (lanes < LANES) java.util.Arrays.fill(w.inv, lanes, LANES, 0f);
+            load(w.xT, w.inv, w.z, bi * BATCH);
         }
         int stages = c.books.length;
         for (int st = 0; st < stages; st++) {
@@ -159,20 +174,13 @@ final class VectorE8Encoder {
         return u;
     }
 
-    /** z[off + LANES i + j] = clamp(x[at + 8 j + i] · inv[j]); lanes past {@code lanes} are zero. */
-    private static void load(float[] x, int at, int lanes, float[] inv, float[] z, int off) {
-        if (lanes == LANES) {
-            FloatVector lo = FloatVector.broadcast(F, -E8Codec.CLAMP);
-            FloatVector hi = FloatVector.broadcast(F, E8Codec.CLAMP);
-            FloatVector s = FloatVector.fromArray(F, inv, 0);
-            for (int i = 0; i < 8; i++) {
-                FloatVector.fromArray(F, x, at + i, GATHER, 0).mul(s).max(lo).min(hi).intoArray(z, off + LANES * i);
-            }
-        } else {
-            java.util.Arrays.fill(z, off, off + BATCH, 0f);
-            for (int j = 0; j < lanes; j++) {
-                for (int i = 0; i < 8; i++) z[off + LANES * i + j] = E8Codec.clamp(x[at + 8 * j + i] * inv[j]);
-            }
+    /** z = clamp(xT · inv), lane by lane, for the batch at {@code off}. */
+    private static void load(float[] xT, float[] inv, float[] z, int off) {
+        FloatVector lo = FloatVector.broadcast(F, -E8Codec.CLAMP);
+        FloatVector hi = FloatVector.broadcast(F, E8Codec.CLAMP);
+        FloatVector s = FloatVector.fromArray(F, inv, 0);
+        for (int i = 0; i < 8; i++) {
+            FloatVector.fromArray(F, xT, off + LANES * i).mul(s).max(lo).min(hi).intoArray(z, off + LANES * i);
         }
     }
 
