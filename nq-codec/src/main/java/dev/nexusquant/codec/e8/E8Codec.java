@@ -362,14 +362,18 @@ public final class E8Codec implements VectorCompressor {
         final float[] unit;
         /** The refit's two sums. */
         final double[] sums = new double[2];
-        /** Vectors per chunk of the batched encoder, and its work space: [stages][chunk groups] codes, per scale group. */
+        /** Vectors per chunk of the batched encoder, and its work space. */
         final int chunkVectors;
-        final int[][] chunkCodes;
-        final int[][] chunkBest;
+        /** [candidates][stages][chunk groups, whole batches] the codes of each candidate scale. */
+        final int[][][] candCodes;
+        /** [candidates] the unit-scale points of each candidate (the vector encoder's arrays and layout). */
+        final float[][] units;
+        /** [chunk scale groups] the candidate each scale group keeps. */
+        final int[] bestCandidate;
+        /** [chunk groups, whole batches] per group: the candidate's squared error at unit scale, 1 / its scale. */
         final float[] laneErr;
         final float[] laneInv;
-        /** [chunk batches][8][lanes] the best decoded values at unit scale (the vector encoder's layout). */
-        final float[] chunkUnitBest;
+        /** [chunk scale groups] sums of squares, centre scales, the candidate's scale, the best error and scale. */
         final double[] sumSquares;
         final float[] centre;
         final float[] candidate;
@@ -386,21 +390,23 @@ public final class E8Codec implements VectorCompressor {
                 int g = chunkVectors * c.groups;
                 int q = chunkVectors * c.scaleGroups;
                 int padded = (g + VectorE8Encoder.LANES - 1) / VectorE8Encoder.LANES * VectorE8Encoder.LANES;
-                chunkCodes = new int[c.books.length][padded]; // whole batches: the encoder writes every lane
-                chunkBest = new int[c.books.length][g];
-                laneErr = new float[g];
+                candCodes = new int[SEARCH.length][c.books.length][padded]; // whole batches: every lane is written
+                units = new float[SEARCH.length][];
+                bestCandidate = new int[q];
+                laneErr = new float[padded];
                 laneInv = new float[g];
-                chunkUnitBest = new float[8 * padded];
                 sumSquares = new double[q];
                 centre = new float[q];
                 candidate = new float[q];
                 bestErr = new double[q];
                 bestScale = new float[q];
-                work = new VectorE8Encoder.Work(g);
+                work = new VectorE8Encoder.Work(g, SEARCH.length, c.books.length);
             } else {
                 chunkVectors = 1;
-                chunkCodes = chunkBest = null;
-                laneErr = laneInv = centre = candidate = bestScale = chunkUnitBest = null;
+                candCodes = null;
+                units = null;
+                bestCandidate = null;
+                laneErr = laneInv = centre = candidate = bestScale = null;
                 sumSquares = bestErr = null;
                 work = null;
             }
@@ -415,25 +421,30 @@ public final class E8Codec implements VectorCompressor {
     }
 
     /** The sum of squares of a scale group (in double, four interleaved partial sums), checked finite. */
-    private double sumOfSquares(float[] x, int xOff, int k) {
-        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-        for (int i = 0; i < scaleGroup; i += 4) {
-            double v0 = x[xOff + i], v1 = x[xOff + i + 1], v2 = x[xOff + i + 2], v3 = x[xOff + i + 3];
-            s0 += v0 * v0;
-            s1 += v1 * v1;
-            s2 += v2 * v2;
-            s3 += v3 * v3;
-        }
-        double ss = (s0 + s1) + (s2 + s3);
+    private double checkedSumOfSquares(float[] x, int xOff, int k) {
+        double ss = vectorEncoder ? VectorE8Encoder.sumOfSquares(x, xOff, scaleGroup) : sumOfSquares(x, xOff, scaleGroup);
         if (!Double.isFinite(ss)) {
             throw new IllegalArgumentException("E8Codec: the vector holds a NaN or infinite value (scale group " + k + ")");
         }
         return ss;
     }
 
+    /** Σ x² over n values, in double as four partial sums over the values i = p (mod 4), added (s0 + s1) + (s2 + s3). */
+    static double sumOfSquares(float[] x, int xOff, int n) {
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (int i = 0; i < n; i += 4) {
+            double v0 = x[xOff + i], v1 = x[xOff + i + 1], v2 = x[xOff + i + 2], v3 = x[xOff + i + 3];
+            s0 += v0 * v0;
+            s1 += v1 * v1;
+            s2 += v2 * v2;
+            s3 += v3 * v3;
+        }
+        return (s0 + s1) + (s2 + s3);
+    }
+
     /** The scalar encoder: one scale group, its candidate scales one after the other with early stopping. */
     private void encodeScaleGroup(float[] x, int xOff, int k, byte[] dst, int dstOff, Scratch s) {
-        double ss = sumOfSquares(x, xOff, k);
+        double ss = checkedSumOfSquares(x, xOff, k);
         float bestScale = 0f;
         if (ss > 0) {
             float centre = (float) Math.sqrt(ss / scaleGroup) * RATIO[bits];
@@ -465,14 +476,15 @@ public final class E8Codec implements VectorCompressor {
         int q = n * scaleGroups;
         int g = n * groups;
         for (int k = 0; k < q; k++) {
-            double ss = sumOfSquares(x, xOff + k * scaleGroup, k % scaleGroups);
+            double ss = checkedSumOfSquares(x, xOff + k * scaleGroup, k % scaleGroups);
             s.sumSquares[k] = ss;
             s.centre[k] = ss > 0 ? (float) Math.sqrt(ss / scaleGroup) * RATIO[bits] : 0f;
             s.bestErr[k] = Double.POSITIVE_INFINITY;
             s.bestScale[k] = 0f;
         }
         VectorE8Encoder.transpose(x, xOff, g, s.work);
-        for (float m : SEARCH) {
+        for (int ci = 0; ci < SEARCH.length; ci++) {
+            float m = SEARCH[ci];
             boolean any = false;
             for (int k = 0; k < q; k++) {
                 float sc = s.sumSquares[k] > 0 ? toHalfScale(s.centre[k] * m) : 0f;
@@ -482,7 +494,7 @@ public final class E8Codec implements VectorCompressor {
                 java.util.Arrays.fill(s.laneInv, k * groupsPerScale, (k + 1) * groupsPerScale, inv);
             }
             if (!any) continue;
-            float[] unit = VectorE8Encoder.quantize(this, g, s.laneInv, s.work, s.chunkCodes, s.laneErr);
+            s.units[ci] = VectorE8Encoder.quantize(this, g, s.laneInv, s.work, s.candCodes[ci], s.laneErr, ci);
             for (int k = 0; k < q; k++) {
                 float sc = s.candidate[k];
                 if (sc == 0f) continue;
@@ -492,30 +504,17 @@ public final class E8Codec implements VectorCompressor {
                 if (err < s.bestErr[k]) {
                     s.bestErr[k] = err;
                     s.bestScale[k] = sc;
-                    for (int st = 0; st < books.length; st++) {
-                        System.arraycopy(s.chunkCodes[st], first, s.chunkBest[st], first, groupsPerScale);
-                    }
-                    copyLanes(unit, s.chunkUnitBest, first, groupsPerScale);
+                    s.bestCandidate[k] = ci;
                 }
             }
         }
         for (int k = 0; k < q; k++) {
             int v = k / scaleGroups;
-            if (s.bestScale[k] != 0f) VectorE8Encoder.untranspose(s.chunkUnitBest, k * groupsPerScale, groupsPerScale, s.unit);
-            finishScaleGroup(x, xOff + k * scaleGroup, k % scaleGroups, s.bestScale[k], s.chunkBest, k * groupsPerScale,
+            int ci = s.bestCandidate[k];
+            int[][] codes = s.candCodes[ci];
+            if (s.bestScale[k] != 0f) VectorE8Encoder.untranspose(s.units[ci], k * groupsPerScale, groupsPerScale, s.unit);
+            finishScaleGroup(x, xOff + k * scaleGroup, k % scaleGroups, s.bestScale[k], codes, k * groupsPerScale,
                     s.unit, dst, dstOff + v * bytesPerVector);
-        }
-    }
-
-    /** Copies groups [first, first + n) of a unit array in the vector encoder's layout ([batch][8][L]). */
-    private static void copyLanes(float[] from, float[] to, int first, int n) {
-        int lanes = VectorE8Encoder.LANES;
-        for (int g = first; g < first + n; ) {
-            int lane = g % lanes;
-            int len = Math.min(lanes - lane, first + n - g);
-            int at = g / lanes * 8 * lanes + lane;
-            for (int i = 0; i < 8; i++) System.arraycopy(from, at + i * lanes, to, at + i * lanes, len);
-            g += len;
         }
     }
 

@@ -83,8 +83,11 @@ final class VectorE8Encoder {
          * stage's. */
         final float[] xT;
         final float[] z;
-        final float[] p;
-        final float[] p0;
+        float[] p;
+        float[] p0;
+        /** [candidates][batches][8][LANES] the points of each candidate scale, kept until the chunk is written. */
+        final float[][] pc;
+        final float[][] p0c;
         /** [LANES] 1 / scale of the lanes of one batch. */
         final float[] inv = new float[LANES];
         /** [LANES] a batch's pattern keys. */
@@ -109,12 +112,12 @@ final class VectorE8Encoder {
         final int[] sorted = new int[2 * BATCH];
         final int[] neg = new int[2 * LANES];
 
-        Work(int groups) {
+        Work(int groups, int candidates, int stages) {
             batches = (groups + LANES - 1) / LANES;
             xT = new float[batches * BATCH];
             z = new float[batches * BATCH];
-            p = new float[batches * BATCH];
-            p0 = new float[batches * BATCH];
+            pc = new float[candidates][batches * BATCH];
+            p0c = new float[candidates][stages > 1 ? batches * BATCH : 0];
         }
     }
 
@@ -135,12 +138,14 @@ final class VectorE8Encoder {
     /**
      * Quantizes the {@code count} groups that {@link #transpose} took, group g at scale
      * {@code 1 / inv[g]}: {@code codes[stage][g]}; the squared error at unit scale (the residual's sum of squares)
-     * into {@code err[g]}. Returns the decoded values at unit scale ({@code c_0 + w_1 c_1}, as
-     * {@code E8Codec.unitDecode} computes them), value i of group g at {@code [g / LANES][i][g % LANES]}: a work array
-     * that the next call overwrites.
+     * into {@code err[g]} (both arrays of whole batches). Returns the decoded values at unit scale
+     * ({@code c_0 + w_1 c_1}, as {@code E8Codec.unitDecode} computes them), value i of group g at
+     * {@code [g / LANES][i][g % LANES]}: a work array of this candidate that the next call for it overwrites.
      */
-    static float[] quantize(E8Codec c, int count, float[] inv, Work w, int[][] codes, float[] err) {
+    static float[] quantize(E8Codec c, int count, float[] inv, Work w, int[][] codes, float[] err, int candidate) {
         int batches = (count + LANES - 1) / LANES;
+        w.p = w.pc[candidate];
+        w.p0 = w.p0c[candidate];
         for (int bi = 0; bi < batches; bi++) {
             int lanes = Math.min(LANES, count - bi * LANES);
             System.arraycopy(inv, bi * LANES, w.inv, 0, lanes);
@@ -161,8 +166,7 @@ final class VectorE8Encoder {
             }
             boolean last = st == stages - 1;
             for (int bi = 0; bi < batches; bi++) {
-                residual(w.z, w.p, bi * BATCH, st > 0 ? c.weights[st] : 1f, st > 0, w.err, last);
-                if (last) System.arraycopy(w.err, 0, err, bi * LANES, Math.min(LANES, count - bi * LANES));
+                residual(w.z, w.p, bi * BATCH, st > 0 ? c.weights[st] : 1f, st > 0, err, bi * LANES, last);
             }
             if (st == 0 && stages > 1) System.arraycopy(w.p, 0, w.p0, 0, batches * BATCH);
         }
@@ -189,7 +193,8 @@ final class VectorE8Encoder {
     }
 
     /** z -= p (then times w after the first stage); on the last stage also the per-lane sum of squares into err. */
-    private static void residual(float[] z, float[] p, int off, float w, boolean weighted, float[] err, boolean last) {
+    private static void residual(float[] z, float[] p, int off, float w, boolean weighted, float[] err, int errOff,
+                                 boolean last) {
         FloatVector e = FloatVector.zero(F);
         for (int i = 0; i < 8; i++) {
             FloatVector d = FloatVector.fromArray(F, z, off + LANES * i).sub(FloatVector.fromArray(F, p, off + LANES * i));
@@ -197,7 +202,7 @@ final class VectorE8Encoder {
             d.intoArray(z, off + LANES * i);
             e = e.add(d.mul(d)); // 0 + d0² is d0²: the scalar sum's order
         }
-        if (last) e.intoArray(err, 0);
+        if (last) e.intoArray(err, errOff);
     }
 
     /** p0 += w · p1: the unit-scale value of two stages. */
@@ -532,7 +537,7 @@ final class VectorE8Encoder {
     }
 
     // ---------------------------------------------------------------------------------------------------------------
-    // The refit's sums: E8Codec.refitSums and E8Codec.refitIsBetter with their four partial sums as four double lanes
+    // The sums in double: E8Codec.sumOfSquares, refitSums and refitIsBetter, their four partial sums in four lanes
 
     private static final VectorSpecies<Float> F4 = FloatVector.SPECIES_128;
     private static final VectorSpecies<Double> D4 = DoubleVector.SPECIES_256;
@@ -543,6 +548,15 @@ final class VectorE8Encoder {
             int at = (first + g) / LANES * BATCH + (first + g) % LANES;
             for (int i = 0; i < 8; i++) to[8 * g + i] = from[at + LANES * i];
         }
+    }
+
+    static double sumOfSquares(float[] x, int xOff, int n) {
+        DoubleVector ss = DoubleVector.zero(D4);
+        for (int i = 0; i < n; i += 4) {
+            DoubleVector xd = (DoubleVector) FloatVector.fromArray(F4, x, xOff + i).convertShape(VectorOperators.F2D, D4, 0);
+            ss = ss.add(xd.mul(xd));
+        }
+        return (ss.lane(0) + ss.lane(1)) + (ss.lane(2) + ss.lane(3));
     }
 
     static void refitSums(float[] x, int xOff, float[] unit, int n, double[] sums) {
