@@ -95,8 +95,9 @@ final class VectorE8Encoder {
         final float[] err = new float[LANES];
         /** [STATE_SLOTS][LANES] per-lane values handed between the phases of a stage. */
         final float[] state = new float[STATE_SLOTS * LANES];
-        /** [8][LANES] the E8Root8 statistics: a1, a2, i1, i2, sum |z|, min |z|, its index, sign bits. */
-        final float[] r8 = new float[8 * LANES];
+        /** [4][LANES] the E8Root8 statistics: a1, a2, sum |z|, min |z|; and i1, i2, where min |z| is, sign bits. */
+        final float[] r8 = new float[4 * LANES];
+        final int[] r8i = new int[4 * LANES];
         /** The overload queue: [8][QUEUE_ROW] values (a batch may add up to LANES to fewer than LANES queued),
          * [8][LANES] the points found, and [QUEUE_ROW] the group each slot came from. */
         final float[] qz = new float[8 * QUEUE_ROW];
@@ -585,52 +586,86 @@ final class VectorE8Encoder {
     }
 
     // ---------------------------------------------------------------------------------------------------------------
-    // E8Root8: E8Root8.nearest, lane-parallel; E8Root8.choose per lane
+    // E8Root8: E8Root8.nearest and E8Root8.choose, lane-parallel
 
-    private static final int A1 = 0, A2 = 1, I1 = 2, I2 = 3, SUM_ABS = 4, MIN_ABS = 5, MIN_AT = 6, NEG = 7;
+    // slots of Work.r8 ([slot][LANES]) and Work.r8i
+    private static final int A1 = 0, A2 = 1, SUM_ABS = 2, MIN_ABS = 3;
+    private static final int I1 = 0, I2 = 1, MIN_AT = 2, NEG = 3;
 
     private static void r8(Work w, int bi, int lanes, int[] codes) {
-        int off = bi * BATCH;
-        r8Statistics(w.z, off, w.r8);
-        float[] s = w.r8;
-        E8Root8 cb = E8Root8.INSTANCE;
-        float[] p = w.p;
-        for (int j = 0; j < lanes; j++) {
-            int code = cb.choose(s[A1 * LANES + j], s[A2 * LANES + j], (int) s[I1 * LANES + j], (int) s[I2 * LANES + j],
-                    s[SUM_ABS * LANES + j], s[MIN_ABS * LANES + j], (int) s[MIN_AT * LANES + j], (int) s[NEG * LANES + j]);
-            codes[bi * LANES + j] = code;
-            for (int i = 0; i < 8; i++) p[off + LANES * i + j] = cb.points[code * 8 + i];
-        }
+        r8Statistics(w.z, bi * BATCH, w.r8, w.r8i);
+        r8Choose(w.r8, w.r8i, w.p, bi * BATCH, codes, bi * LANES);
     }
 
-    /** The two largest |z|, the sum and the smallest of |z|, the sign bits. */
-    private static void r8Statistics(float[] z, int off, float[] s) {
+    /** The two largest |z| (first maxima) and their coordinates, the sum and the smallest of |z|, the sign bits. */
+    private static void r8Statistics(float[] z, int off, float[] s, int[] si) {
         FloatVector a1 = FloatVector.broadcast(F, -1f), a2 = FloatVector.broadcast(F, -1f);
-        FloatVector i1 = FloatVector.broadcast(F, -1f), i2 = FloatVector.broadcast(F, -1f);
-        FloatVector sumAbs = FloatVector.zero(F), neg = FloatVector.zero(F), minAt = FloatVector.zero(F);
+        IntVector i1 = IntVector.broadcast(I, -1), i2 = IntVector.broadcast(I, -1);
+        FloatVector sumAbs = FloatVector.zero(F);
+        IntVector neg = IntVector.zero(I), minAt = IntVector.zero(I);
         FloatVector minAbs = FloatVector.broadcast(F, Float.POSITIVE_INFINITY);
         for (int i = 0; i < 8; i++) {
             FloatVector v = FloatVector.fromArray(F, z, off + LANES * i);
             FloatVector a = v.abs();
             sumAbs = sumAbs.add(a);
-            neg = neg.blend(neg.add((float) (1 << i)), v.compare(VectorOperators.LT, 0f));
+            neg = neg.blend(neg.or(1 << i), v.compare(VectorOperators.LT, 0f).cast(I));
             VectorMask<Float> lt = a.compare(VectorOperators.LT, minAbs);
             minAbs = minAbs.blend(a, lt);
-            minAt = minAt.blend((float) i, lt);
+            minAt = minAt.blend(i, lt.cast(I));
             VectorMask<Float> gt1 = a.compare(VectorOperators.GT, a1);
             VectorMask<Float> gt2 = a.compare(VectorOperators.GT, a2).andNot(gt1);
             a2 = a2.blend(a1, gt1).blend(a, gt2);
-            i2 = i2.blend(i1, gt1).blend((float) i, gt2);
+            i2 = i2.blend(i1, gt1.cast(I)).blend(i, gt2.cast(I));
             a1 = a1.blend(a, gt1);
-            i1 = i1.blend((float) i, gt1);
+            i1 = i1.blend(i, gt1.cast(I));
         }
         a1.intoArray(s, A1 * LANES);
         a2.intoArray(s, A2 * LANES);
-        i1.intoArray(s, I1 * LANES);
-        i2.intoArray(s, I2 * LANES);
         sumAbs.intoArray(s, SUM_ABS * LANES);
         minAbs.intoArray(s, MIN_ABS * LANES);
-        minAt.intoArray(s, MIN_AT * LANES);
-        neg.intoArray(s, NEG * LANES);
+        i1.intoArray(si, I1 * LANES);
+        i2.intoArray(si, I2 * LANES);
+        minAt.intoArray(si, MIN_AT * LANES);
+        neg.intoArray(si, NEG * LANES);
+    }
+
+    /**
+     * E8Root8.choose for every lane: the best of the three families (the same scores, compared in the same order),
+     * its code into {@code codes[codeOff ..]} and its point into {@code p}.
+     */
+    private static void r8Choose(float[] s, int[] si, float[] p, int off, int[] codes, int codeOff) {
+        FloatVector a1 = FloatVector.fromArray(F, s, A1 * LANES);
+        IntVector i1 = IntVector.fromArray(I, si, I1 * LANES), i2 = IntVector.fromArray(I, si, I2 * LANES);
+        IntVector neg = IntVector.fromArray(I, si, NEG * LANES), minAt = IntVector.fromArray(I, si, MIN_AT * LANES);
+        // family 1: (±1, ±1) on the two largest |z_i|
+        FloatVector score1 = a1.add(FloatVector.fromArray(F, s, A2 * LANES)).sub(1f);
+        // family 2: (±½)^8 with the signs of z, the smallest |z_i| flipped when the count of minus signs is odd
+        IntVector odd = neg.lanewise(VectorOperators.BIT_COUNT).and(1);
+        VectorMask<Integer> oddMask = odd.compare(VectorOperators.NE, 0);
+        FloatVector score2 = FloatVector.fromArray(F, s, SUM_ABS * LANES).mul(0.5f).sub(1f);
+        score2 = score2.blend(score2.sub(FloatVector.fromArray(F, s, MIN_ABS * LANES)), oddMask.cast(F));
+        IntVector signs = neg.blend(neg.lanewise(VectorOperators.XOR, IntVector.broadcast(I, 1).lanewise(VectorOperators.LSHL, minAt)), oddMask);
+        // family 3: ±2 e_i at the largest |z_i|
+        FloatVector score3 = a1.mul(2f).sub(2f);
+        VectorMask<Float> fam1 = score1.compare(VectorOperators.GE, score2).and(score1.compare(VectorOperators.GE, score3));
+        VectorMask<Float> fam2 = fam1.not().and(score2.compare(VectorOperators.GE, score3));
+        IntVector lo = i1.min(i2), hi = i1.max(i2);
+        // pair (lo, hi) is number 7 lo - lo (lo - 1) / 2 + hi - lo - 1 in lexicographic order, four codes each
+        IntVector pair = lo.mul(7).sub(lo.mul(lo.sub(1)).lanewise(VectorOperators.ASHR, 1)).add(hi).sub(lo).sub(1);
+        IntVector bitLo = neg.lanewise(VectorOperators.LSHR, lo).and(1), bitHi = neg.lanewise(VectorOperators.LSHR, hi).and(1);
+        IntVector bitI1 = neg.lanewise(VectorOperators.LSHR, i1).and(1);
+        IntVector code1 = pair.lanewise(VectorOperators.LSHL, 2).add(bitLo.lanewise(VectorOperators.LSHL, 1)).or(bitHi);
+        IntVector code2 = signs.and(0x7f).add(112);
+        IntVector code3 = i1.lanewise(VectorOperators.LSHL, 1).add(240).add(bitI1);
+        code3.blend(code2, fam2.cast(I)).blend(code1, fam1.cast(I)).intoArray(codes, codeOff);
+        FloatVector zero = FloatVector.zero(F);
+        for (int i = 0; i < 8; i++) {
+            VectorMask<Float> negative = neg.and(1 << i).compare(VectorOperators.NE, 0).cast(F);
+            FloatVector one = FloatVector.broadcast(F, 1f).blend(-1f, negative);
+            FloatVector v1 = zero.blend(one, lo.compare(VectorOperators.EQ, i).or(hi.compare(VectorOperators.EQ, i)).cast(F));
+            FloatVector v2 = FloatVector.broadcast(F, 0.5f).blend(-0.5f, signs.and(1 << i).compare(VectorOperators.NE, 0).cast(F));
+            FloatVector v3 = zero.blend(one.mul(2f), i1.compare(VectorOperators.EQ, i).cast(F));
+            v3.blend(v2, fam2).blend(v1, fam1).intoArray(p, off + LANES * i);
+        }
     }
 }
