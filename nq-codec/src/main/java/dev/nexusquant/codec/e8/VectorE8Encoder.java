@@ -95,9 +95,10 @@ final class VectorE8Encoder {
         final float[] err = new float[LANES];
         /** [STATE_SLOTS][LANES] per-lane values handed between the phases of a stage. */
         final float[] state = new float[STATE_SLOTS * LANES];
-        /** [4][LANES] the E8Root8 statistics: a1, a2, sum |z|, min |z|; and i1, i2, where min |z| is, sign bits. */
+        /** [4][LANES] the E8Root8 statistics: a1, a2, sum |z|, min |z|; [5][LANES] i1, i2, where min |z| is, the sign
+         * bits and their count. */
         final float[] r8 = new float[4 * LANES];
-        final int[] r8i = new int[4 * LANES];
+        final int[] r8i = new int[5 * LANES];
         /** The overload queue: [8][QUEUE_ROW] values (a batch may add up to LANES to fewer than LANES queued),
          * [8][LANES] the points found, and [QUEUE_ROW] the group each slot came from. */
         final float[] qz = new float[8 * QUEUE_ROW];
@@ -590,7 +591,7 @@ final class VectorE8Encoder {
 
     // slots of Work.r8 ([slot][LANES]) and Work.r8i
     private static final int A1 = 0, A2 = 1, SUM_ABS = 2, MIN_ABS = 3;
-    private static final int I1 = 0, I2 = 1, MIN_AT = 2, NEG = 3;
+    private static final int I1 = 0, I2 = 1, MIN_AT = 2, NEG = 3, NEG_COUNT = 4;
 
     private static void r8(Work w, int bi, int lanes, int[] codes) {
         r8Statistics(w.z, bi * BATCH, w.r8, w.r8i);
@@ -602,13 +603,15 @@ final class VectorE8Encoder {
         FloatVector a1 = FloatVector.broadcast(F, -1f), a2 = FloatVector.broadcast(F, -1f);
         IntVector i1 = IntVector.broadcast(I, -1), i2 = IntVector.broadcast(I, -1);
         FloatVector sumAbs = FloatVector.zero(F);
-        IntVector neg = IntVector.zero(I), minAt = IntVector.zero(I);
+        IntVector neg = IntVector.zero(I), count = IntVector.zero(I), minAt = IntVector.zero(I);
         FloatVector minAbs = FloatVector.broadcast(F, Float.POSITIVE_INFINITY);
         for (int i = 0; i < 8; i++) {
             FloatVector v = FloatVector.fromArray(F, z, off + LANES * i);
             FloatVector a = v.abs();
             sumAbs = sumAbs.add(a);
-            neg = neg.blend(neg.or(1 << i), v.compare(VectorOperators.LT, 0f).cast(I));
+            VectorMask<Integer> negative = v.compare(VectorOperators.LT, 0f).cast(I);
+            neg = neg.blend(neg.or(1 << i), negative);
+            count = count.blend(count.add(1), negative);
             VectorMask<Float> lt = a.compare(VectorOperators.LT, minAbs);
             minAbs = minAbs.blend(a, lt);
             minAt = minAt.blend(i, lt.cast(I));
@@ -627,6 +630,7 @@ final class VectorE8Encoder {
         i2.intoArray(si, I2 * LANES);
         minAt.intoArray(si, MIN_AT * LANES);
         neg.intoArray(si, NEG * LANES);
+        count.intoArray(si, NEG_COUNT * LANES);
     }
 
     /**
@@ -640,8 +644,7 @@ final class VectorE8Encoder {
         // family 1: (±1, ±1) on the two largest |z_i|
         FloatVector score1 = a1.add(FloatVector.fromArray(F, s, A2 * LANES)).sub(1f);
         // family 2: (±½)^8 with the signs of z, the smallest |z_i| flipped when the count of minus signs is odd
-        IntVector odd = neg.lanewise(VectorOperators.BIT_COUNT).and(1);
-        VectorMask<Integer> oddMask = odd.compare(VectorOperators.NE, 0);
+        VectorMask<Integer> oddMask = IntVector.fromArray(I, si, NEG_COUNT * LANES).and(1).compare(VectorOperators.NE, 0);
         FloatVector score2 = FloatVector.fromArray(F, s, SUM_ABS * LANES).mul(0.5f).sub(1f);
         score2 = score2.blend(score2.sub(FloatVector.fromArray(F, s, MIN_ABS * LANES)), oddMask.cast(F));
         IntVector signs = neg.blend(neg.lanewise(VectorOperators.XOR, IntVector.broadcast(I, 1).lanewise(VectorOperators.LSHL, minAt)), oddMask);
