@@ -63,15 +63,22 @@ final class VectorE8Encoder {
     private static final int STATE_SLOTS = 12;
     /** Per orbit of E8P16: how many of its values are 5/2, and how many 5/2 or 3/2. */
     private static final int[] ORBIT_N5, ORBIT_N53;
+    /** [orbit][rank] where the product of the rank's |w| with the orbit's value is in Work.prod. */
+    private static final int[][] ORBIT_PRODUCTS;
 
     static {
         float[][] orbits = E8P16.INSTANCE.orbitValues;
         ORBIT_N5 = new int[orbits.length];
         ORBIT_N53 = new int[orbits.length];
+        ORBIT_PRODUCTS = new int[orbits.length][8];
         for (int o = 0; o < orbits.length; o++) {
-            for (float v : orbits[o]) {
+            for (int r = 0; r < 8; r++) {
+                float v = orbits[o][r];
                 if (v == 2.5f) ORBIT_N5[o]++;
                 if (v >= 1.5f) ORBIT_N53[o]++;
+                int k = v == 0.5f ? 0 : v == 1.5f ? 1 : 2;
+                if (v != 0.5f && v != 1.5f && v != 2.5f) throw new AssertionError("orbit value " + v);
+                ORBIT_PRODUCTS[o][r] = (3 * r + k) * LANES;
             }
         }
     }
@@ -112,6 +119,8 @@ final class VectorE8Encoder {
         /** [2 shifts][8 coordinates][LANES] rank keys, the same sorted ([2][8 ranks][LANES]), [2][LANES] sign masks. */
         final int[] keys = new int[2 * BATCH];
         final int[] sorted = new int[2 * BATCH];
+        /** [8 ranks][3 values][LANES] products of the ranked |w| with 1/2, 3/2, 5/2. */
+        final float[] prod = new float[24 * LANES];
         final int[] neg = new int[2 * LANES];
 
         Work(int groups, int candidates, int stages) {
@@ -290,29 +299,32 @@ final class VectorE8Encoder {
         VectorMask<Float> useInt = FloatVector.fromArray(F, st, USE_INT * LANES).compare(VectorOperators.NE, 0f);
         FloatVector wIdxInt = FloatVector.fromArray(F, st, W_IDX_INT * LANES);
         FloatVector wIdxHalf = FloatVector.fromArray(F, st, W_IDX_HALF * LANES);
-        FloatVector key = FloatVector.zero(F), maxA2 = FloatVector.zero(F);
+        // h = y + 1/2 in coset D8, y in coset D8 + 1/2 (a half-integer either way); the point is y + 1/4 = h + t
+        FloatVector t = FloatVector.broadcast(F, 0.25f).blend(-0.25f, useInt);
+        FloatVector key = FloatVector.zero(F), maxAbs = FloatVector.zero(F);
         IntVector rest = IntVector.zero(I).blend(1 << 15, useInt.cast(I));
         for (int i = 0; i < 8; i++) {
             FloatVector v = FloatVector.fromArray(F, z, off + LANES * i).sub(0.25f);
             FloatVector r = v.add(MAGIC).sub(MAGIC);
-            FloatVector f = r.blend(r.sub(1f), r.compare(VectorOperators.GT, v));
             VectorMask<Float> fixInt = oddInt.and(wIdxInt.compare(VectorOperators.EQ, (float) i));
             VectorMask<Float> fixHalf = oddHalf.and(wIdxHalf.compare(VectorOperators.EQ, (float) i));
+            // coset D8: r, or its other neighbour at the worst coordinate when the sum is odd
             FloatVector altInt = r.add(FloatVector.broadcast(F, -1f).blend(1f, v.compare(VectorOperators.GT, r)));
-            FloatVector yInt = r.blend(altInt, fixInt);
-            FloatVector fh = f.add(0.5f);
-            FloatVector altHalf = f.add(-0.5f).blend(f.add(1.5f), v.compare(VectorOperators.GT, fh));
-            FloatVector yHalf = fh.blend(altHalf, fixHalf);
-            FloatVector y = yHalf.blend(yInt, useInt);
-            y.add(0.25f).intoArray(p, off + LANES * i);
-            FloatVector h = y.blend(y.add(0.5f), useInt);
-            FloatVector a2 = h.mul(2f).abs();
-            maxA2 = maxA2.max(a2);
-            key = key.add(a2.sub(1f).mul(0.5f * POW3[i]));
+            FloatVector hInt = r.blend(altInt, fixInt).add(0.5f);
+            // coset D8 + 1/2: floor + 1/2, or the other neighbour
+            FloatVector fh = r.blend(r.sub(1f), r.compare(VectorOperators.GT, v)).add(0.5f);
+            FloatVector altHalf = fh.add(FloatVector.broadcast(F, -1f).blend(1f, v.compare(VectorOperators.GT, fh)));
+            FloatVector h = fh.blend(altHalf, fixHalf).blend(hInt, useInt);
+            h.add(t).intoArray(p, off + LANES * i);
+            // the pattern key Σ (|h_i| - 1/2) 3^i, less Σ 3^i / 2 after the loop; exact in float
+            FloatVector a = h.abs();
+            maxAbs = maxAbs.max(a);
+            key = key.add(a.mul(POW3[i]));
             if (i < 7) rest = rest.blend(rest.or(1 << (8 + i)), h.compare(VectorOperators.LT, 0f).cast(I));
         }
+        key = key.sub(1640f);
         // a coordinate beyond 5/2: no pattern (its key, maybe out of the table's range, is replaced by 0)
-        VectorMask<Integer> beyond = maxA2.compare(VectorOperators.GT, 5f).cast(I);
+        VectorMask<Integer> beyond = maxAbs.compare(VectorOperators.GT, 2.5f).cast(I);
         ((IntVector) key.convert(VectorOperators.F2I, 0)).blend(0, beyond).intoArray(keys, 0);
         IntVector index = IntVector.fromArray(I, INDEX_OF_KEY, 0, keys, 0).blend(-1, beyond);
         VectorMask<Integer> miss = index.compare(VectorOperators.LT, 0);
@@ -425,12 +437,41 @@ final class VectorE8Encoder {
         FloatVector last = ((FloatVector) k7.and(7).convert(VectorOperators.I2F, 0));
         FloatVector parity = FloatVector.fromArray(F, st, (sb == 0 ? OV_PARITY : OV_PARITY1) * LANES);
         FloatVector offset = FloatVector.fromArray(F, st, OV_OFFSET * LANES);
+        // the products of each rank's |w| with 1/2, 3/2 and 5/2, once: [rank][value][LANES]
+        float[] prod = wk.prod;
+        u0.mul(0.5f).intoArray(prod, 0);
+        u0.mul(1.5f).intoArray(prod, LANES);
+        u0.mul(2.5f).intoArray(prod, 2 * LANES);
+        u1.mul(0.5f).intoArray(prod, 3 * LANES);
+        u1.mul(1.5f).intoArray(prod, 4 * LANES);
+        u1.mul(2.5f).intoArray(prod, 5 * LANES);
+        u2.mul(0.5f).intoArray(prod, 6 * LANES);
+        u2.mul(1.5f).intoArray(prod, 7 * LANES);
+        u2.mul(2.5f).intoArray(prod, 8 * LANES);
+        u3.mul(0.5f).intoArray(prod, 9 * LANES);
+        u3.mul(1.5f).intoArray(prod, 10 * LANES);
+        u3.mul(2.5f).intoArray(prod, 11 * LANES);
+        u4.mul(0.5f).intoArray(prod, 12 * LANES);
+        u4.mul(1.5f).intoArray(prod, 13 * LANES);
+        u4.mul(2.5f).intoArray(prod, 14 * LANES);
+        u5.mul(0.5f).intoArray(prod, 15 * LANES);
+        u5.mul(1.5f).intoArray(prod, 16 * LANES);
+        u5.mul(2.5f).intoArray(prod, 17 * LANES);
+        u6.mul(0.5f).intoArray(prod, 18 * LANES);
+        u6.mul(1.5f).intoArray(prod, 19 * LANES);
+        u6.mul(2.5f).intoArray(prod, 20 * LANES);
+        u7.mul(0.5f).intoArray(prod, 21 * LANES);
+        u7.mul(1.5f).intoArray(prod, 22 * LANES);
+        u7.mul(2.5f).intoArray(prod, 23 * LANES);
         FloatVector orbitBest = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
         FloatVector orbit = FloatVector.zero(F);
         for (int o = 0; o < cb.orbitValues.length; o++) {
-            float[] m = cb.orbitValues[o];
-            FloatVector dot = u0.mul(m[0]).add(u1.mul(m[1])).add(u2.mul(m[2])).add(u3.mul(m[3]))
-                    .add(u4.mul(m[4])).add(u5.mul(m[5])).add(u6.mul(m[6])).add(u7.mul(m[7]));
+            int[] pa = ORBIT_PRODUCTS[o];
+            // Σ m_r u_r in rank order, as E8P16.searchAll adds it
+            FloatVector dot = FloatVector.fromArray(F, prod, pa[0]).add(FloatVector.fromArray(F, prod, pa[1]))
+                    .add(FloatVector.fromArray(F, prod, pa[2])).add(FloatVector.fromArray(F, prod, pa[3]))
+                    .add(FloatVector.fromArray(F, prod, pa[4])).add(FloatVector.fromArray(F, prod, pa[5]))
+                    .add(FloatVector.fromArray(F, prod, pa[6])).add(FloatVector.fromArray(F, prod, pa[7]));
             // wrong parity: flip the smallest |w|, which carries ½: minus 2 · ½ · u7
             dot = dot.blend(dot.sub(u7), parity.compare(VectorOperators.NE, (float) cb.orbitParity[o]));
             FloatVector score = dot.sub(0.5f * cb.orbitNorm2[o]).add(offset);
