@@ -15,9 +15,9 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>A stage runs over all the batches of a chunk. The nearest-point searches (Conway-Sloane for E8P16, the three
  * root families for E8Root8) run without a branch per group. The groups whose nearest lattice point lies outside
- * E8P16's ball (about a quarter at 2 bits) are gathered into a queue, and the orbit search for them runs on full
- * batches of such groups only, again without a branch per group: the code and the point come from each coordinate's
- * rank, found by comparisons.
+ * E8P16's ball (a third at 2 bits, a quarter at 3 and 4) go to a queue, and the orbit search for them runs on full
+ * batches of such groups only, again without a branch per group: each coordinate's value comes from comparing its rank
+ * key with two thresholds taken from the sorted keys.
  *
  * <p>It reproduces {@link E8Codec#quantizeScalar} bit for bit: the same float operations in the same order per lane
  * ({@code rint} as {@code (v + 1.5·2^23) - 1.5·2^23}, exact for |v| &lt; 2^22; {@code floor} from it), the same
@@ -86,11 +86,12 @@ final class VectorE8Encoder {
     /** Per-thread work space for chunks of up to {@code groups} groups. */
     static final class Work {
         final int batches;
-        /** [batches][8][LANES] the input; the values a stage codes, then its residual; the points it chose; the first
-         * stage's. */
+        /** [batches][8][LANES] the chunk's values, transposed once ({@link #transpose}). */
         final float[] xT;
+        /** [batches][8][LANES] the values a stage codes, and the next stage's (the two swap after each stage). */
         float[] z;
         float[] zr;
+        /** [batches][8][LANES] the points the stage chose, and the first stage's (the current candidate's arrays). */
         float[] p;
         float[] p0;
         /** [candidates][batches][8][LANES] the points of each candidate scale, kept until the chunk is written. */
@@ -111,8 +112,7 @@ final class VectorE8Encoder {
         final float[] qz = new float[8 * QUEUE_ROW];
         final float[] qp = new float[BATCH];
         final int[] qGroup = new int[QUEUE_ROW];
-        /** [LANES] the queue's pattern keys and the rest of its codes (apart from key and rest: the queue may be
-         * resolved while p16 still reads those of its batch). */
+        /** [LANES] the queue's pattern keys (integers in float) and the rest of its codes. */
         final float[] qKey = new float[LANES];
         final int[] qRest = new int[LANES];
         int queued;
@@ -121,12 +121,13 @@ final class VectorE8Encoder {
         float nextInv;
         boolean last;
         float[] err;
-        /** [2 shifts][8 coordinates][LANES] rank keys, the same sorted ([2][8 ranks][LANES]), [2][LANES] sign masks. */
+        /** The orbit search: [2 shifts][8 coordinates][LANES] rank keys, the same sorted ([2][8 ranks][LANES]), and
+         * [2][LANES] the sign masks of w = z - shift. */
         final int[] keys = new int[2 * BATCH];
         final int[] sorted = new int[2 * BATCH];
+        final int[] neg = new int[2 * LANES];
         /** [8 ranks][3 values][LANES] products of the ranked |w| with 1/2, 3/2, 5/2. */
         final float[] prod = new float[24 * LANES];
-        final int[] neg = new int[2 * LANES];
 
         Work(int groups, int candidates, int stages) {
             batches = (groups + LANES - 1) / LANES;
