@@ -11,7 +11,8 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>The passes of stride {@code h = 1, 2, 4} happen inside one register: lane i needs lane {@code i ^ h}, so
  * {@code y = x.rearrange(i -> i ^ h) + x * s_h} with {@code s_h[i] = +1} where bit h of i is clear and -1 where it is
  * set; the three are done with one load and one store per 8 elements. The passes of stride {@code h >= 8} are plain
- * vector butterflies between {@code x[j..j+8)} and {@code x[j+h..j+h+8)}. Blocks shorter than 8 use the scalar loops.
+ * vector butterflies between {@code x[j..j+8)} and {@code x[j+h..j+h+8)}, two strides (h and 2h) per load and store
+ * of four vectors where they fit, the last one alone when the count is odd. Blocks shorter than 8 use the scalar loops.
  * Every lane computes exactly the scalar kernel's {@code a + b} or {@code a - b}, so results are bit-identical to it.
  */
 final class VectorFwht implements Fwht {
@@ -40,14 +41,28 @@ final class VectorFwht implements Fwht {
             v = v.rearrange(SWAP4).add(v.mul(SIGN4));
             v.intoArray(x, j);
         }
-        for (int h = L; h < n; h <<= 1) {
-            for (int i = 0; i < n; i += h << 1) {
+        int h = L;
+        for (; 4 * h <= n; h <<= 2) { // the passes of strides h and 2h together: one load and store for both
+            for (int i = 0; i < n; i += 4 * h) {
                 for (int j = off + i, end = off + i + h; j < end; j += L) {
                     FloatVector a = FloatVector.fromArray(S, x, j);
                     FloatVector b = FloatVector.fromArray(S, x, j + h);
-                    a.add(b).intoArray(x, j);
-                    a.sub(b).intoArray(x, j + h);
+                    FloatVector c = FloatVector.fromArray(S, x, j + 2 * h);
+                    FloatVector d = FloatVector.fromArray(S, x, j + 3 * h);
+                    FloatVector ab = a.add(b), aMinusB = a.sub(b), cd = c.add(d), cMinusD = c.sub(d);
+                    ab.add(cd).intoArray(x, j);
+                    aMinusB.add(cMinusD).intoArray(x, j + h);
+                    ab.sub(cd).intoArray(x, j + 2 * h);
+                    aMinusB.sub(cMinusD).intoArray(x, j + 3 * h);
                 }
+            }
+        }
+        if (h < n) { // a last pass of stride n / 2
+            for (int j = off, end = off + h; j < end; j += L) {
+                FloatVector a = FloatVector.fromArray(S, x, j);
+                FloatVector b = FloatVector.fromArray(S, x, j + h);
+                a.add(b).intoArray(x, j);
+                a.sub(b).intoArray(x, j + h);
             }
         }
     }
