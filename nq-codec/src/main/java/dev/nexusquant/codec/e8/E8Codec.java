@@ -43,8 +43,11 @@ import java.nio.ByteOrder;
  * Scales are limited to the fp16 range, so values above about 1.8e5 in magnitude are clipped.
  *
  * <p>Decoding, the fused {@link #dot} and {@link #axpy} use a Vector API kernel when it is available (8 float lanes
- * per group) and a scalar twin otherwise; {@link #scalar} and {@link #vectorized} pick one explicitly. Immutable and
- * thread-safe.
+ * per group) and a scalar twin otherwise; {@link #scalar} and {@link #vectorized} pick one explicitly. Encoding with the
+ * Vector API ({@link VectorE8Encoder}) codes one group per lane, many groups at a time, and is fastest when
+ * {@link #encode(float[], int, int, byte[], int)} is given many vectors at once; it writes the same bytes as the
+ * scalar encoder ({@link #quantizeScalar}, one scale group at a time), which tests check. Immutable and thread-safe
+ * (the work arrays are per thread).
  *
  * <p>References: Conway and Sloane, "Fast quantizing and decoding algorithms for lattice quantizers and codes", 1982;
  * Tseng et al., "QuIP#", ICML 2024 (E8P codebook, residual stages); Zandieh et al., "TurboQuant", 2025 (random
