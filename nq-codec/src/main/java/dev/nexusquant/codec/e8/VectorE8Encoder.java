@@ -116,11 +116,6 @@ final class VectorE8Encoder {
         final float[] qKey = new float[LANES];
         final int[] qRest = new int[LANES];
         int queued;
-        /** The stage being coded: its weight, 1 / the next stage's weight, whether it is the last, the error array. */
-        float weight;
-        float nextInv;
-        boolean last;
-        float[] err;
         /** The orbit search: [2 shifts][8 coordinates][LANES] rank keys, the same sorted ([2][8 ranks][LANES]), and
          * [2][LANES] the sign masks of w = z - shift. */
         final int[] keys = new int[2 * BATCH];
@@ -172,21 +167,20 @@ final class VectorE8Encoder {
         }
         int stages = c.books.length;
         for (int st = 0; st < stages; st++) {
-            // the residual (z - p) times the stage's weight (1 for the first), its squares summed on the last stage,
-            // and divided by the next stage's weight as that stage's input: E8Codec.quantizeScalar's operations
-            w.weight = st > 0 ? c.weights[st] : 1f;
-            w.last = st == stages - 1;
-            w.nextInv = w.last ? 0f : 1f / c.weights[st + 1];
-            w.err = err;
             if (c.books[st] == E8Codec.BOOK_P16) {
                 w.queued = 0;
                 for (int bi = 0; bi < batches; bi++) p16(w, bi, Math.min(LANES, count - bi * LANES), codes[st]);
                 if (w.queued > 0) resolveQueue(w, codes[st]);
             } else {
-                for (int bi = 0; bi < batches; bi++) {
-                    r8(w, bi, Math.min(LANES, count - bi * LANES), codes[st]);
-                    residual(w.z, w.zr, w.p, bi * BATCH, w.weight, w.nextInv, !w.last, err, bi * LANES, w.last);
-                }
+                for (int bi = 0; bi < batches; bi++) r8(w, bi, Math.min(LANES, count - bi * LANES), codes[st]);
+            }
+            // the residual (z - p) times the stage's weight (1 for the first), its squares summed on the last stage,
+            // and divided by the next stage's weight as that stage's input: E8Codec.quantizeScalar's operations
+            float weight = st > 0 ? c.weights[st] : 1f;
+            boolean last = st == stages - 1;
+            float nextInv = last ? 0f : 1f / c.weights[st + 1];
+            for (int bi = 0; bi < batches; bi++) {
+                residual(w.z, w.zr, w.p, bi * BATCH, weight, nextInv, !last, err, bi * LANES, last);
             }
             float[] t = w.z;
             w.z = w.zr;
@@ -241,8 +235,7 @@ final class VectorE8Encoder {
     private static void p16(Work w, int bi, int lanes, int[] codes) {
         int off = bi * BATCH;
         p16Nearest(w.z, off, w.state);
-        long miss = p16Point(w.z, w.zr, w.p, off, w.state, w.key, codes, bi * LANES, w.weight, w.nextInv, !w.last,
-                w.err, bi * LANES, w.last);
+        long miss = p16Point(w.z, w.p, off, w.state, w.key, codes, bi * LANES);
         if (lanes < 64) miss &= (1L << lanes) - 1;
         if (miss == 0) return;
         enqueue(w.z, off, bi * LANES, miss, w.qz, w.qGroup, w.queued);
@@ -304,8 +297,7 @@ final class VectorE8Encoder {
      * (gathered) and the code: into {@code codes[codeOff + j]} for every lane (-1 where the pattern is not in the
      * table). Returns those lanes as bits.
      */
-    private static long p16Point(float[] z, float[] zr, float[] p, int off, float[] st, int[] keys, int[] codes, int codeOff,
-                                 float w, float nextInv, boolean keep, float[] err, int errOff, boolean last) {
+    private static long p16Point(float[] z, float[] p, int off, float[] st, int[] keys, int[] codes, int codeOff) {
         VectorMask<Float> oddInt = FloatVector.fromArray(F, st, ODD_INT * LANES).compare(VectorOperators.NE, 0f);
         VectorMask<Float> oddHalf = FloatVector.fromArray(F, st, ODD_HALF * LANES).compare(VectorOperators.NE, 0f);
         VectorMask<Float> useInt = FloatVector.fromArray(F, st, USE_INT * LANES).compare(VectorOperators.NE, 0f);
@@ -313,11 +305,10 @@ final class VectorE8Encoder {
         FloatVector wIdxHalf = FloatVector.fromArray(F, st, W_IDX_HALF * LANES);
         // h = y + 1/2 in coset D8, y in coset D8 + 1/2 (a half-integer either way); the point is y + 1/4 = h + t
         FloatVector t = FloatVector.broadcast(F, 0.25f).blend(-0.25f, useInt);
-        FloatVector key = FloatVector.zero(F), maxAbs = FloatVector.zero(F), e = FloatVector.zero(F);
+        FloatVector key = FloatVector.zero(F), maxAbs = FloatVector.zero(F);
         IntVector rest = IntVector.zero(I).blend(1 << 15, useInt.cast(I));
         for (int i = 0; i < 8; i++) {
-            FloatVector zi = FloatVector.fromArray(F, z, off + LANES * i);
-            FloatVector v = zi.sub(0.25f);
+            FloatVector v = FloatVector.fromArray(F, z, off + LANES * i).sub(0.25f);
             FloatVector r = v.add(MAGIC).sub(MAGIC);
             VectorMask<Float> fixInt = oddInt.and(wIdxInt.compare(VectorOperators.EQ, (float) i));
             VectorMask<Float> fixHalf = oddHalf.and(wIdxHalf.compare(VectorOperators.EQ, (float) i));
@@ -328,12 +319,7 @@ final class VectorE8Encoder {
             FloatVector fh = r.blend(r.sub(1f), r.compare(VectorOperators.GT, v)).add(0.5f);
             FloatVector altHalf = fh.add(FloatVector.broadcast(F, -1f).blend(1f, v.compare(VectorOperators.GT, fh)));
             FloatVector h = fh.blend(altHalf, fixHalf).blend(hInt, useInt);
-            FloatVector point = h.add(t);
-            point.intoArray(p, off + LANES * i);
-            // the residual, as residual() computes it (the queue redoes it for the groups it takes)
-            FloatVector d = zi.sub(point).mul(w);
-            if (keep) d.mul(nextInv).intoArray(zr, off + LANES * i);
-            e = e.add(d.mul(d));
+            h.add(t).intoArray(p, off + LANES * i);
             // the pattern key Σ (|h_i| - 1/2) 3^i, less Σ 3^i / 2 after the loop; exact in float
             FloatVector a = h.abs();
             maxAbs = maxAbs.max(a);
@@ -341,7 +327,6 @@ final class VectorE8Encoder {
             if (i < 7) rest = rest.blend(rest.or(1 << (8 + i)), h.compare(VectorOperators.LT, 0f).cast(I));
         }
         key = key.sub(1640f);
-        if (last) e.intoArray(err, errOff);
         // a coordinate beyond 5/2: no pattern (its key, maybe out of the table's range, is replaced by 0)
         VectorMask<Integer> beyond = maxAbs.compare(VectorOperators.GT, 2.5f).cast(I);
         ((IntVector) key.convert(VectorOperators.F2I, 0)).blend(0, beyond).intoArray(keys, 0);
@@ -368,21 +353,11 @@ final class VectorE8Encoder {
             ovLoose(w, sb);
         }
         ovCode(w);
-        short[] indexOfKey = E8P16.INSTANCE.indexOfKey;
-        float weight = w.weight, nextInv = w.nextInv;
         for (int j = 0; j < n; j++) {
             int g = w.qGroup[j];
-            codes[g] = indexOfKey[(int) w.qKey[j]] | w.qRest[j];
+            codes[g] = INDEX_OF_KEY[(int) w.qKey[j]] | w.qRest[j];
             int to = (g / LANES) * BATCH + g % LANES;
-            float e = 0f;
-            for (int i = 0; i < 8; i++) {
-                float point = w.qp[LANES * i + j];
-                w.p[to + LANES * i] = point;
-                float d = (w.qz[QUEUE_ROW * i + j] - point) * weight;
-                if (!w.last) w.zr[to + LANES * i] = d * nextInv;
-                e += d * d;
-            }
-            if (w.last) w.err[g] = e;
+            for (int i = 0; i < 8; i++) w.p[to + LANES * i] = w.qp[LANES * i + j];
         }
         int left = w.queued - n; // what the last batch added beyond a full queue moves to the front
         for (int i = 0; i < 8; i++) System.arraycopy(w.qz, QUEUE_ROW * i + n, w.qz, QUEUE_ROW * i, left);
@@ -391,8 +366,9 @@ final class VectorE8Encoder {
     }
 
     /**
-     * Shift sb: the rank keys of w = z - t, then each complete orbit's score, its values matched in decreasing order to the coordinates in decreasing
-     * order of |w| (a sorting network on the rank keys); the first best replaces the overall best if better.
+     * Shift sb: the rank keys of w = z - t, then each complete orbit's score, its values matched in decreasing order
+     * to the coordinates in decreasing order of |w| (a sorting network on the rank keys); the first best replaces the
+     * overall best if better.
      */
     private static void ovOrbits(Work wk, int sb) {
         E8P16 cb = E8P16.INSTANCE;
