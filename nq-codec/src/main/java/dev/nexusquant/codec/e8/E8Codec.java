@@ -445,12 +445,17 @@ public final class E8Codec implements VectorCompressor {
         return (s0 + s1) + (s2 + s3);
     }
 
+    /** The centre of the scale search for a scale group with sum of squares ss: its rms times the rate's ratio. */
+    private float centreScale(double ss) {
+        return (float) Math.sqrt(ss / scaleGroup) * RATIO[bits];
+    }
+
     /** The scalar encoder: one scale group, its candidate scales one after the other with early stopping. */
     private void encodeScaleGroup(float[] x, int xOff, int k, byte[] dst, int dstOff, Scratch s) {
         double ss = checkedSumOfSquares(x, xOff, k);
         float bestScale = 0f;
         if (ss > 0) {
-            float centre = (float) Math.sqrt(ss / scaleGroup) * RATIO[bits];
+            float centre = centreScale(ss);
             double bestErr = Double.POSITIVE_INFINITY;
             for (float m : SEARCH) {
                 float sc = toHalfScale(centre * m);
@@ -466,7 +471,7 @@ public final class E8Codec implements VectorCompressor {
             }
         }
         if (bestScale != 0f) unitDecode(s.best, 0, s.unit, s);
-        finishScaleGroup(x, xOff, k, bestScale, s.best, 0, s.unit, dst, dstOff);
+        finishScaleGroup(x, xOff, k, bestScale, s.best, 0, s.unit, dst, dstOff, s);
     }
 
     /**
@@ -481,7 +486,7 @@ public final class E8Codec implements VectorCompressor {
         for (int k = 0; k < q; k++) {
             double ss = checkedSumOfSquares(x, xOff + k * scaleGroup, k % scaleGroups);
             s.sumSquares[k] = ss;
-            s.centre[k] = ss > 0 ? (float) Math.sqrt(ss / scaleGroup) * RATIO[bits] : 0f;
+            s.centre[k] = ss > 0 ? centreScale(ss) : 0f;
             s.bestErr[k] = Double.POSITIVE_INFINITY;
             s.bestScale[k] = 0f;
         }
@@ -517,7 +522,7 @@ public final class E8Codec implements VectorCompressor {
             int[][] codes = s.candCodes[ci];
             if (s.bestScale[k] != 0f) VectorE8Encoder.untranspose(s.units[ci], k * groupsPerScale, groupsPerScale, s.unit);
             finishScaleGroup(x, xOff + k * scaleGroup, k % scaleGroups, s.bestScale[k], codes, k * groupsPerScale,
-                    s.unit, dst, dstOff + v * bytesPerVector);
+                    s.unit, dst, dstOff + v * bytesPerVector, s);
         }
     }
 
@@ -530,7 +535,7 @@ public final class E8Codec implements VectorCompressor {
      * double lanes in {@link VectorE8Encoder} for the vector encoder.
      */
     private void finishScaleGroup(float[] x, int xOff, int k, float bestScale, int[][] codes, int first,
-                                  float[] unit, byte[] dst, int dstOff) {
+                                  float[] unit, byte[] dst, int dstOff, Scratch s) {
         int g0 = k * groupsPerScale;
         if (bestScale == 0f) {
             // all zeros, or every candidate rounded to fp16 zero (the values are below fp16's range)
@@ -541,7 +546,7 @@ public final class E8Codec implements VectorCompressor {
             }
             return;
         }
-        double[] sums = scratch.get().sums;
+        double[] sums = s.sums;
         if (vectorEncoder) VectorE8Encoder.refitSums(x, xOff, unit, scaleGroup, sums);
         else refitSums(x, xOff, unit, scaleGroup, sums);
         double xu = sums[0];
