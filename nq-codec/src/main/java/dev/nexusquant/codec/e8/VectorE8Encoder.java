@@ -59,8 +59,8 @@ final class VectorE8Encoder {
     // Slots of Work.state ([slot][LANES]) that carry per-lane values from one phase to the next.
     private static final int ODD_INT = 0, ODD_HALF = 1, USE_INT = 2, W_IDX_INT = 3, W_IDX_HALF = 4;
     private static final int OV_BEST = 5, OV_KIND = 6, OV_SHIFT = 7, OV_ARG = 8, OV_PARITY = 9, OV_OFFSET = 10,
-            OV_PARITY1 = 11;
-    private static final int STATE_SLOTS = 12;
+            OV_PARITY1 = 11, OV_ORBIT_BEST = 12, OV_ORBIT = 13, OV_ORBIT_PARITY = 14;
+    private static final int STATE_SLOTS = 15;
     /** Per orbit of E8P16: how many of its values are 5/2, and how many 5/2 or 3/2. */
     private static final int[] ORBIT_N5, ORBIT_N53;
     /** [orbit][rank] where the product of the rank's |w| with the orbit's value is in Work.prod. */
@@ -467,8 +467,11 @@ final class VectorE8Encoder {
         u7.mul(0.5f).intoArray(prod, 21 * LANES);
         u7.mul(1.5f).intoArray(prod, 22 * LANES);
         u7.mul(2.5f).intoArray(prod, 23 * LANES);
-        FloatVector orbitBest = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
-        FloatVector orbit = FloatVector.zero(F);
+        // the best orbit so far, its number and its parity go through memory from one orbit to the next: vectors
+        // carried around a loop (whose trip count C2 does not know) are boxed in some of C2's compilations
+        FloatVector.broadcast(F, Float.NEGATIVE_INFINITY).intoArray(st, OV_ORBIT_BEST * LANES);
+        FloatVector.zero(F).intoArray(st, OV_ORBIT * LANES);
+        FloatVector.broadcast(F, (float) cb.orbitParity[0]).intoArray(st, OV_ORBIT_PARITY * LANES);
         for (int o = 0; o < cb.orbitValues.length; o++) {
             int[] pa = ORBIT_PRODUCTS[o];
             // Σ m_r u_r in rank order, as E8P16.searchAll adds it
@@ -479,15 +482,17 @@ final class VectorE8Encoder {
             // wrong parity: flip the smallest |w|, which carries ½: minus 2 · ½ · u7
             dot = dot.blend(dot.sub(u7), parity.compare(VectorOperators.NE, (float) cb.orbitParity[o]));
             FloatVector score = dot.sub(0.5f * cb.orbitNorm2[o]).add(offset);
+            FloatVector orbitBest = FloatVector.fromArray(F, st, OV_ORBIT_BEST * LANES);
             VectorMask<Float> gt = score.compare(VectorOperators.GT, orbitBest);
-            orbitBest = orbitBest.blend(score, gt);
-            orbit = orbit.blend((float) o, gt);
+            orbitBest.blend(score, gt).intoArray(st, OV_ORBIT_BEST * LANES);
+            FloatVector.fromArray(F, st, OV_ORBIT * LANES).blend((float) o, gt).intoArray(st, OV_ORBIT * LANES);
+            FloatVector.fromArray(F, st, OV_ORBIT_PARITY * LANES).blend((float) cb.orbitParity[o], gt)
+                    .intoArray(st, OV_ORBIT_PARITY * LANES);
         }
+        FloatVector orbitBest = FloatVector.fromArray(F, st, OV_ORBIT_BEST * LANES);
+        FloatVector orbit = FloatVector.fromArray(F, st, OV_ORBIT * LANES);
         // an orbit's flip goes to the last-ranked coordinate (or nowhere), as OV_ARG holds it for loose patterns
-        FloatVector orbitParity = FloatVector.zero(F);
-        for (int o = 0; o < cb.orbitValues.length; o++) {
-            orbitParity = orbitParity.blend((float) cb.orbitParity[o], orbit.compare(VectorOperators.EQ, (float) o));
-        }
+        FloatVector orbitParity = FloatVector.fromArray(F, st, OV_ORBIT_PARITY * LANES);
         FloatVector flipAt = FloatVector.broadcast(F, -1f).blend(last, parity.compare(VectorOperators.NE, orbitParity));
         FloatVector best = FloatVector.fromArray(F, st, OV_BEST * LANES);
         VectorMask<Float> better = orbitBest.compare(VectorOperators.GT, best);
@@ -505,11 +510,7 @@ final class VectorE8Encoder {
         float t = sb == 0 ? 0.25f : -0.25f;
         FloatVector parity = FloatVector.fromArray(F, st, (sb == 0 ? OV_PARITY : OV_PARITY1) * LANES);
         FloatVector offset = FloatVector.fromArray(F, st, OV_OFFSET * LANES);
-        FloatVector best = FloatVector.fromArray(F, st, OV_BEST * LANES);
-        FloatVector kind = FloatVector.fromArray(F, st, OV_KIND * LANES);
-        FloatVector shift = FloatVector.fromArray(F, st, OV_SHIFT * LANES);
-        FloatVector argMin = FloatVector.fromArray(F, st, OV_ARG * LANES);
-        for (int p : cb.loosePatterns) {
+        for (int p : cb.loosePatterns) { // the best so far through memory, as in ovOrbits
             FloatVector dot = FloatVector.zero(F);
             FloatVector min = FloatVector.broadcast(F, Float.POSITIVE_INFINITY);
             FloatVector arg = FloatVector.zero(F);
@@ -523,16 +524,14 @@ final class VectorE8Encoder {
             VectorMask<Float> flip = parity.compare(VectorOperators.NE, (float) cb.parity[p]);
             dot = dot.blend(dot.sub(min.mul(2f)), flip);
             FloatVector score = dot.sub(0.5f * cb.norm2[p]).add(offset);
+            FloatVector best = FloatVector.fromArray(F, st, OV_BEST * LANES);
             VectorMask<Float> gt = score.compare(VectorOperators.GT, best);
-            best = best.blend(score, gt);
-            kind = kind.blend(1000f + p, gt);
-            shift = shift.blend((float) sb, gt);
-            argMin = argMin.blend(FloatVector.broadcast(F, -1f).blend(arg, flip), gt);
+            best.blend(score, gt).intoArray(st, OV_BEST * LANES);
+            FloatVector.fromArray(F, st, OV_KIND * LANES).blend(1000f + p, gt).intoArray(st, OV_KIND * LANES);
+            FloatVector.fromArray(F, st, OV_SHIFT * LANES).blend((float) sb, gt).intoArray(st, OV_SHIFT * LANES);
+            FloatVector.fromArray(F, st, OV_ARG * LANES).blend(FloatVector.broadcast(F, -1f).blend(arg, flip), gt)
+                    .intoArray(st, OV_ARG * LANES);
         }
-        best.intoArray(st, OV_BEST * LANES);
-        kind.intoArray(st, OV_KIND * LANES);
-        shift.intoArray(st, OV_SHIFT * LANES);
-        argMin.intoArray(st, OV_ARG * LANES);
     }
 
     /**
