@@ -57,28 +57,30 @@ final class VectorE8Encoder {
     }
 
     // Slots of Work.state ([slot][LANES]) that carry per-lane values from one phase to the next.
-    private static final int ODD_INT = 0, ODD_HALF = 1, USE_INT = 2, W_IDX_INT = 3, W_IDX_HALF = 4;
+    private static final int USE_INT = 2, FIX_AT = 3, MIDDLE = 4;
     private static final int OV_BEST = 5, OV_KIND = 6, OV_SHIFT = 7, OV_ARG = 8, OV_PARITY = 9, OV_OFFSET = 10,
-            OV_PARITY1 = 11, OV_ORBIT_BEST = 12, OV_ORBIT = 13, OV_ORBIT_PARITY = 14;
-    private static final int STATE_SLOTS = 15;
+            OV_PARITY1 = 11;
+    private static final int STATE_SLOTS = 12;
     /** Per orbit of E8P16: how many of its values are 5/2, and how many 5/2 or 3/2. */
     private static final int[] ORBIT_N5, ORBIT_N53;
-    /** [orbit][rank] where the product of the rank's |w| with the orbit's value is in Work.prod. */
-    private static final int[][] ORBIT_PRODUCTS;
+    /** E8P16's orbits (ovOrbits is written for eight), and [orbit][rank] their values, decreasing. */
+    private static final int ORBITS = 8;
+    private static final float[] ORBIT_VALUES;
 
     static {
         float[][] orbits = E8P16.INSTANCE.orbitValues;
         ORBIT_N5 = new int[orbits.length];
         ORBIT_N53 = new int[orbits.length];
-        ORBIT_PRODUCTS = new int[orbits.length][8];
+        if (orbits.length != ORBITS) throw new AssertionError(orbits.length + " orbits");
+        ORBIT_VALUES = new float[ORBITS * 8];
         for (int o = 0; o < orbits.length; o++) {
             for (int r = 0; r < 8; r++) {
                 float v = orbits[o][r];
                 if (v == 2.5f) ORBIT_N5[o]++;
                 if (v >= 1.5f) ORBIT_N53[o]++;
-                int k = v == 0.5f ? 0 : v == 1.5f ? 1 : 2;
                 if (v != 0.5f && v != 1.5f && v != 2.5f) throw new AssertionError("orbit value " + v);
-                ORBIT_PRODUCTS[o][r] = (3 * r + k) * LANES;
+                if (r > 0 && v > orbits[o][r - 1]) throw new AssertionError("orbit values not decreasing");
+                ORBIT_VALUES[8 * o + r] = v;
             }
         }
     }
@@ -121,8 +123,8 @@ final class VectorE8Encoder {
         final int[] keys = new int[2 * BATCH];
         final int[] sorted = new int[2 * BATCH];
         final int[] neg = new int[2 * LANES];
-        /** [8 ranks][3 values][LANES] products of the ranked |w| with 1/2, 3/2, 5/2. */
-        final float[] prod = new float[24 * LANES];
+        /** [ORBITS][LANES] the orbits' scores. */
+        final float[] scores = new float[ORBITS * LANES];
 
         Work(int groups, int candidates, int stages) {
             batches = (groups + LANES - 1) / LANES;
@@ -284,51 +286,53 @@ final class VectorE8Encoder {
         dInt = dInt.blend(dInt.add(FloatVector.broadcast(F, 1f).sub(wErrInt.mul(2f))), oddInt);
         dHalf = dHalf.blend(dHalf.add(FloatVector.broadcast(F, 1f).sub(wErrHalf.mul(2f))), oddHalf);
         VectorMask<Float> useInt = dInt.compare(VectorOperators.LE, dHalf);
-        FloatVector zero = FloatVector.zero(F);
-        zero.blend(1f, oddInt).intoArray(st, ODD_INT * LANES);
-        zero.blend(1f, oddHalf).intoArray(st, ODD_HALF * LANES);
-        zero.blend(1f, useInt).intoArray(st, USE_INT * LANES);
-        wIdxInt.intoArray(st, W_IDX_INT * LANES);
-        wIdxHalf.intoArray(st, W_IDX_HALF * LANES);
+        // for the point pass: the chosen coset, the coordinate its parity fix moves (-1: none), and where that
+        // coordinate's two neighbours meet less its rounding (0 for D8, whose base is rint(v); 1/2 for D8 + 1/2,
+        // whose base is floor(v))
+        FloatVector none = FloatVector.broadcast(F, -1f);
+        FloatVector fixInt = none.blend(wIdxInt, oddInt), fixHalf = none.blend(wIdxHalf, oddHalf);
+        FloatVector.zero(F).blend(1f, useInt).intoArray(st, USE_INT * LANES);
+        fixHalf.blend(fixInt, useInt).intoArray(st, FIX_AT * LANES);
+        FloatVector.broadcast(F, 0.5f).blend(0f, useInt).intoArray(st, MIDDLE * LANES);
     }
 
     /**
      * The chosen point y + 1/4 into p; from h = y (+ 1/2 in coset D8) the pattern key, its index in the table
      * (gathered) and the code: into {@code codes[codeOff + j]} for every lane (-1 where the pattern is not in the
      * table). Returns those lanes as bits.
+     *
+     * <p>Per coordinate, with v = z - 1/4: the base is rint(v) in coset D8 and floor(v) in D8 + 1/2, h = base + 1/2,
+     * and at the coordinate of the parity fix h moves one step towards v (up when v lies above base + MIDDLE). All
+     * values are small multiples of 1/2, so every sum is exact and h equals E8Lattice.nearest's to the bit.
      */
     private static long p16Point(float[] z, float[] p, int off, float[] st, int[] keys, int[] codes, int codeOff) {
-        VectorMask<Float> oddInt = FloatVector.fromArray(F, st, ODD_INT * LANES).compare(VectorOperators.NE, 0f);
-        VectorMask<Float> oddHalf = FloatVector.fromArray(F, st, ODD_HALF * LANES).compare(VectorOperators.NE, 0f);
         VectorMask<Float> useInt = FloatVector.fromArray(F, st, USE_INT * LANES).compare(VectorOperators.NE, 0f);
-        FloatVector wIdxInt = FloatVector.fromArray(F, st, W_IDX_INT * LANES);
-        FloatVector wIdxHalf = FloatVector.fromArray(F, st, W_IDX_HALF * LANES);
-        // h = y + 1/2 in coset D8, y in coset D8 + 1/2 (a half-integer either way); the point is y + 1/4 = h + t
+        FloatVector fixAt = FloatVector.fromArray(F, st, FIX_AT * LANES);
+        FloatVector middle = FloatVector.fromArray(F, st, MIDDLE * LANES);
+        // the point is y + 1/4 = h + t
         FloatVector t = FloatVector.broadcast(F, 0.25f).blend(-0.25f, useInt);
-        FloatVector key = FloatVector.zero(F), maxAbs = FloatVector.zero(F);
+        FloatVector key = FloatVector.zero(F);
+        IntVector maxAbs = IntVector.zero(I); // the largest |h| as float bits, which order non-negative floats
         IntVector rest = IntVector.zero(I).blend(1 << 15, useInt.cast(I));
+        FloatVector one = FloatVector.broadcast(F, 1f), minusOne = FloatVector.broadcast(F, -1f);
         for (int i = 0; i < 8; i++) {
             FloatVector v = FloatVector.fromArray(F, z, off + LANES * i).sub(0.25f);
             FloatVector r = v.add(MAGIC).sub(MAGIC);
-            VectorMask<Float> fixInt = oddInt.and(wIdxInt.compare(VectorOperators.EQ, (float) i));
-            VectorMask<Float> fixHalf = oddHalf.and(wIdxHalf.compare(VectorOperators.EQ, (float) i));
-            // coset D8: r, or its other neighbour at the worst coordinate when the sum is odd
-            FloatVector altInt = r.add(FloatVector.broadcast(F, -1f).blend(1f, v.compare(VectorOperators.GT, r)));
-            FloatVector hInt = r.blend(altInt, fixInt).add(0.5f);
-            // coset D8 + 1/2: floor + 1/2, or the other neighbour
-            FloatVector fh = r.blend(r.sub(1f), r.compare(VectorOperators.GT, v)).add(0.5f);
-            FloatVector altHalf = fh.add(FloatVector.broadcast(F, -1f).blend(1f, v.compare(VectorOperators.GT, fh)));
-            FloatVector h = fh.blend(altHalf, fixHalf).blend(hInt, useInt);
+            FloatVector base = r.blend(r.sub(1f), r.compare(VectorOperators.GT, v)).blend(r, useInt);
+            FloatVector step = minusOne.blend(one, v.compare(VectorOperators.GT, base.add(middle)));
+            FloatVector h = base.add(0.5f);
+            h = h.blend(h.add(step), fixAt.compare(VectorOperators.EQ, (float) i));
             h.add(t).intoArray(p, off + LANES * i);
             // the pattern key Σ (|h_i| - 1/2) 3^i, less Σ 3^i / 2 after the loop; exact in float
             FloatVector a = h.abs();
-            maxAbs = maxAbs.max(a);
+            IntVector bits = h.reinterpretAsInts();
+            maxAbs = maxAbs.max(bits.and(0x7fffffff));
             key = key.add(a.mul(POW3[i]));
-            if (i < 7) rest = rest.blend(rest.or(1 << (8 + i)), h.compare(VectorOperators.LT, 0f).cast(I));
+            if (i < 7) rest = rest.or(bits.lanewise(VectorOperators.LSHR, 31).lanewise(VectorOperators.LSHL, 8 + i));
         }
         key = key.sub(1640f);
         // a coordinate beyond 5/2: no pattern (its key, maybe out of the table's range, is replaced by 0)
-        VectorMask<Integer> beyond = maxAbs.compare(VectorOperators.GT, 2.5f).cast(I);
+        VectorMask<Integer> beyond = maxAbs.compare(VectorOperators.GT, Float.floatToRawIntBits(2.5f));
         ((IntVector) key.convert(VectorOperators.F2I, 0)).blend(0, beyond).intoArray(keys, 0);
         IntVector index = IntVector.fromArray(I, INDEX_OF_KEY, 0, keys, 0).blend(-1, beyond);
         VectorMask<Integer> miss = index.compare(VectorOperators.LT, 0);
@@ -441,58 +445,62 @@ final class VectorE8Encoder {
         FloatVector last = ((FloatVector) k7.and(7).convert(VectorOperators.I2F, 0));
         FloatVector parity = FloatVector.fromArray(F, st, (sb == 0 ? OV_PARITY : OV_PARITY1) * LANES);
         FloatVector offset = FloatVector.fromArray(F, st, OV_OFFSET * LANES);
-        // the products of each rank's |w| with 1/2, 3/2 and 5/2, once: [rank][value][LANES]
-        float[] prod = wk.prod;
-        u0.mul(0.5f).intoArray(prod, 0);
-        u0.mul(1.5f).intoArray(prod, LANES);
-        u0.mul(2.5f).intoArray(prod, 2 * LANES);
-        u1.mul(0.5f).intoArray(prod, 3 * LANES);
-        u1.mul(1.5f).intoArray(prod, 4 * LANES);
-        u1.mul(2.5f).intoArray(prod, 5 * LANES);
-        u2.mul(0.5f).intoArray(prod, 6 * LANES);
-        u2.mul(1.5f).intoArray(prod, 7 * LANES);
-        u2.mul(2.5f).intoArray(prod, 8 * LANES);
-        u3.mul(0.5f).intoArray(prod, 9 * LANES);
-        u3.mul(1.5f).intoArray(prod, 10 * LANES);
-        u3.mul(2.5f).intoArray(prod, 11 * LANES);
-        u4.mul(0.5f).intoArray(prod, 12 * LANES);
-        u4.mul(1.5f).intoArray(prod, 13 * LANES);
-        u4.mul(2.5f).intoArray(prod, 14 * LANES);
-        u5.mul(0.5f).intoArray(prod, 15 * LANES);
-        u5.mul(1.5f).intoArray(prod, 16 * LANES);
-        u5.mul(2.5f).intoArray(prod, 17 * LANES);
-        u6.mul(0.5f).intoArray(prod, 18 * LANES);
-        u6.mul(1.5f).intoArray(prod, 19 * LANES);
-        u6.mul(2.5f).intoArray(prod, 20 * LANES);
-        u7.mul(0.5f).intoArray(prod, 21 * LANES);
-        u7.mul(1.5f).intoArray(prod, 22 * LANES);
-        u7.mul(2.5f).intoArray(prod, 23 * LANES);
-        // the best orbit so far, its number and its parity go through memory from one orbit to the next: vectors
-        // carried around a loop (whose trip count C2 does not know) are boxed in some of C2's compilations
-        FloatVector.broadcast(F, Float.NEGATIVE_INFINITY).intoArray(st, OV_ORBIT_BEST * LANES);
-        FloatVector.zero(F).intoArray(st, OV_ORBIT * LANES);
-        FloatVector.broadcast(F, (float) cb.orbitParity[0]).intoArray(st, OV_ORBIT_PARITY * LANES);
-        for (int o = 0; o < cb.orbitValues.length; o++) {
-            int[] pa = ORBIT_PRODUCTS[o];
+        // each orbit's score, its values matched to the ranks in decreasing order: no vector is carried from one
+        // orbit to the next (C2 boxes vectors carried around a loop in some of its compilations)
+        float[] values = ORBIT_VALUES;
+        float[] scores = wk.scores;
+        for (int o = 0; o < ORBITS; o++) {
+            int at8 = 8 * o;
             // Σ m_r u_r in rank order, as E8P16.searchAll adds it
-            FloatVector dot = FloatVector.fromArray(F, prod, pa[0]).add(FloatVector.fromArray(F, prod, pa[1]))
-                    .add(FloatVector.fromArray(F, prod, pa[2])).add(FloatVector.fromArray(F, prod, pa[3]))
-                    .add(FloatVector.fromArray(F, prod, pa[4])).add(FloatVector.fromArray(F, prod, pa[5]))
-                    .add(FloatVector.fromArray(F, prod, pa[6])).add(FloatVector.fromArray(F, prod, pa[7]));
+            FloatVector dot = u0.mul(values[at8]).add(u1.mul(values[at8 + 1])).add(u2.mul(values[at8 + 2]))
+                    .add(u3.mul(values[at8 + 3])).add(u4.mul(values[at8 + 4])).add(u5.mul(values[at8 + 5]))
+                    .add(u6.mul(values[at8 + 6])).add(u7.mul(values[at8 + 7]));
             // wrong parity: flip the smallest |w|, which carries ½: minus 2 · ½ · u7
             dot = dot.blend(dot.sub(u7), parity.compare(VectorOperators.NE, (float) cb.orbitParity[o]));
-            FloatVector score = dot.sub(0.5f * cb.orbitNorm2[o]).add(offset);
-            FloatVector orbitBest = FloatVector.fromArray(F, st, OV_ORBIT_BEST * LANES);
-            VectorMask<Float> gt = score.compare(VectorOperators.GT, orbitBest);
-            orbitBest.blend(score, gt).intoArray(st, OV_ORBIT_BEST * LANES);
-            FloatVector.fromArray(F, st, OV_ORBIT * LANES).blend((float) o, gt).intoArray(st, OV_ORBIT * LANES);
-            FloatVector.fromArray(F, st, OV_ORBIT_PARITY * LANES).blend((float) cb.orbitParity[o], gt)
-                    .intoArray(st, OV_ORBIT_PARITY * LANES);
+            dot.sub(0.5f * cb.orbitNorm2[o]).add(offset).intoArray(scores, LANES * o);
         }
-        FloatVector orbitBest = FloatVector.fromArray(F, st, OV_ORBIT_BEST * LANES);
-        FloatVector orbit = FloatVector.fromArray(F, st, OV_ORBIT * LANES);
+        // the first best orbit, its number and its parity: straight-line code over the eight scores
+        FloatVector orbitBest = FloatVector.fromArray(F, scores, 0);
+        FloatVector orbit = FloatVector.zero(F);
+        FloatVector orbitParity = FloatVector.broadcast(F, (float) cb.orbitParity[0]);
+        FloatVector sc;
+        VectorMask<Float> gt;
+        sc = FloatVector.fromArray(F, scores, LANES);
+        gt = sc.compare(VectorOperators.GT, orbitBest);
+        orbitBest = orbitBest.blend(sc, gt);
+        orbit = orbit.blend(1f, gt);
+        orbitParity = orbitParity.blend((float) cb.orbitParity[1], gt);
+        sc = FloatVector.fromArray(F, scores, 2 * LANES);
+        gt = sc.compare(VectorOperators.GT, orbitBest);
+        orbitBest = orbitBest.blend(sc, gt);
+        orbit = orbit.blend(2f, gt);
+        orbitParity = orbitParity.blend((float) cb.orbitParity[2], gt);
+        sc = FloatVector.fromArray(F, scores, 3 * LANES);
+        gt = sc.compare(VectorOperators.GT, orbitBest);
+        orbitBest = orbitBest.blend(sc, gt);
+        orbit = orbit.blend(3f, gt);
+        orbitParity = orbitParity.blend((float) cb.orbitParity[3], gt);
+        sc = FloatVector.fromArray(F, scores, 4 * LANES);
+        gt = sc.compare(VectorOperators.GT, orbitBest);
+        orbitBest = orbitBest.blend(sc, gt);
+        orbit = orbit.blend(4f, gt);
+        orbitParity = orbitParity.blend((float) cb.orbitParity[4], gt);
+        sc = FloatVector.fromArray(F, scores, 5 * LANES);
+        gt = sc.compare(VectorOperators.GT, orbitBest);
+        orbitBest = orbitBest.blend(sc, gt);
+        orbit = orbit.blend(5f, gt);
+        orbitParity = orbitParity.blend((float) cb.orbitParity[5], gt);
+        sc = FloatVector.fromArray(F, scores, 6 * LANES);
+        gt = sc.compare(VectorOperators.GT, orbitBest);
+        orbitBest = orbitBest.blend(sc, gt);
+        orbit = orbit.blend(6f, gt);
+        orbitParity = orbitParity.blend((float) cb.orbitParity[6], gt);
+        sc = FloatVector.fromArray(F, scores, 7 * LANES);
+        gt = sc.compare(VectorOperators.GT, orbitBest);
+        orbitBest = orbitBest.blend(sc, gt);
+        orbit = orbit.blend(7f, gt);
+        orbitParity = orbitParity.blend((float) cb.orbitParity[7], gt);
         // an orbit's flip goes to the last-ranked coordinate (or nowhere), as OV_ARG holds it for loose patterns
-        FloatVector orbitParity = FloatVector.fromArray(F, st, OV_ORBIT_PARITY * LANES);
         FloatVector flipAt = FloatVector.broadcast(F, -1f).blend(last, parity.compare(VectorOperators.NE, orbitParity));
         FloatVector best = FloatVector.fromArray(F, st, OV_BEST * LANES);
         VectorMask<Float> better = orbitBest.compare(VectorOperators.GT, best);
