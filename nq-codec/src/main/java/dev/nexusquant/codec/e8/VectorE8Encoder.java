@@ -203,7 +203,11 @@ final class VectorE8Encoder {
         FloatVector hi = FloatVector.broadcast(F, E8Codec.CLAMP);
         FloatVector s = FloatVector.fromArray(F, inv, 0);
         for (int i = 0; i < 8; i++) {
-            FloatVector.fromArray(F, xT, off + LANES * i).mul(s).max(lo).min(hi).intoArray(z, off + LANES * i);
+            // a compare and a blend each side: max and min would carry Math.max's NaN and -0 rules, six instructions
+            // each, for values that are never NaN; the results are the same (-0 stays -0, infinities clamp)
+            FloatVector v = FloatVector.fromArray(F, xT, off + LANES * i).mul(s);
+            v = v.blend(lo, v.compare(VectorOperators.LT, lo));
+            v.blend(hi, v.compare(VectorOperators.GT, hi)).intoArray(z, off + LANES * i);
         }
     }
 
