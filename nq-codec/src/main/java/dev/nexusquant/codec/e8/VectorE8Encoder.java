@@ -57,7 +57,11 @@ final class VectorE8Encoder {
     }
 
     // Slots of Work.state ([slot][LANES]) that carry per-lane values from one phase to the next.
-    private static final int USE_INT = 2, FIX_AT = 3, MIDDLE = 4;
+    /**
+     * Slots of Work.near ([batch][NEAR / LANES][LANES]): what p16Nearest hands p16Point. Each phase loops over the
+     * chunk's batches itself: one call per stage, and the work of neighbouring batches overlaps in the CPU.
+     */
+    private static final int USE_INT = 0, FIX_AT = 1, MIDDLE = 2, NEAR = 3 * LANES;
     private static final int OV_BEST = 5, OV_KIND = 6, OV_SHIFT = 7, OV_ARG = 8, OV_PARITY = 9, OV_OFFSET = 10,
             OV_PARITY1 = 11;
     private static final int STATE_SLOTS = 12;
@@ -101,14 +105,17 @@ final class VectorE8Encoder {
         final float[][] p0c;
         /** [LANES] 1 / scale of the lanes of one batch. */
         final float[] inv = new float[LANES];
+        /** [batches][3][LANES] the coset choices of p16Nearest, and [batches] p16Point's miss bits. */
+        final float[] near;
+        final long[] miss;
         /** [LANES] a batch's pattern keys. */
         final int[] key = new int[LANES];
         /** [STATE_SLOTS][LANES] per-lane values handed between the phases of a stage. */
         final float[] state = new float[STATE_SLOTS * LANES];
-        /** [4][LANES] the E8Root8 statistics: a1, a2, sum |z|, min |z|; [5][LANES] i1, i2, where min |z| is, the sign
-         * bits and their count. */
-        final float[] r8 = new float[4 * LANES];
-        final int[] r8i = new int[5 * LANES];
+        /** [batches][4][LANES] the E8Root8 statistics: a1, a2, sum |z|, min |z|; [batches][5][LANES] i1, i2, where
+         * min |z| is, the sign bits and their count. */
+        final float[] r8;
+        final int[] r8i;
         /** The overload queue: [8][QUEUE_ROW] values (a batch may add up to LANES to fewer than LANES queued),
          * [8][LANES] the points found, and [QUEUE_ROW] the group each slot came from. */
         final float[] qz = new float[8 * QUEUE_ROW];
@@ -129,6 +136,10 @@ final class VectorE8Encoder {
         Work(int groups, int candidates, int stages) {
             batches = (groups + LANES - 1) / LANES;
             xT = new float[batches * BATCH];
+            near = new float[batches * NEAR];
+            miss = new long[batches];
+            r8 = new float[batches * 4 * LANES];
+            r8i = new int[batches * 5 * LANES];
             z = new float[batches * BATCH];
             zr = new float[batches * BATCH];
             pc = new float[candidates][batches * BATCH];
@@ -171,10 +182,13 @@ final class VectorE8Encoder {
         for (int st = 0; st < stages; st++) {
             if (c.books[st] == E8Codec.BOOK_P16) {
                 w.queued = 0;
-                for (int bi = 0; bi < batches; bi++) p16(w, bi, Math.min(LANES, count - bi * LANES), codes[st]);
+                p16Nearest(w.z, batches, w.near);
+                p16Point(w.z, w.p, batches, w.near, w.key, codes[st], w.miss);
+                for (int bi = 0; bi < batches; bi++) p16Queue(w, bi, Math.min(LANES, count - bi * LANES), codes[st]);
                 if (w.queued > 0) resolveQueue(w, codes[st]);
             } else {
-                for (int bi = 0; bi < batches; bi++) r8(w, bi, Math.min(LANES, count - bi * LANES), codes[st]);
+                r8Statistics(w.z, batches, w.r8, w.r8i);
+                r8Choose(w.r8, w.r8i, w.p, batches, codes[st]);
             }
             // the residual (z - p) times the stage's weight (1 for the first), its squares summed on the last stage,
             // and divided by the next stage's weight as that stage's input: E8Codec.quantizeScalar's operations
@@ -237,14 +251,12 @@ final class VectorE8Encoder {
     // ---------------------------------------------------------------------------------------------------------------
     // E8P16: E8P16.encode and E8Lattice.nearest, lane-parallel
 
-    /** Batch bi: codes of the groups whose pattern is in the table; the others go to the overload queue. */
-    private static void p16(Work w, int bi, int lanes, int[] codes) {
-        int off = bi * BATCH;
-        p16Nearest(w.z, off, w.state);
-        long miss = p16Point(w.z, w.p, off, w.state, w.key, codes, bi * LANES);
+    /** Batch bi: the groups whose pattern is not in the table (p16Point's miss bits) go to the overload queue. */
+    private static void p16Queue(Work w, int bi, int lanes, int[] codes) {
+        long miss = w.miss[bi];
         if (lanes < 64) miss &= (1L << lanes) - 1;
         if (miss == 0) return;
-        enqueue(w.z, off, bi * LANES, miss, w.qz, w.qGroup, w.queued);
+        enqueue(w.z, bi * BATCH, bi * LANES, miss, w.qz, w.qGroup, w.queued);
         w.queued += Long.bitCount(miss);
         if (w.queued >= LANES) resolveQueue(w, codes);
     }
@@ -258,90 +270,108 @@ final class VectorE8Encoder {
         IntVector.fromArray(I, IOTA, 0).add(group0).compress(m.cast(I)).intoArray(qGroup, at);
     }
 
-    /** E8Lattice.nearest's first part on v = z - 1/4: the two coset roundings, their parity fixes, the coset. */
-    private static void p16Nearest(float[] z, int off, float[] st) {
-        // the two coset roundings of v = z - 1/4: squared distances, coordinate sums, worst coordinates
-        FloatVector dInt = FloatVector.zero(F), dHalf = FloatVector.zero(F);
-        FloatVector sumInt = FloatVector.zero(F), sumHalf = FloatVector.zero(F);
-        FloatVector wErrInt = FloatVector.broadcast(F, -1f), wErrHalf = FloatVector.broadcast(F, -1f);
-        FloatVector wIdxInt = FloatVector.zero(F), wIdxHalf = FloatVector.zero(F);
-        for (int i = 0; i < 8; i++) {
-            FloatVector v = FloatVector.fromArray(F, z, off + LANES * i).sub(0.25f);
-            FloatVector r = v.add(MAGIC).sub(MAGIC);
-            FloatVector e = v.sub(r).abs();
-            dInt = dInt.add(e.mul(e));
-            sumInt = sumInt.add(r);
-            VectorMask<Float> gt = e.compare(VectorOperators.GT, wErrInt);
-            wErrInt = wErrInt.blend(e, gt);
-            wIdxInt = wIdxInt.blend((float) i, gt);
-            FloatVector f = r.blend(r.sub(1f), r.compare(VectorOperators.GT, v));
-            FloatVector eh = v.sub(f.add(0.5f)).abs();
-            dHalf = dHalf.add(eh.mul(eh));
-            sumHalf = sumHalf.add(f);
-            VectorMask<Float> gth = eh.compare(VectorOperators.GT, wErrHalf);
-            wErrHalf = wErrHalf.blend(eh, gth);
-            wIdxHalf = wIdxHalf.blend((float) i, gth);
+    /**
+     * E8Lattice.nearest's first part on v = z - 1/4, for every batch of the chunk: the two coset roundings, their
+     * parity fixes, the coset, into {@code near[batch]}.
+     */
+    private static void p16Nearest(float[] z, int batches, float[] near) {
+        for (int bi = 0; bi < batches; bi++) { // nothing is carried from one batch to the next
+            int off = bi * BATCH;
+            int st = bi * NEAR;
+            // the two coset roundings of v = z - 1/4: squared distances, coordinate sums, worst coordinates
+            FloatVector dInt = FloatVector.zero(F), dHalf = FloatVector.zero(F);
+            FloatVector sumInt = FloatVector.zero(F), sumHalf = FloatVector.zero(F);
+            FloatVector wErrInt = FloatVector.broadcast(F, -1f), wErrHalf = FloatVector.broadcast(F, -1f);
+            FloatVector wIdxInt = FloatVector.zero(F), wIdxHalf = FloatVector.zero(F);
+            for (int i = 0; i < 8; i++) {
+                FloatVector v = FloatVector.fromArray(F, z, off + LANES * i).sub(0.25f);
+                FloatVector r = v.add(MAGIC).sub(MAGIC);
+                FloatVector e = v.sub(r).abs();
+                dInt = dInt.add(e.mul(e));
+                sumInt = sumInt.add(r);
+                VectorMask<Float> gt = e.compare(VectorOperators.GT, wErrInt);
+                wErrInt = wErrInt.blend(e, gt);
+                wIdxInt = wIdxInt.blend((float) i, gt);
+                FloatVector f = r.blend(r.sub(1f), r.compare(VectorOperators.GT, v));
+                FloatVector eh = v.sub(f.add(0.5f)).abs();
+                dHalf = dHalf.add(eh.mul(eh));
+                sumHalf = sumHalf.add(f);
+                VectorMask<Float> gth = eh.compare(VectorOperators.GT, wErrHalf);
+                wErrHalf = wErrHalf.blend(eh, gth);
+                wIdxHalf = wIdxHalf.blend((float) i, gth);
+            }
+            // parity fixes (an odd coordinate sum moves the worst coordinate to its other neighbour) and the coset
+            FloatVector hInt = sumInt.mul(0.5f), hHalf = sumHalf.mul(0.5f);
+            FloatVector rInt = hInt.add(MAGIC).sub(MAGIC), rHalf = hHalf.add(MAGIC).sub(MAGIC);
+            VectorMask<Float> oddInt = hInt.compare(VectorOperators.NE,
+                    rInt.blend(rInt.sub(1f), rInt.compare(VectorOperators.GT, hInt)));
+            VectorMask<Float> oddHalf = hHalf.compare(VectorOperators.NE,
+                    rHalf.blend(rHalf.sub(1f), rHalf.compare(VectorOperators.GT, hHalf)));
+            dInt = dInt.blend(dInt.add(FloatVector.broadcast(F, 1f).sub(wErrInt.mul(2f))), oddInt);
+            dHalf = dHalf.blend(dHalf.add(FloatVector.broadcast(F, 1f).sub(wErrHalf.mul(2f))), oddHalf);
+            VectorMask<Float> useInt = dInt.compare(VectorOperators.LE, dHalf);
+            // for the point pass: the chosen coset, the coordinate its parity fix moves (-1: none), and where that
+            // coordinate's two neighbours meet less its rounding (0 for D8, whose base is rint(v); 1/2 for D8 + 1/2,
+            // whose base is floor(v))
+            FloatVector none = FloatVector.broadcast(F, -1f);
+            FloatVector fixInt = none.blend(wIdxInt, oddInt), fixHalf = none.blend(wIdxHalf, oddHalf);
+            FloatVector.zero(F).blend(1f, useInt).intoArray(near, st + USE_INT * LANES);
+            fixHalf.blend(fixInt, useInt).intoArray(near, st + FIX_AT * LANES);
+            FloatVector.broadcast(F, 0.5f).blend(0f, useInt).intoArray(near, st + MIDDLE * LANES);
         }
-        // parity fixes (an odd coordinate sum moves the worst coordinate to its other neighbour) and the coset
-        FloatVector hInt = sumInt.mul(0.5f), hHalf = sumHalf.mul(0.5f);
-        FloatVector rInt = hInt.add(MAGIC).sub(MAGIC), rHalf = hHalf.add(MAGIC).sub(MAGIC);
-        VectorMask<Float> oddInt = hInt.compare(VectorOperators.NE, rInt.blend(rInt.sub(1f), rInt.compare(VectorOperators.GT, hInt)));
-        VectorMask<Float> oddHalf = hHalf.compare(VectorOperators.NE, rHalf.blend(rHalf.sub(1f), rHalf.compare(VectorOperators.GT, hHalf)));
-        dInt = dInt.blend(dInt.add(FloatVector.broadcast(F, 1f).sub(wErrInt.mul(2f))), oddInt);
-        dHalf = dHalf.blend(dHalf.add(FloatVector.broadcast(F, 1f).sub(wErrHalf.mul(2f))), oddHalf);
-        VectorMask<Float> useInt = dInt.compare(VectorOperators.LE, dHalf);
-        // for the point pass: the chosen coset, the coordinate its parity fix moves (-1: none), and where that
-        // coordinate's two neighbours meet less its rounding (0 for D8, whose base is rint(v); 1/2 for D8 + 1/2,
-        // whose base is floor(v))
-        FloatVector none = FloatVector.broadcast(F, -1f);
-        FloatVector fixInt = none.blend(wIdxInt, oddInt), fixHalf = none.blend(wIdxHalf, oddHalf);
-        FloatVector.zero(F).blend(1f, useInt).intoArray(st, USE_INT * LANES);
-        fixHalf.blend(fixInt, useInt).intoArray(st, FIX_AT * LANES);
-        FloatVector.broadcast(F, 0.5f).blend(0f, useInt).intoArray(st, MIDDLE * LANES);
     }
 
     /**
-     * The chosen point y + 1/4 into p; from h = y (+ 1/2 in coset D8) the pattern key, its index in the table
-     * (gathered) and the code: into {@code codes[codeOff + j]} for every lane (-1 where the pattern is not in the
-     * table). Returns those lanes as bits.
+     * For every batch: the chosen point y + 1/4 into p; from h = y (+ 1/2 in coset D8) the pattern key, its index in
+     * the table (gathered) and the code: into {@code codes[batch * LANES + j]} for every lane (-1 where the pattern is
+     * not in the table), and those lanes as bits into {@code misses[batch]}.
      *
      * <p>Per coordinate, with v = z - 1/4: the base is rint(v) in coset D8 and floor(v) in D8 + 1/2, h = base + 1/2,
      * and at the coordinate of the parity fix h moves one step towards v (up when v lies above base + MIDDLE). All
      * values are small multiples of 1/2, so every sum is exact and h equals E8Lattice.nearest's to the bit.
      */
-    private static long p16Point(float[] z, float[] p, int off, float[] st, int[] keys, int[] codes, int codeOff) {
-        VectorMask<Float> useInt = FloatVector.fromArray(F, st, USE_INT * LANES).compare(VectorOperators.NE, 0f);
-        FloatVector fixAt = FloatVector.fromArray(F, st, FIX_AT * LANES);
-        FloatVector middle = FloatVector.fromArray(F, st, MIDDLE * LANES);
-        // the point is y + 1/4 = h + t
-        FloatVector t = FloatVector.broadcast(F, 0.25f).blend(-0.25f, useInt);
-        FloatVector key = FloatVector.zero(F);
-        IntVector maxAbs = IntVector.zero(I); // the largest |h| as float bits, which order non-negative floats
-        IntVector rest = IntVector.zero(I).blend(1 << 15, useInt.cast(I));
-        FloatVector one = FloatVector.broadcast(F, 1f), minusOne = FloatVector.broadcast(F, -1f);
-        for (int i = 0; i < 8; i++) {
-            FloatVector v = FloatVector.fromArray(F, z, off + LANES * i).sub(0.25f);
-            FloatVector r = v.add(MAGIC).sub(MAGIC);
-            FloatVector base = r.blend(r.sub(1f), r.compare(VectorOperators.GT, v)).blend(r, useInt);
-            FloatVector step = minusOne.blend(one, v.compare(VectorOperators.GT, base.add(middle)));
-            FloatVector h = base.add(0.5f);
-            h = h.blend(h.add(step), fixAt.compare(VectorOperators.EQ, (float) i));
-            h.add(t).intoArray(p, off + LANES * i);
-            // the pattern key Σ (|h_i| - 1/2) 3^i, less Σ 3^i / 2 after the loop; exact in float
-            FloatVector a = h.abs();
-            IntVector bits = h.reinterpretAsInts();
-            maxAbs = maxAbs.max(bits.and(0x7fffffff));
-            key = key.add(a.mul(POW3[i]));
-            if (i < 7) rest = rest.or(bits.lanewise(VectorOperators.LSHR, 31).lanewise(VectorOperators.LSHL, 8 + i));
+    private static void p16Point(float[] z, float[] p, int batches, float[] near, int[] keys, int[] codes,
+                                 long[] misses) {
+        for (int bi = 0; bi < batches; bi++) { // nothing is carried from one batch to the next
+            int off = bi * BATCH;
+            int st = bi * NEAR;
+            int codeOff = bi * LANES;
+            VectorMask<Float> useInt = FloatVector.fromArray(F, near, st + USE_INT * LANES)
+                    .compare(VectorOperators.NE, 0f);
+            FloatVector fixAt = FloatVector.fromArray(F, near, st + FIX_AT * LANES);
+            FloatVector middle = FloatVector.fromArray(F, near, st + MIDDLE * LANES);
+            // the point is y + 1/4 = h + t
+            FloatVector t = FloatVector.broadcast(F, 0.25f).blend(-0.25f, useInt);
+            FloatVector key = FloatVector.zero(F);
+            IntVector maxAbs = IntVector.zero(I); // the largest |h| as float bits, which order non-negative floats
+            IntVector rest = IntVector.zero(I).blend(1 << 15, useInt.cast(I));
+            FloatVector one = FloatVector.broadcast(F, 1f), minusOne = FloatVector.broadcast(F, -1f);
+            for (int i = 0; i < 8; i++) {
+                FloatVector v = FloatVector.fromArray(F, z, off + LANES * i).sub(0.25f);
+                FloatVector r = v.add(MAGIC).sub(MAGIC);
+                FloatVector base = r.blend(r.sub(1f), r.compare(VectorOperators.GT, v)).blend(r, useInt);
+                FloatVector step = minusOne.blend(one, v.compare(VectorOperators.GT, base.add(middle)));
+                FloatVector h = base.add(0.5f);
+                h = h.blend(h.add(step), fixAt.compare(VectorOperators.EQ, (float) i));
+                h.add(t).intoArray(p, off + LANES * i);
+                // the pattern key Σ (|h_i| - 1/2) 3^i, less Σ 3^i / 2 after the loop; exact in float
+                FloatVector a = h.abs();
+                IntVector bits = h.reinterpretAsInts();
+                maxAbs = maxAbs.max(bits.and(0x7fffffff));
+                key = key.add(a.mul(POW3[i]));
+                if (i < 7) {
+                    rest = rest.or(bits.lanewise(VectorOperators.LSHR, 31).lanewise(VectorOperators.LSHL, 8 + i));
+                }
+            }
+            key = key.sub(1640f);
+            // a coordinate beyond 5/2: no pattern (its key, maybe out of the table's range, is replaced by 0)
+            VectorMask<Integer> beyond = maxAbs.compare(VectorOperators.GT, Float.floatToRawIntBits(2.5f));
+            ((IntVector) key.convert(VectorOperators.F2I, 0)).blend(0, beyond).intoArray(keys, 0);
+            IntVector index = IntVector.fromArray(I, INDEX_OF_KEY, 0, keys, 0).blend(-1, beyond);
+            VectorMask<Integer> miss = index.compare(VectorOperators.LT, 0);
+            index.or(rest).blend(-1, miss).intoArray(codes, codeOff);
+            misses[bi] = miss.toLong();
         }
-        key = key.sub(1640f);
-        // a coordinate beyond 5/2: no pattern (its key, maybe out of the table's range, is replaced by 0)
-        VectorMask<Integer> beyond = maxAbs.compare(VectorOperators.GT, Float.floatToRawIntBits(2.5f));
-        ((IntVector) key.convert(VectorOperators.F2I, 0)).blend(0, beyond).intoArray(keys, 0);
-        IntVector index = IntVector.fromArray(I, INDEX_OF_KEY, 0, keys, 0).blend(-1, beyond);
-        VectorMask<Integer> miss = index.compare(VectorOperators.LT, 0);
-        index.or(rest).blend(-1, miss).intoArray(codes, codeOff);
-        return miss.toLong();
     }
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -649,82 +679,86 @@ final class VectorE8Encoder {
     private static final int A1 = 0, A2 = 1, SUM_ABS = 2, MIN_ABS = 3;
     private static final int I1 = 0, I2 = 1, MIN_AT = 2, NEG = 3, NEG_COUNT = 4;
 
-    private static void r8(Work w, int bi, int lanes, int[] codes) {
-        r8Statistics(w.z, bi * BATCH, w.r8, w.r8i);
-        r8Choose(w.r8, w.r8i, w.p, bi * BATCH, codes, bi * LANES);
-    }
-
-    /** The two largest |z| (first maxima) and their coordinates, the sum and the smallest of |z|, the sign bits. */
-    private static void r8Statistics(float[] z, int off, float[] s, int[] si) {
-        FloatVector a1 = FloatVector.broadcast(F, -1f), a2 = FloatVector.broadcast(F, -1f);
-        IntVector i1 = IntVector.broadcast(I, -1), i2 = IntVector.broadcast(I, -1);
-        FloatVector sumAbs = FloatVector.zero(F);
-        IntVector neg = IntVector.zero(I), count = IntVector.zero(I), minAt = IntVector.zero(I);
-        FloatVector minAbs = FloatVector.broadcast(F, Float.POSITIVE_INFINITY);
-        for (int i = 0; i < 8; i++) {
-            FloatVector v = FloatVector.fromArray(F, z, off + LANES * i);
-            FloatVector a = v.abs();
-            sumAbs = sumAbs.add(a);
-            VectorMask<Integer> negative = v.compare(VectorOperators.LT, 0f).cast(I);
-            neg = neg.blend(neg.or(1 << i), negative);
-            count = count.blend(count.add(1), negative);
-            VectorMask<Float> lt = a.compare(VectorOperators.LT, minAbs);
-            minAbs = minAbs.blend(a, lt);
-            minAt = minAt.blend(i, lt.cast(I));
-            VectorMask<Float> gt1 = a.compare(VectorOperators.GT, a1);
-            VectorMask<Float> gt2 = a.compare(VectorOperators.GT, a2).andNot(gt1);
-            a2 = a2.blend(a1, gt1).blend(a, gt2);
-            i2 = i2.blend(i1, gt1.cast(I)).blend(i, gt2.cast(I));
-            a1 = a1.blend(a, gt1);
-            i1 = i1.blend(i, gt1.cast(I));
+    /**
+     * For every batch: the two largest |z| (first maxima) and their coordinates, the sum and the smallest of |z|,
+     * the sign bits.
+     */
+    private static void r8Statistics(float[] z, int batches, float[] s, int[] si) {
+        for (int bi = 0; bi < batches; bi++) { // nothing is carried from one batch to the next
+            int off = bi * BATCH, sb = bi * 4 * LANES, sib = bi * 5 * LANES;
+            FloatVector a1 = FloatVector.broadcast(F, -1f), a2 = FloatVector.broadcast(F, -1f);
+            IntVector i1 = IntVector.broadcast(I, -1), i2 = IntVector.broadcast(I, -1);
+            FloatVector sumAbs = FloatVector.zero(F);
+            IntVector neg = IntVector.zero(I), count = IntVector.zero(I), minAt = IntVector.zero(I);
+            FloatVector minAbs = FloatVector.broadcast(F, Float.POSITIVE_INFINITY);
+            for (int i = 0; i < 8; i++) {
+                FloatVector v = FloatVector.fromArray(F, z, off + LANES * i);
+                FloatVector a = v.abs();
+                sumAbs = sumAbs.add(a);
+                VectorMask<Integer> negative = v.compare(VectorOperators.LT, 0f).cast(I);
+                neg = neg.blend(neg.or(1 << i), negative);
+                count = count.blend(count.add(1), negative);
+                VectorMask<Float> lt = a.compare(VectorOperators.LT, minAbs);
+                minAbs = minAbs.blend(a, lt);
+                minAt = minAt.blend(i, lt.cast(I));
+                VectorMask<Float> gt1 = a.compare(VectorOperators.GT, a1);
+                VectorMask<Float> gt2 = a.compare(VectorOperators.GT, a2).andNot(gt1);
+                a2 = a2.blend(a1, gt1).blend(a, gt2);
+                i2 = i2.blend(i1, gt1.cast(I)).blend(i, gt2.cast(I));
+                a1 = a1.blend(a, gt1);
+                i1 = i1.blend(i, gt1.cast(I));
+            }
+            a1.intoArray(s, sb + A1 * LANES);
+            a2.intoArray(s, sb + A2 * LANES);
+            sumAbs.intoArray(s, sb + SUM_ABS * LANES);
+            minAbs.intoArray(s, sb + MIN_ABS * LANES);
+            i1.intoArray(si, sib + I1 * LANES);
+            i2.intoArray(si, sib + I2 * LANES);
+            minAt.intoArray(si, sib + MIN_AT * LANES);
+            neg.intoArray(si, sib + NEG * LANES);
+            count.intoArray(si, sib + NEG_COUNT * LANES);
         }
-        a1.intoArray(s, A1 * LANES);
-        a2.intoArray(s, A2 * LANES);
-        sumAbs.intoArray(s, SUM_ABS * LANES);
-        minAbs.intoArray(s, MIN_ABS * LANES);
-        i1.intoArray(si, I1 * LANES);
-        i2.intoArray(si, I2 * LANES);
-        minAt.intoArray(si, MIN_AT * LANES);
-        neg.intoArray(si, NEG * LANES);
-        count.intoArray(si, NEG_COUNT * LANES);
     }
 
     /**
-     * E8Root8.choose for every lane: the best of the three families (the same scores, compared in the same order),
-     * its code into {@code codes[codeOff ..]} and its point into {@code p}.
+     * E8Root8.choose for every lane of every batch: the best of the three families (the same scores, compared in the
+     * same order), its code into {@code codes[batch * LANES ..]} and its point into {@code p}.
      */
-    private static void r8Choose(float[] s, int[] si, float[] p, int off, int[] codes, int codeOff) {
-        FloatVector a1 = FloatVector.fromArray(F, s, A1 * LANES);
-        IntVector i1 = IntVector.fromArray(I, si, I1 * LANES), i2 = IntVector.fromArray(I, si, I2 * LANES);
-        IntVector neg = IntVector.fromArray(I, si, NEG * LANES), minAt = IntVector.fromArray(I, si, MIN_AT * LANES);
-        // family 1: (±1, ±1) on the two largest |z_i|
-        FloatVector score1 = a1.add(FloatVector.fromArray(F, s, A2 * LANES)).sub(1f);
-        // family 2: (±½)^8 with the signs of z, the smallest |z_i| flipped when the count of minus signs is odd
-        VectorMask<Integer> oddMask = IntVector.fromArray(I, si, NEG_COUNT * LANES).and(1).compare(VectorOperators.NE, 0);
-        FloatVector score2 = FloatVector.fromArray(F, s, SUM_ABS * LANES).mul(0.5f).sub(1f);
-        score2 = score2.blend(score2.sub(FloatVector.fromArray(F, s, MIN_ABS * LANES)), oddMask.cast(F));
-        IntVector signs = neg.blend(neg.lanewise(VectorOperators.XOR, IntVector.broadcast(I, 1).lanewise(VectorOperators.LSHL, minAt)), oddMask);
-        // family 3: ±2 e_i at the largest |z_i|
-        FloatVector score3 = a1.mul(2f).sub(2f);
-        VectorMask<Float> fam1 = score1.compare(VectorOperators.GE, score2).and(score1.compare(VectorOperators.GE, score3));
-        VectorMask<Float> fam2 = fam1.not().and(score2.compare(VectorOperators.GE, score3));
-        IntVector lo = i1.min(i2), hi = i1.max(i2);
-        // pair (lo, hi) is number 7 lo - lo (lo - 1) / 2 + hi - lo - 1 in lexicographic order, four codes each
-        IntVector pair = lo.mul(7).sub(lo.mul(lo.sub(1)).lanewise(VectorOperators.ASHR, 1)).add(hi).sub(lo).sub(1);
-        IntVector bitLo = neg.lanewise(VectorOperators.LSHR, lo).and(1), bitHi = neg.lanewise(VectorOperators.LSHR, hi).and(1);
-        IntVector bitI1 = neg.lanewise(VectorOperators.LSHR, i1).and(1);
-        IntVector code1 = pair.lanewise(VectorOperators.LSHL, 2).add(bitLo.lanewise(VectorOperators.LSHL, 1)).or(bitHi);
-        IntVector code2 = signs.and(0x7f).add(112);
-        IntVector code3 = i1.lanewise(VectorOperators.LSHL, 1).add(240).add(bitI1);
-        code3.blend(code2, fam2.cast(I)).blend(code1, fam1.cast(I)).intoArray(codes, codeOff);
-        FloatVector zero = FloatVector.zero(F);
-        for (int i = 0; i < 8; i++) {
-            VectorMask<Float> negative = neg.and(1 << i).compare(VectorOperators.NE, 0).cast(F);
-            FloatVector one = FloatVector.broadcast(F, 1f).blend(-1f, negative);
-            FloatVector v1 = zero.blend(one, lo.compare(VectorOperators.EQ, i).or(hi.compare(VectorOperators.EQ, i)).cast(F));
-            FloatVector v2 = FloatVector.broadcast(F, 0.5f).blend(-0.5f, signs.and(1 << i).compare(VectorOperators.NE, 0).cast(F));
-            FloatVector v3 = zero.blend(one.mul(2f), i1.compare(VectorOperators.EQ, i).cast(F));
-            v3.blend(v2, fam2).blend(v1, fam1).intoArray(p, off + LANES * i);
+    private static void r8Choose(float[] s, int[] si, float[] p, int batches, int[] codes) {
+        for (int bi = 0; bi < batches; bi++) { // nothing is carried from one batch to the next
+            int off = bi * BATCH, codeOff = bi * LANES, sb = bi * 4 * LANES, sib = bi * 5 * LANES;
+            FloatVector a1 = FloatVector.fromArray(F, s, sb + A1 * LANES);
+            IntVector i1 = IntVector.fromArray(I, si, sib + I1 * LANES), i2 = IntVector.fromArray(I, si, sib + I2 * LANES);
+            IntVector neg = IntVector.fromArray(I, si, sib + NEG * LANES), minAt = IntVector.fromArray(I, si, sib + MIN_AT * LANES);
+            // family 1: (±1, ±1) on the two largest |z_i|
+            FloatVector score1 = a1.add(FloatVector.fromArray(F, s, sb + A2 * LANES)).sub(1f);
+            // family 2: (±½)^8 with the signs of z, the smallest |z_i| flipped when the count of minus signs is odd
+            VectorMask<Integer> oddMask = IntVector.fromArray(I, si, sib + NEG_COUNT * LANES).and(1).compare(VectorOperators.NE, 0);
+            FloatVector score2 = FloatVector.fromArray(F, s, sb + SUM_ABS * LANES).mul(0.5f).sub(1f);
+            score2 = score2.blend(score2.sub(FloatVector.fromArray(F, s, sb + MIN_ABS * LANES)), oddMask.cast(F));
+            IntVector signs = neg.blend(neg.lanewise(VectorOperators.XOR, IntVector.broadcast(I, 1).lanewise(VectorOperators.LSHL, minAt)), oddMask);
+            // family 3: ±2 e_i at the largest |z_i|
+            FloatVector score3 = a1.mul(2f).sub(2f);
+            VectorMask<Float> fam1 = score1.compare(VectorOperators.GE, score2).and(score1.compare(VectorOperators.GE, score3));
+            VectorMask<Float> fam2 = fam1.not().and(score2.compare(VectorOperators.GE, score3));
+            IntVector lo = i1.min(i2), hi = i1.max(i2);
+            // pair (lo, hi) is number 7 lo - lo (lo - 1) / 2 + hi - lo - 1 in lexicographic order, four codes each
+            IntVector pair = lo.mul(7).sub(lo.mul(lo.sub(1)).lanewise(VectorOperators.ASHR, 1)).add(hi).sub(lo).sub(1);
+            IntVector bitLo = neg.lanewise(VectorOperators.LSHR, lo).and(1), bitHi = neg.lanewise(VectorOperators.LSHR, hi).and(1);
+            IntVector bitI1 = neg.lanewise(VectorOperators.LSHR, i1).and(1);
+            IntVector code1 = pair.lanewise(VectorOperators.LSHL, 2).add(bitLo.lanewise(VectorOperators.LSHL, 1)).or(bitHi);
+            IntVector code2 = signs.and(0x7f).add(112);
+            IntVector code3 = i1.lanewise(VectorOperators.LSHL, 1).add(240).add(bitI1);
+            code3.blend(code2, fam2.cast(I)).blend(code1, fam1.cast(I)).intoArray(codes, codeOff);
+            FloatVector zero = FloatVector.zero(F);
+            for (int i = 0; i < 8; i++) {
+                VectorMask<Float> negative = neg.and(1 << i).compare(VectorOperators.NE, 0).cast(F);
+                FloatVector one = FloatVector.broadcast(F, 1f).blend(-1f, negative);
+                FloatVector v1 = zero.blend(one, lo.compare(VectorOperators.EQ, i).or(hi.compare(VectorOperators.EQ, i)).cast(F));
+                FloatVector v2 = FloatVector.broadcast(F, 0.5f).blend(-0.5f, signs.and(1 << i).compare(VectorOperators.NE, 0).cast(F));
+                FloatVector v3 = zero.blend(one.mul(2f), i1.compare(VectorOperators.EQ, i).cast(F));
+                v3.blend(v2, fam2).blend(v1, fam1).intoArray(p, off + LANES * i);
+            }
         }
     }
 }
