@@ -8,4 +8,11 @@ package dev.nexusquant.codec.hadamard;
 interface Fwht {
 
     void transform(float[] x, int off, int n);
+
+    /** {@code x[off + i] *= s[i]} for i in [0, n): the signs and the normalization, one rounding per element. */
+    default void multiply(float[] x, int off, float[] s, int n) {
+        for (int i = 0; i < n; i++) {
+            x[off + i] *= s[i];
+        }
+    }
 }

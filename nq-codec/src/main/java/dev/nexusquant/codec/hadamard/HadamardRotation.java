@@ -90,9 +90,7 @@ public final class HadamardRotation {
     /** {@code x[off..off+dim) = H D x}, in place. */
     public void forward(float[] x, int off) {
         checkRange(x, off);
-        for (int i = 0; i < dim; i++) {
-            x[off + i] *= scaledSigns[i];
-        }
+        kernel.multiply(x, off, scaledSigns, dim);
         int at = off;
         for (int size : blockSizes) {
             kernel.transform(x, at, size);
@@ -108,9 +106,7 @@ public final class HadamardRotation {
             kernel.transform(x, at, size);
             at += size;
         }
-        for (int i = 0; i < dim; i++) {
-            x[off + i] *= scaledSigns[i];
-        }
+        kernel.multiply(x, off, scaledSigns, dim);
     }
 
     public int dim() {
