@@ -20,13 +20,18 @@ import jdk.incubator.vector.VectorSpecies;
  * key with two thresholds taken from the sorted keys.
  *
  * <p>It reproduces {@link E8Codec#quantizeScalar} bit for bit: the same float operations in the same order per lane
- * ({@code rint} as {@code (v + 1.5·2^23) - 1.5·2^23}, exact for |v| &lt; 2^22; {@code floor} from it), the same
- * first-maximum tie-breaking, and the table lookups per lane.
+ * wherever a result is rounded ({@code rint} as {@code (v + 1.5·2^23) - 1.5·2^23}, exact for |v| &lt; 2^22;
+ * {@code floor} from it; distances, scores and residuals), the same first-maximum tie-breaking, and the table lookups
+ * per lane. Where every value is a small multiple of 1/2 (the lattice point and its pattern key) the sums are exact,
+ * and the vector code takes shorter routes to the same values.
  *
- * <p>Every phase keeps its vectors in local variables of one method, with no call that takes or returns a vector and
- * no mask carried around a loop, so that C2 keeps them in registers. A phase is a method of its own because C2 stops
- * inlining the Vector API's methods past about 18,000 IR nodes in a method (NodeCountInliningCutoff), and a vector
- * whose methods are not inlined is boxed on the heap. The work arrays carry values between the phases only.
+ * <p>Every phase keeps its vectors in local variables of one method, with no call that takes or returns a vector, no
+ * mask carried around a loop, and no vector carried around a loop whose trip count C2 does not know, so that C2 keeps
+ * them in registers. A phase is a method of its own because C2 stops inlining the Vector API's methods past about
+ * 18,000 IR nodes in a method (NodeCountInliningCutoff), and a vector whose methods are not inlined is boxed on the
+ * heap. Vectors carried around the orbit loop were boxed in about a third of C2's compilations (the JVM then
+ * allocated for its whole life and ran a third slower), so the orbit search stores each orbit's score and picks the
+ * best in straight-line code. The work arrays carry values between the phases only.
  */
 final class VectorE8Encoder {
 
@@ -56,15 +61,15 @@ final class VectorE8Encoder {
     private VectorE8Encoder() {
     }
 
-    // Slots of Work.state ([slot][LANES]) that carry per-lane values from one phase to the next.
     /**
      * Slots of Work.near ([batch][NEAR / LANES][LANES]): what p16Nearest hands p16Point. Each phase loops over the
      * chunk's batches itself: one call per stage, and the work of neighbouring batches overlaps in the CPU.
      */
     private static final int USE_INT = 0, FIX_AT = 1, MIDDLE = 2, NEAR = 3 * LANES;
-    private static final int OV_BEST = 5, OV_KIND = 6, OV_SHIFT = 7, OV_ARG = 8, OV_PARITY = 9, OV_OFFSET = 10,
-            OV_PARITY1 = 11;
-    private static final int STATE_SLOTS = 12;
+    // Slots of Work.state ([slot][LANES]) that carry per-lane values between the phases of the orbit search.
+    private static final int OV_BEST = 0, OV_KIND = 1, OV_SHIFT = 2, OV_ARG = 3, OV_PARITY = 4, OV_OFFSET = 5,
+            OV_PARITY1 = 6;
+    private static final int STATE_SLOTS = 7;
     /** Per orbit of E8P16: how many of its values are 5/2, and how many 5/2 or 3/2. */
     private static final int[] ORBIT_N5, ORBIT_N53;
     /** E8P16's orbits (ovOrbits is written for eight), and [orbit][rank] their values, decreasing. */
