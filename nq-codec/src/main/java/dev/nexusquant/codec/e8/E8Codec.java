@@ -367,19 +367,19 @@ public final class E8Codec implements VectorCompressor {
         final double[] sums = new double[2];
         /** Vectors per chunk of the batched encoder, and its work space. */
         final int chunkVectors;
-        /**
-         * The lanes of the batched encoder: the chunk's groups once per candidate scale, side by side, each copy
-         * padded to whole batches ([candidates][chunk groups, whole batches]). [stages][lanes] the codes,
-         * [chunk scale groups] the candidate each scale group keeps, [lanes] each group's squared error at unit
-         * scale and 1 / its scale.
-         */
-        final int[][] laneCodes;
+        /** [candidates][stages][chunk groups, whole batches] the codes of each candidate scale. */
+        final int[][][] candCodes;
+        /** [candidates] the unit-scale points of each candidate (the vector encoder's arrays and layout). */
+        final float[][] units;
+        /** [chunk scale groups] the candidate each scale group keeps. */
         final int[] bestCandidate;
+        /** [chunk groups, whole batches] per group: the candidate's squared error at unit scale, 1 / its scale. */
         final float[] laneErr;
         final float[] laneInv;
-        /** [chunk scale groups] sums of squares, centre scales, the best error and scale. */
+        /** [chunk scale groups] sums of squares, centre scales, the candidate's scale, the best error and scale. */
         final double[] sumSquares;
         final float[] centre;
+        final float[] candidate;
         final double[] bestErr;
         final float[] bestScale;
         final VectorE8Encoder.Work work;
@@ -392,21 +392,24 @@ public final class E8Codec implements VectorCompressor {
                 chunkVectors = Math.max(1, CHUNK_GROUPS / c.groups);
                 int g = chunkVectors * c.groups;
                 int q = chunkVectors * c.scaleGroups;
-                int lanes = SEARCH.length * padded(g);
-                laneCodes = new int[c.books.length][lanes];
+                int padded = (g + VectorE8Encoder.LANES - 1) / VectorE8Encoder.LANES * VectorE8Encoder.LANES;
+                candCodes = new int[SEARCH.length][c.books.length][padded]; // whole batches: every lane is written
+                units = new float[SEARCH.length][];
                 bestCandidate = new int[q];
-                laneErr = new float[lanes];
-                laneInv = new float[lanes];
+                laneErr = new float[padded];
+                laneInv = new float[g];
                 sumSquares = new double[q];
                 centre = new float[q];
+                candidate = new float[q];
                 bestErr = new double[q];
                 bestScale = new float[q];
-                work = new VectorE8Encoder.Work(lanes, c.books.length);
+                work = new VectorE8Encoder.Work(g, SEARCH.length, c.books.length);
             } else {
                 chunkVectors = 1;
-                laneCodes = null;
+                candCodes = null;
+                units = null;
                 bestCandidate = null;
-                laneErr = laneInv = centre = bestScale = null;
+                laneErr = laneInv = centre = candidate = bestScale = null;
                 sumSquares = bestErr = null;
                 work = null;
             }
@@ -415,11 +418,6 @@ public final class E8Codec implements VectorCompressor {
 
     /** Groups of eight values that the batched encoder takes at a time (whole vectors, at least one). */
     static final int CHUNK_GROUPS = 256;
-
-    /** g rounded up to whole batches of the vector encoder. */
-    static int padded(int g) {
-        return (g + VectorE8Encoder.LANES - 1) / VectorE8Encoder.LANES * VectorE8Encoder.LANES;
-    }
 
     Codebook book(int st) {
         return books[st] == BOOK_P16 ? E8P16.INSTANCE : E8Root8.INSTANCE;
@@ -477,17 +475,14 @@ public final class E8Codec implements VectorCompressor {
     }
 
     /**
-     * The batched encoder: {@code n} whole vectors at once. The chunk's groups go to the vector encoder once per
-     * candidate multiplier, side by side, each group at its scale group's candidate scale ({@link VectorE8Encoder},
-     * a lane per group), so that one pass quantizes all candidates and the groups outside E8P16's ball of all of them
-     * share the overload queue's batches. Then each scale group keeps its best candidate as {@link #encodeScaleGroup}
-     * would (the first strictly smaller error in the order of {@link #SEARCH}, the error summed in double over its
-     * groups in order), and the same refit and layout follow.
+     * The batched encoder: {@code n} whole vectors at once. For each candidate multiplier, every group of the chunk
+     * is quantized at its scale group's candidate scale ({@link VectorE8Encoder}, a lane per group); then each scale
+     * group keeps its best candidate as {@link #encodeScaleGroup} would (the first strictly smaller error, the error
+     * summed in double over its groups in order), and the same refit and layout follow.
      */
     private void encodeChunk(float[] x, int xOff, int n, byte[] dst, int dstOff, Scratch s) {
         int q = n * scaleGroups;
         int g = n * groups;
-        int stride = padded(g); // lanes per candidate
         for (int k = 0; k < q; k++) {
             double ss = checkedSumOfSquares(x, xOff + k * scaleGroup, k % scaleGroups);
             s.sumSquares[k] = ss;
@@ -496,24 +491,22 @@ public final class E8Codec implements VectorCompressor {
             s.bestScale[k] = 0f;
         }
         VectorE8Encoder.transpose(x, xOff, g, s.work);
-        VectorE8Encoder.replicate(s.work, stride, SEARCH.length);
         for (int ci = 0; ci < SEARCH.length; ci++) {
             float m = SEARCH[ci];
-            int base = ci * stride;
+            boolean any = false;
             for (int k = 0; k < q; k++) {
                 float sc = s.sumSquares[k] > 0 ? toHalfScale(s.centre[k] * m) : 0f;
+                s.candidate[k] = sc;
+                any |= sc != 0f;
                 float inv = sc != 0f ? 1f / sc : 0f;
-                java.util.Arrays.fill(s.laneInv, base + k * groupsPerScale, base + (k + 1) * groupsPerScale, inv);
+                java.util.Arrays.fill(s.laneInv, k * groupsPerScale, (k + 1) * groupsPerScale, inv);
             }
-            java.util.Arrays.fill(s.laneInv, base + g, base + stride, 0f); // the padding lanes: zeros
-        }
-        float[] units = VectorE8Encoder.quantize(this, SEARCH.length * stride, s.laneInv, s.work, s.laneCodes, s.laneErr);
-        for (int ci = 0; ci < SEARCH.length; ci++) {
-            float m = SEARCH[ci];
+            if (!any) continue;
+            s.units[ci] = VectorE8Encoder.quantize(this, g, s.laneInv, s.work, s.candCodes[ci], s.laneErr, ci);
             for (int k = 0; k < q; k++) {
-                float sc = s.sumSquares[k] > 0 ? toHalfScale(s.centre[k] * m) : 0f;
+                float sc = s.candidate[k];
                 if (sc == 0f) continue;
-                int first = ci * stride + k * groupsPerScale;
+                int first = k * groupsPerScale;
                 double err = 0;
                 for (int j = first; j < first + groupsPerScale; j++) err += (double) s.laneErr[j] * sc * sc;
                 if (err < s.bestErr[k]) {
@@ -525,9 +518,10 @@ public final class E8Codec implements VectorCompressor {
         }
         for (int k = 0; k < q; k++) {
             int v = k / scaleGroups;
-            int first = s.bestCandidate[k] * stride + k * groupsPerScale;
-            if (s.bestScale[k] != 0f) VectorE8Encoder.untranspose(units, first, groupsPerScale, s.unit);
-            finishScaleGroup(x, xOff + k * scaleGroup, k % scaleGroups, s.bestScale[k], s.laneCodes, first,
+            int ci = s.bestCandidate[k];
+            int[][] codes = s.candCodes[ci];
+            if (s.bestScale[k] != 0f) VectorE8Encoder.untranspose(s.units[ci], k * groupsPerScale, groupsPerScale, s.unit);
+            finishScaleGroup(x, xOff + k * scaleGroup, k % scaleGroups, s.bestScale[k], codes, k * groupsPerScale,
                     s.unit, dst, dstOff + v * bytesPerVector, s);
         }
     }

@@ -102,9 +102,12 @@ final class VectorE8Encoder {
         /** [batches][8][LANES] the values a stage codes, and the next stage's (the two swap after each stage). */
         float[] z;
         float[] zr;
-        /** [batches][8][LANES] the points the stage chose, and the first stage's. */
-        final float[] p;
-        final float[] p0;
+        /** [batches][8][LANES] the points the stage chose, and the first stage's (the current candidate's arrays). */
+        float[] p;
+        float[] p0;
+        /** [candidates][batches][8][LANES] the points of each candidate scale, kept until the chunk is written. */
+        final float[][] pc;
+        final float[][] p0c;
         /** [LANES] 1 / scale of the lanes of one batch. */
         final float[] inv = new float[LANES];
         /** [batches][3][LANES] the coset choices of p16Nearest, and [batches] p16Point's miss bits. */
@@ -135,7 +138,7 @@ final class VectorE8Encoder {
         /** [ORBITS][LANES] the orbits' scores. */
         final float[] scores = new float[ORBITS * LANES];
 
-        Work(int groups, int stages) {
+        Work(int groups, int candidates, int stages) {
             batches = (groups + LANES - 1) / LANES;
             xT = new float[batches * BATCH];
             near = new float[batches * NEAR];
@@ -144,8 +147,8 @@ final class VectorE8Encoder {
             r8i = new int[batches * 5 * LANES];
             z = new float[batches * BATCH];
             zr = new float[batches * BATCH];
-            p = new float[batches * BATCH];
-            p0 = new float[stages > 1 ? batches * BATCH : 0];
+            pc = new float[candidates][batches * BATCH];
+            p0c = new float[candidates][stages > 1 ? batches * BATCH : 0];
         }
     }
 
@@ -164,22 +167,16 @@ final class VectorE8Encoder {
     }
 
     /**
-     * Copies the first {@code groups} groups of the work space's batches ({@code groups} a multiple of LANES) to the
-     * {@code copies - 1} places after them: one copy of the chunk per candidate scale, side by side.
-     */
-    static void replicate(Work w, int groups, int copies) {
-        for (int c = 1; c < copies; c++) System.arraycopy(w.xT, 0, w.xT, c * groups * 8, groups * 8);
-    }
-
-    /**
      * Quantizes the {@code count} groups that {@link #transpose} took, group g at scale
      * {@code 1 / inv[g]}: {@code codes[stage][g]}; the squared error at unit scale (the residual's sum of squares)
      * into {@code err[g]} (both arrays of whole batches). Returns the decoded values at unit scale
      * ({@code c_0 + w_1 c_1}, as {@code E8Codec.unitDecode} computes them), value i of group g at
-     * {@code [g / LANES][i][g % LANES]}: a work array that the next call overwrites.
+     * {@code [g / LANES][i][g % LANES]}: a work array of this candidate that the next call for it overwrites.
      */
-    static float[] quantize(E8Codec c, int count, float[] inv, Work w, int[][] codes, float[] err) {
+    static float[] quantize(E8Codec c, int count, float[] inv, Work w, int[][] codes, float[] err, int candidate) {
         int batches = (count + LANES - 1) / LANES;
+        w.p = w.pc[candidate];
+        w.p0 = w.p0c[candidate];
         for (int bi = 0; bi < batches; bi++) {
             int lanes = Math.min(LANES, count - bi * LANES);
             System.arraycopy(inv, bi * LANES, w.inv, 0, lanes);
