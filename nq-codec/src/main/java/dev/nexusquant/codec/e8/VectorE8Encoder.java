@@ -167,6 +167,14 @@ final class VectorE8Encoder {
     }
 
     /**
+     * Copies the first {@code groups} groups of the work space's batches ({@code groups} a multiple of LANES) to the
+     * {@code copies - 1} places after them: the chunk once per candidate scale, side by side.
+     */
+    static void replicate(Work w, int groups, int copies) {
+        for (int c = 1; c < copies; c++) System.arraycopy(w.xT, 0, w.xT, c * groups * 8, groups * 8);
+    }
+
+    /**
      * Quantizes the {@code count} groups that {@link #transpose} took, group g at scale
      * {@code 1 / inv[g]}: {@code codes[stage][g]}; the squared error at unit scale (the residual's sum of squares)
      * into {@code err[g]} (both arrays of whole batches). Returns the decoded values at unit scale
