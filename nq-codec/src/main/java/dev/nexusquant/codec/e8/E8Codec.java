@@ -404,7 +404,7 @@ public final class E8Codec implements VectorCompressor {
                 chunkVectors = Math.max(1, CHUNK_GROUPS / c.groups);
                 int g = chunkVectors * c.groups;
                 int q = chunkVectors * c.scaleGroups;
-                int padded = (g + VectorE8Encoder.LANES - 1) / VectorE8Encoder.LANES * VectorE8Encoder.LANES;
+                int padded = padded(g);
                 candCodes = new int[SEARCH.length][c.books.length][padded]; // whole batches: every lane is written
                 candErr = new float[SEARCH.length][padded];
                 laneInv = new float[g];
@@ -543,13 +543,8 @@ public final class E8Codec implements VectorCompressor {
             VectorE8Encoder.transpose(x, xOff, g, s.side);
             VectorE8Encoder.replicate(s.side, stride, SEARCH.length);
             for (int ci = 0; ci < SEARCH.length; ci++) {
-                int base = ci * stride;
-                for (int k = 0; k < q; k++) {
-                    float sc = candidateScale(s, k, ci);
-                    float inv = sc != 0f ? 1f / sc : 0f;
-                    java.util.Arrays.fill(s.sideInv, base + k * groupsPerScale, base + (k + 1) * groupsPerScale, inv);
-                }
-                java.util.Arrays.fill(s.sideInv, base + g, base + stride, 0f);
+                fillInverseScales(s, q, ci, s.sideInv, ci * stride);
+                java.util.Arrays.fill(s.sideInv, ci * stride + g, (ci + 1) * stride, 0f);
             }
             float[] u = VectorE8Encoder.quantize(this, SEARCH.length * stride, s.sideInv, s.side, s.sideCodes,
                     s.sideErr, 0);
@@ -563,13 +558,7 @@ public final class E8Codec implements VectorCompressor {
             // one candidate after the other, each in its own arrays
             VectorE8Encoder.transpose(x, xOff, g, s.work);
             for (int ci = 0; ci < SEARCH.length; ci++) {
-                boolean any = false;
-                for (int k = 0; k < q; k++) {
-                    float sc = candidateScale(s, k, ci);
-                    any |= sc != 0f;
-                    float inv = sc != 0f ? 1f / sc : 0f;
-                    java.util.Arrays.fill(s.laneInv, k * groupsPerScale, (k + 1) * groupsPerScale, inv);
-                }
+                boolean any = fillInverseScales(s, q, ci, s.laneInv, 0);
                 s.codesOf[ci] = s.candCodes[ci];
                 s.errOf[ci] = s.candErr[ci];
                 s.laneBase[ci] = 0;
@@ -602,6 +591,21 @@ public final class E8Codec implements VectorCompressor {
             finishScaleGroup(x, xOff + k * scaleGroup, k % scaleGroups, s.bestScale[k], s.codesOf[ci], first,
                     s.unit, dst, dstOff + v * bytesPerVector, s);
         }
+    }
+
+    /**
+     * 1 / candidate ci's scale (0 where the scale is 0) for every group of the chunk's q scale groups, into
+     * {@code inv[base ..]}; whether any scale group has a nonzero scale.
+     */
+    private boolean fillInverseScales(Scratch s, int q, int ci, float[] inv, int base) {
+        boolean any = false;
+        for (int k = 0; k < q; k++) {
+            float sc = candidateScale(s, k, ci);
+            any |= sc != 0f;
+            float v = sc != 0f ? 1f / sc : 0f;
+            java.util.Arrays.fill(inv, base + k * groupsPerScale, base + (k + 1) * groupsPerScale, v);
+        }
+        return any;
     }
 
     /** Candidate ci's scale for scale group k of the chunk: the centre times SEARCH[ci], in fp16; 0 for zeros. */

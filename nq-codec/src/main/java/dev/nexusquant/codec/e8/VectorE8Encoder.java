@@ -565,7 +565,7 @@ final class VectorE8Encoder {
         float t = sb == 0 ? 0.25f : -0.25f;
         FloatVector parity = FloatVector.fromArray(F, st, (sb == 0 ? OV_PARITY : OV_PARITY1) * LANES);
         FloatVector offset = FloatVector.fromArray(F, st, OV_OFFSET * LANES);
-        for (int p : cb.loosePatterns) { // the best so far through memory, as in ovOrbits
+        for (int p : cb.loosePatterns) { // the best so far goes through memory: no vector carried around the loop
             FloatVector dot = FloatVector.zero(F);
             FloatVector min = FloatVector.broadcast(F, Float.POSITIVE_INFINITY);
             FloatVector arg = FloatVector.zero(F);
