@@ -2,7 +2,7 @@ package dev.nexusquant.bench;
 
 import dev.nexusquant.codec.e8.E8Codec;
 import dev.nexusquant.codec.eviction.Budget;
-import dev.nexusquant.codec.eviction.EvictionPolicy;
+import dev.nexusquant.codec.eviction.KeepRule;
 import dev.nexusquant.codec.eviction.Evictor;
 import dev.nexusquant.codec.hadamard.HadamardRotation;
 import dev.nexusquant.codec.importance.GqaReduce;
@@ -10,7 +10,6 @@ import dev.nexusquant.codec.importance.H2OAccumulator;
 import dev.nexusquant.codec.importance.SnapKvScorer;
 import dev.nexusquant.codec.rope.Rope;
 import dev.nexusquant.codec.rope.RopeParams;
-import dev.nexusquant.codec.rope.RopeTable;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -67,7 +66,7 @@ public class StagesBench {
     float[] scores;    // [T]
     SnapKvScorer snap;
     H2OAccumulator h2o;
-    EvictionPolicy policy;
+    KeepRule policy;
 
     @Setup
     public void setup() {
@@ -75,7 +74,7 @@ public class StagesBench {
         hadamard = vector ? HadamardRotation.vectorized(DIM, 7) : HadamardRotation.scalar(DIM, 7);
         codec = vector ? E8Codec.vectorized(DIM, 2, DIM) : E8Codec.scalar(DIM, 2, DIM);
         rope = new Rope(RopeParams.llama(10000, DIM), DIM);
-        table = rope.table(0, T);
+        table = new RopeTable(rope, 0, T);
         vectors = CodecData.kvLike(BLOCK, DIM, 3);
         work = vectors.clone();
         codes = new byte[BLOCK * codec.bytesPerVector()];
@@ -88,7 +87,7 @@ public class StagesBench {
         for (int i = 0; i < T; i++) scores[i] = (float) rnd.nextDouble();
         snap = new SnapKvScorer(32, 7, SnapKvScorer.Pooling.MAX, GqaReduce.SUM);
         h2o = new H2OAccumulator(T, GqaReduce.SUM);
-        policy = new EvictionPolicy(4, 32, Budget.keepFraction(0.2));
+        policy = new KeepRule(4, 32, Budget.keepFraction(0.2));
     }
 
     @Benchmark

@@ -6,9 +6,16 @@ import dev.nexusquant.engine.kv.KvCache;
 import dev.nexusquant.engine.kv.KvLayout;
 import dev.nexusquant.engine.kv.KvStats;
 import dev.nexusquant.engine.tensor.Kernels;
+import dev.nexusquant.codec.eviction.Budget;
+import dev.nexusquant.codec.eviction.Evictor;
+import dev.nexusquant.codec.eviction.KeepRule;
 import dev.nexusquant.kv.attention.AttentionKernels;
+import dev.nexusquant.kv.eviction.Candidates;
+import dev.nexusquant.kv.eviction.EvictionPolicy;
+import dev.nexusquant.kv.eviction.PromptQueries;
 import dev.nexusquant.codec.VectorCompressor;
-import dev.nexusquant.kv.rows.CodedRows;
+import dev.nexusquant.codec.CodedRows;
+import dev.nexusquant.codec.RowCodecs;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -99,7 +106,7 @@ final class CompressedKvCache implements KvCache {
             keyCodecs[l] = RowCodecs.create(cfg.keyCodecFor(l, layout.layers()), dim, true);
             valueCodecs[l] = RowCodecs.create(cfg.valueCodecFor(l, layout.layers()), dim, false);
         }
-        this.pinCodec = new dev.nexusquant.kv.baseline.Fp16Codec(dim);
+        this.pinCodec = new dev.nexusquant.codec.baseline.Fp16Codec(dim);
         if (cfg.agedKeyCodec() != null) {
             agedKeys = new VectorCompressor[layout.layers()];
             agedValues = new VectorCompressor[layout.layers()];
@@ -115,8 +122,8 @@ final class CompressedKvCache implements KvCache {
         this.rope = cfg.keyDomain() == KvCompression.KeyDomain.PRE_ROPE ? Transforms.rope(layout) : null;
         boolean half = cfg.windowPrecision() == KvCompression.Precision.F16;
         // the prompt's last queries: SnapKV votes with them, key balancing measures them
-        int observation = cfg.eviction().policy() == Eviction.Policy.SNAPKV || cfg.balanceKeys() || cfg.boost() > 0
-                ? (cfg.eviction().observation() > 0 ? cfg.eviction().observation() : 32) : 0;
+        int asked = cfg.eviction().observationWindow();
+        int observation = asked > 0 || cfg.balanceKeys() || cfg.boost() > 0 ? (asked > 0 ? asked : 32) : 0;
         boolean observe = observation > 0;
         this.heads = new Head[layout.layers()][layout.kvHeads()];
         for (Head[] row : heads) {
@@ -436,7 +443,7 @@ final class CompressedKvCache implements KvCache {
             if (seg.mass() != null) {
                 // drop what the eviction policy drops, ranked by the mean attention the rows received while young
                 float[] score = Arrays.copyOf(seg.mass().normalizedScores(), n);
-                int[] keep = Importance.select(score, n, Math.max(0, cfg.eviction().keepCount(n)), 0);
+                int[] keep = select(score, n, Math.max(0, cfg.eviction().keepCount(n)), 0);
                 kept = keep.length;
                 for (int j = 0; j < kept; j++) {
                     System.arraycopy(k, keep[j] * dim, k, j * dim, dim);
@@ -478,26 +485,67 @@ final class CompressedKvCache implements KvCache {
 
     /** Indices (ascending, into the window's oldest {@code candidates} rows) of the rows to keep. */
     private int[] selectKept(Head hd, int candidates, boolean firstPrompt) {
-        Eviction ev = cfg.eviction();
+        EvictionPolicy ev = cfg.eviction();
         RowWindow w = hd.window;
         if (!ev.drops()) {
             int[] all = new int[candidates];
             for (int i = 0; i < candidates; i++) all[i] = i;
             return all;
         }
-        float[] score;
-        if (ev.policy() == Eviction.Policy.SNAPKV && firstPrompt && hd.obsQ != null && hd.obsCount > 0) {
-            score = Importance.snapKv(this, hd, candidates);
-        } else if (ev.policy() != Eviction.Policy.STREAMING && hd.received != null) {
-            // H2O on the prompt: the raw sums (the paper's form); later blocks: the mean over the queries that saw them
-            float[] all = firstPrompt ? hd.received.scores() : hd.received.normalizedScores();
-            score = Arrays.copyOf(all, candidates);
-        } else {
-            score = new float[candidates];
-        }
+        float[] score = ev.scores(new HeadCandidates(hd, candidates, firstPrompt));
         int sinks = 0;
         while (sinks < candidates && w.position(sinks) < Math.max(ev.sinks(), cfg.pin())) sinks++;
-        return Importance.select(score, candidates, Math.max(sinks, ev.keepCount(candidates)), sinks);
+        return select(score, candidates, Math.max(sinks, ev.keepCount(candidates)), sinks);
+    }
+
+    /** The rows to keep: the first {@code sinks}, then the best-scored up to {@code keep} in all, ascending. */
+    private static int[] select(float[] score, int candidates, int keep, int sinks) {
+        return Evictor.select(score, candidates, new KeepRule(sinks, 0, Budget.tokens(keep)));
+    }
+
+    /** What a head knows about its oldest window rows, for the eviction policy. */
+    private final class HeadCandidates implements Candidates {
+        private final Head hd;
+        private final int count;
+        private final boolean atPromptEnd;
+
+        HeadCandidates(Head hd, int count, boolean atPromptEnd) {
+            this.hd = hd;
+            this.count = count;
+            this.atPromptEnd = atPromptEnd;
+        }
+
+        @Override
+        public int count() {
+            return count;
+        }
+
+        @Override
+        public boolean atPromptEnd() {
+            return atPromptEnd;
+        }
+
+        @Override
+        public float[] attentionSums() {
+            return hd.received == null ? null : hd.received.scores();
+        }
+
+        @Override
+        public float[] attentionMeans() {
+            return hd.received == null ? null : hd.received.normalizedScores();
+        }
+
+        @Override
+        public PromptQueries promptQueries() {
+            if (hd.obsQ == null || hd.obsCount == 0) return null;
+            RowWindow w = hd.window;
+            int rows = w.count();
+            float[] keys = new float[rows * dim];
+            w.keys(0, rows, keys, 0);
+            int[] pos = new int[rows];
+            for (int r = 0; r < rows; r++) pos[r] = w.position(r);
+            return new PromptQueries(observations(hd), hd.obsPos, hd.obsCount, keys, pos, rows, group, dim);
+        }
     }
 
     private float[] mean(float[] rows, int n) {
@@ -705,9 +753,7 @@ final class CompressedKvCache implements KvCache {
     }
 
     private boolean tracksMass() {
-        Eviction ev = cfg.eviction();
-        return ev.drops() && ev.policy() != Eviction.Policy.STREAMING
-                && (prompted || ev.policy() == Eviction.Policy.H2O);
+        return cfg.eviction().recordsAttention(prompted);
     }
 
     /**

@@ -1,8 +1,10 @@
 package dev.nexusquant.kv;
 
+import dev.nexusquant.codec.RowCodecs;
 import dev.nexusquant.engine.kv.KvCache;
 import dev.nexusquant.engine.kv.KvCacheFactory;
 import dev.nexusquant.engine.kv.KvLayout;
+import dev.nexusquant.kv.eviction.EvictionPolicy;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -47,7 +49,7 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
                             String agedKeyCodec, String agedValueCodec, int ageAfter, int boost,
                             boolean rotate, long seed, KeyDomain keyDomain,
                             boolean centerKeys, boolean centerValues, boolean balanceKeys,
-                            int pin, Eviction eviction, int window, int block, Precision windowPrecision,
+                            int pin, EvictionPolicy eviction, int window, int block, Precision windowPrecision,
                             long memoryBudget, int stagingLimit) implements KvCacheFactory {
 
     public enum KeyDomain { POST_ROPE, PRE_ROPE }
@@ -162,6 +164,7 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         return null;
     }
 
+    /** A compressed cache for a model of this layout; IllegalArgumentException when a codec cannot code its heads. */
     @Override
     public KvCache create(KvLayout layout) {
         return new CompressedKvCache(layout, this);
@@ -193,7 +196,7 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         private boolean centerValues;
         private boolean balanceKeys;
         private int pin;
-        private Eviction eviction = Eviction.NONE;
+        private EvictionPolicy eviction = EvictionPolicy.none();
         private int window = 32;
         private int block = 32;
         private Precision windowPrecision = Precision.F32;
@@ -224,7 +227,7 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         public Builder center(boolean keys, boolean values) { this.centerKeys = keys; this.centerValues = values; return this; }
         public Builder balanceKeys(boolean b) { this.balanceKeys = b; return this; }
         public Builder pin(int n) { this.pin = n; return this; }
-        public Builder eviction(Eviction e) { this.eviction = e; return this; }
+        public Builder eviction(EvictionPolicy e) { this.eviction = e; return this; }
         public Builder window(int w) { this.window = w; return this; }
         public Builder block(int b) { this.block = b; return this; }
         public Builder windowPrecision(Precision p) { this.windowPrecision = p; return this; }

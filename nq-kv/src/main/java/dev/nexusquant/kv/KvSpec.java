@@ -1,5 +1,7 @@
 package dev.nexusquant.kv;
 
+import dev.nexusquant.kv.eviction.EvictionSpecs;
+
 import java.util.Locale;
 
 /**
@@ -42,7 +44,7 @@ public final class KvSpec {
             b = KvCompression.builder();
         }
         KvCompression start0 = b.build();
-        Eviction ev = start0.eviction();
+        EvictionSpecs.Builder ev = new EvictionSpecs.Builder(start0.eviction());
         String[] agedK = {start0.agedKeyCodec()}, agedV = {start0.agedValueCodec()};
         for (int i = start; i < parts.length; i++) {
             String part = parts[i].trim();
@@ -60,11 +62,11 @@ public final class KvSpec {
                     case "boost" -> b.boost(Integer.parseInt(val));
                     case "ak" -> agedK[0] = val;
                     case "av" -> agedV[0] = val;
-                    case "evict" -> ev = evict(val, ev);
-                    case "keep" -> ev = new Eviction(ev.policy(), Double.parseDouble(val), ev.sinks(), ev.observation(), ev.pool());
-                    case "sinks" -> ev = new Eviction(ev.policy(), ev.keepRatio(), Integer.parseInt(val), ev.observation(), ev.pool());
-                    case "obs" -> ev = new Eviction(ev.policy(), ev.keepRatio(), ev.sinks(), Integer.parseInt(val), ev.pool());
-                    case "pool" -> ev = new Eviction(ev.policy(), ev.keepRatio(), ev.sinks(), ev.observation(), Integer.parseInt(val));
+                    case "evict" -> ev.evict(val);
+                    case "keep" -> ev.keep(Double.parseDouble(val));
+                    case "sinks" -> ev.sinks(Integer.parseInt(val));
+                    case "obs" -> ev.observation(Integer.parseInt(val));
+                    case "pool" -> ev.pool(Integer.parseInt(val));
                     case "window" -> b.window(Integer.parseInt(val));
                     case "block" -> b.block(Integer.parseInt(val));
                     case "wprec" -> b.windowPrecision(switch (val.toLowerCase(Locale.ROOT)) {
@@ -112,28 +114,13 @@ public final class KvSpec {
                 throw new IllegalArgumentException("--kv: '" + part + "': " + e.getMessage());
             }
         }
-        b.eviction(ev);
+        b.eviction(ev.build());
         b.agedCodecs(agedK[0], agedV[0]);
         try {
             return b.build();
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--kv '" + spec + "': " + e.getMessage());
         }
-    }
-
-    private static Eviction evict(String val, Eviction cur) {
-        String v = val.toLowerCase(Locale.ROOT);
-        String[] p = v.split(":");
-        double ratio = p.length > 1 ? Double.parseDouble(p[1]) : cur.keepRatio();
-        int sinks = cur.sinks() > 0 ? cur.sinks() : 4;
-        return switch (p[0]) {
-            case "none" -> Eviction.NONE;
-            case "streaming" -> new Eviction(Eviction.Policy.STREAMING, 1.0, sinks, 0, 1);
-            case "snapkv" -> new Eviction(Eviction.Policy.SNAPKV, ratio, sinks,
-                    cur.observation() > 0 ? cur.observation() : 32, cur.pool() > 1 ? cur.pool() : 7);
-            case "h2o" -> new Eviction(Eviction.Policy.H2O, ratio, sinks, 0, 1);
-            default -> throw new IllegalArgumentException("evict must be none, streaming, snapkv:R or h2o:R");
-        };
     }
 
     /** The preset of that name. */
@@ -180,15 +167,7 @@ public final class KvSpec {
         if (c.agedKeyCodec() != null) {
             sb.append(",age=").append(c.ageAfter()).append(",ak=").append(c.agedKeyCodec()).append(",av=").append(c.agedValueCodec());
         }
-        Eviction e = c.eviction();
-        sb.append(",evict=").append(switch (e.policy()) {
-            case NONE -> "none";
-            case STREAMING -> "streaming";
-            case SNAPKV -> "snapkv:" + e.keepRatio();
-            case H2O -> "h2o:" + e.keepRatio();
-        });
-        if (e.policy() != Eviction.Policy.NONE) sb.append(",sinks=").append(e.sinks());
-        if (e.policy() == Eviction.Policy.SNAPKV) sb.append(",obs=").append(e.observation()).append(",pool=").append(e.pool());
+        sb.append(',').append(c.eviction().spec());
         sb.append(",window=").append(c.window()).append(",block=").append(c.block());
         sb.append(",wprec=").append(KvCompression.lower(c.windowPrecision()));
         sb.append(",rot=").append(c.rotate() ? "on" : "off");

@@ -4,6 +4,9 @@ import dev.nexusquant.engine.kv.KvCache;
 import dev.nexusquant.engine.kv.KvLayout;
 import dev.nexusquant.engine.kv.KvStats;
 import dev.nexusquant.engine.kv.RopeSpec;
+import dev.nexusquant.kv.eviction.EvictionPolicy;
+import dev.nexusquant.kv.eviction.SnapKvEviction;
+import dev.nexusquant.kv.eviction.StreamingEviction;
 import org.junit.jupiter.api.Test;
 
 import java.util.HashSet;
@@ -299,7 +302,7 @@ class CompressedKvCacheTest {
     @Test
     void snapKvKeepsTheRequestedShareAndAttendsExactlyOverWhatItKept() {
         KvCompression cfg = KvCompression.builder().window(8).block(8)
-                .eviction(new Eviction(Eviction.Policy.SNAPKV, 0.25, 2, 8, 3)).build();
+                .eviction(new SnapKvEviction(0.25, 2, 8, 3)).build();
         Driver d = new Driver(LAYOUT, cfg.create(LAYOUT), 14);
         d.step(48, false, false, 0, "");
         d.step(40, false, false, 0, "");
@@ -323,15 +326,15 @@ class CompressedKvCacheTest {
 
     @Test
     void h2oAndStreamingEvictionAttendOverWhatTheyKept() {
-        for (Eviction ev : new Eviction[]{Eviction.h2o(0.5), Eviction.streaming(4)}) {
+        for (EvictionPolicy ev : new EvictionPolicy[]{EvictionPolicy.h2o(0.5), EvictionPolicy.streaming(4)}) {
             KvCompression cfg = KvCompression.builder().window(8).block(4).eviction(ev).build();
             Driver d = new Driver(LAYOUT, cfg.create(LAYOUT), 15);
             d.step(30, false, false, 0, "");
             d.cache.endOfPrompt();
-            for (int i = 0; i < 20; i++) d.step(1, true, true, 1e-5, ev.describe());
+            for (int i = 0; i < 20; i++) d.step(1, true, true, 1e-5, ev.spec());
             Set<Integer> kept = keptPositions((CompressedKvCache) d.cache, 0, 0);
-            for (int p = 0; p < 4; p++) assertTrue(kept.contains(p), "sink " + p + " kept by " + ev.describe());
-            if (ev.policy() == Eviction.Policy.STREAMING) assertTrue(kept.size() <= 4 + 8 + 4, "streaming keeps sinks + window");
+            for (int p = 0; p < 4; p++) assertTrue(kept.contains(p), "sink " + p + " kept by " + ev.spec());
+            if (ev instanceof StreamingEviction) assertTrue(kept.size() <= 4 + 8 + 4, "streaming keeps sinks + window");
         }
     }
 
@@ -369,7 +372,7 @@ class CompressedKvCacheTest {
     void bytesAreCountedFromTheArraysHeld() {
         KvCompression cfg = KvCompression.builder().codecs("fp16", "fp32").window(8).block(4)
                 .windowPrecision(KvCompression.Precision.F16)
-                .eviction(Eviction.snapKv(0.5)).center(true, true).build();
+                .eviction(EvictionPolicy.snapKv(0.5)).center(true, true).build();
         Driver d = new Driver(LAYOUT, cfg.create(LAYOUT), 16);
         CompressedKvCache c = (CompressedKvCache) d.cache;
         assertEquals(c.recountBytes(), c.stats().bytes());

@@ -1,5 +1,6 @@
 package dev.nexusquant.kv;
 
+import dev.nexusquant.kv.eviction.SnapKvEviction;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -26,11 +27,7 @@ class KvSpecTest {
         assertEquals("e8:2", last.keyCodecFor(6, 8));
         assertEquals("fp16", last.keyCodecFor(3, 4), "an exact index wins over -1");
         assertEquals(last, KvSpec.parse(KvSpec.format(last)));
-        assertEquals(Eviction.Policy.SNAPKV, c.eviction().policy());
-        assertEquals(0.4, c.eviction().keepRatio());
-        assertEquals(2, c.eviction().sinks());
-        assertEquals(16, c.eviction().observation());
-        assertEquals(5, c.eviction().pool());
+        assertEquals(new SnapKvEviction(0.4, 2, 16, 5), c.eviction());
         assertEquals(64, c.window());
         assertEquals(16, c.block());
         assertEquals(KvCompression.Precision.F16, c.windowPrecision());

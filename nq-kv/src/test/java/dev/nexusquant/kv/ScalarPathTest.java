@@ -9,6 +9,7 @@ import org.junit.jupiter.api.Test;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Runs only in the surefire execution {@code without-vector-module} (see the pom), in a JVM started WITHOUT
@@ -19,6 +20,8 @@ class ScalarPathTest {
 
     @Test
     void theCacheRunsOnTheScalarKernels() {
+        assumeTrue(Boolean.getBoolean("nq.test.withoutVectorModule"),
+                "runs in the surefire execution without-vector-module only");
         assertTrue(ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty(),
                 "this test is meant for a JVM without jdk.incubator.vector");
         assertFalse(Vectorization.enabled(), Vectorization.describe());

@@ -3,7 +3,7 @@ package dev.nexusquant.codec.eviction;
 import java.util.Arrays;
 
 /**
- * Chooses the tokens to keep: sinks, recent window, then the top-scored, up to a budget ({@link EvictionPolicy}).
+ * Chooses the tokens to keep: sinks, recent window, then the top-scored, up to a budget ({@link KeepRule}).
  *
  * <p>Ties between equal scores go to the later position (more recent tokens are more often needed next). Scores must
  * not be NaN. Cost: one primitive sort of the middle tokens, {@code O(T log T)}.
@@ -18,7 +18,7 @@ public final class Evictor {
      *
      * @param scores {@code [length]} importance scores (only the middle tokens' scores matter)
      */
-    public static int[] select(float[] scores, int length, EvictionPolicy policy) {
+    public static int[] select(float[] scores, int length, KeepRule policy) {
         if (length < 0 || scores.length < length) {
             throw new IllegalArgumentException("Evictor: " + scores.length + " scores for " + length + " tokens");
         }
@@ -63,33 +63,5 @@ public final class Evictor {
     static int sortable(float f) {
         int bits = Float.floatToIntBits(f + 0f);
         return bits >= 0 ? bits : bits ^ 0x7fffffff;
-    }
-
-    /** The scores of one layer and KV head. */
-    @FunctionalInterface
-    public interface Scores {
-        float[] of(int layer, int head);
-    }
-
-    /** The policy of one layer and KV head (budgets may differ by layer and head). */
-    @FunctionalInterface
-    public interface Policies {
-        EvictionPolicy of(int layer, int head);
-    }
-
-    /** A plan for every layer and KV head. */
-    public static EvictionPlan plan(int length, int layers, int kvHeads, Scores scores, Policies policies) {
-        int[][] kept = new int[layers * kvHeads][];
-        for (int l = 0; l < layers; l++) {
-            for (int h = 0; h < kvHeads; h++) {
-                kept[l * kvHeads + h] = select(scores.of(l, h), length, policies.of(l, h));
-            }
-        }
-        return new EvictionPlan(length, layers, kvHeads, kept);
-    }
-
-    /** A plan with one policy for every layer and head. */
-    public static EvictionPlan plan(int length, int layers, int kvHeads, Scores scores, EvictionPolicy policy) {
-        return plan(length, layers, kvHeads, scores, (l, h) -> policy);
     }
 }

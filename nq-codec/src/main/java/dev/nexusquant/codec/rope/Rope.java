@@ -10,7 +10,8 @@ package dev.nexusquant.codec.rope;
  * per-channel statistics) and how kept tokens can be given new positions after eviction (StreamingLLM, Xiao et al.
  * 2024).
  *
- * <p>This computes a sine and a cosine per pair and call; for a range of positions use a {@link RopeTable}.
+ * <p>This computes a sine and a cosine per pair and call (a table of them for a range of positions was measured
+ * faster, see nq-bench's {@code RopeTable}, but the cache does not need it).
  * Instances are immutable and thread-safe.
  */
 public final class Rope {
@@ -72,10 +73,5 @@ public final class Rope {
             x[a] = (float) (x0 * c - x1 * s);
             x[b] = (float) (x0 * s + x1 * c);
         }
-    }
-
-    /** Cosines and sines for positions {@code [first, first + count)}. */
-    public RopeTable table(long first, int count) {
-        return new RopeTable(this, first, count);
     }
 }

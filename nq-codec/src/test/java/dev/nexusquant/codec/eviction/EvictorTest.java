@@ -19,12 +19,12 @@ class EvictorTest {
     void keepsSinksRecentAndTopScoredExactly() {
         float[] s = {0, 9, 1, 8, 2, 7, 3, 6, 4, 5};
         // sinks 1, recent 2, budget 5: {0} + {8, 9} + top-2 of positions 1..7 by score: 1 (9), 3 (8)
-        assertArrayEquals(new int[]{0, 1, 3, 8, 9}, Evictor.select(s, 10, new EvictionPolicy(1, 2, Budget.tokens(5))));
+        assertArrayEquals(new int[]{0, 1, 3, 8, 9}, Evictor.select(s, 10, new KeepRule(1, 2, Budget.tokens(5))));
         // a budget below sinks + recent: sinks first, then the newest
-        assertArrayEquals(new int[]{0, 1, 9}, Evictor.select(s, 10, new EvictionPolicy(2, 4, Budget.tokens(3))));
-        assertArrayEquals(new int[]{0, 1}, Evictor.select(s, 10, new EvictionPolicy(3, 4, Budget.tokens(2))));
+        assertArrayEquals(new int[]{0, 1, 9}, Evictor.select(s, 10, new KeepRule(2, 4, Budget.tokens(3))));
+        assertArrayEquals(new int[]{0, 1}, Evictor.select(s, 10, new KeepRule(3, 4, Budget.tokens(2))));
         // ratios
-        assertEquals(10, Evictor.select(s, 10, EvictionPolicy.none()).length);
+        assertEquals(10, Evictor.select(s, 10, KeepRule.none()).length);
         assertEquals(3, Budget.keepFraction(0.3).keep(10));
         assertEquals(7, Budget.evictFraction(0.3).keep(10));
         assertEquals(4, Budget.keepFraction(0.31).keep(10));
@@ -32,9 +32,9 @@ class EvictorTest {
         assertEquals(10, Budget.tokens(100).keep(10));
         // ties go to the later position
         float[] flat = new float[8];
-        assertArrayEquals(new int[]{0, 6, 7}, Evictor.select(flat, 8, new EvictionPolicy(1, 0, Budget.tokens(3))));
+        assertArrayEquals(new int[]{0, 6, 7}, Evictor.select(flat, 8, new KeepRule(1, 0, Budget.tokens(3))));
         // empty input
-        assertArrayEquals(new int[0], Evictor.select(new float[0], 0, new EvictionPolicy(4, 4, Budget.tokens(3))));
+        assertArrayEquals(new int[0], Evictor.select(new float[0], 0, new KeepRule(4, 4, Budget.tokens(3))));
     }
 
     @Test
@@ -55,7 +55,7 @@ class EvictorTest {
                 case 1 -> Budget.keepFraction(rnd.nextDouble());
                 default -> Budget.evictFraction(rnd.nextDouble());
             };
-            EvictionPolicy p = new EvictionPolicy(sinks, recent, budget);
+            KeepRule p = new KeepRule(sinks, recent, budget);
             int[] got = Evictor.select(scores, n, p);
             // reference: the definition, written independently
             int b = budget.keep(n);
@@ -85,22 +85,22 @@ class EvictorTest {
         int layers = 3, heads = 2, n = 100;
         float[][] scores = new float[layers * heads][n];
         for (float[] row : scores) for (int i = 0; i < n; i++) row[i] = (float) rnd.nextDouble();
-        EvictionPlan plan = Evictor.plan(n, layers, heads, (l, h) -> scores[l * heads + h],
-                (l, h) -> new EvictionPolicy(4, 8, Budget.tokens(10 + 10 * l + h)));
+        EvictionPlan plan = EvictionPlan.plan(n, layers, heads, (l, h) -> scores[l * heads + h],
+                (l, h) -> new KeepRule(4, 8, Budget.tokens(10 + 10 * l + h)));
         for (int l = 0; l < layers; l++) {
             for (int h = 0; h < heads; h++) {
                 int[] k = plan.kept(l, h);
                 assertEquals(10 + 10 * l + h, k.length);
-                assertArrayEquals(Evictor.select(scores[l * heads + h], n, new EvictionPolicy(4, 8, Budget.tokens(10 + 10 * l + h))), k);
+                assertArrayEquals(Evictor.select(scores[l * heads + h], n, new KeepRule(4, 8, Budget.tokens(10 + 10 * l + h))), k);
             }
         }
         assertEquals(10 + 11 + 20 + 21 + 30 + 31, plan.totalKept());
         assertEquals(plan.totalKept() / 600.0, plan.keptFraction(), 1e-12);
         assertThrows(IllegalArgumentException.class, () -> new EvictionPlan(5, 1, 1, new int[][]{{0, 5}}));
         assertThrows(IllegalArgumentException.class, () -> new EvictionPlan(5, 1, 1, new int[][]{{2, 1}}));
-        assertThrows(IllegalArgumentException.class, () -> Evictor.select(new float[]{Float.NaN, 1, 2}, 3, new EvictionPolicy(0, 0, Budget.tokens(1))));
+        assertThrows(IllegalArgumentException.class, () -> Evictor.select(new float[]{Float.NaN, 1, 2}, 3, new KeepRule(0, 0, Budget.tokens(1))));
         assertThrows(IllegalArgumentException.class, () -> Budget.keepFraction(1.5));
         assertThrows(IllegalArgumentException.class, () -> Budget.tokens(-1));
-        assertEquals("[0, 1]", Arrays.toString(Evictor.select(new float[]{1, 2, 3}, 2, new EvictionPolicy(0, 0, Budget.all()))));
+        assertEquals("[0, 1]", Arrays.toString(Evictor.select(new float[]{1, 2, 3}, 2, new KeepRule(0, 0, Budget.all()))));
     }
 }

@@ -118,34 +118,6 @@ class RopeTest {
     }
 
     @Test
-    void tableAgreesWithExactRope() {
-        long seed = TestSeeds.seed("tableAgreesWithExactRope");
-        SplittableRandom rnd = new SplittableRandom(seed);
-        for (Convention c : Convention.values()) {
-            Rope r = new Rope(new RopeParams(c, 1_000_000, 2, 64), 96);
-            long first = 999_000;
-            RopeTable table = r.table(first, 2000);
-            for (int t = 0; t < 500; t++) {
-                long p = first + rnd.nextInt(2000);
-                float[] k = gaussian(rnd, 96);
-                float[] a = k.clone();
-                float[] b = k.clone();
-                r.forward(a, 0, p);
-                table.forward(b, 0, p);
-                for (int i = 0; i < 96; i++) {
-                    assertEquals(a[i], b[i], 4 * Math.ulp(4f), c + " p=" + p + " i=" + i + " seed=" + seed);
-                }
-                table.inverse(b, 0, p);
-                for (int i = 0; i < 96; i++) {
-                    assertEquals(k[i], b[i], 4 * Math.ulp(4f), c + " round trip p=" + p + " seed=" + seed);
-                }
-            }
-            assertThrows(IndexOutOfBoundsException.class, () -> table.forward(new float[96], 0, first - 1));
-            assertThrows(IndexOutOfBoundsException.class, () -> table.forward(new float[96], 0, first + 2000));
-        }
-    }
-
-    @Test
     void rejectsBadParameters() {
         assertThrows(IllegalArgumentException.class, () -> new RopeParams(Convention.ADJACENT, 1, 1, 64));
         assertThrows(IllegalArgumentException.class, () -> new RopeParams(Convention.ADJACENT, Double.NaN, 1, 64));

@@ -1,8 +1,8 @@
-package dev.nexusquant.kv.baseline;
+package dev.nexusquant.codec.baseline;
 
 import dev.nexusquant.codec.VectorCompressor;
-import dev.nexusquant.kv.RowCodecs;
-import dev.nexusquant.kv.rows.CodedRows;
+import dev.nexusquant.codec.RowCodecs;
+import dev.nexusquant.codec.CodedRows;
 import org.junit.jupiter.api.Test;
 
 import java.util.Random;

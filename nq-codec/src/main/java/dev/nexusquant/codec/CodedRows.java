@@ -1,4 +1,4 @@
-package dev.nexusquant.kv.rows;
+package dev.nexusquant.codec;
 
 import dev.nexusquant.codec.VectorCompressor;
 

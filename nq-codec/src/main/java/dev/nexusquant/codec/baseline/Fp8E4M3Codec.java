@@ -1,4 +1,4 @@
-package dev.nexusquant.kv.baseline;
+package dev.nexusquant.codec.baseline;
 
 /**
  * FP8 E4M3 (OCP "E4M3FN": 1 sign, 4 exponent bits with bias 7, 3 mantissa bits, no infinities, largest finite 448)

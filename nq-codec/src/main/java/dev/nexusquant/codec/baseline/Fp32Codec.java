@@ -1,4 +1,4 @@
-package dev.nexusquant.kv.baseline;
+package dev.nexusquant.codec.baseline;
 
 /** Plain fp32 vectors: lossless, 32 bits per value (the lossless configuration's codec). */
 public final class Fp32Codec extends DecodingCompressor {

@@ -1,4 +1,4 @@
-package dev.nexusquant.kv.baseline;
+package dev.nexusquant.codec.baseline;
 
 /** IEEE fp16 vectors (round to nearest even): 16 bits per value, the reference every ratio is measured against. */
 public final class Fp16Codec extends DecodingCompressor {

@@ -1,4 +1,4 @@
-package dev.nexusquant.kv.baseline;
+package dev.nexusquant.codec.baseline;
 
 /**
  * llama.cpp's {@code q8_0} applied to cache rows: blocks of 32 consecutive values of a row, one fp16 scale

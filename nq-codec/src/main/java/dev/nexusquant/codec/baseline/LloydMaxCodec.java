@@ -1,4 +1,4 @@
-package dev.nexusquant.kv.baseline;
+package dev.nexusquant.codec.baseline;
 
 /**
  * TurboQuant-style vectors (Zandieh et al., "TurboQuant: Online Vector Quantization with Near-optimal Distortion Rate",

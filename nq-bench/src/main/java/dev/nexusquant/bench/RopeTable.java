@@ -1,4 +1,7 @@
-package dev.nexusquant.codec.rope;
+package dev.nexusquant.bench;
+
+import dev.nexusquant.codec.rope.Rope;
+import dev.nexusquant.codec.rope.RopeParams;
 
 /**
  * Cached cosines and sines of a {@link Rope} for a range of positions, so that RoPE costs a few multiplications per
@@ -20,7 +23,7 @@ public final class RopeTable {
     /** [count][half] sin(theta_i(first + t)). */
     private final float[] sin;
 
-    RopeTable(Rope rope, long first, int count) {
+    public RopeTable(Rope rope, long first, int count) {
         if (count < 0) throw new IllegalArgumentException("RopeTable: count must be >= 0: " + count);
         this.params = rope.params();
         this.headDim = rope.headDim();

@@ -1,4 +1,4 @@
-package dev.nexusquant.kv.baseline;
+package dev.nexusquant.codec.baseline;
 
 /**
  * llama.cpp's {@code q4_0} applied to cache rows: blocks of 32 values; the value of largest magnitude {@code m} (with

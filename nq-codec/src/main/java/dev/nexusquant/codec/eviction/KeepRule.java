@@ -8,15 +8,15 @@ package dev.nexusquant.codec.eviction;
  * <p>The budget is a hard cap on memory: when it is smaller than {@code sinks + recent}, the sinks are kept first,
  * then the recent window from the newest token backwards, until the budget is used.
  */
-public record EvictionPolicy(int sinks, int recent, Budget budget) {
+public record KeepRule(int sinks, int recent, Budget budget) {
 
-    public EvictionPolicy {
-        if (sinks < 0 || recent < 0) throw new IllegalArgumentException("EvictionPolicy: sinks and recent must be >= 0: " + sinks + ", " + recent);
-        if (budget == null) throw new IllegalArgumentException("EvictionPolicy: budget is null");
+    public KeepRule {
+        if (sinks < 0 || recent < 0) throw new IllegalArgumentException("KeepRule: sinks and recent must be >= 0: " + sinks + ", " + recent);
+        if (budget == null) throw new IllegalArgumentException("KeepRule: budget is null");
     }
 
     /** Keeps everything. */
-    public static EvictionPolicy none() {
-        return new EvictionPolicy(0, 0, Budget.all());
+    public static KeepRule none() {
+        return new KeepRule(0, 0, Budget.all());
     }
 }

@@ -1,4 +1,4 @@
-package dev.nexusquant.kv.baseline;
+package dev.nexusquant.codec.baseline;
 
 /**
  * Lloyd-Max (MSE-optimal scalar) quantizer levels for a unit Gaussian, computed once per rate by the Lloyd

@@ -3,7 +3,7 @@ package dev.nexusquant.codec.eviction;
 import java.util.Arrays;
 
 /**
- * What an eviction keeps, per layer and KV head: the original positions of the kept tokens in ascending order.
+ * What an eviction keeps, per layer and KV head (a test helper: {@link #plan} runs {@link Evictor} per layer and head): the original positions of the kept tokens in ascending order.
  * Evicted tokens are simply absent; the caller drops them from memory and keeps these positions beside the kept
  * entries (RoPE and causal masks need them).
  *
@@ -82,5 +82,33 @@ public record EvictionPlan(int length, int layers, int kvHeads, int[][] kept) {
     public String toString() {
         return "EvictionPlan[length=" + length + ", layers=" + layers + ", kvHeads=" + kvHeads + ", kept "
                 + totalKept() + " of " + (long) length * layers * kvHeads + "]";
+    }
+
+    /** The scores of one layer and KV head. */
+    @FunctionalInterface
+    interface Scores {
+        float[] of(int layer, int head);
+    }
+
+    /** The policy of one layer and KV head (budgets may differ by layer and head). */
+    @FunctionalInterface
+    interface Policies {
+        KeepRule of(int layer, int head);
+    }
+
+    /** A plan for every layer and KV head. */
+    static EvictionPlan plan(int length, int layers, int kvHeads, Scores scores, Policies policies) {
+        int[][] kept = new int[layers * kvHeads][];
+        for (int l = 0; l < layers; l++) {
+            for (int h = 0; h < kvHeads; h++) {
+                kept[l * kvHeads + h] = Evictor.select(scores.of(l, h), length, policies.of(l, h));
+            }
+        }
+        return new EvictionPlan(length, layers, kvHeads, kept);
+    }
+
+    /** A plan with one policy for every layer and head. */
+    static EvictionPlan plan(int length, int layers, int kvHeads, Scores scores, KeepRule policy) {
+        return plan(length, layers, kvHeads, scores, (l, h) -> policy);
     }
 }

@@ -1,4 +1,4 @@
-package dev.nexusquant.kv.baseline;
+package dev.nexusquant.codec.baseline;
 
 /** Packs small unsigned codes of {@code bits} bits each, least significant bits first, into bytes at an offset. */
 final class BitPacking {

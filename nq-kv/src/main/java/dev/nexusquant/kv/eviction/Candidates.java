@@ -1,0 +1,24 @@
+package dev.nexusquant.kv.eviction;
+
+/**
+ * What a compressed cache knows about the rows of one (layer, KV head) it is about to compress, handed to
+ * {@link EvictionPolicy#scores}: the candidates are the oldest {@link #count()} rows of its full-precision window.
+ * Arrays are indexed by window row (row 0 is the oldest); they are the cache's own, read-only.
+ */
+public interface Candidates {
+
+    /** Rows being ranked: window rows {@code [0, count)}. */
+    int count();
+
+    /** True for the compression at the end of the first prompt (ranked with the prompt's own queries). */
+    boolean atPromptEnd();
+
+    /** Attention mass each window row received, summed over queries and query heads, or null when none was recorded. */
+    float[] attentionSums();
+
+    /** The same divided by the number of queries that saw each row, or null when none was recorded. */
+    float[] attentionMeans();
+
+    /** The prompt's last queries and the window's keys (for SnapKV), or null when no query was recorded. */
+    PromptQueries promptQueries();
+}

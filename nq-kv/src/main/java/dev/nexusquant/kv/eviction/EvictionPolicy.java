@@ -1,0 +1,73 @@
+package dev.nexusquant.kv.eviction;
+
+/**
+ * Which cached tokens a compressed cache drops, and how many it keeps: stage 2 of the pipeline, as a policy object.
+ *
+ * <p>Every compression step looks at the oldest rows still held in full precision (the candidates: all but the most
+ * recent {@code window}), asks the policy for their {@link #scores}, keeps the first {@link #sinks()} positions and the
+ * best-scored rows up to {@link #keepCount} (ties to the later row; see the codec's {@code Evictor}) and drops the rest
+ * for real. With aging configured, rows are ranked and dropped when they age instead, by the attention they received
+ * while young; the policy then only says how many it keeps.
+ *
+ * <p>One class per policy: {@link NoEviction}, {@link StreamingEviction} (StreamingLLM), {@link SnapKvEviction} and
+ * {@link H2oEviction}. A new policy implements this interface and gets a name in {@link EvictionSpecs} so that
+ * {@code --kv evict=NAME} reaches it. Implementations are immutable values.
+ */
+public interface EvictionPolicy {
+
+    /** Keeps every token. */
+    static EvictionPolicy none() {
+        return NoEviction.INSTANCE;
+    }
+
+    /** SnapKV with the usual settings (4 sinks, 32 observation queries, max-pooling over 7 positions). */
+    static EvictionPolicy snapKv(double keepRatio) {
+        return new SnapKvEviction(keepRatio, 4, 32, 7);
+    }
+
+    /** H2O with 4 sinks. */
+    static EvictionPolicy h2o(double keepRatio) {
+        return new H2oEviction(keepRatio, 4);
+    }
+
+    /** StreamingLLM: the sinks and the recent window only. */
+    static EvictionPolicy streaming(int sinks) {
+        return new StreamingEviction(sinks);
+    }
+
+    /** True when this policy may drop tokens. */
+    boolean drops();
+
+    /** The first {@code sinks} positions of the sequence are never dropped. */
+    int sinks();
+
+    /** Rows kept out of {@code candidates}, before the sinks are forced in. */
+    int keepCount(int candidates);
+
+    /** Queries at the end of the prompt whose attention this policy ranks by (0: it needs none). */
+    default int observationWindow() {
+        return 0;
+    }
+
+    /**
+     * Whether the cache must record the attention each full-precision row receives, on the prompt
+     * ({@code afterPrompt} false) or during generation (true).
+     */
+    boolean recordsAttention(boolean afterPrompt);
+
+    /** Importance of each candidate row, at least {@code c.count()} values; higher is kept first. */
+    float[] scores(Candidates c);
+
+    /** The settings as a {@code --kv} spec writes them: {@code evict=snapkv:0.2,sinks=4,obs=32,pool=7}. */
+    String spec();
+
+    /**
+     * The ranking of H2O and of every policy after the prompt: the attention each row received, summed ({@code at the
+     * end of the prompt}, the paper's form) or as a mean over the queries that saw it (later blocks); zeros when none
+     * was recorded.
+     */
+    static float[] byReceivedAttention(Candidates c) {
+        float[] received = c.atPromptEnd() ? c.attentionSums() : c.attentionMeans();
+        return received == null ? new float[c.count()] : java.util.Arrays.copyOf(received, c.count());
+    }
+}
