@@ -81,13 +81,7 @@ class CompressedKvCacheTest {
 
     static Set<Integer> keptPositions(CompressedKvCache c, int layer, int kvHead) {
         Set<Integer> s = new HashSet<>();
-        CompressedKvCache.Head hd = c.head(layer, kvHead);
-        for (CompressedKvCache.Segment seg : hd.segments) {
-            int[] p = new int[seg.positions().count()];
-            seg.positions().decode(0, p.length, p);
-            for (int x : p) s.add(x);
-        }
-        for (int i = 0; i < hd.window.count(); i++) s.add(hd.window.position(i));
+        for (int p : c.inspect(layer, kvHead).positions()) s.add(p);
         return s;
     }
 
@@ -182,19 +176,21 @@ class CompressedKvCacheTest {
         d.step(64, false, false, 0, "");
         c.endOfPrompt();
         // the prompt's rows older than 40 positions went straight to the aged codecs, the rest in blocks of 8
-        for (CompressedKvCache.Segment seg : c.head(0, 0).segments) {
-            boolean old = seg.positions().last() < 63 - 40;
-            assertEquals(old, seg.aged(), "segment ending at " + seg.positions().last());
+        for (CompressedKvCache.SegmentView seg : c.inspect(0, 0).segments()) {
+            int last = seg.positions()[seg.positions().length - 1];
+            boolean old = last < 63 - 40;
+            assertEquals(old, seg.aged(), "segment ending at " + last);
             // one fp16 scale + 16 code bits per 8 values at 1 bit (e8:1 is 8 bits per 8 values), 32 at 4 bits
-            assertEquals(old ? 2 + 16 / 8 * 1 : 2 + 16 / 8 * 4, seg.keys().codec().bytesPerBlock(), "codec of a segment");
+            assertEquals(old ? 2 + 16 / 8 * 1 : 2 + 16 / 8 * 4, seg.keyCodec().bytesPerBlock(), "codec of a segment");
         }
         long before = c.stats().bytes();
         for (int i = 0; i < 60; i++) d.step(1, false, false, 0, "");
         long agedRows = 0, youngRows = 0;
-        for (CompressedKvCache.Segment seg : c.head(1, 1).segments) {
-            if (seg.aged()) agedRows += seg.keys().rows();
-            else youngRows += seg.keys().rows();
-            if (!seg.aged()) assertTrue(seg.positions().last() >= 123 - 40 - 8, "young segments are recent");
+        for (CompressedKvCache.SegmentView seg : c.inspect(1, 1).segments()) {
+            if (seg.aged()) agedRows += seg.positions().length;
+            else youngRows += seg.positions().length;
+            int last = seg.positions()[seg.positions().length - 1];
+            if (!seg.aged()) assertTrue(last >= 123 - 40 - 8, "young segments are recent");
         }
         assertTrue(agedRows > 64 && youngRows > 0, agedRows + " aged, " + youngRows + " young rows");
         assertEquals(c.recountBytes(), c.stats().bytes());
@@ -248,8 +244,8 @@ class CompressedKvCacheTest {
             c.endOfPrompt();
             assertArrayEquals(new int[]{sharp}, c.boostedLayers(), "sharp layer " + sharp);
             // the boosted layer's rows are coded at 1 + 2 = 3 bits: 2 bytes of scale + 32 * 3 / 8 bytes
-            assertEquals(2 + 12, c.head(sharp, 0).segments.get(0).keys().codec().bytesPerBlock());
-            assertEquals(2 + 4, c.head((sharp + 1) % 4, 0).segments.get(0).keys().codec().bytesPerBlock());
+            assertEquals(2 + 12, c.inspect(sharp, 0).segments().get(0).keyCodec().bytesPerBlock());
+            assertEquals(2 + 4, c.inspect((sharp + 1) % 4, 0).segments().get(0).keyCodec().bytesPerBlock());
         }
     }
 
@@ -263,7 +259,7 @@ class CompressedKvCacheTest {
         for (int i = 0; i < 30; i++) d.step(1 + (i % 4), true, false, 1e-5, "decode");
         // 40 staging limit crossed on the prompt? no: 35 < 40; now a second long turn crosses nothing either
         assertEquals(d.next, d.cache.tokensSeen());
-        assertTrue(((CompressedKvCache) d.cache).head(0, 0).segments.size() > 3, "blocks were compressed");
+        assertTrue(((CompressedKvCache) d.cache).inspect(0, 0).segments().size() > 3, "blocks were compressed");
     }
 
     @Test
@@ -295,8 +291,8 @@ class CompressedKvCacheTest {
         Driver d = new Driver(LAYOUT, cfg.create(LAYOUT), 13);
         for (int i = 0; i < 10; i++) d.step(12, true, false, 1e-5, "long prompt");
         CompressedKvCache c = (CompressedKvCache) d.cache;
-        assertTrue(c.head(1, 1).window.count() <= 32 + 12, "staging stayed bounded");
-        assertTrue(!c.head(1, 1).segments.isEmpty());
+        assertTrue(c.inspect(1, 1).windowPositions().length <= 32 + 12, "staging stayed bounded");
+        assertTrue(!c.inspect(1, 1).segments().isEmpty());
     }
 
     @Test
@@ -409,5 +405,42 @@ class CompressedKvCacheTest {
         float[] kv = new float[LAYOUT.kvDim()];
         c.append(0, 1, new int[]{5}, kv, kv);
         assertThrows(IllegalArgumentException.class, () -> c.append(0, 1, new int[]{5}, kv, kv));
+    }
+
+    @Test
+    void aClosedCacheRefusesWorkWithAnIllegalStateException() {
+        CompressedKvCache c = (CompressedKvCache) Quality.BALANCED.config().create(LAYOUT);
+        Driver d = new Driver(LAYOUT, c, 41);
+        d.step(40, false, false, 0, "");
+        c.close();
+        float[] q = new float[LAYOUT.qDim()], out = new float[LAYOUT.qDim()];
+        assertThrows(IllegalStateException.class, () -> c.attend(0, 0, 1, new int[]{40}, q, out));
+        assertThrows(IllegalStateException.class, () -> c.append(0, 1, new int[]{40}, new float[LAYOUT.kvDim()], new float[LAYOUT.kvDim()]));
+        assertThrows(IllegalStateException.class, c::endOfPrompt);
+        assertEquals(40, c.stats().tokensSeen(), "what it held at its end stays readable");
+    }
+
+    @Test
+    void theBitAllocationMeasuresTheKeysAsTheyWillBeStored() {
+        // key balancing, centring, rotation and keys stored with RoPE undone: the measure must see all of them
+        for (String keys : new String[]{"post", "pre"}) {
+            KvCompression cfg = KvSpec.parse("k=e8:2,v=e8:2,kbal=on,center=kv,rot=on,keys=" + keys + ",window=8,block=8,obs=16");
+            CompressedKvCache c = (CompressedKvCache) cfg.create(LAYOUT);
+            Driver d = new Driver(LAYOUT, c, 42);
+            d.step(50, false, false, 0, "");
+            float[][] preview = new float[LAYOUT.layers() * LAYOUT.kvHeads()][];
+            for (int l = 0; l < LAYOUT.layers(); l++) {
+                for (int h = 0; h < LAYOUT.kvHeads(); h++) preview[l * LAYOUT.kvHeads() + h] = c.previewStoredKeys(l, h);
+            }
+            c.endOfPrompt();
+            for (int l = 0; l < LAYOUT.layers(); l++) {
+                for (int h = 0; h < LAYOUT.kvHeads(); h++) {
+                    float[] p = preview[l * LAYOUT.kvHeads() + h];
+                    assertEquals(42 * LAYOUT.headDim(), p.length);
+                    float[] stored = java.util.Arrays.copyOf(c.expand(l, h).keys(), p.length);
+                    assertArrayEquals(stored, p, "keys=" + keys + " layer " + l + " head " + h);
+                }
+            }
+        }
     }
 }
