@@ -43,10 +43,10 @@ import java.nio.ByteOrder;
  * Scales are limited to the fp16 range, so values above about 1.8e5 in magnitude are clipped.
  *
  * <p>Decoding, the fused {@link #dot} and {@link #axpy} use a Vector API kernel when it is available (8 float lanes
- * per group) and a scalar twin otherwise; {@link #scalar} and {@link #vectorized} pick one explicitly. Encoding with the
- * Vector API ({@link VectorE8Encoder}) codes one group per lane, many groups at a time, and is fastest when
- * {@link #encode(float[], int, int, byte[], int)} is given many vectors at once; it writes the same bytes as the
- * scalar encoder ({@link #quantizeScalar}, one scale group at a time), which tests check. Immutable and thread-safe
+ * per group) and a scalar twin otherwise; {@link #scalar} and {@link #vectorized} pick one explicitly, and the encoder
+ * goes with them. The vector encoder ({@link VectorE8Encoder}) codes one group per lane, many groups at a time, and is
+ * fastest when {@link #encode(float[], int, int, byte[], int)} is given many vectors at once; it writes the same bytes
+ * as the scalar encoder ({@link ScalarE8Encoder}, one scale group at a time), which tests check. Immutable and thread-safe
  * (the work arrays are per thread).
  *
  * <p>References: Conway and Sloane, "Fast quantizing and decoding algorithms for lattice quantizers and codes", 1982;
@@ -65,10 +65,6 @@ public final class E8Codec implements VectorCompressor {
 
     /** Second-stage weights per bits (index = bits), measured on unit Gaussian data (see E8CodecQualityTest). */
     static final float[] DEFAULT_WEIGHT = {0f, 0f, 0f, 0.5f, 0.26f};
-    /** Best fixed scale / rms for unit Gaussian data, per bits (the centre of the scale search). */
-    static final float[] RATIO = {0f, 1.63f, 0.965f, 1.01f, 1.14f};
-    /** Multipliers of the scale search, the centre first (the others then often stop early, past the best error). */
-    static float[] SEARCH = {1.0f, 0.92f, 1.09f};
 
     static final VarHandle SHORT_LE = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
 
@@ -86,9 +82,8 @@ public final class E8Codec implements VectorCompressor {
     final int[] codeOffset;
     private final int bytesPerVector;
     private final E8Kernels kernels;
-    /** Whether encoding uses {@link VectorE8Encoder} (with the vector kernels) or the scalar per-group loop. */
-    private final boolean vectorEncoder;
-    private final ThreadLocal<Scratch> scratch;
+    /** The encoder that goes with the kernels: {@link VectorE8Encoder} with the vector ones, else {@link ScalarE8Encoder}. */
+    private final E8Encoder encoder;
 
     /** The codec for vectors of dimension {@code dim} at {@code bits} code bits per value, one scale per vector. */
     public static E8Codec of(int dim, int bits) {
@@ -152,8 +147,7 @@ public final class E8Codec implements VectorCompressor {
         if (codeBits != 8 * bits) throw new IllegalArgumentException("E8Codec: stages give " + codeBits / 8 + " bits, not " + bits);
         this.bytesPerVector = at;
         this.kernels = kernels;
-        this.vectorEncoder = kernels != E8Kernels.SCALAR;
-        this.scratch = ThreadLocal.withInitial(() -> new Scratch(this));
+        this.encoder = kernels.encoder(this); // last: the encoder reads the fields above
     }
 
     /** Recreates a codec from a container's descriptor. */
@@ -291,19 +285,7 @@ public final class E8Codec implements VectorCompressor {
         if (count < 0) throw new IllegalArgumentException("E8Codec: negative count " + count);
         checkRange(x.length, xOff, (long) count * dim, "x");
         checkRange(dst.length, dstOff, (long) count * bytesPerVector, "dst");
-        Scratch s = scratch.get();
-        if (!vectorEncoder) {
-            for (int v = 0; v < count; v++) {
-                for (int k = 0; k < scaleGroups; k++) {
-                    encodeScaleGroup(x, xOff + v * dim + k * scaleGroup, k, dst, dstOff + v * bytesPerVector, s);
-                }
-            }
-            return;
-        }
-        for (int v0 = 0; v0 < count; v0 += s.chunkVectors) {
-            int n = Math.min(s.chunkVectors, count - v0);
-            encodeChunk(x, xOff + v0 * dim, n, dst, dstOff + v0 * bytesPerVector, s);
-        }
+        encoder.encode(x, xOff, count, dst, dstOff);
     }
 
     @Override
@@ -352,408 +334,10 @@ public final class E8Codec implements VectorCompressor {
     }
 
     // ---------------------------------------------------------------------------------------------------------------
-    // Encoding
-
-    /** Per-thread work arrays, so that encoding allocates nothing. */
-    static final class Scratch {
-        final float[] z = new float[8];
-        final float[] point = new float[8];
-        /** [stages][groupsPerScale] codes of the candidate being tried and of the best one (scalar encoder). */
-        int[][] codes;
-        int[][] best;
-        /** [scaleGroup] decoded values at unit scale for the best codes. */
-        final float[] unit;
-        /** The refit's two sums. */
-        final double[] sums = new double[2];
-        /** Vectors per chunk of the batched encoder, and its work space. */
-        final int chunkVectors;
-        /** [candidates][stages][chunk groups, whole batches] the codes of each candidate scale. */
-        final int[][][] candCodes;
-        /** [candidates][chunk groups, whole batches] per group: each candidate's squared error at unit scale. */
-        final float[][] candErr;
-        /** [chunk groups] 1 / the candidate's scale. */
-        final float[] laneInv;
-        /**
-         * Small chunks (fewer than SIDE_BY_SIDE_BELOW groups, whole batches): the chunk once per candidate, side by
-         * side in one work space; [stages][lanes] the codes, [lanes] the errors and 1 / the scales. Null where a
-         * vector alone has that many groups.
-         */
-        final VectorE8Encoder.Work side;
-        final int[][] sideCodes;
-        final float[] sideErr;
-        final float[] sideInv;
-        /** [candidates] where each candidate's codes, errors and unit-scale points are, for the chunk at hand. */
-        final int[][][] codesOf;
-        final float[][] errOf;
-        final float[][] units;
-        final int[] laneBase;
-        /** [chunk scale groups] the candidate each scale group keeps. */
-        final int[] bestCandidate;
-        /** [chunk scale groups] sums of squares, centre scales, the best error and scale. */
-        final double[] sumSquares;
-        final float[] centre;
-        final double[] bestErr;
-        final float[] bestScale;
-        final VectorE8Encoder.Work work;
-
-        Scratch(E8Codec c) {
-            codes = new int[c.books.length][c.groupsPerScale];
-            best = new int[c.books.length][c.groupsPerScale];
-            unit = new float[c.scaleGroup];
-            if (c.vectorEncoder) {
-                chunkVectors = Math.max(1, CHUNK_GROUPS / c.groups);
-                int g = chunkVectors * c.groups;
-                int q = chunkVectors * c.scaleGroups;
-                int padded = padded(g);
-                candCodes = new int[SEARCH.length][c.books.length][padded]; // whole batches: every lane is written
-                candErr = new float[SEARCH.length][padded];
-                laneInv = new float[g];
-                if (c.groups < SIDE_BY_SIDE_BELOW) {
-                    int lanes = SEARCH.length * SIDE_BY_SIDE_BELOW;
-                    side = new VectorE8Encoder.Work(lanes, 1, c.books.length);
-                    sideCodes = new int[c.books.length][lanes];
-                    sideErr = new float[lanes];
-                    sideInv = new float[lanes];
-                } else {
-                    side = null;
-                    sideCodes = null;
-                    sideErr = sideInv = null;
-                }
-                codesOf = new int[SEARCH.length][][];
-                errOf = new float[SEARCH.length][];
-                units = new float[SEARCH.length][];
-                laneBase = new int[SEARCH.length];
-                bestCandidate = new int[q];
-                sumSquares = new double[q];
-                centre = new float[q];
-                bestErr = new double[q];
-                bestScale = new float[q];
-                work = new VectorE8Encoder.Work(g, SEARCH.length, c.books.length);
-            } else {
-                chunkVectors = 1;
-                candCodes = null;
-                candErr = null;
-                side = null;
-                sideCodes = null;
-                sideErr = sideInv = null;
-                codesOf = null;
-                errOf = null;
-                units = null;
-                laneBase = null;
-                bestCandidate = null;
-                laneInv = centre = bestScale = null;
-                sumSquares = bestErr = null;
-                work = null;
-            }
-        }
-    }
-
-    /** Groups of eight values that the batched encoder takes at a time (whole vectors, at least one). */
-    static final int CHUNK_GROUPS = 256;
-
-    /**
-     * Chunks of fewer groups than this (in whole batches) quantize the candidate scales side by side in one pass,
-     * so that the groups outside E8P16's ball of all three share the overload queue's batches: one vector of 128 per
-     * call codes about 1.4x faster. Larger chunks fill the queue by themselves and run the candidates one after the
-     * other, which keeps the work space smaller (side by side was 3-7% slower for them).
-     */
-    static final int SIDE_BY_SIDE_BELOW = 64;
-
-    /** g rounded up to whole batches of the vector encoder. */
-    static int padded(int g) {
-        return (g + VectorE8Encoder.LANES - 1) / VectorE8Encoder.LANES * VectorE8Encoder.LANES;
-    }
+    // Encoding: see E8Encoder and its twins
 
     Codebook book(int st) {
         return books[st] == BOOK_P16 ? E8P16.INSTANCE : E8Root8.INSTANCE;
-    }
-
-    /** The sum of squares of a scale group (in double, four interleaved partial sums), checked finite. */
-    private double checkedSumOfSquares(float[] x, int xOff, int k) {
-        double ss = vectorEncoder ? VectorE8Encoder.sumOfSquares(x, xOff, scaleGroup) : sumOfSquares(x, xOff, scaleGroup);
-        if (!Double.isFinite(ss)) {
-            throw new IllegalArgumentException("E8Codec: the vector holds a NaN or infinite value (scale group " + k + ")");
-        }
-        return ss;
-    }
-
-    /** Σ x² over n values, in double as four partial sums over the values i = p (mod 4), added (s0 + s1) + (s2 + s3). */
-    static double sumOfSquares(float[] x, int xOff, int n) {
-        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-        for (int i = 0; i < n; i += 4) {
-            double v0 = x[xOff + i], v1 = x[xOff + i + 1], v2 = x[xOff + i + 2], v3 = x[xOff + i + 3];
-            s0 += v0 * v0;
-            s1 += v1 * v1;
-            s2 += v2 * v2;
-            s3 += v3 * v3;
-        }
-        return (s0 + s1) + (s2 + s3);
-    }
-
-    /** The centre of the scale search for a scale group with sum of squares ss: its rms times the rate's ratio. */
-    private float centreScale(double ss) {
-        return (float) Math.sqrt(ss / scaleGroup) * RATIO[bits];
-    }
-
-    /** The scalar encoder: one scale group, its candidate scales one after the other with early stopping. */
-    private void encodeScaleGroup(float[] x, int xOff, int k, byte[] dst, int dstOff, Scratch s) {
-        double ss = checkedSumOfSquares(x, xOff, k);
-        float bestScale = 0f;
-        if (ss > 0) {
-            float centre = centreScale(ss);
-            double bestErr = Double.POSITIVE_INFINITY;
-            for (float m : SEARCH) {
-                float sc = toHalfScale(centre * m);
-                if (sc == 0f) continue;
-                double err = quantizeScalar(x, xOff, sc, s.codes, s, bestErr);
-                if (err < bestErr) {
-                    bestErr = err;
-                    bestScale = sc;
-                    int[][] t = s.best;
-                    s.best = s.codes;
-                    s.codes = t;
-                }
-            }
-        }
-        if (bestScale != 0f) unitDecode(s.best, 0, s.unit, s);
-        finishScaleGroup(x, xOff, k, bestScale, s.best, 0, s.unit, dst, dstOff, s);
-    }
-
-    /**
-     * The batched encoder: {@code n} whole vectors at once. For each candidate multiplier, every group of the chunk
-     * is quantized at its scale group's candidate scale ({@link VectorE8Encoder}, a lane per group): a small chunk
-     * with the three candidates side by side in one pass (see {@link #SIDE_BY_SIDE_BELOW}), a larger one candidate
-     * after candidate. Then each scale group keeps its best candidate as {@link #encodeScaleGroup} would (the first
-     * strictly smaller error, the error summed in double over its groups in order), and the same refit and layout
-     * follow.
-     */
-    private void encodeChunk(float[] x, int xOff, int n, byte[] dst, int dstOff, Scratch s) {
-        int q = n * scaleGroups;
-        int g = n * groups;
-        for (int k = 0; k < q; k++) {
-            double ss = checkedSumOfSquares(x, xOff + k * scaleGroup, k % scaleGroups);
-            s.sumSquares[k] = ss;
-            s.centre[k] = ss > 0 ? centreScale(ss) : 0f;
-            s.bestErr[k] = Double.POSITIVE_INFINITY;
-            s.bestScale[k] = 0f;
-        }
-        int stride = padded(g);
-        if (s.side != null && stride < SIDE_BY_SIDE_BELOW) {
-            // the candidates side by side: lanes [ci * stride, (ci + 1) * stride), padding lanes at scale 0
-            VectorE8Encoder.transpose(x, xOff, g, s.side);
-            VectorE8Encoder.replicate(s.side, stride, SEARCH.length);
-            for (int ci = 0; ci < SEARCH.length; ci++) {
-                fillInverseScales(s, q, ci, s.sideInv, ci * stride);
-                java.util.Arrays.fill(s.sideInv, ci * stride + g, (ci + 1) * stride, 0f);
-            }
-            float[] u = VectorE8Encoder.quantize(this, SEARCH.length * stride, s.sideInv, s.side, s.sideCodes,
-                    s.sideErr, 0);
-            for (int ci = 0; ci < SEARCH.length; ci++) {
-                s.codesOf[ci] = s.sideCodes;
-                s.errOf[ci] = s.sideErr;
-                s.units[ci] = u;
-                s.laneBase[ci] = ci * stride;
-            }
-        } else {
-            // one candidate after the other, each in its own arrays
-            VectorE8Encoder.transpose(x, xOff, g, s.work);
-            for (int ci = 0; ci < SEARCH.length; ci++) {
-                boolean any = fillInverseScales(s, q, ci, s.laneInv, 0);
-                s.codesOf[ci] = s.candCodes[ci];
-                s.errOf[ci] = s.candErr[ci];
-                s.laneBase[ci] = 0;
-                if (any) {
-                    s.units[ci] = VectorE8Encoder.quantize(this, g, s.laneInv, s.work, s.candCodes[ci], s.candErr[ci], ci);
-                }
-            }
-        }
-        // each scale group keeps the first candidate with a strictly smaller error, summed in double in group order
-        for (int ci = 0; ci < SEARCH.length; ci++) {
-            float[] err = s.errOf[ci];
-            for (int k = 0; k < q; k++) {
-                float sc = candidateScale(s, k, ci);
-                if (sc == 0f) continue;
-                int first = s.laneBase[ci] + k * groupsPerScale;
-                double e = 0;
-                for (int j = first; j < first + groupsPerScale; j++) e += (double) err[j] * sc * sc;
-                if (e < s.bestErr[k]) {
-                    s.bestErr[k] = e;
-                    s.bestScale[k] = sc;
-                    s.bestCandidate[k] = ci;
-                }
-            }
-        }
-        for (int k = 0; k < q; k++) {
-            int v = k / scaleGroups;
-            int ci = s.bestCandidate[k];
-            int first = s.laneBase[ci] + k * groupsPerScale;
-            if (s.bestScale[k] != 0f) VectorE8Encoder.untranspose(s.units[ci], first, groupsPerScale, s.unit);
-            finishScaleGroup(x, xOff + k * scaleGroup, k % scaleGroups, s.bestScale[k], s.codesOf[ci], first,
-                    s.unit, dst, dstOff + v * bytesPerVector, s);
-        }
-    }
-
-    /**
-     * 1 / candidate ci's scale (0 where the scale is 0) for every group of the chunk's q scale groups, into
-     * {@code inv[base ..]}; whether any scale group has a nonzero scale.
-     */
-    private boolean fillInverseScales(Scratch s, int q, int ci, float[] inv, int base) {
-        boolean any = false;
-        for (int k = 0; k < q; k++) {
-            float sc = candidateScale(s, k, ci);
-            any |= sc != 0f;
-            float v = sc != 0f ? 1f / sc : 0f;
-            java.util.Arrays.fill(inv, base + k * groupsPerScale, base + (k + 1) * groupsPerScale, v);
-        }
-        return any;
-    }
-
-    /** Candidate ci's scale for scale group k of the chunk: the centre times SEARCH[ci], in fp16; 0 for zeros. */
-    private float candidateScale(Scratch s, int k, int ci) {
-        return s.sumSquares[k] > 0 ? toHalfScale(s.centre[k] * SEARCH[ci]) : 0f;
-    }
-
-    /**
-     * Writes scale group k of the vector at {@code dst[dstOff]}: the least-squares refit of the chosen scale to the
-     * chosen codes {@code codes[stage][first ..]} ({@code s = <x, u> / <u, u>}, u = {@code unit[0 .. scaleGroup)} the
-     * decoded values at unit scale), kept when it lowers the error, then the scale and the codes. A scale of 0 writes
-     * zero codes. The sums are in double, each as four partial sums over the values i = p (mod 4), added
-     * {@code (s0 + s1) + (s2 + s3)}: {@link #refitSums} and {@link #refitIsBetter} here, and the same four sums in four
-     * double lanes in {@link VectorE8Encoder} for the vector encoder.
-     */
-    private void finishScaleGroup(float[] x, int xOff, int k, float bestScale, int[][] codes, int first,
-                                  float[] unit, byte[] dst, int dstOff, Scratch s) {
-        int g0 = k * groupsPerScale;
-        if (bestScale == 0f) {
-            // all zeros, or every candidate rounded to fp16 zero (the values are below fp16's range)
-            SHORT_LE.set(dst, dstOff + 2 * k, Float.floatToFloat16(0f));
-            for (int st = 0; st < books.length; st++) {
-                int w = books[st] == BOOK_P16 ? 2 : 1;
-                java.util.Arrays.fill(dst, dstOff + codeOffset[st] + w * g0, dstOff + codeOffset[st] + w * (g0 + groupsPerScale), (byte) 0);
-            }
-            return;
-        }
-        double[] sums = s.sums;
-        if (vectorEncoder) VectorE8Encoder.refitSums(x, xOff, unit, scaleGroup, sums);
-        else refitSums(x, xOff, unit, scaleGroup, sums);
-        double xu = sums[0];
-        double uu = sums[1];
-        if (uu > 0) {
-            float refit = toHalfScale((float) (xu / uu));
-            if (refit > 0f && refit != bestScale) {
-                boolean better = vectorEncoder ? VectorE8Encoder.refitIsBetter(x, xOff, unit, scaleGroup, refit, bestScale)
-                        : refitIsBetter(x, xOff, unit, scaleGroup, refit, bestScale);
-                if (better) bestScale = refit;
-            }
-        }
-        SHORT_LE.set(dst, dstOff + 2 * k, Float.floatToFloat16(bestScale));
-        for (int st = 0; st < books.length; st++) {
-            int[] c = codes[st];
-            if (books[st] == BOOK_P16) {
-                for (int g = 0; g < groupsPerScale; g++) {
-                    SHORT_LE.set(dst, dstOff + codeOffset[st] + 2 * (g0 + g), (short) c[first + g]);
-                }
-            } else {
-                for (int g = 0; g < groupsPerScale; g++) {
-                    dst[dstOff + codeOffset[st] + g0 + g] = (byte) c[first + g];
-                }
-            }
-        }
-    }
-
-    /** Rounds a positive scale to fp16 (to the largest finite fp16 value if it is above the range). */
-    static float toHalfScale(float s) {
-        return Float.float16ToFloat(Float.floatToFloat16(Math.min(s, 65504f)));
-    }
-
-    /**
-     * The plain per-group quantization: the reference that {@link VectorE8Encoder} reproduces bit for bit. Inputs
-     * are clamped to |z| &lt;= 2^18 (only reachable when the scale hit the fp16 maximum).
-     */
-    double quantizeScalar(float[] x, int xOff, float sc, int[][] codes, Scratch s, double bound) {
-        float inv = 1f / sc;
-        float[] z = s.z;
-        float[] p = s.point;
-        double err = 0;
-        for (int g = 0; g < groupsPerScale; g++) {
-            int at = xOff + 8 * g;
-            for (int i = 0; i < 8; i++) z[i] = clamp(x[at + i] * inv);
-            // stage 0 codes z; stage st codes the residual divided by its weight
-            for (int st = 0; st < books.length; st++) {
-                float w = weights[st];
-                if (st > 0) {
-                    float iw = 1f / w;
-                    for (int i = 0; i < 8; i++) z[i] *= iw;
-                }
-                codes[st][g] = book(st).encode(z, 0, p, 0);
-                for (int i = 0; i < 8; i++) z[i] -= p[i];
-                if (st > 0) {
-                    for (int i = 0; i < 8; i++) z[i] *= w;
-                }
-            }
-            float e = 0;
-            for (int i = 0; i < 8; i++) e += z[i] * z[i];
-            err += (double) e * sc * sc;
-            if (err >= bound) return err;
-        }
-        return err;
-    }
-
-    static final float CLAMP = 1 << 18;
-
-    static float clamp(float v) {
-        return Math.max(-CLAMP, Math.min(CLAMP, v));
-    }
-
-    /** The scale group's decoded values at unit scale, {@code c_0 + w_1 c_1}, for codes[stage][first + group]. */
-    private void unitDecode(int[][] codes, int first, float[] unit, Scratch s) {
-        float[] p = s.point;
-        java.util.Arrays.fill(unit, 0f);
-        for (int st = 0; st < books.length; st++) {
-            Codebook b = book(st);
-            float w = weights[st];
-            for (int g = 0; g < groupsPerScale; g++) {
-                b.decode(codes[st][first + g], p, 0);
-                for (int i = 0; i < 8; i++) unit[8 * g + i] += w * p[i];
-            }
-        }
-    }
-
-    /** {@code <x, u>} and {@code <u, u>} over n values into sums[0], sums[1] (see finishScaleGroup). */
-    static void refitSums(float[] x, int xOff, float[] unit, int n, double[] sums) {
-        double xu0 = 0, xu1 = 0, xu2 = 0, xu3 = 0, uu0 = 0, uu1 = 0, uu2 = 0, uu3 = 0;
-        for (int i = 0; i < n; i += 4) {
-            double u0 = unit[i], u1 = unit[i + 1], u2 = unit[i + 2], u3 = unit[i + 3];
-            xu0 += x[xOff + i] * u0;
-            xu1 += x[xOff + i + 1] * u1;
-            xu2 += x[xOff + i + 2] * u2;
-            xu3 += x[xOff + i + 3] * u3;
-            uu0 += u0 * u0;
-            uu1 += u1 * u1;
-            uu2 += u2 * u2;
-            uu3 += u3 * u3;
-        }
-        sums[0] = (xu0 + xu1) + (xu2 + xu3);
-        sums[1] = (uu0 + uu1) + (uu2 + uu3);
-    }
-
-    /** Whether {@code Σ (x - r u)²} is below {@code Σ (x - b u)²} over n values (see finishScaleGroup). */
-    static boolean refitIsBetter(float[] x, int xOff, float[] unit, int n, float r, float b) {
-        double r0 = 0, r1 = 0, r2 = 0, r3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
-        for (int i = 0; i < n; i += 4) {
-            double x0 = x[xOff + i], x1 = x[xOff + i + 1], x2 = x[xOff + i + 2], x3 = x[xOff + i + 3];
-            double u0 = unit[i], u1 = unit[i + 1], u2 = unit[i + 2], u3 = unit[i + 3];
-            double d;
-            d = x0 - r * u0; r0 += d * d;
-            d = x1 - r * u1; r1 += d * d;
-            d = x2 - r * u2; r2 += d * d;
-            d = x3 - r * u3; r3 += d * d;
-            d = x0 - b * u0; b0 += d * d;
-            d = x1 - b * u1; b1 += d * d;
-            d = x2 - b * u2; b2 += d * d;
-            d = x3 - b * u3; b3 += d * d;
-        }
-        return (r0 + r1) + (r2 + r3) < (b0 + b1) + (b2 + b3);
     }
 
     @Override

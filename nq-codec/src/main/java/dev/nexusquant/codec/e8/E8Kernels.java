@@ -3,9 +3,10 @@ package dev.nexusquant.codec.e8;
 import dev.nexusquant.vector.Vectorization;
 
 /**
- * The read-side kernels of {@link E8Codec}: decode, fused dot, fused axpy of one stored vector. Two
- * implementations compute the same thing: {@link ScalarE8Kernels} (plain loops) and {@code VectorE8Kernels} (the
- * Vector API, 8 lanes per group of eight values); tests compare them on random codes.
+ * The kernels of {@link E8Codec}: decode, fused dot, fused axpy of one stored vector, and the encoder that goes with
+ * them. Two implementations compute the same thing: {@link ScalarE8Kernels} (plain loops, {@link ScalarE8Encoder})
+ * and {@code VectorE8Kernels} (the Vector API, 8 lanes per group of eight values, {@code VectorE8Encoder}); tests
+ * compare them on random codes.
  */
 interface E8Kernels {
 
@@ -30,6 +31,9 @@ interface E8Kernels {
 
     /** acc[accOff..+dim) += w * decoded vector at src[off]. */
     void axpy(E8Codec c, float w, byte[] src, int off, float[] acc, int accOff);
+
+    /** The encoder twin that goes with these kernels, for codec {@code c}. */
+    E8Encoder encoder(E8Codec c);
 
     /** Loads the vector kernels only when asked for (they need jdk.incubator.vector). */
     final class Holder {

@@ -92,4 +92,9 @@ final class ScalarE8Kernels implements E8Kernels {
             }
         }
     }
+
+    @Override
+    public E8Encoder encoder(E8Codec c) {
+        return new ScalarE8Encoder(c);
+    }
 }

@@ -19,7 +19,7 @@ import jdk.incubator.vector.VectorSpecies;
  * batches of such groups only, again without a branch per group: each coordinate's value comes from comparing its rank
  * key with two thresholds taken from the sorted keys.
  *
- * <p>It reproduces {@link E8Codec#quantizeScalar} bit for bit: the same float operations in the same order per lane
+ * <p>It reproduces {@link ScalarE8Encoder} bit for bit: the same float operations in the same order per lane
  * wherever a result is rounded ({@code rint} as {@code (v + 1.5·2^23) - 1.5·2^23}, exact for |v| &lt; 2^22;
  * {@code floor} from it; distances, scores and residuals), the same first-maximum tie-breaking, and the table lookups
  * per lane. Where every value is a small multiple of 1/2 (the lattice point and its pattern key) the sums are exact,
@@ -33,7 +33,7 @@ import jdk.incubator.vector.VectorSpecies;
  * allocated for its whole life and ran a third slower), so the orbit search stores each orbit's score and picks the
  * best in straight-line code. The work arrays carry values between the phases only.
  */
-final class VectorE8Encoder {
+final class VectorE8Encoder extends E8Encoder {
 
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
@@ -58,7 +58,205 @@ final class VectorE8Encoder {
         if (I.length() != LANES) throw new AssertionError("float and int species differ in lanes");
     }
 
-    private VectorE8Encoder() {
+    // ---------------------------------------------------------------------------------------------------------------
+    // The batched encoder: chunks of whole vectors, the candidate scales, the choice per scale group
+
+    /** Groups of eight values that the batched encoder takes at a time (whole vectors, at least one). */
+    static final int CHUNK_GROUPS = 256;
+
+    /**
+     * Chunks of fewer groups than this (in whole batches) quantize the candidate scales side by side in one pass,
+     * so that the groups outside E8P16's ball of all three share the overload queue's batches: one vector of 128 per
+     * call codes about 1.4x faster. Larger chunks fill the queue by themselves and run the candidates one after the
+     * other, which keeps the work space smaller (side by side was 3-7% slower for them).
+     */
+    static final int SIDE_BY_SIDE_BELOW = 64;
+
+    /** g rounded up to whole batches. */
+    static int padded(int g) {
+        return (g + LANES - 1) / LANES * LANES;
+    }
+
+    /** Per-thread work arrays of the batched encoder, so that encoding allocates nothing. */
+    private static final class Chunk {
+        /** [scaleGroup] decoded values at unit scale for the chosen codes. */
+        final float[] unit;
+        /** The refit's two sums. */
+        final double[] sums = new double[2];
+        /** Vectors per chunk. */
+        final int chunkVectors;
+        /** [candidates][stages][chunk groups, whole batches] the codes of each candidate scale. */
+        final int[][][] candCodes;
+        /** [candidates][chunk groups, whole batches] per group: each candidate's squared error at unit scale. */
+        final float[][] candErr;
+        /** [chunk groups] 1 / the candidate's scale. */
+        final float[] laneInv;
+        /**
+         * Small chunks (fewer than SIDE_BY_SIDE_BELOW groups, whole batches): the chunk once per candidate, side by
+         * side in one work space; [stages][lanes] the codes, [lanes] the errors and 1 / the scales. Null where a
+         * vector alone has that many groups.
+         */
+        final Work side;
+        final int[][] sideCodes;
+        final float[] sideErr;
+        final float[] sideInv;
+        /** [candidates] where each candidate's codes, errors and unit-scale points are, for the chunk at hand. */
+        final int[][][] codesOf;
+        final float[][] errOf;
+        final float[][] units;
+        final int[] laneBase;
+        /** [chunk scale groups] the candidate each scale group keeps. */
+        final int[] bestCandidate;
+        /** [chunk scale groups] sums of squares, centre scales, the best error and scale. */
+        final double[] sumSquares;
+        final float[] centre;
+        final double[] bestErr;
+        final float[] bestScale;
+        final Work work;
+
+        Chunk(E8Codec c) {
+            unit = new float[c.scaleGroup()];
+            chunkVectors = Math.max(1, CHUNK_GROUPS / c.groups);
+            int g = chunkVectors * c.groups;
+            int q = chunkVectors * c.scaleGroups;
+            int padded = padded(g);
+            candCodes = new int[CANDIDATES][c.books.length][padded]; // whole batches: every lane is written
+            candErr = new float[CANDIDATES][padded];
+            laneInv = new float[g];
+            if (c.groups < SIDE_BY_SIDE_BELOW) {
+                int lanes = CANDIDATES * SIDE_BY_SIDE_BELOW;
+                side = new Work(lanes, 1, c.books.length);
+                sideCodes = new int[c.books.length][lanes];
+                sideErr = new float[lanes];
+                sideInv = new float[lanes];
+            } else {
+                side = null;
+                sideCodes = null;
+                sideErr = sideInv = null;
+            }
+            codesOf = new int[CANDIDATES][][];
+            errOf = new float[CANDIDATES][];
+            units = new float[CANDIDATES][];
+            laneBase = new int[CANDIDATES];
+            bestCandidate = new int[q];
+            sumSquares = new double[q];
+            centre = new float[q];
+            bestErr = new double[q];
+            bestScale = new float[q];
+            work = new Work(g, CANDIDATES, c.books.length);
+        }
+    }
+
+    private final ThreadLocal<Chunk> scratch;
+
+    VectorE8Encoder(E8Codec c) {
+        super(c);
+        this.scratch = ThreadLocal.withInitial(() -> new Chunk(c));
+    }
+
+    @Override
+    void encode(float[] x, int xOff, int count, byte[] dst, int dstOff) {
+        Chunk s = scratch.get();
+        int dim = c.dimension(), bytes = c.bytesPerVector();
+        for (int v0 = 0; v0 < count; v0 += s.chunkVectors) {
+            int n = Math.min(s.chunkVectors, count - v0);
+            encodeChunk(x, xOff + v0 * dim, n, dst, dstOff + v0 * bytes, s);
+        }
+    }
+
+    /**
+     * {@code n} whole vectors at once. For each candidate multiplier, every group of the chunk is quantized at its
+     * scale group's candidate scale (a lane per group): a small chunk with the three candidates side by side in one
+     * pass (see {@link #SIDE_BY_SIDE_BELOW}), a larger one candidate after candidate. Then each scale group keeps its
+     * best candidate as the scalar encoder would (the first strictly smaller error, the error summed in double over its
+     * groups in order), and the same refit and layout follow.
+     */
+    private void encodeChunk(float[] x, int xOff, int n, byte[] dst, int dstOff, Chunk s) {
+        int scaleGroups = c.scaleGroups, groupsPerScale = c.groupsPerScale;
+        int q = n * scaleGroups;
+        int g = n * c.groups;
+        for (int k = 0; k < q; k++) {
+            double ss = checkedSumOfSquares(x, xOff + k * scaleGroup, k % scaleGroups);
+            s.sumSquares[k] = ss;
+            s.centre[k] = ss > 0 ? centreScale(ss) : 0f;
+            s.bestErr[k] = Double.POSITIVE_INFINITY;
+            s.bestScale[k] = 0f;
+        }
+        int stride = padded(g);
+        if (s.side != null && stride < SIDE_BY_SIDE_BELOW) {
+            // the candidates side by side: lanes [ci * stride, (ci + 1) * stride), padding lanes at scale 0
+            transpose(x, xOff, g, s.side);
+            replicate(s.side, stride, CANDIDATES);
+            for (int ci = 0; ci < CANDIDATES; ci++) {
+                fillInverseScales(s, q, ci, s.sideInv, ci * stride);
+                java.util.Arrays.fill(s.sideInv, ci * stride + g, (ci + 1) * stride, 0f);
+            }
+            float[] u = quantize(c, CANDIDATES * stride, s.sideInv, s.side, s.sideCodes, s.sideErr, 0);
+            for (int ci = 0; ci < CANDIDATES; ci++) {
+                s.codesOf[ci] = s.sideCodes;
+                s.errOf[ci] = s.sideErr;
+                s.units[ci] = u;
+                s.laneBase[ci] = ci * stride;
+            }
+        } else {
+            // one candidate after the other, each in its own arrays
+            transpose(x, xOff, g, s.work);
+            for (int ci = 0; ci < CANDIDATES; ci++) {
+                boolean any = fillInverseScales(s, q, ci, s.laneInv, 0);
+                s.codesOf[ci] = s.candCodes[ci];
+                s.errOf[ci] = s.candErr[ci];
+                s.laneBase[ci] = 0;
+                if (any) {
+                    s.units[ci] = quantize(c, g, s.laneInv, s.work, s.candCodes[ci], s.candErr[ci], ci);
+                }
+            }
+        }
+        // each scale group keeps the first candidate with a strictly smaller error, summed in double in group order
+        for (int ci = 0; ci < CANDIDATES; ci++) {
+            float[] err = s.errOf[ci];
+            for (int k = 0; k < q; k++) {
+                float sc = candidateScale(s, k, ci);
+                if (sc == 0f) continue;
+                int first = s.laneBase[ci] + k * groupsPerScale;
+                double e = 0;
+                for (int j = first; j < first + groupsPerScale; j++) e += (double) err[j] * sc * sc;
+                if (e < s.bestErr[k]) {
+                    s.bestErr[k] = e;
+                    s.bestScale[k] = sc;
+                    s.bestCandidate[k] = ci;
+                }
+            }
+        }
+        int bytes = c.bytesPerVector();
+        for (int k = 0; k < q; k++) {
+            int v = k / scaleGroups;
+            int ci = s.bestCandidate[k];
+            int first = s.laneBase[ci] + k * groupsPerScale;
+            if (s.bestScale[k] != 0f) untranspose(s.units[ci], first, groupsPerScale, s.unit);
+            finishScaleGroup(x, xOff + k * scaleGroup, k % scaleGroups, s.bestScale[k], s.codesOf[ci], first,
+                    s.unit, dst, dstOff + v * bytes, s.sums);
+        }
+    }
+
+    /**
+     * 1 / candidate ci's scale (0 where the scale is 0) for every group of the chunk's q scale groups, into
+     * {@code inv[base ..]}; whether any scale group has a nonzero scale.
+     */
+    private boolean fillInverseScales(Chunk s, int q, int ci, float[] inv, int base) {
+        int groupsPerScale = c.groupsPerScale;
+        boolean any = false;
+        for (int k = 0; k < q; k++) {
+            float sc = candidateScale(s, k, ci);
+            any |= sc != 0f;
+            float v = sc != 0f ? 1f / sc : 0f;
+            java.util.Arrays.fill(inv, base + k * groupsPerScale, base + (k + 1) * groupsPerScale, v);
+        }
+        return any;
+    }
+
+    /** Candidate ci's scale for scale group k of the chunk: the centre times the multiplier, in fp16; 0 for zeros. */
+    private static float candidateScale(Chunk s, int k, int ci) {
+        return s.sumSquares[k] > 0 ? toHalfScale(s.centre[k] * search(ci)) : 0f;
     }
 
     /**
@@ -178,7 +376,7 @@ final class VectorE8Encoder {
      * Quantizes the {@code count} groups that {@link #transpose} took, group g at scale
      * {@code 1 / inv[g]}: {@code codes[stage][g]}; the squared error at unit scale (the residual's sum of squares)
      * into {@code err[g]} (both arrays of whole batches). Returns the decoded values at unit scale
-     * ({@code c_0 + w_1 c_1}, as {@code E8Codec.unitDecode} computes them), value i of group g at
+     * ({@code c_0 + w_1 c_1}, as {@code ScalarE8Encoder.unitDecode} computes them), value i of group g at
      * {@code [g / LANES][i][g % LANES]}: a work array of this candidate that the next call for it overwrites.
      */
     static float[] quantize(E8Codec c, int count, float[] inv, Work w, int[][] codes, float[] err, int candidate) {
@@ -204,7 +402,7 @@ final class VectorE8Encoder {
                 r8Choose(w.r8, w.r8i, w.p, batches, codes[st]);
             }
             // the residual (z - p) times the stage's weight (1 for the first), its squares summed on the last stage,
-            // and divided by the next stage's weight as that stage's input: E8Codec.quantizeScalar's operations
+            // and divided by the next stage's weight as that stage's input: ScalarE8Encoder.quantize's operations
             float weight = st > 0 ? c.weights[st] : 1f;
             boolean last = st == stages - 1;
             float nextInv = last ? 0f : 1f / c.weights[st + 1];
@@ -226,8 +424,8 @@ final class VectorE8Encoder {
 
     /** z = clamp(xT · inv), lane by lane, for the batch at {@code off}. */
     private static void load(float[] xT, float[] inv, float[] z, int off) {
-        FloatVector lo = FloatVector.broadcast(F, -E8Codec.CLAMP);
-        FloatVector hi = FloatVector.broadcast(F, E8Codec.CLAMP);
+        FloatVector lo = FloatVector.broadcast(F, -CLAMP);
+        FloatVector hi = FloatVector.broadcast(F, CLAMP);
         FloatVector s = FloatVector.fromArray(F, inv, 0);
         for (int i = 0; i < 8; i++) {
             // a compare and a blend each side: max and min would carry Math.max's NaN and -0 rules, six instructions
@@ -638,7 +836,7 @@ final class VectorE8Encoder {
     }
 
     // ---------------------------------------------------------------------------------------------------------------
-    // The sums in double: E8Codec.sumOfSquares, refitSums and refitIsBetter, their four partial sums in four lanes
+    // The sums in double: ScalarE8Encoder's sumOfSquares, refitSums and refitIsBetter, their four partial sums in four lanes
 
     private static final VectorSpecies<Float> F4 = FloatVector.SPECIES_128;
     private static final VectorSpecies<Double> D4 = DoubleVector.SPECIES_256;
@@ -651,7 +849,8 @@ final class VectorE8Encoder {
         }
     }
 
-    static double sumOfSquares(float[] x, int xOff, int n) {
+    @Override
+    double sumOfSquares(float[] x, int xOff, int n) {
         DoubleVector ss = DoubleVector.zero(D4);
         for (int i = 0; i < n; i += 4) {
             DoubleVector xd = (DoubleVector) FloatVector.fromArray(F4, x, xOff + i).convertShape(VectorOperators.F2D, D4, 0);
@@ -660,7 +859,8 @@ final class VectorE8Encoder {
         return (ss.lane(0) + ss.lane(1)) + (ss.lane(2) + ss.lane(3));
     }
 
-    static void refitSums(float[] x, int xOff, float[] unit, int n, double[] sums) {
+    @Override
+    void refitSums(float[] x, int xOff, float[] unit, int n, double[] sums) {
         DoubleVector xu = DoubleVector.zero(D4), uu = DoubleVector.zero(D4);
         for (int i = 0; i < n; i += 4) {
             DoubleVector xd = (DoubleVector) FloatVector.fromArray(F4, x, xOff + i).convertShape(VectorOperators.F2D, D4, 0);
@@ -672,7 +872,8 @@ final class VectorE8Encoder {
         sums[1] = (uu.lane(0) + uu.lane(1)) + (uu.lane(2) + uu.lane(3));
     }
 
-    static boolean refitIsBetter(float[] x, int xOff, float[] unit, int n, float r, float b) {
+    @Override
+    boolean refitIsBetter(float[] x, int xOff, float[] unit, int n, float r, float b) {
         DoubleVector er = DoubleVector.zero(D4), eb = DoubleVector.zero(D4);
         for (int i = 0; i < n; i += 4) {
             DoubleVector xd = (DoubleVector) FloatVector.fromArray(F4, x, xOff + i).convertShape(VectorOperators.F2D, D4, 0);

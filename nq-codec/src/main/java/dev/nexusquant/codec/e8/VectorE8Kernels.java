@@ -178,4 +178,9 @@ final class VectorE8Kernels implements E8Kernels {
             }
         }
     }
+
+    @Override
+    public E8Encoder encoder(E8Codec c) {
+        return new VectorE8Encoder(c);
+    }
 }

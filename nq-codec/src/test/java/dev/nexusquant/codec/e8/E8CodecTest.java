@@ -121,7 +121,7 @@ class E8CodecTest {
                 double searched = c.squaredError(x, 0);
                 double ss = 0;
                 for (float v : x) ss += v * v;
-                float centre = E8Codec.toHalfScale((float) Math.sqrt(ss / 128) * E8Codec.RATIO[bits]);
+                float centre = E8Encoder.toHalfScale((float) Math.sqrt(ss / 128) * E8Encoder.RATIO[bits]);
                 double atCentre = errorAtScale(c, x, centre);
                 assertTrue(searched <= atCentre * (1 + 1e-6), "bits=" + bits + " searched " + searched + " > centre " + atCentre);
             }
@@ -255,7 +255,7 @@ class E8CodecTest {
                     E8Codec sc = E8Codec.scalar(d, bits, sg);
                     int bpv = c.bytesPerVector();
                     // counts below, at and above a chunk of the batched encoder, and a lane batch cut in the middle
-                    for (int count : new int[]{0, 1, 3, 17, 2 * E8Codec.CHUNK_GROUPS / Math.max(1, d / 8) + 5}) {
+                    for (int count : new int[]{0, 1, 3, 17, 2 * VectorE8Encoder.CHUNK_GROUPS / Math.max(1, d / 8) + 5}) {
                         float[] x = new float[count * d + 3];
                         for (int i = 0; i < x.length; i++) {
                             double g = rnd.nextGaussian();

@@ -53,7 +53,7 @@ public final class UniformScalar {
         float best = 0f;
         double bestErr = Double.POSITIVE_INFINITY;
         for (int c = -80; c < 80; c++) {
-            float step = E8Codec.toHalfScale((float) (centre * Math.pow(1.01, c)));
+            float step = E8Encoder.toHalfScale((float) (centre * Math.pow(1.01, c)));
             if (step == 0f) continue;
             double e = squaredError(x, off, n, step);
             if (e < bestErr) {
