@@ -11,7 +11,7 @@ import java.util.Objects;
 /**
  * The drop-in API, in the shape users of the Python original know ({@code with nexusquant_evict(model, ...)}):
  * <pre>{@code
- * try (var nq = NexusQuant.evict(model, Quality.BALANCED)) {
+ * try (var nq = NexusQuant.compress(model, Quality.BALANCED)) {
  *     model.generate(prompt, GenerationOptions.greedy(200), listener); // uses the compressed cache
  *     System.out.println(nq.stats());                                  // tokens kept, bytes, ratio, bits/value
  * }                                                                    // the model's previous cache is back
@@ -33,13 +33,26 @@ public final class NexusQuant implements AutoCloseable {
     }
 
     /** Compresses the KV cache of every session of {@code model} with a preset until {@link #close()}. */
-    public static NexusQuant evict(Model model, Quality quality) {
+    public static NexusQuant compress(Model model, Quality quality) {
         return new NexusQuant(model, quality.config());
     }
 
-    /** Compresses with a custom configuration (for example {@code KvSpec.parse("k=e8:3,v=e8:2,evict=snapkv:0.5")}). */
-    public static NexusQuant evict(Model model, KvCompression config) {
+    /**
+     * Compresses with a custom configuration (for example {@code KvSpec.parse("k=e8:3,v=e8:2,evict=snapkv:0.5")}); the
+     * configuration need not evict at all ({@code k=e8:4,v=e8:4} only quantizes).
+     */
+    public static NexusQuant compress(Model model, KvCompression config) {
         return new NexusQuant(model, config);
+    }
+
+    /** {@link #compress(Model, Quality)} under the name the Python original's users know ({@code nexusquant_evict}). */
+    public static NexusQuant evict(Model model, Quality quality) {
+        return compress(model, quality);
+    }
+
+    /** {@link #compress(Model, KvCompression)} under the name the Python original's users know. */
+    public static NexusQuant evict(Model model, KvCompression config) {
+        return compress(model, config);
     }
 
     /** The configuration in use. */

@@ -100,12 +100,17 @@ class ModelIntegrationTest {
             var opts = dev.nexusquant.engine.model.GenerationOptions.greedy(120);
             String dense = m.generate("Once upon a time", opts, (id, p) -> { }).text();
             String comp;
-            try (var nq = NexusQuant.evict(m, lossless)) {
+            try (var nq = NexusQuant.compress(m, lossless)) {
                 comp = m.generate("Once upon a time", opts, (id, p) -> { }).text();
                 assertTrue(nq.stats().tokensSeen() > 100, "the block's cache was used: " + nq.stats());
             }
             assertEquals(dense, comp);
             assertEquals(DenseKvCache.FP32, m.kvCacheFactory(), "closing the block restores the default cache");
+            try (var alias = NexusQuant.evict(m, Quality.HIGH)) { // the Python original's name, the same block
+                assertEquals(Quality.HIGH.config(), alias.config());
+                assertEquals(Quality.HIGH.config().describe(), m.kvCacheFactory().describe());
+            }
+            assertEquals(DenseKvCache.FP32, m.kvCacheFactory());
         }
     }
 

@@ -12,7 +12,8 @@ abstract class DecodingCompressor implements VectorCompressor {
     protected final int dim;
 
     DecodingCompressor(int dim) {
-        if (dim <= 0) throw new IllegalArgumentException(name() + ": dimension must be positive: " + dim);
+        // the class name, not name(): a constructor must not call a method that subclasses override
+        if (dim <= 0) throw new IllegalArgumentException(getClass().getSimpleName() + ": dimension must be positive: " + dim);
         this.dim = dim;
     }
 

@@ -20,4 +20,12 @@ public record KvStats(long tokensSeen, double tokensKept, long bytes, long fp16B
     public double bitsPerValue() {
         return values == 0 ? 0.0 : 8.0 * bytes / values;
     }
+
+    /** The record's fields with the two derived figures: {@code ..., ratio=16.13x, bitsPerValue=0.99]}. */
+    @Override
+    public String toString() {
+        return String.format(java.util.Locale.ROOT,
+                "KvStats[tokensSeen=%d, tokensKept=%.1f, bytes=%d, fp16Bytes=%d, values=%d, ratio=%.2fx, bitsPerValue=%.2f]",
+                tokensSeen, tokensKept, bytes, fp16Bytes, values, ratio(), bitsPerValue());
+    }
 }
