@@ -23,7 +23,7 @@ import java.util.regex.Pattern;
  * (lowest rank first, leftmost first). Llama 3 looks a whole piece up in the vocabulary before merging
  * ({@code ignore_merges}).
  */
-public final class Gpt2Tokenizer implements Tokenizer {
+public final class Gpt2Tokenizer extends Vocabulary {
 
     /** The pre-tokenizer splits of the supported families. */
     public enum PreTokenizer {
@@ -65,28 +65,23 @@ public final class Gpt2Tokenizer implements Tokenizer {
         }
     }
 
-    private final String[] tokens;
-    private final int[] types;
-    private final Map<String, Integer> ids;
     private final Map<String, Integer> mergeRanks;
-    private final byte[][] bytes;
-    private final int bos, eos;
     private final PreTokenizer pre;
 
     Gpt2Tokenizer(String[] tokens, int[] types, String[] merges, int bos, int eos, PreTokenizer pre) {
-        this.tokens = tokens;
-        this.types = types;
-        this.bos = bos;
-        this.eos = eos;
+        super(tokens, types, bytesOf(tokens, types), bos, eos);
         this.pre = pre;
-        this.ids = new HashMap<>(tokens.length * 2);
-        for (int i = 0; i < tokens.length; i++) ids.putIfAbsent(tokens[i], i);
         this.mergeRanks = new HashMap<>(merges.length * 2);
         for (int i = 0; i < merges.length; i++) mergeRanks.putIfAbsent(merges[i], i);
-        this.bytes = new byte[tokens.length][];
+    }
+
+    /** The bytes each token stands for. */
+    private static byte[][] bytesOf(String[] tokens, int[] types) {
+        byte[][] bytes = new byte[tokens.length][];
         for (int i = 0; i < tokens.length; i++) {
             bytes[i] = types[i] == TYPE_CONTROL || types[i] == TYPE_UNUSED ? new byte[0] : toBytes(tokens[i], types[i]);
         }
+        return bytes;
     }
 
     private static byte[] toBytes(String token, int type) {
@@ -201,51 +196,8 @@ public final class Gpt2Tokenizer implements Tokenizer {
     }
 
     @Override
-    public String decode(int[] ids) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        for (int id : ids) {
-            checkId(id);
-            out.write(bytes[id], 0, bytes[id].length);
-        }
-        return out.toString(StandardCharsets.UTF_8);
-    }
-
-    @Override
-    public byte[] tokenBytes(int id) {
-        checkId(id);
-        return bytes[id].clone();
-    }
-
-    @Override
-    public String piece(int id) {
-        checkId(id);
-        return tokens[id];
-    }
-
-    @Override
-    public int bos() {
-        return bos;
-    }
-
-    @Override
-    public int eos() {
-        return eos;
-    }
-
-    @Override
-    public int vocabSize() {
-        return tokens.length;
-    }
-
-    @Override
     public String model() {
         return "gpt2";
-    }
-
-    @Override
-    public boolean isControl(int id) {
-        checkId(id);
-        return types[id] == TYPE_CONTROL;
     }
 
     /** The byte-level character GPT-2 uses for byte {@code b} (for writing vocabularies). */

@@ -3,11 +3,8 @@ package dev.nexusquant.engine.tokenizer;
 import dev.nexusquant.engine.gguf.GgufException;
 import dev.nexusquant.engine.gguf.GgufFile;
 
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.PriorityQueue;
 
 /**
@@ -18,34 +15,32 @@ import java.util.PriorityQueue;
  * concatenation is a vocabulary token with the highest score (ties: the leftmost pair). A final symbol that is not in
  * the vocabulary becomes one {@code <0xNN>} byte token per UTF-8 byte (or the unknown token without byte tokens).
  */
-public final class SentencePieceTokenizer implements Tokenizer {
+public final class SentencePieceTokenizer extends Vocabulary {
 
     private static final char SPACE_MARK = '\u2581';
 
-    private final String[] pieces;
     private final float[] scores;
-    private final int[] types;
-    private final Map<String, Integer> ids;
     private final int[] byteTokens = new int[256];
-    private final byte[][] bytes;
-    private final int bos, eos, unk;
+    private final int unk;
     private final boolean addSpacePrefix;
 
     SentencePieceTokenizer(String[] pieces, float[] scores, int[] types, int bos, int eos, int unk, boolean addSpacePrefix) {
-        this.pieces = pieces;
+        super(pieces, types, bytesOf(pieces, types), bos, eos);
         this.scores = scores;
-        this.types = types;
-        this.bos = bos;
-        this.eos = eos;
         this.unk = unk;
         this.addSpacePrefix = addSpacePrefix;
-        this.ids = new HashMap<>(pieces.length * 2);
-        for (int i = 0; i < pieces.length; i++) ids.putIfAbsent(pieces[i], i);
         Arrays.fill(byteTokens, -1);
-        bytes = new byte[pieces.length][];
         for (int i = 0; i < pieces.length; i++) {
             int b = byteValue(pieces[i]);
             if (b >= 0 && (types[i] == TYPE_BYTE || types[i] == TYPE_NORMAL) && byteTokens[b] < 0) byteTokens[b] = i;
+        }
+    }
+
+    /** The bytes each token stands for. */
+    private static byte[][] bytesOf(String[] pieces, int[] types) {
+        byte[][] bytes = new byte[pieces.length][];
+        for (int i = 0; i < pieces.length; i++) {
+            int b = byteValue(pieces[i]);
             bytes[i] = switch (types[i]) {
                 case TYPE_CONTROL, TYPE_UNUSED -> new byte[0];
                 case TYPE_UNKNOWN -> "\u2585".getBytes(StandardCharsets.UTF_8); // as llama.cpp renders it
@@ -53,6 +48,7 @@ public final class SentencePieceTokenizer implements Tokenizer {
                 default -> pieces[i].replace(SPACE_MARK, ' ').getBytes(StandardCharsets.UTF_8);
             };
         }
+        return bytes;
     }
 
     static SentencePieceTokenizer fromGguf(GgufFile f) throws GgufException {
@@ -157,62 +153,14 @@ public final class SentencePieceTokenizer implements Tokenizer {
         }
     }
 
-    @Override
-    public String decode(int[] ids) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        boolean first = true;
-        for (int id : ids) {
-            checkId(id);
-            byte[] b = bytes[id];
-            if (b.length == 0) continue;
-            int from = first && addSpacePrefix && b[0] == ' ' ? 1 : 0;
-            first = false;
-            out.write(b, from, b.length - from);
-        }
-        return out.toString(StandardCharsets.UTF_8);
-    }
-
-    @Override
-    public byte[] tokenBytes(int id) {
-        checkId(id);
-        return bytes[id].clone();
-    }
-
-    @Override
-    public String piece(int id) {
-        checkId(id);
-        return pieces[id];
-    }
-
     public float score(int id) {
         checkId(id);
         return scores[id];
     }
 
     @Override
-    public int bos() {
-        return bos;
-    }
-
-    @Override
-    public int eos() {
-        return eos;
-    }
-
-    @Override
-    public int vocabSize() {
-        return pieces.length;
-    }
-
-    @Override
     public String model() {
         return "llama";
-    }
-
-    @Override
-    public boolean isControl(int id) {
-        checkId(id);
-        return types[id] == TYPE_CONTROL;
     }
 
     @Override

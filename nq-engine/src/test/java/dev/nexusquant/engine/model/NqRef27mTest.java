@@ -1,13 +1,9 @@
 package dev.nexusquant.engine.model;
 
-import dev.nexusquant.engine.eval.Perplexity;
-import dev.nexusquant.engine.eval.PerplexityResult;
-import dev.nexusquant.engine.eval.ProgressListener;
 import dev.nexusquant.engine.gguf.GgmlType;
-import dev.nexusquant.engine.kv.DenseKvCache;
 import dev.nexusquant.engine.testing.Shared;
+import dev.nexusquant.engine.testing.SharedModel;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -18,20 +14,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** nq-ref-27m (head_dim 64, GQA 4:1, f16 matrices) against llama.cpp's figures in ../shared/data/README.md. */
 class NqRef27mTest {
 
-    static Model model;
-
-    @BeforeAll
-    static void load() throws Exception {
-        model = Model.load(Shared.nqRef27m());
-    }
+    static final SharedModel MODEL = SharedModel.of("models/nq-ref-27m.gguf");
 
     @AfterAll
     static void close() {
-        if (model != null) model.close();
+        MODEL.close();
     }
 
     @Test
     void config() {
+        Model model = MODEL.get();
         ModelConfig c = model.config();
         assertEquals(512, c.dim());
         assertEquals(8, c.layers());
@@ -49,7 +41,7 @@ class NqRef27mTest {
 
     @Test
     void tokenIds() {
-        var tok = model.tokenizer();
+        var tok = MODEL.get().tokenizer();
         assertArrayEquals(new int[]{1, 5154, 1185, 261, 748}, tok.encode("Once upon a time", true));
         assertArrayEquals(new int[]{1, 427, 7888, 2487, 8190}, tok.encode("Hello world!", true));
         assertArrayEquals(new int[]{1, 352, 963, 3478, 1206, 4108, 8111, 13, 8129, 1560, 992, 8111},
@@ -58,23 +50,15 @@ class NqRef27mTest {
 
     @Test
     void perplexityFirstTenChunksMatchLlamaCpp() throws Exception {
-        int[] tokens = Perplexity.tokenizeFile(model, Shared.nqRefDev());
-        check(tokens, 2048, 10, 19.1732);
-        check(tokens, 1024, 10, 23.1655);
+        int[] tokens = MODEL.tokenize(Shared.nqRefDev());
+        MODEL.checkPerplexity(tokens, 2048, 10, 10 * (2048 / 2 - 1), 19.1732, 1e-3);
+        MODEL.checkPerplexity(tokens, 1024, 10, 10 * (1024 / 2 - 1), 23.1655, 1e-3);
     }
 
     @Test
     void greedyTextIsNotEmpty() {
-        GenerationResult r = model.generate("The kernel", GenerationOptions.greedy(20), TokenListener.NONE);
+        GenerationResult r = MODEL.get().generate("The kernel", GenerationOptions.greedy(20), TokenListener.NONE);
         assertEquals(20, r.tokens().length);
         assertFalse(r.text().isBlank());
-    }
-
-    static void check(int[] tokens, int ctx, int chunks, double expected) {
-        PerplexityResult r = Perplexity.evaluate(model, tokens, ctx, chunks, DenseKvCache.FP32, ProgressListener.NONE);
-        assertEquals((long) chunks * (ctx / 2 - 1), r.scoredTokens());
-        System.out.printf("nq-ref-27m ctx %d chunks %d: ppl %.4f (reference %.4f) in %.1f s, %.0f tokens/s%n",
-                ctx, chunks, r.ppl(), expected, r.seconds(), r.tokensPerSecond());
-        assertEquals(expected, r.ppl(), expected * 1e-3, "ctx " + ctx + ", " + chunks + " chunks");
     }
 }

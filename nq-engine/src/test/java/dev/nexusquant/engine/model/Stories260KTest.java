@@ -1,12 +1,8 @@
 package dev.nexusquant.engine.model;
 
-import dev.nexusquant.engine.eval.Perplexity;
-import dev.nexusquant.engine.eval.PerplexityResult;
-import dev.nexusquant.engine.eval.ProgressListener;
-import dev.nexusquant.engine.kv.DenseKvCache;
 import dev.nexusquant.engine.testing.Shared;
+import dev.nexusquant.engine.testing.SharedModel;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -20,20 +16,16 @@ class Stories260KTest {
             Once upon a time, there was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, red ball. She wanted to play with it, but it was too high.
             Lily's mom said, "Lily, let's go to the park." Lily was sad and didn't know what to do. She said, "I want to play with your ball, but I can't find it.\"""";
 
-    static Model model;
-
-    @BeforeAll
-    static void load() throws Exception {
-        model = Model.load(Shared.stories260K());
-    }
+    static final SharedModel MODEL = SharedModel.of("models/stories260K.gguf");
 
     @AfterAll
     static void close() {
-        if (model != null) model.close();
+        MODEL.close();
     }
 
     @Test
     void config() {
+        Model model = MODEL.get();
         ModelConfig c = model.config();
         assertEquals(64, c.dim());
         assertEquals(5, c.layers());
@@ -48,7 +40,7 @@ class Stories260KTest {
 
     @Test
     void tokenIds() {
-        var tok = model.tokenizer();
+        var tok = MODEL.get().tokenizer();
         assertArrayEquals(new int[]{1, 403, 407, 261, 378}, tok.encode("Once upon a time", true));
         assertArrayEquals(new int[]{1, 346, 306, 414, 263, 304, 341, 443}, tok.encode("Hello world!", true));
         assertArrayEquals(new int[]{1, 410, 198, 159, 416, 198, 178, 429, 198, 185, 418, 485, 410, 229, 159, 150, 410, 484, 479},
@@ -59,7 +51,7 @@ class Stories260KTest {
     @Test
     void greedyGenerationFromBosReproducesTheReference() {
         StringBuilder streamed = new StringBuilder();
-        GenerationResult r = model.generate("", GenerationOptions.greedy(200), (id, text) -> streamed.append(text));
+        GenerationResult r = MODEL.get().generate("", GenerationOptions.greedy(200), (id, text) -> streamed.append(text));
         String text = r.text();
         assertEquals(text, streamed.toString());
         int n = Math.min(text.length(), REFERENCE.length());
@@ -69,18 +61,11 @@ class Stories260KTest {
 
     @Test
     void perplexityFirstChunksMatchTheReference() throws Exception {
-        int[] tokens = Perplexity.tokenizeFile(model, Shared.tinyStoriesDev());
+        int[] tokens = MODEL.tokenize(Shared.tinyStoriesDev());
         assertEquals(233_388, tokens.length);
-        check(tokens, 512, 1, 255, 3.398181);
-        check(tokens, 512, 10, 2550, 3.570940);
-        check(tokens, 256, 1, 127, 4.044411);
-        check(tokens, 256, 10, 1270, 3.497988);
-    }
-
-    static void check(int[] tokens, int ctx, int chunks, long scored, double expected) {
-        PerplexityResult r = Perplexity.evaluate(model, tokens, ctx, chunks, DenseKvCache.FP32, ProgressListener.NONE);
-        assertEquals(scored, r.scoredTokens());
-        assertEquals(expected, r.ppl(), expected * 1e-3, "ctx " + ctx + ", " + chunks + " chunks");
-        System.out.printf("stories260K ctx %d chunks %d: ppl %.6f (reference %.6f)%n", ctx, chunks, r.ppl(), expected);
+        MODEL.checkPerplexity(tokens, 512, 1, 255, 3.398181, 1e-3);
+        MODEL.checkPerplexity(tokens, 512, 10, 2550, 3.570940, 1e-3);
+        MODEL.checkPerplexity(tokens, 256, 1, 127, 4.044411, 1e-3);
+        MODEL.checkPerplexity(tokens, 256, 10, 1270, 3.497988, 1e-3);
     }
 }
