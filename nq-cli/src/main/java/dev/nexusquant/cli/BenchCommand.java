@@ -20,8 +20,8 @@ import java.util.concurrent.Callable;
 
 /** {@code nq bench}: every method side by side; Markdown table, CSV and trade-off PNG. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = {"Runs NexusQuant and the baselines on the same model, text, chunks and retrieval prompts,",
-                "and writes bench.md, bench.csv and tradeoff.png into --out."})
+        description = "Run NexusQuant and the baselines on the same model, text, chunks and retrieval prompts, and write"
+                + " bench.md, bench.csv and tradeoff.png into --out.")
 public final class BenchCommand implements Callable<Integer> {
 
     @Spec
@@ -30,41 +30,41 @@ public final class BenchCommand implements Callable<Integer> {
     @Mixin
     ModelOption modelOption;
 
-    @Option(names = {"-f", "--text"}, paramLabel = "FILE", description = "UTF-8 text file (required unless --replot)")
+    @Option(names = {"-f", "--text"}, paramLabel = "FILE", description = "UTF-8 text file (required unless --replot).")
     Path text;
 
-    @Option(names = {"-c", "--ctx"}, paramLabel = "N", defaultValue = "0", description = "tokens per chunk (default: the model's context, at most 2048)")
+    @Option(names = {"-c", "--ctx"}, paramLabel = "N", defaultValue = "0", description = "Tokens per chunk (default: the model's context, at most 2048).")
     int ctx;
 
-    @Option(names = "--first-chunk", paramLabel = "C", defaultValue = "0", description = "first chunk scored (default: ${DEFAULT-VALUE})")
+    @Option(names = "--first-chunk", paramLabel = "C", defaultValue = "0", description = "First chunk scored (default: ${DEFAULT-VALUE}).")
     int firstChunk;
 
-    @Option(names = "--chunks", paramLabel = "K", defaultValue = "4", description = "chunks scored per method (default: ${DEFAULT-VALUE})")
+    @Option(names = "--chunks", paramLabel = "K", defaultValue = "4", description = "Chunks scored per method (default: ${DEFAULT-VALUE}).")
     int chunks;
 
     @Option(names = "--methods", paramLabel = "G,..", split = ",", defaultValue = "fp16,fp8,q8_0,q4_0,kivi,turboquant,eviction,nexusquant,grid",
-            description = "method groups: all, fp16, fp8, q8_0, q4_0, kivi, turboquant, eviction, nexusquant, grid (default: ${DEFAULT-VALUE}; the first is the reference)")
+            description = "Method groups: all, fp16, fp8, q8_0, q4_0, kivi, turboquant, eviction, nexusquant, grid (default: ${DEFAULT-VALUE}; the first is the reference).")
     List<String> methods;
 
-    @Option(names = "--spec", paramLabel = "SPEC", description = "also run this --kv spec (repeatable)")
+    @Option(names = "--spec", paramLabel = "SPEC", description = "Also run this --kv spec (repeatable).")
     List<String> specs = new java.util.ArrayList<>();
 
-    @Option(names = "--copy-length", paramLabel = "N", defaultValue = "0", description = "copy passage length (default: ctx/4)")
+    @Option(names = "--copy-length", paramLabel = "N", defaultValue = "0", description = "Copy passage length (default: ctx/4).")
     int copyLength;
 
-    @Option(names = "--copy-trials", paramLabel = "T", defaultValue = "2", description = "copy passages (default: ${DEFAULT-VALUE})")
+    @Option(names = "--copy-trials", paramLabel = "T", defaultValue = "2", description = "Copy passages (default: ${DEFAULT-VALUE}).")
     int copyTrials;
 
-    @Option(names = "--passkey", description = "also run passkey retrieval (skipped for all when the reference scores below 50%%)")
+    @Option(names = "--passkey", description = "Also run passkey retrieval (skipped for all when the reference scores below 50%%).")
     boolean passkey;
 
-    @Option(names = "--decode-tokens", paramLabel = "N", defaultValue = "32", description = "tokens timed for decode speed (default: ${DEFAULT-VALUE})")
+    @Option(names = "--decode-tokens", paramLabel = "N", defaultValue = "32", description = "Tokens timed for decode speed (default: ${DEFAULT-VALUE}).")
     int decodeTokens;
 
-    @Option(names = "--out", paramLabel = "DIR", defaultValue = "bench-out", description = "output folder (default: ${DEFAULT-VALUE})")
+    @Option(names = "--out", paramLabel = "DIR", defaultValue = "bench-out", description = "Output folder (default: ${DEFAULT-VALUE}).")
     Path out;
 
-    @Option(names = "--replot", description = "run nothing: draw tradeoff.png again from the bench.csv and bench.md in --out")
+    @Option(names = "--replot", description = "Run nothing: draw tradeoff.png again from the bench.csv and bench.md in --out.")
     boolean replot;
 
     @Override

@@ -35,37 +35,37 @@ public final class CodecCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--dim", description = "vector dimension, a multiple of 8 (default ${DEFAULT-VALUE})")
+    @Option(names = "--dim", description = "Vector dimension, a multiple of 8 (default ${DEFAULT-VALUE}).")
     int dim = 128;
 
-    @Option(names = "--tokens", description = "number of vectors (default ${DEFAULT-VALUE}; with --input, the file's)")
+    @Option(names = "--tokens", description = "Number of vectors (default ${DEFAULT-VALUE}; with --input, the file's).")
     Integer tokens;
 
-    @Option(names = "--bits", description = "code bits per value, 1 to 4 (default ${DEFAULT-VALUE})")
+    @Option(names = "--bits", description = "Code bits per value, 1 to 4 (default ${DEFAULT-VALUE}).")
     int bits = 2;
 
-    @Option(names = "--scale-group", description = "values per fp16 scale (default: dim, one scale per vector)")
+    @Option(names = "--scale-group", description = "Values per fp16 scale (default: dim, one scale per vector).")
     Integer scaleGroup;
 
-    @Option(names = "--input", description = "raw little-endian float32 file of [tokens][dim] values")
+    @Option(names = "--input", description = "Raw little-endian float32 file of [tokens][dim] values.")
     Path input;
 
-    @Option(names = "--seed", description = "seed of the synthetic data and of the rotation (default ${DEFAULT-VALUE})")
+    @Option(names = "--seed", description = "Seed of the synthetic data and of the rotation (default ${DEFAULT-VALUE}).")
     long seed = 42;
 
-    @Option(names = "--outliers", description = "outlier channels in the synthetic data (default ${DEFAULT-VALUE})")
+    @Option(names = "--outliers", description = "Outlier channels in the synthetic data (default ${DEFAULT-VALUE}).")
     int outliers = 4;
 
-    @Option(names = "--no-rotate", description = "skip the Hadamard rotation")
+    @Option(names = "--no-rotate", description = "Skip the Hadamard rotation.")
     boolean noRotate;
 
-    @Option(names = "--repeat", description = "timed repetitions after the warm-up; the median is reported (default ${DEFAULT-VALUE})")
+    @Option(names = "--repeat", description = "Timed repetitions after the warm-up; the median is reported (default ${DEFAULT-VALUE}).")
     int repeat = 5;
 
-    @Option(names = "--warmup", description = "seconds of CPU time spent compressing before timing, so that the JIT has compiled the kernels (default ${DEFAULT-VALUE})")
+    @Option(names = "--warmup", description = "Seconds of CPU time spent compressing before timing, so that the JIT has compiled the kernels (default ${DEFAULT-VALUE}).")
     double warmup = 3;
 
-    @Option(names = "--json", description = "print one JSON object")
+    @Option(names = "--json", description = "Print one JSON object.")
     boolean json;
 
     @Override

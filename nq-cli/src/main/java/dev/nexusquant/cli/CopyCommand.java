@@ -4,58 +4,48 @@ import dev.nexusquant.engine.kv.KvCacheFactory;
 import dev.nexusquant.engine.model.Model;
 import dev.nexusquant.eval.retrieval.CopyTask;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
-import java.util.concurrent.Callable;
 
 /** {@code nq copy}: copy retrieval with the uncompressed baseline beside the chosen cache. */
 @Command(name = "copy", mixinStandardHelpOptions = true,
-        description = {"Copy retrieval: a random sequence of word tokens and its repeat. The first occurrence is",
-                "compressed as a prompt, the repeat is teacher-forced; prints top-1 accuracy and NLL on the repeat",
-                "for the uncompressed cache and for --kv."})
-public final class CopyCommand implements Callable<Integer> {
+        description = {"Copy retrieval: a random sequence of word tokens (or a passage of --text) and its repeat.",
+                "The first occurrence is compressed as a prompt and the repeat is teacher-forced.",
+                "Prints top-1 accuracy and NLL on the repeat for the uncompressed cache and for --kv."})
+public final class CopyCommand extends ModelCommand {
 
-    @Spec
-    CommandSpec spec;
-
-    @Mixin
-    ModelOption modelOption;
-
-    @Mixin
-    KvOptions kv;
-
-    @Option(names = "--length", paramLabel = "N", defaultValue = "256", description = "tokens in the sequence (default: ${DEFAULT-VALUE})")
+    @Option(names = "--length", paramLabel = "N", defaultValue = "256", description = "Tokens in the sequence (default: ${DEFAULT-VALUE}).")
     int length;
 
-    @Option(names = "--trials", paramLabel = "T", defaultValue = "4", description = "random sequences (default: ${DEFAULT-VALUE})")
+    @Option(names = "--trials", paramLabel = "T", defaultValue = "4", description = "Sequences or passages (default: ${DEFAULT-VALUE}).")
     int trials;
 
-    @Option(names = "--seed", paramLabel = "S", defaultValue = "1", description = "seed of the sequences (default: ${DEFAULT-VALUE})")
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "1", description = "Seed of the random sequences (default: ${DEFAULT-VALUE}).")
     long seed;
 
     @Option(names = "--text", paramLabel = "FILE",
-            description = "copy passages of this text instead of random word tokens (small models copy text, not random words)")
+            description = "Copy passages of this text instead of random word tokens (small models copy text, not random words).")
     java.nio.file.Path text;
 
-    @Option(names = "--json", description = "print one JSON object")
+    @Option(names = "--json", description = "Print one JSON object.")
     boolean json;
 
     @Override
     public Integer call() throws Exception {
         if (length < 2 || length > 1 << 20) throw new IllegalArgumentException("--length must be in 2..1048576, is " + length);
         if (trials < 1 || trials > 10_000) throw new IllegalArgumentException("--trials must be in 1..10000, is " + trials);
-        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter out = out();
         try (Model model = modelOption.load()) {
             KvCacheFactory f = kv.factory(model);
             int[][] seqs = text != null
                     ? CopyTask.passages(dev.nexusquant.engine.eval.Perplexity.tokenizeFile(model, text), length, trials)
                     : CopyTask.sequences(model, length, trials, seed);
-            CopyTask.Result base = CopyTask.run(model, model.kvCacheFactory(), seqs);
-            CopyTask.Result comp = CopyTask.run(model, f, seqs);
+            ProgressBar bar = progress("copy", true);
+            int n = seqs.length;
+            CopyTask.Result base = CopyTask.run(model, model.kvCacheFactory(), seqs, (done, all) -> bar.update(done, 2 * n, "uncompressed"));
+            CopyTask.Result comp = CopyTask.run(model, f, seqs, (done, all) -> bar.update(n + done, 2 * n, "--kv"));
+            bar.finish();
             if (json) {
                 out.println(new Json().put("model", model.config().name()).put("length", length).put("trials", trials)
                         .put("seed", seed).put("source", text != null ? text.toString() : "random words")

@@ -9,9 +9,8 @@ final class Errors {
     }
 
     static int handle(Exception e, CommandLine cl, CommandLine.ParseResult parsed) {
-        String name = cl.getCommandName();
         String msg = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-        cl.getErr().println("nq " + name + ": " + msg);
+        cl.getErr().println(cl.getCommandSpec().qualifiedName() + ": " + msg);
         if (Boolean.getBoolean("nq.debug")) {
             e.printStackTrace(cl.getErr());
         }
@@ -21,7 +20,7 @@ final class Errors {
     /** Bad command-line syntax (unknown option, a number that is not one): one line and exit code 2. */
     static int handleParameter(CommandLine.ParameterException e, String[] args) {
         CommandLine cl = e.getCommandLine();
-        cl.getErr().println("nq " + cl.getCommandName() + ": " + e.getMessage() + " (see --help)");
+        cl.getErr().println(cl.getCommandSpec().qualifiedName() + ": " + e.getMessage() + " (see --help)");
         return 2;
     }
 }

@@ -25,7 +25,7 @@ public final class InfoCommand implements Callable<Integer> {
     @Mixin
     ModelOption modelOption;
 
-    @Option(names = "--json", description = "print one JSON object")
+    @Option(names = "--json", description = "Print one JSON object.")
     boolean json;
 
     @Override

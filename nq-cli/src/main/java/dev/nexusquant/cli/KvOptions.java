@@ -15,12 +15,12 @@ import picocli.CommandLine.Option;
 public class KvOptions {
 
     @Option(names = "--kv", paramLabel = "SPEC",
-            description = {"KV cache: none (dense fp32), high, balanced, max, or a spec such as",
-                    "'balanced,evict=snapkv:0.5' or 'k=e8:3,v=e8:2,rot=on' (see README: KV specs)"})
+            description = "KV cache: none (dense fp32), high, balanced, max, or a spec such as 'balanced,evict=snapkv:0.5'"
+                    + " or 'k=e8:3,v=e8:2,rot=on' (see the README's KV specs).")
     String kv;
 
     @Option(names = "--kv-memory", paramLabel = "SIZE",
-            description = "stop with an error before the KV cache would hold more than SIZE (e.g. 64M, 1.5G)")
+            description = "Stop with an error before the KV cache would hold more than SIZE (for example 64M, 1.5G).")
     String kvMemory;
 
     /** The KV cache factory the command's sessions use. */

@@ -44,7 +44,12 @@ public final class Main {
         cl.setCaseInsensitiveEnumValuesAllowed(true);
         cl.setOut(out);
         cl.setErr(err);
+        cl.setUsageHelpAutoWidth(true);
         try {
+            if (args.length == 0) { // no command: say what there is
+                cl.usage(out);
+                return 0;
+            }
             return cl.execute(args);
         } finally {
             out.flush();

@@ -12,7 +12,7 @@ import java.nio.file.Path;
 public final class ModelOption {
 
     @Option(names = {"-m", "--model"}, paramLabel = "FILE",
-            description = "GGUF model file (default: the project's model, ${nq.home}/model/default.gguf)")
+            description = "GGUF model file (default: the project's model, model/default.gguf beside the ./nq launcher).")
     Path model;
 
     /** The model file: --model, or the default one when it exists. */

@@ -4,46 +4,33 @@ import dev.nexusquant.engine.kv.KvCacheFactory;
 import dev.nexusquant.engine.model.Model;
 import dev.nexusquant.eval.retrieval.PasskeyTask;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
 
 /** {@code nq passkey}: needle in a haystack at several depths and lengths, uncompressed beside --kv. */
 @Command(name = "passkey", mixinStandardHelpOptions = true,
-        description = {"Passkey retrieval: filler text with 'The pass key is NNNNN' at several depths, then the",
-                "question; the prompt is compressed and the answer decoded greedily. Prints accuracy per length and",
-                "depth for the uncompressed cache and for --kv."})
-public final class PasskeyCommand implements Callable<Integer> {
+        description = {"Passkey retrieval: filler text with 'The pass key is NNNNN' at several depths, then the question.",
+                "The prompt is compressed and the answer decoded greedily.",
+                "Prints accuracy per length and depth for the uncompressed cache and for --kv."})
+public final class PasskeyCommand extends ModelCommand {
 
-    @Spec
-    CommandSpec spec;
-
-    @Mixin
-    ModelOption modelOption;
-
-    @Mixin
-    KvOptions kv;
-
-    @Option(names = "--lengths", paramLabel = "N,..", split = ",", description = "prompt lengths in tokens (default: 25%, 50%, 100% of the context)")
+    @Option(names = "--lengths", paramLabel = "N,..", split = ",", description = "Prompt lengths in tokens (default: 25%%, 50%% and 100%% of the context).")
     int[] lengths;
 
     @Option(names = "--depths", paramLabel = "D,..", split = ",", defaultValue = "0,0.25,0.5,0.75,1",
-            description = "needle depths, 0 = start, 1 = end (default: ${DEFAULT-VALUE})")
+            description = "Needle depths, 0 = start, 1 = end (default: ${DEFAULT-VALUE}).")
     double[] depths;
 
-    @Option(names = "--trials", paramLabel = "T", defaultValue = "3", description = "keys per cell (default: ${DEFAULT-VALUE})")
+    @Option(names = "--trials", paramLabel = "T", defaultValue = "3", description = "Keys per cell (default: ${DEFAULT-VALUE}).")
     int trials;
 
-    @Option(names = "--seed", paramLabel = "S", defaultValue = "1", description = "seed of the keys (default: ${DEFAULT-VALUE})")
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "1", description = "Seed of the keys (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--json", description = "print one JSON object")
+    @Option(names = "--json", description = "Print one JSON object.")
     boolean json;
 
     @Override
@@ -52,7 +39,7 @@ public final class PasskeyCommand implements Callable<Integer> {
         for (double d : depths) {
             if (!(d >= 0 && d <= 1)) throw new IllegalArgumentException("--depths must be in [0, 1], got " + d);
         }
-        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter out = out();
         try (Model model = modelOption.load()) {
             int ctx = model.config().contextLength();
             int[] lens = lengths != null ? lengths : new int[]{ctx / 4, ctx / 2, ctx - 16};
@@ -60,8 +47,13 @@ public final class PasskeyCommand implements Callable<Integer> {
                 if (l < 32 || l + 8 > ctx) throw new IllegalArgumentException("--lengths: " + l + " is not in 32.." + (ctx - 8));
             }
             KvCacheFactory f = kv.factory(model);
-            PasskeyTask.Result base = PasskeyTask.run(model, model.kvCacheFactory(), lens, depths, trials, seed);
-            PasskeyTask.Result comp = PasskeyTask.run(model, f, lens, depths, trials, seed);
+            ProgressBar bar = progress("passkey", true);
+            int keys = lens.length * depths.length * trials;
+            PasskeyTask.Result base = PasskeyTask.run(model, model.kvCacheFactory(), lens, depths, trials, seed,
+                    (done, all) -> bar.update(done, 2 * keys, "uncompressed"));
+            PasskeyTask.Result comp = PasskeyTask.run(model, f, lens, depths, trials, seed,
+                    (done, all) -> bar.update(keys + done, 2 * keys, "--kv"));
+            bar.finish();
             if (json) {
                 out.println(new Json().put("model", model.config().name()).put("trials", trials).put("seed", seed)
                         .put("baseline", result(base, model.kvCacheFactory().describe()))

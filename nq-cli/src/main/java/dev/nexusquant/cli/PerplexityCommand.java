@@ -18,9 +18,9 @@ import java.util.concurrent.Callable;
 
 /** {@code nq perplexity}: llama.cpp's llama-perplexity protocol on a text file. */
 @Command(name = "perplexity", mixinStandardHelpOptions = true,
-        description = {"Perplexity of a model on a text file, with llama.cpp's llama-perplexity protocol: the text is",
-                "tokenized once with BOS, cut into chunks of --ctx tokens (first token of each set to BOS), and the",
-                "second half of each chunk is scored after the first half was prefilled."})
+        description = {"Perplexity of a model on a text file, with llama.cpp's llama-perplexity protocol.",
+                "The text is tokenized once with BOS and cut into chunks of --ctx tokens (the first token of each set to"
+                        + " BOS); the second half of each chunk is scored after the first half was prefilled."})
 public final class PerplexityCommand implements Callable<Integer> {
 
     @Spec

@@ -145,4 +145,59 @@ class CliTest {
         assertTrue(m.find(), key + " not in " + json);
         return m.group(1);
     }
+
+    @Test
+    void noArgumentsListTheCommandsAndErrorsNameTheCommandOnce() {
+        Result r = run();
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("Usage: nq") && r.out().contains("generate") && r.out().contains("passkey"), r.out());
+        Result bad = run("bogus");
+        assertEquals(2, bad.code());
+        assertEquals(1, bad.err().strip().lines().count(), bad.err());
+        assertTrue(bad.err().startsWith("nq: ") && bad.err().contains("bogus") && !bad.err().contains("nq nq"), bad.err());
+    }
+
+    @Test
+    void helpTextsFormatWithoutWarnings() {
+        for (String cmd : new String[]{"generate", "perplexity", "copy", "passkey", "bench", "codec", "info"}) {
+            StringWriter out = new StringWriter(), err = new StringWriter();
+            java.io.PrintStream saved = System.err;
+            java.io.ByteArrayOutputStream picocliWarnings = new java.io.ByteArrayOutputStream();
+            System.setErr(new java.io.PrintStream(picocliWarnings, true, java.nio.charset.StandardCharsets.UTF_8));
+            try {
+                assertEquals(0, Main.run(new PrintWriter(out), new PrintWriter(err), cmd, "--help"), cmd);
+            } finally {
+                System.setErr(saved);
+            }
+            String all = out + err.toString() + picocliWarnings;
+            assertTrue(!all.contains("WARN") && !all.contains("Could not format"), cmd + ": " + all);
+        }
+        String passkeyHelp = run("passkey", "--help").out().replaceAll("\\s+", " ");
+        assertTrue(passkeyHelp.contains("25%, 50% and 100% of the context"), passkeyHelp);
+    }
+
+    @Test
+    void promptFileAndStandardInputGiveTheSameTextAsPrompt(@TempDir Path dir) throws Exception {
+        String m = Shared.stories260K().toString();
+        String prompt = "Once upon a time, a dog";
+        Result direct = run("generate", "--model", m, "--prompt", prompt, "--temperature", "0", "--max-tokens", "12");
+        assertEquals(0, direct.code(), direct.err());
+        Path f = dir.resolve("prompt.txt");
+        Files.writeString(f, prompt);
+        Result fromFile = run("generate", "--model", m, "--prompt-file", f.toString(), "--temperature", "0", "--max-tokens", "12");
+        assertEquals(direct.out(), fromFile.out());
+        java.io.InputStream saved = System.in;
+        System.setIn(new java.io.ByteArrayInputStream(prompt.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        try {
+            Result fromStdin = run("generate", "--model", m, "--prompt-file", "-", "--temperature", "0", "--max-tokens", "12");
+            assertEquals(direct.out(), fromStdin.out());
+        } finally {
+            System.setIn(saved);
+        }
+        assertOneLineError(run("generate", "--model", m, "--prompt", "x", "--prompt-file", f.toString()), "not both");
+        assertOneLineError(run("generate", "--model", m, "--prompt-file", dir.resolve("absent.txt").toString()), "absent.txt");
+        Path bad = dir.resolve("latin1.txt");
+        Files.write(bad, new byte[]{'c', 'a', 'f', (byte) 0xE9});
+        assertOneLineError(run("generate", "--model", m, "--prompt-file", bad.toString()), "UTF-8");
+    }
 }

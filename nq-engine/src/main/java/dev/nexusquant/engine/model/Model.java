@@ -253,6 +253,15 @@ public final class Model implements AutoCloseable {
 
     /** Generates with the given (fresh) session. */
     public GenerationResult generate(Session s, String prompt, GenerationOptions opts, TokenListener onToken) {
+        return generate(s, prompt, opts, onToken, PrefillListener.NONE);
+    }
+
+    /**
+     * Generates with the given (fresh) session, telling {@code onPrefill} how far the prompt's prefill has come after
+     * each batch of {@link Session#MAX_BATCH} tokens (the batches the session runs anyway, so the results are the same).
+     */
+    public GenerationResult generate(Session s, String prompt, GenerationOptions opts, TokenListener onToken,
+                                     PrefillListener onPrefill) {
         int[] prompt_ = tokenizer.encode(prompt, opts.addBos());
         if (prompt_.length == 0) throw new IllegalArgumentException("the prompt is empty and no BOS token is added");
         int ctx = config.contextLength();
@@ -265,7 +274,18 @@ public final class Model implements AutoCloseable {
         GenerationResult.StopReason reason = GenerationResult.StopReason.MAX_TOKENS;
 
         long t0 = System.nanoTime();
-        float[] logits = s.forward(prompt_, 0, prompt_.length, false);
+        float[] logits;
+        if (onPrefill == PrefillListener.NONE) {
+            logits = s.forward(prompt_, 0, prompt_.length, false);
+        } else {
+            logits = null;
+            for (int done = 0; done < prompt_.length; ) {
+                int n = Math.min(Session.MAX_BATCH, prompt_.length - done);
+                logits = s.forward(prompt_, done, n, false);
+                done += n;
+                onPrefill.onPrefill(done, prompt_.length);
+            }
+        }
         s.endOfPrompt(); // a compressing cache compresses the prompt here
         long t1 = System.nanoTime();
         int steps = 0;

@@ -93,6 +93,11 @@ public final class CopyTask {
 
     /** Runs one trial per sequence ([trials][length]) with caches from {@code factory}. */
     public static Result run(Model model, KvCacheFactory factory, int[][] sequences) {
+        return run(model, factory, sequences, TaskProgress.NONE);
+    }
+
+    /** As {@link #run(Model, KvCacheFactory, int[][])}, telling {@code progress} after each trial. */
+    public static Result run(Model model, KvCacheFactory factory, int[][] sequences, TaskProgress progress) {
         int trials = sequences.length;
         if (trials < 1) throw new IllegalArgumentException("copy trials must be at least 1, is " + trials);
         int length = sequences[0].length;
@@ -107,6 +112,7 @@ public final class CopyTask {
         long correct = 0, prior = 0, count = 0;
         double nll = 0;
         KvStats last = null;
+        int done = 0;
         for (int[] seq : sequences) {
             int[] prompt = new int[1 + length];
             prompt[0] = bos;
@@ -138,6 +144,7 @@ public final class CopyTask {
                 }
                 last = s.kvCache().stats();
             }
+            progress.update(++done, trials);
         }
         return new Result(trials, length, count, (double) correct / count, nll / count, (double) prior / count, last);
     }

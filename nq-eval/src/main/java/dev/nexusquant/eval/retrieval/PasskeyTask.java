@@ -51,11 +51,18 @@ public final class PasskeyTask {
 
     /** Runs {@code trials} keys at every length and depth. */
     public static Result run(Model model, KvCacheFactory factory, int[] lengths, double[] depths, int trials, long seed) {
+        return run(model, factory, lengths, depths, trials, seed, TaskProgress.NONE);
+    }
+
+    /** As {@link #run(Model, KvCacheFactory, int[], double[], int, long)}, telling {@code progress} after each key. */
+    public static Result run(Model model, KvCacheFactory factory, int[] lengths, double[] depths, int trials, long seed,
+                             TaskProgress progress) {
         Tokenizer tok = model.tokenizer();
         int ctx = model.config().contextLength();
         List<Cell> cells = new ArrayList<>();
         int all = 0, ok = 0;
         Random rnd = new Random(seed);
+        int total = lengths.length * depths.length * trials, done = 0;
         for (int length : lengths) {
             if (length + 8 > ctx) throw new IllegalArgumentException("passkey length " + length + " does not fit the context " + ctx);
             for (double depth : depths) {
@@ -66,6 +73,7 @@ public final class PasskeyTask {
                     String answer = answer(model, factory, p, 8);
                     String digits = answer.replaceAll("[^0-9]", "");
                     if (digits.startsWith(key)) correct++;
+                    progress.update(++done, total);
                 }
                 cells.add(new Cell(length, depth, trials, correct));
                 all += trials;
