@@ -5,32 +5,19 @@ import dev.nexusquant.engine.eval.PerplexityResult;
 import dev.nexusquant.engine.kv.KvCacheFactory;
 import dev.nexusquant.engine.model.Model;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.concurrent.Callable;
 
 /** {@code nq perplexity}: llama.cpp's llama-perplexity protocol on a text file. */
 @Command(name = "perplexity", mixinStandardHelpOptions = true,
         description = {"Perplexity of a model on a text file, with llama.cpp's llama-perplexity protocol.",
                 "The text is tokenized once with BOS and cut into chunks of --ctx tokens (the first token of each set to"
                         + " BOS); the second half of each chunk is scored after the first half was prefilled."})
-public final class PerplexityCommand implements Callable<Integer> {
-
-    @Spec
-    CommandSpec spec;
-
-    @Mixin
-    ModelOption modelOption;
-
-    @Mixin
-    KvOptions kv;
+public final class PerplexityCommand extends ModelCommand {
 
     @Option(names = {"-f", "--text"}, paramLabel = "FILE", required = true, description = "UTF-8 text file")
     Path text;
@@ -54,7 +41,7 @@ public final class PerplexityCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter out = out();
         if (ctx < 4 || (ctx & 1) != 0 || ctx > (1 << 20)) throw new IllegalArgumentException("--ctx must be an even number in 4..1048576, is " + ctx);
         if (firstChunk < 0) throw new IllegalArgumentException("--first-chunk must be >= 0, is " + firstChunk);
         if (maxChunks < 0) throw new IllegalArgumentException("--max-chunks must be >= 0, is " + maxChunks);
@@ -68,7 +55,7 @@ public final class PerplexityCommand implements Callable<Integer> {
             }
             int[] tokens = Perplexity.tokenizeFile(model, text);
             KvCacheFactory factory = kv.factory(model);
-            ProgressBar bar = new ProgressBar(spec.commandLine().getErr(), !json && Terminal.stderrIsTerminal(), "perplexity");
+            ProgressBar bar = progress("perplexity", !json);
             PerplexityResult r = Perplexity.evaluate(model, tokens, ctx, firstChunk, maxChunks, factory,
                     (done, total, ppl) -> bar.update(done, total, String.format("ppl %.4f", ppl)),
                     chunkThreads != null ? chunkThreads : Perplexity.autoChunkThreads(model));

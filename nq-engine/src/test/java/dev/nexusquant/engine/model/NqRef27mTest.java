@@ -3,8 +3,8 @@ package dev.nexusquant.engine.model;
 import dev.nexusquant.engine.gguf.GgmlType;
 import dev.nexusquant.engine.testing.Shared;
 import dev.nexusquant.engine.testing.SharedModel;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -14,29 +14,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** nq-ref-27m (head_dim 64, GQA 4:1, f16 matrices) against llama.cpp's figures in ../shared/data/README.md. */
 class NqRef27mTest {
 
+    @RegisterExtension
     static final SharedModel MODEL = SharedModel.of("models/nq-ref-27m.gguf");
-
-    @AfterAll
-    static void close() {
-        MODEL.close();
-    }
 
     @Test
     void config() {
-        Model model = MODEL.get();
-        ModelConfig c = model.config();
-        assertEquals(512, c.dim());
-        assertEquals(8, c.layers());
-        assertEquals(8, c.heads());
-        assertEquals(2, c.kvHeads());
-        assertEquals(64, c.headDim());
-        assertEquals(1408, c.ffnDim());
-        assertEquals(8192, c.vocabSize());
+        ModelConfig c = MODEL.assertShape(512, 8, 8, 2, 64, 1408, 8192);
         assertEquals(2048, c.contextLength());
         assertTrue(c.tiedOutput());
         assertEquals(26_747_392L, c.parameters());
         assertTrue(c.tensorTypes().containsKey(GgmlType.F16));
-        assertEquals(4096, model.kvLayout().fp16BytesPerToken());
+        assertEquals(4096, MODEL.get().kvLayout().fp16BytesPerToken());
     }
 
     @Test

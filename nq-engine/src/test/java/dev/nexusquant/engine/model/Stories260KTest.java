@@ -2,8 +2,8 @@ package dev.nexusquant.engine.model;
 
 import dev.nexusquant.engine.testing.Shared;
 import dev.nexusquant.engine.testing.SharedModel;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -16,26 +16,14 @@ class Stories260KTest {
             Once upon a time, there was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, red ball. She wanted to play with it, but it was too high.
             Lily's mom said, "Lily, let's go to the park." Lily was sad and didn't know what to do. She said, "I want to play with your ball, but I can't find it.\"""";
 
+    @RegisterExtension
     static final SharedModel MODEL = SharedModel.of("models/stories260K.gguf");
-
-    @AfterAll
-    static void close() {
-        MODEL.close();
-    }
 
     @Test
     void config() {
-        Model model = MODEL.get();
-        ModelConfig c = model.config();
-        assertEquals(64, c.dim());
-        assertEquals(5, c.layers());
-        assertEquals(8, c.heads());
-        assertEquals(4, c.kvHeads());
-        assertEquals(8, c.headDim());
-        assertEquals(172, c.ffnDim());
-        assertEquals(512, c.vocabSize());
-        assertEquals(1, model.tokenizer().bos());
-        assertEquals(2, model.tokenizer().eos());
+        MODEL.assertShape(64, 5, 8, 4, 8, 172, 512);
+        assertEquals(1, MODEL.get().tokenizer().bos());
+        assertEquals(2, MODEL.get().tokenizer().eos());
     }
 
     @Test

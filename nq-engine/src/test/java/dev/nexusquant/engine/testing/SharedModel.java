@@ -5,7 +5,10 @@ import dev.nexusquant.engine.eval.PerplexityResult;
 import dev.nexusquant.engine.eval.ProgressListener;
 import dev.nexusquant.engine.kv.DenseKvCache;
 import dev.nexusquant.engine.model.Model;
+import dev.nexusquant.engine.model.ModelConfig;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -20,9 +23,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * <p>When the model file is absent (no ../shared on this machine), nothing fails in {@code @BeforeAll}: every test
  * that asks for the model with {@link #get()} is skipped on its own, so the run counts and prints it as skipped,
  * and one line on the console says why (a failed assumption in {@code @BeforeAll} made the whole class vanish from
- * the counts instead).
+ * the counts instead). Registered with {@code @RegisterExtension}, it closes the model after the class.
  */
-public final class SharedModel implements AutoCloseable {
+public final class SharedModel implements AutoCloseable, AfterAllCallback {
 
     private final String label;
     private final Path file;     // null when absent
@@ -84,9 +87,27 @@ public final class SharedModel implements AutoCloseable {
         return r;
     }
 
+    /** Checks the model's shape: dimension, layers, query heads, KV heads, head size, FFN size and vocabulary. */
+    public ModelConfig assertShape(int dim, int layers, int heads, int kvHeads, int headDim, int ffnDim, int vocab) {
+        ModelConfig c = get().config();
+        assertEquals(dim, c.dim(), label + " dim");
+        assertEquals(layers, c.layers(), label + " layers");
+        assertEquals(heads, c.heads(), label + " heads");
+        assertEquals(kvHeads, c.kvHeads(), label + " KV heads");
+        assertEquals(headDim, c.headDim(), label + " head_dim");
+        assertEquals(ffnDim, c.ffnDim(), label + " FFN");
+        assertEquals(vocab, c.vocabSize(), label + " vocabulary");
+        return c;
+    }
+
     /** The tokens of a text file, as the perplexity protocol reads it. */
     public int[] tokenize(Path text) throws IOException {
         return Perplexity.tokenizeFile(get(), text);
+    }
+
+    @Override
+    public void afterAll(ExtensionContext context) {
+        close();
     }
 
     @Override
