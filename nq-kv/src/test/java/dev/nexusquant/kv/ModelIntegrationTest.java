@@ -119,8 +119,15 @@ class ModelIntegrationTest {
         KvCompression cfg = KvSpec.parse("k=e8:3,v=e8:2,rot=on,center=kv,evict=snapkv:0.5,window=16,block=16,wprec=f16");
         int sessions = 4;
         // Warm up first: the Vector API's reductions give results that differ in the last bit between the
-        // interpreter and compiled code, so runs are compared once the kernels are compiled.
-        for (int i = 0; i < 3; i++) run(model, cfg, tokens(300, 99, 512), 120, 20, 40);
+        // interpreter and compiled code, so runs are compared once the kernels are compiled: until a run gives
+        // exactly what the run before it gave (on a loaded machine C2 may need many runs to get there).
+        float[][] previous = run(model, cfg, tokens(300, 99, 512), 120, 20, 40);
+        for (int i = 0; i < 30; i++) {
+            float[][] again = run(model, cfg, tokens(300, 99, 512), 120, 20, 40);
+            boolean stable = maxAbsDiff(previous, again) == 0;
+            previous = again;
+            if (stable && i >= 2) break;
+        }
         float[][][] seq = new float[sessions][][];
         for (int i = 0; i < sessions; i++) seq[i] = run(model, cfg, tokens(300, 10 + i, 512), 120, 20, 40);
         ExecutorService pool = Executors.newFixedThreadPool(sessions);
