@@ -2,6 +2,7 @@ package dev.nexusquant.server.chat;
 
 import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
+import com.hubspot.jinjava.LegacyOverrides;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
@@ -38,6 +39,16 @@ public final class JinjaChatTemplate implements ChatTemplate {
                 .withLstripBlocks(true)
                 .withMaxOutputSize(MAX_OUTPUT)
                 .withFailOnUnknownTokens(false)
+                // Jinja2's semantics where Jinjava's defaults differ: {{- -}} trims, Python operator precedence,
+                // whitespace control parsed as Jinja2 does, iteration over a dict gives its keys
+                .withLegacyOverrides(LegacyOverrides.newBuilder()
+                        .withUseTrimmingForNotesAndExpressions(true)
+                        .withUseNaturalOperatorPrecedence(true)
+                        .withParseWhitespaceControlStrictly(true)
+                        .withIterateOverMapKeys(true)
+                        .withEvaluateMapKeys(true)
+                        .withKeepNullableLoopValues(true)
+                        .build())
                 .build();
         this.jinjava = new Jinjava(config);
         jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception",
