@@ -24,6 +24,10 @@ import picocli.CommandLine.Command;
 public final class Main {
 
     public static void main(String[] args) {
+        // library log records (such as the vectorization switch's fallback) as one line each on stderr
+        if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
+            System.setProperty("java.util.logging.SimpleFormatter.format", "nq: %4$s: %5$s%6$s%n");
+        }
         System.exit(run(args));
     }
 

@@ -5,7 +5,8 @@ import dev.nexusquant.codec.importance.H2OAccumulator;
 import dev.nexusquant.engine.kv.KvCache;
 import dev.nexusquant.engine.kv.KvLayout;
 import dev.nexusquant.engine.kv.KvStats;
-import dev.nexusquant.kv.attention.VectorMath;
+import dev.nexusquant.engine.tensor.Kernels;
+import dev.nexusquant.kv.attention.AttentionKernels;
 import dev.nexusquant.codec.VectorCompressor;
 import dev.nexusquant.kv.rows.CodedRows;
 
@@ -47,7 +48,8 @@ final class CompressedKvCache implements KvCache {
     private final HeadRotation rotation;
     private final PositionalRotation rope; // null unless keys are stored with RoPE undone
     private final Head[][] heads;          // [layers][kvHeads]
-    private final VectorMath vm = VectorMath.get();
+    private final AttentionKernels vm = AttentionKernels.preferred();
+    private final Kernels kernels = vm.base();
 
     private long seen;            // tokens appended to layer 0
     private int lastPosition = -1;
@@ -379,8 +381,8 @@ final class CompressedKvCache implements KvCache {
             for (int g = 0; g < group; g++) {
                 int qo = slot * group * dim + g * dim;
                 for (int r = 0; r < visible; r++) {
-                    le[r] = vm.dot(obs, qo, exact, r * dim, dim) * invSqrtD;
-                    lq[r] = vm.dot(obs, qo, quant, r * dim, dim) * invSqrtD;
+                    le[r] = kernels.dot(obs, qo, exact, r * dim, dim) * invSqrtD;
+                    lq[r] = kernels.dot(obs, qo, quant, r * dim, dim) * invSqrtD;
                 }
                 kl += klDivergence(le, lq, visible);
             }
@@ -567,7 +569,7 @@ final class CompressedKvCache implements KvCache {
                 }
                 if (hd.keyMean != null) {
                     qmu = new float[m];
-                    for (int j = 0; j < m; j++) qmu[j] = vm.dot(qv, j * dim, hd.keyMean, 0, dim);
+                    for (int j = 0; j < m; j++) qmu[j] = kernels.dot(qv, j * dim, hd.keyMean, 0, dim);
                 }
             }
             for (Segment seg : hd.segments) {
@@ -585,7 +587,7 @@ final class CompressedKvCache implements KvCache {
                             if (hd.keyScale != null) {
                                 for (int c = 0; c < dim; c++) kbuf[r * dim + c] /= hd.keyScale[c];
                             }
-                            if (hd.keyMean != null) vm.axpy(1f, hd.keyMean, 0, kbuf, r * dim, dim);
+                            if (hd.keyMean != null) kernels.axpy(1f, hd.keyMean, 0, kbuf, r * dim, dim);
                             rope.forward(kbuf, r * dim, pbuf[r]);
                         }
                     }
@@ -623,7 +625,7 @@ final class CompressedKvCache implements KvCache {
             float inv = sm.sum[j] > 0f ? 1f / sm.sum[j] : 0f;
             if (sm.accC != null) {
                 rotation.inverse(sm.accC, j * dim);
-                if (hd.valueMean != null) vm.axpy(sm.sumC[j], hd.valueMean, 0, sm.accC, j * dim, dim);
+                if (hd.valueMean != null) kernels.axpy(sm.sumC[j], hd.valueMean, 0, sm.accC, j * dim, dim);
                 for (int c = 0; c < dim; c++) out[o + c] = (sm.accC[j * dim + c] + sm.accW[j * dim + c]) * inv;
             } else {
                 for (int c = 0; c < dim; c++) out[o + c] = sm.accW[j * dim + c] * inv;
@@ -685,7 +687,7 @@ final class CompressedKvCache implements KvCache {
                     }
                     mx[j] = cmax;
                 }
-                float e = vm.expInPlace(s, o, cnt, mx[j]);
+                float e = kernels.expShifted(s, o, cnt, mx[j]);
                 sum[j] += e;
                 if (compressed) sumC[j] += e;
             }
@@ -813,8 +815,12 @@ final class CompressedKvCache implements KvCache {
         return invSqrtD;
     }
 
-    VectorMath vm() {
+    AttentionKernels vm() {
         return vm;
+    }
+
+    Kernels kernels() {
+        return kernels;
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -893,8 +899,8 @@ final class CompressedKvCache implements KvCache {
                     for (int c = 0; c < dim; c++) k[i * dim + c] /= hd.keyScale[c];
                 }
                 if (hd.keyMean != null) {
-                    vm.axpy(1f, hd.keyMean, 0, k, i * dim, dim);
-                    vm.axpy(1f, hd.valueMean, 0, v, i * dim, dim);
+                    kernels.axpy(1f, hd.keyMean, 0, k, i * dim, dim);
+                    kernels.axpy(1f, hd.valueMean, 0, v, i * dim, dim);
                 }
                 if (rope != null) rope.forward(k, i * dim, pos[i]);
             }

@@ -41,7 +41,7 @@ final class Importance {
                 float max = Float.NEGATIVE_INFINITY;
                 for (int r = 0; r < rows; r++) {
                     float sc = w.position(r) > qpos ? Float.NEGATIVE_INFINITY
-                            : cache.vm().dot(obs, qoff, keys, r * dim, dim) * cache.invSqrtD();
+                            : cache.kernels().dot(obs, qoff, keys, r * dim, dim) * cache.invSqrtD();
                     probs[base + r] = sc;
                     max = Math.max(max, sc);
                 }
@@ -49,7 +49,7 @@ final class Importance {
                     java.util.Arrays.fill(probs, base, base + rows, 0f);
                     continue;
                 }
-                float inv = 1f / cache.vm().expInPlace(probs, base, rows, max);
+                float inv = 1f / cache.kernels().expShifted(probs, base, rows, max);
                 cache.vm().scale(probs, base, rows, inv);
             }
         }

@@ -1,7 +1,7 @@
 package dev.nexusquant.codec.e8;
 
 import dev.nexusquant.codec.CodecDescriptor;
-import dev.nexusquant.codec.Simd;
+import dev.nexusquant.vector.Vectorization;
 import dev.nexusquant.codec.VectorCompressor;
 
 import java.io.ByteArrayInputStream;
@@ -107,7 +107,7 @@ public final class E8Codec implements VectorCompressor {
 
     /** The same codec with the Vector API kernels; fails when {@code jdk.incubator.vector} is not present. */
     public static E8Codec vectorized(int dim, int bits, int scaleGroup) {
-        if (!Simd.vectorApiAvailable()) throw new IllegalStateException("the Vector API is not available");
+        if (!Vectorization.enabled()) throw new IllegalStateException("the vector kernels are not used: " + Vectorization.describe());
         return new E8Codec(dim, bits, scaleGroup, defaultBooks(bits), defaultWeights(bits), E8Kernels.vector());
     }
 

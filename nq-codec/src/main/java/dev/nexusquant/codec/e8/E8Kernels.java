@@ -1,6 +1,6 @@
 package dev.nexusquant.codec.e8;
 
-import dev.nexusquant.codec.Simd;
+import dev.nexusquant.vector.Vectorization;
 
 /**
  * The read-side kernels of {@link E8Codec}: decode, fused dot, fused axpy of one stored vector. Two
@@ -15,8 +15,9 @@ interface E8Kernels {
         return Holder.VECTOR;
     }
 
+    /** The kernels {@link Vectorization} chooses (decided once). */
     static E8Kernels preferred() {
-        return Simd.vectorApiAvailable() ? vector() : SCALAR;
+        return Preferred.KERNELS;
     }
 
     String name();
@@ -35,6 +36,14 @@ interface E8Kernels {
         static final E8Kernels VECTOR = new VectorE8Kernels();
 
         private Holder() {
+        }
+    }
+
+    /** The choice, made once; {@link Holder} (and the Vector API) is touched only when the vector kernels are used. */
+    final class Preferred {
+        static final E8Kernels KERNELS = Vectorization.choose(SCALAR, E8Kernels::vector);
+
+        private Preferred() {
         }
     }
 }

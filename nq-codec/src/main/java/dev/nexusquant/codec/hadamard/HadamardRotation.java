@@ -1,6 +1,6 @@
 package dev.nexusquant.codec.hadamard;
 
-import dev.nexusquant.codec.Simd;
+import dev.nexusquant.vector.Vectorization;
 
 import java.util.Arrays;
 
@@ -36,7 +36,7 @@ public final class HadamardRotation {
 
     /** A rotation that uses the vector kernel when the Vector API is available, the scalar one otherwise. */
     public HadamardRotation(int dim, long seed) {
-        this(dim, seed, Simd.vectorApiAvailable() ? VectorFwht.INSTANCE : ScalarFwht.INSTANCE);
+        this(dim, seed, Preferred.KERNEL);
     }
 
     /** The same rotation computed by the plain scalar loops (the twin that tests compare against). */
@@ -46,10 +46,15 @@ public final class HadamardRotation {
 
     /** The same rotation computed with the Vector API; fails when {@code jdk.incubator.vector} is not present. */
     public static HadamardRotation vectorized(int dim, long seed) {
-        if (!Simd.vectorApiAvailable()) {
-            throw new IllegalStateException("the Vector API (jdk.incubator.vector) is not available");
+        if (!Vectorization.enabled()) {
+            throw new IllegalStateException("the vector kernels are not used: " + Vectorization.describe());
         }
         return new HadamardRotation(dim, seed, VectorFwht.INSTANCE);
+    }
+
+    /** The kernel {@link Vectorization} chooses, once; {@link VectorFwht} loads only when it is chosen. */
+    private static final class Preferred {
+        static final Fwht KERNEL = Vectorization.choose(ScalarFwht.INSTANCE, () -> VectorFwht.INSTANCE);
     }
 
     private HadamardRotation(int dim, long seed, Fwht kernel) {

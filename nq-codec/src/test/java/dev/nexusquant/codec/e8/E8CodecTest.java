@@ -1,7 +1,7 @@
 package dev.nexusquant.codec.e8;
 
 import dev.nexusquant.codec.CodecDescriptor;
-import dev.nexusquant.codec.Simd;
+import dev.nexusquant.vector.Vectorization;
 import dev.nexusquant.codec.TestSeeds;
 import org.junit.jupiter.api.Test;
 
@@ -149,7 +149,7 @@ class E8CodecTest {
 
     @Test
     void vectorKernelsMatchScalarKernelsOnRandomCodes() {
-        assumeTrue(Simd.vectorApiAvailable(), "Vector API not available");
+        assumeTrue(Vectorization.enabled(), "Vector API not available");
         long seed = TestSeeds.seed("vectorKernelsMatchScalarKernelsOnRandomCodes");
         SplittableRandom rnd = new SplittableRandom(seed);
         for (int d : DIMS) {
@@ -211,7 +211,7 @@ class E8CodecTest {
 
     @Test
     void vectorEncoderMatchesScalarEncoderBitForBit() {
-        assumeTrue(Simd.vectorApiAvailable(), "Vector API not available");
+        assumeTrue(Vectorization.enabled(), "Vector API not available");
         long seed = TestSeeds.seed("vectorEncoderMatchesScalarEncoderBitForBit");
         SplittableRandom rnd = new SplittableRandom(seed);
         for (int d : DIMS) {

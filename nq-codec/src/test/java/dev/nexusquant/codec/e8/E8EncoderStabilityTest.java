@@ -1,6 +1,6 @@
 package dev.nexusquant.codec.e8;
 
-import dev.nexusquant.codec.Simd;
+import dev.nexusquant.vector.Vectorization;
 import dev.nexusquant.codec.hadamard.HadamardRotation;
 import org.junit.jupiter.api.Test;
 
@@ -26,7 +26,7 @@ class E8EncoderStabilityTest {
 
     @Test
     void vectorEncoderReproducesTheRecordedCodes() {
-        if (Simd.vectorApiAvailable()) {
+        if (Vectorization.enabled()) {
             assertEquals(EXPECTED_CRC, crc(true, false), "batched vector encoder");
             assertEquals(EXPECTED_CRC, crc(true, true), "vector encoder, one vector per call");
         }

@@ -1,6 +1,6 @@
 package dev.nexusquant.codec.hadamard;
 
-import dev.nexusquant.codec.Simd;
+import dev.nexusquant.vector.Vectorization;
 import dev.nexusquant.codec.TestSeeds;
 import org.junit.jupiter.api.Test;
 
@@ -110,7 +110,7 @@ class HadamardRotationTest {
 
     @Test
     void vectorKernelMatchesScalarBitForBit() {
-        assumeTrue(Simd.vectorApiAvailable(), "Vector API not available");
+        assumeTrue(Vectorization.enabled(), "Vector API not available");
         long seed = TestSeeds.seed("vectorKernelMatchesScalarBitForBit");
         SplittableRandom rnd = new SplittableRandom(seed);
         for (int round = 0; round < 3; round++) {

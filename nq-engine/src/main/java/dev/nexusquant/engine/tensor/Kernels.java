@@ -3,8 +3,9 @@ package dev.nexusquant.engine.tensor;
 /**
  * The numeric kernels of the engine, behind one interface with two implementations: {@link ScalarKernels}, plain Java
  * loops that read like the definitions, and {@link VectorKernels}, the same operations with the Panama Vector API.
- * Tests compare the two on random data of many sizes; {@link #preferred()} picks the vector one where the CPU has
- * 256- or 512-bit vectors (set {@code -Dnq.kernels=scalar} to force the scalar one).
+ * Tests compare the two on random data of many sizes; {@link #preferred()} picks the vector one where the project's one
+ * vectorization switch ({@link dev.nexusquant.vector.Vectorization}) allows it ({@code -Dnq.vectorization=scalar}
+ * forces the scalar one).
  *
  * <p>All kernels are single-threaded; {@link Linear} spreads matrix products over cores.
  */
@@ -87,13 +88,24 @@ public interface Kernels {
         return ScalarKernels.INSTANCE;
     }
 
-    /** The Vector API kernels, or the scalar ones where the CPU has no 256- or 512-bit float vectors. */
+    /**
+     * The Vector API kernels, or the scalar ones where the CPU has no 256- or 512-bit float vectors (for benchmarks
+     * that compare the two; needs {@code jdk.incubator.vector}).
+     */
     static Kernels vector() {
         return VectorKernels.isUsable() ? VectorKernels.INSTANCE : ScalarKernels.INSTANCE;
     }
 
-    /** The kernels to use: {@link #vector()} unless {@code -Dnq.kernels=scalar}. */
+    /** The kernels to use, as {@link dev.nexusquant.vector.Vectorization} decides. */
     static Kernels preferred() {
-        return "scalar".equalsIgnoreCase(System.getProperty("nq.kernels")) ? scalar() : vector();
+        return Preferred.KERNELS;
+    }
+
+    /** Decided once; {@link VectorKernels} is named only inside the supplier, so it loads only when chosen. */
+    final class Preferred {
+        static final Kernels KERNELS = dev.nexusquant.vector.Vectorization.choose(ScalarKernels.INSTANCE, Kernels::vector);
+
+        private Preferred() {
+        }
     }
 }

@@ -56,15 +56,15 @@ public final class VectorKernels implements Kernels {
 
     @Override
     public float dot(float[] a, int aOff, float[] b, int bOff, int n) {
+        // one accumulator: the compressed cache's attention figures were measured with this summation order
         int i = 0;
         float s = 0;
-        if (n >= 2 * L) {
-            FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
-            for (int bound = n - 2 * L; i <= bound; i += 2 * L) {
-                acc0 = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), acc0);
-                acc1 = FloatVector.fromArray(F, a, aOff + i + L).fma(FloatVector.fromArray(F, b, bOff + i + L), acc1);
+        if (n >= L) {
+            FloatVector acc = FloatVector.zero(F);
+            for (int bound = F.loopBound(n); i < bound; i += L) {
+                acc = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), acc);
             }
-            s = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+            s = acc.reduceLanes(VectorOperators.ADD);
         }
         for (; i < n; i++) s += a[aOff + i] * b[bOff + i];
         return s;

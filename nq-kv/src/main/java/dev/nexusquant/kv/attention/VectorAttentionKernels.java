@@ -1,44 +1,26 @@
 package dev.nexusquant.kv.attention;
 
+import dev.nexusquant.engine.tensor.Kernels;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
-/** Vector API version of {@link VectorMath}: full lanes of the preferred species, then a scalar tail. */
-final class PanamaVectorMath implements VectorMath {
+/**
+ * The Vector API twin of {@link ScalarAttentionKernels}: full lanes of the preferred species, then a scalar tail. Loaded
+ * only when {@link dev.nexusquant.vector.Vectorization} chose the vector kernels.
+ */
+final class VectorAttentionKernels implements AttentionKernels {
+
+    static final VectorAttentionKernels INSTANCE = new VectorAttentionKernels();
 
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
 
-    static VectorMath create() {
-        try {
-            return S.length() >= 4 ? new PanamaVectorMath() : null;
-        } catch (Throwable t) { // module not resolved
-            return null;
-        }
+    private VectorAttentionKernels() {
     }
 
     @Override
-    public float dot(float[] a, int aOff, float[] b, int bOff, int n) {
-        int i = 0;
-        int bound = S.loopBound(n);
-        FloatVector acc = FloatVector.zero(S);
-        for (; i < bound; i += S.length()) {
-            acc = FloatVector.fromArray(S, a, aOff + i).fma(FloatVector.fromArray(S, b, bOff + i), acc);
-        }
-        float s = acc.reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) s += a[aOff + i] * b[bOff + i];
-        return s;
-    }
-
-    @Override
-    public void axpy(float alpha, float[] x, int xOff, float[] y, int yOff, int n) {
-        int i = 0;
-        int bound = S.loopBound(n);
-        FloatVector va = FloatVector.broadcast(S, alpha);
-        for (; i < bound; i += S.length()) {
-            FloatVector.fromArray(S, x, xOff + i).fma(va, FloatVector.fromArray(S, y, yOff + i)).intoArray(y, yOff + i);
-        }
-        for (; i < n; i++) y[yOff + i] += alpha * x[xOff + i];
+    public Kernels base() {
+        return Kernels.vector();
     }
 
     @Override
@@ -49,25 +31,6 @@ final class PanamaVectorMath implements VectorMath {
             FloatVector.fromArray(S, y, off + i).mul(s).intoArray(y, off + i);
         }
         for (; i < n; i++) y[off + i] *= s;
-    }
-
-    @Override
-    public float expInPlace(float[] s, int off, int n, float max) {
-        int i = 0;
-        int bound = S.loopBound(n);
-        FloatVector sum = FloatVector.zero(S);
-        for (; i < bound; i += S.length()) {
-            FloatVector e = FloatVector.fromArray(S, s, off + i).sub(max).lanewise(VectorOperators.EXP);
-            e.intoArray(s, off + i);
-            sum = sum.add(e);
-        }
-        float total = sum.reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
-            float e = (float) Math.exp(s[off + i] - max);
-            s[off + i] = e;
-            total += e;
-        }
-        return total;
     }
 
     @Override
@@ -90,7 +53,7 @@ final class PanamaVectorMath implements VectorMath {
                        float[] s, int stride) {
         int L = S.length();
         if (d % L != 0 || d / L > 8) {
-            VectorMath.super.scores(q, qOff, m, d, k, cnt, bias, scale, s, stride);
+            AttentionKernels.super.scores(q, qOff, m, d, k, cnt, bias, scale, s, stride);
             return;
         }
         int nv = d / L;
@@ -120,7 +83,7 @@ final class PanamaVectorMath implements VectorMath {
     public void accumulate(float[] p, int stride, int m, int cnt, float[] v, int d, float[] acc) {
         int L = S.length();
         if (d % L != 0 || d / L > 8) {
-            VectorMath.super.accumulate(p, stride, m, cnt, v, d, acc);
+            AttentionKernels.super.accumulate(p, stride, m, cnt, v, d, acc);
             return;
         }
         int nv = d / L;

@@ -1,0 +1,71 @@
+package dev.nexusquant.kv.attention;
+
+import dev.nexusquant.vector.Vectorization;
+import org.junit.jupiter.api.Test;
+
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+
+/**
+ * The vector twin against the scalar one on random inputs of many sizes (seeded; the seed is in the message; replay
+ * with -Dnq.test.seed=S). dot, axpy and expShifted are the engine's kernels, tested there.
+ */
+class AttentionKernelsTest {
+
+    static final long SEED = Long.getLong("nq.test.seed", System.nanoTime());
+    static final AttentionKernels SCALAR = AttentionKernels.scalar();
+    static final AttentionKernels VECTOR = VectorAttentionKernels.INSTANCE;
+
+    @Test
+    void preferredIsWhatTheSwitchChose() {
+        assertSame(Vectorization.enabled() ? VECTOR : SCALAR, AttentionKernels.preferred(), Vectorization.describe());
+    }
+
+    @Test
+    void reductionsMatchScalar() {
+        Random rnd = new Random(SEED);
+        for (int n = 0; n <= 300; n++) {
+            float[] s1 = random(rnd, n + 2), s2 = s1.clone();
+            SCALAR.scale(s1, 2, n, 0.37f);
+            VECTOR.scale(s2, 2, n, 0.37f);
+            for (int i = 0; i < s1.length; i++) assertEquals(s1[i], s2[i], 1e-6f, "scale n=" + n + " seed=" + SEED);
+
+            float[] e = random(rnd, n + 1);
+            if (n > 0) e[1 + rnd.nextInt(n)] = Float.NEGATIVE_INFINITY;
+            assertEquals(SCALAR.max(e, 1, n), VECTOR.max(e, 1, n), "max n=" + n + " seed=" + SEED);
+        }
+    }
+
+    @Test
+    void blockScoresAndAccumulationMatchScalar() {
+        Random rnd = new Random(SEED);
+        for (int d : new int[]{8, 16, 24, 32, 64, 96, 128, 160, 256}) {
+            for (int m : new int[]{1, 2, 4, 7, 32}) {
+                int cnt = 1 + rnd.nextInt(64), stride = 64;
+                float[] q = random(rnd, m * d + 3), k = random(rnd, cnt * d), bias = random(rnd, m);
+                float[] s1 = new float[m * stride], s2 = new float[m * stride];
+                SCALAR.scores(q, 3, m, d, k, cnt, bias, 0.125f, s1, stride);
+                VECTOR.scores(q, 3, m, d, k, cnt, bias, 0.125f, s2, stride);
+                for (int i = 0; i < s1.length; i++) {
+                    assertEquals(s1[i], s2[i], 1e-4f, "scores d=" + d + " m=" + m + " seed=" + SEED);
+                }
+                float[] p = random(rnd, m * stride);
+                p[0] = 0f;
+                float[] a1 = random(rnd, m * d), a2 = a1.clone();
+                SCALAR.accumulate(p, stride, m, cnt, k, d, a1);
+                VECTOR.accumulate(p, stride, m, cnt, k, d, a2);
+                for (int i = 0; i < a1.length; i++) {
+                    assertEquals(a1[i], a2[i], 1e-3f, "accumulate d=" + d + " m=" + m + " seed=" + SEED);
+                }
+            }
+        }
+    }
+
+    private static float[] random(Random rnd, int n) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = (float) rnd.nextGaussian();
+        return x;
+    }
+}
