@@ -27,7 +27,7 @@ import java.util.concurrent.Future;
 
 /**
  * How many conversations of about 2,000 tokens one KV memory budget holds, with their speed: the benchmark of
- * BENCHMARKS.md (issue 14). A real server on loopback; {@code conversations} clients, {@code clients} at a time, each:
+ * BENCHMARKS.md ("Serving"). A real server on loopback; {@code conversations} clients, {@code clients} at a time, each:
  * <ol>
  *   <li>turn 1: a prompt of {@code promptTokens} tokens of held-out text (a different passage per conversation),
  *       {@code gen} tokens generated, streamed (time to first token measured at the client);</li>

@@ -16,7 +16,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The HTTP layer: the JDK's own {@code com.sun.net.httpserver} server (HTTP/1.1 parsing, keep-alive, chunked
- * encoding) with a virtual thread per exchange. Chosen over Helidon SE 4.5 by measurement (BENCHMARKS.md, issue 14:
+ * encoding) with a virtual thread per exchange. Chosen over Helidon SE 4.5 by measurement (BENCHMARKS.md, "Serving":
  * the same API on both, loopback load test); it adds no dependency.
  *
  * <p>Limits: bodies above {@code maxBody} get 413 (from Content-Length before reading, or as they arrive); a body

@@ -29,7 +29,7 @@ import java.util.concurrent.Future;
  *       reading, JSON, error path;</li>
  *   <li>{@code stream}: POST /v1/completions, stream, 16 tokens of stories260K (SSE, the engine in the loop).</li>
  * </ol>
- * Run: {@code mvn -q -pl nq-server test-compile exec...} or from the IDE; see BENCHMARKS.md (issue 14) for the command.
+ * Run: {@code nq-server/run-bench.sh HttpLayerBench ../shared/models/stories260K.gguf 16 4 3} (BENCHMARKS.md, "Serving").
  */
 public final class HttpLayerBench {
 

@@ -49,15 +49,17 @@ class CacheSizerTest {
         SplittableRandom r = new SplittableRandom(seed);
         List<KvCacheFactory> factories = List.of(KvCompression.balanced(), KvCompression.high(), KvCompression.max(),
                 KvSpec.parse("k=fp16,v=fp16,wprec=f16"), KvSpec.parse("k=e8:2,v=e8:2,evict=h2o:0.5,window=8,block=8"),
+                KvSpec.parse("k=q4_0,v=kivi2,pin=4,boost=1,staging=64,window=8,block=8"),
+                KvSpec.parse("balanced,staging=128"), KvSpec.parse("k=e8:1,v=e8:1,L0=fp16/fp16,age=32,ak=e8:1,av=e8:1,evict=snapkv:0.3"),
                 KvCompression.builder().build());
         for (KvCacheFactory f : factories) {
             CacheSizer s = new CacheSizer(f, LAYOUT);
-            for (int conv = 0; conv < 3; conv++) {
+            for (int conv = 0; conv < 2; conv++) {
                 try (KvCache c = f.create(LAYOUT)) {
                     int t = 0;
                     int turns = 1 + r.nextInt(3);
                     for (int turn = 0; turn < turns; turn++) {
-                        int prompt = 1 + r.nextInt(turn == 0 ? 700 : 120);
+                        int prompt = 1 + r.nextInt(turn == 0 ? 600 : 100);
                         int gen = r.nextInt(40);
                         long bound = s.peakBytes(c.stats().bytes(), t, t + prompt + gen);
                         for (int done = 0; done < prompt; ) {
