@@ -11,7 +11,7 @@ mvn -B -ntp -q -pl nq-server -am test-compile -DskipTests >&2
 mvn -B -ntp -q -pl nq-server dependency:build-classpath -Dmdep.outputFile=nq-server/target/bench.cp -Dmdep.includeScope=test >&2
 # our own modules from this tree, not from ~/.m2
 cp=$(tr ':' '\n' < nq-server/target/bench.cp | grep -v '/dev/nexusquant/' | paste -sd:)
-cp="nq-server/target/classes:nq-server/target/test-classes:nq-kv/target/classes:nq-engine/target/classes:nq-codec/target/classes:$cp"
+cp="nq-server/target/classes:nq-server/target/test-classes:nq-kv/target/classes:nq-engine/target/classes:nq-codec/target/classes:nq-vector/target/classes:$cp"
 case "$main" in
   HttpLayerBench) cls=dev.nexusquant.server.http.HttpLayerBench ;;
   ServeBench) cls=dev.nexusquant.server.ServeBench ;;
