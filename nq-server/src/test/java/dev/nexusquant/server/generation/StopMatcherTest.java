@@ -36,7 +36,7 @@ class StopMatcherTest {
         assertEquals("", run(List.of("x"), List.of("x"), st));
     }
 
-    /** Random texts and stops: the output is the text before the first stop, whatever the piece boundaries. */
+    /** Random texts, stops and piece boundaries, against a direct simulation of stopping as text arrives. */
     @Test
     void randomSplitsAgreeWithIndexOf() {
         long seed = Long.getLong("nq.test.seed", System.nanoTime());
@@ -46,21 +46,35 @@ class StopMatcherTest {
             String text = randomText(r, r.nextInt(60));
             List<String> stops = new ArrayList<>();
             for (int i = 0, n = 1 + r.nextInt(3); i < n; i++) stops.add(randomText(r, 1 + r.nextInt(4)));
-            int first = -1;
-            for (String s : stops) {
-                int at = text.indexOf(s);
-                if (at >= 0 && (first < 0 || at < first)) first = at;
-            }
             List<String> pieces = new ArrayList<>();
             for (int i = 0; i < text.length(); ) {
                 int n = Math.min(text.length() - i, r.nextInt(5));
                 pieces.add(text.substring(i, i + n));
                 i += n;
             }
+            // the oracle: generation stops at the first piece after which a stop sequence occurs in the text so far,
+            // and the text ends before the earliest occurrence then
+            String expected = text;
+            boolean expectStop = false;
+            StringBuilder sofar = new StringBuilder();
+            for (String p : pieces) {
+                sofar.append(p);
+                int first = -1;
+                for (String st : stops) {
+                    int at = sofar.indexOf(st);
+                    if (at >= 0 && (first < 0 || at < first)) first = at;
+                }
+                if (first >= 0) {
+                    expected = sofar.substring(0, first);
+                    expectStop = true;
+                    break;
+                }
+            }
             boolean[] st = new boolean[1];
             String got = run(stops, pieces, st);
-            assertEquals(first >= 0 ? text.substring(0, first) : text, got, "seed " + seed + " text " + text + " stops " + stops);
-            assertEquals(first >= 0, st[0]);
+            assertEquals(expected, got, "seed " + seed + " pieces " + pieces + " stops " + stops);
+            assertEquals(expectStop, st[0]);
+            for (String stop : stops) assertTrue(!got.contains(stop), "no stop sequence in the text");
         }
     }
 
