@@ -5,25 +5,21 @@
 RMSNorm weights as f32. There is no output.weight: the output matrix is tied to token_embd.weight.
 RoPE is the GGML "normal" (adjacent pairs) convention in training already, so no permutation.
 
-    python3 model/export_gguf.py --weights W.npz --config config.json --out model.gguf
-    python3 model/export_gguf.py --random --out /tmp/random.gguf     # random weights (tests)
+    python3 -m model.export_gguf --weights W.npz --config config.json --out model.gguf
+    python3 -m model.export_gguf --random --out model/runs/random.gguf     # random weights (tests)
 W.npz holds the PyTorch state_dict of model/llama.py (float32 arrays, same keys).
 """
 import argparse
 import json
 import os
-import sys
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(HERE, "tokenizer"))
-import gguf  # noqa: E402
-import bpe  # noqa: E402
+from . import gguf, paths
+from .config import Config
+from .tokenizer import bpe
 
-DEFAULT_CONFIG = dict(dim=512, n_layers=10, n_heads=4, n_kv_heads=1, head_dim=128, ffn_dim=1536,
-                      vocab_size=8192, ctx=2048, norm_eps=1e-5, rope_base=10000.0)
+DEFAULT_CONFIG = Config().to_dict()
 
 
 def gguf_names(cfg):
@@ -44,7 +40,7 @@ def gguf_names(cfg):
     return out
 
 
-def export(state, cfg, tok, path, name="nexusquant-lm", description="", license="", quant="q8_0"):
+def export(state, cfg, tok, path, name=paths.MODEL_NAME, description="", license="", quant="q8_0"):
     assert cfg["n_heads"] * cfg["head_dim"] == cfg["dim"], "llama.cpp derives head_dim = dim / n_heads"
     assert len(tok.pieces) == cfg["vocab_size"]
     w = gguf.Writer()
@@ -110,7 +106,7 @@ def main():
     ap.add_argument("--weights")
     ap.add_argument("--config")
     ap.add_argument("--random", action="store_true")
-    ap.add_argument("--tokenizer", default=os.path.join(HERE, "tokenizer", "tokenizer.json"))
+    ap.add_argument("--tokenizer", default=str(paths.TOKENIZER_JSON))
     ap.add_argument("--out", required=True)
     ap.add_argument("--quant", default="q8_0", choices=["q8_0", "f16"])
     args = ap.parse_args()

@@ -14,28 +14,12 @@ one onto llama.cpp's GGUF `llama` tensors with no permutation.
     logits = (rmsnorm(x) * output_norm) @ tok_embd^T             # output tied to the embedding
 """
 import math
-from dataclasses import dataclass, asdict
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-
-@dataclass
-class Config:
-    dim: int = 512
-    n_layers: int = 10
-    n_heads: int = 4
-    n_kv_heads: int = 1
-    head_dim: int = 128
-    ffn_dim: int = 1536
-    vocab_size: int = 8192
-    ctx: int = 2048
-    norm_eps: float = 1e-5
-    rope_base: float = 10000.0
-
-    def to_dict(self):
-        return asdict(self)
+from .config import Config  # noqa: F401  (re-exported: llama.Config)
 
 
 class RMSNorm(nn.Module):

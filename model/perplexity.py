@@ -8,24 +8,19 @@ tokens; the first token of each chunk is replaced by BOS; only the predictions o
 scored: positions n_ctx/2 .. n_ctx-2 predict the next token (n_ctx/2 - 1 predictions per chunk).
 perplexity = exp(mean negative log-likelihood), accumulated in float64.
 
-    python3 model/perplexity.py --gguf model/nexusquant-lm.gguf --text model/heldout.txt [--ctx 2048]
+    python3 -m model.perplexity [--gguf model/default.gguf] --text model/heldout.txt [--ctx 2048]
                                 [--max-chunks K] [--device cpu|cuda] [--json]
 Uses PyTorch when it is installed (any device), else a numpy forward pass (CPU).
 """
 import argparse
 import json
 import math
-import os
-import sys
 import time
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(HERE, "tokenizer"))
-import export_gguf  # noqa: E402
-import bpe  # noqa: E402
+from . import export_gguf, paths
+from .tokenizer import bpe
 
 
 def read_text_file(path):
@@ -105,7 +100,7 @@ def perplexity(cfg, state, tokens, n_ctx=2048, max_chunks=None, device=None, log
     except ImportError:
         torch = None
     if torch is not None:
-        import llama
+        from . import llama
         dev = device or ("cuda" if torch.cuda.is_available() else "cpu")
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
@@ -134,7 +129,7 @@ def perplexity(cfg, state, tokens, n_ctx=2048, max_chunks=None, device=None, log
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--gguf", default=os.path.join(HERE, "nexusquant-lm.gguf"))
+    ap.add_argument("--gguf", default=str(paths.DEFAULT_GGUF))
     ap.add_argument("--text", help="text file (tokenized with the GGUF's vocabulary)")
     ap.add_argument("--tokens", help="uint16 token file (already tokenized, BOS first)")
     ap.add_argument("--ctx", type=int, default=2048)

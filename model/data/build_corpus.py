@@ -14,7 +14,7 @@ Steps (each one re-runnable; outputs live under --cache, never in the repository
   6. write CACHE/corpus/{train,heldout}.txt (documents separated by two blank lines, i.e. "\n\n\n";
      no document contains "\n\n\n") and CACHE/corpus/manifest.json (per-source sizes, licences)
 
-Usage:  python3 model/data/build_corpus.py [--cache /work/cache] [--skip-download]
+Usage:  python3 -m model.data.build_corpus [--cache model/runs/data] [--skip-download] [--jobs N]
 Runs on any Debian 12 (bookworm) machine with python3, dpkg, apt, groff and perl (pod2text).
 """
 import argparse
@@ -32,6 +32,8 @@ import subprocess
 import sys
 import unicodedata
 import zlib
+
+from .. import paths
 
 # --------------------------------------------------------------------------------------------
 # Sources: name -> (debian packages, licence of the text, converter name)
@@ -668,7 +670,7 @@ def is_heldout(source, key):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cache", default="/work/cache")
+    ap.add_argument("--cache", default=str(paths.DATA_DIR))
     ap.add_argument("--skip-download", action="store_true")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     args = ap.parse_args()

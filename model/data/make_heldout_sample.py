@@ -5,10 +5,12 @@ Python, PostgreSQL, Django, SQLite and Rust documentation, WordNet glosses, the 
 Dictionary, the King James Bible, Jane Austen). From each source, its held-out documents in corpus order
 until that source has contributed about CAP characters. Documents are separated by two blank lines.
 
-    python3 model/data/make_heldout_sample.py [--cache /work/cache] [--out model/heldout.txt]
+    python3 -m model.data.make_heldout_sample [--cache model/runs/data] [--out model/heldout.txt]
 """
 import argparse
 import os
+
+from .. import paths
 
 PERMISSIVE = ["python-doc", "postgresql-doc", "django-doc", "sqlite-doc", "rust-doc", "wordnet", "jargon",
               "devil", "kjv", "austen"]
@@ -17,9 +19,8 @@ CAP = 100_000
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--cache", default="/work/cache")
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                                  "heldout.txt"))
+    ap.add_argument("--cache", default=str(paths.DATA_DIR))
+    ap.add_argument("--out", default=str(paths.HELDOUT_TXT))
     args = ap.parse_args()
     text = open(f"{args.cache}/corpus/heldout.txt", encoding="utf-8").read()
     if text.endswith("\n"):

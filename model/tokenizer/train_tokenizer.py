@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Train the reference model's tokenizer on the train split and encode both splits.
 
-    python3 model/tokenizer/train_tokenizer.py [--cache /work/cache] [--vocab 8192]
+    python3 -m model.tokenizer.train_tokenizer [--cache model/runs/data] [--vocab 8192] [--skip-train]
 
 Reads  CACHE/corpus/train.txt, CACHE/corpus/heldout.txt (from model/data/build_corpus.py)
 Writes model/tokenizer/tokenizer.json (pieces, scores, token types; this is what goes into the GGUF)
@@ -13,13 +13,12 @@ import argparse
 import json
 import os
 import random
-import sys
 import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import bpe  # noqa: E402
+from .. import paths
+from . import bpe
 
 
 def read_text_file(path):
@@ -33,9 +32,9 @@ def read_text_file(path):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--cache", default="/work/cache")
+    ap.add_argument("--cache", default=str(paths.DATA_DIR))
     ap.add_argument("--vocab", type=int, default=8192)
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "tokenizer.json"))
+    ap.add_argument("--out", default=str(paths.TOKENIZER_JSON))
     ap.add_argument("--skip-train", action="store_true", help="reuse the saved tokenizer.json")
     args = ap.parse_args()
     train_text = read_text_file(f"{args.cache}/corpus/train.txt")

@@ -18,7 +18,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The project's own reference model, model/nexusquant-lm.gguf (head_dim 128, GQA 4:1, Q8_0 matrices), against the
+ * The project's own reference model, model/nexusquant-lm-v2.gguf (12 layers, 4 query and 2 KV heads of head_dim 128,
+ * GQA 2:1, Q8_0 matrices; model/default.gguf links to it), against the
  * figures of its trainer (model/MODEL_CARD.md): token ids from the Python tokenizer (identical to llama.cpp's) and
  * the perplexity that PyTorch computes from the exported weights (dequantized Q8_0, fp32 math) with llama.cpp's
  * protocol on model/heldout.txt.
@@ -28,19 +29,21 @@ class NexusQuantLmTest {
     static Model model;
     static Path dir;
 
+    static final String FILE = "nexusquant-lm-v2.gguf";
+
     /** The repository's model/ folder, found upwards from the working directory (a module's folder under Maven). */
     static Path modelDir() {
         for (Path p = Path.of(System.getProperty("user.dir")).toAbsolutePath(); p != null; p = p.getParent()) {
-            if (Files.isRegularFile(p.resolve("model/nexusquant-lm.gguf"))) return p.resolve("model");
+            if (Files.isRegularFile(p.resolve("model").resolve(FILE))) return p.resolve("model");
         }
-        Assumptions.abort("model/nexusquant-lm.gguf not found above " + System.getProperty("user.dir"));
+        Assumptions.abort("model/" + FILE + " not found above " + System.getProperty("user.dir"));
         return null;
     }
 
     @BeforeAll
     static void load() throws Exception {
         dir = modelDir();
-        model = Model.load(dir.resolve("nexusquant-lm.gguf"));
+        model = Model.load(dir.resolve(FILE));
     }
 
     @AfterAll
@@ -52,18 +55,18 @@ class NexusQuantLmTest {
     void config() {
         ModelConfig c = model.config();
         assertEquals(512, c.dim());
-        assertEquals(10, c.layers());
+        assertEquals(12, c.layers());
         assertEquals(4, c.heads());
-        assertEquals(1, c.kvHeads());
+        assertEquals(2, c.kvHeads());
         assertEquals(128, c.headDim());
-        assertEquals(1536, c.ffnDim());
+        assertEquals(1280, c.ffnDim());
         assertEquals(8192, c.vocabSize());
         assertEquals(2048, c.contextLength());
         assertTrue(c.tiedOutput());
-        assertEquals(34_351_616L, c.parameters());
-        assertEquals(71, c.tensorTypes().get(GgmlType.Q8_0));    // 1 embedding + 10 x 7 matrices
-        assertEquals(21, c.tensorTypes().get(GgmlType.F32));     // 10 x 2 norms + the output norm
-        assertEquals(10 * 2 * 128 * 2, model.kvLayout().fp16BytesPerToken());
+        assertEquals(37_237_248L, c.parameters());
+        assertEquals(85, c.tensorTypes().get(GgmlType.Q8_0));    // 1 embedding + 12 x 7 matrices
+        assertEquals(25, c.tensorTypes().get(GgmlType.F32));     // 12 x 2 norms + the output norm
+        assertEquals(12 * 2 * 2 * 128 * 2, model.kvLayout().fp16BytesPerToken());   // layers x (K, V) x heads x dim x 2 B
     }
 
     @Test
@@ -83,13 +86,17 @@ class NexusQuantLmTest {
         assertEquals(PYTORCH_TOKENS, tokens.length, "tokens of model/heldout.txt");
         PerplexityResult r = Perplexity.evaluate(model, tokens, 2048, 2, DenseKvCache.FP32, ProgressListener.NONE);
         assertEquals(2 * 1023, r.scoredTokens());
-        System.out.printf("nexusquant-lm, heldout.txt, ctx 2048, 2 chunks: ppl %.4f (PyTorch %.4f) in %.1f s%n",
+        System.out.printf("nexusquant-lm-v2, heldout.txt, ctx 2048, 2 chunks: ppl %.4f (PyTorch %.4f) in %.1f s%n",
                 r.ppl(), PYTORCH_PPL_2_CHUNKS, r.seconds());
         // the issue asks for 0.5%; both are fp32 on the same dequantized weights, so they agree far closer (1e-4)
         assertEquals(PYTORCH_PPL_2_CHUNKS, r.ppl(), PYTORCH_PPL_2_CHUNKS * 1e-4);
     }
 
-    /** python3 model/perplexity.py --gguf model/nexusquant-lm.gguf --text model/heldout.txt --max-chunks 2 */
-    static final double PYTORCH_PPL_2_CHUNKS = 7.7735524802;   // mean NLL 2.0507272646 over 2,046 tokens
+    /**
+     * PyTorch 2.11, fp32 with TF32 off, on the H200 of the training run (model/runs/nexusquant-lm-v2/summary.json,
+     * ppl_heldout_txt_2_chunks); again with {@code python3 -m model.perplexity --gguf model/nexusquant-lm-v2.gguf
+     * --text model/heldout.txt --max-chunks 2 --json}.
+     */
+    static final double PYTORCH_PPL_2_CHUNKS = 7.066436734354021;   // mean NLL 1.955356354889086 over 2,046 tokens
     static final int PYTORCH_TOKENS = 314_222;
 }
