@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
                 PasskeyCommand.class,
                 BenchCommand.class,
                 CodecCommand.class,
+                ServeCommand.class,
         })
 public final class Main {
 

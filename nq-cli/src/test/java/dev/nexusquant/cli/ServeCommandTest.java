@@ -1,0 +1,40 @@
+package dev.nexusquant.cli;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code nq serve}: its help, and one-line errors with exit code 2 for bad arguments (checked before the model loads). */
+class ServeCommandTest {
+
+    private static String[] run(String... args) {
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        int code = Main.run(new PrintWriter(out), new PrintWriter(err), args);
+        return new String[]{Integer.toString(code), out.toString(), err.toString()};
+    }
+
+    @Test
+    void helpNamesTheOptions() {
+        String[] r = run("serve", "--help");
+        assertEquals("0", r[0]);
+        for (String o : new String[]{"--port", "--host", "--kv", "--kv-memory", "--kv-store", "--max-sessions"}) {
+            assertTrue(r[1].contains(o), o + " in " + r[1]);
+        }
+    }
+
+    @Test
+    void badArgumentsFailWithOneLine() {
+        String[][] cases = {{"serve", "--kv-memory", "0"}, {"serve", "--kv-store", "nowhere:x"}, {"serve", "--port", "x"},
+                {"serve", "--kv-memory", "lots"}};
+        for (String[] c : cases) {
+            String[] r = run(c);
+            assertEquals("2", r[0], String.join(" ", c) + ": " + r[2]);
+            assertTrue(r[2].startsWith("nq serve: "), r[2]);
+            assertEquals(1, r[2].strip().lines().count(), r[2]);
+        }
+    }
+}

@@ -1,0 +1,136 @@
+package dev.nexusquant.langchain4j;
+
+import dev.langchain4j.agent.tool.ToolSpecification;
+import dev.langchain4j.data.message.AiMessage;
+import dev.langchain4j.data.message.SystemMessage;
+import dev.langchain4j.data.message.UserMessage;
+import dev.langchain4j.exception.InvalidRequestException;
+import dev.langchain4j.exception.UnsupportedFeatureException;
+import dev.langchain4j.model.chat.request.ChatRequest;
+import dev.langchain4j.model.chat.response.ChatResponse;
+import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
+import dev.langchain4j.model.output.FinishReason;
+import dev.nexusquant.engine.model.Model;
+import dev.nexusquant.kv.KvCompression;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The in-process models through LangChain4j's own interfaces, on stories260K. */
+class InProcessModelsTest {
+
+    static Model model;
+    static NexusQuantChatModel chat;
+    static NexusQuantStreamingChatModel streaming;
+
+    @BeforeAll
+    static void load() throws Exception {
+        model = Model.load(Models.stories());
+        chat = NexusQuantChatModel.builder().model(model).kv("balanced").kvMemory("64M").temperature(0).maxTokens(16).build();
+        streaming = NexusQuantStreamingChatModel.builder().model(model).kv(KvCompression.balanced()).kvMemory("64M")
+                .temperature(0).maxTokens(16).build();
+    }
+
+    @AfterAll
+    static void close() {
+        if (chat != null) chat.close();
+        if (streaming != null) streaming.close();
+        if (model != null) model.close();
+    }
+
+    @Test
+    void chatStringAndChatRequestAgree() {
+        String a = chat.chat("Tell me a story about a frog.");
+        assertFalse(a.isBlank());
+        ChatResponse r = chat.chat(ChatRequest.builder().messages(UserMessage.from("Tell me a story about a frog.")).build());
+        assertEquals(a, r.aiMessage().text());
+        assertTrue(r.tokenUsage().outputTokenCount() <= 16);
+        assertTrue(r.tokenUsage().inputTokenCount() > 5);
+        assertTrue(r.finishReason() == FinishReason.LENGTH || r.finishReason() == FinishReason.STOP);
+    }
+
+    @Test
+    void requestParametersOverrideTheDefaults() {
+        ChatResponse r = chat.chat(ChatRequest.builder().messages(UserMessage.from("Hello"))
+                .maxOutputTokens(3).temperature(0.0).build());
+        assertEquals(3, r.tokenUsage().outputTokenCount());
+        assertEquals(FinishReason.LENGTH, r.finishReason());
+    }
+
+    @Test
+    void aSecondTurnReusesTheFirstTurnsCache() {
+        double hitsBefore = chat.service().pool().prefixHits.get();
+        List<dev.langchain4j.data.message.ChatMessage> history = new ArrayList<>(List.of(
+                SystemMessage.from("You are kind."), UserMessage.from("Where is the ball?")));
+        ChatResponse first = chat.chat(history);
+        history.add(first.aiMessage());
+        history.add(UserMessage.from("And the cat?"));
+        ChatResponse second = chat.chat(history);
+        assertFalse(second.aiMessage().text().isEmpty() && second.finishReason() == FinishReason.LENGTH);
+        assertTrue(chat.service().pool().prefixHits.get() > hitsBefore, "the second turn continued the first turn's cache");
+    }
+
+    @Test
+    void streamingCallbacksComeInOrderAndAgreeWithTheWholeAnswer() throws Exception {
+        String whole = chat.chat("Once upon a time there was a bird.");
+        List<String> events = new ArrayList<>();
+        CompletableFuture<ChatResponse> done = new CompletableFuture<>();
+        streaming.chat("Once upon a time there was a bird.", new StreamingChatResponseHandler() {
+            @Override
+            public void onPartialResponse(String partial) {
+                assertFalse(done.isDone(), "no partial after the end");
+                events.add(partial);
+            }
+
+            @Override
+            public void onCompleteResponse(ChatResponse response) {
+                assertFalse(done.isDone(), "one end only");
+                done.complete(response);
+            }
+
+            @Override
+            public void onError(Throwable error) {
+                done.completeExceptionally(error);
+            }
+        });
+        ChatResponse r = done.get(60, TimeUnit.SECONDS);
+        assertFalse(events.isEmpty());
+        assertEquals(String.join("", events), r.aiMessage().text());
+        assertEquals(whole, r.aiMessage().text());
+    }
+
+    @Test
+    void badRequestsFailClearly() throws Exception {
+        assertThrows(UnsupportedFeatureException.class, () -> chat.chat(ChatRequest.builder()
+                .messages(UserMessage.from("x"))
+                .toolSpecifications(ToolSpecification.builder().name("t").description("d").build()).build()));
+        assertThrows(InvalidRequestException.class, () -> chat.chat(ChatRequest.builder()
+                .messages(UserMessage.from("x")).maxOutputTokens(1 << 20).build()));
+        assertThrows(UnsupportedFeatureException.class, () -> chat.chat(List.of(UserMessage.from("a"),
+                AiMessage.from(List.of(dev.langchain4j.agent.tool.ToolExecutionRequest.builder().name("t").arguments("{}").build())))));
+        CompletableFuture<Throwable> err = new CompletableFuture<>();
+        streaming.chat(ChatRequest.builder().messages(UserMessage.from("x")).maxOutputTokens(1 << 20).build(),
+                new StreamingChatResponseHandler() {
+                    @Override
+                    public void onCompleteResponse(ChatResponse r) {
+                        err.complete(null);
+                    }
+
+                    @Override
+                    public void onError(Throwable e) {
+                        err.complete(e);
+                    }
+                });
+        assertTrue(err.get(30, TimeUnit.SECONDS) instanceof InvalidRequestException);
+    }
+}

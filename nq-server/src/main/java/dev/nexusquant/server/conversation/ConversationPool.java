@@ -1,0 +1,264 @@
+package dev.nexusquant.server.conversation;
+
+import dev.nexusquant.engine.kv.KvCacheFactory;
+import dev.nexusquant.engine.model.Model;
+import dev.nexusquant.server.api.ApiException;
+import dev.nexusquant.server.memory.CacheSizer;
+import dev.nexusquant.server.memory.KvMemoryBudget;
+import dev.nexusquant.server.memory.MeteredKvCache;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The live conversations of the server and the one memory budget they share.
+ *
+ * <p>{@link #acquire} gives a turn its conversation: the idle one whose tokens are the longest proper prefix of the
+ * turn's prompt (so a client that resends the whole history pays only for the new part), else a restored one from the
+ * offloader, else a new one. Before the turn runs, the conversation's lease is raised to the {@link CacheSizer} bound
+ * of the turn; when the budget cannot give it, idle conversations are offloaded, least recently used first; when none
+ * is left, the turn waits (up to the admission wait) for running turns to give memory back, then gets a 503. A turn
+ * that could not fit even in an empty budget gets a 503 at once. {@link #release} shrinks the lease to what the cache
+ * really holds and keeps the conversation idle for its next turn.
+ *
+ * <p>Thread-safe: one monitor guards the idle set, the leases and the budget's reservations.
+ */
+public final class ConversationPool implements AutoCloseable {
+
+    private final Model model;
+    private final CacheSizer sizer;
+    private final KvMemoryBudget budget;
+    private final int maxSessions;
+    private final ConversationOffloader offloader;
+    private final long admissionWaitNanos;
+    private final int contextLength;
+
+    /** Idle conversations in least-recently-used order, and by the key of their first tokens. */
+    private final LinkedHashSet<Conversation> idle = new LinkedHashSet<>();
+    private final Map<Long, List<Conversation>> byHead = new HashMap<>();
+    private int live;
+    private int busy;
+    private boolean closed;
+
+    public final AtomicLong prefixHits = new AtomicLong();
+    public final AtomicLong prefixMisses = new AtomicLong();
+    public final AtomicLong reusedTokens = new AtomicLong();
+    public final AtomicLong offloads = new AtomicLong();
+    public final AtomicLong rejected = new AtomicLong();
+    public final AtomicLong created = new AtomicLong();
+
+    /**
+     * @param maxSessions      conversations held in memory at most (idle and running)
+     * @param admissionWaitMs  how long a turn waits for memory held by running turns before a 503
+     */
+    public ConversationPool(Model model, KvCacheFactory factory, long kvMemory, int maxSessions,
+                            ConversationOffloader offloader, long admissionWaitMs) {
+        if (maxSessions < 1) throw new IllegalArgumentException("max sessions must be at least 1");
+        this.model = model;
+        this.sizer = new CacheSizer(factory, model.kvLayout());
+        this.budget = new KvMemoryBudget(kvMemory);
+        this.maxSessions = maxSessions;
+        this.offloader = offloader;
+        this.admissionWaitNanos = admissionWaitMs * 1_000_000L;
+        this.contextLength = model.config().contextLength();
+    }
+
+    public KvMemoryBudget budget() {
+        return budget;
+    }
+
+    public CacheSizer sizer() {
+        return sizer;
+    }
+
+    public ConversationOffloader offloader() {
+        return offloader;
+    }
+
+    public synchronized int live() {
+        return live;
+    }
+
+    public synchronized int busy() {
+        return busy;
+    }
+
+    public synchronized int idle() {
+        return idle.size();
+    }
+
+    /** The bytes a turn growing a conversation from {@code before} to {@code after} tokens needs at most. */
+    public long need(long heldBytes, int before, int after) {
+        return sizer.peakBytes(heldBytes, before, after);
+    }
+
+    /**
+     * A conversation for a turn on {@code prompt} that generates at most {@code maxNew} tokens, with its lease
+     * reserved. Its {@link Conversation#size()} tokens are a prefix of the prompt already in its cache.
+     *
+     * @throws ApiException 503 when the turn cannot get the memory
+     */
+    public Conversation acquire(int[] prompt, int maxNew) throws InterruptedException {
+        int after = (int) Math.min((long) prompt.length + maxNew, contextLength);
+        long deadline = System.nanoTime() + admissionWaitNanos;
+        synchronized (this) {
+            if (closed) throw unavailable("the server is shutting down", 1);
+            Conversation c = takeLongestPrefix(prompt);
+            if (c != null) {
+                prefixHits.incrementAndGet();
+                reusedTokens.addAndGet(c.size());
+            } else {
+                prefixMisses.incrementAndGet();
+            }
+            long need = c != null ? need(c.cache().bytes(), c.size(), after) : need(0, 0, after);
+            if (need > budget.limit()) {
+                if (c != null) putIdle(c);
+                rejected.incrementAndGet();
+                throw new ApiException(503, "server_error", "kv_memory", null, String.format(java.util.Locale.ROOT,
+                        "this request needs up to %d bytes of KV cache (%d tokens), more than the server's whole KV memory budget of %d bytes",
+                        need, after, budget.limit()), 0);
+            }
+            long have = c != null ? c.lease : 0;
+            while (true) {
+                boolean slot = c != null || live < maxSessions;
+                if (slot && budget.tryReserve(need - have)) break;
+                if (offloadOne()) continue;
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    if (c != null) putIdle(c);
+                    rejected.incrementAndGet();
+                    throw unavailable(slot ? "the KV memory budget is held by running requests"
+                            : "all " + maxSessions + " conversation slots are busy", 2);
+                }
+                wait(Math.max(1, left / 1_000_000L));
+                if (closed) {
+                    if (c != null) drop(c);
+                    throw unavailable("the server is shutting down", 1);
+                }
+            }
+            // the reservation of need - have is made
+            if (c == null) {
+                MeteredKvCache cache = null;
+                try {
+                    cache = new MeteredKvCache(sizer.factory().create(model.kvLayout()), budget, need);
+                    c = new Conversation(model.newSession(cache), cache, need);
+                } catch (RuntimeException e) {
+                    if (cache != null) cache.close();
+                    budget.release(need);
+                    throw e;
+                }
+                live++;
+                created.incrementAndGet();
+            } else {
+                c.lease = need;
+                c.cache().lease(need);
+            }
+            c.busy = true;
+            busy++;
+            return c;
+        }
+    }
+
+    /**
+     * Ends a turn: the conversation stays for its next turn with a lease of what its cache holds ({@code keep}), or is
+     * closed and its bytes returned (a cancelled or failed turn).
+     */
+    public void release(Conversation c, boolean keep) {
+        if (keep) {
+            try {
+                c.cache().refresh();
+            } catch (RuntimeException e) {
+                keep = false;
+            }
+        }
+        synchronized (this) {
+            if (!c.busy) throw new IllegalStateException("conversation is not busy");
+            c.busy = false;
+            busy--;
+            if (keep && !closed) {
+                long held = c.cache().bytes();
+                budget.release(c.lease - held);
+                c.lease = held;
+                c.cache().lease(held);
+                c.lastUsed = System.nanoTime();
+                putIdle(c);
+            } else {
+                drop(c);
+            }
+            notifyAll();
+        }
+    }
+
+    private void drop(Conversation c) {
+        c.close();
+        budget.release(c.lease);
+        c.lease = 0;
+        live--;
+    }
+
+    /** Offloads the least recently used idle conversation; false when none is idle. */
+    private boolean offloadOne() {
+        var it = idle.iterator();
+        if (!it.hasNext()) return false;
+        Conversation victim = it.next();
+        removeIdle(victim);
+        try {
+            offloader.offload(victim);
+        } finally {
+            drop(victim);
+            offloads.incrementAndGet();
+        }
+        return true;
+    }
+
+    private Conversation takeLongestPrefix(int[] prompt) {
+        Conversation best = null;
+        List<List<Conversation>> lists = new ArrayList<>(2);
+        if (prompt.length > Conversation.HEAD) {
+            List<Conversation> l = byHead.get(Conversation.headKey(prompt, Conversation.HEAD));
+            if (l != null) lists.add(l);
+        }
+        List<Conversation> shortOnes = byHead.get(Long.MIN_VALUE);
+        if (shortOnes != null) lists.add(shortOnes);
+        for (List<Conversation> l : lists) {
+            for (Conversation c : l) {
+                if ((best == null || c.size() > best.size()) && c.prefixOf(prompt)) best = c;
+            }
+        }
+        if (best != null) removeIdle(best);
+        return best;
+    }
+
+    private void putIdle(Conversation c) {
+        idle.add(c);
+        byHead.computeIfAbsent(c.headKey(), k -> new ArrayList<>()).add(c);
+    }
+
+    private void removeIdle(Conversation c) {
+        idle.remove(c);
+        List<Conversation> l = byHead.get(c.headKey());
+        if (l != null) {
+            l.remove(c);
+            if (l.isEmpty()) byHead.remove(c.headKey());
+        }
+    }
+
+    private static ApiException unavailable(String why, int retryAfter) {
+        return new ApiException(503, "server_error", "overloaded", null, why + "; retry later", retryAfter);
+    }
+
+    @Override
+    public synchronized void close() {
+        closed = true;
+        for (Conversation c : new ArrayList<>(idle)) {
+            removeIdle(c);
+            drop(c);
+        }
+        notifyAll();
+        offloader.close();
+    }
+}

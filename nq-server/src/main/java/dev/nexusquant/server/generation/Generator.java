@@ -1,0 +1,179 @@
+package dev.nexusquant.server.generation;
+
+import dev.nexusquant.engine.model.Sampler;
+import dev.nexusquant.engine.model.Session;
+import dev.nexusquant.engine.tokenizer.StreamDecoder;
+import dev.nexusquant.engine.tokenizer.Tokenizer;
+
+import java.util.List;
+import java.util.function.BooleanSupplier;
+
+/**
+ * Runs one turn of a conversation on a session that already holds a prefix of its prompt:
+ *
+ * <ol>
+ *   <li>prefill: the prompt tokens the session does not hold yet, then {@link Session#endOfPrompt()} (where a
+ *       compressing cache compresses);</li>
+ *   <li>decode: sample a token (seeded {@link Sampler}), stop at a control token (EOS, end of turn), emit its text
+ *       minus anything that could be the start of a stop sequence, feed it back, until max tokens, a stop sequence, the
+ *       context's end or cancellation.</li>
+ * </ol>
+ *
+ * {@link History} records every token fed to the session, so the caller knows what the cache holds afterwards. The
+ * last sampled token is not fed (nothing would read its keys before the next turn, which feeds it if the client
+ * resends it).
+ */
+public final class Generator {
+
+    /** The tokens a session holds, in order; the generator appends what it feeds. */
+    public interface History {
+        int size();
+
+        void append(int[] tokens, int from, int n);
+    }
+
+    /** Receives the text of the turn as it becomes final (never a piece of a stop sequence). */
+    @FunctionalInterface
+    public interface TextSink {
+        void accept(String text);
+    }
+
+    private Generator() {
+    }
+
+    /**
+     * @param session   the session; it holds {@code prompt[0 .. history.size())} already
+     * @param prompt    the whole prompt of this turn
+     * @param cancelled polled before every forward pass; true ends the turn with {@link TurnResult.Finish#CANCELLED}
+     */
+    public static TurnResult run(Session session, History history, int[] prompt, Sampling o, TextSink sink,
+                                 BooleanSupplier cancelled) {
+        Tokenizer tok = session.model().tokenizer();
+        int ctx = session.model().config().contextLength();
+        int vocab = session.model().config().vocabSize();
+        int held = history.size();
+        if (held >= prompt.length) throw new IllegalArgumentException("the session holds the whole prompt; one new token is needed");
+        long t0 = System.nanoTime();
+        if (cancelled.getAsBoolean()) return new TurnResult("", 0, TurnResult.Finish.CANCELLED, 0, 0, 0, 0);
+        float[] logits = session.forward(prompt, held, prompt.length - held, false);
+        history.append(prompt, held, prompt.length - held);
+        session.endOfPrompt();
+
+        Sampler sampler = new Sampler(o.temperature(), o.topP(), o.seed());
+        StreamDecoder decoder = tok.streamDecoder();
+        StopMatcher stops = new StopMatcher(o.stop(), sink);
+        TurnResult.Finish finish = TurnResult.Finish.LENGTH;
+        int count = 0, steps = 0;
+        long tFirst = 0, tDecode = 0;
+        int[] one = new int[1];
+        while (count < o.maxTokens()) {
+            int next = sampler.sample(logits, 0, vocab);
+            if (count == 0) tFirst = System.nanoTime();
+            if (next == tok.eos() || tok.isControl(next)) {
+                finish = TurnResult.Finish.STOP;
+                break;
+            }
+            count++;
+            if (stops.add(decoder.next(next))) {
+                finish = TurnResult.Finish.STOP;
+                break;
+            }
+            if (count == o.maxTokens() || session.position() >= ctx) break;
+            if (cancelled.getAsBoolean()) {
+                finish = TurnResult.Finish.CANCELLED;
+                break;
+            }
+            one[0] = next;
+            logits = session.forward(one, 0, 1, false);
+            history.append(one, 0, 1);
+            steps++;
+        }
+        long t2 = System.nanoTime();
+        if (tFirst == 0) tFirst = t2;
+        if (finish != TurnResult.Finish.STOP || !stops.stopped()) {
+            stops.add(decoder.flush());
+            stops.finish();
+        }
+        return new TurnResult(stops.text(), count, finish, prompt.length - held, tFirst - t0, t2 - tFirst, steps);
+    }
+
+    /**
+     * Holds back text that could be the start of a stop sequence; finds the first stop sequence in the text.
+     */
+    static final class StopMatcher {
+        private final List<String> stops;
+        private final int longest;
+        private final TextSink sink;
+        private final StringBuilder text = new StringBuilder();
+        private int emitted;
+        private boolean stopped;
+
+        StopMatcher(List<String> stops, TextSink sink) {
+            this.stops = stops;
+            this.sink = sink;
+            int l = 0;
+            for (String s : stops) l = Math.max(l, s.length());
+            this.longest = l;
+        }
+
+        /** Adds text; returns true when a stop sequence appeared (the text is cut before it and emitted). */
+        boolean add(String piece) {
+            if (stopped || piece.isEmpty()) return stopped;
+            int from = Math.max(0, text.length() - longest + 1);
+            text.append(piece);
+            int cut = -1;
+            for (String s : stops) {
+                int at = text.indexOf(s, from);
+                if (at >= 0 && (cut < 0 || at < cut)) cut = at;
+            }
+            if (cut >= 0) {
+                text.setLength(cut);
+                emit(cut);
+                stopped = true;
+                return true;
+            }
+            emit(text.length() - heldBack());
+            return false;
+        }
+
+        /** Length of the longest end of the text that begins some stop sequence. */
+        private int heldBack() {
+            int best = 0;
+            for (String s : stops) {
+                for (int k = Math.min(s.length() - 1, text.length()); k > best; k--) {
+                    if (endsWith(text, s, k)) {
+                        best = k;
+                        break;
+                    }
+                }
+            }
+            return best;
+        }
+
+        /** Whether the text ends with the first {@code k} characters of {@code s}. */
+        private static boolean endsWith(StringBuilder text, String s, int k) {
+            int off = text.length() - k;
+            for (int i = 0; i < k; i++) if (text.charAt(off + i) != s.charAt(i)) return false;
+            return true;
+        }
+
+        private void emit(int upTo) {
+            if (upTo > emitted) {
+                sink.accept(text.substring(emitted, upTo));
+                emitted = upTo;
+            }
+        }
+
+        void finish() {
+            emit(text.length());
+        }
+
+        boolean stopped() {
+            return stopped;
+        }
+
+        String text() {
+            return text.toString();
+        }
+    }
+}
