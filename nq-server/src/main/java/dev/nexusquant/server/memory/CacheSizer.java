@@ -7,7 +7,7 @@ import dev.nexusquant.engine.kv.KvLayout;
 import dev.nexusquant.engine.model.Session;
 import dev.nexusquant.codec.VectorCompressor;
 import dev.nexusquant.kv.KvCompression;
-import dev.nexusquant.kv.RowCodecs;
+import dev.nexusquant.codec.RowCodecs;
 
 /**
  * An upper bound of the bytes a cache may hold (as its {@code stats().bytes()} counts them) at any moment of a turn,
