@@ -42,6 +42,8 @@ public final class ConversationPool implements AutoCloseable {
     /** Idle conversations in least-recently-used order, and by the key of their first tokens. */
     private final LinkedHashSet<Conversation> idle = new LinkedHashSet<>();
     private final Map<Long, List<Conversation>> byHead = new HashMap<>();
+    /** Conversations the offloader is saving (out of the idle set, their bytes still reserved). */
+    private final List<Conversation> leaving = new ArrayList<>();
     private int live;
     private int busy;
     private boolean closed;
@@ -112,9 +114,14 @@ public final class ConversationPool implements AutoCloseable {
         ConversationOffloader.Saved saved = null;
         long need;
         synchronized (this) {
-            if (closed) throw unavailable("the server is shutting down", 1);
-            c = takeLongestPrefix(prompt);
-            if (c == null) saved = offloader.take(prompt);
+            while (true) {
+                if (closed) throw unavailable("the server is shutting down", 1);
+                c = takeLongestPrefix(prompt);
+                if (c == null) saved = offloader.take(prompt);
+                // its history is being offloaded right now: wait until the offloader has it, to restore it
+                if (c != null || saved != null || !leavingPrefixOf(prompt) || System.nanoTime() > deadline) break;
+                wait(50);
+            }
             if (c != null) {
                 prefixHits.incrementAndGet();
                 reusedTokens.addAndGet(c.size());
@@ -202,6 +209,7 @@ public final class ConversationPool implements AutoCloseable {
                     return;
                 }
                 victim = takeLeastRecentlyUsed();
+                if (victim != null) leaving.add(victim);
                 if (victim == null) {
                     long left = deadline - System.nanoTime();
                     if (left <= 0) {
@@ -217,6 +225,7 @@ public final class ConversationPool implements AutoCloseable {
                 offloader.offload(victim);
             } finally {
                 synchronized (this) {
+                    leaving.remove(victim);
                     drop(victim);
                     offloads.incrementAndGet();
                     notifyAll();
@@ -317,6 +326,12 @@ public final class ConversationPool implements AutoCloseable {
         Conversation victim = it.next();
         removeIdle(victim);
         return victim;
+    }
+
+    /** Whether a conversation being offloaded holds a prefix of {@code prompt}. */
+    private boolean leavingPrefixOf(int[] prompt) {
+        for (Conversation c : leaving) if (c.prefixOf(prompt)) return true;
+        return false;
     }
 
     private Conversation takeLongestPrefix(int[] prompt) {
