@@ -54,7 +54,7 @@ public final class KvStores {
         throw bad(spec, "unknown kind of store");
     }
 
-    record Redis(String host, int port, int db) {
+    public record Redis(String host, int port, int db) {
     }
 
     static Redis parseRedis(String spec, String rest) {

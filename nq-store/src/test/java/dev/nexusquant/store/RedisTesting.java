@@ -16,7 +16,7 @@ import java.util.concurrent.TimeUnit;
  * test is skipped (counted as skipped, with a one-line reason), so developers without Redis still pass.
  * {@link OwnServer} starts a private {@code redis-server} on a free loopback port, for tests that kill it.
  */
-final class RedisTesting {
+public final class RedisTesting {
 
     static final String ENV = "NQ_REDIS_URL";
 
@@ -24,7 +24,7 @@ final class RedisTesting {
     }
 
     /** The shared test server's URL; skips the test when {@code NQ_REDIS_URL} is not set. */
-    static String sharedUrl() {
+    public static String sharedUrl() {
         String url = System.getenv(ENV);
         if (url == null || url.isBlank()) {
             String why = ENV + " is not set (.ci/run starts a Redis server and sets it)";
@@ -59,11 +59,11 @@ final class RedisTesting {
     }
 
     /** A private redis-server on a free loopback port: no persistence; {@link #kill()} ends it at once. */
-    static final class OwnServer implements AutoCloseable {
+    public static final class OwnServer implements AutoCloseable {
         final int port;
         private final Process process;
 
-        OwnServer() throws IOException, InterruptedException {
+        public OwnServer() throws IOException, InterruptedException {
             String bin = redisServerBinary();
             this.port = freePort();
             List<String> cmd = new ArrayList<>(List.of(bin, "--port", String.valueOf(port), "--bind", "127.0.0.1",
@@ -87,12 +87,12 @@ final class RedisTesting {
             }
         }
 
-        String url() {
+        public String url() {
             return "redis://127.0.0.1:" + port;
         }
 
         /** Kills the server (SIGKILL) and waits for it to be gone. */
-        void kill() throws InterruptedException {
+        public void kill() throws InterruptedException {
             process.destroyForcibly();
             process.waitFor(10, TimeUnit.SECONDS);
         }
