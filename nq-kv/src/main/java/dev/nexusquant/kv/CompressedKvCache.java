@@ -8,6 +8,7 @@ import dev.nexusquant.codec.eviction.KeepRule;
 import dev.nexusquant.engine.kv.KvCache;
 import dev.nexusquant.engine.kv.KvLayout;
 import dev.nexusquant.engine.kv.KvStats;
+import dev.nexusquant.engine.kv.PromptReplay;
 import dev.nexusquant.kv.attention.AttentionKernels;
 import dev.nexusquant.kv.eviction.Candidates;
 import dev.nexusquant.kv.eviction.EvictionPolicy;
@@ -400,6 +401,22 @@ final class CompressedKvCache implements KvCache {
     // ---------------------------------------------------------------------------------------------------------
     // Accounting
     // ---------------------------------------------------------------------------------------------------------
+
+    /**
+     * During the first prompt the state is the staged rows (fp16 or fp32, the window's precision) and, when an
+     * observation ring is kept, the last {@code ring.slots()} queries of each attend call (in fp16); a policy that
+     * records the attention rows receive during the prompt (H2O) depends on every query and cannot be replayed.
+     */
+    @Override
+    public PromptReplay promptReplay() {
+        if (cfg.eviction().recordsAttention(false)) return PromptReplay.NONE;
+        int ring = 0;
+        for (HeadState[] row : heads) {
+            for (HeadState hd : row) if (hd != null && hd.promptQueries != null) ring = Math.max(ring, hd.promptQueries.slots());
+        }
+        if (prompted) return PromptReplay.NONE; // replay rebuilds first-prompt states only
+        return new PromptReplay(true, ring, cfg.windowPrecision() == KvCompression.Precision.F16, true);
+    }
 
     /** Once generation started, new tokens come at most a block at a time (see {@link KvCache#maxAppend()}). */
     @Override

@@ -96,6 +96,12 @@ public final class DenseKvCache implements KvCache {
         return precision;
     }
 
+    /** Attention leaves nothing behind: the appended rows (at this cache's precision) are the whole state. */
+    @Override
+    public PromptReplay promptReplay() {
+        return PromptReplay.rowsOnly(precision == Precision.FP16);
+    }
+
     @Override
     public void append(int layer, int n, int[] pos, float[] k, float[] v) {
         checkOpen();

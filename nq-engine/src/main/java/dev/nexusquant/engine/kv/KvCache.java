@@ -65,6 +65,15 @@ public interface KvCache extends AutoCloseable {
         return Integer.MAX_VALUE;
     }
 
+    /**
+     * Whether, and how, the state this cache reaches while prefilling a first prompt can be rebuilt by replaying the
+     * forward pass's calls rather than running the model (a prefix store restores shared prompt prefixes this way).
+     * Default: {@link PromptReplay#NONE}.
+     */
+    default PromptReplay promptReplay() {
+        return PromptReplay.NONE;
+    }
+
     /** Tokens appended so far (per layer). */
     long tokensSeen();
 
