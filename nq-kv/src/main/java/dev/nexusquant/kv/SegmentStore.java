@@ -7,7 +7,6 @@ import dev.nexusquant.codec.eviction.Evictor;
 import dev.nexusquant.codec.eviction.KeepRule;
 import dev.nexusquant.codec.importance.GqaReduce;
 import dev.nexusquant.codec.importance.H2OAccumulator;
-import dev.nexusquant.kv.eviction.EvictionPolicy;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -79,7 +78,7 @@ final class SegmentStore {
      * ranked by the mean attention their rows received while young. The codes are decoded to the storage domain and
      * coded again; rotation, centring and positions stay.
      */
-    void age(int limit, EvictionPolicy eviction, VectorCompressor agedKeys, VectorCompressor agedValues) {
+    void age(int limit, java.util.function.IntUnaryOperator keepCount, VectorCompressor agedKeys, VectorCompressor agedValues) {
         for (int i = firstUnaged; i < segments.size(); i++) {
             Segment seg = segments.get(i);
             if (seg.aged()) {
@@ -97,7 +96,7 @@ final class SegmentStore {
             int kept = n;
             if (seg.mass() != null) {
                 float[] score = Arrays.copyOf(seg.mass().normalizedScores(), n);
-                int[] keep = Evictor.select(score, n, new KeepRule(0, 0, Budget.tokens(Math.max(0, eviction.keepCount(n)))));
+                int[] keep = Evictor.select(score, n, new KeepRule(0, 0, Budget.tokens(Math.max(0, keepCount.applyAsInt(n)))));
                 kept = keep.length;
                 for (int j = 0; j < kept; j++) {
                     System.arraycopy(k, keep[j] * dim, k, j * dim, dim);
