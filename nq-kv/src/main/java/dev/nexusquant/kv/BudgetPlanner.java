@@ -56,6 +56,7 @@ final class BudgetPlanner {
         List<IntToLongFunction[][]> byteFns = new ArrayList<>();
         int[] oldRows = new int[layers * kvHeads];
         int[] sinkRows = new int[layers * kvHeads];
+        long[] headFixed = new long[layers * kvHeads];
         for (int l = 0; l < layers; l++) {
             for (int h = 0; h < kvHeads; h++) {
                 HeadState hd = heads[l][h];
@@ -80,6 +81,7 @@ final class BudgetPlanner {
                 PromptQueryRing ring = hd.hasPromptQueries() ? hd.promptQueries : null;
                 t.fit(kd, Arrays.copyOf(v, Math.max(1, cand) * dim), cand, ring == null ? null : ring.toFloats(),
                         ring == null ? 0 : ring.held() * group);
+                long fixed0 = fixed;
                 fixed += hd.window.bytesFor(rows - cand) + t.bytes();
                 // young rows: kept whole at the young codecs, in blocks, each with its attention-mass accumulator
                 VectorCompressor ky = codecs.keys(l), vy = codecs.values(l);
@@ -89,6 +91,7 @@ final class BudgetPlanner {
                             + positionBytes(nb, pos[from + nb - 1] - pos[from] + 1) + (cache.evictAtAging() ? 8L * nb : 0);
                 }
                 if (hd.received != null) fixed += hd.received.bytes();
+                headFixed[i] = fixed - fixed0;
                 // ranking of the old rows: sinks first, then by the eviction policy's score (ties to the later row)
                 EvictionPolicy ev = cfg.eviction();
                 int sinks = 0;
@@ -140,7 +143,8 @@ final class BudgetPlanner {
                 BudgetAllocator.Option o = chosen[i];
                 heads[l][h].plan = new HeadPlan(l, h, Math.max(o.keep(), sinkRows[i]), oldRows[i],
                         BudgetAllocator.KEY_CODECS[o.keyCodec()], BudgetAllocator.VALUE_CODECS[o.valueCodec()],
-                        kcs[o.keyCodec()], vcs[o.valueCodec()], o.bytes(), o.error());
+                        kcs[o.keyCodec()], vcs[o.valueCodec()], o.bytes(), o.error(), headFixed[i] + o.bytes(),
+                        cache.seenTokens());
             }
         }
     }

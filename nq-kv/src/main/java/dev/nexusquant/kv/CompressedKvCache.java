@@ -121,10 +121,16 @@ final class CompressedKvCache implements KvCache {
                 while (hd.window.count() >= cfg.window() + cfg.block()) {
                     compress(layer, hd, cfg.block(), false);
                 }
-                if (codecs.aging() && hd.window.count() > 0) {
-                    int limit = hd.window.position(hd.window.count() - 1) - cfg.ageAfter();
+                if (codecs.aging()) {
+                    // the newest row held: the window's, or (window=0, all compressed) the one before this append
+                    int newestHeld = hd.window.count() > 0 ? hd.window.position(hd.window.count() - 1) : positions[0] - 1;
+                    int limit = newestHeld - cfg.ageAfter();
                     if (hd.plan != null) {
-                        hd.segments.age(limit, hd.plan::keepCount, hd.plan.keyCodec(), hd.plan.valueCodec());
+                        HeadPlan pl = hd.plan;
+                        hd.segments.age(limit, (rows, seg) -> pl.keepCount(rows,
+                                        seg.positions().last() - seg.positions().first() + 1L, seen,
+                                        headBytes(hd) - seg.bytes() - (seg.mass() == null ? 0 : seg.mass().bytes())),
+                                pl.keyCodec(), pl.valueCodec());
                     } else {
                         hd.segments.age(limit, cfg.eviction()::keepCount, codecs.agedKeys(layer), codecs.agedValues(layer));
                     }
@@ -390,6 +396,14 @@ final class CompressedKvCache implements KvCache {
             for (int h = 0; h < heads[l].length; h++) p[l][h] = heads[l][h] == null ? null : heads[l][h].plan;
         }
         return p;
+    }
+
+    /** Every byte one head holds. */
+    static long headBytes(HeadState hd) {
+        long b = hd.window.bytes() + hd.segments.bytes() + hd.transform.bytes();
+        if (hd.received != null) b += hd.received.bytes();
+        if (hd.promptQueries != null) b += hd.promptQueries.bytes();
+        return b;
     }
 
     // package access for BudgetPlanner

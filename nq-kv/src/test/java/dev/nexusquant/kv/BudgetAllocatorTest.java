@@ -49,6 +49,27 @@ class BudgetAllocatorTest {
     }
 
     @Test
+    void generationKeepsTheRatioWhenRowsAgeEvenWithoutAWindow() {
+        // streaming: rows that age are cut to the plan's share or more while the head is under its budget, so the
+        // ratio over every row stays near the target (window=0 once kept young rows forever: nothing aged)
+        for (String spec : new String[]{BASE + ",window=0,age=32,ak=e8:2,av=e8:1,ratio=20",
+                BASE + ",window=16,age=64,ak=e8:2,av=e8:1,ratio=12"}) {
+            CompressedKvCache c = prompted(spec, 640, 11);
+            double r = KvSpec.parse(spec).ratio();
+            CompressedKvCacheTest.Driver d = new CompressedKvCacheTest.Driver(LAYOUT, c, 13);
+            d.next = 640;
+            for (int i = 0; i < 40; i++) d.step(16, false, false, 0, "");
+            double got = c.stats().ratio();
+            assertTrue(got > 0.95 * r && got < 1.1 * r, spec + ": " + got);
+            for (CompressedKvCache.SegmentView s : c.inspect(1, 0).segments()) {
+                int last = s.positions()[s.positions().length - 1];
+                if (last < 640 + 640 - 1 - KvSpec.parse(spec).ageAfter() - 16) assertTrue(s.aged(), spec + ": segment ending at " + last);
+            }
+            assertEquals(c.recountBytes(), c.stats().bytes());
+        }
+    }
+
+    @Test
     void eachHeadHoldsWhatItsPlanSays() {
         CompressedKvCache c = prompted(BASE + ",window=16,ratio=15", 900, 7);
         HeadPlan[][] plans = c.plans();
