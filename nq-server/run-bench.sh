@@ -7,8 +7,9 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 main="$1"; shift
 export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
-mvn -B -ntp -q -pl nq-server -am test-compile -DskipTests >&2
-mvn -B -ntp -q -pl nq-server dependency:build-classpath -Dmdep.outputFile=nq-server/target/bench.cp -Dmdep.includeScope=test >&2
+mvn -B -ntp -q -o -pl nq-server -am test-compile -DskipTests >&2
+# (the output file is resolved from the module's folder: give it absolute)
+mvn -B -ntp -q -o -pl nq-server dependency:build-classpath -Dmdep.outputFile="$PWD/nq-server/target/bench.cp" -Dmdep.includeScope=test >&2
 # our own modules from this tree, not from ~/.m2
 cp=$(tr ':' '\n' < nq-server/target/bench.cp | grep -v '/dev/nexusquant/' | paste -sd:)
 cp="nq-server/target/classes:nq-server/target/test-classes:nq-kv/target/classes:nq-engine/target/classes:nq-codec/target/classes:nq-vector/target/classes:$cp"

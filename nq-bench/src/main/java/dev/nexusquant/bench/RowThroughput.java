@@ -13,14 +13,14 @@ import java.util.Random;
  * The single-thread decode kernel ({@link Kernels#dotRow}) over every row of a 2048 x 2048 matrix of each type: the
  * best of 300 passes, in GB/s of weights read. Less sensitive to a busy machine than a mean.
  *
- * <pre>java --add-modules jdk.incubator.vector -cp nq-bench/target/benchmarks.jar dev.nexusquant.bench.RowThroughput [vector|scalar] [TYPES]</pre>
+ * <pre>java --add-modules jdk.incubator.vector -cp nq-bench/target/benchmarks.jar dev.nexusquant.bench.RowThroughput [vector|scalar] [TYPES] [COLS]</pre>
  */
 public final class RowThroughput {
 
     public static void main(String[] args) {
         Kernels k = args.length > 0 && args[0].equals("scalar") ? Kernels.scalar() : Kernels.vector();
         String types = args.length > 1 ? args[1] : "F32,F16,BF16,Q8_0,Q4_0,Q4_K,Q6_K";
-        int rows = 2048, cols = 2048;
+        int cols = args.length > 2 ? Integer.parseInt(args[2]) : 2048, rows = 2048 * 2048 / cols;
         for (String name : types.split(",")) {
             GgmlType t = GgmlType.valueOf(name);
             Random r = new Random(1);

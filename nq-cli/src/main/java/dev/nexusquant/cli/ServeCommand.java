@@ -71,7 +71,7 @@ public final class ServeCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--kv-store " + kvStore + ": only 'evict' is available until the store (issue 13) lands");
         }
         try (Model model = modelOption.load()) {
-            KvCacheFactory factory = kv.equalsIgnoreCase("none") ? model.kvCacheFactory() : KvSpec.parse(kv);
+            KvCacheFactory factory = ServerConfig.kvCache(model, kv);
             ServerConfig cfg = new ServerConfig(host, port, factory, budget, maxSessions, maxConcurrent, maxQueue,
                     defaultMaxTokens, 10_000, 4 << 20, 30_000);
             try (NqServer server = NqServer.start(model, cfg)) {

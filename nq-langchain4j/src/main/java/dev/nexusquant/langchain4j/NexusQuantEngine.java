@@ -17,7 +17,6 @@ import dev.langchain4j.model.output.FinishReason;
 import dev.langchain4j.model.output.TokenUsage;
 import dev.nexusquant.engine.kv.KvCacheFactory;
 import dev.nexusquant.engine.model.Model;
-import dev.nexusquant.kv.KvSpec;
 import dev.nexusquant.server.CompletionService;
 import dev.nexusquant.server.ServerConfig;
 import dev.nexusquant.server.api.ApiException;
@@ -74,8 +73,7 @@ final class NexusQuantEngine implements AutoCloseable {
         }
         this.ownsModel = s.model == null;
         try {
-            KvCacheFactory kv = s.kvFactory != null ? s.kvFactory
-                    : s.kv == null || s.kv.equalsIgnoreCase("none") ? model.kvCacheFactory() : KvSpec.parse(s.kv);
+            KvCacheFactory kv = s.kvFactory != null ? s.kvFactory : ServerConfig.kvCache(model, s.kv);
             int maxTokens = s.maxTokens != null ? s.maxTokens : 256;
             ServerConfig cfg = new ServerConfig("127.0.0.1", 0, kv, s.kvMemory, Math.max(s.maxSessions, s.maxConcurrent),
                     s.maxConcurrent, s.maxQueue, maxTokens, 30_000, 1 << 20, 30_000);

@@ -52,7 +52,7 @@ public final class ServeBench {
         int promptTokens = a.length > 6 ? Integer.parseInt(a[6]) : 1990;
         int gen = a.length > 7 ? Integer.parseInt(a[7]) : 16;
         try (Model model = Model.load(modelPath)) {
-            KvCacheFactory kv = kvArg.equals("none") ? model.kvCacheFactory() : KvSpec.parse(kvArg);
+            KvCacheFactory kv = ServerConfig.kvCache(model, kvArg);
             int[] all = model.tokenizer().encode(text, false);
             List<String> passages = new ArrayList<>();
             for (int i = 0; i < conversations; i++) {
@@ -139,7 +139,8 @@ public final class ServeBench {
         return new long[]{ttft, completion, cached, r.statusCode()};
     }
 
-    static void report(String name, Phase p, Map<String, Double> m, int n) {
+    static void report(String name, Phase p, Map<String, Double> m, int n) throws java.io.IOException {
+        System.out.printf(Locale.ROOT, "(load average at the end of %s: %s)%n", name, Files.readString(Path.of("/proc/loadavg")).trim());
         long[] t = p.ttftNanos().clone();
         Arrays.sort(t);
         System.out.printf(Locale.ROOT, "%s: %.1f s, %d completion tokens, %.2f tokens/s aggregate, TTFT median %.2f s p90 %.2f s, errors %d; "

@@ -49,7 +49,8 @@ class ServerLoadTest {
 
     @Test
     void denseCachesUnderMemoryPressureGiveTheSameAnswers() throws Exception {
-        run(model.kvCacheFactory(), 2.5, true);
+        // room for the two running turns and about one idle conversation: most idle ones are pushed out
+        run(model.kvCacheFactory(), 3.5, true);
     }
 
     @Test
@@ -108,7 +109,13 @@ class ServerLoadTest {
             assertEquals(null, violation.get());
             assertTrue(m.get("nq_kv_bytes_held_max") <= budget);
             assertEquals(0, m.get("nq_kv_budget_overruns_total"));
-            assertTrue(m.get("nq_prefix_hits_total") > 0, "resent histories reuse live caches");
+            // under pressure, whether a conversation is still in memory when its next turn comes depends on timing
+            // (ConversationReuseTest checks the reuse itself). With room for all, later turns reuse their caches, except
+            // where the model began its answer without the space the plain template writes after "Assistant:" (the
+            // resent text then differs from what the cache holds: 2 of these 12 turns)
+            if (!expectOffloads) {
+                assertTrue(m.get("nq_prefix_hits_total") >= CLIENTS * (TURNS - 1) * 3 / 4, "resent histories reuse live caches");
+            }
             if (expectOffloads) assertTrue(m.get("nq_sessions_offloaded_total") > 0, "the budget was tight enough to offload");
         }
     }

@@ -1,13 +1,14 @@
 package dev.nexusquant.engine.tensor;
 
 import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.ForkJoinTask;
 import java.util.concurrent.ForkJoinWorkerThread;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntConsumer;
 
 /**
- * Spreads work over the cores: {@link #run(int, IntConsumer)} runs {@code parts} pieces, one on the calling thread and
- * the others on a pool of daemon threads (one per core), and returns when all are done. Several threads may call it
+ * Spreads work over the cores: {@link #run(int, IntConsumer)} runs {@code parts} pieces on the calling thread and a
+ * pool of daemon threads (one per core), and returns when all are done. Several threads may call it
  * at once (several sessions of one model); the pool is shared.
  */
 public final class Parallel {
@@ -29,39 +30,77 @@ public final class Parallel {
         return THREADS;
     }
 
-    /** Runs {@code body.accept(i)} for {@code i < parts}, in parallel; exceptions propagate to the caller. */
+    /**
+     * Runs {@code body.accept(i)} for {@code i < parts}, in parallel; exceptions propagate to the caller (the first one;
+     * the parts not yet started still run).
+     *
+     * <p>Parts are claimed from a counter: up to {@code threads() - 1} pool workers are woken, and the calling thread
+     * claims parts too, so the parts that no worker has started by the time the caller is free run on the caller. A
+     * worker that wakes late (a busy machine, or the microseconds a parked thread takes to wake) therefore never
+     * leaves the caller waiting for work it could have done itself; before, each part was bound to a thread and a
+     * second thread could make decode slower than one.
+     */
     public static void run(int parts, IntConsumer body) {
         if (parts <= 1) {
             if (parts == 1) body.accept(0);
             return;
         }
-        @SuppressWarnings("unchecked")
-        ForkJoinTask<?>[] tasks = new ForkJoinTask<?>[parts - 1];
-        for (int i = 1; i < parts; i++) {
-            final int part = i;
-            tasks[i - 1] = POOL.submit(() -> body.accept(part));
-        }
-        Throwable failure = null;
-        try {
-            body.accept(0);
-        } catch (Throwable t) {
-            failure = t;
-        }
-        for (ForkJoinTask<?> t : tasks) {
-            try {
-                t.join();
-            } catch (Throwable e) {
-                if (failure == null) failure = e;
-            }
-        }
+        Job job = new Job(parts, body, Thread.currentThread());
+        for (int i = Math.min(parts, THREADS) - 1; i > 0; i--) POOL.execute(job);
+        job.run();
+        job.awaitDone();
+        Throwable failure = job.failure;
         if (failure instanceof RuntimeException re) throw re;
         if (failure instanceof Error err) throw err;
         if (failure != null) throw new RuntimeException(failure);
     }
 
+    /** The parts of one {@link #run}: claimed by whoever runs it (pool workers and the caller), until none is left. */
+    private static final class Job implements Runnable {
+        /** How long the caller spins for the last parts before it parks. */
+        private static final long SPIN_NANOS = 20_000;
+
+        private final int parts;
+        private final IntConsumer body;
+        private final Thread caller;
+        private final AtomicInteger next = new AtomicInteger();
+        private final AtomicInteger done = new AtomicInteger();
+        private volatile Throwable failure;
+
+        Job(int parts, IntConsumer body, Thread caller) {
+            this.parts = parts;
+            this.body = body;
+            this.caller = caller;
+        }
+
+        @Override
+        public void run() {
+            for (int p; (p = next.getAndIncrement()) < parts; ) {
+                try {
+                    body.accept(p);
+                } catch (Throwable t) {
+                    if (failure == null) failure = t;
+                } finally {
+                    if (done.incrementAndGet() == parts) LockSupport.unpark(caller);
+                }
+            }
+        }
+
+        /** Returns when every part has finished: spins briefly (parts end within microseconds of each other), then parks. */
+        void awaitDone() {
+            if (done.get() == parts) return;
+            long start = System.nanoTime();
+            while (done.get() < parts) {
+                if (System.nanoTime() - start < SPIN_NANOS) Thread.onSpinWait();
+                else LockSupport.park(this);
+            }
+        }
+    }
+
     /**
-     * Splits {@code [0, n)} into {@code parts} ranges (at most {@link #threads()}), with boundaries at multiples of
-     * {@code align}, and runs them in parallel.
+     * Splits {@code [0, n)} into ranges with boundaries at multiples of {@code align} and runs them in parallel on up to
+     * {@code parts} threads (at most {@link #threads()}). There are a few ranges per thread, so that the caller can
+     * take over the ranges of a worker that starts late.
      */
     public static void forRange(int n, int parts, int align, RangeBody body) {
         int units = (n + align - 1) / align;
@@ -70,12 +109,16 @@ public final class Parallel {
             body.run(0, n);
             return;
         }
-        run(p0, p -> {
-            int from = (int) ((long) units * p / p0) * align;
-            int to = Math.min(n, (int) ((long) units * (p + 1) / p0) * align);
+        int pieces = Math.min(units, p0 * PIECES_PER_THREAD);
+        run(pieces, p -> {
+            int from = (int) ((long) units * p / pieces) * align;
+            int to = Math.min(n, (int) ((long) units * (p + 1) / pieces) * align);
             if (from < to) body.run(from, to);
         });
     }
+
+    /** Ranges per thread in {@link #forRange}. */
+    static final int PIECES_PER_THREAD = Integer.getInteger("nq.piecesPerThread", 4);
 
     /** How many parts {@code work} multiply-adds are worth: 1 below {@code minWork}, at most {@link #threads()}. */
     public static int partsFor(long work, long minWork) {

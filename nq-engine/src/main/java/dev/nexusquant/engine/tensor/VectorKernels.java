@@ -36,7 +36,6 @@ public final class VectorKernels implements Kernels {
     /** Bytes with as many lanes as {@link #F}. */
     static final VectorSpecies<Byte> BL = L == 16 ? ByteVector.SPECIES_128 : ByteVector.SPECIES_64;
     static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
-    static final VectorSpecies<Byte> B32 = ByteVector.SPECIES_256;
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
 
@@ -337,22 +336,64 @@ public final class VectorKernels implements Kernels {
     }
 
     /**
-     * Q6_K row . x: each 256-value block is decoded by the plain definition into an L1 scratch and dotted with vectors
-     * (measured faster here than decoding its bit fields in vector lanes, which C2 did not compile to vector code).
+     * Q6_K row . x, decoded in int lanes: for each half block of 128 values, L bytes of {@code ql[l]}, {@code ql[l + 32]}
+     * and {@code qh[l]} give the 6-bit values {@code l}, {@code l + 32}, {@code l + 64} and {@code l + 96} (low nibble or
+     * high nibble of ql, two bits of qh each), minus 32; each group of 16 values has one int8 scale, so the L products of a
+     * group are summed in float lanes and added to the total with {@code d * scale} (4 chains of accumulation).
      */
     static float dotQ6_K(MemorySegment s, long off, float[] x, int xOff, int n) {
-        float[] f = (float[]) HALF_SCRATCH.get()[1];
         FloatVector acc0 = FloatVector.zero(F), acc1 = acc0, acc2 = acc0, acc3 = acc0;
         for (int c = 0; c < n; c += 256, off += 210) {
-            Quants.dequantize(dev.nexusquant.engine.gguf.GgmlType.Q6_K, s, off, f, 0, 256);
-            for (int i = 0; i < 256; i += 4 * L) {
-                acc0 = FloatVector.fromArray(F, f, i).fma(FloatVector.fromArray(F, x, xOff + c + i), acc0);
-                acc1 = FloatVector.fromArray(F, f, i + L).fma(FloatVector.fromArray(F, x, xOff + c + i + L), acc1);
-                acc2 = FloatVector.fromArray(F, f, i + 2 * L).fma(FloatVector.fromArray(F, x, xOff + c + i + 2 * L), acc2);
-                acc3 = FloatVector.fromArray(F, f, i + 3 * L).fma(FloatVector.fromArray(F, x, xOff + c + i + 3 * L), acc3);
+            float d = Quants.f16(s, off + 208);
+            for (int half = 0; half < 2; half++) {
+                long ql = off + 64 * half, qh = off + 128 + 32 * half, sc = off + 192 + 8 * half;
+                int y = xOff + c + 128 * half;
+                for (int l = 0; l < 32; l += L) {
+                    IntVector a = ((IntVector) ByteVector.fromMemorySegment(BL, s, ql + l, LE).castShape(I, 0)).and(0xFF);
+                    IntVector b = ((IntVector) ByteVector.fromMemorySegment(BL, s, ql + 32 + l, LE).castShape(I, 0)).and(0xFF);
+                    IntVector h = ((IntVector) ByteVector.fromMemorySegment(BL, s, qh + l, LE).castShape(I, 0)).and(0xFF);
+                    int is = l >> 4;
+                    IntVector q1 = a.and(15).or(h.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32);
+                    IntVector q2 = b.and(15).or(h.and(12).lanewise(VectorOperators.LSHL, 2)).sub(32);
+                    IntVector q3 = a.lanewise(VectorOperators.LSHR, 4).or(h.and(48)).sub(32);
+                    IntVector q4 = b.lanewise(VectorOperators.LSHR, 4).or(h.and(192).lanewise(VectorOperators.LSHR, 2)).sub(32);
+                    FloatVector p1 = ((FloatVector) q1.castShape(F, 0)).mul(FloatVector.fromArray(F, x, y + l));
+                    FloatVector p2 = ((FloatVector) q2.castShape(F, 0)).mul(FloatVector.fromArray(F, x, y + l + 32));
+                    FloatVector p3 = ((FloatVector) q3.castShape(F, 0)).mul(FloatVector.fromArray(F, x, y + l + 64));
+                    FloatVector p4 = ((FloatVector) q4.castShape(F, 0)).mul(FloatVector.fromArray(F, x, y + l + 96));
+                    acc0 = p1.fma(FloatVector.broadcast(F, d * s.get(ValueLayout.JAVA_BYTE, sc + is)), acc0);
+                    acc1 = p2.fma(FloatVector.broadcast(F, d * s.get(ValueLayout.JAVA_BYTE, sc + is + 2)), acc1);
+                    acc2 = p3.fma(FloatVector.broadcast(F, d * s.get(ValueLayout.JAVA_BYTE, sc + is + 4)), acc2);
+                    acc3 = p4.fma(FloatVector.broadcast(F, d * s.get(ValueLayout.JAVA_BYTE, sc + is + 6)), acc3);
+                }
             }
         }
         return acc0.add(acc1).add(acc2.add(acc3)).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Q6_K rows decoded as in {@link #dotQ6_K}, to floats: {@code dst[y] = d * scale * (q - 32)}. */
+    private static void dequantizeQ6_K(MemorySegment s, long off, float[] dst, int o, int n) {
+        for (int c = 0; c < n; c += 256, off += 210) {
+            float d = Quants.f16(s, off + 208);
+            for (int half = 0; half < 2; half++) {
+                long ql = off + 64 * half, qh = off + 128 + 32 * half, sc = off + 192 + 8 * half;
+                int y = o + c + 128 * half;
+                for (int l = 0; l < 32; l += L) {
+                    IntVector a = ((IntVector) ByteVector.fromMemorySegment(BL, s, ql + l, LE).castShape(I, 0)).and(0xFF);
+                    IntVector b = ((IntVector) ByteVector.fromMemorySegment(BL, s, ql + 32 + l, LE).castShape(I, 0)).and(0xFF);
+                    IntVector h = ((IntVector) ByteVector.fromMemorySegment(BL, s, qh + l, LE).castShape(I, 0)).and(0xFF);
+                    int is = l >> 4;
+                    IntVector q1 = a.and(15).or(h.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32);
+                    IntVector q2 = b.and(15).or(h.and(12).lanewise(VectorOperators.LSHL, 2)).sub(32);
+                    IntVector q3 = a.lanewise(VectorOperators.LSHR, 4).or(h.and(48)).sub(32);
+                    IntVector q4 = b.lanewise(VectorOperators.LSHR, 4).or(h.and(192).lanewise(VectorOperators.LSHR, 2)).sub(32);
+                    ((FloatVector) q1.castShape(F, 0)).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + is)).intoArray(dst, y + l);
+                    ((FloatVector) q2.castShape(F, 0)).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + is + 2)).intoArray(dst, y + l + 32);
+                    ((FloatVector) q3.castShape(F, 0)).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + is + 4)).intoArray(dst, y + l + 64);
+                    ((FloatVector) q4.castShape(F, 0)).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + is + 6)).intoArray(dst, y + l + 96);
+                }
+            }
+        }
     }
 
     @Override
@@ -378,10 +419,11 @@ public final class VectorKernels implements Kernels {
                     for (; i < cols; i++) dst[o + i] = Quants.bf16(s.get(I16, off + 2L * i));
                 }
                 case Q8_0 -> {
-                    for (int c = 0; c < cols; c += 32, off += 34) {
-                        ByteVector q = ByteVector.fromMemorySegment(B32, s, off + 2, LE);
-                        float d = Quants.f16(s, off);
-                        for (int p = 0; p < 32 / L; p++) ((FloatVector) q.castShape(F, p)).mul(d).intoArray(dst, o + c + p * L);
+                    for (int c = 0; c < cols; c += 32, off += 34) { // L bytes at a time, widened in one step
+                        FloatVector d = FloatVector.broadcast(F, Quants.f16(s, off));
+                        for (int p = 0; p < 32; p += L) {
+                            ((FloatVector) ByteVector.fromMemorySegment(BL, s, off + 2 + p, LE).castShape(F, 0)).mul(d).intoArray(dst, o + c + p);
+                        }
                     }
                 }
                 case Q4_0 -> {
@@ -396,7 +438,8 @@ public final class VectorKernels implements Kernels {
                         }
                     }
                 }
-                default -> Quants.dequantize(w.type(), s, off, dst, o, cols); // K-quants: decoded per block, plainly
+                case Q6_K -> dequantizeQ6_K(s, off, dst, o, cols);
+                default -> Quants.dequantize(w.type(), s, off, dst, o, cols); // Q4_K: decoded per block, plainly
             }
         }
     }
@@ -475,23 +518,52 @@ public final class VectorKernels implements Kernels {
         }
     }
 
-    /** AVX-512: 8 tokens x 16 rows per step. */
+    /**
+     * AVX-512: 8 tokens x 16 rows per step, 8 accumulators in named locals. (They were once kept in a
+     * {@code FloatVector[]}: C2 cannot keep vectors stored in an array in registers, so every FMA fell back to the
+     * Java implementation of the Vector API and allocated; prefill ran 5-20x slower than with this form.)
+     */
     private static void panel16(float[] panel, int cols, int rows, float[] x, int xOff, int tokens, float[] out, int outOff, int outStride) {
-        float[] tmp = new float[PANEL];
+        float[] tmp = new float[8 * PANEL];
         int t = 0;
-        for (; t < tokens; t += 8) {
-            int nt = Math.min(8, tokens - t);
-            FloatVector[] acc = new FloatVector[8];
-            for (int j = 0; j < 8; j++) acc[j] = FloatVector.zero(F);
+        for (; t + 8 <= tokens; t += 8) {
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+            int x0 = xOff + t * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
+            int x4 = x3 + cols, x5 = x4 + cols, x6 = x5 + cols, x7 = x6 + cols;
+            for (int c = 0, pc = 0; c < cols; c++, pc += PANEL) {
+                FloatVector w = FloatVector.fromArray(F, panel, pc);
+                a0 = w.fma(FloatVector.broadcast(F, x[x0 + c]), a0);
+                a1 = w.fma(FloatVector.broadcast(F, x[x1 + c]), a1);
+                a2 = w.fma(FloatVector.broadcast(F, x[x2 + c]), a2);
+                a3 = w.fma(FloatVector.broadcast(F, x[x3 + c]), a3);
+                a4 = w.fma(FloatVector.broadcast(F, x[x4 + c]), a4);
+                a5 = w.fma(FloatVector.broadcast(F, x[x5 + c]), a5);
+                a6 = w.fma(FloatVector.broadcast(F, x[x6 + c]), a6);
+                a7 = w.fma(FloatVector.broadcast(F, x[x7 + c]), a7);
+            }
+            // stored through tmp: a helper taking the vectors as arguments was not always inlined ("callee uses too much
+            // stack"), and a vector passed to a method that is not inlined is boxed
+            a0.intoArray(tmp, 0);
+            a1.intoArray(tmp, PANEL);
+            a2.intoArray(tmp, 2 * PANEL);
+            a3.intoArray(tmp, 3 * PANEL);
+            a4.intoArray(tmp, 4 * PANEL);
+            a5.intoArray(tmp, 5 * PANEL);
+            a6.intoArray(tmp, 6 * PANEL);
+            a7.intoArray(tmp, 7 * PANEL);
+            for (int j = 0; j < 8; j++) System.arraycopy(tmp, j * PANEL, out, outOff + (t + j) * outStride, rows);
+        }
+        for (; t < tokens; t++) {
+            FloatVector a0 = FloatVector.zero(F), a1 = a0;
             int x0 = xOff + t * cols;
-            for (int c = 0; c < cols; c++) {
-                FloatVector w = FloatVector.fromArray(F, panel, c * PANEL);
-                for (int j = 0; j < nt; j++) acc[j] = w.fma(FloatVector.broadcast(F, x[x0 + j * cols + c]), acc[j]);
+            int c = 0;
+            for (int pc = 0; c + 1 < cols; c += 2, pc += 2 * PANEL) {
+                a0 = FloatVector.fromArray(F, panel, pc).fma(FloatVector.broadcast(F, x[x0 + c]), a0);
+                a1 = FloatVector.fromArray(F, panel, pc + PANEL).fma(FloatVector.broadcast(F, x[x0 + c + 1]), a1);
             }
-            for (int j = 0; j < nt; j++) {
-                acc[j].intoArray(tmp, 0);
-                System.arraycopy(tmp, 0, out, outOff + (t + j) * outStride, rows);
-            }
+            if (c < cols) a0 = FloatVector.fromArray(F, panel, c * PANEL).fma(FloatVector.broadcast(F, x[x0 + c]), a0);
+            a0.add(a1).intoArray(tmp, 0);
+            System.arraycopy(tmp, 0, out, outOff + t * outStride, rows);
         }
     }
 
