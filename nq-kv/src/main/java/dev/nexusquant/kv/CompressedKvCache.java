@@ -87,6 +87,69 @@ final class CompressedKvCache implements KvCache {
         return layout;
     }
 
+    // ---------------------------------------------------------------------------------------------------------
+    // Saved state (see CacheState)
+    // ---------------------------------------------------------------------------------------------------------
+
+    @Override
+    public String stateType() {
+        return CacheState.TYPE;
+    }
+
+    @Override
+    public String settings() {
+        return KvSpec.format(cfg);
+    }
+
+    @Override
+    public void writeState(dev.nexusquant.codec.state.StateOutput out) {
+        ensureOpen();
+        CacheState.write(this, out);
+    }
+
+    HeadState head(int layer, int kvHead) {
+        return heads[layer][kvHead];
+    }
+
+    BitAllocation codecs() {
+        return codecs;
+    }
+
+    MemoryAccount account() {
+        return account;
+    }
+
+    int lastPosition() {
+        return lastPosition;
+    }
+
+    boolean prompted() {
+        return prompted;
+    }
+
+    /** Sets the counters of a saved state and recounts the bytes held from every array. */
+    void restoreCounters(long seen, int lastPosition, boolean prompted) {
+        this.seen = seen;
+        this.lastPosition = lastPosition;
+        this.prompted = prompted;
+        account.tokensSeen(seen);
+        account.clear();
+        long accumulators = 0, arrays = 0;
+        for (HeadState[] row : heads) {
+            for (HeadState hd : row) {
+                arrays += hd.window.bytes() + hd.transform.bytes();
+                if (hd.promptQueries != null) arrays += hd.promptQueries.bytes();
+                if (hd.received != null) accumulators += hd.received.bytes();
+                for (Segment sg : hd.segments.list()) {
+                    arrays += sg.bytes();
+                    if (sg.mass() != null) accumulators += sg.mass().bytes();
+                }
+            }
+        }
+        account.add(arrays);
+        account.addAccumulators(accumulators);
+    }
+
     /** The configuration this cache was built from. */
     KvCompression config() {
         return cfg;

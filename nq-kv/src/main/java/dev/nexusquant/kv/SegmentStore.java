@@ -40,6 +40,19 @@ final class SegmentStore {
         return segments.isEmpty();
     }
 
+    /** Index of the first segment that may still age (those before it are all aged). */
+    int firstUnaged() {
+        return firstUnaged;
+    }
+
+    /** Replaces the segments with those of a saved state (the caller counts their bytes). */
+    void restore(List<Segment> saved, int firstUnaged) {
+        if (firstUnaged < 0 || firstUnaged > saved.size()) throw new IllegalArgumentException("firstUnaged " + firstUnaged);
+        segments.clear();
+        segments.addAll(saved);
+        this.firstUnaged = firstUnaged;
+    }
+
     /** Rows held in all segments. */
     int rows() {
         int n = 0;

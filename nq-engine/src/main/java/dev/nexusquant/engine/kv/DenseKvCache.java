@@ -1,5 +1,8 @@
 package dev.nexusquant.engine.kv;
 
+import dev.nexusquant.codec.state.StateFormatException;
+import dev.nexusquant.codec.state.StateInput;
+import dev.nexusquant.codec.state.StateOutput;
 import dev.nexusquant.engine.tensor.Kernels;
 
 import java.util.Arrays;
@@ -285,6 +288,115 @@ public final class DenseKvCache implements KvCache {
         long seen = counts[0];
         return new KvStats(seen, seen, bytes, seen * layout.fp16BytesPerToken(),
                 seen * layout.layers() * 2L * kvDim);
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Saved state
+    // ---------------------------------------------------------------------------------------------------------
+
+    /** The state type of dense caches. */
+    public static final String STATE_TYPE = "dense";
+
+    /** Reads the state {@link #writeState} writes. */
+    static final KvCacheReader READER = new KvCacheReader() {
+        @Override
+        public String stateType() {
+            return STATE_TYPE;
+        }
+
+        @Override
+        public KvCache read(KvLayout layout, String settings, StateInput in) throws StateFormatException {
+            return DenseKvCache.read(layout, settings, in);
+        }
+    };
+
+    @Override
+    public String stateType() {
+        return STATE_TYPE;
+    }
+
+    @Override
+    public String settings() {
+        return precision.name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /**
+     * Per layer: the token count, the positions (delta-coded), then per token the keys of every KV head and their
+     * values, {@code [kvHeads * headDim]} each, in the cache's precision (fp32 or fp16 bits as held).
+     */
+    @Override
+    public void writeState(StateOutput out) {
+        checkOpen();
+        out.u8(precision.ordinal());
+        for (int l = 0; l < layout.layers(); l++) {
+            int count = counts[l];
+            out.varint(count);
+            out.positions(positions[l], 0, count);
+            for (int t = 0; t < count; t++) {
+                int chunk = t / CHUNK_TOKENS, slot = t % CHUNK_TOKENS;
+                for (int side = 0; side < 2; side++) {
+                    for (int h = 0; h < layout.kvHeads(); h++) {
+                        Object c = (side == 0 ? keys : values)[l][h][chunk];
+                        if (precision == Precision.FP32) {
+                            float[] f = (float[]) c;
+                            if (side == 0) {
+                                for (int d = 0; d < headDim; d++) out.floats(f, d * CHUNK_TOKENS + slot, 1);
+                            } else {
+                                out.floats(f, slot * headDim, headDim);
+                            }
+                        } else {
+                            short[] f = (short[]) c;
+                            if (side == 0) {
+                                for (int d = 0; d < headDim; d++) out.shorts(f, d * CHUNK_TOKENS + slot, 1);
+                            } else {
+                                out.shorts(f, slot * headDim, headDim);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** A cache rebuilt from {@link #writeState}'s bytes (appended again, so its arrays and bytes are the same). */
+    static DenseKvCache read(KvLayout layout, String settings, StateInput in) throws StateFormatException {
+        int p = in.u8("dense.precision");
+        if (p >= Precision.values().length) throw StateInput.corrupt("dense.precision", "unknown precision " + p);
+        Precision precision = Precision.values()[p];
+        if (!precision.name().equalsIgnoreCase(settings)) {
+            throw StateInput.corrupt("dense.precision", precision + " does not match the saved settings '" + settings + "'");
+        }
+        int kvDim = layout.kvDim();
+        int rowBytes = 2 * kvDim * (precision == Precision.FP32 ? 4 : 2);
+        DenseKvCache cache = new DenseKvCache(layout, precision);
+        int first = -1;
+        for (int l = 0; l < layout.layers(); l++) {
+            String f = "dense.layer[" + l + "]";
+            int count = in.count(f + ".count", Integer.MAX_VALUE - 1, rowBytes + 1);
+            if (first >= 0 && count != first) throw StateInput.corrupt(f + ".count", count + " tokens, layer 0 has " + first);
+            first = count;
+            // a session's cache holds positions 0 .. count - 1
+            int[] pos = in.positions(f + ".positions", count, Math.max(0, count - 1));
+            int batch = Math.min(count, CHUNK_TOKENS);
+            float[] k = new float[batch * kvDim], v = new float[batch * kvDim];
+            short[] h16 = precision == Precision.FP16 ? new short[kvDim] : null;
+            for (int t0 = 0; t0 < count; t0 += batch) {
+                int n = Math.min(batch, count - t0);
+                for (int i = 0; i < n; i++) {
+                    if (precision == Precision.FP32) {
+                        in.floats(f + ".keys", k, i * kvDim, kvDim);
+                        in.floats(f + ".values", v, i * kvDim, kvDim);
+                    } else {
+                        in.shorts(f + ".keys", h16, 0, kvDim);
+                        for (int d = 0; d < kvDim; d++) k[i * kvDim + d] = Float.float16ToFloat(h16[d]);
+                        in.shorts(f + ".values", h16, 0, kvDim);
+                        for (int d = 0; d < kvDim; d++) v[i * kvDim + d] = Float.float16ToFloat(h16[d]);
+                    }
+                }
+                cache.append(l, n, java.util.Arrays.copyOfRange(pos, t0, t0 + n), k, v);
+            }
+        }
+        return cache;
     }
 
     @Override

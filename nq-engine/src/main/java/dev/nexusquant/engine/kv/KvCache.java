@@ -1,5 +1,7 @@
 package dev.nexusquant.engine.kv;
 
+import dev.nexusquant.codec.state.StateOutput;
+
 /**
  * The KV cache of one generation session: the only way the forward pass touches keys and values.
  *
@@ -77,6 +79,33 @@ public interface KvCache extends AutoCloseable {
 
     /** What this cache holds now. */
     KvStats stats();
+
+    /**
+     * The type of the state {@link #writeState} writes, the key under which a {@link KvCacheReader} reads it back
+     * (found by {@link java.util.ServiceLoader}); null when this cache cannot be saved.
+     */
+    default String stateType() {
+        return null;
+    }
+
+    /**
+     * The settings of this cache in a short canonical form, stored beside its state: {@code "fp32"}, {@code "fp16"},
+     * or a compressed cache's spec. Equal to the {@link KvCacheFactory#describe()} of the factory that made it.
+     */
+    default String settings() {
+        return stateType() == null ? getClass().getSimpleName() : stateType();
+    }
+
+    /**
+     * Writes everything the cache holds, so that its {@link KvCacheReader} can rebuild a cache that continues exactly
+     * where this one stands (the same attention results, bit for bit, and the same later decisions). Must not run
+     * concurrently with anything else on the cache.
+     *
+     * @throws UnsupportedOperationException when {@link #stateType()} is null
+     */
+    default void writeState(StateOutput out) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " cannot be saved");
+    }
 
     /** Frees what the cache holds; it cannot be used afterwards. */
     @Override

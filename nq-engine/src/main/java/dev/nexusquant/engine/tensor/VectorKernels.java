@@ -63,7 +63,7 @@ public final class VectorKernels implements Kernels {
                 acc0 = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), acc0);
                 acc1 = FloatVector.fromArray(F, a, aOff + i + L).fma(FloatVector.fromArray(F, b, bOff + i + L), acc1);
             }
-            s = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+            s = Lanes.sum(acc0.add(acc1));
         }
         for (; i < n; i++) s += a[aOff + i] * b[bOff + i];
         return s;
@@ -89,11 +89,11 @@ public final class VectorKernels implements Kernels {
             FloatVector vmax = FloatVector.broadcast(F, max);
             FloatVector acc = FloatVector.zero(F);
             for (int bound = F.loopBound(n); i < bound; i += L) {
-                FloatVector e = FloatVector.fromArray(F, x, off + i).sub(vmax).lanewise(VectorOperators.EXP);
+                FloatVector e = Lanes.exp(FloatVector.fromArray(F, x, off + i).sub(vmax));
                 e.intoArray(x, off + i);
                 acc = acc.add(e);
             }
-            sum = acc.reduceLanes(VectorOperators.ADD);
+            sum = Lanes.sum(acc);
         }
         for (; i < n; i++) {
             float e = (float) Math.exp(x[off + i] - max);
@@ -108,7 +108,7 @@ public final class VectorKernels implements Kernels {
         int i = 0;
         for (int bound = F.loopBound(n); i < bound; i += L) {
             FloatVector g = FloatVector.fromArray(F, gate, i);
-            FloatVector e = g.neg().lanewise(VectorOperators.EXP);
+            FloatVector e = Lanes.exp(g.neg());
             g.div(e.add(1f)).mul(FloatVector.fromArray(F, up, i)).intoArray(gate, i);
         }
         for (; i < n; i++) {
@@ -149,7 +149,7 @@ public final class VectorKernels implements Kernels {
             for (int bound = F.loopBound(n); i < bound; i += L) {
                 acc = FloatVector.fromArray(F, a, aOff + i).fma(halves(b, bOff + i), acc);
             }
-            s = acc.reduceLanes(VectorOperators.ADD);
+            s = Lanes.sum(acc);
         }
         for (; i < n; i++) s += a[aOff + i] * Float.float16ToFloat(b[bOff + i]);
         return s;
@@ -198,7 +198,7 @@ public final class VectorKernels implements Kernels {
         for (int bound = n - L; i <= bound; i += L) {
             acc0 = FloatVector.fromMemorySegment(F, s, off + 4L * i, LE).fma(FloatVector.fromArray(F, x, xOff + i), acc0);
         }
-        float r = acc0.add(acc1).add(acc2.add(acc3)).reduceLanes(VectorOperators.ADD);
+        float r = Lanes.sum(acc0.add(acc1).add(acc2.add(acc3)));
         for (; i < n; i++) r += s.get(Quants.F32, off + 4L * i) * x[xOff + i];
         return r;
     }
@@ -231,7 +231,7 @@ public final class VectorKernels implements Kernels {
             }
             for (; i < m; i++) r += f[i] * x[xOff + c + i];
         }
-        return r + acc0.add(acc1).add(acc2.add(acc3)).reduceLanes(VectorOperators.ADD);
+        return r + Lanes.sum(acc0.add(acc1).add(acc2.add(acc3)));
     }
 
     static float dotBF16(MemorySegment s, long off, float[] x, int xOff, int n) {
@@ -244,7 +244,7 @@ public final class VectorKernels implements Kernels {
         for (int bound = n - L; i <= bound; i += L) {
             acc = bfloats(s, off + 2L * i).fma(FloatVector.fromArray(F, x, xOff + i), acc);
         }
-        float r = acc.add(acc1).reduceLanes(VectorOperators.ADD);
+        float r = Lanes.sum(acc.add(acc1));
         for (; i < n; i++) r += Quants.bf16(s.get(I16, off + 2L * i)) * x[xOff + i];
         return r;
     }
@@ -261,7 +261,7 @@ public final class VectorKernels implements Kernels {
         for (; c < n; c += 32, off += 34) {
             total0 = q8Block(s, off, x, xOff + c).fma(FloatVector.broadcast(F, Quants.f16(s, off)), total0);
         }
-        return total0.add(total1).reduceLanes(VectorOperators.ADD);
+        return Lanes.sum(total0.add(total1));
     }
 
     /** Sum of the 32 products of one Q8_0 block (without its scale), as L lanes; L bytes loaded and widened at a time. */
@@ -296,7 +296,7 @@ public final class VectorKernels implements Kernels {
         for (; c < n; c += 32, off += 18) {
             total0 = q4Block(s, off, x, xOff + c).fma(FloatVector.broadcast(F, Quants.f16(s, off)), total0);
         }
-        return total0.add(total1).reduceLanes(VectorOperators.ADD);
+        return Lanes.sum(total0.add(total1));
     }
 
     /** Sum of the 32 products of one Q4_0 block (without its scale), as L lanes. */
@@ -332,7 +332,7 @@ public final class VectorKernels implements Kernels {
                 totalMin = totalMin.add(sx);
             }
         }
-        return total.add(total1).sub(totalMin).reduceLanes(VectorOperators.ADD);
+        return Lanes.sum(total.add(total1).sub(totalMin));
     }
 
     /**
@@ -368,7 +368,7 @@ public final class VectorKernels implements Kernels {
                 }
             }
         }
-        return acc0.add(acc1).add(acc2.add(acc3)).reduceLanes(VectorOperators.ADD);
+        return Lanes.sum(acc0.add(acc1).add(acc2.add(acc3)));
     }
 
     /** Q6_K rows decoded as in {@link #dotQ6_K}, to floats: {@code dst[y] = d * scale * (q - 32)}. */
@@ -796,21 +796,21 @@ public final class VectorKernels implements Kernels {
             }
         }
         int o0 = outOff, o1 = outOff + outStride, o2 = outOff + 2 * outStride, o3 = outOff + 3 * outStride;
-        out[o0] = c00.reduceLanes(VectorOperators.ADD) + tail[0];
-        out[o0 + 1] = c10.reduceLanes(VectorOperators.ADD) + tail[1];
-        out[o0 + 2] = c20.reduceLanes(VectorOperators.ADD) + tail[2];
-        out[o0 + 3] = c30.reduceLanes(VectorOperators.ADD) + tail[3];
-        out[o1] = c01.reduceLanes(VectorOperators.ADD) + tail[4];
-        out[o1 + 1] = c11.reduceLanes(VectorOperators.ADD) + tail[5];
-        out[o1 + 2] = c21.reduceLanes(VectorOperators.ADD) + tail[6];
-        out[o1 + 3] = c31.reduceLanes(VectorOperators.ADD) + tail[7];
-        out[o2] = c02.reduceLanes(VectorOperators.ADD) + tail[8];
-        out[o2 + 1] = c12.reduceLanes(VectorOperators.ADD) + tail[9];
-        out[o2 + 2] = c22.reduceLanes(VectorOperators.ADD) + tail[10];
-        out[o2 + 3] = c32.reduceLanes(VectorOperators.ADD) + tail[11];
-        out[o3] = c03.reduceLanes(VectorOperators.ADD) + tail[12];
-        out[o3 + 1] = c13.reduceLanes(VectorOperators.ADD) + tail[13];
-        out[o3 + 2] = c23.reduceLanes(VectorOperators.ADD) + tail[14];
-        out[o3 + 3] = c33.reduceLanes(VectorOperators.ADD) + tail[15];
+        out[o0] = Lanes.sum(c00) + tail[0];
+        out[o0 + 1] = Lanes.sum(c10) + tail[1];
+        out[o0 + 2] = Lanes.sum(c20) + tail[2];
+        out[o0 + 3] = Lanes.sum(c30) + tail[3];
+        out[o1] = Lanes.sum(c01) + tail[4];
+        out[o1 + 1] = Lanes.sum(c11) + tail[5];
+        out[o1 + 2] = Lanes.sum(c21) + tail[6];
+        out[o1 + 3] = Lanes.sum(c31) + tail[7];
+        out[o2] = Lanes.sum(c02) + tail[8];
+        out[o2 + 1] = Lanes.sum(c12) + tail[9];
+        out[o2 + 2] = Lanes.sum(c22) + tail[10];
+        out[o2 + 3] = Lanes.sum(c32) + tail[11];
+        out[o3] = Lanes.sum(c03) + tail[12];
+        out[o3 + 1] = Lanes.sum(c13) + tail[13];
+        out[o3 + 2] = Lanes.sum(c23) + tail[14];
+        out[o3 + 3] = Lanes.sum(c33) + tail[15];
     }
 }
