@@ -20,8 +20,8 @@ import static dev.nexusquant.codec.state.StateFormatException.Problem.UNSUPPORTE
  * <pre>
  *   u32 magic "NQSS"   u16 version   u16 flags (bit 0: payload is zstd)
  *   u32 headerLength   header[headerLength]   u32 crc32c(magic .. header)
- *   u64 payloadLength (decoded)   u64 storedLength   u32 crc32c(decoded payload)   u32 crc32c(the 20 bytes before)
- *   stored payload[storedLength]                                                   end of the stream
+ *   u64 payloadLength (decoded)   u64 storedLength   u32 crc32c(decoded payload)   u32 crc32c(stored payload)
+ *   u32 crc32c(the 24 bytes before)   stored payload[storedLength]                 end of the stream
  * </pre>
  * Reading checks each CRC before it trusts what it covers, checks every length against the reader's limit before it
  * allocates, and grows buffers only as bytes actually arrive (a truncated stream that claims a large length never
@@ -37,6 +37,8 @@ public final class StateContainer {
     /** The largest header: 16 MiB. */
     public static final int MAX_HEADER = 16 << 20;
     static final int FLAG_ZSTD = 1;
+    /** Bytes of the lengths block. */
+    static final int LENGTHS = 28;
 
     private StateContainer() {
     }
@@ -74,11 +76,12 @@ public final class StateContainer {
         putU32(head, 8, header.length);
         System.arraycopy(header, 0, head, 12, header.length);
         putU32(head, 12 + header.length, crc(head, 0, 12 + header.length));
-        byte[] lengths = new byte[24];
+        byte[] lengths = new byte[LENGTHS];
         putU64(lengths, 0, payload.length);
         putU64(lengths, 8, stored.length);
         putU32(lengths, 16, crc(payload, 0, payload.length));
-        putU32(lengths, 20, crc(lengths, 0, 20));
+        putU32(lengths, 20, crc(stored, 0, stored.length));
+        putU32(lengths, 24, crc(lengths, 0, 24));
         out.write(head);
         out.write(lengths);
         out.write(stored);
@@ -116,8 +119,8 @@ public final class StateContainer {
         byte[] header = head[0];
         int version = head[1][0] & 0xff | (head[1][1] & 0xff) << 8;
         int flags = head[1][2] & 0xff | (head[1][3] & 0xff) << 8;
-        byte[] lengths = readFully(in, 24, "lengths");
-        if (getU32(lengths, 20) != crc(lengths, 0, 20)) {
+        byte[] lengths = readFully(in, LENGTHS, "lengths");
+        if (getU32(lengths, 24) != crc(lengths, 0, 24)) {
             throw new StateFormatException(CORRUPT, "lengths.crc", "checksum mismatch");
         }
         long payloadLength = getU64(lengths, 0), storedLength = getU64(lengths, 8);
@@ -133,6 +136,9 @@ public final class StateContainer {
         }
         byte[] stored = readFully(in, (int) storedLength, "payload");
         if (in.read() != -1) throw new StateFormatException(CORRUPT, "end", "bytes after the end of the container");
+        if (getU32(lengths, 20) != crc(stored, 0, stored.length)) { // the decoder only ever sees intact frames
+            throw new StateFormatException(CORRUPT, "stored.crc", "checksum mismatch");
+        }
         byte[] payload;
         if (zstd) {
             payload = new byte[(int) payloadLength];
@@ -147,7 +153,7 @@ public final class StateContainer {
         if (getU32(lengths, 16) != crc(payload, 0, payload.length)) {
             throw new StateFormatException(CORRUPT, "payload.crc", "checksum mismatch");
         }
-        long total = 12L + header.length + 4 + 24 + storedLength;
+        long total = 12L + header.length + 4 + LENGTHS + storedLength;
         return new Contents(version, header, payload, total, zstd);
     }
 

@@ -217,6 +217,14 @@ public final class Model implements AutoCloseable {
         return new Session(this, cache);
     }
 
+    /**
+     * As {@link #newSession(KvCache)}, for a cache that holds exactly {@code tokens} (positions 0 .. n - 1): the
+     * session then knows its token ids ({@link Session#tokens()}) and can be saved.
+     */
+    public Session newSession(KvCache cache, int[] tokens) {
+        return new Session(this, cache, tokens, null);
+    }
+
     /** A builder for a session: {@code model.session().kvCache(KvCompression.balanced()).open()}. */
     public SessionBuilder session() {
         return new SessionBuilder(this);
@@ -272,13 +280,6 @@ public final class Model implements AutoCloseable {
         if (prompt_.length == 0) throw new IllegalArgumentException("the prompt is empty and no BOS token is added");
         int ctx = config.contextLength();
         if (prompt_.length > ctx) throw new PromptTooLongException(prompt_.length, ctx);
-        Sampler sampler = new Sampler(opts.temperature(), opts.topP(), opts.seed());
-        StreamDecoder decoder = tokenizer.streamDecoder();
-        StringBuilder text = new StringBuilder();
-        int[] out = new int[Math.min(opts.maxTokens(), ctx)];
-        int count = 0;
-        GenerationResult.StopReason reason = GenerationResult.StopReason.MAX_TOKENS;
-
         long t0 = System.nanoTime();
         float[] logits;
         if (onPrefill == PrefillListener.NONE) {
@@ -293,6 +294,33 @@ public final class Model implements AutoCloseable {
             }
         }
         s.endOfPrompt(); // a compressing cache compresses the prompt here
+        long t1 = System.nanoTime();
+        return decode(s, prompt_, logits, opts, onToken, (t1 - t0) / 1e9);
+    }
+
+    /**
+     * Generates after a session that already holds its prompt (a restored one, or one whose prompt the caller ran and
+     * ended with {@link Session#endOfPrompt()}): sampling starts from the logits of its last token. The result's
+     * prompt is the session's tokens, its prefill time zero.
+     *
+     * @throws IllegalStateException when the session has processed no token yet
+     */
+    public GenerationResult continueFrom(Session s, GenerationOptions opts, TokenListener onToken) {
+        float[] logits = s.lastLogits();
+        if (logits == null) throw new IllegalStateException("the session holds no token to continue from");
+        return decode(s, s.tokens(), logits, opts, onToken, 0);
+    }
+
+    /** Samples and runs tokens one at a time from {@code logits} until EOS, the token limit or a full context. */
+    private GenerationResult decode(Session s, int[] prompt_, float[] logits, GenerationOptions opts, TokenListener onToken,
+                                    double prefillSeconds) {
+        int ctx = config.contextLength();
+        Sampler sampler = new Sampler(opts.temperature(), opts.topP(), opts.seed());
+        StreamDecoder decoder = tokenizer.streamDecoder();
+        StringBuilder text = new StringBuilder();
+        int[] out = new int[Math.min(opts.maxTokens(), ctx)];
+        int count = 0;
+        GenerationResult.StopReason reason = GenerationResult.StopReason.MAX_TOKENS;
         long t1 = System.nanoTime();
         int steps = 0;
         int vocab = config.vocabSize();
@@ -322,7 +350,7 @@ public final class Model implements AutoCloseable {
             onToken.onToken(-1, rest);
         }
         return new GenerationResult(text.toString(), prompt_, Arrays.copyOf(out, count), reason,
-                (t1 - t0) / 1e9, (t2 - t1) / 1e9, steps, s.kvCache().stats());
+                prefillSeconds, (t2 - t1) / 1e9, steps, s.kvCache().stats());
     }
 
     /** Which model this is, as saved sessions record it (computed once, on first use). */

@@ -200,16 +200,16 @@ class SaveRestoreCorruptionTest {
         bb.putLong(lengthsAt, 1L << 62);
         bb.putLong(lengthsAt + 8, 1L << 62);
         java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
-        crc.update(file, lengthsAt, 20);
-        bb.putInt(lengthsAt + 20, (int) crc.getValue());
+        crc.update(file, lengthsAt, 24);
+        bb.putInt(lengthsAt + 24, (int) crc.getValue());
         SessionRestoreException e = assertThrows(SessionRestoreException.class, () -> model.restore(file));
         assertEquals(Kind.TOO_LARGE, e.kind(), e.getMessage());
         // a stream that claims a large payload but ends: TRUNCATED, and the reader grew its buffer only as bytes came
         bb.putLong(lengthsAt, 900L << 20);
         bb.putLong(lengthsAt + 8, 900L << 20);
         crc.reset();
-        crc.update(file, lengthsAt, 20);
-        bb.putInt(lengthsAt + 20, (int) crc.getValue());
+        crc.update(file, lengthsAt, 24);
+        bb.putInt(lengthsAt + 24, (int) crc.getValue());
         e = assertThrows(SessionRestoreException.class, () -> model.restore(new ByteArrayInputStream(file)));
         assertTrue(e.kind() == Kind.TRUNCATED || e.kind() == Kind.TOO_LARGE, e.getMessage());
     }

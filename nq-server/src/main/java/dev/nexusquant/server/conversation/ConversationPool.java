@@ -270,8 +270,8 @@ public final class ConversationPool implements AutoCloseable {
             if (metered[0] != null) metered[0].close();
             return null;
         }
-        int[] tokens = saved.tokens();
-        if (metered[0] == null || session.position() != tokens.length) {
+        int[] tokens = session.tokens();
+        if (metered[0] == null || !java.util.Arrays.equals(tokens, saved.tokens())) {
             session.close();
             if (metered[0] != null) metered[0].close();
             return null;
