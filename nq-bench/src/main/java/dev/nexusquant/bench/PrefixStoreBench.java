@@ -20,7 +20,9 @@ import java.util.Arrays;
  * rest prefilled). Each measurement runs from a new session to the prompt's last logits plus the end of the prompt
  * (where a compressing cache compresses), i.e. until the first token can be sampled. Rounds interleave the three
  * (cold, dir, redis), after one warm-up round that also fills the stores; the table gives medians. Entry sizes are
- * read back from the directory store. Also prints whether the restored logits equal the cold ones bit for bit.
+ * read back from the directory store. Also prints whether the restored logits equal the cold ones of the same round
+ * bit for bit, and whether the cold logits themselves were the same in every round (with the Vector API kernels they
+ * may change as the JIT compiles them: the warm-up round wrote the entries).
  * Run: {@code java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp nq-bench/target/benchmarks.jar
  * dev.nexusquant.bench.PrefixStoreBench model/default.gguf model/heldout.txt redis://127.0.0.1:6379 /tmp/nq-prefix 2000 7 balanced,fp32}
  */
@@ -39,8 +41,8 @@ public final class PrefixStoreBench {
             int[] prompt = Arrays.copyOf(all, tokens);
             System.out.printf("model %s, kernels %s, prompt %d tokens, %d rounds; load average at start: %s%n",
                     modelPath, model.kernels().name(), tokens, rounds, RedisClientBench.loadAverage());
-            System.out.println("| cache | cold TTFT s | dir TTFT s | redis TTFT s | cold/dir | cold/redis | restored tokens | entry bytes/chunk (zstd) | per token | fp16 rows per token | same logits |");
-            System.out.println("|---|---|---|---|---|---|---|---|---|---|---|");
+            System.out.println("| cache | cold TTFT s | dir TTFT s | redis TTFT s | cold/dir | cold/redis | restored tokens | entry bytes/chunk (zstd) | per token | fp16 rows per token | restored = cold (same round) | cold = cold (rounds) |");
+            System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|");
             for (String name : caches) {
                 KvCacheFactory f = switch (name) {
                     case "fp32" -> DenseKvCache.FP32;
@@ -53,7 +55,7 @@ public final class PrefixStoreBench {
                     PrefixStore pd = new PrefixStore(model, ds), pr = new PrefixStore(model, rs);
                     double[] cold = new double[rounds], dirT = new double[rounds], redisT = new double[rounds];
                     float[] coldLogits = null;
-                    boolean same = true;
+                    boolean same = true, coldStable = true;
                     int restored = 0;
                     for (int r = -1; r < rounds; r++) {
                         long t0 = System.nanoTime();
@@ -63,7 +65,8 @@ public final class PrefixStoreBench {
                             s.endOfPrompt();
                         }
                         double c = (System.nanoTime() - t0) / 1e9;
-                        if (coldLogits == null) coldLogits = lc;
+                        if (coldLogits != null && r >= 0) coldStable &= Arrays.equals(coldLogits, lc);
+                        coldLogits = lc;
                         double[] got = new double[2];
                         PrefixStore[] stores = {pd, pr};
                         for (int i = 0; i < 2; i++) {
@@ -95,9 +98,9 @@ public final class PrefixStoreBench {
                     }
                     double mc = median(cold), md = median(dirT), mr = median(redisT);
                     long perChunk = entries == 0 ? 0 : entryBytes / entries;
-                    System.out.printf("| %s | %.3f | %.3f | %.3f | %.1fx | %.1fx | %d | %,d (%d entries) | %,d B | %,d B | %s |%n",
+                    System.out.printf("| %s | %.3f | %.3f | %.3f | %.1fx | %.1fx | %d | %,d (%d entries) | %,d B | %,d B | %s | %s |%n",
                             name, mc, md, mr, mc / md, mc / mr, restored, perChunk, entries, perChunk / pd.chunkTokens(),
-                            model.kvLayout().fp16BytesPerToken(), same ? "yes" : "NO");
+                            model.kvLayout().fp16BytesPerToken(), same ? "yes" : "NO", coldStable ? "yes" : "NO");
                 }
             }
             System.out.printf("load average at end: %s%n", RedisClientBench.loadAverage());

@@ -153,7 +153,7 @@ public final class PrefixStore {
 
         // 2. prefill the rest, recording what the new chunks need
         RecordingKvCache rec = new RecordingKvCache(cache, replay);
-        Session session = model.newSession(rec);
+        Session session = model.newSession(rec, ChunkEntry.slice(tokens, 0, restored)); // knows its tokens: it can be saved
         long t1 = System.nanoTime();
         float[] logits = session.forward(tokens, restored, tokens.length - restored, false);
         rec.stopRecording();
