@@ -99,6 +99,25 @@ class StoreOffloadTest {
     }
 
     @Test
+    void throughRedisToo() throws Exception {
+        String url = System.getenv("NQ_REDIS_URL");
+        org.junit.jupiter.api.Assumptions.assumeTrue(url != null && !url.isBlank(),
+                "skipped: NQ_REDIS_URL is not set (.ci/run starts a Redis and sets it)");
+        KvCacheFactory kv = KvCompression.balanced();
+        List<ConversationReuseTest.Turn> alone;
+        try (NqServer s = NqServer.start(model, TestServers.config(kv, 64L << 20))) {
+            alone = chat(s, "a little dog", () -> { });
+        }
+        try (NqServer s = NqServer.start(model, oneSlot(kv), new StoreOffloader(model, dev.nexusquant.store.KvStores.open(url), 100))) {
+            List<ConversationReuseTest.Turn> moved = chat(s, "a little dog", otherClient(s));
+            Map<String, Double> m = TestServers.metrics(s);
+            for (int t = 0; t < alone.size(); t++) assertEquals(alone.get(t).answer(), moved.get(t).answer(), "turn " + t);
+            assertEquals(2, m.get("nq_store_hits_total"), m.toString());
+            assertEquals(0, m.get("nq_store_failures_total"), m.toString());
+        }
+    }
+
+    @Test
     void aDamagedOrVanishedValueCostsAPrefillNotAnError() throws Exception {
         List<ConversationReuseTest.Turn> alone;
         try (NqServer s = NqServer.start(model, TestServers.config(model.kvCacheFactory(), 64L << 20))) {

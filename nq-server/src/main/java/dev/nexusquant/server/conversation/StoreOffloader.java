@@ -27,10 +27,13 @@ import java.util.function.UnaryOperator;
  *
  * <p>Failures never fail a turn: a save that fails drops the conversation (its next turn prefills), a value that is
  * gone (a directory store's own size cap evicted it) or damaged restores nothing (the turn prefills). Both are
- * counted ({@link #failures()}). The index holds at most {@code maxSaved} conversations; the oldest are deleted.
- * Thread-safe.
+ * counted ({@link #failures()}). The index holds at most {@code maxSaved} conversations and {@link #MAX_INDEX_TOKENS}
+ * tokens (their ids are kept in memory); the oldest are deleted beyond either. Thread-safe.
  */
 public final class StoreOffloader implements ConversationOffloader {
+
+    /** Token ids the index keeps in memory at most, over all saved conversations (32 MiB of ints). */
+    public static final long MAX_INDEX_TOKENS = 8L << 20;
 
     private final Model model;
     private final KvStore store;
@@ -41,6 +44,7 @@ public final class StoreOffloader implements ConversationOffloader {
     /** Saved conversations, oldest first, and by the key of their first tokens. */
     private final LinkedHashMap<String, Saved> index = new LinkedHashMap<>();
     private final Map<Long, List<Saved>> byHead = new HashMap<>();
+    private long indexTokens;
     private final AtomicLong hits = new AtomicLong(), saves = new AtomicLong(), failures = new AtomicLong();
     private final AtomicLong bytesWritten = new AtomicLong();
     private volatile String lastFailure;
@@ -68,14 +72,13 @@ public final class StoreOffloader implements ConversationOffloader {
         }
         List<String> old = new ArrayList<>();
         synchronized (this) {
-            Saved s = new Saved(key, tokens, c.cache().bytes());
-            index.put(key, s);
-            byHead.computeIfAbsent(head(tokens), k -> new ArrayList<>()).add(s);
+            link(new Saved(key, tokens, c.cache().bytes()));
             var it = index.values().iterator();
-            while (index.size() > maxSaved && it.hasNext()) {
+            while ((index.size() > maxSaved || indexTokens > MAX_INDEX_TOKENS) && it.hasNext()) {
                 Saved o = it.next();
                 it.remove();
                 unlinkHead(o);
+                indexTokens -= o.tokens().length;
                 old.add(o.key());
             }
         }
@@ -102,14 +105,20 @@ public final class StoreOffloader implements ConversationOffloader {
         if (best != null) {
             index.remove(best.key());
             unlinkHead(best);
+            indexTokens -= best.tokens().length;
         }
         return best;
     }
 
     @Override
     public synchronized void putBack(Saved s) {
+        link(s);
+    }
+
+    private void link(Saved s) {
         index.put(s.key(), s);
         byHead.computeIfAbsent(head(s.tokens()), k -> new ArrayList<>()).add(s);
+        indexTokens += s.tokens().length;
     }
 
     @Override
@@ -204,6 +213,7 @@ public final class StoreOffloader implements ConversationOffloader {
             keys = new ArrayList<>(index.keySet());
             index.clear();
             byHead.clear();
+            indexTokens = 0;
         }
         for (String k : keys) delete(k);
         store.close();
