@@ -371,6 +371,24 @@ public final class VectorKernels implements Kernels {
         return Lanes.sum(acc0.add(acc1).add(acc2.add(acc3)));
     }
 
+    /** Q4_K rows to floats, {@code dst = d * scale * q - dmin * min} per sub-block of 32 (the definition's operations). */
+    private static void dequantizeQ4_K(MemorySegment s, long off, float[] dst, int o, int n) {
+        for (int c = 0; c < n; c += 256, off += 144) {
+            float d = Quants.f16(s, off), dmin = Quants.f16(s, off + 2);
+            long scales = off + 4;
+            for (int j = 0; j < 4; j++) {
+                float d1 = d * Quants.q4kScale(s, scales, 2 * j), m1 = dmin * Quants.q4kMin(s, scales, 2 * j);
+                float d2 = d * Quants.q4kScale(s, scales, 2 * j + 1), m2 = dmin * Quants.q4kMin(s, scales, 2 * j + 1);
+                int y = o + c + 64 * j;
+                for (int g = 0; g < 32; g += L) {
+                    IntVector b = ((IntVector) ByteVector.fromMemorySegment(BL, s, off + 16 + 32L * j + g, LE).castShape(I, 0)).and(0xFF);
+                    ((FloatVector) b.and(15).castShape(F, 0)).mul(d1).sub(m1).intoArray(dst, y + g);
+                    ((FloatVector) b.lanewise(VectorOperators.LSHR, 4).castShape(F, 0)).mul(d2).sub(m2).intoArray(dst, y + 32 + g);
+                }
+            }
+        }
+    }
+
     /** Q6_K rows decoded as in {@link #dotQ6_K}, to floats: {@code dst[y] = d * scale * (q - 32)}. */
     private static void dequantizeQ6_K(MemorySegment s, long off, float[] dst, int o, int n) {
         for (int c = 0; c < n; c += 256, off += 210) {
@@ -439,7 +457,8 @@ public final class VectorKernels implements Kernels {
                     }
                 }
                 case Q6_K -> dequantizeQ6_K(s, off, dst, o, cols);
-                default -> Quants.dequantize(w.type(), s, off, dst, o, cols); // Q4_K: decoded per block, plainly
+                case Q4_K -> dequantizeQ4_K(s, off, dst, o, cols);
+                default -> Quants.dequantize(w.type(), s, off, dst, o, cols);
             }
         }
     }
