@@ -625,6 +625,30 @@ public final class VectorKernels implements Kernels {
                 a2.mul(scale).intoArray(s, sOff + 2 * sStride + t);
                 a3.mul(scale).intoArray(s, sOff + 3 * sStride + t);
             }
+        } else if (rows == 2) { // GQA 2:1 at decode: each key vector loaded once for both rows, 4 accumulators
+            for (; t + 2 * L <= tokens; t += 2 * L) {
+                FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0;
+                for (int d = 0, at = ktOff + t; d < hd; d++, at += ktStride) {
+                    FloatVector k = FloatVector.fromArray(F, kt, at), k2 = FloatVector.fromArray(F, kt, at + L);
+                    FloatVector q0 = FloatVector.broadcast(F, q[qOff + d]), q1 = FloatVector.broadcast(F, q[qOff + qStride + d]);
+                    a0 = k.fma(q0, a0); a1 = k.fma(q1, a1);
+                    b0 = k2.fma(q0, b0); b1 = k2.fma(q1, b1);
+                }
+                a0.mul(scale).intoArray(s, sOff + t);
+                a1.mul(scale).intoArray(s, sOff + sStride + t);
+                b0.mul(scale).intoArray(s, sOff + t + L);
+                b1.mul(scale).intoArray(s, sOff + sStride + t + L);
+            }
+            for (; t + L <= tokens; t += L) {
+                FloatVector a0 = FloatVector.zero(F), a1 = a0;
+                for (int d = 0, at = ktOff + t; d < hd; d++, at += ktStride) {
+                    FloatVector k = FloatVector.fromArray(F, kt, at);
+                    a0 = k.fma(FloatVector.broadcast(F, q[qOff + d]), a0);
+                    a1 = k.fma(FloatVector.broadcast(F, q[qOff + qStride + d]), a1);
+                }
+                a0.mul(scale).intoArray(s, sOff + t);
+                a1.mul(scale).intoArray(s, sOff + sStride + t);
+            }
         } else {
             for (; t + L <= tokens; t += L) {
                 for (int r = 0; r < rows; r++) {
@@ -691,6 +715,20 @@ public final class VectorKernels implements Kernels {
                 a2.intoArray(out, oOff + 2 * oStride + d); a3.intoArray(out, oOff + 3 * oStride + d);
                 b0.intoArray(out, oOff + d + L); b1.intoArray(out, oOff + oStride + d + L);
                 b2.intoArray(out, oOff + 2 * oStride + d + L); b3.intoArray(out, oOff + 3 * oStride + d + L);
+            }
+        }
+        if (rows == 2) { // GQA 2:1 at decode: each value vector loaded once for both rows, 4 accumulators
+            for (; d + 2 * L <= hd; d += 2 * L) {
+                FloatVector a0 = FloatVector.fromArray(F, out, oOff + d), a1 = FloatVector.fromArray(F, out, oOff + oStride + d);
+                FloatVector b0 = FloatVector.fromArray(F, out, oOff + d + L), b1 = FloatVector.fromArray(F, out, oOff + oStride + d + L);
+                for (int t = 0, at = vOff + d; t < tokens; t++, at += hd) {
+                    FloatVector v0 = FloatVector.fromArray(F, v, at), v1 = FloatVector.fromArray(F, v, at + L);
+                    FloatVector p0 = FloatVector.broadcast(F, p[pOff + t]), p1 = FloatVector.broadcast(F, p[pOff + pStride + t]);
+                    a0 = v0.fma(p0, a0); a1 = v0.fma(p1, a1);
+                    b0 = v1.fma(p0, b0); b1 = v1.fma(p1, b1);
+                }
+                a0.intoArray(out, oOff + d); a1.intoArray(out, oOff + oStride + d);
+                b0.intoArray(out, oOff + d + L); b1.intoArray(out, oOff + oStride + d + L);
             }
         }
         for (; d + L <= hd; d += L) {
