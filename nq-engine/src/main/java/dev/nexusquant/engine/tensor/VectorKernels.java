@@ -371,6 +371,24 @@ public final class VectorKernels implements Kernels {
         return Lanes.sum(acc0.add(acc1).add(acc2.add(acc3)));
     }
 
+    /** Q4_K rows to floats, {@code dst = d * scale * q - dmin * min} per sub-block of 32 (the definition's operations). */
+    private static void dequantizeQ4_K(MemorySegment s, long off, float[] dst, int o, int n) {
+        for (int c = 0; c < n; c += 256, off += 144) {
+            float d = Quants.f16(s, off), dmin = Quants.f16(s, off + 2);
+            long scales = off + 4;
+            for (int j = 0; j < 4; j++) {
+                float d1 = d * Quants.q4kScale(s, scales, 2 * j), m1 = dmin * Quants.q4kMin(s, scales, 2 * j);
+                float d2 = d * Quants.q4kScale(s, scales, 2 * j + 1), m2 = dmin * Quants.q4kMin(s, scales, 2 * j + 1);
+                int y = o + c + 64 * j;
+                for (int g = 0; g < 32; g += L) {
+                    IntVector b = ((IntVector) ByteVector.fromMemorySegment(BL, s, off + 16 + 32L * j + g, LE).castShape(I, 0)).and(0xFF);
+                    ((FloatVector) b.and(15).castShape(F, 0)).mul(d1).sub(m1).intoArray(dst, y + g);
+                    ((FloatVector) b.lanewise(VectorOperators.LSHR, 4).castShape(F, 0)).mul(d2).sub(m2).intoArray(dst, y + 32 + g);
+                }
+            }
+        }
+    }
+
     /** Q6_K rows decoded as in {@link #dotQ6_K}, to floats: {@code dst[y] = d * scale * (q - 32)}. */
     private static void dequantizeQ6_K(MemorySegment s, long off, float[] dst, int o, int n) {
         for (int c = 0; c < n; c += 256, off += 210) {
@@ -439,7 +457,8 @@ public final class VectorKernels implements Kernels {
                     }
                 }
                 case Q6_K -> dequantizeQ6_K(s, off, dst, o, cols);
-                default -> Quants.dequantize(w.type(), s, off, dst, o, cols); // Q4_K: decoded per block, plainly
+                case Q4_K -> dequantizeQ4_K(s, off, dst, o, cols);
+                default -> Quants.dequantize(w.type(), s, off, dst, o, cols);
             }
         }
     }
@@ -606,6 +625,30 @@ public final class VectorKernels implements Kernels {
                 a2.mul(scale).intoArray(s, sOff + 2 * sStride + t);
                 a3.mul(scale).intoArray(s, sOff + 3 * sStride + t);
             }
+        } else if (rows == 2) { // GQA 2:1 at decode: each key vector loaded once for both rows, 4 accumulators
+            for (; t + 2 * L <= tokens; t += 2 * L) {
+                FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0;
+                for (int d = 0, at = ktOff + t; d < hd; d++, at += ktStride) {
+                    FloatVector k = FloatVector.fromArray(F, kt, at), k2 = FloatVector.fromArray(F, kt, at + L);
+                    FloatVector q0 = FloatVector.broadcast(F, q[qOff + d]), q1 = FloatVector.broadcast(F, q[qOff + qStride + d]);
+                    a0 = k.fma(q0, a0); a1 = k.fma(q1, a1);
+                    b0 = k2.fma(q0, b0); b1 = k2.fma(q1, b1);
+                }
+                a0.mul(scale).intoArray(s, sOff + t);
+                a1.mul(scale).intoArray(s, sOff + sStride + t);
+                b0.mul(scale).intoArray(s, sOff + t + L);
+                b1.mul(scale).intoArray(s, sOff + sStride + t + L);
+            }
+            for (; t + L <= tokens; t += L) {
+                FloatVector a0 = FloatVector.zero(F), a1 = a0;
+                for (int d = 0, at = ktOff + t; d < hd; d++, at += ktStride) {
+                    FloatVector k = FloatVector.fromArray(F, kt, at);
+                    a0 = k.fma(FloatVector.broadcast(F, q[qOff + d]), a0);
+                    a1 = k.fma(FloatVector.broadcast(F, q[qOff + qStride + d]), a1);
+                }
+                a0.mul(scale).intoArray(s, sOff + t);
+                a1.mul(scale).intoArray(s, sOff + sStride + t);
+            }
         } else {
             for (; t + L <= tokens; t += L) {
                 for (int r = 0; r < rows; r++) {
@@ -672,6 +715,20 @@ public final class VectorKernels implements Kernels {
                 a2.intoArray(out, oOff + 2 * oStride + d); a3.intoArray(out, oOff + 3 * oStride + d);
                 b0.intoArray(out, oOff + d + L); b1.intoArray(out, oOff + oStride + d + L);
                 b2.intoArray(out, oOff + 2 * oStride + d + L); b3.intoArray(out, oOff + 3 * oStride + d + L);
+            }
+        }
+        if (rows == 2) { // GQA 2:1 at decode: each value vector loaded once for both rows, 4 accumulators
+            for (; d + 2 * L <= hd; d += 2 * L) {
+                FloatVector a0 = FloatVector.fromArray(F, out, oOff + d), a1 = FloatVector.fromArray(F, out, oOff + oStride + d);
+                FloatVector b0 = FloatVector.fromArray(F, out, oOff + d + L), b1 = FloatVector.fromArray(F, out, oOff + oStride + d + L);
+                for (int t = 0, at = vOff + d; t < tokens; t++, at += hd) {
+                    FloatVector v0 = FloatVector.fromArray(F, v, at), v1 = FloatVector.fromArray(F, v, at + L);
+                    FloatVector p0 = FloatVector.broadcast(F, p[pOff + t]), p1 = FloatVector.broadcast(F, p[pOff + pStride + t]);
+                    a0 = v0.fma(p0, a0); a1 = v0.fma(p1, a1);
+                    b0 = v1.fma(p0, b0); b1 = v1.fma(p1, b1);
+                }
+                a0.intoArray(out, oOff + d); a1.intoArray(out, oOff + oStride + d);
+                b0.intoArray(out, oOff + d + L); b1.intoArray(out, oOff + oStride + d + L);
             }
         }
         for (; d + L <= hd; d += L) {
