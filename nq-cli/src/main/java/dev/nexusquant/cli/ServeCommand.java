@@ -10,6 +10,7 @@ import dev.nexusquant.server.conversation.EvictingOffloader;
 import dev.nexusquant.server.conversation.StoreOffloader;
 import dev.nexusquant.store.KvStore;
 import dev.nexusquant.store.KvStores;
+import dev.nexusquant.store.prefix.PrefixStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -59,6 +60,12 @@ public final class ServeCommand implements Callable<Integer> {
                     "redis://HOST:PORT[/DB]: the same in Redis."})
     String kvStore;
 
+    @Option(names = "--prefix-store",
+            description = {"Share the start of new conversations' prompts (a long system prompt) through the --kv-store, in chunks of 256 tokens.",
+                    "The first conversation prefills a chunk and stores it; the next ones replay it, with the same results as a prefill.",
+                    "Needs --kv-store dir:PATH or redis://HOST:PORT."})
+    boolean prefixStore;
+
     @Option(names = "--max-sessions", paramLabel = "N", defaultValue = "64",
             description = "Conversations held in memory at most, running and idle (default: ${DEFAULT-VALUE}).")
     int maxSessions;
@@ -83,6 +90,9 @@ public final class ServeCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         long budget = KvSpec.parseSize(kvMemory);
         if (budget <= 0) throw new IllegalArgumentException("--kv-memory must be positive");
+        if (prefixStore && kvStore.strip().equals("evict")) {
+            throw new IllegalArgumentException("--prefix-store needs a store: --kv-store dir:PATH or redis://HOST:PORT");
+        }
         KvStore store = kvStore.strip().equals("evict") ? null : KvStores.open(kvStore);
         try {
             return serve(out, budget, store);
@@ -97,9 +107,11 @@ public final class ServeCommand implements Callable<Integer> {
             ServerConfig cfg = new ServerConfig(host, port, factory, budget, maxSessions, maxConcurrent, maxQueue,
                     defaultMaxTokens, 10_000, 4 << 20, 30_000);
             ConversationOffloader offloader = store == null ? new EvictingOffloader() : new StoreOffloader(model, store, MAX_SAVED);
-            try (NqServer server = NqServer.start(model, cfg, offloader)) {
+            PrefixStore prefixes = prefixStore ? new PrefixStore(model, store) : null;
+            try (NqServer server = NqServer.start(model, cfg, offloader, prefixes)) {
                 out.println("nq serve: " + model.config().name() + " on " + server.baseUrl() + "/v1 (KV cache "
                         + factory.describe() + ", " + kvMemory + " for all conversations, offloading: " + offloader.describe()
+                        + (prefixes != null ? ", prompt prefixes shared through the store" : "")
                         + ", chat template: "
                         + server.service().template().describe() + "); Ctrl-C stops");
                 out.flush();

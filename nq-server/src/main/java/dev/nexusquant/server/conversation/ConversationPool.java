@@ -6,6 +6,7 @@ import dev.nexusquant.server.api.ApiException;
 import dev.nexusquant.server.memory.CacheSizer;
 import dev.nexusquant.server.memory.KvMemoryBudget;
 import dev.nexusquant.server.memory.MeteredKvCache;
+import dev.nexusquant.store.prefix.PrefixStore;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -38,6 +39,7 @@ public final class ConversationPool implements AutoCloseable {
     private final ConversationOffloader offloader;
     private final long admissionWaitNanos;
     private final int contextLength;
+    private final PrefixStore prefixes;
 
     /** Idle conversations in least-recently-used order, and by the key of their first tokens. */
     private final LinkedHashSet<Conversation> idle = new LinkedHashSet<>();
@@ -55,6 +57,9 @@ public final class ConversationPool implements AutoCloseable {
     public final AtomicLong rejected = new AtomicLong();
     public final AtomicLong created = new AtomicLong();
     public final AtomicLong restored = new AtomicLong();
+    public final AtomicLong prefixChunksRestored = new AtomicLong();
+    public final AtomicLong prefixTokensRestored = new AtomicLong();
+    public final AtomicLong prefixChunksStored = new AtomicLong();
 
     /**
      * @param maxSessions      conversations held in memory at most (idle and running)
@@ -62,6 +67,14 @@ public final class ConversationPool implements AutoCloseable {
      */
     public ConversationPool(Model model, KvCacheFactory factory, long kvMemory, int maxSessions,
                             ConversationOffloader offloader, long admissionWaitMs) {
+        this(model, factory, kvMemory, maxSessions, offloader, admissionWaitMs, null);
+    }
+
+    /**
+     * @param prefixes where a new conversation's prompt prefix is looked up in chunks (shared system prompts), or null
+     */
+    public ConversationPool(Model model, KvCacheFactory factory, long kvMemory, int maxSessions,
+                            ConversationOffloader offloader, long admissionWaitMs, PrefixStore prefixes) {
         if (maxSessions < 1) throw new IllegalArgumentException("max sessions must be at least 1");
         this.model = model;
         this.sizer = new CacheSizer(factory, model.kvLayout());
@@ -70,6 +83,7 @@ public final class ConversationPool implements AutoCloseable {
         this.offloader = offloader;
         this.admissionWaitNanos = admissionWaitMs * 1_000_000L;
         this.contextLength = model.config().contextLength();
+        this.prefixes = prefixes;
     }
 
     public KvMemoryBudget budget() {
@@ -164,10 +178,59 @@ public final class ConversationPool implements AutoCloseable {
                 }
                 return acquireFresh(prompt, after, deadline);
             }
+        } else if (prefixes != null && prompt.length > prefixes.chunkTokens()) {
+            c = createThroughPrefixStore(need, prompt);
         } else {
             c = create(need);
         }
         return start(c);
+    }
+
+    /** The prefix store in use, or null. */
+    public PrefixStore prefixes() {
+        return prefixes;
+    }
+
+    /**
+     * A new conversation, with {@code lease} reserved, that holds the whole {@code prompt}: the prefix store replays
+     * the stored chunks of its start into the new cache (bit-exact with a prefill) and the model runs the rest; the
+     * chunks that were missing are stored for the next conversation that shares them.
+     */
+    private Conversation createThroughPrefixStore(long lease, int[] prompt) {
+        MeteredKvCache[] last = new MeteredKvCache[1];
+        KvCacheFactory metered = new KvCacheFactory() {
+            @Override
+            public dev.nexusquant.engine.kv.KvCache create(dev.nexusquant.engine.kv.KvLayout layout) {
+                return last[0] = new MeteredKvCache(sizer.factory().create(layout), budget, lease);
+            }
+
+            @Override
+            public String describe() {
+                return sizer.factory().describe(); // the chunks' key: the same cache as without the meter
+            }
+        };
+        long t0 = System.nanoTime();
+        PrefixStore.Prefilled p;
+        try {
+            p = prefixes.prefill(metered, prompt);
+        } catch (RuntimeException e) {
+            if (last[0] != null) last[0].close();
+            synchronized (this) {
+                budget.release(lease);
+                live--;
+                notifyAll();
+            }
+            throw e;
+        }
+        Conversation c = new Conversation(p.session(), last[0], lease);
+        c.append(prompt, 0, prompt.length);
+        c.poolPrefilled = p.stats().prefilledTokens();
+        c.poolPrefillNanos = System.nanoTime() - t0;
+        prefixChunksRestored.addAndGet(p.stats().hits());
+        prefixTokensRestored.addAndGet(p.stats().restoredTokens());
+        prefixChunksStored.addAndGet(p.stats().stored());
+        created.incrementAndGet();
+        return c;
     }
 
     /** A new, empty conversation for a prompt whose saved prefix could not be restored. */
