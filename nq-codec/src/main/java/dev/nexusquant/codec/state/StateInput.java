@@ -214,6 +214,37 @@ public final class StateInput {
         return p;
     }
 
+    /** {@code len} bytes written by {@link StateOutput#shuffled} with {@code stride}, back in their order. */
+    public byte[] shuffled(String field, int len, int stride) throws StateFormatException {
+        if (len < 0 || stride <= 0 || len % stride != 0) throw corrupt(field, "length " + len + " is not a multiple of " + stride);
+        need(field, len);
+        byte[] b = new byte[len];
+        int n = len / stride;
+        for (int j = 0; j < stride; j++) {
+            for (int i = 0; i < n; i++) b[i * stride + j] = buf[at++];
+        }
+        return b;
+    }
+
+    /** {@code n} floats written by {@link StateOutput#shuffledFloats}, into {@code dst[off ..]}. */
+    public void shuffledFloats(String field, float[] dst, int off, int n) throws StateFormatException {
+        if (n < 0) throw corrupt(field, "negative length " + n);
+        need(field, 4L * n);
+        byte[] b = shuffled(field, 4 * n, 4);
+        for (int i = 0; i < n; i++) {
+            dst[off + i] = Float.intBitsToFloat((b[4 * i] & 0xff) | (b[4 * i + 1] & 0xff) << 8 | (b[4 * i + 2] & 0xff) << 16
+                    | (b[4 * i + 3] & 0xff) << 24);
+        }
+    }
+
+    /** {@code n} shorts written by {@link StateOutput#shuffledShorts}, into {@code dst[off ..]}. */
+    public void shuffledShorts(String field, short[] dst, int off, int n) throws StateFormatException {
+        if (n < 0) throw corrupt(field, "negative length " + n);
+        need(field, 2L * n);
+        byte[] b = shuffled(field, 2 * n, 2);
+        for (int i = 0; i < n; i++) dst[off + i] = (short) ((b[2 * i] & 0xff) | (b[2 * i + 1] & 0xff) << 8);
+    }
+
     /** A codec descriptor as {@link StateOutput#descriptor} wrote it. */
     public CodecDescriptor descriptor(String field) throws StateFormatException {
         String name = string(field + ".name", CodecDescriptor.MAX_NAME);

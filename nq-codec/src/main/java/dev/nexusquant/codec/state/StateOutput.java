@@ -149,6 +149,44 @@ public final class StateOutput {
         return this;
     }
 
+    /**
+     * {@code len} bytes (a multiple of {@code stride}) byte-shuffled, without a length: byte {@code j} of every
+     * {@code stride}-byte element, then byte {@code j + 1}, ... (the exponent bytes of floats, the scale bytes of coded
+     * blocks end up side by side, where zstd finds their redundancy).
+     */
+    public StateOutput shuffled(byte[] b, int off, int len, int stride) {
+        if (stride <= 0 || len % stride != 0) throw new IllegalArgumentException("length " + len + " is not a multiple of " + stride);
+        ensure(len);
+        int n = len / stride;
+        for (int j = 0; j < stride; j++) {
+            for (int i = 0; i < n; i++) buf[size++] = b[off + i * stride + j];
+        }
+        return this;
+    }
+
+    /** {@code n} floats, bit for bit, byte-shuffled (see {@link #shuffled}), without a length. */
+    public StateOutput shuffledFloats(float[] a, int off, int n) {
+        byte[] b = new byte[4 * n];
+        for (int i = 0; i < n; i++) {
+            int v = Float.floatToRawIntBits(a[off + i]);
+            b[4 * i] = (byte) v;
+            b[4 * i + 1] = (byte) (v >>> 8);
+            b[4 * i + 2] = (byte) (v >>> 16);
+            b[4 * i + 3] = (byte) (v >>> 24);
+        }
+        return shuffled(b, 0, b.length, 4);
+    }
+
+    /** {@code n} shorts, byte-shuffled, without a length. */
+    public StateOutput shuffledShorts(short[] a, int off, int n) {
+        byte[] b = new byte[2 * n];
+        for (int i = 0; i < n; i++) {
+            b[2 * i] = (byte) a[off + i];
+            b[2 * i + 1] = (byte) (a[off + i] >>> 8);
+        }
+        return shuffled(b, 0, b.length, 2);
+    }
+
     /** A codec descriptor: name, version, dimension, block shape and parameters. */
     public StateOutput descriptor(CodecDescriptor d) {
         string(d.name());

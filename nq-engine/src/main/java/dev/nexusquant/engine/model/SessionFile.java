@@ -26,7 +26,7 @@ import java.util.function.UnaryOperator;
 final class SessionFile {
 
     static final int HEADER_VERSION = 1;
-    static final int PAYLOAD_VERSION = 1;
+    static final int PAYLOAD_VERSION = 2; // 2: the dense cache's rows per layer, fp32 byte-shuffled
     private static final int MAX_NAME = 1 << 16;
 
     private SessionFile() {
