@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs one of nq-server's benchmark mains (test sources) with the module's classpath:
 #   nq-server/run-bench.sh HttpLayerBench [MODEL] [CLIENTS] [SECONDS] [ROUNDS]
-#   nq-server/run-bench.sh ServeBench MODEL TEXT KV KV_MEMORY CONVERSATIONS [CLIENTS] [PROMPT_TOKENS] [GEN] [STORE]
+#   nq-server/run-bench.sh ServeBench MODEL TEXT KV KV_MEMORY CONVERSATIONS [CLIENTS] [PROMPT_TOKENS] [GEN] [STORE] [SHARED] [PREFIX_STORE]
 # from the repository root; builds what it needs first (JDK 25 found as ./nq finds it: set JAVA_HOME if not).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -76,6 +76,14 @@ class PrefixStoreServerTest {
                 assertEquals(1, m2.get("nq_prefix_store_chunks_restored_total"), what);
                 assertEquals(256, m2.get("nq_prefix_store_tokens_restored_total"), what);
                 assertEquals(m2.get("nq_prompt_tokens_total") - 256, m2.get("nq_prefilled_tokens_total"), what);
+                // the dog's next turn continues its live cache: everything it held is cached, not only the chunk
+                ArrayNode m = Json.MAPPER.createArrayNode();
+                m.addObject().put("role", "system").put("content", SYSTEM);
+                m.addObject().put("role", "user").put("content", "Tell me about a dog.");
+                m.addObject().put("role", "assistant").put("content", dog.answer());
+                m.addObject().put("role", "user").put("content", "And then?");
+                ConversationReuseTest.Turn dog2 = ConversationReuseTest.chatTurn(s, m, 9, 4);
+                assertTrue(dog2.cached() >= dog.prompt(), what + ": " + dog + " -> " + dog2);
             }
         }
     }

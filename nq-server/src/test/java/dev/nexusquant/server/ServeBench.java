@@ -43,7 +43,10 @@ import java.util.concurrent.Future;
  * aggregate completion tokens/s of each phase.
  *
  * <p>Arguments: MODEL TEXT KV KV_MEMORY CONVERSATIONS [CLIENTS=2] [PROMPT_TOKENS=1990] [GEN=16] [STORE=evict]
- * (STORE as {@code serve --kv-store}: {@code evict}, {@code dir:PATH}, {@code redis://HOST:PORT}).
+ * [SHARED=0] [PREFIX_STORE=false] (STORE as {@code serve --kv-store}: {@code evict}, {@code dir:PATH},
+ * {@code redis://HOST:PORT}; SHARED: the first SHARED tokens of every prompt are the same text, a shared system
+ * prompt; PREFIX_STORE true: new conversations look their prompt's start up in the store, as
+ * {@code serve --prefix-store}).
  */
 public final class ServeBench {
 
@@ -57,26 +60,35 @@ public final class ServeBench {
         int promptTokens = a.length > 6 ? Integer.parseInt(a[6]) : 1990;
         int gen = a.length > 7 ? Integer.parseInt(a[7]) : 16;
         String storeSpec = a.length > 8 ? a[8] : "evict";
+        int shared = a.length > 9 ? Integer.parseInt(a[9]) : 0;
+        boolean prefixStore = a.length > 10 && Boolean.parseBoolean(a[10]);
         try (Model model = Model.load(modelPath)) {
             KvCacheFactory kv = ServerConfig.kvCache(model, kvArg);
             int[] all = model.tokenizer().encode(text, false);
             List<String> passages = new ArrayList<>();
+            String common = shared > 0 ? model.tokenizer().decode(Arrays.copyOfRange(all, 0, shared)) : "";
+            int own = promptTokens - 2 - shared;
             for (int i = 0; i < conversations; i++) {
-                int from = (int) ((long) i * (all.length - promptTokens) / Math.max(1, conversations));
-                passages.add(model.tokenizer().decode(Arrays.copyOfRange(all, from, from + promptTokens - 2)));
+                int from = shared + (int) ((long) i * (all.length - shared - own) / Math.max(1, conversations));
+                passages.add(common + model.tokenizer().decode(Arrays.copyOfRange(all, from, from + own)));
             }
             ServerConfig cfg = new ServerConfig("127.0.0.1", 0, kv, kvMemory, 100_000, clients, 65_536, gen,
                     600_000, 4 << 20, 60_000);
             System.out.printf(Locale.ROOT, "model %s, kv %s, kv-memory %d, %d conversations of ~%d tokens, %d clients, %d generated per turn; load %s%n",
                     modelPath.getFileName(), kv.describe(), kvMemory, conversations, promptTokens, clients, gen,
                     Files.readString(Path.of("/proc/loadavg")).trim());
-            ConversationOffloader offloader = storeSpec.equals("evict") ? new EvictingOffloader()
-                    : new StoreOffloader(model, KvStores.open(storeSpec), 100_000);
-            try (NqServer server = NqServer.start(model, cfg, offloader)) {
+            dev.nexusquant.store.KvStore store = storeSpec.equals("evict") ? null : KvStores.open(storeSpec);
+            ConversationOffloader offloader = store == null ? new EvictingOffloader() : new StoreOffloader(model, store, 100_000);
+            dev.nexusquant.store.prefix.PrefixStore prefixes = prefixStore ? new dev.nexusquant.store.prefix.PrefixStore(model, store) : null;
+            System.out.printf(Locale.ROOT, "store %s, shared prompt start %d tokens, prefix store %s%n", offloader.describe(), shared, prefixStore);
+            try (NqServer server = NqServer.start(model, cfg, offloader, prefixes)) {
                 String[] first = new String[conversations];
                 Phase p1 = phase(server, clients, conversations, i -> passages.get(i), gen, first);
                 Map<String, Double> m1 = TestServers.metrics(server);
                 report("turn 1", p1, m1, conversations);
+                System.out.printf(Locale.ROOT, "turn 1 prefix store: chunks restored %.0f (%.0f tokens), stored %.0f; prompt tokens %.0f, prefilled %.0f%n",
+                        m1.get("nq_prefix_store_chunks_restored_total"), m1.get("nq_prefix_store_tokens_restored_total"),
+                        m1.get("nq_prefix_store_chunks_stored_total"), m1.get("nq_prompt_tokens_total"), m1.get("nq_prefilled_tokens_total"));
                 Phase p2 = phase(server, clients, conversations, i -> passages.get(i) + first[i] + " Then", gen, null);
                 Map<String, Double> m2 = TestServers.metrics(server);
                 report("turn 2", p2, m2, conversations);

@@ -357,6 +357,8 @@ public final class ConversationPool implements AutoCloseable {
                 keep = false;
             }
         }
+        c.poolPrefilled = 0; // counted in the turn that ends here
+        c.poolPrefillNanos = 0;
         synchronized (this) {
             if (!c.busy) throw new IllegalStateException("conversation is not busy");
             c.busy = false;
