@@ -61,12 +61,19 @@ public final class CompletionService implements AutoCloseable {
     static final long TRANSCRIPT_BYTES = 32L << 20;
 
     public CompletionService(Model model, ServerConfig cfg, ConversationOffloader offloader) {
+        this(model, cfg, offloader, null);
+    }
+
+    /** @param prefixes the prefix store new conversations look their prompt's start up in, or null */
+    public CompletionService(Model model, ServerConfig cfg, ConversationOffloader offloader,
+                             dev.nexusquant.store.prefix.PrefixStore prefixes) {
         this.model = model;
         this.cfg = cfg;
         this.template = ChatTemplates.forModel(model);
         this.tokenizer = new PromptTokenizer(model.tokenizer());
         this.transcripts = new Transcripts(tokenizer, Math.max(256, TRANSCRIPTS_PER_SESSION * cfg.maxSessions()), TRANSCRIPT_BYTES);
-        this.pool = new ConversationPool(model, cfg.kv(), cfg.kvMemory(), cfg.maxSessions(), offloader, cfg.admissionWaitMs());
+        this.pool = new ConversationPool(model, cfg.kv(), cfg.kvMemory(), cfg.maxSessions(), offloader, cfg.admissionWaitMs(),
+                prefixes);
         AtomicInteger n = new AtomicInteger();
         this.workers = new ThreadPoolExecutor(cfg.maxConcurrent(), cfg.maxConcurrent(), 60, TimeUnit.SECONDS,
                 new ArrayBlockingQueue<>(Math.max(1, cfg.maxQueue())), r -> {
@@ -180,7 +187,8 @@ public final class CompletionService implements AutoCloseable {
             try {
                 onStart.run();
                 boolean strip = model.tokenizer().stripsLeadingSpace() && (p.request().chat() || p.text().isEmpty());
-                TurnResult r = Generator.run(c.session(), c, p.prompt(), p.sampling(), strip, sink, cancelled);
+                TurnResult r = Generator.run(c.session(), c, p.prompt(), p.sampling(), strip, sink, cancelled)
+                        .withPoolPrefill(c.poolPrefilled(), c.poolPrefillNanos());
                 keep = r.finish() != TurnResult.Finish.CANCELLED;
                 if (keep) {
                     transcripts.record(p.text() + r.tokensText(), concat(p.prompt(), r.tokens()), p.special());

@@ -156,7 +156,8 @@ class ServerApiTest {
 
     @Test
     void clientGoneMidStreamStopsGenerationAndReturnsMemory() throws Exception {
-        double before = metrics(server).get("nq_turns_cancelled_total");
+        Map<String, Double> m0 = metrics(server);
+        double before = m0.get("nq_turns_cancelled_total");
         String body = "{\"prompt\":\"The end\",\"max_tokens\":400,\"stream\":true,\"seed\":1}";
         try (Socket s = new Socket("127.0.0.1", server.port())) {
             OutputStream out = s.getOutputStream();
@@ -179,6 +180,10 @@ class ServerApiTest {
         assertEquals(0, m.get("nq_sessions_running"));
         assertTrue(m.get("nq_completion_tokens_total") < 1000);
         assertTrue(m.get("nq_kv_bytes_held") <= m.get("nq_kv_bytes_reserved"));
+        // the stopped turn's conversation is dropped: its cache's bytes and its reservation are given back
+        assertEquals(m0.get("nq_sessions_live"), m.get("nq_sessions_live"));
+        assertEquals(m0.get("nq_kv_bytes_reserved"), m.get("nq_kv_bytes_reserved"));
+        assertEquals(m0.get("nq_kv_bytes_held"), m.get("nq_kv_bytes_held"));
     }
 
     @Test

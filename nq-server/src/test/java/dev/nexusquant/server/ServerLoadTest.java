@@ -10,6 +10,14 @@ import dev.nexusquant.server.api.Json;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import dev.nexusquant.server.conversation.ConversationOffloader;
+import dev.nexusquant.server.conversation.EvictingOffloader;
+import dev.nexusquant.server.conversation.StoreOffloader;
+import dev.nexusquant.store.DirectoryKvStore;
+
+import java.nio.file.Path;
+import java.util.function.Supplier;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -56,11 +64,29 @@ class ServerLoadTest {
     @Test
     void compressedCachesGiveTheSameAnswers() throws Exception {
         // without offloading: an evicted compressed conversation prefills its history as one prompt, which compresses
-        // differently from turn-by-turn (the store, when it lands, restores the same cache instead)
+        // differently from turn-by-turn (the store restores the same cache instead: the next test)
         run(KvCompression.balanced(), 64, false);
     }
 
+    @Test
+    void compressedCachesOffloadedThroughAStoreGiveTheSameAnswers(@TempDir Path dir) throws Exception {
+        // three conversation slots for six clients and room for about three turns: conversations go to the store and
+        // come back bit-exact, so every answer is the one the conversation gets alone
+        run(KvCompression.balanced(), 3, true, 3, () -> {
+            try {
+                return new StoreOffloader(model, new DirectoryKvStore(dir, 1L << 30), 1000);
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        });
+    }
+
     private void run(KvCacheFactory kv, double conversationsInBudget, boolean expectOffloads) throws Exception {
+        run(kv, conversationsInBudget, expectOffloads, 16, EvictingOffloader::new);
+    }
+
+    private void run(KvCacheFactory kv, double conversationsInBudget, boolean expectOffloads, int sessions,
+                     Supplier<ConversationOffloader> offloader) throws Exception {
         List<List<String>> alone = new ArrayList<>();
         try (NqServer ref = NqServer.start(model, TestServers.config(kv, 256L << 20))) {
             for (int c = 0; c < CLIENTS; c++) alone.add(conversation(ref, c, null));
@@ -70,8 +96,8 @@ class ServerLoadTest {
             perTurn = probe.service().pool().need(0, 0, 160);
         }
         long budget = (long) (perTurn * conversationsInBudget);
-        ServerConfig cfg = TestServers.config(kv, budget).withSessions(16, 2, 2).withTimeouts(1_000, 2_000);
-        try (NqServer server = NqServer.start(model, cfg)) {
+        ServerConfig cfg = TestServers.config(kv, budget).withSessions(sessions, 2, 2).withTimeouts(1_000, 2_000);
+        try (NqServer server = NqServer.start(model, cfg, offloader.get())) {
             AtomicBoolean done = new AtomicBoolean();
             AtomicReference<String> violation = new AtomicReference<>();
             AtomicInteger samples = new AtomicInteger();
@@ -103,9 +129,11 @@ class ServerLoadTest {
             done.set(true);
             sampler.join();
             Map<String, Double> m = TestServers.metrics(server);
-            System.out.printf("load test %s: budget %d, held max %.0f, offloads %.0f, prefix hits %.0f, 429/503 retried %d, metric samples %d%n",
+            System.out.printf("load test %s: budget %d, held max %.0f, offloads %.0f, prefix hits %.0f, store saves %.0f hits %.0f failures %.0f, 429/503 retried %d, metric samples %d%n",
                     kv.describe(), budget, m.get("nq_kv_bytes_held_max"), m.get("nq_sessions_offloaded_total"),
-                    m.get("nq_prefix_hits_total"), retries.get(), samples.get());
+                    m.get("nq_prefix_hits_total"), m.get("nq_store_saves_total"), m.get("nq_store_hits_total"),
+                    m.get("nq_store_failures_total"), retries.get(), samples.get());
+            assertEquals(0, m.get("nq_store_failures_total"));
             assertEquals(null, violation.get());
             assertTrue(m.get("nq_kv_bytes_held_max") <= budget);
             assertEquals(0, m.get("nq_kv_budget_overruns_total"));

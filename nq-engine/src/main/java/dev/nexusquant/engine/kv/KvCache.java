@@ -57,6 +57,22 @@ public interface KvCache extends AutoCloseable {
     }
 
     /**
+     * Freezes what the cache holds now: rows appended later are kept as they come (full precision for a compressing
+     * cache) and nothing held is compressed or evicted any more. The "context" perplexity protocol calls it after
+     * {@link #endOfPrompt()}, so that only the prompt is compressed. The dense cache does nothing.
+     */
+    default void freeze() {
+    }
+
+    /**
+     * How the cache spent its memory, in one line of text per (layer, KV head), or an empty string when it has no
+     * allocation to report (the dense cache, fixed recipes).
+     */
+    default String allocation() {
+        return "";
+    }
+
+    /**
      * The most new tokens the forward pass should append in one step (it splits longer runs). A compressing cache
      * with a full-precision recent window returns its block size once generation has started, so that a long
      * teacher-forced continuation sees older tokens compressed as token-by-token generation would. Default: no limit.

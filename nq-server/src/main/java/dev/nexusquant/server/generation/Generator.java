@@ -43,7 +43,8 @@ public final class Generator {
     }
 
     /**
-     * @param session    the session; it holds {@code prompt[0 .. history.size())} already
+     * @param session    the session; it holds {@code prompt[0 .. history.size())} already (the whole prompt: its last
+     *                   logits are used)
      * @param prompt     the whole prompt of this turn
      * @param stripSpace whether the text drops the space in front of its first token (a chat answer, or a text with
      *                   no prompt text before it, from a tokenizer that puts a space prefix in front of texts); a
@@ -56,11 +57,17 @@ public final class Generator {
         int ctx = session.model().config().contextLength();
         int vocab = session.model().config().vocabSize();
         int held = history.size();
-        if (held >= prompt.length) throw new IllegalArgumentException("the session holds the whole prompt; one new token is needed");
+        if (held > prompt.length) throw new IllegalArgumentException("the session holds more than the prompt");
         long t0 = System.nanoTime();
         if (cancelled.getAsBoolean()) return TurnResult.cancelled();
-        float[] logits = session.forward(prompt, held, prompt.length - held, false);
-        history.append(prompt, held, prompt.length - held);
+        float[] logits;
+        if (held == prompt.length) { // prefilled before (through a prefix store): its last logits are the prompt's
+            logits = session.lastLogits();
+            if (logits == null) throw new IllegalArgumentException("the session holds the prompt but no logits");
+        } else {
+            logits = session.forward(prompt, held, prompt.length - held, false);
+            history.append(prompt, held, prompt.length - held);
+        }
         session.endOfPrompt();
 
         Sampler sampler = new Sampler(o.temperature(), o.topP(), o.seed());

@@ -22,6 +22,13 @@ public record TurnResult(String text, int completionTokens, Finish finish, int p
                          long decodeNanos, int decodeSteps, int[] tokens, String tokensText, int[] allTokens,
                          String allText) {
 
+    /** This result with prompt tokens the pool prefilled before the turn (and their time) counted in. */
+    public TurnResult withPoolPrefill(int tokens, long nanos) {
+        if (tokens == 0 && nanos == 0) return this;
+        return new TurnResult(text, completionTokens, finish, prefilled + tokens, firstTokenNanos + nanos, decodeNanos,
+                decodeSteps, this.tokens, tokensText, allTokens, allText);
+    }
+
     /** A turn stopped before it ran. */
     public static TurnResult cancelled() {
         return new TurnResult("", 0, Finish.CANCELLED, 0, 0, 0, 0, new int[0], "", new int[0], "");

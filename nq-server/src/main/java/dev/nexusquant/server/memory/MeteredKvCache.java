@@ -108,6 +108,12 @@ public final class MeteredKvCache implements KvCache {
         inner.writeState(out);
     }
 
+    // a prefix store replays recorded calls into this cache: it needs the inner cache's replay description
+    @Override
+    public dev.nexusquant.engine.kv.PromptReplay promptReplay() {
+        return inner.promptReplay();
+    }
+
     public KvCache inner() {
         return inner;
     }

@@ -1,21 +1,16 @@
 package dev.nexusquant.store.prefix;
 
-import dev.nexusquant.engine.gguf.GgufTensorInfo;
 import dev.nexusquant.engine.kv.KvCache;
 import dev.nexusquant.engine.kv.KvCacheFactory;
 import dev.nexusquant.engine.kv.KvLayout;
 import dev.nexusquant.engine.kv.PromptReplay;
 import dev.nexusquant.engine.model.Model;
-import dev.nexusquant.engine.model.ModelConfig;
+import dev.nexusquant.engine.model.ModelIdentity;
 import dev.nexusquant.engine.model.Session;
 import dev.nexusquant.store.KvStore;
 import dev.nexusquant.store.KvStoreException;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Objects;
 
@@ -158,7 +153,7 @@ public final class PrefixStore {
 
         // 2. prefill the rest, recording what the new chunks need
         RecordingKvCache rec = new RecordingKvCache(cache, replay);
-        Session session = model.newSession(rec);
+        Session session = model.newSession(rec, ChunkEntry.slice(tokens, 0, restored)); // knows its tokens: it can be saved
         long t1 = System.nanoTime();
         float[] logits = session.forward(tokens, restored, tokens.length - restored, false);
         rec.stopRecording();
@@ -216,29 +211,13 @@ public final class PrefixStore {
     }
 
     /**
-     * What identifies the forward pass that produced an entry: the model's shapes and a hash of its tensors' names,
-     * types, shapes and offsets, and the kernels (vector and scalar kernels may round differently).
+     * What identifies the forward pass that produced an entry: the model's identity (architecture, shapes, a hash of
+     * its tensors' metadata and samples of their data) and the kernels (vector and scalar kernels may round apart).
      */
     static String identity(Model model) {
-        MessageDigest sha;
-        try {
-            sha = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-        ModelConfig c = model.config();
-        StringBuilder b = new StringBuilder();
-        b.append(c.architecture().key).append('|').append(c.layers()).append('|').append(c.dim()).append('|')
-                .append(c.heads()).append('|').append(c.kvHeads()).append('|').append(c.headDim()).append('|')
-                .append(c.ffnDim()).append('|').append(c.vocabSize()).append('|').append(c.rope()).append('|')
-                .append(Float.floatToRawIntBits(c.rmsEps())).append('|').append(model.gguf().fileSize()).append('\n');
-        List<GgufTensorInfo> tensors = new ArrayList<>(model.gguf().tensors().values());
-        tensors.sort((x, y) -> x.name().compareTo(y.name()));
-        for (GgufTensorInfo t : tensors) {
-            b.append(t.name()).append('|').append(t.type()).append('|').append(java.util.Arrays.toString(t.dims()))
-                    .append('|').append(t.offset()).append('\n');
-        }
-        sha.update(b.toString().getBytes(StandardCharsets.UTF_8));
-        return HexFormat.of().formatHex(sha.digest()) + "|" + model.kernels().name();
+        ModelIdentity id = model.identity();
+        return id.architecture() + "|" + id.layers() + "|" + id.dim() + "|" + id.heads() + "|" + id.kvHeads() + "|"
+                + id.headDim() + "|" + id.ffnDim() + "|" + id.vocabSize() + "|" + id.contextLength() + "|"
+                + id.weightsHex() + "|" + model.kernels().name();
     }
 }

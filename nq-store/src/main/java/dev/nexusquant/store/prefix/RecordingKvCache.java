@@ -1,5 +1,6 @@
 package dev.nexusquant.store.prefix;
 
+import dev.nexusquant.codec.state.StateOutput;
 import dev.nexusquant.engine.kv.KvCache;
 import dev.nexusquant.engine.kv.KvLayout;
 import dev.nexusquant.engine.kv.KvStats;
@@ -109,6 +110,22 @@ final class RecordingKvCache implements KvCache {
     @Override
     public PromptReplay promptReplay() {
         return inner.promptReplay();
+    }
+
+    @Override
+    public String stateType() {
+        return inner.stateType();
+    }
+
+    @Override
+    public String settings() {
+        return inner.settings();
+    }
+
+    /** The inner cache's state: a session prefilled through a prefix store saves like any other. */
+    @Override
+    public void writeState(StateOutput out) {
+        inner.writeState(out);
     }
 
     @Override

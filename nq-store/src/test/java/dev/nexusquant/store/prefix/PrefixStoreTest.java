@@ -26,6 +26,7 @@ import static dev.nexusquant.store.prefix.PrefixTesting.cold;
 import static dev.nexusquant.store.prefix.PrefixTesting.concat;
 import static dev.nexusquant.store.prefix.PrefixTesting.continueGreedy;
 import static dev.nexusquant.store.prefix.PrefixTesting.prompt;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -212,6 +213,31 @@ class PrefixStoreTest {
             assertEquals(2, got.stats().hits());
             try (var s = got.session()) {
                 assertSameLogits(cold(model, KvCompression.balanced(), p, 2), continueGreedy(s, got.logits(), 2), "512");
+            }
+        }
+    }
+
+    /** A session prefilled through the store knows its tokens and saves like any other; the restored one continues alike. */
+    @Test
+    void aRestoredPrefixSessionSavesAndRestores(@TempDir Path dir) throws Exception {
+        int[] p = prompt(70, 600);
+        KvCacheFactory f = KvCompression.balanced();
+        List<float[]> want = cold(model, f, p, 3);
+        try (KvStore store = new DirectoryKvStore(dir, 1L << 30)) {
+            PrefixStore ps = new PrefixStore(model, store);
+            ps.prefill(f, p).session().close();
+            PrefixStore.Prefilled got = ps.prefill(f, p);
+            assertEquals(2, got.stats().hits());
+            byte[] saved;
+            try (var s = got.session()) {
+                assertArrayEquals(p, s.tokens());
+                s.endOfPrompt();
+                saved = s.toBytes();
+            }
+            try (var s = model.restore(saved)) {
+                List<float[]> rest = continueGreedy(s, s.lastLogits(), 3);
+                // continueGreedy ends the prompt again: a second end of prompt with nothing new is a no-op for the state
+                assertSameLogits(want, rest, "saved and restored");
             }
         }
     }

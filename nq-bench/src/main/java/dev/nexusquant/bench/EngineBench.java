@@ -1,0 +1,80 @@
+package dev.nexusquant.bench;
+
+import dev.nexusquant.engine.model.Model;
+import dev.nexusquant.engine.model.Session;
+import dev.nexusquant.engine.tensor.Parallel;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Random;
+
+/**
+ * The engine measured as llama.cpp's {@code llama-bench} measures itself, in this JVM: {@code ppN} is one prefill of N
+ * random tokens in a new session, {@code tgN} N single-token steps from an empty session; a first untimed pp + tg run
+ * warms up (as llama-bench's warm-up run does), then {@code reps} timed runs of each; prints one JSON line with the
+ * medians, and the cold figures of the first run (JIT not warm) and of the time to load the model.
+ *
+ * <pre>
+ * java --add-modules jdk.incubator.vector -Dnq.threads=T -cp nq-bench/target/benchmarks.jar dev.nexusquant.bench.EngineBench \
+ *      MODEL.gguf [pp=1024] [tg=64] [reps=3]
+ * </pre>
+ */
+public final class EngineBench {
+
+    private EngineBench() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length < 1) {
+            System.err.println("usage: EngineBench MODEL.gguf [pp=1024] [tg=64] [reps=3]");
+            System.exit(2);
+        }
+        Path model = Path.of(args[0]);
+        int pp = args.length > 1 ? Integer.parseInt(args[1]) : 1024;
+        int tg = args.length > 2 ? Integer.parseInt(args[2]) : 64;
+        int reps = args.length > 3 ? Integer.parseInt(args[3]) : 3;
+        long t0 = System.nanoTime();
+        try (Model m = Model.load(model)) {
+            double load = (System.nanoTime() - t0) / 1e9;
+            int vocab = m.config().vocabSize();
+            Random r = new Random(1);
+            int[] tokens = new int[Math.max(pp, tg)];
+            for (int i = 0; i < tokens.length; i++) tokens[i] = r.nextInt(vocab);
+            double coldPp = pp / prefill(m, tokens, pp), coldTg = tg / generate(m, tokens, tg);
+            double[] ppTps = new double[reps], tgTps = new double[reps];
+            for (int i = 0; i < reps; i++) {
+                ppTps[i] = pp / prefill(m, tokens, pp);
+                tgTps[i] = tg / generate(m, tokens, tg);
+            }
+            System.out.printf(java.util.Locale.ROOT,
+                    "{\"model\":\"%s\",\"threads\":%d,\"pp\":%d,\"tg\":%d,\"pp_tps\":%.2f,\"tg_tps\":%.2f,\"pp_runs\":%s,\"tg_runs\":%s,"
+                            + "\"cold_pp_tps\":%.2f,\"cold_tg_tps\":%.2f,\"load_s\":%.3f}%n",
+                    model.getFileName(), Parallel.threads(), pp, tg, median(ppTps), median(tgTps), Arrays.toString(ppTps),
+                    Arrays.toString(tgTps), coldPp, coldTg, load);
+        }
+    }
+
+    /** Seconds to prefill {@code n} tokens into a new session (logits of the last token only, as llama-bench). */
+    static double prefill(Model m, int[] tokens, int n) {
+        try (Session s = m.newSession()) {
+            long t = System.nanoTime();
+            s.forward(tokens, 0, n, false);
+            return (System.nanoTime() - t) / 1e9;
+        }
+    }
+
+    /** Seconds for {@code n} single-token steps from an empty session. */
+    static double generate(Model m, int[] tokens, int n) {
+        try (Session s = m.newSession()) {
+            long t = System.nanoTime();
+            for (int i = 0; i < n; i++) s.forward(tokens, i, 1, false);
+            return (System.nanoTime() - t) / 1e9;
+        }
+    }
+
+    static double median(double[] v) {
+        double[] c = v.clone();
+        Arrays.sort(c);
+        return c.length % 2 == 1 ? c[c.length / 2] : (c[c.length / 2 - 1] + c[c.length / 2]) / 2;
+    }
+}

@@ -1,0 +1,167 @@
+package dev.nexusquant.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * This engine and llama.cpp's {@code llama-bench} side by side on the same GGUF files and thread count: each round runs
+ * {@link EngineBench} in a new JVM and {@code llama-bench} on every model, alternating which goes first, and the
+ * table gives the medians over rounds of prefill (ppN) and decode (tgN) tokens/s, the median of the per-round ratios,
+ * and the load average seen at each run (the figures mean little on a busy machine, the ratios a little more).
+ * llama.cpp is not part of this project: build it yourself and give the path of its {@code llama-bench}.
+ *
+ * <pre>
+ * java -cp nq-bench/target/benchmarks.jar dev.nexusquant.bench.PeerComparison --llama-bench PATH \
+ *      [--threads 1] [--rounds 3] [--reps 3] [--pp 1024] [--tg 64] MODEL.gguf...
+ * </pre>
+ */
+public final class PeerComparison {
+
+    record Run(double pp, double tg, double coldPp, String load) {
+    }
+
+    private PeerComparison() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        String llamaBench = null;
+        int threads = 1, rounds = 3, reps = 3, pp = 1024, tg = 64;
+        List<Path> models = new ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--llama-bench" -> llamaBench = args[++i];
+                case "--threads" -> threads = Integer.parseInt(args[++i]);
+                case "--rounds" -> rounds = Integer.parseInt(args[++i]);
+                case "--reps" -> reps = Integer.parseInt(args[++i]);
+                case "--pp" -> pp = Integer.parseInt(args[++i]);
+                case "--tg" -> tg = Integer.parseInt(args[++i]);
+                default -> models.add(Path.of(args[i]));
+            }
+        }
+        if (llamaBench == null || models.isEmpty()) {
+            System.err.println("usage: PeerComparison --llama-bench PATH [--threads T] [--rounds R] [--reps N] [--pp N] [--tg N] MODEL.gguf...");
+            System.exit(2);
+        }
+        for (Path m : models) {
+            if (!Files.isRegularFile(m)) {
+                System.err.println("no such model file: " + m);
+                System.exit(2);
+            }
+        }
+        System.out.printf("threads %d, %d rounds, pp%d / tg%d, %d timed reps per run (after one warm-up run), CPU: %s%n",
+                threads, rounds, pp, tg, reps, cpuName());
+        for (Path m : models) {
+            List<Run> ours = new ArrayList<>(), peer = new ArrayList<>();
+            for (int r = 0; r < rounds; r++) {
+                if (r % 2 == 0) {
+                    ours.add(runOurs(m, threads, pp, tg, reps));
+                    peer.add(runPeer(llamaBench, m, threads, pp, tg, reps));
+                } else {
+                    peer.add(runPeer(llamaBench, m, threads, pp, tg, reps));
+                    ours.add(runOurs(m, threads, pp, tg, reps));
+                }
+                System.out.printf(Locale.ROOT, "  %s round %d: nq pp %.1f tg %.1f (cold pp %.1f; load %s) | llama.cpp pp %.1f tg %.1f (load %s)%n",
+                        m.getFileName(), r + 1, ours.get(r).pp, ours.get(r).tg, ours.get(r).coldPp, ours.get(r).load,
+                        peer.get(r).pp, peer.get(r).tg, peer.get(r).load);
+            }
+            double[] ppRatio = new double[rounds], tgRatio = new double[rounds];
+            for (int r = 0; r < rounds; r++) {
+                ppRatio[r] = ours.get(r).pp / peer.get(r).pp;
+                tgRatio[r] = ours.get(r).tg / peer.get(r).tg;
+            }
+            System.out.printf(Locale.ROOT, "| %s | %d | pp%d | %.1f | %.1f | **%.2fx** | tg%d | %.1f | %.1f | **%.2fx** | %s |%n",
+                    m.getFileName(), threads, pp, median(ours.stream().mapToDouble(Run::pp).toArray()),
+                    median(peer.stream().mapToDouble(Run::pp).toArray()), median(ppRatio), tg,
+                    median(ours.stream().mapToDouble(Run::tg).toArray()), median(peer.stream().mapToDouble(Run::tg).toArray()),
+                    median(tgRatio), loads(ours, peer));
+        }
+    }
+
+    static Run runOurs(Path model, int threads, int pp, int tg, int reps) throws Exception {
+        String load = loadAverage();
+        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-XX:+UseParallelGC",
+                "-Dnq.threads=" + threads, "-cp", System.getProperty("java.class.path"), EngineBench.class.getName(),
+                model.toString(), String.valueOf(pp), String.valueOf(tg), String.valueOf(reps));
+        String out = run(cmd);
+        return new Run(number(out, "\"pp_tps\":([0-9.]+)"), number(out, "\"tg_tps\":([0-9.]+)"), number(out, "\"cold_pp_tps\":([0-9.]+)"), load);
+    }
+
+    /** llama-bench's JSON: one object per test, with {@code n_prompt}, {@code n_gen} and {@code samples_ts}. */
+    static Run runPeer(String llamaBench, Path model, int threads, int pp, int tg, int reps) throws Exception {
+        String load = loadAverage();
+        String out = run(List.of(llamaBench, "-m", model.toString(), "-p", String.valueOf(pp), "-n", String.valueOf(tg),
+                "-t", String.valueOf(threads), "-r", String.valueOf(reps), "-o", "json"));
+        double ppTs = Double.NaN, tgTs = Double.NaN;
+        for (String obj : out.split("\\}")) {
+            Matcher samples = Pattern.compile("\"samples_ts\"\\s*:\\s*\\[([^\\]]*)\\]").matcher(obj);
+            if (!samples.find()) continue;
+            double ts = median(Arrays.stream(samples.group(1).split(",")).map(String::trim).filter(s -> !s.isEmpty())
+                    .mapToDouble(Double::parseDouble).toArray());
+            if (number(obj, "\"n_gen\"\\s*:\\s*([0-9]+)") == 0) ppTs = ts;
+            else tgTs = ts;
+        }
+        return new Run(ppTs, tgTs, Double.NaN, load);
+    }
+
+    static String run(List<String> cmd) throws IOException, InterruptedException {
+        Path log = Files.createTempFile("peer", ".out");
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            if (!p.waitFor(1800, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new IllegalStateException("timed out: " + String.join(" ", cmd));
+            }
+            String out = Files.readString(log);
+            if (p.exitValue() != 0) throw new IllegalStateException("exit " + p.exitValue() + ": " + String.join(" ", cmd) + "\n" + out);
+            return out;
+        } finally {
+            Files.deleteIfExists(log);
+        }
+    }
+
+    static double number(String text, String regex) {
+        Matcher m = Pattern.compile(regex).matcher(text);
+        if (!m.find()) throw new IllegalStateException("no " + regex + " in:\n" + text);
+        return Double.parseDouble(m.group(1));
+    }
+
+    static String loadAverage() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
+        } catch (IOException e) {
+            return "?";
+        }
+    }
+
+    static String loads(List<Run> a, List<Run> b) {
+        List<String> all = new ArrayList<>();
+        for (int i = 0; i < a.size(); i++) {
+            all.add(a.get(i).load);
+            all.add(b.get(i).load);
+        }
+        return "load " + String.join(", ", all);
+    }
+
+    static String cpuName() {
+        try {
+            return Files.readAllLines(Path.of("/proc/cpuinfo")).stream().filter(l -> l.startsWith("model name"))
+                    .findFirst().map(l -> l.substring(l.indexOf(':') + 1).trim()).orElse("?")
+                    + ", " + Runtime.getRuntime().availableProcessors() + " cores";
+        } catch (IOException e) {
+            return "?";
+        }
+    }
+
+    static double median(double[] v) {
+        return EngineBench.median(v);
+    }
+}
