@@ -3,8 +3,14 @@ package dev.nexusquant.cli;
 import dev.nexusquant.engine.model.GenerationOptions;
 import dev.nexusquant.engine.model.GenerationResult;
 import dev.nexusquant.engine.model.Model;
+import dev.nexusquant.engine.kv.KvStats;
 import dev.nexusquant.engine.model.PrefillListener;
+import dev.nexusquant.engine.model.PromptTooLongException;
 import dev.nexusquant.engine.model.Session;
+import dev.nexusquant.store.KvStore;
+import dev.nexusquant.store.KvStores;
+import dev.nexusquant.store.prefix.PrefixStats;
+import dev.nexusquant.store.prefix.PrefixStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -59,6 +65,21 @@ public final class GenerateCommand extends ModelCommand {
             "The reported speeds are then those of JIT-compiled code (steady state) rather than of a cold start."})
     boolean warmup;
 
+    @Option(names = "--prompt-cache", paramLabel = "FILE",
+            description = {"Keep the prompt's KV cache in FILE: when FILE holds a saved session of this model and --kv whose"
+                    + " tokens are a prefix of the prompt, restore it and prefill only the rest; otherwise prefill and save it"
+                    + " (a longer prompt rewrites it).",
+                    "A damaged or foreign FILE is reported on stderr and overwritten after a full prefill; a FILE that is not a"
+                            + " saved session is never overwritten (error)."})
+    Path promptCache;
+
+    @Option(names = "--kv-store", paramLabel = "STORE",
+            description = {"Share prompt prefixes through a store: dir:PATH (a local directory, LRU-capped at 4 GiB) or"
+                    + " redis://HOST:PORT[/DB]. The longest run of stored 256-token chunks of the prompt is restored, the rest"
+                    + " prefilled, the new chunks stored; results are those of a plain prefill.",
+                    "A store that fails is reported on stderr and the prompt is prefilled."})
+    String kvStore;
+
     @Override
     public Integer call() throws Exception {
         PrintWriter out = out();
@@ -71,6 +92,9 @@ public final class GenerateCommand extends ModelCommand {
                     model.generate(s, text, opts, (id, piece) -> { });
                 }
             }
+            if (kvStore != null && promptCache != null) throw new IllegalArgumentException("give --kv-store or --prompt-cache, not both");
+            if (kvStore != null) return generateThroughStore(model, text, opts, out);
+            if (promptCache != null) return generateCached(model, text, opts, out);
             int promptTokens = model.tokenizer().encode(text, opts.addBos()).length;
             ProgressBar bar = progress("prefill", promptTokens >= PROGRESS_FROM_TOKENS);
             PrefillListener prefill = promptTokens >= PROGRESS_FROM_TOKENS && Terminal.stderrIsTerminal()
@@ -113,6 +137,173 @@ public final class GenerateCommand extends ModelCommand {
                     err().printf("[%d prompt tokens at %.1f tokens/s, %d generated at %.1f tokens/s, stop: %s]%n",
                             r.promptTokens().length, r.prefillTokensPerSecond(), r.tokens().length, r.decodeTokensPerSecond(),
                             r.stopReason().name().toLowerCase(Locale.ROOT));
+                }
+            }
+        }
+        return 0;
+    }
+
+    /**
+     * Generation through the prompt cache: restore (or not) the session, prefill what the file did not hold, keep the
+     * session's saved form, generate, then write the file. The time to first token runs from before the file is read
+     * to the first token, less the time spent serializing the cache for the file (reported on its own).
+     */
+    private int generateCached(Model model, String text, GenerationOptions opts, PrintWriter out) throws IOException {
+        int[] prompt = model.tokenizer().encode(text, opts.addBos());
+        if (prompt.length == 0) throw new IllegalArgumentException("the prompt is empty and no BOS token is added");
+        int ctx = model.config().contextLength();
+        if (prompt.length > ctx) throw new PromptTooLongException(prompt.length, ctx);
+        var factory = kv.factory(model);
+        long t0 = System.nanoTime();
+        PromptCache.Opened opened = PromptCache.open(model, factory, promptCache, prompt, err());
+        try (Session session = opened.session()) {
+            int from = session.position();
+            int rest = prompt.length - from;
+            boolean showBar = rest >= PROGRESS_FROM_TOKENS && !json;
+            ProgressBar bar = progress("prefill", showBar);
+            long p0 = System.nanoTime();
+            for (int done = 0; done < rest; ) {
+                int n = Math.min(Session.MAX_BATCH, rest - done);
+                session.forward(prompt, from + done, n, false);
+                done += n;
+                if (showBar) bar.update(done, rest, "tokens");
+            }
+            if (showBar) bar.finish();
+            if (rest > 0) session.endOfPrompt();
+            double prefillSeconds = (System.nanoTime() - p0) / 1e9;
+            long s0 = System.nanoTime();
+            byte[] saved = opened.outcome() == PromptCache.Outcome.HIT ? null : session.toBytes();
+            long serialize = System.nanoTime() - s0;
+            KvStats atSave = session.kvCache().stats();
+            long[] first = {0};
+            GenerationResult r = model.continueFrom(session, opts, (id, piece) -> {
+                if (first[0] == 0) first[0] = System.nanoTime();
+                if (!json && !piece.isEmpty()) {
+                    out.print(piece);
+                    out.flush();
+                }
+            });
+            long end = System.nanoTime();
+            double ttft = ((first[0] == 0 ? end : first[0]) - t0 - serialize) / 1e9;
+            long w0 = System.nanoTime();
+            if (saved != null) PromptCache.write(promptCache, saved);
+            double saveSeconds = (serialize + System.nanoTime() - w0) / 1e9;
+            long onDisk = saved != null ? saved.length : Files.size(promptCache);
+            String outcome = opened.outcome().name().toLowerCase(Locale.ROOT);
+            if (json) {
+                out.println(new Json()
+                        .put("model", model.config().name())
+                        .put("prompt", text)
+                        .put("text", r.text())
+                        .put("prompt_tokens", prompt.length)
+                        .put("generated_tokens", r.tokens().length)
+                        .put("tokens", Arrays.stream(r.tokens()).boxed().toList())
+                        .put("stop_reason", r.stopReason().name().toLowerCase(Locale.ROOT))
+                        .put("prompt_cache", promptCache.toString())
+                        .put("prompt_cache_outcome", outcome)
+                        .put("restored_tokens", opened.restoredTokens())
+                        .put("restore_seconds", opened.restoreSeconds())
+                        .put("prefilled_tokens", rest)
+                        .put("prefill_seconds", prefillSeconds)
+                        .put("save_seconds", saveSeconds)
+                        .put("time_to_first_token_seconds", ttft)
+                        .put("decode_seconds", r.decodeSeconds())
+                        .put("decode_steps", r.decodeSteps())
+                        .put("decode_tokens_per_second", r.decodeTokensPerSecond())
+                        .put("threads", dev.nexusquant.engine.tensor.Parallel.threads())
+                        .put("kv_cache", factory.describe())
+                        .put("cache_bytes_on_disk", onDisk)
+                        .put("cache_kv_bytes_in_memory", atSave.bytes())
+                        .put("cache_kv_fp16_bytes", atSave.fp16Bytes())
+                        .put("kv_bytes", r.kvStats().bytes())
+                        .put("kv_fp16_bytes", r.kvStats().fp16Bytes())
+                        .put("kv_ratio", r.kvStats().ratio()));
+            } else {
+                out.println();
+                out.flush();
+                err().printf(Locale.ROOT, "[prompt cache %s: %s, %d of %d prompt tokens restored in %.3f s, %d prefilled in %.3f s;"
+                                + " time to first token %.3f s]%n", promptCache, outcome, opened.restoredTokens(), prompt.length,
+                        opened.restoreSeconds(), rest, prefillSeconds, ttft);
+                err().printf(Locale.ROOT, "[prompt cache %s: %,d bytes on disk, KV cache %,d bytes in memory (%.2fx the file),"
+                                + " %,d as fp16 (%.1fx the file)%s]%n", promptCache, onDisk, atSave.bytes(),
+                        (double) atSave.bytes() / onDisk, atSave.fp16Bytes(), (double) atSave.fp16Bytes() / onDisk,
+                        saved != null ? String.format(Locale.ROOT, "; written in %.3f s", saveSeconds) : "");
+                err().printf(Locale.ROOT, "[%d generated at %.1f tokens/s, stop: %s]%n", r.tokens().length,
+                        r.decodeTokensPerSecond(), r.stopReason().name().toLowerCase(Locale.ROOT));
+            }
+        }
+        return 0;
+    }
+
+    /**
+     * Generation through a prefix store: restore the stored chunks of the prompt, prefill the rest, store the new
+     * chunks, generate. The time to first token runs from before the store is opened to the first token, less the
+     * time spent writing new chunks (reported on its own).
+     */
+    private int generateThroughStore(Model model, String text, GenerationOptions opts, PrintWriter out) throws IOException {
+        int[] prompt = model.tokenizer().encode(text, opts.addBos());
+        if (prompt.length == 0) throw new IllegalArgumentException("the prompt is empty and no BOS token is added");
+        int ctx = model.config().contextLength();
+        if (prompt.length > ctx) throw new PromptTooLongException(prompt.length, ctx);
+        var factory = kv.factory(model);
+        long t0 = System.nanoTime();
+        try (KvStore store = KvStores.open(kvStore)) {
+            PrefixStore.Prefilled p = new PrefixStore(model, store).prefill(factory, prompt);
+            PrefixStats st = p.stats();
+            for (String problem : st.problems()) err().println("[kv-store " + store.describe() + ": " + problem + "]");
+            try (Session session = p.session()) {
+                session.endOfPrompt();
+                long[] first = {0};
+                GenerationResult r = model.continueFrom(session, opts, (id, piece) -> {
+                    if (first[0] == 0) first[0] = System.nanoTime();
+                    if (!json && !piece.isEmpty()) {
+                        out.print(piece);
+                        out.flush();
+                    }
+                });
+                long end = System.nanoTime();
+                double ttft = ((first[0] == 0 ? end : first[0]) - t0) / 1e9 - st.storeSeconds();
+                if (json) {
+                    out.println(new Json()
+                            .put("model", model.config().name())
+                            .put("prompt", text)
+                            .put("text", r.text())
+                            .put("prompt_tokens", prompt.length)
+                            .put("generated_tokens", r.tokens().length)
+                            .put("tokens", Arrays.stream(r.tokens()).boxed().toList())
+                            .put("stop_reason", r.stopReason().name().toLowerCase(Locale.ROOT))
+                            .put("kv_store", store.describe())
+                            .put("store_chunks", st.chunks())
+                            .put("store_hits", st.hits())
+                            .put("store_misses", st.misses())
+                            .put("store_chunks_written", st.stored())
+                            .put("store_bytes_read", st.bytesRead())
+                            .put("store_bytes_written", st.bytesWritten())
+                            .put("store_problems", st.problems())
+                            .put("restored_tokens", st.restoredTokens())
+                            .put("restore_seconds", st.lookupSeconds())
+                            .put("prefilled_tokens", st.prefilledTokens())
+                            .put("prefill_seconds", st.prefillSeconds())
+                            .put("store_seconds", st.storeSeconds())
+                            .put("time_to_first_token_seconds", ttft)
+                            .put("decode_seconds", r.decodeSeconds())
+                            .put("decode_steps", r.decodeSteps())
+                            .put("decode_tokens_per_second", r.decodeTokensPerSecond())
+                            .put("threads", dev.nexusquant.engine.tensor.Parallel.threads())
+                            .put("kv_cache", factory.describe())
+                            .put("kv_bytes", r.kvStats().bytes())
+                            .put("kv_fp16_bytes", r.kvStats().fp16Bytes())
+                            .put("kv_ratio", r.kvStats().ratio()));
+                } else {
+                    out.println();
+                    out.flush();
+                    err().printf(Locale.ROOT, "[kv-store %s: %d hits, %d misses of %d chunks; %d of %d prompt tokens restored"
+                                    + " in %.3f s (%,d bytes), %d prefilled in %.3f s; time to first token %.3f s;"
+                                    + " %d new chunks stored in %.3f s (%,d bytes)]%n", store.describe(), st.hits(), st.misses(),
+                            st.chunks(), st.restoredTokens(), prompt.length, st.lookupSeconds(), st.bytesRead(),
+                            st.prefilledTokens(), st.prefillSeconds(), ttft, st.stored(), st.storeSeconds(), st.bytesWritten());
+                    err().printf(Locale.ROOT, "[%d generated at %.1f tokens/s, stop: %s]%n", r.tokens().length,
+                            r.decodeTokensPerSecond(), r.stopReason().name().toLowerCase(Locale.ROOT));
                 }
             }
         }

@@ -34,6 +34,35 @@ class KvCommandsTest {
     }
 
     @Test
+    void perplexityProtocolsChunksAndBaseline() {
+        String m = Shared.stories260K().toString(), t = Shared.tinyStoriesDev().toString();
+        // the dense cache: both protocols score the same as the reference protocol, on the chunks asked for
+        CliTest.Result dense = run("perplexity", "--model", m, "--text", t, "--ctx", "256", "--chunks", "0-9",
+                "--protocol", "context", "--json");
+        assertEquals(0, dense.code(), dense.err());
+        assertEquals(3.497988, Double.parseDouble(CliTest.field(dense.out(), "ppl")), 3.497988e-3);
+        // a ratio target under the context protocol: the ratio over the prompt's rows, the change against the
+        // uncompressed cache on the same report chunks, per chunk and its spread
+        CliTest.Result r = run("perplexity", "--model", m, "--text", t, "--ctx", "256", "--chunks", "report",
+                "--max-chunks", "3", "--protocol", "context", "--baseline", "--kv",
+                "k=e8:4,v=e8:3,evict=snapkv:0.5,window=8,block=8,wprec=f16,rot=on,center=kv,ratio=4", "--json");
+        assertEquals(0, r.code(), r.err());
+        String json = r.out().strip();
+        assertTrue(json.contains("\"chunk_indices\":[2,7,12]"), json);
+        assertEquals(4.0, Double.parseDouble(CliTest.field(json, "kv_ratio")), 0.12, json);
+        for (String key : new String[]{"baseline_ppl", "change_pct", "change_median_pct", "change_min_pct",
+                "change_max_pct", "per_chunk", "allocation"}) {
+            assertTrue(json.contains("\"" + key + "\":"), key + " missing in " + json);
+        }
+        double min = Double.parseDouble(CliTest.field(json, "change_min_pct"));
+        double max = Double.parseDouble(CliTest.field(json, "change_max_pct"));
+        double med = Double.parseDouble(CliTest.field(json, "change_median_pct"));
+        assertTrue(min <= med && med <= max, json);
+        assertOneLineError(run("perplexity", "--model", m, "--text", t, "--protocol", "bogus"), "protocol");
+        assertOneLineError(run("perplexity", "--model", m, "--text", t, "--chunks", "1,x"), "--chunks");
+    }
+
+    @Test
     void generateWithAPresetAndAMemoryBudget() {
         CliTest.Result r = run("generate", "--model", Shared.stories260K().toString(), "--temperature", "0",
                 "--max-tokens", "40", "--kv", "balanced", "--json");

@@ -21,15 +21,17 @@ class ServeCommandTest {
     void helpNamesTheOptions() {
         String[] r = run("serve", "--help");
         assertEquals("0", r[0]);
-        for (String o : new String[]{"--port", "--host", "--kv", "--kv-memory", "--kv-store", "--max-sessions"}) {
+        for (String o : new String[]{"--port", "--host", "--kv", "--kv-memory", "--kv-store", "--prefix-store", "--max-sessions"}) {
             assertTrue(r[1].contains(o), o + " in " + r[1]);
         }
+        for (String store : new String[]{"evict", "dir:PATH", "redis://HOST:PORT"}) assertTrue(r[1].contains(store), store + " in " + r[1]);
     }
 
     @Test
     void badArgumentsFailWithOneLine() {
         String[][] cases = {{"serve", "--kv-memory", "0"}, {"serve", "--kv-store", "nowhere:x"}, {"serve", "--port", "x"},
-                {"serve", "--kv-memory", "lots"}};
+                {"serve", "--kv-memory", "lots"}, {"serve", "--kv-store", "redis://localhost"}, {"serve", "--kv-store", "dir:"},
+                {"serve", "--prefix-store"}};
         for (String[] c : cases) {
             String[] r = run(c);
             assertEquals("2", r[0], String.join(" ", c) + ": " + r[2]);

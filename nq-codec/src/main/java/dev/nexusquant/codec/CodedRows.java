@@ -47,6 +47,18 @@ public final class CodedRows {
         return new CodedRows(codec, data, n);
     }
 
+    /**
+     * Rows already coded, as {@link #blocks()} gave them (a saved state): {@code data} must hold exactly
+     * {@link #bytesFor bytesFor(codec, rows)} bytes; it is not copied.
+     */
+    public static CodedRows of(VectorCompressor codec, byte[] data, int rows) {
+        if (rows <= 0 || data.length != bytesFor(codec, rows)) {
+            throw new IllegalArgumentException("CodedRows: " + data.length + " bytes for " + rows + " rows of " + codec.name()
+                    + " (expected " + bytesFor(codec, Math.max(rows, 0)) + ")");
+        }
+        return new CodedRows(codec, data, rows);
+    }
+
     public int rows() {
         return rows;
     }

@@ -111,14 +111,42 @@ final class BitAllocation {
         for (int i = 0; i < boosted.length; i++) {
             int l = order[i];
             boosted[i] = l;
-            keyCodecs[l] = RowCodecs.create(RowCodecs.boosted(cfg.keyCodecFor(l, layers)), dim, true);
-            valueCodecs[l] = RowCodecs.create(RowCodecs.boosted(cfg.valueCodecFor(l, layers)), dim, false);
-            if (agedKeys != null) {
-                agedKeys[l] = RowCodecs.create(RowCodecs.boosted(cfg.agedKeyCodec()), dim, true);
-                agedValues[l] = RowCodecs.create(RowCodecs.boosted(cfg.agedValueCodec()), dim, false);
-            }
+            boost(l);
         }
         Arrays.sort(boosted);
+    }
+
+    /** Gives layer {@code l} the codecs two bits richer. */
+    private void boost(int l) {
+        keyCodecs[l] = RowCodecs.create(RowCodecs.boosted(cfg.keyCodecFor(l, layers)), dim, true);
+        valueCodecs[l] = RowCodecs.create(RowCodecs.boosted(cfg.valueCodecFor(l, layers)), dim, false);
+        if (agedKeys != null) {
+            agedKeys[l] = RowCodecs.create(RowCodecs.boosted(cfg.agedKeyCodec()), dim, true);
+            agedValues[l] = RowCodecs.create(RowCodecs.boosted(cfg.agedValueCodec()), dim, false);
+        }
+    }
+
+    /** The state of a saved cache: allocated, with these layers boosted (ascending, distinct, at most {@code boost}). */
+    void restore(int[] boostedLayers) {
+        if (allocated) throw new IllegalStateException("already allocated");
+        if (boostedLayers.length > Math.min(cfg.boost(), layers)) throw new IllegalArgumentException("more boosted layers than boost=" + cfg.boost());
+        for (int i = 0; i < boostedLayers.length; i++) {
+            int l = boostedLayers[i];
+            if (l < 0 || l >= layers || (i > 0 && l <= boostedLayers[i - 1])) throw new IllegalArgumentException("bad boosted layer " + l);
+            boost(l);
+        }
+        boosted = boostedLayers.clone();
+        allocated = true;
+    }
+
+    /** Every codec layer {@code l} may code rows with: young, aged (if any) and pinned. */
+    java.util.List<VectorCompressor> codecsOf(int l) {
+        var list = new java.util.ArrayList<VectorCompressor>(java.util.List.of(keyCodecs[l], valueCodecs[l], pinCodec));
+        if (agedKeys != null) {
+            list.add(agedKeys[l]);
+            list.add(agedValues[l]);
+        }
+        return list;
     }
 
     /** Sum over prompt queries and query heads of KL(softmax exact || softmax stored) for one head. */

@@ -8,6 +8,7 @@ import dev.nexusquant.codec.eviction.KeepRule;
 import dev.nexusquant.engine.kv.KvCache;
 import dev.nexusquant.engine.kv.KvLayout;
 import dev.nexusquant.engine.kv.KvStats;
+import dev.nexusquant.engine.kv.PromptReplay;
 import dev.nexusquant.kv.attention.AttentionKernels;
 import dev.nexusquant.kv.eviction.Candidates;
 import dev.nexusquant.kv.eviction.EvictionPolicy;
@@ -48,6 +49,7 @@ final class CompressedKvCache implements KvCache {
     private long seen;            // tokens appended to layer 0
     private int lastPosition = -1;
     private boolean prompted;     // the first prompt has been compressed
+    private boolean frozen;       // freeze(): rows appended later stay in full precision, nothing is compressed again
     private boolean closed;
     private KvStats closedStats;
 
@@ -65,7 +67,8 @@ final class CompressedKvCache implements KvCache {
         boolean half = cfg.windowPrecision() == KvCompression.Precision.F16;
         // the prompt's last queries: the eviction policy may vote with them, key balancing and boost measure them
         int asked = cfg.eviction().observationWindow();
-        int observation = asked > 0 || cfg.balanceKeys() || cfg.boost() > 0 ? (asked > 0 ? asked : 32) : 0;
+        int observation = asked > 0 || cfg.balanceKeys() || cfg.boost() > 0 || cfg.ratio() > 0 ? Math.max(asked > 0 ? asked : 32,
+                cfg.ratio() > 0 ? BudgetAllocator.QUERIES : 0) : 0;
         this.heads = new HeadState[layout.layers()][layout.kvHeads()];
         for (HeadState[] row : heads) {
             for (int h = 0; h < row.length; h++) {
@@ -84,6 +87,69 @@ final class CompressedKvCache implements KvCache {
     @Override
     public KvLayout layout() {
         return layout;
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Saved state (see CacheState)
+    // ---------------------------------------------------------------------------------------------------------
+
+    @Override
+    public String stateType() {
+        return CacheState.TYPE;
+    }
+
+    @Override
+    public String settings() {
+        return KvSpec.format(cfg);
+    }
+
+    @Override
+    public void writeState(dev.nexusquant.codec.state.StateOutput out) {
+        ensureOpen();
+        CacheState.write(this, out);
+    }
+
+    HeadState head(int layer, int kvHead) {
+        return heads[layer][kvHead];
+    }
+
+    BitAllocation codecs() {
+        return codecs;
+    }
+
+    MemoryAccount account() {
+        return account;
+    }
+
+    int lastPosition() {
+        return lastPosition;
+    }
+
+    boolean prompted() {
+        return prompted;
+    }
+
+    /** Sets the counters of a saved state and recounts the bytes held from every array. */
+    void restoreCounters(long seen, int lastPosition, boolean prompted) {
+        this.seen = seen;
+        this.lastPosition = lastPosition;
+        this.prompted = prompted;
+        account.tokensSeen(seen);
+        account.clear();
+        long accumulators = 0, arrays = 0;
+        for (HeadState[] row : heads) {
+            for (HeadState hd : row) {
+                arrays += hd.window.bytes() + hd.transform.bytes();
+                if (hd.promptQueries != null) arrays += hd.promptQueries.bytes();
+                if (hd.received != null) accumulators += hd.received.bytes();
+                for (Segment sg : hd.segments.list()) {
+                    arrays += sg.bytes();
+                    if (sg.mass() != null) accumulators += sg.mass().bytes();
+                }
+            }
+        }
+        account.add(arrays);
+        account.addAccumulators(accumulators);
     }
 
     /** The configuration this cache was built from. */
@@ -112,14 +178,26 @@ final class CompressedKvCache implements KvCache {
         int kvDim = layout.kvDim();
         for (int h = 0; h < layout.kvHeads(); h++) {
             HeadState hd = heads[layer][h];
-            if (prompted) {
+            if (frozen) {
+                // frozen: the window only grows
+            } else if (prompted) {
                 // generation (or a later turn): blocks that leave the recent window are compressed
                 while (hd.window.count() >= cfg.window() + cfg.block()) {
                     compress(layer, hd, cfg.block(), false);
                 }
-                if (codecs.aging() && hd.window.count() > 0) {
-                    int limit = hd.window.position(hd.window.count() - 1) - cfg.ageAfter();
-                    hd.segments.age(limit, cfg.eviction(), codecs.agedKeys(layer), codecs.agedValues(layer));
+                if (codecs.aging()) {
+                    // the newest row held: the window's, or (window=0, all compressed) the one before this append
+                    int newestHeld = hd.window.count() > 0 ? hd.window.position(hd.window.count() - 1) : positions[0] - 1;
+                    int limit = newestHeld - cfg.ageAfter();
+                    if (hd.plan != null) {
+                        HeadPlan pl = hd.plan;
+                        hd.segments.age(limit, (rows, seg) -> pl.keepCount(rows,
+                                        seg.positions().last() - seg.positions().first() + 1L, seen,
+                                        headBytes(hd) - seg.bytes() - (seg.mass() == null ? 0 : seg.mass().bytes())),
+                                pl.keyCodec(), pl.valueCodec());
+                    } else {
+                        hd.segments.age(limit, cfg.eviction()::keepCount, codecs.agedKeys(layer), codecs.agedValues(layer));
+                    }
                 }
             } else if (hd.window.count() + n > cfg.stagingLimit() && hd.window.count() > cfg.window()) {
                 // a prompt longer than the staging limit is compressed as it comes
@@ -148,7 +226,8 @@ final class CompressedKvCache implements KvCache {
                     account.add(-hd.promptQueries.bytes());
                     hd.promptQueries = null;
                 }
-                int keep = cfg.window() + cfg.block();
+                // with a ratio target the block's room is taken when generation needs it, not held in advance
+                int keep = cfg.ratio() > 0 ? hd.window.count() : cfg.window() + cfg.block();
                 if (hd.window.capacity() > keep) {
                     long before = hd.window.bytes();
                     hd.window.trimTo(keep);
@@ -167,7 +246,11 @@ final class CompressedKvCache implements KvCache {
      * @param firstPrompt rank with the prompt's own queries rather than the attention the rows received
      */
     private void compress(int layer, HeadState hd, int candidates, boolean firstPrompt) {
-        if (!codecs.allocated()) codecs.allocate(heads);
+        if (!codecs.allocated()) {
+            codecs.allocate(heads);
+            if (cfg.ratio() > 0) new BudgetPlanner(this).plan();
+        }
+        HeadPlan plan = hd.plan;
         RowWindow w = hd.window;
         int newest = w.position(w.count() - 1);
 
@@ -209,13 +292,15 @@ final class CompressedKvCache implements KvCache {
             if (codecs.aging()) {
                 while (old < kept && kp[old] < newest - cfg.ageAfter()) old++;
                 if (old > pinned) {
-                    store.add(kp, kk, vv, pinned, old - pinned, codecs.agedKeys(layer), codecs.agedValues(layer), true, false);
+                    store.add(kp, kk, vv, pinned, old - pinned, plan != null ? plan.keyCodec() : codecs.agedKeys(layer),
+                            plan != null ? plan.valueCodec() : codecs.agedValues(layer), true, false);
                 }
             }
             int step = codecs.aging() ? cfg.block() : kept - old;
+            boolean planned = plan != null && !codecs.aging(); // without aging the plan's codecs code every row
             for (int from = old; from < kept; from += Math.max(1, step)) {
-                store.add(kp, kk, vv, from, Math.min(step, kept - from), codecs.keys(layer), codecs.values(layer),
-                        false, evictAtAging());
+                store.add(kp, kk, vv, from, Math.min(step, kept - from), planned ? plan.keyCodec() : codecs.keys(layer),
+                        planned ? plan.valueCodec() : codecs.values(layer), false, evictAtAging());
             }
         }
         w.removeFirst(candidates);
@@ -257,12 +342,15 @@ final class CompressedKvCache implements KvCache {
         RowWindow w = hd.window;
         int sinks = 0;
         while (sinks < candidates && w.position(sinks) < Math.max(ev.sinks(), cfg.pin())) sinks++;
-        int keep = Math.max(sinks, ev.keepCount(candidates));
+        HeadPlan plan = hd.plan;
+        int share = plan == null ? ev.keepCount(candidates)
+                : firstPrompt && candidates == plan.oldRows() ? plan.keep() : plan.keepCount(candidates);
+        int keep = Math.max(sinks, share);
         return Evictor.select(score, candidates, new KeepRule(sinks, 0, Budget.tokens(keep)));
     }
 
     /** What a head knows about its oldest window rows, for the eviction policy. */
-    private final class HeadCandidates implements Candidates {
+    final class HeadCandidates implements Candidates {
         private final HeadState hd;
         private final int count;
         private final boolean atPromptEnd;
@@ -304,7 +392,7 @@ final class CompressedKvCache implements KvCache {
     }
 
     /** With aging configured, dropping happens when rows age (not when they leave the full-precision window). */
-    private boolean evictAtAging() {
+    boolean evictAtAging() {
         return codecs.aging() && cfg.eviction().drops();
     }
 
@@ -330,7 +418,7 @@ final class CompressedKvCache implements KvCache {
     @Override
     public void attend(int layer, int kvHead, int n, int[] positions, float[] q, float[] out) {
         ensureOpen();
-        boolean recordMass = cfg.eviction().recordsAttention(prompted);
+        boolean recordMass = !frozen && cfg.eviction().recordsAttention(prompted);
         attention.attend(heads[layer][kvHead], kvHead, n, positions, q, out, recordMass, recordMass && evictAtAging());
     }
 
@@ -338,10 +426,81 @@ final class CompressedKvCache implements KvCache {
     // Accounting
     // ---------------------------------------------------------------------------------------------------------
 
+    /**
+     * During the first prompt the state is the staged rows (fp16 or fp32, the window's precision) and, when an
+     * observation ring is kept, the last {@code ring.slots()} queries of each attend call (in fp16); a policy that
+     * records the attention rows receive during the prompt (H2O) depends on every query and cannot be replayed.
+     */
+    @Override
+    public PromptReplay promptReplay() {
+        if (cfg.eviction().recordsAttention(false)) return PromptReplay.NONE;
+        int ring = 0;
+        for (HeadState[] row : heads) {
+            for (HeadState hd : row) if (hd != null && hd.promptQueries != null) ring = Math.max(ring, hd.promptQueries.slots());
+        }
+        if (prompted) return PromptReplay.NONE; // replay rebuilds first-prompt states only
+        return new PromptReplay(true, ring, cfg.windowPrecision() == KvCompression.Precision.F16, true);
+    }
+
     /** Once generation started, new tokens come at most a block at a time (see {@link KvCache#maxAppend()}). */
     @Override
     public int maxAppend() {
-        return prompted ? cfg.block() : Integer.MAX_VALUE;
+        return prompted && !frozen ? cfg.block() : Integer.MAX_VALUE;
+    }
+
+    /** Rows appended from now on stay in the full-precision window; nothing held is compressed or evicted again. */
+    @Override
+    public void freeze() {
+        ensureOpen();
+        frozen = true;
+    }
+
+    @Override
+    public String allocation() {
+        StringBuilder sb = new StringBuilder();
+        for (HeadState[] row : heads) {
+            for (HeadState hd : row) {
+                if (hd == null || hd.plan == null) continue;
+                if (!sb.isEmpty()) sb.append("; ");
+                sb.append(hd.plan.describe());
+            }
+        }
+        return sb.toString();
+    }
+
+    /** The per-head plans of the budget allocator ([layers][kvHeads], null entries without one). */
+    HeadPlan[][] plans() {
+        HeadPlan[][] p = new HeadPlan[heads.length][];
+        for (int l = 0; l < heads.length; l++) {
+            p[l] = new HeadPlan[heads[l].length];
+            for (int h = 0; h < heads[l].length; h++) p[l][h] = heads[l][h] == null ? null : heads[l][h].plan;
+        }
+        return p;
+    }
+
+    /** Every byte one head holds. */
+    static long headBytes(HeadState hd) {
+        long b = hd.window.bytes() + hd.segments.bytes() + hd.transform.bytes();
+        if (hd.received != null) b += hd.received.bytes();
+        if (hd.promptQueries != null) b += hd.promptQueries.bytes();
+        return b;
+    }
+
+    // package access for BudgetPlanner
+    HeadState[][] headStates() {
+        return heads;
+    }
+
+    KvLayout kvLayout() {
+        return layout;
+    }
+
+    BitAllocation bitAllocation() {
+        return codecs;
+    }
+
+    long seenTokens() {
+        return seen;
     }
 
     @Override

@@ -15,6 +15,7 @@ final class HeadState {
     final RowTransform transform;
     PromptQueryRing promptQueries; // null when unused, and after the first prompt
     H2OAccumulator received;       // attention each window row received (index = window row), or null
+    HeadPlan plan;                 // the budget allocator's choice for the old rows (ratio=R), or null
 
     HeadState(RowWindow window, SegmentStore segments, RowTransform transform) {
         this.window = window;

@@ -44,13 +44,18 @@ import java.util.Locale;
  * @param windowPrecision full-precision window held as fp16 or fp32
  * @param memoryBudget    bytes the cache may hold (0 = no limit); exceeding it throws {@link KvMemoryExceededException}
  * @param stagingLimit    prompt tokens held uncompressed before the cache compresses on its own
+ * @param ratio           target compression ratio over fp16 (0 = none): at the end of the first prompt a
+ *                        {@link BudgetAllocator} measures on the prompt itself what each (layer, KV head) loses for
+ *                        each keep share and pair of codecs of its old rows, and spends the byte budget
+ *                        {@code fp16 bytes / ratio} where it buys the most; the eviction share and the aged codecs of
+ *                        the spec are then replaced by each head's plan (the young codecs, window and aging stay)
  */
 public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs> layerCodecs,
                             String agedKeyCodec, String agedValueCodec, int ageAfter, int boost,
                             boolean rotate, long seed, KeyDomain keyDomain,
                             boolean centerKeys, boolean centerValues, boolean balanceKeys,
                             int pin, EvictionPolicy eviction, int window, int block, Precision windowPrecision,
-                            long memoryBudget, int stagingLimit) implements KvCacheFactory {
+                            long memoryBudget, int stagingLimit, double ratio) implements KvCacheFactory {
 
     public enum KeyDomain { POST_ROPE, PRE_ROPE }
 
@@ -87,6 +92,14 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         if (window < 0 || window > 1 << 20) throw new IllegalArgumentException("window out of range: " + window);
         if (block < 1 || block > 1 << 16) throw new IllegalArgumentException("block out of range: " + block);
         if (memoryBudget < 0) throw new IllegalArgumentException("memory budget is negative: " + memoryBudget);
+        if (ratio != 0 && !(ratio >= 1 && ratio <= 1000)) {
+            throw new IllegalArgumentException("ratio must be in 1..1000 (or 0 for none): " + ratio);
+        }
+        if (ratio > 0 && !eviction.drops()) {
+            throw new IllegalArgumentException("ratio=R needs an evicting policy (evict=snapkv:S or h2o:S; the allocator"
+                    + " replaces S by each head's share)");
+        }
+        if (ratio > 0 && pin > 0) throw new IllegalArgumentException("ratio=R does not combine with pin=N");
         if (stagingLimit < window + block) {
             throw new IllegalArgumentException("staging limit " + stagingLimit + " must be at least window + block ("
                     + (window + block) + ")");
@@ -135,6 +148,7 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         b.windowPrecision = windowPrecision;
         b.memoryBudget = memoryBudget;
         b.stagingLimit = stagingLimit;
+        b.ratio = ratio;
         return b;
     }
 
@@ -202,6 +216,7 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         private Precision windowPrecision = Precision.F32;
         private long memoryBudget;
         private int stagingLimit = 8192;
+        private double ratio;
 
         public Builder keyCodec(String c) { this.keyCodec = c; return this; }
         public Builder valueCodec(String c) { this.valueCodec = c; return this; }
@@ -233,11 +248,12 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         public Builder windowPrecision(Precision p) { this.windowPrecision = p; return this; }
         public Builder memoryBudget(long bytes) { this.memoryBudget = bytes; return this; }
         public Builder stagingLimit(int t) { this.stagingLimit = t; return this; }
+        public Builder ratio(double r) { this.ratio = r; return this; }
 
         public KvCompression build() {
             int staging = Math.max(stagingLimit, window + block);
             return new KvCompression(keyCodec, valueCodec, layerCodecs, agedKeyCodec, agedValueCodec, ageAfter, boost, rotate, seed, keyDomain, centerKeys,
-                    centerValues, balanceKeys, pin, eviction, window, block, windowPrecision, memoryBudget, staging);
+                    centerValues, balanceKeys, pin, eviction, window, block, windowPrecision, memoryBudget, staging, ratio);
         }
     }
 

@@ -22,6 +22,8 @@ import java.util.Locale;
  *   pin=N                          keep the first N positions (attention sinks) in fp16, never evicted
  *   kbal=on|off                    balance key channels against the prompt's queries before rotating
  *   mem=SIZE staging=N             memory budget (e.g. 64M, 1.5G), prompt tokens staged before compressing
+ *   ratio=R                        target ratio over fp16: a per-prompt allocator chooses each head's keep share
+ *                                  and codecs of its old rows (see {@link BudgetAllocator}); 0 = off
  * </pre>
  * Example: {@code balanced,evict=snapkv:0.4,k=e8:3}.
  */
@@ -98,6 +100,7 @@ public final class KvSpec {
                     });
                     case "mem" -> b.memoryBudget(parseSize(val));
                     case "staging" -> b.stagingLimit(Integer.parseInt(val));
+                    case "ratio" -> b.ratio(Double.parseDouble(val));
                     default -> {
                         if (key.matches("l-?\\d+")) {
                             String[] kv = val.split("/");
@@ -178,6 +181,7 @@ public final class KvSpec {
         if (c.balanceKeys()) sb.append(",kbal=on");
         if (c.memoryBudget() > 0) sb.append(",mem=").append(c.memoryBudget());
         sb.append(",staging=").append(c.stagingLimit());
+        if (c.ratio() > 0) sb.append(",ratio=").append(c.ratio());
         return sb.toString();
     }
 }

@@ -58,6 +58,14 @@ final class RowTransform {
         return keyScale;
     }
 
+    /** Sets what a saved state fitted (each [dim] or null; the means both or neither). */
+    void restore(float[] keyMean, float[] valueMean, float[] keyScale) {
+        if ((keyMean == null) != (valueMean == null)) throw new IllegalArgumentException("key and value means: both or neither");
+        this.keyMean = keyMean;
+        this.valueMean = valueMean;
+        this.keyScale = keyScale;
+    }
+
     /** Bytes of the fitted arrays. */
     long bytes() {
         return (keyMean == null ? 0 : 4L * (keyMean.length + valueMean.length)) + (keyScale == null ? 0 : 4L * keyScale.length);

@@ -7,7 +7,6 @@ import dev.nexusquant.codec.eviction.Evictor;
 import dev.nexusquant.codec.eviction.KeepRule;
 import dev.nexusquant.codec.importance.GqaReduce;
 import dev.nexusquant.codec.importance.H2OAccumulator;
-import dev.nexusquant.kv.eviction.EvictionPolicy;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -38,6 +37,19 @@ final class SegmentStore {
 
     boolean isEmpty() {
         return segments.isEmpty();
+    }
+
+    /** Index of the first segment that may still age (those before it are all aged). */
+    int firstUnaged() {
+        return firstUnaged;
+    }
+
+    /** Replaces the segments with those of a saved state (the caller counts their bytes). */
+    void restore(List<Segment> saved, int firstUnaged) {
+        if (firstUnaged < 0 || firstUnaged > saved.size()) throw new IllegalArgumentException("firstUnaged " + firstUnaged);
+        segments.clear();
+        segments.addAll(saved);
+        this.firstUnaged = firstUnaged;
     }
 
     /** Rows held in all segments. */
@@ -79,7 +91,17 @@ final class SegmentStore {
      * ranked by the mean attention their rows received while young. The codes are decoded to the storage domain and
      * coded again; rotation, centring and positions stay.
      */
-    void age(int limit, EvictionPolicy eviction, VectorCompressor agedKeys, VectorCompressor agedValues) {
+    void age(int limit, java.util.function.IntUnaryOperator keepCount, VectorCompressor agedKeys, VectorCompressor agedValues) {
+        age(limit, (n, seg) -> keepCount.applyAsInt(n), agedKeys, agedValues);
+    }
+
+    /** How many of a segment's {@code n} rows to keep when it ages. */
+    interface AgingKeep {
+        int keep(int n, Segment segment);
+    }
+
+    /** As {@link #age(int, java.util.function.IntUnaryOperator, VectorCompressor, VectorCompressor)}, the count chosen per segment. */
+    void age(int limit, AgingKeep keepCount, VectorCompressor agedKeys, VectorCompressor agedValues) {
         for (int i = firstUnaged; i < segments.size(); i++) {
             Segment seg = segments.get(i);
             if (seg.aged()) {
@@ -97,7 +119,7 @@ final class SegmentStore {
             int kept = n;
             if (seg.mass() != null) {
                 float[] score = Arrays.copyOf(seg.mass().normalizedScores(), n);
-                int[] keep = Evictor.select(score, n, new KeepRule(0, 0, Budget.tokens(Math.max(0, eviction.keepCount(n)))));
+                int[] keep = Evictor.select(score, n, new KeepRule(0, 0, Budget.tokens(Math.max(0, keepCount.keep(n, seg)))));
                 kept = keep.length;
                 for (int j = 0; j < kept; j++) {
                     System.arraycopy(k, keep[j] * dim, k, j * dim, dim);

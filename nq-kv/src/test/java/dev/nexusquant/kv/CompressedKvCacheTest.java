@@ -132,6 +132,8 @@ class CompressedKvCacheTest {
                 "k=e8:1,v=e8:1,rot=on,center=kv,pin=3,evict=snapkv:0.3,sinks=2,window=8,block=8,wprec=f16",
                 "k=q4_0,v=kivi2,rot=on,window=8,block=8,wprec=f16",
                 "k=tq2.5,v=fp8,rot=on,evict=streaming,sinks=3,window=8,block=4",
+                "k=e8:4,v=e8:3,evict=snapkv:0.5,window=8,block=4,wprec=f16,rot=on,center=kv,ratio=6",
+                "k=e8:4,v=e8:3,age=12,ak=e8:2,av=e8:1,evict=snapkv:0.5,window=4,block=4,wprec=f16,rot=on,center=kv,keys=pre,ratio=5",
         };
         KvLayout layout = new KvLayout(2, 8, 2, 32, 4096, new RopeSpec(RopeSpec.Style.HALVES, 10000, 1, 32));
         for (String spec : specs) {

@@ -50,6 +50,16 @@ public abstract class NexusQuantBuilder<B extends NexusQuantBuilder<B>> {
 
     public B stop(List<String> stop) { s.stop = List.copyOf(stop); return self(); }
 
+    /**
+     * Where conversations go when the KV memory or the session slots are full: {@code evict} (the default: dropped,
+     * their next call prefills the history again), {@code dir:PATH} or {@code redis://HOST:PORT[/DB]} (saved, and
+     * restored bit-exact on their next call). A bad spec fails in {@code build()}.
+     */
+    public B kvStore(String spec) {
+        s.kvStore = spec.strip();
+        return self();
+    }
+
     /** Conversations whose caches are kept for their next call (16). */
     public B maxSessions(int n) { s.maxSessions = n; return self(); }
 

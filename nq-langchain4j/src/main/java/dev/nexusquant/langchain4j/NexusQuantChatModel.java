@@ -1,9 +1,7 @@
 package dev.nexusquant.langchain4j;
 
-import dev.langchain4j.model.ModelProvider;
 import dev.langchain4j.model.chat.ChatModel;
 import dev.langchain4j.model.chat.request.ChatRequest;
-import dev.langchain4j.model.chat.request.ChatRequestParameters;
 import dev.langchain4j.model.chat.response.ChatResponse;
 import dev.nexusquant.server.CompletionService;
 
@@ -21,12 +19,10 @@ import dev.nexusquant.server.CompletionService;
  * Calls of one conversation that resend its history reuse the cache of the previous call (the prompt's new part only
  * is run); all conversations share the KV memory budget. Thread-safe; {@code maxConcurrent} calls generate at once.
  */
-public final class NexusQuantChatModel implements ChatModel, AutoCloseable {
-
-    private final NexusQuantEngine engine;
+public final class NexusQuantChatModel extends NexusQuantModel implements ChatModel {
 
     private NexusQuantChatModel(NexusQuantEngine engine) {
-        this.engine = engine;
+        super(engine);
     }
 
     public static Builder builder() {
@@ -37,26 +33,6 @@ public final class NexusQuantChatModel implements ChatModel, AutoCloseable {
     public ChatResponse doChat(ChatRequest request) {
         CompletionService.Prepared p = engine.prepare(request);
         return engine.response(p, engine.run(p, text -> { }));
-    }
-
-    @Override
-    public ChatRequestParameters defaultRequestParameters() {
-        return engine.defaults();
-    }
-
-    @Override
-    public ModelProvider provider() {
-        return ModelProvider.OTHER;
-    }
-
-    /** The service behind the model (its pool, metrics and budget), for monitoring. */
-    public CompletionService service() {
-        return engine.service();
-    }
-
-    @Override
-    public void close() {
-        engine.close();
     }
 
     /** Settings of a {@link NexusQuantChatModel}. */

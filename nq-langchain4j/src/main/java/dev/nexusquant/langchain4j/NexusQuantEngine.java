@@ -17,13 +17,15 @@ import dev.langchain4j.model.output.FinishReason;
 import dev.langchain4j.model.output.TokenUsage;
 import dev.nexusquant.engine.kv.KvCacheFactory;
 import dev.nexusquant.engine.model.Model;
-import dev.nexusquant.kv.KvSpec;
 import dev.nexusquant.server.CompletionService;
 import dev.nexusquant.server.ServerConfig;
 import dev.nexusquant.server.api.ApiException;
 import dev.nexusquant.server.api.ChatMessage;
 import dev.nexusquant.server.api.CompletionRequest;
+import dev.nexusquant.server.conversation.ConversationOffloader;
 import dev.nexusquant.server.conversation.EvictingOffloader;
+import dev.nexusquant.server.conversation.StoreOffloader;
+import dev.nexusquant.store.KvStores;
 import dev.nexusquant.server.generation.Generator;
 import dev.nexusquant.server.generation.TurnResult;
 
@@ -57,6 +59,7 @@ final class NexusQuantEngine implements AutoCloseable {
         int maxSessions = 16;
         int maxConcurrent = 1;
         int maxQueue = 64;
+        String kvStore = "evict";
     }
 
     private final Model model;
@@ -74,12 +77,16 @@ final class NexusQuantEngine implements AutoCloseable {
         }
         this.ownsModel = s.model == null;
         try {
-            KvCacheFactory kv = s.kvFactory != null ? s.kvFactory
-                    : s.kv == null || s.kv.equalsIgnoreCase("none") ? model.kvCacheFactory() : KvSpec.parse(s.kv);
+            KvCacheFactory kv = s.kvFactory != null ? s.kvFactory : ServerConfig.kvCache(model, s.kv);
             int maxTokens = s.maxTokens != null ? s.maxTokens : 256;
             ServerConfig cfg = new ServerConfig("127.0.0.1", 0, kv, s.kvMemory, Math.max(s.maxSessions, s.maxConcurrent),
                     s.maxConcurrent, s.maxQueue, maxTokens, 30_000, 1 << 20, 30_000);
-            this.service = new CompletionService(model, cfg, new EvictingOffloader());
+            ConversationOffloader offloader = s.kvStore.equals("evict") ? new EvictingOffloader()
+                    : new StoreOffloader(model, KvStores.open(s.kvStore), 100_000);
+            this.service = new CompletionService(model, cfg, offloader);
+        } catch (IOException e) {
+            if (ownsModel) model.close();
+            throw new UncheckedIOException("cannot open the KV store " + s.kvStore + ": " + e.getMessage(), e);
         } catch (RuntimeException e) {
             if (ownsModel) model.close();
             throw e;

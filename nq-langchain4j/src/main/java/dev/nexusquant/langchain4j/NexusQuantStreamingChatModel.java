@@ -1,9 +1,7 @@
 package dev.nexusquant.langchain4j;
 
-import dev.langchain4j.model.ModelProvider;
 import dev.langchain4j.model.chat.StreamingChatModel;
 import dev.langchain4j.model.chat.request.ChatRequest;
-import dev.langchain4j.model.chat.request.ChatRequestParameters;
 import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
 import dev.nexusquant.server.CompletionService;
 import dev.nexusquant.server.generation.TurnResult;
@@ -18,12 +16,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * {@code onPartialResponse} for each piece of text (never a piece of a stop sequence), then {@code onCompleteResponse}
  * once — or {@code onError} once. A handler that throws stops the generation.
  */
-public final class NexusQuantStreamingChatModel implements StreamingChatModel, AutoCloseable {
-
-    private final NexusQuantEngine engine;
+public final class NexusQuantStreamingChatModel extends NexusQuantModel implements StreamingChatModel {
 
     private NexusQuantStreamingChatModel(NexusQuantEngine engine) {
-        this.engine = engine;
+        super(engine);
     }
 
     public static Builder builder() {
@@ -67,25 +63,6 @@ public final class NexusQuantStreamingChatModel implements StreamingChatModel, A
                 handler.onError(e);
             }
         });
-    }
-
-    @Override
-    public ChatRequestParameters defaultRequestParameters() {
-        return engine.defaults();
-    }
-
-    @Override
-    public ModelProvider provider() {
-        return ModelProvider.OTHER;
-    }
-
-    public CompletionService service() {
-        return engine.service();
-    }
-
-    @Override
-    public void close() {
-        engine.close();
     }
 
     /** Settings of a {@link NexusQuantStreamingChatModel}. */

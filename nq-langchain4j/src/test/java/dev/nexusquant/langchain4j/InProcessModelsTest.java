@@ -49,6 +49,30 @@ class InProcessModelsTest {
     }
 
     @Test
+    void conversationsPushedOutGoToTheStoreAndComeBack(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        // one conversation slot: each call of the other conversation pushes the first one out, into the store
+        try (var one = NexusQuantChatModel.builder().model(model).kv("balanced").kvMemory("64M").temperature(0)
+                .maxTokens(8).maxSessions(1).kvStore("dir:" + dir).build();
+             var roomy = NexusQuantChatModel.builder().model(model).kv("balanced").kvMemory("64M").temperature(0)
+                .maxTokens(8).build()) {
+            List<dev.langchain4j.data.message.ChatMessage> a = new ArrayList<>(), ref = new ArrayList<>();
+            for (int turn = 0; turn < 3; turn++) {
+                a.add(UserMessage.from("Tell me about the sun, part " + turn + "."));
+                ref.add(UserMessage.from("Tell me about the sun, part " + turn + "."));
+                AiMessage answer = one.chat(ChatRequest.builder().messages(a).build()).aiMessage();
+                AiMessage expected = roomy.chat(ChatRequest.builder().messages(ref).build()).aiMessage();
+                assertEquals(expected.text(), answer.text(), "turn " + turn);
+                a.add(answer);
+                ref.add(expected);
+                one.chat("Tell me about a fox.");
+            }
+            assertEquals(2, one.service().pool().offloader().hits(), "restored for turns 2 and 3");
+            assertEquals(0, one.service().pool().offloader().failures());
+        }
+        assertThrows(IllegalArgumentException.class, () -> NexusQuantChatModel.builder().model(model).kvStore("nowhere:x").build());
+    }
+
+    @Test
     void chatStringAndChatRequestAgree() {
         String a = chat.chat("Tell me a story about a frog.");
         assertFalse(a.isBlank());

@@ -6,6 +6,7 @@ import dev.nexusquant.server.api.CompletionRequest;
 import dev.nexusquant.server.chat.ChatTemplate;
 import dev.nexusquant.server.chat.ChatTemplates;
 import dev.nexusquant.server.chat.PromptTokenizer;
+import dev.nexusquant.server.chat.Transcripts;
 import dev.nexusquant.server.conversation.Conversation;
 import dev.nexusquant.server.conversation.ConversationOffloader;
 import dev.nexusquant.server.conversation.ConversationPool;
@@ -40,22 +41,39 @@ public final class CompletionService implements AutoCloseable {
     private final ServerConfig cfg;
     private final ChatTemplate template;
     private final PromptTokenizer tokenizer;
+    private final Transcripts transcripts;
     private final ConversationPool pool;
     private final Metrics metrics = new Metrics();
     private final ThreadPoolExecutor workers;
     private final AtomicInteger running = new AtomicInteger();
     private final String modelId;
 
-    /** A request ready to run: its prompt tokens and sampling. */
-    public record Prepared(CompletionRequest request, int[] prompt, Sampling sampling) {
+    /**
+     * A request ready to run: its prompt text and tokens (of which {@code reused} came from the transcript of an
+     * earlier turn), and sampling.
+     */
+    public record Prepared(CompletionRequest request, String text, boolean special, int[] prompt, int reused,
+                           Sampling sampling) {
     }
 
+    /** Transcripts kept at most: a few per conversation slot, within 32 MiB of heap. */
+    static final int TRANSCRIPTS_PER_SESSION = 8;
+    static final long TRANSCRIPT_BYTES = 32L << 20;
+
     public CompletionService(Model model, ServerConfig cfg, ConversationOffloader offloader) {
+        this(model, cfg, offloader, null);
+    }
+
+    /** @param prefixes the prefix store new conversations look their prompt's start up in, or null */
+    public CompletionService(Model model, ServerConfig cfg, ConversationOffloader offloader,
+                             dev.nexusquant.store.prefix.PrefixStore prefixes) {
         this.model = model;
         this.cfg = cfg;
         this.template = ChatTemplates.forModel(model);
         this.tokenizer = new PromptTokenizer(model.tokenizer());
-        this.pool = new ConversationPool(model, cfg.kv(), cfg.kvMemory(), cfg.maxSessions(), offloader, cfg.admissionWaitMs());
+        this.transcripts = new Transcripts(tokenizer, Math.max(256, TRANSCRIPTS_PER_SESSION * cfg.maxSessions()), TRANSCRIPT_BYTES);
+        this.pool = new ConversationPool(model, cfg.kv(), cfg.kvMemory(), cfg.maxSessions(), offloader, cfg.admissionWaitMs(),
+                prefixes);
         AtomicInteger n = new AtomicInteger();
         this.workers = new ThreadPoolExecutor(cfg.maxConcurrent(), cfg.maxConcurrent(), 60, TimeUnit.SECONDS,
                 new ArrayBlockingQueue<>(Math.max(1, cfg.maxQueue())), r -> {
@@ -91,8 +109,12 @@ public final class CompletionService implements AutoCloseable {
         return cfg;
     }
 
+    public Transcripts transcripts() {
+        return transcripts;
+    }
+
     public String renderMetrics() {
-        return metrics.render(pool, running.get(), workers.getQueue().size());
+        return metrics.render(pool, transcripts, running.get(), workers.getQueue().size());
     }
 
     /** Tokenizes and checks a request against the context; 400 errors name what is wrong. */
@@ -108,12 +130,13 @@ public final class CompletionService implements AutoCloseable {
             text = r.prompt();
             special = false;
         }
-        int[] prompt;
+        Transcripts.Encoded encoded;
         try {
-            prompt = tokenizer.encode(text, special);
+            encoded = transcripts.encode(text, special);
         } catch (IllegalArgumentException e) {
             throw ApiException.invalid(r.chat() ? "messages" : "prompt", "the text cannot be tokenized: " + e.getMessage());
         }
+        int[] prompt = encoded.tokens();
         int ctx = model.config().contextLength();
         if (prompt.length >= ctx) {
             throw new ApiException(400, "invalid_request_error", "context_length_exceeded", r.chat() ? "messages" : "prompt",
@@ -133,7 +156,8 @@ public final class CompletionService implements AutoCloseable {
             maxTokens = Math.min(cfg.defaultMaxTokens(), ctx - prompt.length);
         }
         long seed = r.seed() != null ? r.seed() : ThreadLocalRandom.current().nextLong();
-        return new Prepared(r, prompt, new Sampling(maxTokens, r.temperature(), r.topP(), seed, stop));
+        return new Prepared(r, text, special, prompt, encoded.reused(),
+                new Sampling(maxTokens, r.temperature(), r.topP(), seed, stop));
     }
 
     /**
@@ -155,15 +179,23 @@ public final class CompletionService implements AutoCloseable {
     /** Runs a turn on the calling thread (the in-process LangChain4j models use this path too). */
     public TurnResult runTurn(Prepared p, Runnable onStart, Generator.TextSink sink, BooleanSupplier cancelled)
             throws InterruptedException {
-        if (cancelled.getAsBoolean()) return new TurnResult("", 0, TurnResult.Finish.CANCELLED, 0, 0, 0, 0);
+        if (cancelled.getAsBoolean()) return TurnResult.cancelled();
         running.incrementAndGet();
         try {
             Conversation c = pool.acquire(p.prompt(), p.sampling().maxTokens());
             boolean keep = false;
             try {
                 onStart.run();
-                TurnResult r = Generator.run(c.session(), c, p.prompt(), p.sampling(), sink, cancelled);
+                boolean strip = model.tokenizer().stripsLeadingSpace() && (p.request().chat() || p.text().isEmpty());
+                TurnResult r = Generator.run(c.session(), c, p.prompt(), p.sampling(), strip, sink, cancelled)
+                        .withPoolPrefill(c.poolPrefilled(), c.poolPrefillNanos());
                 keep = r.finish() != TurnResult.Finish.CANCELLED;
+                if (keep) {
+                    transcripts.record(p.text() + r.tokensText(), concat(p.prompt(), r.tokens()), p.special());
+                    if (r.allTokens().length > r.tokens().length) {
+                        transcripts.record(p.text() + r.allText(), concat(p.prompt(), r.allTokens()), p.special());
+                    }
+                }
                 account(p, r);
                 return r;
             } catch (KvBudgetExceededException | KvMemoryExceededException e) {
@@ -174,6 +206,12 @@ public final class CompletionService implements AutoCloseable {
         } finally {
             running.decrementAndGet();
         }
+    }
+
+    private static int[] concat(int[] a, int[] b) {
+        int[] c = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, c, a.length, b.length);
+        return c;
     }
 
     private void account(Prepared p, TurnResult r) {

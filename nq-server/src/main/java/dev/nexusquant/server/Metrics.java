@@ -1,5 +1,6 @@
 package dev.nexusquant.server;
 
+import dev.nexusquant.server.chat.Transcripts;
 import dev.nexusquant.server.conversation.ConversationPool;
 import dev.nexusquant.server.memory.KvMemoryBudget;
 
@@ -30,7 +31,7 @@ public final class Metrics {
         responses.computeIfAbsent(endpoint + "\u0000" + status, k -> new LongAdder()).increment();
     }
 
-    public String render(ConversationPool pool, int running, int queued) {
+    public String render(ConversationPool pool, Transcripts transcripts, int running, int queued) {
         StringBuilder sb = new StringBuilder(4096);
         KvMemoryBudget b = pool.budget();
         gauge(sb, "nq_sessions_live", "conversations whose KV cache is in memory (running and idle)", pool.live());
@@ -43,7 +44,14 @@ public final class Metrics {
         counter(sb, "nq_prefix_hits_total", "turns that continued a live conversation holding a prefix of the prompt", pool.prefixHits.get());
         counter(sb, "nq_prefix_misses_total", "turns that found no live prefix", pool.prefixMisses.get());
         counter(sb, "nq_prefix_reused_tokens_total", "prompt tokens not run again because a live cache held them", pool.reusedTokens.get());
+        counter(sb, "nq_transcript_hits_total", "prompts whose start was encoded as the ids of an earlier turn's text", transcripts.hits());
+        gauge(sb, "nq_transcripts", "turn transcripts (text and ids) kept to encode resent histories", transcripts.size());
         counter(sb, "nq_store_hits_total", "offloaded conversations restored from the store", pool.offloader().hits());
+        counter(sb, "nq_store_saves_total", "idle conversations saved to the store before their memory was freed", pool.offloader().saves());
+        counter(sb, "nq_store_failures_total", "saves and restores that failed (dropped, or prefilled again)", pool.offloader().failures());
+        counter(sb, "nq_prefix_store_chunks_restored_total", "prompt chunks of new conversations replayed from the prefix store", pool.prefixChunksRestored.get());
+        counter(sb, "nq_prefix_store_tokens_restored_total", "prompt tokens of new conversations not run again thanks to the prefix store", pool.prefixTokensRestored.get());
+        counter(sb, "nq_prefix_store_chunks_stored_total", "prompt chunks written to the prefix store", pool.prefixChunksStored.get());
         counter(sb, "nq_rejected_memory_total", "turns refused with 503 for lack of KV memory", pool.rejected.get());
         counter(sb, "nq_prompt_tokens_total", "prompt tokens of finished turns", promptTokens.sum());
         counter(sb, "nq_prefilled_tokens_total", "prompt tokens run through the model", prefilledTokens.sum());

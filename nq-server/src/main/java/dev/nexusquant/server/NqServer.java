@@ -33,12 +33,21 @@ public final class NqServer implements AutoCloseable {
     }
 
     public static NqServer start(Model model, ServerConfig cfg, ConversationOffloader offloader) throws IOException {
+        return start(model, cfg, offloader, null);
+    }
+
+    /**
+     * @param prefixes where new conversations look up the start of their prompt in chunks, so that conversations
+     *                 sharing a long system prompt prefill it once (null: none)
+     */
+    public static NqServer start(Model model, ServerConfig cfg, ConversationOffloader offloader,
+                                 dev.nexusquant.store.prefix.PrefixStore prefixes) throws IOException {
         long heap = Runtime.getRuntime().maxMemory();
         if (heap != Long.MAX_VALUE && cfg.kvMemory() > heap) {
             throw new IllegalArgumentException("--kv-memory of " + cfg.kvMemory() + " bytes is more than the JVM's heap ("
                     + heap + " bytes); lower it or raise -Xmx");
         }
-        CompletionService service = new CompletionService(model, cfg, offloader);
+        CompletionService service = new CompletionService(model, cfg, offloader, prefixes);
         try {
             JdkHttpTransport http = new JdkHttpTransport(cfg.host(), cfg.port(), new OpenAiApi(service),
                     cfg.maxBodyBytes(), cfg.bodyTimeoutMs());

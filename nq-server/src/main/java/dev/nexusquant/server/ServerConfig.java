@@ -35,6 +35,17 @@ public record ServerConfig(String host, int port, KvCacheFactory kv, long kvMemo
         if (bodyTimeoutMs < 100) throw new IllegalArgumentException("body timeout must be at least 100 ms");
     }
 
+    /**
+     * The KV cache a {@code --kv} spec names for {@code model}: {@code none} (or empty) is the model's own dense cache,
+     * anything else a {@link dev.nexusquant.kv.KvSpec} (a preset such as {@code balanced}, or a full spec).
+     *
+     * @throws IllegalArgumentException naming what is wrong with the spec
+     */
+    public static KvCacheFactory kvCache(dev.nexusquant.engine.model.Model model, String spec) {
+        if (spec == null || spec.isBlank() || spec.strip().equalsIgnoreCase("none")) return model.kvCacheFactory();
+        return dev.nexusquant.kv.KvSpec.parse(spec.strip());
+    }
+
     private static final int Json_MAX = (int) dev.nexusquant.server.api.Json.MAX_DOCUMENT;
 
     /** Defaults: loopback, port 8080, 256 MiB of KV memory, 64 conversations, 2 running, 32 queued, 256 tokens. */

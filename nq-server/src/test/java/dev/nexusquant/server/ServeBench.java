@@ -6,6 +6,10 @@ import dev.nexusquant.engine.kv.KvCacheFactory;
 import dev.nexusquant.engine.model.Model;
 import dev.nexusquant.kv.KvSpec;
 import dev.nexusquant.server.api.Json;
+import dev.nexusquant.server.conversation.ConversationOffloader;
+import dev.nexusquant.server.conversation.EvictingOffloader;
+import dev.nexusquant.server.conversation.StoreOffloader;
+import dev.nexusquant.store.KvStores;
 
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -38,7 +42,8 @@ import java.util.concurrent.Future;
  * (and per conversation), the ratio against fp16, the budget's high-water mark, time to first token (median, p90) and
  * aggregate completion tokens/s of each phase.
  *
- * <p>Arguments: MODEL TEXT KV KV_MEMORY CONVERSATIONS [CLIENTS=2] [PROMPT_TOKENS=1990] [GEN=16]
+ * <p>Arguments: MODEL TEXT KV KV_MEMORY CONVERSATIONS [CLIENTS=2] [PROMPT_TOKENS=1990] [GEN=16] [STORE=evict]
+ * (STORE as {@code serve --kv-store}: {@code evict}, {@code dir:PATH}, {@code redis://HOST:PORT}).
  */
 public final class ServeBench {
 
@@ -51,8 +56,9 @@ public final class ServeBench {
         int clients = a.length > 5 ? Integer.parseInt(a[5]) : 2;
         int promptTokens = a.length > 6 ? Integer.parseInt(a[6]) : 1990;
         int gen = a.length > 7 ? Integer.parseInt(a[7]) : 16;
+        String storeSpec = a.length > 8 ? a[8] : "evict";
         try (Model model = Model.load(modelPath)) {
-            KvCacheFactory kv = kvArg.equals("none") ? model.kvCacheFactory() : KvSpec.parse(kvArg);
+            KvCacheFactory kv = ServerConfig.kvCache(model, kvArg);
             int[] all = model.tokenizer().encode(text, false);
             List<String> passages = new ArrayList<>();
             for (int i = 0; i < conversations; i++) {
@@ -64,7 +70,9 @@ public final class ServeBench {
             System.out.printf(Locale.ROOT, "model %s, kv %s, kv-memory %d, %d conversations of ~%d tokens, %d clients, %d generated per turn; load %s%n",
                     modelPath.getFileName(), kv.describe(), kvMemory, conversations, promptTokens, clients, gen,
                     Files.readString(Path.of("/proc/loadavg")).trim());
-            try (NqServer server = NqServer.start(model, cfg)) {
+            ConversationOffloader offloader = storeSpec.equals("evict") ? new EvictingOffloader()
+                    : new StoreOffloader(model, KvStores.open(storeSpec), 100_000);
+            try (NqServer server = NqServer.start(model, cfg, offloader)) {
                 String[] first = new String[conversations];
                 Phase p1 = phase(server, clients, conversations, i -> passages.get(i), gen, first);
                 Map<String, Double> m1 = TestServers.metrics(server);
@@ -72,9 +80,14 @@ public final class ServeBench {
                 Phase p2 = phase(server, clients, conversations, i -> passages.get(i) + first[i] + " Then", gen, null);
                 Map<String, Double> m2 = TestServers.metrics(server);
                 report("turn 2", p2, m2, conversations);
-                System.out.printf(Locale.ROOT, "turn 2 served from a live cache: %d of %d (prefix hits %.0f); offloads %.0f; held max %.0f of %d bytes; overruns %.0f%n",
-                        p2.cachedTurns, conversations, m2.get("nq_prefix_hits_total"), m2.get("nq_sessions_offloaded_total"),
-                        m2.get("nq_kv_bytes_held_max"), kvMemory, m2.get("nq_kv_budget_overruns_total"));
+                System.out.printf(Locale.ROOT, "turn 2 continued a cache: %d of %d (live prefix hits %.0f, restored from the store %.0f); offloads %.0f; store %s: saves %.0f, failures %.0f; held max %.0f of %d bytes; overruns %.0f%n",
+                        p2.cachedTurns, conversations, m2.get("nq_prefix_hits_total"), m2.get("nq_store_hits_total"),
+                        m2.get("nq_sessions_offloaded_total"), offloader.describe(), m2.get("nq_store_saves_total"),
+                        m2.get("nq_store_failures_total"), m2.get("nq_kv_bytes_held_max"), kvMemory, m2.get("nq_kv_budget_overruns_total"));
+                if (offloader instanceof StoreOffloader so) {
+                    System.out.printf(Locale.ROOT, "store bytes written %d%s%n", so.bytesWritten(),
+                            so.lastFailure() == null ? "" : ", last failure: " + so.lastFailure());
+                }
             }
         }
     }
@@ -139,7 +152,8 @@ public final class ServeBench {
         return new long[]{ttft, completion, cached, r.statusCode()};
     }
 
-    static void report(String name, Phase p, Map<String, Double> m, int n) {
+    static void report(String name, Phase p, Map<String, Double> m, int n) throws java.io.IOException {
+        System.out.printf(Locale.ROOT, "(load average at the end of %s: %s)%n", name, Files.readString(Path.of("/proc/loadavg")).trim());
         long[] t = p.ttftNanos().clone();
         Arrays.sort(t);
         System.out.printf(Locale.ROOT, "%s: %.1f s, %d completion tokens, %.2f tokens/s aggregate, TTFT median %.2f s p90 %.2f s, errors %d; "

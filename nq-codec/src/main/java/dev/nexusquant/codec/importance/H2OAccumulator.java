@@ -35,6 +35,36 @@ public final class H2OAccumulator {
         this.seen = new int[capacity];
     }
 
+    /**
+     * An accumulator in a saved state: {@code mass} and {@code seen} ({@code [length]}) as {@link #scores()} and
+     * {@link #counts()} returned them, with room for {@code capacity} positions.
+     */
+    public static H2OAccumulator restore(GqaReduce reduce, int capacity, float[] mass, int[] seen) {
+        if (mass.length != seen.length || capacity < mass.length) {
+            throw new IllegalArgumentException("H2OAccumulator: " + mass.length + " scores, " + seen.length + " counts, capacity " + capacity);
+        }
+        H2OAccumulator a = new H2OAccumulator(capacity, reduce);
+        System.arraycopy(mass, 0, a.mass, 0, mass.length);
+        System.arraycopy(seen, 0, a.seen, 0, seen.length);
+        a.length = mass.length;
+        return a;
+    }
+
+    /** How the query heads of a group are reduced. */
+    public GqaReduce reduce() {
+        return reduce;
+    }
+
+    /** Positions there is room for without growing. */
+    public int capacity() {
+        return mass.length;
+    }
+
+    /** A copy of the number of queries that saw each position, {@code [length()]}. */
+    public int[] counts() {
+        return Arrays.copyOf(seen, length);
+    }
+
     /** Number of positions with a score: the longest row added so far. */
     public int length() {
         return length;

@@ -1,5 +1,8 @@
 package dev.nexusquant.engine.kv;
 
+import dev.nexusquant.codec.state.StateFormatException;
+import dev.nexusquant.codec.state.StateInput;
+import dev.nexusquant.codec.state.StateOutput;
 import dev.nexusquant.engine.tensor.Kernels;
 
 import java.util.Arrays;
@@ -91,6 +94,12 @@ public final class DenseKvCache implements KvCache {
 
     public Precision precision() {
         return precision;
+    }
+
+    /** Attention leaves nothing behind: the appended rows (at this cache's precision) are the whole state. */
+    @Override
+    public PromptReplay promptReplay() {
+        return PromptReplay.rowsOnly(precision == Precision.FP16);
     }
 
     @Override
@@ -279,6 +288,109 @@ public final class DenseKvCache implements KvCache {
         long seen = counts[0];
         return new KvStats(seen, seen, bytes, seen * layout.fp16BytesPerToken(),
                 seen * layout.layers() * 2L * kvDim);
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Saved state
+    // ---------------------------------------------------------------------------------------------------------
+
+    /** The state type of dense caches. */
+    public static final String STATE_TYPE = "dense";
+
+    /** Reads the state {@link #writeState} writes. */
+    static final KvCacheReader READER = new KvCacheReader() {
+        @Override
+        public String stateType() {
+            return STATE_TYPE;
+        }
+
+        @Override
+        public KvCache read(KvLayout layout, String settings, StateInput in) throws StateFormatException {
+            return DenseKvCache.read(layout, settings, in);
+        }
+    };
+
+    @Override
+    public String stateType() {
+        return STATE_TYPE;
+    }
+
+    @Override
+    public String settings() {
+        return precision.name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /**
+     * Per layer: the token count, the positions (delta-coded), then the keys {@code [count][kvHeads * headDim]} and
+     * the values, each in the cache's precision: fp32 byte-shuffled (exponent bytes together: 8.8% smaller files on the
+     * project's model), or fp16 bits as held.
+     */
+    @Override
+    public void writeState(StateOutput out) {
+        checkOpen();
+        out.u8(precision.ordinal());
+        for (int l = 0; l < layout.layers(); l++) {
+            int count = counts[l];
+            out.varint(count);
+            out.positions(positions[l], 0, count);
+            float[] k = new float[count * kvDim], v = new float[count * kvDim]; // [count][kvHeads * headDim]
+            for (int t = 0; t < count; t++) {
+                for (int h = 0; h < layout.kvHeads(); h++) {
+                    readKey(l, h, t, k, t * kvDim + h * headDim);
+                    readValue(l, h, t, v, t * kvDim + h * headDim);
+                }
+            }
+            if (precision == Precision.FP32) {
+                out.shuffledFloats(k, 0, k.length).shuffledFloats(v, 0, v.length);
+            } else { // fp16 bits as held (float16 -> float -> float16 is exact); shuffling fp16 did not pay
+                short[] hk = new short[k.length], hv = new short[v.length];
+                for (int i = 0; i < k.length; i++) {
+                    hk[i] = Float.floatToFloat16(k[i]);
+                    hv[i] = Float.floatToFloat16(v[i]);
+                }
+                out.shorts(hk, 0, hk.length).shorts(hv, 0, hv.length);
+            }
+        }
+    }
+
+    /** A cache rebuilt from {@link #writeState}'s bytes (appended again, so its arrays and bytes are the same). */
+    static DenseKvCache read(KvLayout layout, String settings, StateInput in) throws StateFormatException {
+        int p = in.u8("dense.precision");
+        if (p >= Precision.values().length) throw StateInput.corrupt("dense.precision", "unknown precision " + p);
+        Precision precision = Precision.values()[p];
+        if (!precision.name().equalsIgnoreCase(settings)) {
+            throw StateInput.corrupt("dense.precision", precision + " does not match the saved settings '" + settings + "'");
+        }
+        int kvDim = layout.kvDim();
+        int rowBytes = 2 * kvDim * (precision == Precision.FP32 ? 4 : 2);
+        DenseKvCache cache = new DenseKvCache(layout, precision);
+        int first = -1;
+        for (int l = 0; l < layout.layers(); l++) {
+            String f = "dense.layer[" + l + "]";
+            int count = in.count(f + ".count", Integer.MAX_VALUE - 1, rowBytes + 1);
+            if (first >= 0 && count != first) throw StateInput.corrupt(f + ".count", count + " tokens, layer 0 has " + first);
+            first = count;
+            // a session's cache holds positions 0 .. count - 1
+            int[] pos = in.positions(f + ".positions", count, Math.max(0, count - 1));
+            float[] k = new float[count * kvDim], v = new float[count * kvDim];
+            if (precision == Precision.FP32) {
+                in.shuffledFloats(f + ".keys", k, 0, k.length);
+                in.shuffledFloats(f + ".values", v, 0, v.length);
+            } else {
+                short[] h16 = new short[count * kvDim];
+                in.shorts(f + ".keys", h16, 0, h16.length);
+                for (int i = 0; i < h16.length; i++) k[i] = Float.float16ToFloat(h16[i]);
+                in.shorts(f + ".values", h16, 0, h16.length);
+                for (int i = 0; i < h16.length; i++) v[i] = Float.float16ToFloat(h16[i]);
+            }
+            for (int t0 = 0; t0 < count; t0 += CHUNK_TOKENS) { // appended in chunks, as the arrays were allocated
+                int n = Math.min(CHUNK_TOKENS, count - t0);
+                cache.append(l, n, java.util.Arrays.copyOfRange(pos, t0, t0 + n),
+                        java.util.Arrays.copyOfRange(k, t0 * kvDim, (t0 + n) * kvDim),
+                        java.util.Arrays.copyOfRange(v, t0 * kvDim, (t0 + n) * kvDim));
+            }
+        }
+        return cache;
     }
 
     @Override

@@ -1,5 +1,7 @@
 package dev.nexusquant.engine.kv;
 
+import dev.nexusquant.codec.state.StateOutput;
+
 /**
  * The KV cache of one generation session: the only way the forward pass touches keys and values.
  *
@@ -55,6 +57,22 @@ public interface KvCache extends AutoCloseable {
     }
 
     /**
+     * Freezes what the cache holds now: rows appended later are kept as they come (full precision for a compressing
+     * cache) and nothing held is compressed or evicted any more. The "context" perplexity protocol calls it after
+     * {@link #endOfPrompt()}, so that only the prompt is compressed. The dense cache does nothing.
+     */
+    default void freeze() {
+    }
+
+    /**
+     * How the cache spent its memory, in one line of text per (layer, KV head), or an empty string when it has no
+     * allocation to report (the dense cache, fixed recipes).
+     */
+    default String allocation() {
+        return "";
+    }
+
+    /**
      * The most new tokens the forward pass should append in one step (it splits longer runs). A compressing cache
      * with a full-precision recent window returns its block size once generation has started, so that a long
      * teacher-forced continuation sees older tokens compressed as token-by-token generation would. Default: no limit.
@@ -63,11 +81,47 @@ public interface KvCache extends AutoCloseable {
         return Integer.MAX_VALUE;
     }
 
+    /**
+     * Whether, and how, the state this cache reaches while prefilling a first prompt can be rebuilt by replaying the
+     * forward pass's calls rather than running the model (a prefix store restores shared prompt prefixes this way).
+     * Default: {@link PromptReplay#NONE}.
+     */
+    default PromptReplay promptReplay() {
+        return PromptReplay.NONE;
+    }
+
     /** Tokens appended so far (per layer). */
     long tokensSeen();
 
     /** What this cache holds now. */
     KvStats stats();
+
+    /**
+     * The type of the state {@link #writeState} writes, the key under which a {@link KvCacheReader} reads it back
+     * (found by {@link java.util.ServiceLoader}); null when this cache cannot be saved.
+     */
+    default String stateType() {
+        return null;
+    }
+
+    /**
+     * The settings of this cache in a short canonical form, stored beside its state: {@code "fp32"}, {@code "fp16"},
+     * or a compressed cache's spec. Equal to the {@link KvCacheFactory#describe()} of the factory that made it.
+     */
+    default String settings() {
+        return stateType() == null ? getClass().getSimpleName() : stateType();
+    }
+
+    /**
+     * Writes everything the cache holds, so that its {@link KvCacheReader} can rebuild a cache that continues exactly
+     * where this one stands (the same attention results, bit for bit, and the same later decisions). Must not run
+     * concurrently with anything else on the cache.
+     *
+     * @throws UnsupportedOperationException when {@link #stateType()} is null
+     */
+    default void writeState(StateOutput out) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " cannot be saved");
+    }
 
     /** Frees what the cache holds; it cannot be used afterwards. */
     @Override

@@ -14,7 +14,12 @@ import dev.nexusquant.engine.tensor.Weights;
 import dev.nexusquant.engine.tokenizer.StreamDecoder;
 import dev.nexusquant.engine.tokenizer.Tokenizer;
 
+import java.io.BufferedInputStream;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.util.function.UnaryOperator;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -54,6 +59,7 @@ public final class Model implements AutoCloseable {
     /** [rotaryDims / 2]: base^(-2j / rotaryDims). */
     final double[] ropeInvFreq;
     private final AtomicReference<KvCacheFactory> factory = new AtomicReference<>(DenseKvCache.FP32);
+    private volatile ModelIdentity identity;
 
     /** How fp16/bf16 weight matrices are held: decoded on the fly, or expanded to fp32 once at load. */
     public enum HalfWeights { KEEP, EXPAND }
@@ -211,6 +217,14 @@ public final class Model implements AutoCloseable {
         return new Session(this, cache);
     }
 
+    /**
+     * As {@link #newSession(KvCache)}, for a cache that holds exactly {@code tokens} (positions 0 .. n - 1): the
+     * session then knows its token ids ({@link Session#tokens()}) and can be saved.
+     */
+    public Session newSession(KvCache cache, int[] tokens) {
+        return new Session(this, cache, tokens, null);
+    }
+
     /** A builder for a session: {@code model.session().kvCache(KvCompression.balanced()).open()}. */
     public SessionBuilder session() {
         return new SessionBuilder(this);
@@ -266,13 +280,6 @@ public final class Model implements AutoCloseable {
         if (prompt_.length == 0) throw new IllegalArgumentException("the prompt is empty and no BOS token is added");
         int ctx = config.contextLength();
         if (prompt_.length > ctx) throw new PromptTooLongException(prompt_.length, ctx);
-        Sampler sampler = new Sampler(opts.temperature(), opts.topP(), opts.seed());
-        StreamDecoder decoder = tokenizer.streamDecoder();
-        StringBuilder text = new StringBuilder();
-        int[] out = new int[Math.min(opts.maxTokens(), ctx)];
-        int count = 0;
-        GenerationResult.StopReason reason = GenerationResult.StopReason.MAX_TOKENS;
-
         long t0 = System.nanoTime();
         float[] logits;
         if (onPrefill == PrefillListener.NONE) {
@@ -287,6 +294,33 @@ public final class Model implements AutoCloseable {
             }
         }
         s.endOfPrompt(); // a compressing cache compresses the prompt here
+        long t1 = System.nanoTime();
+        return decode(s, prompt_, logits, opts, onToken, (t1 - t0) / 1e9);
+    }
+
+    /**
+     * Generates after a session that already holds its prompt (a restored one, or one whose prompt the caller ran and
+     * ended with {@link Session#endOfPrompt()}): sampling starts from the logits of its last token. The result's
+     * prompt is the session's tokens, its prefill time zero.
+     *
+     * @throws IllegalStateException when the session has processed no token yet
+     */
+    public GenerationResult continueFrom(Session s, GenerationOptions opts, TokenListener onToken) {
+        float[] logits = s.lastLogits();
+        if (logits == null) throw new IllegalStateException("the session holds no token to continue from");
+        return decode(s, s.tokens(), logits, opts, onToken, 0);
+    }
+
+    /** Samples and runs tokens one at a time from {@code logits} until EOS, the token limit or a full context. */
+    private GenerationResult decode(Session s, int[] prompt_, float[] logits, GenerationOptions opts, TokenListener onToken,
+                                    double prefillSeconds) {
+        int ctx = config.contextLength();
+        Sampler sampler = new Sampler(opts.temperature(), opts.topP(), opts.seed());
+        StreamDecoder decoder = tokenizer.streamDecoder();
+        StringBuilder text = new StringBuilder();
+        int[] out = new int[Math.min(opts.maxTokens(), ctx)];
+        int count = 0;
+        GenerationResult.StopReason reason = GenerationResult.StopReason.MAX_TOKENS;
         long t1 = System.nanoTime();
         int steps = 0;
         int vocab = config.vocabSize();
@@ -316,7 +350,58 @@ public final class Model implements AutoCloseable {
             onToken.onToken(-1, rest);
         }
         return new GenerationResult(text.toString(), prompt_, Arrays.copyOf(out, count), reason,
-                (t1 - t0) / 1e9, (t2 - t1) / 1e9, steps, s.kvCache().stats());
+                prefillSeconds, (t2 - t1) / 1e9, steps, s.kvCache().stats());
+    }
+
+    /** Which model this is, as saved sessions record it (computed once, on first use). */
+    public ModelIdentity identity() {
+        ModelIdentity id = identity;
+        if (id == null) identity = id = ModelIdentity.of(config, file);
+        return id;
+    }
+
+    /**
+     * A session that continues exactly where the saved one stopped (what {@link Session#save} wrote): the same
+     * tokens, KV cache and last logits, so that the next forward pass gives the same logits, bit for bit, as the
+     * session that never stopped (on the same kernels). The stream must end with the saved session.
+     *
+     * @throws SessionRestoreException when the data is truncated, damaged, of an unknown version or cache type, or
+     *                                 saved from another model (the message names what differs); no session exists then
+     */
+    public Session restore(InputStream in) throws IOException {
+        return restore(in, null);
+    }
+
+    /**
+     * As {@link #restore(InputStream)}, with the restored cache passed through {@code wrap} before the session is
+     * built (a server wraps it in its memory meter, for example).
+     */
+    public Session restore(InputStream in, UnaryOperator<KvCache> wrap) throws IOException {
+        return SessionFile.read(this, in, dev.nexusquant.codec.state.StateContainer.defaultLimit(), wrap);
+    }
+
+    /** Restores a session saved in {@code file} (see {@link #restore(InputStream)}). */
+    public Session restore(Path file) throws IOException {
+        try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
+            return restore(in);
+        }
+    }
+
+    /** Restores a session from the bytes {@link Session#toBytes()} gave (see {@link #restore(InputStream)}). */
+    public Session restore(byte[] saved) throws IOException {
+        return restore(new ByteArrayInputStream(saved));
+    }
+
+    /** Reads only the header of a saved session: whose it is, its cache and its tokens (cheap: no cache is built). */
+    public static SavedSession peek(Path file) throws IOException {
+        try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
+            return SessionFile.peek(in);
+        }
+    }
+
+    /** Reads only the header of a saved session from bytes. */
+    public static SavedSession peek(byte[] saved) throws IOException {
+        return SessionFile.peek(new ByteArrayInputStream(saved));
     }
 
     /** Unmaps the file; sessions of this model cannot be used afterwards. */

@@ -6,6 +6,15 @@ import dev.nexusquant.engine.tensor.Kernels;
 import dev.nexusquant.engine.tensor.Linear;
 import dev.nexusquant.engine.tensor.Parallel;
 
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Arrays;
+
 /**
  * One sequence being processed by a {@link Model}: its KV cache, its position and its buffers. Not thread-safe: one
  * thread uses a session at a time (the work inside {@link #forward} is spread over the cores). Several sessions of one
@@ -22,6 +31,12 @@ public final class Session implements AutoCloseable {
     private final KvCache cache;
     private int position;
     private boolean closed;
+    /** Ids of the tokens at positions {@code tokensFrom .. position - 1}; [capacity]. */
+    private int[] tokens = new int[64];
+    /** The first position whose token id is known (0 unless the session began over a filled cache). */
+    private final int tokensFrom;
+    /** [vocab] logits of the last token processed, or null before the first. */
+    private float[] lastLogits;
 
     // buffers for a batch of up to `capacity` tokens, row-major [tokens][width]
     private int capacity;
@@ -37,6 +52,23 @@ public final class Session implements AutoCloseable {
         }
         if (cache.tokensSeen() > Integer.MAX_VALUE) throw new IllegalArgumentException("KV cache holds too many tokens");
         this.position = (int) cache.tokensSeen(); // a cache that already holds tokens 0 .. n-1 continues at n
+        this.tokensFrom = position;
+    }
+
+    /** A restored session: the cache holds exactly {@code tokens}, and {@code logits} are those of the last one. */
+    Session(Model model, KvCache cache, int[] tokens, float[] logits) {
+        this.model = model;
+        this.c = model.config();
+        this.k = model.kernels();
+        this.cache = cache;
+        if (!cache.layout().equals(model.kvLayout())) {
+            throw new IllegalArgumentException("KV cache layout " + cache.layout() + " does not match the model's " + model.kvLayout());
+        }
+        if (cache.tokensSeen() != tokens.length) throw new IllegalArgumentException("the cache holds " + cache.tokensSeen() + " tokens, not " + tokens.length);
+        this.position = tokens.length;
+        this.tokensFrom = 0;
+        this.tokens = Arrays.copyOf(tokens, Math.max(64, tokens.length));
+        this.lastLogits = logits == null ? null : logits.clone();
     }
 
     public Model model() {
@@ -76,13 +108,17 @@ public final class Session implements AutoCloseable {
         }
         if ((long) position + n > Integer.MAX_VALUE) throw new IllegalStateException("position overflow");
         int vocab = c.vocabSize();
+        int known = position - tokensFrom;
+        if (known + n > this.tokens.length) this.tokens = Arrays.copyOf(this.tokens, Math.max(known + n, 2 * this.tokens.length));
         float[] logits = new float[allLogits ? n * vocab : vocab];
         for (int done = 0; done < n; ) {
             int b = Math.min(Math.min(MAX_BATCH, Math.max(1, cache.maxAppend())), n - done);
             boolean last = done + b == n;
+            System.arraycopy(tokens, from + done, this.tokens, position - tokensFrom, b);
             batch(tokens, from + done, b, allLogits || last, allLogits ? logits : null, done * vocab, logits, allLogits);
             done += b;
         }
+        lastLogits = allLogits ? Arrays.copyOfRange(logits, (n - 1) * vocab, n * vocab) : logits.clone();
         return logits;
     }
 
@@ -215,6 +251,76 @@ public final class Session implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /** The ids of the tokens processed so far, positions {@code 0 .. position() - 1}, in order. */
+    public int[] tokens() {
+        if (tokensFrom != 0) {
+            throw new IllegalStateException("this session began over a cache that already held " + tokensFrom
+                    + " tokens; their ids are unknown");
+        }
+        return Arrays.copyOf(tokens, position);
+    }
+
+    /** The logits of the last token processed ({@code [vocab]}, a copy), or null before the first. */
+    public float[] lastLogits() {
+        return lastLogits == null ? null : lastLogits.clone();
+    }
+
+    float[] lastLogitsRef() {
+        return lastLogits;
+    }
+
+    /**
+     * Writes everything the session holds (tokens, the last logits and the KV cache's whole state, with the model's
+     * identity) to {@code out} as a zstd-compressed, checksummed container; {@link Model#restore} gives back a
+     * session that continues exactly here. Not concurrently with {@link #forward}.
+     *
+     * @return bytes written
+     * @throws UnsupportedOperationException when the KV cache cannot be saved ({@code KvCache.stateType()} null)
+     * @throws IllegalStateException         when the session began over a cache it did not fill (tokens unknown)
+     */
+    public long save(OutputStream out) throws IOException {
+        if (closed) throw new IllegalStateException("session is closed");
+        return SessionFile.write(this, out, true);
+    }
+
+    /**
+     * Writes the session to {@code file} atomically: to a temporary file beside it, then moved over it, so that the
+     * file holds either the old content or the complete new one.
+     *
+     * @return bytes written
+     */
+    public long save(Path file) throws IOException {
+        Path abs = file.toAbsolutePath();
+        Path dir = abs.getParent();
+        if (dir != null) Files.createDirectories(dir);
+        Path tmp = Files.createTempFile(dir, abs.getFileName() + ".", ".tmp");
+        try {
+            long n;
+            try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16)) {
+                n = save(out);
+            }
+            try {
+                Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (java.nio.file.AtomicMoveNotSupportedException e) {
+                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
+            }
+            return n;
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    /** The saved form as bytes (what {@link #save(OutputStream)} writes). */
+    public byte[] toBytes() {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try {
+            save(out);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toByteArray();
     }
 
     /** Closes the KV cache. */

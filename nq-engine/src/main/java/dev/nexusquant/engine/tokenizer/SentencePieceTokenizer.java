@@ -88,9 +88,18 @@ public final class SentencePieceTokenizer extends Vocabulary {
 
     @Override
     public int[] encode(String text, boolean addBos) {
+        return encode(text, addBos, addSpacePrefix);
+    }
+
+    @Override
+    public int[] encodeContinuation(String text) {
+        return encode(text, false, false);
+    }
+
+    private int[] encode(String text, boolean addBos, boolean spacePrefix) {
         checkUnicode(text);
         if (text.isEmpty()) return addBos ? new int[]{bos} : new int[0]; // no space prefix for empty text (llama.cpp)
-        String s = ((addSpacePrefix ? " " : "") + text).replace(' ', SPACE_MARK);
+        String s = ((spacePrefix ? " " : "") + text).replace(' ', SPACE_MARK);
         // symbols: one per code point, as [start, start + len) of s, in a doubly linked list
         int n = s.codePointCount(0, s.length());
         int[] start = new int[n], len = new int[n], prev = new int[n], next = new int[n];

@@ -11,10 +11,25 @@ public final class StreamDecoder {
 
     private final Tokenizer tokenizer;
     private final ByteArrayOutputStream pending = new ByteArrayOutputStream();
-    private boolean first = true;
+    private boolean first;
 
+    /** A decoder of a whole text: a SentencePiece space prefix on its first token is dropped, as {@code decode} does. */
     public StreamDecoder(Tokenizer tokenizer) {
+        this(tokenizer, true);
+    }
+
+    /**
+     * @param startOfText whether the first token starts the text (its space prefix dropped) or continues a text
+     *                    already decoded (a generation after a prompt: its leading space is part of the text)
+     */
+    public StreamDecoder(Tokenizer tokenizer, boolean startOfText) {
         this.tokenizer = tokenizer;
+        this.first = startOfText;
+    }
+
+    /** Whether every byte fed so far has been returned as text (no character is waiting for more bytes). */
+    public boolean clean() {
+        return pending.size() == 0;
     }
 
     /** Adds one token; returns the text completed by it (possibly empty). */

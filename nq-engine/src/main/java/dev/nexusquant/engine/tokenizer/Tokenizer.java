@@ -16,6 +16,16 @@ public interface Tokenizer {
     /** The ids of {@code text}, with the BOS id first when {@code addBos}. Special-token text is not parsed. */
     int[] encode(String text, boolean addBos);
 
+    /**
+     * The ids of {@code text} that continues a text already encoded: no BOS, and nothing put in front of it (a
+     * SentencePiece tokenizer's space prefix marks the start of a whole text, not of a continuation). Appending these
+     * ids to the ids of the text before gives a valid encoding of the whole, though not always the one
+     * {@link #encode} would choose (a merge across the seam is not made).
+     */
+    default int[] encodeContinuation(String text) {
+        return encode(text, false);
+    }
+
     /** The text of a sequence of ids. Control tokens (BOS, EOS) produce nothing; invalid UTF-8 becomes U+FFFD. */
     String decode(int[] ids);
 

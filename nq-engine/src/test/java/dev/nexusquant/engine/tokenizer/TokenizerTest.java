@@ -16,7 +16,9 @@ import java.util.regex.Matcher;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class TokenizerTest {
 
@@ -62,8 +64,21 @@ class TokenizerTest {
         assertArrayEquals(new int[]{SP, 3 + 0xC3, 3 + 0xA9}, t.encode("é", false));
         assertEquals("abc é", t.decode(t.encode("abc é", true)));
         assertArrayEquals(new int[]{1}, t.encode("", true));
+        // a continuation gets no space prefix: "ab" alone is ab, not ▁ab; "abc" after a text is abc, not ▁ + abc
+        int AB = id + 4;
+        assertArrayEquals(new int[]{AB}, t.encodeContinuation("ab"));
+        assertArrayEquals(new int[]{ABC}, t.encodeContinuation("abc"));
+        assertArrayEquals(new int[]{SP, ABC}, t.encodeContinuation(" abc"));
+        assertArrayEquals(new int[0], t.encodeContinuation(""));
+        assertEquals("x abc", t.decode(concat(t.encode("x", false), t.encodeContinuation(" abc"))));
         assertThrows(IllegalArgumentException.class, () -> t.encode("bad \uD800 surrogate", true));
         assertThrows(IllegalArgumentException.class, () -> t.decode(new int[]{99999}));
+    }
+
+    private static int[] concat(int[] a, int[] b) {
+        int[] c = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, c, a.length, b.length);
+        return c;
     }
 
     @Test
@@ -82,6 +97,20 @@ class TokenizerTest {
         sb.append(d.flush());
         assertEquals(text, sb.toString());
         assertEquals(text, t.decode(ids));
+        assertTrue(d.clean());
+        // a decoder that continues a text keeps the space in front of its first token
+        StreamDecoder c = new StreamDecoder(t, false);
+        int[] word = t.encodeContinuation(" b");
+        StringBuilder cont = new StringBuilder();
+        for (int id : word) cont.append(c.next(id));
+        assertEquals(" b", cont.toString());
+        // the first byte of a split character leaves the decoder unclean until the character is whole
+        StreamDecoder split = new StreamDecoder(t, false);
+        int[] smile = t.encodeContinuation("😀");
+        if (smile.length > 1) {
+            split.next(smile[0]);
+            assertFalse(split.clean());
+        }
     }
 
     @Test

@@ -37,11 +37,30 @@ public final class PromptTokenizer {
     }
 
     /**
+     * The ids of a whole prompt, BOS first.
+     *
      * @param parseSpecial whether control-token text becomes control tokens
      * @throws IllegalArgumentException for text the tokenizer rejects (a lone surrogate)
      */
     public int[] encode(String text, boolean parseSpecial) {
-        if (!parseSpecial || ids.isEmpty()) return tokenizer.encode(text, true);
+        return encode(text, parseSpecial, true, false);
+    }
+
+    /**
+     * The ids of text that continues a prompt already encoded (no BOS; no space prefix in front of it unless it
+     * follows a control token, where a whole prompt's text would get one too).
+     *
+     * @param afterControl whether the ids before end with a control token
+     */
+    public int[] encodeContinuation(String text, boolean parseSpecial, boolean afterControl) {
+        return encode(text, parseSpecial, false, afterControl);
+    }
+
+    private int[] encode(String text, boolean parseSpecial, boolean whole, boolean afterControl) {
+        if (!parseSpecial || ids.isEmpty()) {
+            if (whole) return tokenizer.encode(text, true);
+            return afterControl ? tokenizer.encode(text, false) : tokenizer.encodeContinuation(text);
+        }
         List<int[]> parts = new ArrayList<>();
         int total = 0;
         int start = 0;
@@ -62,7 +81,7 @@ public final class PromptTokenizer {
                 continue;
             }
             if (i > start) {
-                int[] seg = tokenizer.encode(text.substring(start, i), false);
+                int[] seg = segment(text.substring(start, i), start == 0 && !whole && !afterControl);
                 parts.add(seg);
                 total += seg.length;
             }
@@ -72,11 +91,11 @@ public final class PromptTokenizer {
             start = i;
         }
         if (start < text.length()) {
-            int[] seg = tokenizer.encode(text.substring(start), false);
+            int[] seg = segment(text.substring(start), start == 0 && !whole && !afterControl);
             parts.add(seg);
             total += seg.length;
         }
-        boolean bosFirst = !parts.isEmpty() && parts.get(0).length > 0 && parts.get(0)[0] == tokenizer.bos();
+        boolean bosFirst = !whole || !parts.isEmpty() && parts.get(0).length > 0 && parts.get(0)[0] == tokenizer.bos();
         int[] out = new int[total + (bosFirst ? 0 : 1)];
         int at = 0;
         if (!bosFirst) out[at++] = tokenizer.bos();
@@ -85,5 +104,10 @@ public final class PromptTokenizer {
             at += p.length;
         }
         return at == out.length ? out : Arrays.copyOf(out, at);
+    }
+
+    /** Text between control tokens; {@code continuing}: it goes on from the text before it (no space prefix). */
+    private int[] segment(String text, boolean continuing) {
+        return continuing ? tokenizer.encodeContinuation(text) : tokenizer.encode(text, false);
     }
 }

@@ -22,6 +22,9 @@ public final class Conversation implements Generator.History {
     long lease;
     long lastUsed;
     boolean busy;
+    /** Prompt tokens the pool ran through the model before handing the conversation out, and how long it took. */
+    int poolPrefilled;
+    long poolPrefillNanos;
 
     Conversation(Session session, MeteredKvCache cache, long lease) {
         this.session = session;
@@ -51,6 +54,18 @@ public final class Conversation implements Generator.History {
         if (size + n > tokens.length) tokens = Arrays.copyOf(tokens, Math.max(size + n, 2 * tokens.length));
         System.arraycopy(t, from, tokens, size, n);
         size += n;
+    }
+
+    /**
+     * Prompt tokens the pool ran through the model for this turn before handing the conversation out (a new
+     * conversation prefilled through the prefix store, which holds the whole prompt then), and the time it took.
+     */
+    public int poolPrefilled() {
+        return poolPrefilled;
+    }
+
+    public long poolPrefillNanos() {
+        return poolPrefillNanos;
     }
 
     /** A copy of the tokens the cache holds. */

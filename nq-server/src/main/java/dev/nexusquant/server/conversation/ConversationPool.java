@@ -6,6 +6,7 @@ import dev.nexusquant.server.api.ApiException;
 import dev.nexusquant.server.memory.CacheSizer;
 import dev.nexusquant.server.memory.KvMemoryBudget;
 import dev.nexusquant.server.memory.MeteredKvCache;
+import dev.nexusquant.store.prefix.PrefixStore;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -25,7 +26,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * that could not fit even in an empty budget gets a 503 at once. {@link #release} shrinks the lease to what the cache
  * really holds and keeps the conversation idle for its next turn.
  *
- * <p>Thread-safe: one monitor guards the idle set, the leases and the budget's reservations.
+ * <p>Thread-safe: one monitor guards the idle set, the leases and the budget's reservations. The offloader's saves
+ * and restores run outside it: a conversation being offloaded is in no set (its bytes stay reserved until it is
+ * freed), one being restored has its reservation and slot already counted.
  */
 public final class ConversationPool implements AutoCloseable {
 
@@ -36,10 +39,13 @@ public final class ConversationPool implements AutoCloseable {
     private final ConversationOffloader offloader;
     private final long admissionWaitNanos;
     private final int contextLength;
+    private final PrefixStore prefixes;
 
     /** Idle conversations in least-recently-used order, and by the key of their first tokens. */
     private final LinkedHashSet<Conversation> idle = new LinkedHashSet<>();
     private final Map<Long, List<Conversation>> byHead = new HashMap<>();
+    /** Conversations the offloader is saving (out of the idle set, their bytes still reserved). */
+    private final List<Conversation> leaving = new ArrayList<>();
     private int live;
     private int busy;
     private boolean closed;
@@ -50,6 +56,10 @@ public final class ConversationPool implements AutoCloseable {
     public final AtomicLong offloads = new AtomicLong();
     public final AtomicLong rejected = new AtomicLong();
     public final AtomicLong created = new AtomicLong();
+    public final AtomicLong restored = new AtomicLong();
+    public final AtomicLong prefixChunksRestored = new AtomicLong();
+    public final AtomicLong prefixTokensRestored = new AtomicLong();
+    public final AtomicLong prefixChunksStored = new AtomicLong();
 
     /**
      * @param maxSessions      conversations held in memory at most (idle and running)
@@ -57,6 +67,14 @@ public final class ConversationPool implements AutoCloseable {
      */
     public ConversationPool(Model model, KvCacheFactory factory, long kvMemory, int maxSessions,
                             ConversationOffloader offloader, long admissionWaitMs) {
+        this(model, factory, kvMemory, maxSessions, offloader, admissionWaitMs, null);
+    }
+
+    /**
+     * @param prefixes where a new conversation's prompt prefix is looked up in chunks (shared system prompts), or null
+     */
+    public ConversationPool(Model model, KvCacheFactory factory, long kvMemory, int maxSessions,
+                            ConversationOffloader offloader, long admissionWaitMs, PrefixStore prefixes) {
         if (maxSessions < 1) throw new IllegalArgumentException("max sessions must be at least 1");
         this.model = model;
         this.sizer = new CacheSizer(factory, model.kvLayout());
@@ -65,6 +83,7 @@ public final class ConversationPool implements AutoCloseable {
         this.offloader = offloader;
         this.admissionWaitNanos = admissionWaitMs * 1_000_000L;
         this.contextLength = model.config().contextLength();
+        this.prefixes = prefixes;
     }
 
     public KvMemoryBudget budget() {
@@ -105,62 +124,225 @@ public final class ConversationPool implements AutoCloseable {
     public Conversation acquire(int[] prompt, int maxNew) throws InterruptedException {
         int after = (int) Math.min((long) prompt.length + maxNew, contextLength);
         long deadline = System.nanoTime() + admissionWaitNanos;
+        Conversation c;
+        ConversationOffloader.Saved saved = null;
+        long need;
         synchronized (this) {
-            if (closed) throw unavailable("the server is shutting down", 1);
-            Conversation c = takeLongestPrefix(prompt);
+            while (true) {
+                if (closed) throw unavailable("the server is shutting down", 1);
+                c = takeLongestPrefix(prompt);
+                if (c == null) saved = offloader.take(prompt);
+                // its history is being offloaded right now: wait until the offloader has it, to restore it
+                if (c != null || saved != null || !leavingPrefixOf(prompt) || System.nanoTime() > deadline) break;
+                wait(50);
+            }
             if (c != null) {
                 prefixHits.incrementAndGet();
                 reusedTokens.addAndGet(c.size());
             } else {
                 prefixMisses.incrementAndGet();
             }
-            long need = c != null ? need(c.cache().bytes(), c.size(), after) : need(0, 0, after);
+            need = c != null ? need(c.cache().bytes(), c.size(), after)
+                    : saved != null ? need(saved.heldBytes(), saved.tokens().length, after) : need(0, 0, after);
             if (need > budget.limit()) {
                 if (c != null) putIdle(c);
+                if (saved != null) offloader.putBack(saved);
                 rejected.incrementAndGet();
                 throw new ApiException(503, "server_error", "kv_memory", null, String.format(java.util.Locale.ROOT,
                         "this request needs up to %d bytes of KV cache (%d tokens), more than the server's whole KV memory budget of %d bytes",
                         need, after, budget.limit()), 0);
             }
-            long have = c != null ? c.lease : 0;
-            while (true) {
-                boolean slot = c != null || live < maxSessions;
-                if (slot && budget.tryReserve(need - have)) break;
-                if (offloadOne()) continue;
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    if (c != null) putIdle(c);
-                    rejected.incrementAndGet();
-                    throw unavailable(slot ? "the KV memory budget is held by running requests"
-                            : "all " + maxSessions + " conversation slots are busy", 2);
-                }
-                wait(Math.max(1, left / 1_000_000L));
-                if (closed) {
-                    if (c != null) drop(c);
-                    throw unavailable("the server is shutting down", 1);
+        }
+        try {
+            reserve(c == null, need - (c != null ? c.lease : 0), deadline);
+        } catch (ApiException | InterruptedException e) {
+            synchronized (this) {
+                if (c != null) {
+                    if (closed) drop(c); else putIdle(c);
                 }
             }
-            // the reservation of need - have is made
-            if (c == null) {
-                MeteredKvCache cache = null;
-                try {
-                    cache = new MeteredKvCache(sizer.factory().create(model.kvLayout()), budget, need);
-                    c = new Conversation(model.newSession(cache), cache, need);
-                } catch (RuntimeException e) {
-                    if (cache != null) cache.close();
+            if (saved != null) offloader.putBack(saved);
+            throw e;
+        }
+        // the reservation is made (and a slot counted in live for a new conversation)
+        if (c != null) {
+            c.lease = need;
+            c.cache().lease(need);
+        } else if (saved != null) {
+            c = restore(saved, need);
+            if (c == null) { // could not be read back: give the reservation back and start afresh
+                synchronized (this) {
                     budget.release(need);
-                    throw e;
+                    live--;
+                    notifyAll();
                 }
-                live++;
-                created.incrementAndGet();
-            } else {
-                c.lease = need;
-                c.cache().lease(need);
+                return acquireFresh(prompt, after, deadline);
+            }
+        } else if (prefixes != null && prompt.length > prefixes.chunkTokens()) {
+            c = createThroughPrefixStore(need, prompt);
+        } else {
+            c = create(need);
+        }
+        return start(c);
+    }
+
+    /** The prefix store in use, or null. */
+    public PrefixStore prefixes() {
+        return prefixes;
+    }
+
+    /**
+     * A new conversation, with {@code lease} reserved, that holds the whole {@code prompt}: the prefix store replays
+     * the stored chunks of its start into the new cache (bit-exact with a prefill) and the model runs the rest; the
+     * chunks that were missing are stored for the next conversation that shares them.
+     */
+    private Conversation createThroughPrefixStore(long lease, int[] prompt) {
+        MeteredKvCache[] last = new MeteredKvCache[1];
+        KvCacheFactory metered = new KvCacheFactory() {
+            @Override
+            public dev.nexusquant.engine.kv.KvCache create(dev.nexusquant.engine.kv.KvLayout layout) {
+                return last[0] = new MeteredKvCache(sizer.factory().create(layout), budget, lease);
+            }
+
+            @Override
+            public String describe() {
+                return sizer.factory().describe(); // the chunks' key: the same cache as without the meter
+            }
+        };
+        long t0 = System.nanoTime();
+        PrefixStore.Prefilled p;
+        try {
+            p = prefixes.prefill(metered, prompt);
+        } catch (RuntimeException e) {
+            if (last[0] != null) last[0].close();
+            synchronized (this) {
+                budget.release(lease);
+                live--;
+                notifyAll();
+            }
+            throw e;
+        }
+        Conversation c = new Conversation(p.session(), last[0], lease);
+        c.append(prompt, 0, prompt.length);
+        c.poolPrefilled = p.stats().prefilledTokens();
+        c.poolPrefillNanos = System.nanoTime() - t0;
+        prefixChunksRestored.addAndGet(p.stats().hits());
+        prefixTokensRestored.addAndGet(p.stats().restoredTokens());
+        prefixChunksStored.addAndGet(p.stats().stored());
+        created.incrementAndGet();
+        return c;
+    }
+
+    /** A new, empty conversation for a prompt whose saved prefix could not be restored. */
+    private Conversation acquireFresh(int[] prompt, int after, long deadline) throws InterruptedException {
+        long need = need(0, 0, after);
+        reserve(true, need, deadline);
+        return start(create(need));
+    }
+
+    /** Marks a conversation with its reservation made as running; drops it if the pool closed meanwhile. */
+    private Conversation start(Conversation c) {
+        synchronized (this) {
+            if (closed) {
+                drop(c);
+                notifyAll();
+                throw unavailable("the server is shutting down", 1);
             }
             c.busy = true;
             busy++;
             return c;
         }
+    }
+
+    /**
+     * Reserves {@code amount} bytes (and a conversation slot when {@code newSlot}): offloads idle conversations, least
+     * recently used first, while the budget or the slots are short, then waits for running turns to give memory back
+     * until {@code deadline}. The offloader saves each one without the pool's lock held.
+     *
+     * @throws ApiException 503 when the deadline passes
+     */
+    private void reserve(boolean newSlot, long amount, long deadline) throws InterruptedException {
+        while (true) {
+            Conversation victim;
+            synchronized (this) {
+                if (closed) throw unavailable("the server is shutting down", 1);
+                boolean slot = !newSlot || live < maxSessions;
+                if (slot && budget.tryReserve(amount)) {
+                    if (newSlot) live++;
+                    return;
+                }
+                victim = takeLeastRecentlyUsed();
+                if (victim != null) leaving.add(victim);
+                if (victim == null) {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        rejected.incrementAndGet();
+                        throw unavailable(slot ? "the KV memory budget is held by running requests"
+                                : "all " + maxSessions + " conversation slots are busy", 2);
+                    }
+                    wait(Math.max(1, left / 1_000_000L));
+                    continue;
+                }
+            }
+            try {
+                offloader.offload(victim);
+            } finally {
+                synchronized (this) {
+                    leaving.remove(victim);
+                    drop(victim);
+                    offloads.incrementAndGet();
+                    notifyAll();
+                }
+            }
+        }
+    }
+
+    /** A new conversation over a new cache, with {@code lease} reserved. */
+    private Conversation create(long lease) {
+        MeteredKvCache cache = null;
+        try {
+            cache = new MeteredKvCache(sizer.factory().create(model.kvLayout()), budget, lease);
+            Conversation c = new Conversation(model.newSession(cache), cache, lease);
+            created.incrementAndGet();
+            return c;
+        } catch (RuntimeException e) {
+            if (cache != null) cache.close();
+            synchronized (this) {
+                budget.release(lease);
+                live--;
+                notifyAll();
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * A saved conversation read back with {@code lease} reserved, holding the tokens the restored session says it
+     * holds; null when the offloader could not read it (or it came back other than it was saved).
+     */
+    private Conversation restore(ConversationOffloader.Saved saved, long lease) {
+        MeteredKvCache[] metered = new MeteredKvCache[1];
+        dev.nexusquant.engine.model.Session session = null;
+        try {
+            session = offloader.restore(saved, cache -> metered[0] = new MeteredKvCache(cache, budget, lease));
+        } catch (RuntimeException e) {
+            if (metered[0] != null) metered[0].close();
+            return null;
+        }
+        if (session == null) {
+            if (metered[0] != null) metered[0].close();
+            return null;
+        }
+        int[] tokens = session.tokens();
+        if (metered[0] == null || !java.util.Arrays.equals(tokens, saved.tokens())) {
+            session.close();
+            if (metered[0] != null) metered[0].close();
+            return null;
+        }
+        Conversation c = new Conversation(session, metered[0], lease);
+        c.append(tokens, 0, tokens.length); // what the cache holds: so that it can be continued, and offloaded again
+        restored.incrementAndGet();
+        return c;
     }
 
     /**
@@ -200,19 +382,19 @@ public final class ConversationPool implements AutoCloseable {
         live--;
     }
 
-    /** Offloads the least recently used idle conversation; false when none is idle. */
-    private boolean offloadOne() {
+    /** Takes the least recently used idle conversation out of the idle set (to offload it); null when none is idle. */
+    private Conversation takeLeastRecentlyUsed() {
         var it = idle.iterator();
-        if (!it.hasNext()) return false;
+        if (!it.hasNext()) return null;
         Conversation victim = it.next();
         removeIdle(victim);
-        try {
-            offloader.offload(victim);
-        } finally {
-            drop(victim);
-            offloads.incrementAndGet();
-        }
-        return true;
+        return victim;
+    }
+
+    /** Whether a conversation being offloaded holds a prefix of {@code prompt}. */
+    private boolean leavingPrefixOf(int[] prompt) {
+        for (Conversation c : leaving) if (c.prefixOf(prompt)) return true;
+        return false;
     }
 
     private Conversation takeLongestPrefix(int[] prompt) {

@@ -5,6 +5,7 @@ import dev.nexusquant.engine.model.Session;
 import dev.nexusquant.engine.tokenizer.StreamDecoder;
 import dev.nexusquant.engine.tokenizer.Tokenizer;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.function.BooleanSupplier;
 
@@ -42,30 +43,45 @@ public final class Generator {
     }
 
     /**
-     * @param session   the session; it holds {@code prompt[0 .. history.size())} already
-     * @param prompt    the whole prompt of this turn
-     * @param cancelled polled before every forward pass; true ends the turn with {@link TurnResult.Finish#CANCELLED}
+     * @param session    the session; it holds {@code prompt[0 .. history.size())} already (the whole prompt: its last
+     *                   logits are used)
+     * @param prompt     the whole prompt of this turn
+     * @param stripSpace whether the text drops the space in front of its first token (a chat answer, or a text with
+     *                   no prompt text before it, from a tokenizer that puts a space prefix in front of texts); a
+     *                   completion otherwise keeps it, since the text goes on from the prompt
+     * @param cancelled  polled before every forward pass; true ends the turn with {@link TurnResult.Finish#CANCELLED}
      */
-    public static TurnResult run(Session session, History history, int[] prompt, Sampling o, TextSink sink,
-                                 BooleanSupplier cancelled) {
+    public static TurnResult run(Session session, History history, int[] prompt, Sampling o, boolean stripSpace,
+                                 TextSink sink, BooleanSupplier cancelled) {
         Tokenizer tok = session.model().tokenizer();
         int ctx = session.model().config().contextLength();
         int vocab = session.model().config().vocabSize();
         int held = history.size();
-        if (held >= prompt.length) throw new IllegalArgumentException("the session holds the whole prompt; one new token is needed");
+        if (held > prompt.length) throw new IllegalArgumentException("the session holds more than the prompt");
         long t0 = System.nanoTime();
-        if (cancelled.getAsBoolean()) return new TurnResult("", 0, TurnResult.Finish.CANCELLED, 0, 0, 0, 0);
-        float[] logits = session.forward(prompt, held, prompt.length - held, false);
-        history.append(prompt, held, prompt.length - held);
+        if (cancelled.getAsBoolean()) return TurnResult.cancelled();
+        float[] logits;
+        if (held == prompt.length) { // prefilled before (through a prefix store): its last logits are the prompt's
+            logits = session.lastLogits();
+            if (logits == null) throw new IllegalArgumentException("the session holds the prompt but no logits");
+        } else {
+            logits = session.forward(prompt, held, prompt.length - held, false);
+            history.append(prompt, held, prompt.length - held);
+        }
         session.endOfPrompt();
 
         Sampler sampler = new Sampler(o.temperature(), o.topP(), o.seed());
-        StreamDecoder decoder = tok.streamDecoder();
+        StreamDecoder decoder = new StreamDecoder(tok, false);
         StopMatcher stops = new StopMatcher(o.stop(), sink);
         TurnResult.Finish finish = TurnResult.Finish.LENGTH;
         int count = 0, steps = 0;
-        long tFirst = 0, tDecode = 0;
+        long tFirst = 0;
         int[] one = new int[1];
+        // [count + 1] for the transcript: the ids generated, and after each one the length of the raw text decoded so
+        // far, or -1 where a character is still unfinished
+        int[] generated = new int[Math.min(o.maxTokens(), 1024)];
+        int[] rawLength = new int[generated.length + 1];
+        StringBuilder raw = new StringBuilder();
         while (count < o.maxTokens()) {
             int next = sampler.sample(logits, 0, vocab);
             if (count == 0) tFirst = System.nanoTime();
@@ -73,8 +89,17 @@ public final class Generator {
                 finish = TurnResult.Finish.STOP;
                 break;
             }
+            if (count == generated.length) {
+                generated = Arrays.copyOf(generated, 2 * count);
+                rawLength = Arrays.copyOf(rawLength, 2 * count + 1);
+            }
+            generated[count] = next;
             count++;
-            if (stops.add(decoder.next(next))) {
+            String piece = decoder.next(next);
+            raw.append(piece);
+            rawLength[count] = decoder.clean() ? raw.length() : -1;
+            if (stripSpace && raw.length() == piece.length() && piece.startsWith(" ")) piece = piece.substring(1);
+            if (stops.add(piece)) {
                 finish = TurnResult.Finish.STOP;
                 break;
             }
@@ -91,10 +116,22 @@ public final class Generator {
         long t2 = System.nanoTime();
         if (tFirst == 0) tFirst = t2;
         if (finish != TurnResult.Finish.STOP || !stops.stopped()) {
-            stops.add(decoder.flush());
+            String rest = decoder.flush();
+            if (stripSpace && raw.isEmpty() && rest.startsWith(" ")) rest = rest.substring(1);
+            stops.add(rest);
             stops.finish();
         }
-        return new TurnResult(stops.text(), count, finish, prompt.length - held, tFirst - t0, t2 - tFirst, steps);
+        String text = stops.text();
+        // the ids whose raw text lies within the text returned: up to the last whole character before any stop cut
+        int skipped = stripSpace && !raw.isEmpty() && raw.charAt(0) == ' ' ? 1 : 0; // the space the text dropped
+        int returned = text.isEmpty() ? 0 : text.length() + skipped;
+        int all = count;
+        while (all > 0 && rawLength[all] < 0) all--;
+        int keep = all;
+        while (keep > 0 && (rawLength[keep] < 0 || rawLength[keep] > returned)) keep--;
+        return new TurnResult(text, count, finish, prompt.length - held, tFirst - t0, t2 - tFirst, steps,
+                Arrays.copyOf(generated, keep), raw.substring(0, keep == 0 ? 0 : rawLength[keep]),
+                Arrays.copyOf(generated, all), raw.substring(0, all == 0 ? 0 : rawLength[all]));
     }
 
     /**

@@ -19,7 +19,8 @@ import java.util.concurrent.TimeUnit;
  * encoding) with a virtual thread per exchange. Chosen over Helidon SE 4.5 by measurement (BENCHMARKS.md, "Serving":
  * the same API on both, loopback load test); it adds no dependency.
  *
- * <p>Limits: bodies above {@code maxBody} get 413 (from Content-Length before reading, or as they arrive); a body
+ * <p>Limits: bodies above {@code maxBody} get 413 (from Content-Length before reading, or as they arrive; the rest
+ * of the body, up to 64 MiB, is read and dropped first so that the client, still sending, gets the answer); a body
  * that has not arrived within {@code bodyTimeoutMs} gets 408; a client that stops sending altogether is disconnected
  * by the JDK server's own request timer ({@code sun.net.httpserver.maxReqTime}, set from the same timeout when this
  * class is first used, unless already set); at most 200 headers of 380 KiB together (JDK defaults) and 4096 open
@@ -75,6 +76,9 @@ public final class JdkHttpTransport implements AutoCloseable {
 
     /** One exchange. */
     static final class Call implements HttpCall {
+        /** The most bytes of a too-large body read and dropped before the 413 goes out. */
+        static final long DRAIN_LIMIT = 64L << 20;
+
         private final HttpExchange ex;
         private final int maxBody;
         private final int bodyTimeoutMs;
@@ -101,21 +105,22 @@ public final class JdkHttpTransport implements AutoCloseable {
         @Override
         public byte[] body() {
             String cl = ex.getRequestHeaders().getFirst("Content-Length");
+            long deadline = started + bodyTimeoutMs * 1_000_000L;
             if (cl != null) {
                 try {
-                    if (Long.parseLong(cl.trim()) > maxBody) throw tooLarge();
+                    if (Long.parseLong(cl.trim()) > maxBody) throw tooLarge(deadline);
                 } catch (NumberFormatException e) {
                     throw new ApiException(400, "invalid_request_error", "bad_content_length", null, "Content-Length is not a number", 0);
                 }
             }
-            long deadline = started + bodyTimeoutMs * 1_000_000L;
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             byte[] buf = new byte[16384];
-            try (InputStream in = ex.getRequestBody()) {
+            try {
+                InputStream in = ex.getRequestBody();
                 int n;
                 while ((n = in.read(buf)) >= 0) {
                     out.write(buf, 0, n);
-                    if (out.size() > maxBody) throw tooLarge();
+                    if (out.size() > maxBody) throw tooLarge(deadline);
                     if (System.nanoTime() > deadline) {
                         ex.getResponseHeaders().set("Connection", "close");
                         throw new ApiException(408, "invalid_request_error", "request_timeout", null,
@@ -130,8 +135,22 @@ public final class JdkHttpTransport implements AutoCloseable {
             return out.toByteArray();
         }
 
-        private ApiException tooLarge() {
+        /**
+         * The 413 for a body over the limit. The rest of the body is read and dropped first (up to
+         * {@link #DRAIN_LIMIT} bytes, within the body's time): a client still sending when the server closes the
+         * connection would see a reset instead of the answer. A larger or slower body is cut off by closing.
+         */
+        private ApiException tooLarge(long deadline) {
             ex.getResponseHeaders().set("Connection", "close");
+            try {
+                InputStream in = ex.getRequestBody();
+                byte[] buf = new byte[65536];
+                long drained = 0;
+                int n;
+                while (drained < DRAIN_LIMIT && System.nanoTime() < deadline && (n = in.read(buf)) >= 0) drained += n;
+            } catch (IOException ignored) {
+                // the client is gone or slow: the connection closes anyway
+            }
             return new ApiException(413, "invalid_request_error", "request_too_large", null,
                     "the request body is larger than " + maxBody + " bytes", 0);
         }

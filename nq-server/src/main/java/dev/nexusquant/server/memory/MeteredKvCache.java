@@ -92,6 +92,28 @@ public final class MeteredKvCache implements KvCache {
         return inner.stats();
     }
 
+    // saving a session saves the inner cache's state (Session.save); a restored one is wrapped again (Model.restore)
+    @Override
+    public String stateType() {
+        return inner.stateType();
+    }
+
+    @Override
+    public String settings() {
+        return inner.settings();
+    }
+
+    @Override
+    public void writeState(dev.nexusquant.codec.state.StateOutput out) {
+        inner.writeState(out);
+    }
+
+    // a prefix store replays recorded calls into this cache: it needs the inner cache's replay description
+    @Override
+    public dev.nexusquant.engine.kv.PromptReplay promptReplay() {
+        return inner.promptReplay();
+    }
+
     public KvCache inner() {
         return inner;
     }

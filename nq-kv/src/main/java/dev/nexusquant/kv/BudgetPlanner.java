@@ -1,0 +1,171 @@
+package dev.nexusquant.kv;
+
+import dev.nexusquant.codec.CodedRows;
+import dev.nexusquant.codec.RowCodecs;
+import dev.nexusquant.codec.VectorCompressor;
+import dev.nexusquant.engine.kv.KvLayout;
+import dev.nexusquant.kv.eviction.EvictionPolicy;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.IntToLongFunction;
+
+/**
+ * Runs the {@link BudgetAllocator} for a {@link CompressedKvCache} with a ratio target, once, before the first
+ * prompt is compressed: gathers each head's rows, ranking and coded candidates, counts the bytes the plan does not
+ * decide about (full-precision window, young rows at their codecs, their attention-mass accumulators, the transform's
+ * means), and gives every head its {@link HeadPlan}.
+ *
+ * <p>The target: {@code fp16 bytes of the prompt / ratio} for everything the cache holds at the end of the prompt.
+ */
+final class BudgetPlanner {
+
+    private final CompressedKvCache cache;
+    private final KvCompression cfg;
+    private final KvLayout layout;
+    private final int dim;
+    private final int group;
+
+    BudgetPlanner(CompressedKvCache cache) {
+        this.cache = cache;
+        this.cfg = cache.config();
+        this.layout = cache.kvLayout();
+        this.dim = layout.headDim();
+        this.group = layout.groupSize();
+    }
+
+    /** Bytes of a position set of {@code n} ascending positions spanning at most {@code span} (as PositionSet counts). */
+    static long positionBytes(int n, long span) {
+        if (n <= 0) return 0;
+        long bitmap = 8L * ((span + 63) / 64);
+        return 12 + Math.min(bitmap, Math.min(2L * (n - 1), 4L * n));
+    }
+
+    void plan() {
+        HeadState[][] heads = cache.headStates();
+        BitAllocation codecs = cache.bitAllocation();
+        int layers = layout.layers(), kvHeads = layout.kvHeads();
+        VectorCompressor[] kcs = new VectorCompressor[BudgetAllocator.KEY_CODECS.length];
+        VectorCompressor[] vcs = new VectorCompressor[BudgetAllocator.VALUE_CODECS.length];
+        for (int c = 0; c < kcs.length; c++) kcs[c] = RowCodecs.create(BudgetAllocator.KEY_CODECS[c], dim, true);
+        for (int c = 0; c < vcs.length; c++) vcs[c] = RowCodecs.create(BudgetAllocator.VALUE_CODECS[c], dim, false);
+        long target = (long) Math.floor(cache.seenTokens() * (double) layout.fp16BytesPerToken() / cfg.ratio());
+        long fixed = 0;
+        List<List<BudgetAllocator.Option>> options = new ArrayList<>();
+        List<IntToLongFunction[][]> byteFns = new ArrayList<>();
+        int[] oldRows = new int[layers * kvHeads];
+        int[] sinkRows = new int[layers * kvHeads];
+        long[] headFixed = new long[layers * kvHeads];
+        for (int l = 0; l < layers; l++) {
+            for (int h = 0; h < kvHeads; h++) {
+                HeadState hd = heads[l][h];
+                int i = l * kvHeads + h;
+                int rows = hd.window.count();
+                int cand = Math.max(0, rows - cfg.window());
+                int newest = rows == 0 ? 0 : hd.window.position(rows - 1);
+                int old = cand;
+                if (codecs.aging()) {
+                    old = 0;
+                    while (old < cand && hd.window.position(old) < newest - cfg.ageAfter()) old++;
+                }
+                oldRows[i] = old;
+                // the head's transform, fitted as its first compression will fit it
+                float[] k = hd.windowKeys(rows, dim);
+                float[] v = new float[rows * dim];
+                hd.window.values(0, rows, v, 0);
+                int[] pos = hd.windowPositions(rows);
+                RowTransform t = hd.transform.unfitted();
+                float[] kd = Arrays.copyOf(k, Math.max(1, cand) * dim);
+                t.toKeyDomain(kd, cand, pos);
+                PromptQueryRing ring = hd.hasPromptQueries() ? hd.promptQueries : null;
+                t.fit(kd, Arrays.copyOf(v, Math.max(1, cand) * dim), cand, ring == null ? null : ring.toFloats(),
+                        ring == null ? 0 : ring.held() * group);
+                long fixed0 = fixed;
+                fixed += hd.window.bytesFor(rows - cand) + t.bytes();
+                // young rows: kept whole at the young codecs, in blocks, each with its attention-mass accumulator
+                VectorCompressor ky = codecs.keys(l), vy = codecs.values(l);
+                for (int from = old; from < cand; from += cfg.block()) {
+                    int nb = Math.min(cfg.block(), cand - from);
+                    fixed += CodedRows.bytesFor(ky, nb) + CodedRows.bytesFor(vy, nb)
+                            + positionBytes(nb, pos[from + nb - 1] - pos[from] + 1) + (cache.evictAtAging() ? 8L * nb : 0);
+                }
+                if (hd.received != null) fixed += hd.received.bytes();
+                headFixed[i] = fixed - fixed0;
+                // ranking of the old rows: sinks first, then by the eviction policy's score (ties to the later row)
+                EvictionPolicy ev = cfg.eviction();
+                int sinks = 0;
+                while (sinks < old && pos[sinks] < Math.max(ev.sinks(), cfg.pin())) sinks++;
+                sinkRows[i] = sinks;
+                float[] score = old > 0 ? ev.scores(cache.new HeadCandidates(hd, old, true)) : new float[0];
+                Integer[] order = new Integer[old - sinks];
+                for (int r = 0; r < order.length; r++) order[r] = sinks + r;
+                Arrays.sort(order, (a, b) -> score[a] != score[b] ? Float.compare(score[b], score[a]) : Integer.compare(b, a));
+                int[] rank = new int[old];
+                for (int r = 0; r < sinks; r++) rank[r] = r;
+                for (int r = 0; r < order.length; r++) rank[sinks + r] = order[r];
+                // coded candidates, read back to the appended domain
+                float[][] keyDec = new float[kcs.length][];
+                float[][] valueDec = new float[vcs.length][];
+                for (int c = 0; c < kcs.length; c++) keyDec[c] = roundTrip(t, kcs[c], kd, pos, 0, old, true);
+                for (int c = 0; c < vcs.length; c++) valueDec[c] = roundTrip(t, vcs[c], v, pos, 0, old, false);
+                float[] youngK = roundTrip(t, ky, kd, pos, old, cand - old, true);
+                float[] youngV = roundTrip(t, vy, v, pos, old, cand - old, false);
+                long span = old == 0 ? 0 : pos[old - 1] - pos[0] + 1;
+                IntToLongFunction[][] fns = new IntToLongFunction[kcs.length][vcs.length];
+                for (int c = 0; c < kcs.length; c++) {
+                    for (int e = 0; e < vcs.length; e++) {
+                        VectorCompressor kc = kcs[c], vc = vcs[e];
+                        fns[c][e] = n -> n == 0 ? 0 : CodedRows.bytesFor(kc, n) + CodedRows.bytesFor(vc, n) + positionBytes(n, span);
+                    }
+                }
+                byteFns.add(fns);
+                float[] queries = ring == null ? new float[0] : ring.toFloats();
+                int nq = ring == null ? 0 : ring.held();
+                // the ring in time order: slot (recorded - held + j) % slots is the j-th oldest held query
+                float[] qs = new float[nq * group * dim];
+                int[] qpos = new int[nq];
+                for (int j = 0; j < nq; j++) {
+                    int slot = (ring.recorded - nq + j) % ring.slots();
+                    System.arraycopy(queries, slot * group * dim, qs, j * group * dim, group * dim);
+                    qpos[j] = ring.positions[slot];
+                }
+                options.add(BudgetAllocator.measure(new BudgetAllocator.HeadData(dim, group, rows, k, v, pos, old, cand,
+                        rank, sinks, keyDec, valueDec, youngK, youngV, qs, qpos, nq, fns)));
+            }
+        }
+        long budget = target - fixed;
+        BudgetAllocator.Option[] chosen = BudgetAllocator.choose(options, oldRows, budget,
+                (i, o) -> byteFns.get(i)[o.keyCodec()][o.valueCodec()].applyAsLong(o.keep()));
+        for (int l = 0; l < layers; l++) {
+            for (int h = 0; h < kvHeads; h++) {
+                int i = l * kvHeads + h;
+                BudgetAllocator.Option o = chosen[i];
+                heads[l][h].plan = new HeadPlan(l, h, Math.max(o.keep(), sinkRows[i]), oldRows[i],
+                        BudgetAllocator.KEY_CODECS[o.keyCodec()], BudgetAllocator.VALUE_CODECS[o.valueCodec()],
+                        kcs[o.keyCodec()], vcs[o.valueCodec()], o.bytes(), o.error(), headFixed[i] + o.bytes(),
+                        cache.seenTokens());
+            }
+        }
+    }
+
+    /**
+     * Rows {@code [from, from + n)} of {@code rows} ([..][dim], keys already in the key domain when {@code keys}) as
+     * the cache would store them with {@code codec}, read back to the appended domain. [n][dim]
+     */
+    private float[] roundTrip(RowTransform t, VectorCompressor codec, float[] rows, int[] pos, int from, int n, boolean keys) {
+        float[] x = Arrays.copyOfRange(rows, from * dim, (from + n) * dim);
+        if (n == 0) return x;
+        for (int r = 0; r < n; r++) {
+            if (keys) t.keyToStorage(x, r * dim);
+            else t.valueToStorage(x, r * dim);
+        }
+        CodedRows coded = CodedRows.encode(codec, x, 0, n);
+        coded.decode(0, n, x, 0);
+        for (int r = 0; r < n; r++) {
+            if (keys) t.keyFromStorage(x, r * dim, pos[from + r]);
+            else t.valueFromStorage(x, r * dim);
+        }
+        return x;
+    }
+}

@@ -1,0 +1,169 @@
+package dev.nexusquant.kv;
+
+import dev.nexusquant.engine.kv.KvLayout;
+import dev.nexusquant.engine.kv.RopeSpec;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class BudgetAllocatorTest {
+
+    static final KvLayout LAYOUT = new KvLayout(2, 8, 2, 64, 8192, new RopeSpec(RopeSpec.Style.ADJACENT, 10000, 1, 64));
+    static final String BASE = "k=e8:4,v=e8:3,evict=snapkv:0.5,block=16,wprec=f16,rot=on,center=kv,sinks=4";
+
+    /** Prefills {@code prompt} random tokens, ends the prompt; returns the cache. */
+    static CompressedKvCache prompted(String spec, int prompt, long seed) {
+        CompressedKvCache c = (CompressedKvCache) KvSpec.parse(spec).create(LAYOUT);
+        CompressedKvCacheTest.Driver d = new CompressedKvCacheTest.Driver(LAYOUT, c, seed);
+        for (int done = 0; done < prompt; done += 256) d.step(Math.min(256, prompt - done), false, false, 0, "");
+        c.endOfPrompt();
+        return c;
+    }
+
+    @Test
+    void theRatioTargetIsMetWithinAFractionOfAPercentAndNeverExceeded() {
+        String[][] cases = {
+                {BASE + ",window=16", "10"}, {BASE + ",window=16", "17"}, {BASE + ",window=0", "33"},
+                {BASE + ",window=16,age=64,ak=e8:2,av=e8:1", "17"}, {BASE + ",window=8,keys=pre", "12.5"},
+        };
+        for (String[] cs : cases) {
+            for (int prompt : new int[]{640, 1300}) {
+                double r = Double.parseDouble(cs[1]);
+                CompressedKvCache c = prompted(cs[0] + ",ratio=" + cs[1], prompt, prompt * 31L + cs[0].length());
+                long fp16 = c.stats().fp16Bytes();
+                long held = c.stats().bytes();
+                long target = (long) Math.floor(fp16 / r);
+                String what = cs[0] + ",ratio=" + cs[1] + " on " + prompt + " tokens: held " + held + ", target " + target;
+                assertTrue(held <= target, what);
+                assertTrue(held >= 0.995 * target, what);
+                assertEquals(c.recountBytes(), held, what);
+                assertTrue(c.stats().ratio() >= r && c.stats().ratio() < r * 1.03, what);
+            }
+        }
+    }
+
+    @Test
+    void generationKeepsTheRatioWhenRowsAgeEvenWithoutAWindow() {
+        // streaming: rows that age are cut to the plan's share or more while the head is under its budget, so the
+        // ratio over every row stays near the target (window=0 once kept young rows forever: nothing aged)
+        for (String spec : new String[]{BASE + ",window=0,age=32,ak=e8:2,av=e8:1,ratio=20",
+                BASE + ",window=16,age=64,ak=e8:2,av=e8:1,ratio=12"}) {
+            CompressedKvCache c = prompted(spec, 640, 11);
+            double r = KvSpec.parse(spec).ratio();
+            CompressedKvCacheTest.Driver d = new CompressedKvCacheTest.Driver(LAYOUT, c, 13);
+            d.next = 640;
+            for (int i = 0; i < 40; i++) d.step(16, false, false, 0, "");
+            double got = c.stats().ratio();
+            assertTrue(got > 0.95 * r && got < 1.1 * r, spec + ": " + got);
+            for (CompressedKvCache.SegmentView s : c.inspect(1, 0).segments()) {
+                int last = s.positions()[s.positions().length - 1];
+                if (last < 640 + 640 - 1 - KvSpec.parse(spec).ageAfter() - 16) assertTrue(s.aged(), spec + ": segment ending at " + last);
+            }
+            assertEquals(c.recountBytes(), c.stats().bytes());
+        }
+    }
+
+    @Test
+    void eachHeadHoldsWhatItsPlanSays() {
+        CompressedKvCache c = prompted(BASE + ",window=16,ratio=15", 900, 7);
+        HeadPlan[][] plans = c.plans();
+        String report = c.allocation();
+        for (int l = 0; l < LAYOUT.layers(); l++) {
+            for (int h = 0; h < LAYOUT.kvHeads(); h++) {
+                HeadPlan p = plans[l][h];
+                assertNotNull(p);
+                assertEquals(900 - 16, p.oldRows());
+                assertTrue(report.contains(p.describe()), report);
+                CompressedKvCache.HeadView v = c.inspect(l, h);
+                assertEquals(16, v.windowPositions().length);
+                int rows = 0;
+                for (CompressedKvCache.SegmentView s : v.segments()) {
+                    rows += s.positions().length;
+                    assertEquals(p.keyCodec(), s.keyCodec());
+                    assertEquals(p.valueCodec(), s.valueCodec());
+                }
+                assertEquals(p.keep(), rows, p.describe());
+                int[] pos = v.positions();
+                for (int i = 0; i < 4; i++) assertEquals(i, pos[i], "sinks kept: " + p.describe());
+            }
+        }
+    }
+
+    @Test
+    void theHullFallsAndIsConvex() {
+        List<BudgetAllocator.Option> o = new ArrayList<>();
+        java.util.Random rnd = new java.util.Random(3);
+        for (int i = 0; i < 60; i++) o.add(new BudgetAllocator.Option(i, 0, 0, 10 + rnd.nextInt(1000), rnd.nextDouble()));
+        List<BudgetAllocator.Option> h = BudgetAllocator.hull(o);
+        for (int i = 1; i < h.size(); i++) {
+            assertTrue(h.get(i).bytes() > h.get(i - 1).bytes());
+            assertTrue(h.get(i).error() < h.get(i - 1).error());
+        }
+        for (int i = 2; i < h.size(); i++) {
+            double s1 = (h.get(i - 1).error() - h.get(i - 2).error()) / (h.get(i - 1).bytes() - h.get(i - 2).bytes());
+            double s2 = (h.get(i).error() - h.get(i - 1).error()) / (h.get(i).bytes() - h.get(i - 1).bytes());
+            assertTrue(s2 >= s1 - 1e-12, "slopes must flatten: " + s1 + " then " + s2);
+        }
+        // nothing lies below the hull
+        for (BudgetAllocator.Option x : o) {
+            for (int i = 1; i < h.size(); i++) {
+                BudgetAllocator.Option a = h.get(i - 1), b = h.get(i);
+                if (x.bytes() >= a.bytes() && x.bytes() <= b.bytes()) {
+                    double at = a.error() + (b.error() - a.error()) * (x.bytes() - a.bytes()) / (double) (b.bytes() - a.bytes());
+                    assertTrue(x.error() >= at - 1e-12);
+                }
+            }
+        }
+    }
+
+    @Test
+    void theBudgetGoesWhereItRemovesTheMostError() {
+        // head 0 loses a lot when cut, head 1 hardly anything: bytes = 10 per row
+        List<List<BudgetAllocator.Option>> opts = new ArrayList<>();
+        for (double weight : new double[]{100, 1}) {
+            List<BudgetAllocator.Option> o = new ArrayList<>();
+            for (int keep = 0; keep <= 100; keep += 10) o.add(new BudgetAllocator.Option(keep, 0, 0, 10L * keep, weight * (100 - keep)));
+            opts.add(o);
+        }
+        BudgetAllocator.Option[] c = BudgetAllocator.choose(opts, new int[]{100, 100}, 1000,
+                (i, x) -> 10L * x.keep());
+        assertEquals(100, c[0].keep());
+        assertEquals(0, c[1].keep());
+        // a budget between steps is spent on rows: exactly full
+        c = BudgetAllocator.choose(opts, new int[]{100, 100}, 1234, (i, x) -> 10L * x.keep());
+        assertEquals(1230, c[0].bytes() + c[1].bytes());
+    }
+
+    @Test
+    void ratioNeedsAnEvictingPolicyAndNoPins() {
+        assertThrows(IllegalArgumentException.class, () -> KvSpec.parse("k=e8:4,v=e8:3,ratio=10"));
+        assertThrows(IllegalArgumentException.class, () -> KvSpec.parse(BASE + ",pin=2,ratio=10"));
+        assertThrows(IllegalArgumentException.class, () -> KvSpec.parse(BASE + ",ratio=0.5"));
+        KvCompression c = KvSpec.parse(BASE + ",ratio=17");
+        assertEquals(c, KvSpec.parse(KvSpec.format(c)));
+    }
+
+    @Test
+    void aFrozenCacheKeepsNewRowsInFullPrecisionAndCompressesNothingMore() {
+        CompressedKvCache c = prompted(BASE + ",window=16,ratio=10", 600, 5);
+        long segBytes = 0;
+        for (CompressedKvCache.SegmentView s : c.inspect(1, 1).segments()) segBytes += s.bytes();
+        c.freeze();
+        assertEquals(Integer.MAX_VALUE, c.maxAppend());
+        CompressedKvCacheTest.Driver d = new CompressedKvCacheTest.Driver(LAYOUT, c, 9);
+        d.next = 600;
+        d.step(300, false, false, 0, "");
+        CompressedKvCache.HeadView v = c.inspect(1, 1);
+        long after = 0;
+        for (CompressedKvCache.SegmentView s : v.segments()) after += s.bytes();
+        assertEquals(segBytes, after);
+        assertEquals(316, v.windowPositions().length);
+        assertEquals(c.recountBytes(), c.stats().bytes());
+    }
+}
