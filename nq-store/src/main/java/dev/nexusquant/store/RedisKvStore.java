@@ -3,7 +3,7 @@ package dev.nexusquant.store;
 import redis.clients.jedis.ConnectionPoolConfig;
 import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.HostAndPort;
-import redis.clients.jedis.JedisPooled;
+import redis.clients.jedis.RedisClient;
 import redis.clients.jedis.exceptions.JedisConnectionException;
 import redis.clients.jedis.exceptions.JedisException;
 
@@ -31,7 +31,7 @@ public final class RedisKvStore implements KvStore {
 
     private final String host;
     private final int port;
-    private final JedisPooled jedis;
+    private final RedisClient jedis;
 
     public RedisKvStore(String host, int port) {
         this(host, port, 0, DEFAULT_TIMEOUT);
@@ -52,7 +52,7 @@ public final class RedisKvStore implements KvStore {
         pool.setMaxWait(Duration.ofMillis(ms));
         pool.setBlockWhenExhausted(true);
         pool.setJmxEnabled(false);
-        this.jedis = new JedisPooled(new HostAndPort(host, port), cfg, pool);
+        this.jedis = RedisClient.builder().hostAndPort(new HostAndPort(host, port)).clientConfig(cfg).poolConfig(pool).build();
     }
 
     @Override

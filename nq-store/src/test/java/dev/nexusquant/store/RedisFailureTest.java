@@ -39,31 +39,30 @@ class RedisFailureTest {
     @Test
     void aSilentServerTimesOut() throws Exception {
         List<Socket> accepted = new ArrayList<>();
-        try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
-            Thread acceptor = Thread.ofVirtual().start(() -> {
-                try {
-                    while (true) {
-                        Socket c = silent.accept(); // held open, never read from or written to
-                        synchronized (accepted) {
-                            accepted.add(c);
-                        }
+        ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        Thread acceptor = Thread.ofVirtual().start(() -> {
+            try {
+                while (true) {
+                    Socket c = silent.accept(); // held open, never read from or written to
+                    synchronized (accepted) {
+                        accepted.add(c);
                     }
-                } catch (IOException closed) {
-                    // the test is over
                 }
-            });
-            try (KvStore s = new RedisKvStore("127.0.0.1", silent.getLocalPort(), 0, Duration.ofMillis(500))) {
-                for (int i = 0; i < 3; i++) {
-                    KvStoreException e = assertTimeoutPreemptively(BOUND, () -> assertThrows(KvStoreException.class,
-                            () -> s.put("k", new byte[100])));
-                    assertEquals(KvStoreException.Kind.TIMEOUT, e.kind(), e.getMessage());
-                    KvStoreException g = assertTimeoutPreemptively(BOUND, () -> assertThrows(KvStoreException.class, () -> s.get("k")));
-                    assertEquals(KvStoreException.Kind.TIMEOUT, g.kind(), g.getMessage());
-                }
+            } catch (IOException closed) {
+                // the test is over
             }
-            silent.close();
-            acceptor.join(10_000);
+        });
+        try (KvStore s = new RedisKvStore("127.0.0.1", silent.getLocalPort(), 0, Duration.ofMillis(500))) {
+            for (int i = 0; i < 3; i++) {
+                KvStoreException e = assertTimeoutPreemptively(BOUND, () -> assertThrows(KvStoreException.class,
+                        () -> s.put("k", new byte[100])));
+                assertEquals(KvStoreException.Kind.TIMEOUT, e.kind(), e.getMessage());
+                KvStoreException g = assertTimeoutPreemptively(BOUND, () -> assertThrows(KvStoreException.class, () -> s.get("k")));
+                assertEquals(KvStoreException.Kind.TIMEOUT, g.kind(), g.getMessage());
+            }
         } finally {
+            silent.close(); // ends the acceptor
+            acceptor.join(10_000);
             synchronized (accepted) {
                 for (Socket c : accepted) c.close();
             }

@@ -1,7 +1,7 @@
 package dev.nexusquant.store;
 
 import org.junit.jupiter.api.Test;
-import redis.clients.jedis.JedisPooled;
+import redis.clients.jedis.RedisClient;
 
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
@@ -72,7 +72,7 @@ class RedisKvStoreTest {
         String url = RedisTesting.sharedUrl();
         KvStores.Redis addr = KvStores.parseRedis(url, url.substring("redis://".length()));
         SplittableRandom r = new SplittableRandom(3);
-        try (KvStore s = KvStores.open(url); JedisPooled raw = new JedisPooled(addr.host(), addr.port())) {
+        try (KvStore s = KvStores.open(url); RedisClient raw = RedisClient.create(addr.host(), addr.port())) {
             for (int i = 0; i < 60; i++) {
                 byte[] payload = new byte[r.nextInt(1, 70_000)];
                 r.nextBytes(payload);

@@ -98,8 +98,12 @@ public final class RedisTesting {
         }
 
         @Override
-        public void close() throws InterruptedException {
-            kill();
+        public void close() {
+            try {
+                kill();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 }

@@ -192,11 +192,6 @@ final class ChunkEntry {
         return new KvStoreException(KvStoreException.Kind.CORRUPT, "prefix entry " + key + " cannot be used: " + why);
     }
 
-    /** The stored bytes of an entry (for reports): its length. */
-    static int size(byte[] value) {
-        return value.length;
-    }
-
     static int[] slice(int[] a, int from, int to) {
         return Arrays.copyOfRange(a, from, to);
     }

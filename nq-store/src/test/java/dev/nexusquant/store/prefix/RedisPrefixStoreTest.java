@@ -13,7 +13,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import redis.clients.jedis.JedisPooled;
+import redis.clients.jedis.RedisClient;
 
 import java.io.DataInputStream;
 import java.io.IOException;
@@ -154,7 +154,7 @@ class RedisPrefixStoreTest {
         int[] p = prompt(64, 500);
         List<float[]> want = cold(model, CACHE, p, 2);
         KvStores.Redis addr = RedisTestAccess.parse(url);
-        try (KvStore store = KvStores.open(url); JedisPooled raw = new JedisPooled(addr.host(), addr.port())) {
+        try (KvStore store = KvStores.open(url); RedisClient raw = RedisClient.create(addr.host(), addr.port())) {
             forget(store, p);
             PrefixStore ps = new PrefixStore(model, store);
             ps.prefill(CACHE, p).session().close();
