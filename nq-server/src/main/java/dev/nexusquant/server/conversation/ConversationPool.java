@@ -220,6 +220,9 @@ public final class ConversationPool implements AutoCloseable {
                 live--;
                 notifyAll();
             }
+            if (e instanceof dev.nexusquant.server.memory.KvBudgetExceededException) {
+                throw new ApiException(503, "server_error", "kv_memory", null, e.getMessage(), 2);
+            }
             throw e;
         }
         Conversation c = new Conversation(p.session(), last[0], lease);
