@@ -80,6 +80,10 @@ public final class GenerateCommand extends ModelCommand {
                     "A store that fails is reported on stderr and the prompt is prefilled."})
     String kvStore;
 
+    @Option(names = "--kv-store-max", paramLabel = "SIZE", defaultValue = "4G",
+            description = "Size cap of a dir: store, least recently used entries evicted beyond it (default: ${DEFAULT-VALUE}; K, M, G suffixes).")
+    String kvStoreMax;
+
     @Override
     public Integer call() throws Exception {
         PrintWriter out = out();
@@ -247,7 +251,9 @@ public final class GenerateCommand extends ModelCommand {
         if (prompt.length > ctx) throw new PromptTooLongException(prompt.length, ctx);
         var factory = kv.factory(model);
         long t0 = System.nanoTime();
-        try (KvStore store = KvStores.open(kvStore)) {
+        long cap = dev.nexusquant.kv.KvSpec.parseSize(kvStoreMax);
+        if (cap <= 0) throw new IllegalArgumentException("--kv-store-max must be positive: " + kvStoreMax);
+        try (KvStore store = KvStores.open(kvStore, cap)) {
             PrefixStore.Prefilled p = new PrefixStore(model, store).prefill(factory, prompt);
             PrefixStats st = p.stats();
             for (String problem : st.problems()) err().println("[kv-store " + store.describe() + ": " + problem + "]");

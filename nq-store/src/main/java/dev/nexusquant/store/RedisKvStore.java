@@ -15,8 +15,10 @@ import java.time.Duration;
  * A store on a Redis server (or anything that speaks its protocol: Valkey, KeyDB), shared by every process pointed at
  * it. Keys are stored as {@code "nq:" + key}; values as they are given.
  *
- * <p>Client: Jedis, pooled (one connection per concurrent caller, at most {@value #POOL_SIZE}). It was chosen over
- * Lettuce by measurement for the values this project stores (see {@code RedisClientBench} and BENCHMARKS.md). Every
+ * <p>Client: Jedis ({@link RedisClient}), pooled (one connection per concurrent caller, at most {@value #POOL_SIZE}).
+ * Measured against Lettuce ({@code RedisClientBench}, BENCHMARKS.md): within 13% either way at the prefix store's
+ * 3-5 MB entries (Lettuce faster on small values); Jedis is kept for its blocking calls whose timeouts map directly
+ * onto typed errors, and for its footprint (one jar and commons-pool2, against Netty and Reactor). Every
  * connect and every read has a timeout ({@link #DEFAULT_TIMEOUT}), and so does waiting for a pooled connection: a dead
  * server, or one that accepts connections and never answers, ends in a {@link KvStoreException} (UNAVAILABLE or
  * TIMEOUT), never in a hang. Nothing is retried here: a caller that can do without the store (the prefix store

@@ -263,6 +263,20 @@ class SaveRestoreCorruptionTest {
         assertEquals(Kind.UNSUPPORTED_VERSION, e.kind());
     }
 
+    @Test
+    void aCodecOfAnotherVersionIsRefusedNamingIt() throws Exception {
+        byte[] b = saved.get(10); // BALANCED, mid-generation: E8 segments
+        StateContainer.Contents c = StateContainer.read(b, 1 << 30);
+        byte[] payload = c.payload().clone();
+        // the codec table's first E8 descriptor: name (varint length 2, "e8"), then its format version
+        int at = indexOf(payload, new byte[]{2, 'e', '8'}) + 3;
+        payload[at]++;
+        SessionRestoreException e = assertThrows(SessionRestoreException.class,
+                () -> model.restore(StateContainer.toBytes(c.header(), payload, true)));
+        assertEquals(Kind.UNSUPPORTED_VERSION, e.kind(), e.getMessage());
+        assertTrue(e.getMessage().contains("e8 v"), e.getMessage());
+    }
+
     static int indexOf(byte[] hay, byte[] needle) {
         outer:
         for (int i = 0; i + needle.length <= hay.length; i++) {

@@ -72,7 +72,10 @@ public final class PrefixStore {
         return chunkTokens;
     }
 
-    /** A session that has run {@code tokens}, the logits of the last one, and what the store did. */
+    /**
+     * A session that has run {@code tokens}, the logits of the last one, and what the store did. A prefix store holds
+     * no state of its own: several threads may prefill through one at once (the stores are thread-safe).
+     */
     public record Prefilled(Session session, float[] logits, PrefixStats stats) {
     }
 
@@ -153,6 +156,7 @@ public final class PrefixStore {
 
         // 2. prefill the rest, recording what the new chunks need
         RecordingKvCache rec = new RecordingKvCache(cache, replay);
+        if (!storeUp || hits == storable) rec.stopRecording(); // nothing will be stored: record nothing
         Session session = model.newSession(rec, ChunkEntry.slice(tokens, 0, restored)); // knows its tokens: it can be saved
         long t1 = System.nanoTime();
         float[] logits = session.forward(tokens, restored, tokens.length - restored, false);

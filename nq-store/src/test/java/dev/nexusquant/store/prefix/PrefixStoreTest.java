@@ -242,6 +242,44 @@ class PrefixStoreTest {
         }
     }
 
+    /** Two threads prefill prompts sharing a system prompt through one store at once: every result is the cold one. */
+    @Test
+    void concurrentPrefillsThroughOneStore(@TempDir Path dir) throws Exception {
+        int[] system = prompt(80, 520);
+        KvCacheFactory f = KvCompression.max();
+        int[][] prompts = new int[6][];
+        List<List<float[]>> want = new java.util.ArrayList<>();
+        for (int i = 0; i < prompts.length; i++) {
+            prompts[i] = concat(system, prompt(81 + i, 40 + 37 * i));
+            want.add(cold(model, f, prompts[i], 1));
+        }
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try (KvStore store = new DirectoryKvStore(dir, 1L << 30)) {
+            PrefixStore ps = new PrefixStore(model, store);
+            List<java.util.concurrent.Future<Integer>> done = new java.util.ArrayList<>();
+            for (int t = 0; t < 2; t++) {
+                int first = t;
+                done.add(pool.submit(() -> {
+                    int hits = 0;
+                    for (int i = first; i < prompts.length; i += 2) {
+                        PrefixStore.Prefilled got = ps.prefill(f, prompts[i]);
+                        hits += got.stats().hits();
+                        assertTrue(got.stats().problems().isEmpty(), got.stats().problems().toString());
+                        try (var s = got.session()) {
+                            assertSameLogits(want.get(i), continueGreedy(s, got.logits(), 1), "prompt " + i);
+                        }
+                    }
+                    return hits;
+                }));
+            }
+            int hits = 0;
+            for (var d : done) hits += d.get(10, java.util.concurrent.TimeUnit.MINUTES);
+            assertTrue(hits >= 2 * (prompts.length - 2), "the system prompt's chunks were shared: " + hits + " hits");
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     @Test
     void keysAreAHashChain() {
         ChunkKeys k = new ChunkKeys("m", "fp32", 4);
