@@ -439,13 +439,16 @@ public final class ConversationPool implements AutoCloseable {
     }
 
     @Override
-    public synchronized void close() {
-        closed = true;
-        for (Conversation c : new ArrayList<>(idle)) {
-            removeIdle(c);
-            drop(c);
+    public void close() {
+        synchronized (this) {
+            if (closed) return;
+            closed = true;
+            for (Conversation c : new ArrayList<>(idle)) {
+                removeIdle(c);
+                drop(c);
+            }
+            notifyAll();
         }
-        notifyAll();
-        offloader.close();
+        offloader.close(); // deletes what it saved: store calls, without the pool's lock
     }
 }
