@@ -66,8 +66,13 @@ final class PromptCache {
                 problem = "its " + info.tokens().length + " tokens are not a prefix of this prompt";
             } else {
                 Session s = model.restore(file);
-                double seconds = (System.nanoTime() - t0) / 1e9;
-                return new Opened(s, s.position() == prompt.length ? Outcome.HIT : Outcome.EXTENDED, s.position(), seconds);
+                if (s.position() == prompt.length && s.lastLogits() == null) { // saved without the logits to sample from
+                    s.close();
+                    problem = "holds the prompt but not its last logits";
+                } else {
+                    double seconds = (System.nanoTime() - t0) / 1e9;
+                    return new Opened(s, s.position() == prompt.length ? Outcome.HIT : Outcome.EXTENDED, s.position(), seconds);
+                }
             }
         } catch (SessionRestoreException e) {
             problem = "unusable: " + e.getMessage();

@@ -131,6 +131,22 @@ class PromptCacheCommandTest {
         assertEquals("rebuilt", outcome(fm.out()));
         assertTrue(fm.err().contains("another model"), fm.err());
 
+        // a session saved without the logits of its last token (built over a filled cache): rebuilt, not a failure
+        Path noLogits = dir.resolve("no-logits.nqs");
+        try (Model m = Model.load(Shared.stories260K())) {
+            int[] ids = m.tokenizer().encode(PROMPT, true);
+            try (var s = m.newSession()) {
+                s.forward(ids, 0, ids.length, false);
+                s.endOfPrompt();
+                m.newSession(s.kvCache(), ids).save(noLogits);
+            }
+        }
+        CliTest.Result nl = gen(noLogits, PROMPT, "--json");
+        assertEquals(0, nl.code(), nl.err());
+        assertEquals("rebuilt", outcome(nl.out()));
+        assertTrue(nl.err().contains("not its last logits"), nl.err());
+        assertEquals("hit", outcome(gen(noLogits, PROMPT, "--json").out()));
+
         // a file that is no saved session (the model itself, given by mistake): an error, and the file is untouched
         Path notASession = dir.resolve("notes.txt");
         Files.writeString(notASession, "my notes");

@@ -31,6 +31,8 @@ final class BitAllocation {
     private final VectorCompressor[] agedKeys;    // [layers], null without aging
     private final VectorCompressor[] agedValues;  // [layers]
     private final VectorCompressor pinCodec;
+    private final VectorCompressor[] allocatorKeys;   // [BudgetAllocator.KEY_CODECS] with a ratio target, else null
+    private final VectorCompressor[] allocatorValues; // [BudgetAllocator.VALUE_CODECS]
     private boolean allocated;
     private int[] boosted = new int[0];
 
@@ -59,6 +61,15 @@ final class BitAllocation {
             agedValues = null;
         }
         this.pinCodec = new Fp16Codec(dim);
+        if (cfg.ratio() > 0) {
+            allocatorKeys = new VectorCompressor[BudgetAllocator.KEY_CODECS.length];
+            allocatorValues = new VectorCompressor[BudgetAllocator.VALUE_CODECS.length];
+            for (int c = 0; c < allocatorKeys.length; c++) allocatorKeys[c] = RowCodecs.create(BudgetAllocator.KEY_CODECS[c], dim, true);
+            for (int c = 0; c < allocatorValues.length; c++) allocatorValues[c] = RowCodecs.create(BudgetAllocator.VALUE_CODECS[c], dim, false);
+        } else {
+            allocatorKeys = null;
+            allocatorValues = null;
+        }
     }
 
     VectorCompressor keys(int layer) {
@@ -80,6 +91,16 @@ final class BitAllocation {
 
     VectorCompressor agedValues(int layer) {
         return agedValues[layer];
+    }
+
+    /** The budget allocator's key codecs (in {@link BudgetAllocator#KEY_CODECS} order), or null without a ratio target. */
+    VectorCompressor[] allocatorKeys() {
+        return allocatorKeys;
+    }
+
+    /** The budget allocator's value codecs, or null. */
+    VectorCompressor[] allocatorValues() {
+        return allocatorValues;
     }
 
     /** fp16: the codec of the pinned first positions. */
@@ -145,6 +166,10 @@ final class BitAllocation {
         if (agedKeys != null) {
             list.add(agedKeys[l]);
             list.add(agedValues[l]);
+        }
+        if (allocatorKeys != null) {
+            list.addAll(java.util.List.of(allocatorKeys));
+            list.addAll(java.util.List.of(allocatorValues));
         }
         return list;
     }

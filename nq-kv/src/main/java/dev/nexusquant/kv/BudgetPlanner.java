@@ -1,7 +1,6 @@
 package dev.nexusquant.kv;
 
 import dev.nexusquant.codec.CodedRows;
-import dev.nexusquant.codec.RowCodecs;
 import dev.nexusquant.codec.VectorCompressor;
 import dev.nexusquant.engine.kv.KvLayout;
 import dev.nexusquant.kv.eviction.EvictionPolicy;
@@ -46,10 +45,8 @@ final class BudgetPlanner {
         HeadState[][] heads = cache.headStates();
         BitAllocation codecs = cache.bitAllocation();
         int layers = layout.layers(), kvHeads = layout.kvHeads();
-        VectorCompressor[] kcs = new VectorCompressor[BudgetAllocator.KEY_CODECS.length];
-        VectorCompressor[] vcs = new VectorCompressor[BudgetAllocator.VALUE_CODECS.length];
-        for (int c = 0; c < kcs.length; c++) kcs[c] = RowCodecs.create(BudgetAllocator.KEY_CODECS[c], dim, true);
-        for (int c = 0; c < vcs.length; c++) vcs[c] = RowCodecs.create(BudgetAllocator.VALUE_CODECS[c], dim, false);
+        VectorCompressor[] kcs = codecs.allocatorKeys();
+        VectorCompressor[] vcs = codecs.allocatorValues();
         long target = (long) Math.floor(cache.seenTokens() * (double) layout.fp16BytesPerToken() / cfg.ratio());
         long fixed = 0;
         List<List<BudgetAllocator.Option>> options = new ArrayList<>();
@@ -137,14 +134,19 @@ final class BudgetPlanner {
         long budget = target - fixed;
         BudgetAllocator.Option[] chosen = BudgetAllocator.choose(options, oldRows, budget,
                 (i, o) -> byteFns.get(i)[o.keyCodec()][o.valueCodec()].applyAsLong(o.keep()));
+        // each head's share of the target, for generation: what it holds now, scaled down when the prompt was too
+        // short for the target (young rows and the window alone above it), so that aging brings the ratio back
+        long total = 0;
+        for (int i = 0; i < chosen.length; i++) total += headFixed[i] + chosen[i].bytes();
+        double scale = total > target ? (double) Math.max(0, target) / total : 1.0;
         for (int l = 0; l < layers; l++) {
             for (int h = 0; h < kvHeads; h++) {
                 int i = l * kvHeads + h;
                 BudgetAllocator.Option o = chosen[i];
                 heads[l][h].plan = new HeadPlan(l, h, Math.max(o.keep(), sinkRows[i]), oldRows[i],
                         BudgetAllocator.KEY_CODECS[o.keyCodec()], BudgetAllocator.VALUE_CODECS[o.valueCodec()],
-                        kcs[o.keyCodec()], vcs[o.valueCodec()], o.bytes(), o.error(), headFixed[i] + o.bytes(),
-                        cache.seenTokens());
+                        kcs[o.keyCodec()], vcs[o.valueCodec()], o.bytes(), o.error(),
+                        (long) Math.floor((headFixed[i] + o.bytes()) * scale), cache.seenTokens());
             }
         }
     }

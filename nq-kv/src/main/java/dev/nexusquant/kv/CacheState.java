@@ -31,6 +31,8 @@ import static dev.nexusquant.codec.state.StateInput.corrupt;
  *     received attention of the window rows (an accumulator: capacity, [length] masses and counts)
  *     segments   first unaged, then each: rows, positions (delta), aged, key and value codec index, coded blocks,
  *                attention mass of young rows (an accumulator, or none)
+ *     plan       only when the settings have a ratio target (ratio=R): present, then the budget allocator's plan
+ *                (kept and old rows, key and value codec index among BudgetAllocator's, bytes, error, budget, tokens)
  * </pre>
  * Byte-shuffling (exponent bytes together) is applied where it was measured to pay: fp32 rows (dense fp32 on the
  * project's model: 8.8% smaller files); on E8 codes it made a BALANCED file 2.8% larger and on fp16 rows it did not
@@ -97,8 +99,33 @@ final class CacheState {
                     out.raw(kb, 0, kb.length).raw(vb, 0, vb.length);
                     writeAccumulator(out, s.mass());
                 }
+                if (c.config().ratio() > 0) writePlan(out, hd.plan);
             }
         }
+    }
+
+    private static void writePlan(StateOutput out, HeadPlan p) {
+        out.bool(p != null);
+        if (p == null) return;
+        out.varint(p.keep()).varint(p.oldRows());
+        out.varint(java.util.Arrays.asList(BudgetAllocator.KEY_CODECS).indexOf(p.keyName()));
+        out.varint(java.util.Arrays.asList(BudgetAllocator.VALUE_CODECS).indexOf(p.valueName()));
+        out.varint(p.bytes()).f64(p.error()).varint(p.budget()).varint(p.tokens());
+    }
+
+    private static HeadPlan readPlan(StateInput in, String f, CompressedKvCache c, int l, int h) throws StateFormatException {
+        if (!in.bool(f + ".present")) return null;
+        int keep = in.varint(f + ".keep", 0, Integer.MAX_VALUE);
+        int old = in.varint(f + ".oldRows", keep, Integer.MAX_VALUE);
+        int k = in.varint(f + ".keyCodec", 0, BudgetAllocator.KEY_CODECS.length - 1);
+        int v = in.varint(f + ".valueCodec", 0, BudgetAllocator.VALUE_CODECS.length - 1);
+        long bytes = in.varint(f + ".bytes", 0L, Long.MAX_VALUE);
+        double error = in.f64(f + ".error");
+        long budget = in.varint(f + ".budget", 0L, Long.MAX_VALUE);
+        long tokens = in.varint(f + ".tokens", 0L, Long.MAX_VALUE);
+        BitAllocation a = c.codecs();
+        return new HeadPlan(l, h, keep, old, BudgetAllocator.KEY_CODECS[k], BudgetAllocator.VALUE_CODECS[v],
+                a.allocatorKeys()[k], a.allocatorValues()[v], bytes, error, budget, tokens);
     }
 
     private static void writeWindow(StateOutput out, RowWindow w, int dim, boolean half) {
@@ -178,6 +205,7 @@ final class CacheState {
                 readPromptQueries(in, f + ".promptQueries", hd, layout.groupSize() * dim);
                 hd.received = readAccumulator(in, f + ".received", Math.max(hd.window.capacity(), hd.window.count()));
                 readSegments(in, f + ".segments", hd, codecs, table, dim, windowFirst, (int) last);
+                if (cfg.ratio() > 0) hd.plan = readPlan(in, f + ".plan", c, l, h);
             }
         }
         c.restoreCounters(seen, (int) last, prompted);

@@ -194,7 +194,7 @@ final class CompressedKvCache implements KvCache {
                         hd.segments.age(limit, (rows, seg) -> pl.keepCount(rows,
                                         seg.positions().last() - seg.positions().first() + 1L, seen,
                                         headBytes(hd) - seg.bytes() - (seg.mass() == null ? 0 : seg.mass().bytes())),
-                                pl.keyCodec(), pl.valueCodec());
+                                pl.keyCodec(), pl.valueCodec(), cfg.eviction().sinks());
                     } else {
                         hd.segments.age(limit, cfg.eviction()::keepCount, codecs.agedKeys(layer), codecs.agedValues(layer));
                     }

@@ -1,25 +1,27 @@
 package dev.nexusquant.kv;
 
 /**
- * The settings behind {@link Quality}, as {@code --kv} specs. Each preset is the configuration of the sweep in
- * BENCHMARKS.md ("Choosing the presets") with the best perplexity on the development chunks among those that reach its
- * compression ratio; the report on other chunks is there too.
+ * The settings behind {@link Quality}, as {@code --kv} specs. Each preset is a byte budget ({@code ratio=R}) that the
+ * {@link BudgetAllocator} spends per prompt, with a young zone ({@code age=A}: rows younger than A kept whole at the
+ * young codecs, then cut and re-coded by each head's plan) and a full-precision window. The young zone, its codecs and
+ * the window were chosen on 16 development chunks of nq-ref-27m (chunk index % 5 == 0) as the lowest streaming cost
+ * among the settings whose context cost was within the goal or within 0.25 points of the best; BENCHMARKS.md
+ * ("Presets with a byte budget") has the sweep, the rule and the report on the 23 report chunks (index % 5 == 2).
  */
 final class Presets {
 
     private Presets() {
     }
 
-    /** Shared by all presets: fp16 recent window of 16 (+ a block of 16), Hadamard rotation, centred keys and values. */
-    static final String COMMON = ",window=16,block=16,wprec=f16,rot=on,center=kv,sinks=4";
+    /** Shared by all presets: SnapKV ranking at the prompt's end, Hadamard rotation, centred keys and values. */
+    static final String COMMON = ",evict=snapkv:0.5,block=16,wprec=f16,rot=on,center=kv,sinks=4,ak=e8:2,av=e8:1";
 
-    /** 11.1x at +9.3% on the development chunks of the reference model (sweep s11 in BENCHMARKS.md). */
-    static final String HIGH = "k=e8:4,v=e8:3,age=128,ak=e8:2,av=e8:2,boost=2,evict=snapkv:0.4" + COMMON;
-    /** 17.3x at +21.5% on the development chunks of the reference model. */
-    static final String BALANCED = "k=e8:4,v=e8:3,age=64,ak=e8:3,av=e8:2,boost=1,evict=snapkv:0.2" + COMMON;
-    /** 37.0x at +52% on the development chunks of the reference model (window 8, blocks of 8). */
-    static final String MAX = "k=e8:4,v=e8:3,age=32,ak=e8:2,av=e8:1,boost=1,evict=snapkv:0.1"
-            + ",window=8,block=8,wprec=f16,rot=on,center=kv,sinks=4";
+    /** 10x: young rows (128) at E8 4/3 bits, a 16-row fp16 window. */
+    static final String HIGH = "k=e8:4,v=e8:3,window=16,age=128" + COMMON + ",ratio=10";
+    /** 17x: the same young zone and window. */
+    static final String BALANCED = "k=e8:4,v=e8:3,window=16,age=128" + COMMON + ",ratio=17";
+    /** 33x: young rows (64) at E8 3/2 bits, no fp16 window. */
+    static final String MAX = "k=e8:3,v=e8:2,window=0,age=64" + COMMON + ",ratio=33";
 
     static KvCompression of(Quality q) {
         return KvSpec.parse(switch (q) {

@@ -5,11 +5,11 @@ package dev.nexusquant.kv;
  * "Choosing the presets", for the sweep and the command that reproduces it).
  */
 public enum Quality {
-    /** About 10x smaller than fp16. */
+    /** 10x smaller than fp16 at the end of the prompt (a byte budget the allocator spends per prompt). */
     HIGH,
-    /** About 17x smaller than fp16. */
+    /** 17x smaller than fp16 at the end of the prompt. */
     BALANCED,
-    /** About 33x smaller than fp16. */
+    /** 33x smaller than fp16 at the end of the prompt. */
     MAX;
 
     /** The configuration of this preset. */

@@ -102,6 +102,11 @@ final class SegmentStore {
 
     /** As {@link #age(int, java.util.function.IntUnaryOperator, VectorCompressor, VectorCompressor)}, the count chosen per segment. */
     void age(int limit, AgingKeep keepCount, VectorCompressor agedKeys, VectorCompressor agedValues) {
+        age(limit, keepCount, agedKeys, agedValues, 0);
+    }
+
+    /** As above; rows at positions below {@code sinks} are always kept (attention sinks). */
+    void age(int limit, AgingKeep keepCount, VectorCompressor agedKeys, VectorCompressor agedValues, int sinks) {
         for (int i = firstUnaged; i < segments.size(); i++) {
             Segment seg = segments.get(i);
             if (seg.aged()) {
@@ -119,7 +124,9 @@ final class SegmentStore {
             int kept = n;
             if (seg.mass() != null) {
                 float[] score = Arrays.copyOf(seg.mass().normalizedScores(), n);
-                int[] keep = Evictor.select(score, n, new KeepRule(0, 0, Budget.tokens(Math.max(0, keepCount.keep(n, seg)))));
+                int s0 = 0;
+                while (s0 < n && pos[s0] < sinks) s0++;
+                int[] keep = Evictor.select(score, n, new KeepRule(s0, 0, Budget.tokens(Math.max(s0, keepCount.keep(n, seg)))));
                 kept = keep.length;
                 for (int j = 0; j < kept; j++) {
                     System.arraycopy(k, keep[j] * dim, k, j * dim, dim);

@@ -60,6 +60,15 @@ public abstract class NexusQuantBuilder<B extends NexusQuantBuilder<B>> {
         return self();
     }
 
+    /**
+     * Share the start of new conversations' prompts (a long system message) through the {@link #kvStore} in chunks of
+     * 256 tokens: prefilled once, replayed by the next conversation with the same results (default off; needs a store).
+     */
+    public B prefixStore(boolean on) {
+        s.prefixStore = on;
+        return self();
+    }
+
     /** Conversations whose caches are kept for their next call (16). */
     public B maxSessions(int n) { s.maxSessions = n; return self(); }
 

@@ -25,7 +25,9 @@ import dev.nexusquant.server.api.CompletionRequest;
 import dev.nexusquant.server.conversation.ConversationOffloader;
 import dev.nexusquant.server.conversation.EvictingOffloader;
 import dev.nexusquant.server.conversation.StoreOffloader;
+import dev.nexusquant.store.KvStore;
 import dev.nexusquant.store.KvStores;
+import dev.nexusquant.store.prefix.PrefixStore;
 import dev.nexusquant.server.generation.Generator;
 import dev.nexusquant.server.generation.TurnResult;
 
@@ -60,6 +62,7 @@ final class NexusQuantEngine implements AutoCloseable {
         int maxConcurrent = 1;
         int maxQueue = 64;
         String kvStore = "evict";
+        boolean prefixStore;
     }
 
     private final Model model;
@@ -81,9 +84,12 @@ final class NexusQuantEngine implements AutoCloseable {
             int maxTokens = s.maxTokens != null ? s.maxTokens : 256;
             ServerConfig cfg = new ServerConfig("127.0.0.1", 0, kv, s.kvMemory, Math.max(s.maxSessions, s.maxConcurrent),
                     s.maxConcurrent, s.maxQueue, maxTokens, 30_000, 1 << 20, 30_000);
-            ConversationOffloader offloader = s.kvStore.equals("evict") ? new EvictingOffloader()
-                    : new StoreOffloader(model, KvStores.open(s.kvStore), 100_000);
-            this.service = new CompletionService(model, cfg, offloader);
+            if (s.prefixStore && s.kvStore.equals("evict")) {
+                throw new IllegalArgumentException("prefixStore(true) needs a store: kvStore(\"dir:PATH\") or kvStore(\"redis://HOST:PORT\")");
+            }
+            KvStore store = s.kvStore.equals("evict") ? null : KvStores.open(s.kvStore);
+            ConversationOffloader offloader = store == null ? new EvictingOffloader() : new StoreOffloader(model, store, 100_000);
+            this.service = new CompletionService(model, cfg, offloader, s.prefixStore ? new PrefixStore(model, store) : null);
         } catch (IOException e) {
             if (ownsModel) model.close();
             throw new UncheckedIOException("cannot open the KV store " + s.kvStore + ": " + e.getMessage(), e);

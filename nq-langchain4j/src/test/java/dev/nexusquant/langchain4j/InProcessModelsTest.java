@@ -73,6 +73,23 @@ class InProcessModelsTest {
     }
 
     @Test
+    void aSharedSystemMessageIsPrefilledOnceThroughThePrefixStore(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        String system = "You tell short stories to children. ".repeat(4)
+                + "Once upon a time there was a little girl named Lily who loved to play in the park with her dog. ".repeat(6);
+        try (var shared = NexusQuantChatModel.builder().model(model).kv("balanced").kvMemory("64M").temperature(0)
+                .maxTokens(8).kvStore("dir:" + dir).prefixStore(true).build();
+             var plain = NexusQuantChatModel.builder().model(model).kv("balanced").kvMemory("64M").temperature(0)
+                .maxTokens(8).build()) {
+            for (String topic : List.of("a cat", "a dog")) {
+                ChatRequest r = ChatRequest.builder().messages(SystemMessage.from(system), UserMessage.from("Tell me about " + topic + ".")).build();
+                assertEquals(plain.chat(r).aiMessage().text(), shared.chat(r).aiMessage().text(), topic);
+            }
+            assertEquals(1, shared.service().pool().prefixChunksRestored.get(), "the dog's chat replays the system message's chunk");
+        }
+        assertThrows(IllegalArgumentException.class, () -> NexusQuantChatModel.builder().model(model).prefixStore(true).build());
+    }
+
+    @Test
     void chatStringAndChatRequestAgree() {
         String a = chat.chat("Tell me a story about a frog.");
         assertFalse(a.isBlank());

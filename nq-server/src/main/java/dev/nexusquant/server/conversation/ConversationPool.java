@@ -220,6 +220,9 @@ public final class ConversationPool implements AutoCloseable {
                 live--;
                 notifyAll();
             }
+            if (e instanceof dev.nexusquant.server.memory.KvBudgetExceededException) {
+                throw new ApiException(503, "server_error", "kv_memory", null, e.getMessage(), 2);
+            }
             throw e;
         }
         Conversation c = new Conversation(p.session(), last[0], lease);
@@ -436,13 +439,16 @@ public final class ConversationPool implements AutoCloseable {
     }
 
     @Override
-    public synchronized void close() {
-        closed = true;
-        for (Conversation c : new ArrayList<>(idle)) {
-            removeIdle(c);
-            drop(c);
+    public void close() {
+        synchronized (this) {
+            if (closed) return;
+            closed = true;
+            for (Conversation c : new ArrayList<>(idle)) {
+                removeIdle(c);
+                drop(c);
+            }
+            notifyAll();
         }
-        notifyAll();
-        offloader.close();
+        offloader.close(); // deletes what it saved: store calls, without the pool's lock
     }
 }

@@ -60,6 +60,11 @@ class ConversationPoolTest {
         public String describe() {
             return "watching";
         }
+
+        @Override
+        public void close() {
+            if (Thread.holdsLock(pool)) violation.set("close called with the pool's lock held");
+        }
     }
 
     static int[] prompt(int first, int n) {
@@ -106,6 +111,7 @@ class ConversationPoolTest {
             ex.shutdown();
             assertNull(off.violation.get());
         }
+        assertNull(off.violation.get(), "the offloader is closed without the pool's lock (it deletes what it saved)");
     }
 
     @Test
