@@ -41,8 +41,8 @@ public final class PrefixStoreBench {
             int[] prompt = Arrays.copyOf(all, tokens);
             System.out.printf("model %s, kernels %s, prompt %d tokens, %d rounds; load average at start: %s%n",
                     modelPath, model.kernels().name(), tokens, rounds, RedisClientBench.loadAverage());
-            System.out.println("| cache | cold TTFT s | dir TTFT s | redis TTFT s | cold/dir | cold/redis | restored tokens | entry bytes/chunk (zstd) | per token | fp16 rows per token | restored = cold (same round) | cold = cold (rounds) |");
-            System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|");
+            System.out.println("| cache | cold TTFT s | dir TTFT s | redis TTFT s | cold/dir | cold/redis | restored tokens | entry bytes/chunk (zstd) | per token | fp16 rows per token | restored = cold (same round) | cold = cold (rounds) | end of prompt s |");
+            System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
             for (String name : caches) {
                 KvCacheFactory f = switch (name) {
                     case "fp32" -> DenseKvCache.FP32;
@@ -54,16 +54,20 @@ public final class PrefixStoreBench {
                 try (KvStore ds = new DirectoryKvStore(d, 8L << 30); KvStore rs = KvStores.open(redisUrl)) {
                     PrefixStore pd = new PrefixStore(model, ds), pr = new PrefixStore(model, rs);
                     double[] cold = new double[rounds], dirT = new double[rounds], redisT = new double[rounds];
+                    double[] endOfPrompt = new double[rounds]; // of the cold run: the compression both paths pay
                     float[] coldLogits = null;
                     boolean same = true, coldStable = true;
                     int restored = 0;
                     for (int r = -1; r < rounds; r++) {
                         long t0 = System.nanoTime();
                         float[] lc;
+                        long e0;
                         try (Session s = model.newSession(f)) {
                             lc = s.forward(prompt, 0, prompt.length, false);
+                            e0 = System.nanoTime();
                             s.endOfPrompt();
                         }
+                        if (r >= 0) endOfPrompt[r] = (System.nanoTime() - e0) / 1e9;
                         double c = (System.nanoTime() - t0) / 1e9;
                         if (coldLogits != null && r >= 0) coldStable &= Arrays.equals(coldLogits, lc);
                         coldLogits = lc;
@@ -98,9 +102,9 @@ public final class PrefixStoreBench {
                     }
                     double mc = median(cold), md = median(dirT), mr = median(redisT);
                     long perChunk = entries == 0 ? 0 : entryBytes / entries;
-                    System.out.printf("| %s | %.3f | %.3f | %.3f | %.1fx | %.1fx | %d | %,d (%d entries) | %,d B | %,d B | %s | %s |%n",
+                    System.out.printf("| %s | %.3f | %.3f | %.3f | %.1fx | %.1fx | %d | %,d (%d entries) | %,d B | %,d B | %s | %s | %.3f |%n",
                             name, mc, md, mr, mc / md, mc / mr, restored, perChunk, entries, perChunk / pd.chunkTokens(),
-                            model.kvLayout().fp16BytesPerToken(), same ? "yes" : "NO", coldStable ? "yes" : "NO");
+                            model.kvLayout().fp16BytesPerToken(), same ? "yes" : "NO", coldStable ? "yes" : "NO", median(endOfPrompt));
                 }
             }
             System.out.printf("load average at end: %s%n", RedisClientBench.loadAverage());
