@@ -1,13 +1,15 @@
 package dev.nexusquant.kv.attention;
 
 import dev.nexusquant.engine.tensor.Kernels;
+import dev.nexusquant.vector.LaneSum;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The Vector API twin of {@link ScalarAttentionKernels}: full lanes of the preferred species, then a scalar tail. Loaded
- * only when {@link dev.nexusquant.vector.Vectorization} chose the vector kernels.
+ * only when {@link dev.nexusquant.vector.Vectorization} chose the vector kernels. Lane sums go through {@link LaneSum}
+ * (one fixed order), so a score has the same bits in the interpreter, C1 and C2; {@code max} is exact in any order.
  */
 final class VectorAttentionKernels implements AttentionKernels {
 
@@ -73,7 +75,7 @@ final class VectorAttentionKernels implements AttentionKernels {
                     acc = FloatVector.fromArray(S, q, qo + c * L).fma(FloatVector.fromArray(S, k, ko + c * L), acc);
                 }
                 float b = bias == null ? 0f : bias[j];
-                s[j * stride + r] = (acc.reduceLanes(VectorOperators.ADD) + b) * scale;
+                s[j * stride + r] = (LaneSum.sum(acc) + b) * scale;
             }
         }
     }
