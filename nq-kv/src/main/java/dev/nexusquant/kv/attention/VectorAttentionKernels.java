@@ -1,15 +1,14 @@
 package dev.nexusquant.kv.attention;
 
 import dev.nexusquant.engine.tensor.Kernels;
-import dev.nexusquant.vector.LaneSum;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The Vector API twin of {@link ScalarAttentionKernels}: full lanes of the preferred species, then a scalar tail. Loaded
- * only when {@link dev.nexusquant.vector.Vectorization} chose the vector kernels. Lane sums go through {@link LaneSum}
- * (one fixed order), so a score has the same bits in the interpreter, C1 and C2; {@code max} is exact in any order.
+ * only when {@link dev.nexusquant.vector.Vectorization} chose the vector kernels.
  */
 final class VectorAttentionKernels implements AttentionKernels {
 
@@ -49,7 +48,13 @@ final class VectorAttentionKernels implements AttentionKernels {
         return m;
     }
 
-    /** Row-outer: each key row is loaded once and dotted with every query (the m dot products share its loads). */
+    /**
+     * Row-outer: each key row is loaded once and dotted with every query (the m dot products share its loads). Lane
+     * {@code i} of a dot product is {@code q[i]*k[i]} then an FMA per further vector of the row, in order; the lanes are
+     * summed by {@link #sum} (a fixed tree), so the result does not depend on whether the JIT compiled this method.
+     * The head dimension of the project's models (8 full vectors: 128 at 512 bits) has its own loop whose vectors are
+     * plain locals, which C2 keeps in registers (a nullable or array-held vector is boxed and runs the Java fallback).
+     */
     @Override
     public void scores(float[] q, int qOff, int m, int d, float[] k, int cnt, float[] bias, float scale,
                        float[] s, int stride) {
@@ -58,29 +63,83 @@ final class VectorAttentionKernels implements AttentionKernels {
             AttentionKernels.super.scores(q, qOff, m, d, k, cnt, bias, scale, s, stride);
             return;
         }
+        if (d == 8 * L) {
+            scores8(q, qOff, m, k, cnt, bias, scale, s, stride);
+            return;
+        }
         int nv = d / L;
         for (int r = 0; r < cnt; r++) {
             int ko = r * d;
-            FloatVector k0 = FloatVector.fromArray(S, k, ko);
-            FloatVector k1 = nv > 1 ? FloatVector.fromArray(S, k, ko + L) : null;
-            FloatVector k2 = nv > 2 ? FloatVector.fromArray(S, k, ko + 2 * L) : null;
-            FloatVector k3 = nv > 3 ? FloatVector.fromArray(S, k, ko + 3 * L) : null;
             for (int j = 0; j < m; j++) {
                 int qo = qOff + j * d;
-                FloatVector acc = FloatVector.fromArray(S, q, qo).mul(k0);
-                if (k1 != null) acc = FloatVector.fromArray(S, q, qo + L).fma(k1, acc);
-                if (k2 != null) acc = FloatVector.fromArray(S, q, qo + 2 * L).fma(k2, acc);
-                if (k3 != null) acc = FloatVector.fromArray(S, q, qo + 3 * L).fma(k3, acc);
-                for (int c = 4; c < nv; c++) {
+                FloatVector acc = FloatVector.fromArray(S, q, qo).mul(FloatVector.fromArray(S, k, ko));
+                for (int c = 1; c < nv; c++) {
                     acc = FloatVector.fromArray(S, q, qo + c * L).fma(FloatVector.fromArray(S, k, ko + c * L), acc);
                 }
                 float b = bias == null ? 0f : bias[j];
-                s[j * stride + r] = (LaneSum.sum(acc) + b) * scale;
+                s[j * stride + r] = (sum(acc) + b) * scale;
             }
         }
     }
 
-    /** Query-outer: query j's accumulator stays in registers while the value rows stream through. */
+    /** {@link #scores} for rows of exactly 8 vectors: the row's vectors stay in registers across the m queries. */
+    private static void scores8(float[] q, int qOff, int m, float[] k, int cnt, float[] bias, float scale,
+                                float[] s, int stride) {
+        int L = S.length(), d = 8 * L;
+        for (int r = 0; r < cnt; r++) {
+            int ko = r * d;
+            FloatVector k0 = FloatVector.fromArray(S, k, ko);
+            FloatVector k1 = FloatVector.fromArray(S, k, ko + L);
+            FloatVector k2 = FloatVector.fromArray(S, k, ko + 2 * L);
+            FloatVector k3 = FloatVector.fromArray(S, k, ko + 3 * L);
+            FloatVector k4 = FloatVector.fromArray(S, k, ko + 4 * L);
+            FloatVector k5 = FloatVector.fromArray(S, k, ko + 5 * L);
+            FloatVector k6 = FloatVector.fromArray(S, k, ko + 6 * L);
+            FloatVector k7 = FloatVector.fromArray(S, k, ko + 7 * L);
+            for (int j = 0; j < m; j++) {
+                int qo = qOff + j * d;
+                FloatVector acc = FloatVector.fromArray(S, q, qo).mul(k0);
+                acc = FloatVector.fromArray(S, q, qo + L).fma(k1, acc);
+                acc = FloatVector.fromArray(S, q, qo + 2 * L).fma(k2, acc);
+                acc = FloatVector.fromArray(S, q, qo + 3 * L).fma(k3, acc);
+                acc = FloatVector.fromArray(S, q, qo + 4 * L).fma(k4, acc);
+                acc = FloatVector.fromArray(S, q, qo + 5 * L).fma(k5, acc);
+                acc = FloatVector.fromArray(S, q, qo + 6 * L).fma(k6, acc);
+                acc = FloatVector.fromArray(S, q, qo + 7 * L).fma(k7, acc);
+                float b = bias == null ? 0f : bias[j];
+                s[j * stride + r] = (sum(acc) + b) * scale;
+            }
+        }
+    }
+
+    private static final VectorShuffle<Float> HALF = VectorShuffle.fromOp(S, i -> i ^ (S.length() / 2));
+    private static final VectorShuffle<Float> QUARTER = VectorShuffle.fromOp(S, i -> i ^ Math.max(1, S.length() / 4));
+    private static final VectorShuffle<Float> EIGHTH = VectorShuffle.fromOp(S, i -> i ^ Math.max(1, S.length() / 8));
+    private static final VectorShuffle<Float> SIXTEENTH = VectorShuffle.fromOp(S, i -> i ^ Math.max(1, S.length() / 16));
+
+    /**
+     * The sum of the lanes of {@code v} as one fixed tree: lane i plus lane i + L/2, then halving again, down to lane 0
+     * (for 16 lanes the order C2 gives {@code reduceLanes(ADD)}; the Java fallback adds in lane order instead, which is
+     * why this is written out). Each step is a shuffle and a lanewise add, exact in every JIT tier.
+     */
+    static float sum(FloatVector v) {
+        int L = S.length();
+        if (L >= 2) v = v.add(v.rearrange(HALF));
+        if (L >= 4) v = v.add(v.rearrange(QUARTER));
+        if (L >= 8) v = v.add(v.rearrange(EIGHTH));
+        if (L >= 16) v = v.add(v.rearrange(SIXTEENTH));
+        if (L >= 32) {
+            float t = 0f; // wider species than any x86/ARM register: finish in lane order over what the tree left
+            for (int i = 0; i < L / 16; i++) t += v.lane(i);
+            return t;
+        }
+        return v.lane(0);
+    }
+
+    /**
+     * Query-outer: query j's accumulator stays in registers while the value rows stream through. Each lane is its own
+     * chain of FMAs over the rows in order, so splitting the row into vectors changes no result.
+     */
     @Override
     public void accumulate(float[] p, int stride, int m, int cnt, float[] v, int d, float[] acc) {
         int L = S.length();
@@ -88,39 +147,60 @@ final class VectorAttentionKernels implements AttentionKernels {
             AttentionKernels.super.accumulate(p, stride, m, cnt, v, d, acc);
             return;
         }
+        if (d == 8 * L) {
+            accumulate8(p, stride, m, cnt, v, acc);
+            return;
+        }
         int nv = d / L;
+        for (int j = 0; j < m; j++) {
+            for (int c = 0; c < nv; c++) {
+                int ao = j * d + c * L;
+                FloatVector a = FloatVector.fromArray(S, acc, ao);
+                for (int r = 0; r < cnt; r++) {
+                    float w = p[j * stride + r];
+                    if (w == 0f) continue;
+                    a = FloatVector.fromArray(S, v, r * d + c * L).fma(FloatVector.broadcast(S, w), a);
+                }
+                a.intoArray(acc, ao);
+            }
+        }
+    }
+
+    /** {@link #accumulate} for rows of exactly 8 vectors, the accumulators in named locals. */
+    private static void accumulate8(float[] p, int stride, int m, int cnt, float[] v, float[] acc) {
+        int L = S.length(), d = 8 * L;
         for (int j = 0; j < m; j++) {
             int ao = j * d;
             FloatVector a0 = FloatVector.fromArray(S, acc, ao);
-            FloatVector a1 = nv > 1 ? FloatVector.fromArray(S, acc, ao + L) : null;
-            FloatVector a2 = nv > 2 ? FloatVector.fromArray(S, acc, ao + 2 * L) : null;
-            FloatVector a3 = nv > 3 ? FloatVector.fromArray(S, acc, ao + 3 * L) : null;
-            FloatVector a4 = nv > 4 ? FloatVector.fromArray(S, acc, ao + 4 * L) : null;
-            FloatVector a5 = nv > 5 ? FloatVector.fromArray(S, acc, ao + 5 * L) : null;
-            FloatVector a6 = nv > 6 ? FloatVector.fromArray(S, acc, ao + 6 * L) : null;
-            FloatVector a7 = nv > 7 ? FloatVector.fromArray(S, acc, ao + 7 * L) : null;
+            FloatVector a1 = FloatVector.fromArray(S, acc, ao + L);
+            FloatVector a2 = FloatVector.fromArray(S, acc, ao + 2 * L);
+            FloatVector a3 = FloatVector.fromArray(S, acc, ao + 3 * L);
+            FloatVector a4 = FloatVector.fromArray(S, acc, ao + 4 * L);
+            FloatVector a5 = FloatVector.fromArray(S, acc, ao + 5 * L);
+            FloatVector a6 = FloatVector.fromArray(S, acc, ao + 6 * L);
+            FloatVector a7 = FloatVector.fromArray(S, acc, ao + 7 * L);
             for (int r = 0; r < cnt; r++) {
                 float w = p[j * stride + r];
                 if (w == 0f) continue;
                 FloatVector wv = FloatVector.broadcast(S, w);
                 int vo = r * d;
                 a0 = FloatVector.fromArray(S, v, vo).fma(wv, a0);
-                if (a1 != null) a1 = FloatVector.fromArray(S, v, vo + L).fma(wv, a1);
-                if (a2 != null) a2 = FloatVector.fromArray(S, v, vo + 2 * L).fma(wv, a2);
-                if (a3 != null) a3 = FloatVector.fromArray(S, v, vo + 3 * L).fma(wv, a3);
-                if (a4 != null) a4 = FloatVector.fromArray(S, v, vo + 4 * L).fma(wv, a4);
-                if (a5 != null) a5 = FloatVector.fromArray(S, v, vo + 5 * L).fma(wv, a5);
-                if (a6 != null) a6 = FloatVector.fromArray(S, v, vo + 6 * L).fma(wv, a6);
-                if (a7 != null) a7 = FloatVector.fromArray(S, v, vo + 7 * L).fma(wv, a7);
+                a1 = FloatVector.fromArray(S, v, vo + L).fma(wv, a1);
+                a2 = FloatVector.fromArray(S, v, vo + 2 * L).fma(wv, a2);
+                a3 = FloatVector.fromArray(S, v, vo + 3 * L).fma(wv, a3);
+                a4 = FloatVector.fromArray(S, v, vo + 4 * L).fma(wv, a4);
+                a5 = FloatVector.fromArray(S, v, vo + 5 * L).fma(wv, a5);
+                a6 = FloatVector.fromArray(S, v, vo + 6 * L).fma(wv, a6);
+                a7 = FloatVector.fromArray(S, v, vo + 7 * L).fma(wv, a7);
             }
             a0.intoArray(acc, ao);
-            if (a1 != null) a1.intoArray(acc, ao + L);
-            if (a2 != null) a2.intoArray(acc, ao + 2 * L);
-            if (a3 != null) a3.intoArray(acc, ao + 3 * L);
-            if (a4 != null) a4.intoArray(acc, ao + 4 * L);
-            if (a5 != null) a5.intoArray(acc, ao + 5 * L);
-            if (a6 != null) a6.intoArray(acc, ao + 6 * L);
-            if (a7 != null) a7.intoArray(acc, ao + 7 * L);
+            a1.intoArray(acc, ao + L);
+            a2.intoArray(acc, ao + 2 * L);
+            a3.intoArray(acc, ao + 3 * L);
+            a4.intoArray(acc, ao + 4 * L);
+            a5.intoArray(acc, ao + 5 * L);
+            a6.intoArray(acc, ao + 6 * L);
+            a7.intoArray(acc, ao + 7 * L);
         }
     }
 }

@@ -63,6 +63,69 @@ class AttentionKernelsTest {
         }
     }
 
+    /**
+     * The vector scores bit for bit against a plain-loop model of the same arithmetic (lane i: q[i]*k[i], then one
+     * FMA per further vector of the row; lanes summed as the fixed tree i + L/2, halving), for the head dimensions the
+     * vector path takes, including the 8-vector one with its own loop. The tree is written out (not reduceLanes, whose
+     * order differs between C2 and the Java fallback), so the bits are the same in every JIT tier.
+     */
+    @Test
+    void vectorScoresAreTheFixedTreeBitForBit() {
+        Random rnd = new Random(SEED);
+        int L = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length();
+        for (int nv = 1; nv <= 8; nv++) {
+            int d = nv * L;
+            for (int rep = 0; rep < 40; rep++) {
+                int m = 1 + rnd.nextInt(32), cnt = 1 + rnd.nextInt(64), stride = 64;
+                float[] q = random(rnd, m * d + 5), k = random(rnd, cnt * d), bias = rnd.nextBoolean() ? random(rnd, m) : null;
+                float[] s = new float[m * stride];
+                VECTOR.scores(q, 5, m, d, k, cnt, bias, 0.088f, s, stride);
+                for (int j = 0; j < m; j++) {
+                    for (int r = 0; r < cnt; r++) {
+                        float[] lanes = new float[L];
+                        for (int i = 0; i < L; i++) {
+                            float a = q[5 + j * d + i] * k[r * d + i];
+                            for (int c = 1; c < nv; c++) a = Math.fma(q[5 + j * d + c * L + i], k[r * d + c * L + i], a);
+                            lanes[i] = a;
+                        }
+                        for (int h = L / 2; h >= 1; h /= 2) for (int i = 0; i < h; i++) lanes[i] = lanes[i] + lanes[i + h];
+                        float want = (lanes[0] + (bias == null ? 0f : bias[j])) * 0.088f;
+                        assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(s[j * stride + r]),
+                                "scores d=" + d + " m=" + m + " j=" + j + " r=" + r + " seed=" + SEED);
+                    }
+                }
+            }
+        }
+    }
+
+    /** The vector accumulation bit for bit against per-lane FMA chains over the rows in order (zero weights skipped). */
+    @Test
+    void vectorAccumulationIsPerLaneFmaChainsBitForBit() {
+        Random rnd = new Random(SEED + 1);
+        int L = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length();
+        for (int nv = 1; nv <= 8; nv++) {
+            int d = nv * L;
+            for (int rep = 0; rep < 40; rep++) {
+                int m = 1 + rnd.nextInt(32), cnt = 1 + rnd.nextInt(64), stride = 64;
+                float[] p = random(rnd, m * stride), v = random(rnd, cnt * d), acc = random(rnd, m * d);
+                for (int i = 0; i < p.length; i += 3) p[i] = 0f;
+                float[] want = acc.clone();
+                VECTOR.accumulate(p, stride, m, cnt, v, d, acc);
+                for (int j = 0; j < m; j++) {
+                    for (int r = 0; r < cnt; r++) {
+                        float w = p[j * stride + r];
+                        if (w == 0f) continue;
+                        for (int i = 0; i < d; i++) want[j * d + i] = Math.fma(v[r * d + i], w, want[j * d + i]);
+                    }
+                }
+                for (int i = 0; i < want.length; i++) {
+                    assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(acc[i]),
+                            "accumulate d=" + d + " m=" + m + " i=" + i + " seed=" + SEED);
+                }
+            }
+        }
+    }
+
     private static float[] random(Random rnd, int n) {
         float[] x = new float[n];
         for (int i = 0; i < n; i++) x[i] = (float) rnd.nextGaussian();

@@ -21,6 +21,14 @@ class SnapKvEvictionTest {
     static PromptQueries lookingFor(int target, int rows, int slots, int group, int dim, Random rnd) {
         float[] keys = new float[rows * dim];
         for (int i = 0; i < keys.length; i++) keys[i] = (float) rnd.nextGaussian();
+        // unit keys: the target's own dot product (|k|^2 = 1) beats every other key's (cos < 1), for any seed;
+        // with raw Gaussian keys a long key close to the target's direction could outscore it now and then
+        for (int r = 0; r < rows; r++) {
+            double n = 0;
+            for (int c = 0; c < dim; c++) n += (double) keys[r * dim + c] * keys[r * dim + c];
+            float inv = (float) (1 / Math.sqrt(n));
+            for (int c = 0; c < dim; c++) keys[r * dim + c] *= inv;
+        }
         int[] keyPos = new int[rows];
         for (int r = 0; r < rows; r++) keyPos[r] = r;
         float[] q = new float[slots * group * dim];
