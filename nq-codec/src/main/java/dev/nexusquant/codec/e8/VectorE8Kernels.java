@@ -1,5 +1,6 @@
 package dev.nexusquant.codec.e8;
 
+import dev.nexusquant.vector.LaneSum;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
@@ -10,7 +11,8 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>An E8P16 point is built in registers from two small tables: the absolute-value pattern (256 x 8 float bits,
  * 8 KiB) XOR a sign mask (256 sign bytes x 8 lanes, 8 KiB), plus the ±¼ shift; an E8Root8 point is one load from its
- * 8 KiB table. Everything stays in L1. See {@link ScalarE8Kernels} for the order of operations both follow.
+ * 8 KiB table. Everything stays in L1. See {@link ScalarE8Kernels} for the order of operations both follow. The dot
+ * product sums its 8 partial sums with {@link LaneSum} (one fixed order), so it has the same bits in every JIT tier.
  *
  * <p>Each stage layout (1: R8, 2: P16, 3: P16 + R8, 4: P16 + P16) has its own loop, so that every vector has a
  * single definition and the JIT keeps them all in registers (a vector merged from two code paths gets boxed).
@@ -102,12 +104,12 @@ final class VectorE8Kernels implements E8Kernels {
                 case 1 -> {
                     FloatVector acc = FloatVector.zero(F);
                     for (; g < gEnd; g++) acc = r8(src, c0 + g).fma(FloatVector.fromArray(F, q, qOff + 8 * g), acc);
-                    total += s * c.weights[0] * acc.reduceLanes(VectorOperators.ADD);
+                    total += s * c.weights[0] * LaneSum.sum(acc);
                 }
                 case 2 -> {
                     FloatVector acc = FloatVector.zero(F);
                     for (; g < gEnd; g++) acc = p16(src, c0 + 2 * g).fma(FloatVector.fromArray(F, q, qOff + 8 * g), acc);
-                    total += s * c.weights[0] * acc.reduceLanes(VectorOperators.ADD);
+                    total += s * c.weights[0] * LaneSum.sum(acc);
                 }
                 case 3 -> {
                     FloatVector acc0 = FloatVector.zero(F);
@@ -117,8 +119,8 @@ final class VectorE8Kernels implements E8Kernels {
                         acc0 = p16(src, c0 + 2 * g).fma(qv, acc0);
                         acc1 = r8(src, c1 + g).fma(qv, acc1);
                     }
-                    total += s * c.weights[0] * acc0.reduceLanes(VectorOperators.ADD);
-                    total += s * c.weights[1] * acc1.reduceLanes(VectorOperators.ADD);
+                    total += s * c.weights[0] * LaneSum.sum(acc0);
+                    total += s * c.weights[1] * LaneSum.sum(acc1);
                 }
                 default -> {
                     FloatVector acc0 = FloatVector.zero(F);
@@ -128,8 +130,8 @@ final class VectorE8Kernels implements E8Kernels {
                         acc0 = p16(src, c0 + 2 * g).fma(qv, acc0);
                         acc1 = p16(src, c1 + 2 * g).fma(qv, acc1);
                     }
-                    total += s * c.weights[0] * acc0.reduceLanes(VectorOperators.ADD);
-                    total += s * c.weights[1] * acc1.reduceLanes(VectorOperators.ADD);
+                    total += s * c.weights[0] * LaneSum.sum(acc0);
+                    total += s * c.weights[1] * LaneSum.sum(acc1);
                 }
             }
         }

@@ -153,6 +153,11 @@ class HadamardRotationTest {
         assertTrue(negatives > 40 && negatives < 88, "signs look random: " + negatives + " of 128 negative");
     }
 
+    /**
+     * 20,000 calls allocate less than 1 KiB, so nothing per call (one float[96] per call would be 8 MB). Until C2 has
+     * compiled the vector kernel its vectors are boxed on the heap, and on a loaded machine the compile queue can take
+     * long: the measurement is repeated after more warm-up, up to 20 times, and the least of the attempts counts.
+     */
     @Test
     void forwardAndInverseAllocateNothingPerCall() {
         var bean = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
@@ -160,18 +165,21 @@ class HadamardRotationTest {
         for (HadamardRotation r : new HadamardRotation[]{HadamardRotation.scalar(128, 1), new HadamardRotation(96, 1)}) {
             float[] x = new float[r.dim()];
             Arrays.fill(x, 1f);
-            for (int i = 0; i < 200_000; i++) { // warm up: let the JIT compile the vector kernel
-                r.forward(x, 0);
-                r.inverse(x, 0);
-            }
             long tid = Thread.currentThread().threadId();
-            long before = bean.getThreadAllocatedBytes(tid);
-            for (int i = 0; i < 10_000; i++) {
-                r.forward(x, 0);
-                r.inverse(x, 0);
+            long least = Long.MAX_VALUE;
+            for (int attempt = 0; attempt < 20 && least >= 1024; attempt++) {
+                for (int i = 0; i < 100_000; i++) { // warm up: let the JIT compile the vector kernel
+                    r.forward(x, 0);
+                    r.inverse(x, 0);
+                }
+                long before = bean.getThreadAllocatedBytes(tid);
+                for (int i = 0; i < 10_000; i++) {
+                    r.forward(x, 0);
+                    r.inverse(x, 0);
+                }
+                least = Math.min(least, bean.getThreadAllocatedBytes(tid) - before);
             }
-            long allocated = bean.getThreadAllocatedBytes(tid) - before;
-            assertTrue(allocated < 1024, r + " allocated " + allocated + " bytes in 20000 calls");
+            assertTrue(least < 1024, r + " allocated at least " + least + " bytes in 20000 calls (least of 20 attempts)");
         }
     }
 

@@ -12,6 +12,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -49,7 +50,7 @@ class ConversationPoolTest {
             if (c.busy) violation.set("offloading a running conversation");
             entered.countDown();
             try {
-                if (!proceed.await(30, TimeUnit.SECONDS)) violation.set("never released");
+                if (!proceed.await(300, TimeUnit.SECONDS)) violation.set("never released");
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
@@ -90,17 +91,25 @@ class ConversationPoolTest {
             pool.release(a, true);
             assertEquals(1, pool.idle());
             ExecutorService ex = Executors.newSingleThreadExecutor();
+            ExecutorService ex2 = Executors.newSingleThreadExecutor();
             Future<Conversation> b = ex.submit(() -> pool.acquire(prompt(50, 20), 10)); // needs a's memory: offloads a
-            assertTrue(off.entered.await(30, TimeUnit.SECONDS));
-            // while a is being saved: the pool answers, a is neither idle nor running, its bytes still reserved
-            long t0 = System.nanoTime();
-            assertEquals(0, pool.idle());
-            assertEquals(0, pool.busy());
-            assertEquals(1, pool.live());
-            assertTrue(pool.budget().reserved() > 0);
-            assertTrue(System.nanoTime() - t0 < 2_000_000_000L, "the pool's lock is free during the offload");
+            assertTrue(off.entered.await(120, TimeUnit.SECONDS));
+            // while a is being saved: the pool answers, a is neither idle nor running, its bytes still reserved. Asked
+            // from another thread: were the pool's lock held during the offload, these calls would wait for the offload,
+            // which waits for this thread, so the bounded get fails (no wall-clock bound on a loaded machine)
+            Future<long[]> during = ex2.submit(() -> new long[]{pool.idle(), pool.busy(), pool.live(), pool.budget().reserved()});
+            long[] seen;
+            try {
+                seen = during.get(120, TimeUnit.SECONDS);
+            } catch (TimeoutException e) {
+                throw new AssertionError("the pool's lock is held during the offload", e);
+            }
+            assertEquals(0, seen[0]);
+            assertEquals(0, seen[1]);
+            assertEquals(1, seen[2]);
+            assertTrue(seen[3] > 0);
             off.proceed.countDown();
-            Conversation c = b.get(30, TimeUnit.SECONDS);
+            Conversation c = b.get(120, TimeUnit.SECONDS);
             assertEquals(0, c.size());
             assertEquals(1, off.offloaded.get());
             assertEquals(1, pool.offloads.get());
@@ -109,6 +118,7 @@ class ConversationPoolTest {
             assertEquals(0, pool.live());
             assertEquals(0, pool.budget().reserved());
             ex.shutdown();
+            ex2.shutdown();
             assertNull(off.violation.get());
         }
         assertNull(off.violation.get(), "the offloader is closed without the pool's lock (it deletes what it saved)");
