@@ -7,6 +7,7 @@ import dev.nexusquant.engine.kv.KvStats;
 import dev.nexusquant.engine.model.PrefillListener;
 import dev.nexusquant.engine.model.PromptTooLongException;
 import dev.nexusquant.engine.model.Session;
+import dev.nexusquant.engine.model.TokenListener;
 import dev.nexusquant.store.KvStore;
 import dev.nexusquant.store.KvStores;
 import dev.nexusquant.store.prefix.PrefixStats;
@@ -108,26 +109,12 @@ public final class GenerateCommand extends ModelCommand {
                     }
                     : PrefillListener.NONE;
             try (Session session = model.newSession(kv.factory(model))) {
-                GenerationResult r = model.generate(session, text, opts, (id, piece) -> {
-                    if (!json && !piece.isEmpty()) {
-                        out.print(piece);
-                        out.flush();
-                    }
-                }, prefill);
+                GenerationResult r = model.generate(session, text, opts, new Echo(out), prefill);
                 if (json) {
-                    out.println(new Json()
-                            .put("model", model.config().name())
-                            .put("prompt", text)
-                            .put("text", r.text())
-                            .put("prompt_tokens", r.promptTokens().length)
-                            .put("generated_tokens", r.tokens().length)
-                            .put("tokens", Arrays.stream(r.tokens()).boxed().toList())
-                            .put("stop_reason", r.stopReason().name().toLowerCase(Locale.ROOT))
+                    out.println(resultJson(model, text, r.promptTokens().length, r)
                             .put("prefill_seconds", r.prefillSeconds())
                             .put("prefill_tokens_per_second", r.prefillTokensPerSecond())
-                            .put("decode_seconds", r.decodeSeconds())
-                            .put("decode_steps", r.decodeSteps())
-                            .put("decode_tokens_per_second", r.decodeTokensPerSecond())
+                            .putAll(decodeJson(r))
                             .put("warmup", warmup)
                             .put("threads", dev.nexusquant.engine.tensor.Parallel.threads())
                             .put("kv_cache", kv.factory(model).describe())
@@ -153,10 +140,7 @@ public final class GenerateCommand extends ModelCommand {
      * to the first token, less the time spent serializing the cache for the file (reported on its own).
      */
     private int generateCached(Model model, String text, GenerationOptions opts, PrintWriter out) throws IOException {
-        int[] prompt = model.tokenizer().encode(text, opts.addBos());
-        if (prompt.length == 0) throw new IllegalArgumentException("the prompt is empty and no BOS token is added");
-        int ctx = model.config().contextLength();
-        if (prompt.length > ctx) throw new PromptTooLongException(prompt.length, ctx);
+        int[] prompt = encodePrompt(model, text, opts);
         var factory = kv.factory(model);
         long t0 = System.nanoTime();
         PromptCache.Opened opened = PromptCache.open(model, factory, promptCache, prompt, err());
@@ -179,30 +163,16 @@ public final class GenerateCommand extends ModelCommand {
             byte[] saved = opened.outcome() == PromptCache.Outcome.HIT ? null : session.toBytes();
             long serialize = System.nanoTime() - s0;
             KvStats atSave = session.kvCache().stats();
-            long[] first = {0};
-            GenerationResult r = model.continueFrom(session, opts, (id, piece) -> {
-                if (first[0] == 0) first[0] = System.nanoTime();
-                if (!json && !piece.isEmpty()) {
-                    out.print(piece);
-                    out.flush();
-                }
-            });
-            long end = System.nanoTime();
-            double ttft = ((first[0] == 0 ? end : first[0]) - t0 - serialize) / 1e9;
+            Echo echo = new Echo(out);
+            GenerationResult r = model.continueFrom(session, opts, echo);
+            double ttft = (echo.firstTokenNanos() - t0 - serialize) / 1e9;
             long w0 = System.nanoTime();
             if (saved != null) PromptCache.write(promptCache, saved);
             double saveSeconds = (serialize + System.nanoTime() - w0) / 1e9;
             long onDisk = saved != null ? saved.length : Files.size(promptCache);
             String outcome = opened.outcome().name().toLowerCase(Locale.ROOT);
             if (json) {
-                out.println(new Json()
-                        .put("model", model.config().name())
-                        .put("prompt", text)
-                        .put("text", r.text())
-                        .put("prompt_tokens", prompt.length)
-                        .put("generated_tokens", r.tokens().length)
-                        .put("tokens", Arrays.stream(r.tokens()).boxed().toList())
-                        .put("stop_reason", r.stopReason().name().toLowerCase(Locale.ROOT))
+                out.println(resultJson(model, text, prompt.length, r)
                         .put("prompt_cache", promptCache.toString())
                         .put("prompt_cache_outcome", outcome)
                         .put("restored_tokens", opened.restoredTokens())
@@ -211,9 +181,7 @@ public final class GenerateCommand extends ModelCommand {
                         .put("prefill_seconds", prefillSeconds)
                         .put("save_seconds", saveSeconds)
                         .put("time_to_first_token_seconds", ttft)
-                        .put("decode_seconds", r.decodeSeconds())
-                        .put("decode_steps", r.decodeSteps())
-                        .put("decode_tokens_per_second", r.decodeTokensPerSecond())
+                        .putAll(decodeJson(r))
                         .put("threads", dev.nexusquant.engine.tensor.Parallel.threads())
                         .put("kv_cache", factory.describe())
                         .put("cache_bytes_on_disk", onDisk)
@@ -232,8 +200,7 @@ public final class GenerateCommand extends ModelCommand {
                                 + " %,d as fp16 (%.1fx the file)%s]%n", promptCache, onDisk, atSave.bytes(),
                         (double) atSave.bytes() / onDisk, atSave.fp16Bytes(), (double) atSave.fp16Bytes() / onDisk,
                         saved != null ? String.format(Locale.ROOT, "; written in %.3f s", saveSeconds) : "");
-                err().printf(Locale.ROOT, "[%d generated at %.1f tokens/s, stop: %s]%n", r.tokens().length,
-                        r.decodeTokensPerSecond(), r.stopReason().name().toLowerCase(Locale.ROOT));
+                printGenerated(r);
             }
         }
         return 0;
@@ -245,10 +212,7 @@ public final class GenerateCommand extends ModelCommand {
      * time spent writing new chunks (reported on its own).
      */
     private int generateThroughStore(Model model, String text, GenerationOptions opts, PrintWriter out) throws IOException {
-        int[] prompt = model.tokenizer().encode(text, opts.addBos());
-        if (prompt.length == 0) throw new IllegalArgumentException("the prompt is empty and no BOS token is added");
-        int ctx = model.config().contextLength();
-        if (prompt.length > ctx) throw new PromptTooLongException(prompt.length, ctx);
+        int[] prompt = encodePrompt(model, text, opts);
         var factory = kv.factory(model);
         long t0 = System.nanoTime();
         long cap = dev.nexusquant.kv.KvSpec.parseSize(kvStoreMax);
@@ -259,25 +223,11 @@ public final class GenerateCommand extends ModelCommand {
             for (String problem : st.problems()) err().println("[kv-store " + store.describe() + ": " + problem + "]");
             try (Session session = p.session()) {
                 session.endOfPrompt();
-                long[] first = {0};
-                GenerationResult r = model.continueFrom(session, opts, (id, piece) -> {
-                    if (first[0] == 0) first[0] = System.nanoTime();
-                    if (!json && !piece.isEmpty()) {
-                        out.print(piece);
-                        out.flush();
-                    }
-                });
-                long end = System.nanoTime();
-                double ttft = ((first[0] == 0 ? end : first[0]) - t0) / 1e9 - st.storeSeconds();
+                Echo echo = new Echo(out);
+                GenerationResult r = model.continueFrom(session, opts, echo);
+                double ttft = (echo.firstTokenNanos() - t0) / 1e9 - st.storeSeconds();
                 if (json) {
-                    out.println(new Json()
-                            .put("model", model.config().name())
-                            .put("prompt", text)
-                            .put("text", r.text())
-                            .put("prompt_tokens", prompt.length)
-                            .put("generated_tokens", r.tokens().length)
-                            .put("tokens", Arrays.stream(r.tokens()).boxed().toList())
-                            .put("stop_reason", r.stopReason().name().toLowerCase(Locale.ROOT))
+                    out.println(resultJson(model, text, prompt.length, r)
                             .put("kv_store", store.describe())
                             .put("store_chunks", st.chunks())
                             .put("store_hits", st.hits())
@@ -292,9 +242,7 @@ public final class GenerateCommand extends ModelCommand {
                             .put("prefill_seconds", st.prefillSeconds())
                             .put("store_seconds", st.storeSeconds())
                             .put("time_to_first_token_seconds", ttft)
-                            .put("decode_seconds", r.decodeSeconds())
-                            .put("decode_steps", r.decodeSteps())
-                            .put("decode_tokens_per_second", r.decodeTokensPerSecond())
+                            .putAll(decodeJson(r))
                             .put("threads", dev.nexusquant.engine.tensor.Parallel.threads())
                             .put("kv_cache", factory.describe())
                             .put("kv_bytes", r.kvStats().bytes())
@@ -308,12 +256,69 @@ public final class GenerateCommand extends ModelCommand {
                                     + " %d new chunks stored in %.3f s (%,d bytes)]%n", store.describe(), st.hits(), st.misses(),
                             st.chunks(), st.restoredTokens(), prompt.length, st.lookupSeconds(), st.bytesRead(),
                             st.prefilledTokens(), st.prefillSeconds(), ttft, st.stored(), st.storeSeconds(), st.bytesWritten());
-                    err().printf(Locale.ROOT, "[%d generated at %.1f tokens/s, stop: %s]%n", r.tokens().length,
-                            r.decodeTokensPerSecond(), r.stopReason().name().toLowerCase(Locale.ROOT));
+                    printGenerated(r);
                 }
             }
         }
         return 0;
+    }
+
+    /** The prompt's token ids, checked: not empty, and within the model's context. */
+    private static int[] encodePrompt(Model model, String text, GenerationOptions opts) {
+        int[] prompt = model.tokenizer().encode(text, opts.addBos());
+        if (prompt.length == 0) throw new IllegalArgumentException("the prompt is empty and no BOS token is added");
+        int ctx = model.config().contextLength();
+        if (prompt.length > ctx) throw new PromptTooLongException(prompt.length, ctx);
+        return prompt;
+    }
+
+    /** Prints each piece as it comes (not with --json) and notes when the first token arrived. */
+    private final class Echo implements TokenListener {
+        private final PrintWriter out;
+        private long first;
+
+        Echo(PrintWriter out) {
+            this.out = out;
+        }
+
+        @Override
+        public void onToken(int id, String piece) {
+            if (first == 0) first = System.nanoTime();
+            if (!json && !piece.isEmpty()) {
+                out.print(piece);
+                out.flush();
+            }
+        }
+
+        /** When the first token arrived, or now when none did. */
+        long firstTokenNanos() {
+            return first == 0 ? System.nanoTime() : first;
+        }
+    }
+
+    /** The fields every --json result starts with. */
+    private static Json resultJson(Model model, String text, int promptTokens, GenerationResult r) {
+        return new Json()
+                .put("model", model.config().name())
+                .put("prompt", text)
+                .put("text", r.text())
+                .put("prompt_tokens", promptTokens)
+                .put("generated_tokens", r.tokens().length)
+                .put("tokens", Arrays.stream(r.tokens()).boxed().toList())
+                .put("stop_reason", r.stopReason().name().toLowerCase(Locale.ROOT));
+    }
+
+    /** The decode fields of a --json result. */
+    private static Json decodeJson(GenerationResult r) {
+        return new Json()
+                .put("decode_seconds", r.decodeSeconds())
+                .put("decode_steps", r.decodeSteps())
+                .put("decode_tokens_per_second", r.decodeTokensPerSecond());
+    }
+
+    private void printGenerated(GenerationResult r) {
+        err().printf(Locale.ROOT, "[%d generated at %.1f tokens/s, stop: %s]%n", r.tokens().length,
+                r.decodeTokensPerSecond(), r.stopReason().name().toLowerCase(Locale.ROOT));
     }
 
     /** The prompt: --prompt, or the text of --prompt-file (a file, or '-' for standard input), or empty. */

@@ -14,6 +14,12 @@ public final class Json {
         return this;
     }
 
+    /** Appends the fields of {@code other}, in its order. */
+    public Json putAll(Json other) {
+        fields.putAll(other.fields);
+        return this;
+    }
+
     public Map<String, Object> asMap() {
         return fields;
     }
