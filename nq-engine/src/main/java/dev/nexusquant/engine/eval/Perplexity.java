@@ -139,21 +139,8 @@ public final class Perplexity {
             }
         };
         int threads = Math.max(1, Math.min(chunkThreads, chunks));
-        if (threads == 1) {
-            worker.run();
-        } else {
-            Thread[] ts = new Thread[threads];
-            for (int i = 0; i < threads; i++) ts[i] = Thread.ofPlatform().name("nq-ppl-" + i).start(worker);
-            for (Thread t : ts) {
-                try {
-                    t.join();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new IllegalStateException("interrupted", e);
-                }
-            }
-            for (Chunk r : results) if (r == null) throw new IllegalStateException("a chunk failed");
-        }
+        Workers.run(threads, "nq-ppl", worker);
+        if (threads > 1) for (Chunk r : results) if (r == null) throw new IllegalStateException("a chunk failed");
         double nllSum = 0, nll2Sum = 0, bytesSum = 0, fp16Sum = 0, keptSum = 0;
         for (Chunk r : results) {
             nllSum += r.nll;

@@ -1,6 +1,7 @@
 package dev.nexusquant.eval.perplexity;
 
 import dev.nexusquant.engine.eval.ProgressListener;
+import dev.nexusquant.engine.eval.Workers;
 import dev.nexusquant.engine.kv.KvCacheFactory;
 import dev.nexusquant.engine.kv.KvStats;
 import dev.nexusquant.engine.model.Model;
@@ -150,21 +151,7 @@ public final class ChunkedPerplexity {
                 }
             }
         };
-        int t = Math.max(1, Math.min(threads, n));
-        if (t == 1) {
-            worker.run();
-        } else {
-            Thread[] ts = new Thread[t];
-            for (int i = 0; i < t; i++) ts[i] = Thread.ofPlatform().name("nq-ppl-" + i).start(worker);
-            for (Thread th : ts) {
-                try {
-                    th.join();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new IllegalStateException("interrupted", e);
-                }
-            }
-        }
+        Workers.run(Math.max(1, Math.min(threads, n)), "nq-ppl", worker);
         if (failure[0] instanceof RuntimeException e) throw e;
         if (failure[0] instanceof Error e) throw e;
         return new Result(protocol, nCtx, List.of(results), (System.nanoTime() - t0) / 1e9, factory.describe());
