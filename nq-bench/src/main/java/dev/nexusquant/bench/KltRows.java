@@ -32,7 +32,10 @@ import java.util.Map;
  * Metrics per (chunk, layer, head): relative MSE of the centred rows (error energy over the rows' variance), and the
  * attention-output error of the continuation's real queries (every 16th position of the second half, all query heads
  * of the group) attending over the prompt's rows: ||o' - o||² / ||o||², keys coded with exact values, or values coded
- * with exact keys. Printed: median and 10th/90th percentiles over (chunk, layer, head).
+ * with exact keys. Printed: median and 10th/90th percentiles over (chunk, layer, head). Three transforms: Hadamard;
+ * KLT fitted from the prompt's own rows (basis counted in the bytes); KLT per model ("klt-model"): the basis fitted
+ * once from the rows the model produces from text it samples itself from BOS (seed 42, {@code -Dklt.gen=1024} tokens;
+ * no data), stored beside the model and not counted in the rows' bytes (its size is printed on stderr).
  *
  * <pre>java --add-modules jdk.incubator.vector -cp nq-bench/target/benchmarks.jar dev.nexusquant.bench.KltRows MODEL TEXT CTX CHUNK...</pre>
  */
@@ -114,6 +117,26 @@ public final class KltRows {
             Rope rope = new Rope(new RopeParams(rs.style() == RopeSpec.Style.ADJACENT ? RopeParams.Convention.ADJACENT
                     : RopeParams.Convention.HALVES, rs.base(), rs.linearScale(), rs.rotaryDims()), dim);
             Map<String, List<double[]>> results = new LinkedHashMap<>(); // setting -> [relMse, attnErr, bitsPerValue]
+            // the per-model bases: rows the model produces from text it samples itself from BOS (no data)
+            int genTokens = Integer.getInteger("klt.gen", 1024);
+            Recording gen = new Recording(layout, genTokens, genTokens);
+            try (Session s = m.newSession(gen)) {
+                java.util.SplittableRandom rnd = new java.util.SplittableRandom(42);
+                int[] t = new int[genTokens];
+                t[0] = m.tokenizer().bos();
+                for (int i = 0; i < genTokens - 1; i++) t[i + 1] = sample(s.forward(t, i, 1, false), rnd);
+                s.forward(t, genTokens - 1, 1, false);
+            }
+            modelBases = new KltBasis[layout.layers()][layout.kvHeads()][3];
+            for (int l = 0; l < layout.layers(); l++) {
+                for (int h = 0; h < layout.kvHeads(); h++) {
+                    float[][] rows = headRows(gen, l, h, layout, rope, genTokens);
+                    for (int w = 0; w < 3; w++) modelBases[l][h][w] = KltBasis.fit(centred(rows[w], genTokens, dim), genTokens, dim, 0, 0);
+                }
+            }
+            long basisBytes = 0;
+            for (KltBasis[][] x : modelBases) for (KltBasis[] y : x) for (KltBasis b : y) basisBytes += b.bytes();
+            System.err.printf("per-model bases from %d sampled tokens: %d bytes (keys pre, keys post, values)%n", genTokens, basisBytes);
             for (int ai = 3; ai < a.length; ai++) {
                 int chunk = Integer.parseInt(a[ai]);
                 int[] tokens = Arrays.copyOfRange(all, chunk * ctx, (chunk + 1) * ctx);
@@ -142,9 +165,32 @@ public final class KltRows {
         }
     }
 
-    private static void measureHead(Recording rec, int l, int h, KvLayout layout, Rope rope, int n,
-                                    Map<String, List<double[]>> results) {
-        int dim = layout.headDim(), kvDim = layout.kvDim(), qDim = layout.qDim(), group = layout.groupSize();
+    private static KltBasis[][][] modelBases; // [layers][kvHeads][keys pre, keys post, values]
+
+    private static int sample(float[] logits, java.util.SplittableRandom rnd) {
+        double mx = Double.NEGATIVE_INFINITY;
+        for (float x : logits) mx = Math.max(mx, x);
+        double z = 0;
+        for (float x : logits) z += Math.exp(x - mx);
+        double u = rnd.nextDouble() * z;
+        for (int i = 0; i < logits.length; i++) {
+            u -= Math.exp(logits[i] - mx);
+            if (u <= 0) return i;
+        }
+        return logits.length - 1;
+    }
+
+    private static float[] centred(float[] x, int n, int dim) {
+        float[] mean = new float[dim];
+        for (int t = 0; t < n; t++) for (int i = 0; i < dim; i++) mean[i] += x[t * dim + i] / n;
+        float[] c = x.clone();
+        for (int t = 0; t < n; t++) for (int i = 0; i < dim; i++) c[t * dim + i] -= mean[i];
+        return c;
+    }
+
+    /** The first n rows of one head: keys pre-RoPE, keys as appended, values; each [n][dim]. */
+    private static float[][] headRows(Recording rec, int l, int h, KvLayout layout, Rope rope, int n) {
+        int dim = layout.headDim(), kvDim = layout.kvDim();
         float[] kPost = new float[n * dim], kPre = new float[n * dim], v = new float[n * dim];
         for (int t = 0; t < n; t++) {
             System.arraycopy(rec.keys[l], t * kvDim + h * dim, kPost, t * dim, dim);
@@ -152,6 +198,14 @@ public final class KltRows {
             System.arraycopy(kPost, t * dim, kPre, t * dim, dim);
             rope.inverse(kPre, t * dim, t);
         }
+        return new float[][]{kPre, kPost, v};
+    }
+
+    private static void measureHead(Recording rec, int l, int h, KvLayout layout, Rope rope, int n,
+                                    Map<String, List<double[]>> results) {
+        int dim = layout.headDim(), group = layout.groupSize();
+        float[][] hr = headRows(rec, l, h, layout, rope, n);
+        float[] kPre = hr[0], kPost = hr[1], v = hr[2];
         List<float[]> qs = new ArrayList<>();
         for (int i = 0; i < rec.queries.size(); i++) {
             if (rec.queryAt.get(i)[0] != l) continue;
@@ -162,8 +216,9 @@ public final class KltRows {
         for (double bits : BITS) {
             for (String rows : new String[]{"keys pre-RoPE", "keys post-RoPE", "values"}) {
                 float[] x = rows.startsWith("values") ? v : rows.contains("pre") ? kPre : kPost;
-                for (String tr : new String[]{"hadamard", "klt"}) {
-                    float[] dec = code(x, n, dim, bits, tr.equals("klt"));
+                KltBasis model = modelBases[l][h][rows.startsWith("values") ? 2 : rows.contains("pre") ? 0 : 1];
+                for (String tr : new String[]{"hadamard", "klt", "klt-model"}) {
+                    float[] dec = code(x, n, dim, bits, tr.equals("hadamard") ? null : tr.equals("klt") ? PROMPT : model);
                     double bpv = dec[dec.length - 1];
                     dec = Arrays.copyOf(dec, n * dim);
                     double rel = relMse(x, dec, n, dim);
@@ -187,7 +242,12 @@ public final class KltRows {
     }
 
     /** Rows centred, transformed, coded and decoded back (mean added); the last element is the bits per value spent. */
-    static float[] code(float[] x, int n, int dim, double bits, boolean klt) {
+    /** Marker: fit the basis from the prompt's own rows. */
+    private static final KltBasis PROMPT = KltBasis.restore(8, new short[0], new float[0], 0);
+
+    /** basis: null = Hadamard, PROMPT = fitted from these rows (counted), else a shared basis (not counted). */
+    static float[] code(float[] x, int n, int dim, double bits, KltBasis basis) {
+        boolean klt = basis != null;
         float[] mean = new float[dim];
         for (int t = 0; t < n; t++) for (int i = 0; i < dim; i++) mean[i] += x[t * dim + i] / n;
         float[] c = x.clone();
@@ -203,11 +263,11 @@ public final class KltRows {
         java.util.function.BiConsumer<float[], Integer> fwd, inv;
         long extra;
         if (klt) {
-            KltBasis b = KltBasis.fit(c, n, dim, rowBytes, n);
+            KltBasis b = basis == PROMPT ? KltBasis.fit(c, n, dim, rowBytes, n) : basis;
             codec = b.codecFor(rowBytes);
             fwd = b::forward;
             inv = b::inverse;
-            extra = b.bytes();
+            extra = basis == PROMPT ? b.bytes() : 0;
         } else {
             HadamardRotation hr = new HadamardRotation(dim, 0x5EEDL);
             codec = ref;

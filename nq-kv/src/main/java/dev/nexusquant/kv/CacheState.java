@@ -29,7 +29,8 @@ import static dev.nexusquant.codec.state.StateInput.corrupt;
  *   per (layer, KV head):
  *     window     capacity, count, positions (delta), keys and values (fp16 bits, or fp32 byte-shuffled)
  *     transform  key/value means, key channel scales (each present or not, [headDim] fp32); with rot=klt the key
- *                and value KLT bases (each present or not: groups, reserve, [groups] fp32 deviations, fp16 reflectors)
+ *                and value KLT bases (each present or not, then shared (the per-model file's) or: groups, reserve,
+ *                [groups] fp32 deviations, fp16 reflectors)
  *     prompt queries (while the first prompt lasts): recorded, [slots][group * headDim] fp16, positions
  *     received attention of the window rows (an accumulator: capacity, [length] masses and counts)
  *     segments   first unaged, then each: rows, positions (delta), aged, key and value codec index, coded blocks,
@@ -83,8 +84,8 @@ final class CacheState {
                 out.bool(t.keyScale() != null);
                 if (t.keyScale() != null) out.floats(t.keyScale(), 0, dim);
                 if (c.config().kltKeys() || c.config().kltValues()) {
-                    writeKlt(out, t.keyKlt());
-                    writeKlt(out, t.valueKlt());
+                    writeKlt(out, t.keyKlt(), t.sharedKey());
+                    writeKlt(out, t.valueKlt(), t.sharedValue());
                 }
                 PromptQueryRing ring = hd.promptQueries;
                 out.bool(ring != null);
@@ -112,16 +113,22 @@ final class CacheState {
     }
 
     /** A KLT basis (rot=klt): present, groups coded, reserve, [groups] fp32 deviations, fp16 reflectors. */
-    private static void writeKlt(StateOutput out, KltBasis b) {
+    private static void writeKlt(StateOutput out, KltBasis b, KltBasis shared) {
         out.bool(b != null);
         if (b == null) return;
+        out.bool(b == shared); // the per-model basis: the settings name its file
+        if (b == shared) return;
         float[] sigma = b.sigmas();
         short[] stored = b.stored();
         out.varint(sigma.length).varint(b.reserve()).floats(sigma, 0, sigma.length).shorts(stored, 0, stored.length);
     }
 
-    private static KltBasis readKlt(StateInput in, String f, int dim) throws StateFormatException {
+    private static KltBasis readKlt(StateInput in, String f, int dim, KltBasis shared) throws StateFormatException {
         if (!in.bool(f + ".present")) return null;
+        if (in.bool(f + ".shared")) {
+            if (shared == null) throw corrupt(f + ".shared", "a per-model basis, but the settings name no basis file");
+            return shared;
+        }
         int groups = in.varint(f + ".groups", 0, dim / 8);
         int reserve = in.varint(f + ".reserve", 0, Integer.MAX_VALUE);
         float[] sigma = in.floats(f + ".sigma", groups);
@@ -309,8 +316,8 @@ final class CacheState {
         if (in.bool(f + ".keyScale.present")) ks = in.floats(f + ".keyScale", dim);
         t.restore(km, vm, ks);
         if (cfg.kltKeys() || cfg.kltValues()) {
-            KltBasis kb = readKlt(in, f + ".keyKlt", dim);
-            KltBasis vb = readKlt(in, f + ".valueKlt", dim);
+            KltBasis kb = readKlt(in, f + ".keyKlt", dim, t.sharedKey());
+            KltBasis vb = readKlt(in, f + ".valueKlt", dim, t.sharedValue());
             if ((kb != null && !cfg.kltKeys()) || (vb != null && !cfg.kltValues())) {
                 throw corrupt(f, "a KLT basis for rows these settings do not code with one");
             }

@@ -71,10 +71,17 @@ final class CompressedKvCache implements KvCache {
         int observation = asked > 0 || cfg.balanceKeys() || cfg.boost() > 0 || cfg.ratio() > 0 ? Math.max(asked > 0 ? asked : 32,
                 cfg.ratio() > 0 ? BudgetAllocator.QUERIES : 0) : 0;
         this.heads = new HeadState[layout.layers()][layout.kvHeads()];
-        for (HeadState[] row : heads) {
+        ModelBasis shared = null;
+        if (cfg.kltBasis() != null) {
+            shared = ModelBasis.load(cfg.kltBasis());
+            shared.check(layout, rope != null);
+        }
+        for (int l = 0; l < heads.length; l++) {
+            HeadState[] row = heads[l];
             for (int h = 0; h < row.length; h++) {
                 HeadState hd = new HeadState(new RowWindow(dim, half), new SegmentStore(dim, account),
-                        new RowTransform(cfg, dim, rotation, rope, layout.rope()));
+                        new RowTransform(cfg, dim, rotation, rope, layout.rope(),
+                                shared == null ? null : shared.keys(l, h), shared == null ? null : shared.values(l, h)));
                 if (observation > 0) {
                     hd.promptQueries = new PromptQueryRing(observation, group, dim);
                     account.add(hd.promptQueries.bytes());

@@ -53,13 +53,17 @@ import java.util.Locale;
  *                        (KLT / PCA) instead of the Hadamard rotation, and their E8 codes get rates by variance
  *                        (reverse water-filling) at the same bytes per row; the basis is counted in the cache's bytes
  * @param kltValues       the same for values
+ * @param kltBasis        null: the KLT bases are fitted per head from the prompt's rows (counted in the cache's bytes);
+ *                        else the path of a per-model basis file ({@link ModelBasis}) whose bases every prompt shares
+ *                        (stored beside the model, not counted in the cache's bytes)
  */
 public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs> layerCodecs,
                             String agedKeyCodec, String agedValueCodec, int ageAfter, int boost,
                             boolean rotate, long seed, KeyDomain keyDomain,
                             boolean centerKeys, boolean centerValues, boolean balanceKeys,
                             int pin, EvictionPolicy eviction, int window, int block, Precision windowPrecision,
-                            long memoryBudget, int stagingLimit, double ratio, boolean kltKeys, boolean kltValues)
+                            long memoryBudget, int stagingLimit, double ratio, boolean kltKeys, boolean kltValues,
+                            String kltBasis)
         implements KvCacheFactory {
 
     public enum KeyDomain { POST_ROPE, PRE_ROPE }
@@ -108,6 +112,7 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         if ((kltKeys != kltValues) && !rotate) {
             throw new IllegalArgumentException("rot=klt:k and rot=klt:v rotate the other rows with Hadamard (rotate must be on)");
         }
+        if (kltBasis != null && !(kltKeys || kltValues)) throw new IllegalArgumentException("basis=FILE needs rot=klt, klt:k or klt:v");
         if (kltKeys && kltValues && rotate) throw new IllegalArgumentException("rot=klt replaces the Hadamard rotation (rotate must be off)");
         if (stagingLimit < window + block) {
             throw new IllegalArgumentException("staging limit " + stagingLimit + " must be at least window + block ("
@@ -148,6 +153,7 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         b.seed = seed;
         b.kltKeys = kltKeys;
         b.kltValues = kltValues;
+        b.kltBasis = kltBasis;
         b.keyDomain = keyDomain;
         b.centerKeys = centerKeys;
         b.centerValues = centerValues;
@@ -230,6 +236,7 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         private double ratio;
         private boolean kltKeys;
         private boolean kltValues;
+        private String kltBasis;
 
         public Builder keyCodec(String c) { this.keyCodec = c; return this; }
         public Builder valueCodec(String c) { this.valueCodec = c; return this; }
@@ -271,11 +278,14 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
             return this;
         }
 
+        /** A per-model KLT basis file (see {@link ModelBasis}), or null to fit the bases per prompt. */
+        public Builder kltBasis(String path) { this.kltBasis = path; return this; }
+
         public KvCompression build() {
             int staging = Math.max(stagingLimit, window + block);
             return new KvCompression(keyCodec, valueCodec, layerCodecs, agedKeyCodec, agedValueCodec, ageAfter, boost, rotate, seed, keyDomain, centerKeys,
                     centerValues, balanceKeys, pin, eviction, window, block, windowPrecision, memoryBudget, staging, ratio,
-                    kltKeys, kltValues);
+                    kltKeys, kltValues, kltBasis);
         }
     }
 

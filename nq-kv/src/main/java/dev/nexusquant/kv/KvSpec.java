@@ -19,6 +19,7 @@ import java.util.Locale;
  *   rot=on|off seed=N              randomized Hadamard rotation and its seed
  *   rot=klt|klt:k|klt:v            per-head decorrelating transform (KLT) of keys and values, keys only or values
  *                                  only (the others rotated by Hadamard), E8 rates by variance at the same bytes
+ *   basis=FILE                     KLT bases shared per model (a {@link ModelBasis} file) instead of per prompt
  *   keys=post|pre                  keys stored with RoPE applied, or undone
  *   center=none|k|v|kv             subtract per-head means before quantizing
  *   pin=N                          keep the first N positions (attention sinks) in fp16, never evicted
@@ -105,6 +106,7 @@ public final class KvSpec {
                         case "off", "false" -> false;
                         default -> throw new IllegalArgumentException("kbal must be on or off");
                     });
+                    case "basis" -> b.kltBasis(val.isEmpty() || val.equalsIgnoreCase("prompt") ? null : val);
                     case "mem" -> b.memoryBudget(parseSize(val));
                     case "staging" -> b.stagingLimit(Integer.parseInt(val));
                     case "ratio" -> b.ratio(Double.parseDouble(val));
@@ -183,6 +185,7 @@ public final class KvSpec {
         sb.append(",rot=").append(c.kltKeys() && c.kltValues() ? "klt" : c.kltKeys() ? "klt:k" : c.kltValues() ? "klt:v"
                 : c.rotate() ? "on" : "off");
         if (c.rotate()) sb.append(",seed=").append(c.seed());
+        if (c.kltBasis() != null) sb.append(",basis=").append(c.kltBasis());
         sb.append(",keys=").append(c.keyDomain() == KvCompression.KeyDomain.PRE_ROPE ? "pre" : "post");
         sb.append(",center=").append(c.centerKeys() ? (c.centerValues() ? "kv" : "k") : (c.centerValues() ? "v" : "none"));
         if (c.pin() > 0) sb.append(",pin=").append(c.pin());

@@ -34,8 +34,18 @@ final class RowTransform {
     private float[] keyScale;  // [dim] channel balance w, or null
     private KltBasis keyKlt;   // the keys' decorrelating transform (rot=klt), null until fitted or when unused
     private KltBasis valueKlt; // the values'
+    private final KltBasis sharedKey;   // per-model bases (basis=FILE), used instead of fitting; not counted
+    private final KltBasis sharedValue;
 
     RowTransform(KvCompression cfg, int dim, HeadRotation rotation, PositionalRotation rope, RopeSpec ropeSpec) {
+        this(cfg, dim, rotation, rope, ropeSpec, null, null);
+    }
+
+    /** With the per-model KLT bases of this head (each null to fit one from the prompt). */
+    RowTransform(KvCompression cfg, int dim, HeadRotation rotation, PositionalRotation rope, RopeSpec ropeSpec,
+                 KltBasis sharedKey, KltBasis sharedValue) {
+        this.sharedKey = sharedKey;
+        this.sharedValue = sharedValue;
         this.cfg = cfg;
         this.dim = dim;
         this.rotation = rotation;
@@ -45,7 +55,7 @@ final class RowTransform {
 
     /** The same transform with nothing fitted yet: what this head's first compression would fit. */
     RowTransform unfitted() {
-        return new RowTransform(cfg, dim, rotation, rope, ropeSpec);
+        return new RowTransform(cfg, dim, rotation, rope, ropeSpec, sharedKey, sharedValue);
     }
 
     boolean preRope() {
@@ -74,6 +84,14 @@ final class RowTransform {
 
     KltBasis valueKlt() {
         return valueKlt;
+    }
+
+    KltBasis sharedKey() {
+        return sharedKey;
+    }
+
+    KltBasis sharedValue() {
+        return sharedValue;
     }
 
     /** Sets the decorrelating transforms of a saved state (each null when not fitted or not used). */
@@ -115,7 +133,8 @@ final class RowTransform {
     /** Bytes of the fitted arrays. */
     long bytes() {
         return (keyMean == null ? 0 : 4L * (keyMean.length + valueMean.length)) + (keyScale == null ? 0 : 4L * keyScale.length)
-                + (keyKlt == null ? 0 : keyKlt.bytes()) + (valueKlt == null ? 0 : valueKlt.bytes());
+                + (keyKlt == null || keyKlt == sharedKey ? 0 : keyKlt.bytes())
+                + (valueKlt == null || valueKlt == sharedValue ? 0 : valueKlt.bytes());
     }
 
     /** Undoes RoPE on {@code n} keys {@code [n][dim]} at their positions, in place (nothing unless keys=pre). */
@@ -150,6 +169,8 @@ final class RowTransform {
         if (keyScale == null && cfg.balanceKeys() && q != null && nq > 0) {
             keyScale = KeyBalance.scales(k, n, keyMean, q, nq, dim, ropeSpec);
         }
+        if (keyKlt == null && cfg.kltKeys() && sharedKey != null) keyKlt = sharedKey;
+        if (valueKlt == null && cfg.kltValues() && sharedValue != null) valueKlt = sharedValue;
         if (keyKlt == null && cfg.kltKeys() && n > 0) {
             float[] c = java.util.Arrays.copyOf(k, n * dim);
             for (int i = 0; i < n; i++) {

@@ -38,10 +38,13 @@ public final class KltBasis {
      * Fits the transform to {@code n} rows ({@code x}: [n][dim], centred if they should be).
      *
      * @param rowBytes bytes per row of the reference codec (an E8 codec with one fp16 scale: 2 + code bytes)
-     * @param rows     rows the basis will serve at first (its cost is shared by them), ≥ 1
+     * @param rows     rows the basis will serve at first (its cost is shared by them, ≥ 1), or 0 for a basis shared
+     *                 by every prompt (one per model, stored beside it): then every direction with a variance is kept
+     *                 and nothing is charged to the rows
      */
     public static KltBasis fit(float[] x, int n, int dim, int rowBytes, int rows) {
         if (dim <= 0 || dim % 8 != 0) throw new IllegalArgumentException("KltBasis: dim must be a positive multiple of 8: " + dim);
+        if (rows < 0) throw new IllegalArgumentException("KltBasis: negative row count " + rows);
         if (n < 0 || (long) n * dim > x.length) throw new IllegalArgumentException("KltBasis: " + n + " rows of " + dim + " in " + x.length + " values");
         double[] c = new double[dim * dim];
         for (int r = 0; r < n; r++) {
@@ -69,14 +72,20 @@ public final class KltBasis {
             float sg = (float) Math.sqrt(variance[g]);
             if (!(sg > 0f) || !Float.isFinite(sg)) variance[g] = 0; // too small for a float scale: not coded
         }
-        double groupBytes = 2.0 * (HouseholderBasis.storedValues(dim, 8) + 4); // ~8 reflectors + sigma, per group
-        byte[] rates = WaterFilling.rates(variance, Math.max(0, rowBytes - 2), groupBytes / Math.max(1, rows));
-        int open = WaterFilling.opened(rates);
+        int open;
+        if (rows == 0) { // a shared basis (per model): every direction with a variance, nothing charged to the rows
+            open = 0;
+            while (open < groups && variance[open] > 0) open++;
+        } else {
+            double groupBytes = 2.0 * (HouseholderBasis.storedValues(dim, 8) + 4); // ~8 reflectors + sigma, per group
+            byte[] rates = WaterFilling.rates(variance, Math.max(0, rowBytes - 2), groupBytes / rows);
+            open = WaterFilling.opened(rates);
+        }
         HouseholderBasis h = HouseholderBasis.fit(e.vectors(), dim, dim, 8 * open);
         float[] sigma = new float[open];
         for (int g = 0; g < open; g++) sigma[g] = (float) Math.sqrt(variance[g]);
         long bytes = h.bytes() + 4L * open;
-        int reserve = (int) Math.min(Integer.MAX_VALUE, (bytes + Math.max(1, rows) - 1) / Math.max(1, rows));
+        int reserve = rows == 0 ? 0 : (int) Math.min(Integer.MAX_VALUE, (bytes + rows - 1) / rows);
         return new KltBasis(h, sigma, reserve);
     }
 

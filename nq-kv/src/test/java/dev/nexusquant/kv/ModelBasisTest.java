@@ -1,0 +1,97 @@
+package dev.nexusquant.kv;
+
+import dev.nexusquant.engine.gguf.GgmlType;
+import dev.nexusquant.engine.model.Model;
+import dev.nexusquant.engine.model.Session;
+import dev.nexusquant.engine.testing.RandomModel;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Per-model KLT bases: fitted from sampled text, written and read back, used by caches, saved and restored. */
+class ModelBasisTest {
+
+    @TempDir
+    static Path dir;
+    static Model model;
+    static Path basis;
+
+    @BeforeAll
+    static void load() throws Exception {
+        model = Model.load(RandomModel.llama(4, 2, 128, GgmlType.F32).layers(2).context(512).vocab(512).write(dir));
+        basis = dir.resolve("model.klt");
+        ModelBasis.fit(model, 200, 3, true).write(basis);
+    }
+
+    @AfterAll
+    static void close() {
+        model.close();
+    }
+
+    @Test
+    void fileRoundTripsAndChecksItsShape() throws Exception {
+        ModelBasis b = ModelBasis.fit(model, 120, 5, false);
+        assertEquals(2, b.layers());
+        assertEquals(model.kvLayout().headDim(), b.headDim());
+        assertTrue(b.keys(1, 1).rank() > 0 && b.keys(0, 0).rank() > 0); // (this random model's sampled tokens repeat: its layer-0 values may be constant)
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        b.write(out);
+        ModelBasis r = ModelBasis.read(new ByteArrayInputStream(out.toByteArray()));
+        assertEquals(b.bytes(), r.bytes());
+        assertArrayEquals(b.keys(1, 0).stored(), r.keys(1, 0).stored());
+        assertArrayEquals(b.values(0, 1).sigmas(), r.values(0, 1).sigmas());
+        byte[] bytes = out.toByteArray();
+        var e = assertThrows(IOException.class, () -> ModelBasis.read(new ByteArrayInputStream(java.util.Arrays.copyOf(bytes, bytes.length - 3))));
+        assertTrue(e.getMessage().contains("truncated"), e.getMessage());
+        bytes[0] = 'X';
+        e = assertThrows(IOException.class, () -> ModelBasis.read(new ByteArrayInputStream(bytes)));
+        assertTrue(e.getMessage().contains("not a KLT basis"), e.getMessage());
+        // a basis for keys with RoPE undone does not serve keys=post
+        var w = assertThrows(IllegalArgumentException.class,
+                () -> KvSpec.parse("k=e8:2,v=e8:2,rot=klt,keys=post,basis=" + basis).create(model.kvLayout()));
+        assertTrue(w.getMessage().contains("keys=pre"), w.getMessage());
+        var m = assertThrows(IllegalArgumentException.class, () -> KvSpec.parse("k=e8:2,basis=" + basis));
+        assertTrue(m.getMessage().contains("rot=klt"), m.getMessage());
+        var missing = assertThrows(IllegalArgumentException.class,
+                () -> KvSpec.parse("k=e8:2,rot=klt,keys=pre,basis=" + dir.resolve("none.klt")).create(model.kvLayout()));
+        assertTrue(missing.getMessage().contains("none.klt"), missing.getMessage());
+    }
+
+    @Test
+    void aCacheWithTheSharedBasisDoesNotCountItAndRestoresBitForBit() throws Exception {
+        String spec = "k=e8:2,v=e8:2,rot=klt,keys=pre,center=kv,window=8,block=8,wprec=f16,basis=" + basis;
+        KvCompression cfg = KvSpec.parse(spec);
+        assertEquals(cfg, KvSpec.parse(KvSpec.format(cfg)));
+        int[] prompt = new int[150];
+        for (int i = 0; i < prompt.length; i++) prompt[i] = 3 + (i * 37) % 400;
+        try (Session s = model.newSession(cfg)) {
+            s.forward(prompt, 0, prompt.length, false);
+            s.endOfPrompt();
+            CompressedKvCache c = (CompressedKvCache) s.kvCache();
+            ModelBasis mb = ModelBasis.load(basis.toString());
+            assertTrue(c.head(1, 1).transform.keyKlt() == mb.keys(1, 1), "the shared basis is used");
+            assertEquals(c.recountBytes(), c.stats().bytes());
+            assertEquals(4L * 2 * model.kvLayout().headDim(), c.head(0, 0).transform.bytes(), "only the means are counted");
+            byte[] saved = s.toBytes();
+            int[] next = {7, 9, 11};
+            try (Session r = model.restore(saved)) {
+                for (int t : next) {
+                    float[] a = s.forward(new int[]{t}, 0, 1, false), b = r.forward(new int[]{t}, 0, 1, false);
+                    assertArrayEquals(a, b);
+                }
+            }
+        }
+    }
+}
