@@ -495,6 +495,11 @@ final class CompressedKvCache implements KvCache {
         return layout;
     }
 
+    /** The numeric kernels this cache computes with (vector lanes where the project's switch allows them). */
+    dev.nexusquant.engine.tensor.Kernels kernels() {
+        return AttentionKernels.preferred().base();
+    }
+
     BitAllocation bitAllocation() {
         return codecs;
     }
