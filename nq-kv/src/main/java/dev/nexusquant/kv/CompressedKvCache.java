@@ -65,6 +65,7 @@ final class CompressedKvCache implements KvCache {
         AttentionKernels ak = AttentionKernels.preferred();
         this.codecs = new BitAllocation(cfg, layout, ak.base());
         this.attention = new CompressedAttention(cfg, layout, ak, account);
+        // rows not coded by a KLT basis (rot=klt:k / klt:v) share the seeded Hadamard rotation
         HeadRotation rotation = cfg.rotate() ? Transforms.hadamard(dim, cfg.seed()) : HeadRotation.IDENTITY;
         PositionalRotation rope = cfg.keyDomain() == KvCompression.KeyDomain.PRE_ROPE ? Transforms.rope(layout) : null;
         this.queryRope = layout.rope() == null ? null : rope != null ? rope : Transforms.rope(layout);
@@ -198,9 +199,10 @@ final class CompressedKvCache implements KvCache {
                         hd.segments.age(limit, (rows, seg) -> pl.keepCount(rows,
                                         seg.positions().last() - seg.positions().first() + 1L, seen,
                                         headBytes(hd) - seg.bytes() - (seg.mass() == null ? 0 : seg.mass().bytes())),
-                                pl.keyCodec(), pl.valueCodec(), cfg.eviction().sinks());
+                                hd.transform.keyCodec(pl.keyCodec()), hd.transform.valueCodec(pl.valueCodec()), cfg.eviction().sinks());
                     } else {
-                        hd.segments.age(limit, cfg.eviction()::keepCount, codecs.agedKeys(layer), codecs.agedValues(layer));
+                        hd.segments.age(limit, cfg.eviction()::keepCount, hd.transform.keyCodec(codecs.agedKeys(layer)),
+                                hd.transform.valueCodec(codecs.agedValues(layer)));
                     }
                 }
             } else if (hd.window.count() + n > cfg.stagingLimit() && hd.window.count() > cfg.window()) {
@@ -279,7 +281,11 @@ final class CompressedKvCache implements KvCache {
         RowTransform t = hd.transform;
         t.toKeyDomain(k, candidates, pos);
         PromptQueryRing ring = hd.hasPromptQueries() ? hd.promptQueries : null;
-        account.add(t.fit(k, v, candidates, ring == null ? null : ring.toFloats(), ring == null ? 0 : ring.held() * group));
+        int[] rowBudget = cfg.kltKeys() || cfg.kltValues() ? new int[]{
+                (plan != null ? plan.keyCodec() : codecs.keys(layer)).bytesPerBlock(),
+                (plan != null ? plan.valueCodec() : codecs.values(layer)).bytesPerBlock()} : null;
+        account.add(t.fit(k, v, candidates, ring == null ? null : ring.toFloats(), ring == null ? 0 : ring.held() * group,
+                rowBudget, kept));
 
         if (kept > 0) {
             // 4. the kept rows in their stored form: centred, balanced, rotated; [kept][dim]
@@ -304,15 +310,15 @@ final class CompressedKvCache implements KvCache {
             if (codecs.aging()) {
                 while (old < kept && kp[old] < newest - cfg.ageAfter()) old++;
                 if (old > pinned) {
-                    store.add(kp, kk, vv, pinned, old - pinned, plan != null ? plan.keyCodec() : codecs.agedKeys(layer),
-                            plan != null ? plan.valueCodec() : codecs.agedValues(layer), true, false);
+                    store.add(kp, kk, vv, pinned, old - pinned, t.keyCodec(plan != null ? plan.keyCodec() : codecs.agedKeys(layer)),
+                            t.valueCodec(plan != null ? plan.valueCodec() : codecs.agedValues(layer)), true, false);
                 }
             }
             int step = codecs.aging() ? cfg.block() : kept - old;
             boolean planned = plan != null && !codecs.aging(); // without aging the plan's codecs code every row
             for (int from = old; from < kept; from += Math.max(1, step)) {
-                store.add(kp, kk, vv, from, Math.min(step, kept - from), planned ? plan.keyCodec() : codecs.keys(layer),
-                        planned ? plan.valueCodec() : codecs.values(layer), false, evictAtAging());
+                store.add(kp, kk, vv, from, Math.min(step, kept - from), t.keyCodec(planned ? plan.keyCodec() : codecs.keys(layer)),
+                        t.valueCodec(planned ? plan.valueCodec() : codecs.values(layer)), false, evictAtAging());
             }
         }
         w.removeFirst(candidates);

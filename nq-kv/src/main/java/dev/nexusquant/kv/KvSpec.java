@@ -22,6 +22,8 @@ import java.util.Locale;
  *                                  dropped rows merged into kept rows at key cosine >= C
  *   window=N block=N wprec=f16|f32 full-precision recent window, compression block, window precision
  *   rot=on|off seed=N              randomized Hadamard rotation and its seed
+ *   rot=klt|klt:k|klt:v            per-head decorrelating transform (KLT) of keys and values, keys only or values
+ *                                  only (the others rotated by Hadamard), E8 rates by variance at the same bytes
  *   keys=post|pre                  keys stored with RoPE applied, or undone
  *   center=none|k|v|kv             subtract per-head means before quantizing
  *   pin=N                          keep the first N positions (attention sinks) in fp16, never evicted
@@ -85,11 +87,16 @@ public final class KvSpec {
                         case "f32", "fp32" -> KvCompression.Precision.F32;
                         default -> throw new IllegalArgumentException("wprec must be f16 or f32");
                     });
-                    case "rot" -> b.rotate(switch (val.toLowerCase(Locale.ROOT)) {
-                        case "on", "hadamard", "true" -> true;
-                        case "off", "none", "false" -> false;
-                        default -> throw new IllegalArgumentException("rot must be on or off");
-                    });
+                    case "rot" -> {
+                        switch (val.toLowerCase(Locale.ROOT)) {
+                            case "on", "hadamard", "true" -> b.klt(false, false).rotate(true);
+                            case "off", "none", "false" -> b.klt(false, false).rotate(false);
+                            case "klt" -> b.klt(true, true);
+                            case "klt:k" -> b.klt(true, false);
+                            case "klt:v" -> b.klt(false, true);
+                            default -> throw new IllegalArgumentException("rot must be on, off, klt, klt:k or klt:v");
+                        }
+                    }
                     case "seed" -> b.seed(Long.decode(val));
                     case "keys" -> b.keyDomain(switch (val.toLowerCase(Locale.ROOT)) {
                         case "post" -> KvCompression.KeyDomain.POST_ROPE;
@@ -186,7 +193,8 @@ public final class KvSpec {
         sb.append(',').append(c.eviction().spec());
         sb.append(",window=").append(c.window()).append(",block=").append(c.block());
         sb.append(",wprec=").append(KvCompression.lower(c.windowPrecision()));
-        sb.append(",rot=").append(c.rotate() ? "on" : "off");
+        sb.append(",rot=").append(c.kltKeys() && c.kltValues() ? "klt" : c.kltKeys() ? "klt:k" : c.kltValues() ? "klt:v"
+                : c.rotate() ? "on" : "off");
         if (c.rotate()) sb.append(",seed=").append(c.seed());
         sb.append(",keys=").append(c.keyDomain() == KvCompression.KeyDomain.PRE_ROPE ? "pre" : "post");
         sb.append(",center=").append(c.centerKeys() ? (c.centerValues() ? "kv" : "k") : (c.centerValues() ? "v" : "none"));
