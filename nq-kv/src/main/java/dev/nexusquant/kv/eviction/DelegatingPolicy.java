@@ -50,6 +50,11 @@ public interface DelegatingPolicy extends EvictionPolicy {
         return base().scores(c);
     }
 
+    @Override
+    default float[] agingScores(float[] received, float[] values, int n, int dim) {
+        return base().agingScores(received, values, n, dim);
+    }
+
     /** Checks that a refinement has a scoring policy under it. */
     static EvictionPolicy scoring(EvictionPolicy base, String what) {
         if (base == null || base instanceof NoEviction || base instanceof StreamingEviction) {

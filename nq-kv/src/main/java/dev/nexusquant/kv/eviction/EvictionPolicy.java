@@ -75,6 +75,17 @@ public interface EvictionPolicy {
         return Double.POSITIVE_INFINITY;
     }
 
+    /**
+     * Importance of the {@code n} rows of a young segment that ages (they are then cut to the policy's or the plan's
+     * share): by default the mean attention each received while young.
+     *
+     * @param received [n] that mean attention
+     * @param values   [n][dim] the rows' values in their stored form (centred, rotated: norms as the cache holds them)
+     */
+    default float[] agingScores(float[] received, float[] values, int n, int dim) {
+        return received;
+    }
+
     /** Importance of each candidate row, at least {@code c.count()} values; higher is kept first. */
     float[] scores(Candidates c);
 

@@ -3,7 +3,8 @@ package dev.nexusquant.kv.eviction;
 /**
  * Value-norm weighting (kvpress's {@code use_vnorm}, VATP): the base policy's score of each row times the norm of its
  * value. A row's share of the attention output is its attention weight times its value, so a row with a small value
- * moves the output little whatever attention it gets. {@code --kv evict=vnorm:R} is SnapKV weighted so;
+ * moves the output little whatever attention it gets. Rows that age later (streaming) are weighted by the norms of
+ * their stored values (centred, rotated) likewise. {@code --kv evict=vnorm:R} is SnapKV weighted so;
  * {@code vnorm=on} weights any scoring policy.
  */
 public record ValueNormWeighting(EvictionPolicy base) implements DelegatingPolicy {
@@ -19,6 +20,12 @@ public record ValueNormWeighting(EvictionPolicy base) implements DelegatingPolic
         int dim = c.dim();
         if (v == null || dim <= 0) return s;
         return weighted(s, v, c.count(), dim);
+    }
+
+    /** Rows that age: their received attention times their stored values' norms. */
+    @Override
+    public float[] agingScores(float[] received, float[] values, int n, int dim) {
+        return weighted(base.agingScores(received, values, n, dim), values, n, dim);
     }
 
     /**

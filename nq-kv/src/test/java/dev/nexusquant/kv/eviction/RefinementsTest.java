@@ -21,6 +21,11 @@ class RefinementsTest {
         assertArrayEquals(new float[]{5, 0, 3}, s);
         assertArrayEquals(means, p.scores(new Stub(3, false, null, means, null)), "no values offered: the base scores");
         assertEquals(p.keepCount(10), 5);
+        // rows that age: received attention times the stored values' norms; plain SnapKV keeps the received attention
+        float[] received = {0.5f, 0.25f, 2};
+        assertArrayEquals(new float[]{2.5f, 0, 2}, p.agingScores(received, values, 3, 3));
+        assertArrayEquals(received, EvictionPolicy.snapKv(0.5).agingScores(received, values, 3, 3));
+        assertArrayEquals(received, KvSpec.parse("evict=adakv:0.5").eviction().agingScores(received, values, 3, 3));
     }
 
     @Test
