@@ -8,6 +8,7 @@ import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import static dev.nexusquant.cli.CliTest.assertOneLineError;
 import static dev.nexusquant.cli.CliTest.run;
@@ -99,6 +100,26 @@ class KvCommandsTest {
         BufferedImage png = ImageIO.read(dir.resolve("tradeoff.png").toFile());
         assertNotNull(png);
         assertEquals(1100, png.getWidth());
+    }
+
+    @Test
+    void benchTakesAChunkSelectionAndAProtocolAndDrawsTheFrontWithoutThePresets(@TempDir Path dir) throws Exception {
+        CliTest.Result r = run("bench", "--model", Shared.stories260K().toString(), "--text",
+                Shared.tinyStoriesDev().toString(), "--ctx", "128", "--chunks", "report", "--max-chunks", "3",
+                "--protocol", "context", "--chunk-threads", "2", "--copy-length", "30", "--copy-trials", "1",
+                "--decode-tokens", "4", "--methods", "fp16,nexusquant,previous", "--out", dir.toString());
+        assertEquals(0, r.code(), r.err());
+        String md = Files.readString(dir.resolve("bench.md"));
+        assertTrue(md.contains("context protocol, chunks") || md.contains("context protocol, 3 chunks"), md);
+        assertTrue(md.contains("--chunks report --max-chunks 3 --protocol context"), md);
+        assertTrue(md.contains("| NexusQuant fixed recipes (previous) | balanced |"), md);
+        List<String> csv = Files.readAllLines(dir.resolve("bench.csv"));
+        assertEquals(1 + 1 + 3 + 3, csv.size(), "header + fp16 + 3 presets + 3 previous recipes");
+        // the reference against itself: every per-chunk change is exactly zero
+        assertTrue(md.contains("| +0.00% | +0.00% [+0.00, +0.00] |"), md);
+        assertNotNull(ImageIO.read(dir.resolve("tradeoff.png").toFile()));
+        assertOneLineError(run("bench", "--model", Shared.stories260K().toString(), "--text",
+                Shared.tinyStoriesDev().toString(), "--chunks", "dev", "--protocol", "sideways"), "sideways");
     }
 
     @Test

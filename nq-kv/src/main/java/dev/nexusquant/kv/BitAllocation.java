@@ -219,9 +219,10 @@ final class BitAllocation {
         PromptQueryRing ring = hd.hasPromptQueries() ? hd.promptQueries : null;
         RowTransform t = hd.transform.unfitted();
         t.toKeyDomain(k, candidates, pos);
-        t.fit(k, null, candidates, ring == null ? null : ring.toFloats(), ring == null ? 0 : ring.held() * group);
+        t.fit(k, null, candidates, ring == null ? null : ring.toFloats(), ring == null ? 0 : ring.held() * group,
+                new int[]{keyCodecs[layer].bytesPerBlock(), valueCodecs[layer].bytesPerBlock()}, candidates);
         for (int r = 0; r < candidates; r++) t.keyToStorage(k, r * dim);
-        CodedRows coded = CodedRows.encode(keyCodecs[layer], k, 0, candidates);
+        CodedRows coded = CodedRows.encode(t.keyCodec(keyCodecs[layer]), k, 0, candidates);
         coded.decode(0, candidates, k, 0);
         for (int r = 0; r < candidates; r++) t.keyFromStorage(k, r * dim, pos[r]);
         return k;

@@ -5,6 +5,8 @@ import dev.nexusquant.codec.CodedRows;
 import dev.nexusquant.codec.VectorCompressor;
 import dev.nexusquant.codec.importance.GqaReduce;
 import dev.nexusquant.codec.importance.H2OAccumulator;
+import dev.nexusquant.codec.klt.HouseholderBasis;
+import dev.nexusquant.codec.klt.KltBasis;
 import dev.nexusquant.codec.state.StateFormatException;
 import dev.nexusquant.codec.state.StateInput;
 import dev.nexusquant.codec.state.StateOutput;
@@ -26,7 +28,8 @@ import static dev.nexusquant.codec.state.StateInput.corrupt;
  *   bit allocation (allocated, boosted layers), the codec table (descriptors the segments refer to by index),
  *   per (layer, KV head):
  *     window     capacity, count, positions (delta), keys and values (fp16 bits, or fp32 byte-shuffled)
- *     transform  key/value means, key channel scales (each present or not, [headDim] fp32)
+ *     transform  key/value means, key channel scales (each present or not, [headDim] fp32); with rot=klt the key
+ *                and value KLT bases (each present or not: groups, reserve, [groups] fp32 deviations, fp16 reflectors)
  *     prompt queries (while the first prompt lasts): recorded, [slots][group * headDim] fp16, positions
  *     received attention of the window rows (an accumulator: capacity, [length] masses and counts)
  *     segments   first unaged, then each: rows, positions (delta), aged, key and value codec index, coded blocks,
@@ -79,6 +82,10 @@ final class CacheState {
                 if (t.keyMean() != null) out.floats(t.keyMean(), 0, dim).floats(t.valueMean(), 0, dim);
                 out.bool(t.keyScale() != null);
                 if (t.keyScale() != null) out.floats(t.keyScale(), 0, dim);
+                if (c.config().kltKeys() || c.config().kltValues()) {
+                    writeKlt(out, t.keyKlt());
+                    writeKlt(out, t.valueKlt());
+                }
                 PromptQueryRing ring = hd.promptQueries;
                 out.bool(ring != null);
                 if (ring != null) {
@@ -101,6 +108,29 @@ final class CacheState {
                 }
                 if (c.config().ratio() > 0) writePlan(out, hd.plan);
             }
+        }
+    }
+
+    /** A KLT basis (rot=klt): present, groups coded, reserve, [groups] fp32 deviations, fp16 reflectors. */
+    private static void writeKlt(StateOutput out, KltBasis b) {
+        out.bool(b != null);
+        if (b == null) return;
+        float[] sigma = b.sigmas();
+        short[] stored = b.stored();
+        out.varint(sigma.length).varint(b.reserve()).floats(sigma, 0, sigma.length).shorts(stored, 0, stored.length);
+    }
+
+    private static KltBasis readKlt(StateInput in, String f, int dim) throws StateFormatException {
+        if (!in.bool(f + ".present")) return null;
+        int groups = in.varint(f + ".groups", 0, dim / 8);
+        int reserve = in.varint(f + ".reserve", 0, Integer.MAX_VALUE);
+        float[] sigma = in.floats(f + ".sigma", groups);
+        short[] stored = new short[HouseholderBasis.storedValues(dim, 8 * groups)];
+        in.shorts(f + ".reflectors", stored, 0, stored.length);
+        try {
+            return KltBasis.restore(dim, stored, sigma, reserve);
+        } catch (IllegalArgumentException e) {
+            throw corrupt(f, e.getMessage());
         }
     }
 
@@ -201,10 +231,20 @@ final class CacheState {
                 String f = "nq.layer[" + l + "].head[" + h + "]";
                 HeadState hd = c.head(l, h);
                 int windowFirst = readWindow(in, f + ".window", hd.window, dim, half, cfg, (int) last);
-                readTransform(in, f + ".transform", hd.transform, dim);
+                readTransform(in, f + ".transform", hd.transform, dim, cfg);
+                VectorCompressor[] headCodecs = codecs;
+                if (cfg.kltKeys() || cfg.kltValues()) { // the head's KLT codecs, made from its basis as compression made them
+                    List<VectorCompressor> live = new ArrayList<>();
+                    for (VectorCompressor v : c.codecs().codecsOf(l)) {
+                        live.add(v);
+                        live.add(hd.transform.keyCodec(v));
+                        live.add(hd.transform.valueCodec(v));
+                    }
+                    headCodecs = resolve(table, live, l);
+                }
                 readPromptQueries(in, f + ".promptQueries", hd, layout.groupSize() * dim);
                 hd.received = readAccumulator(in, f + ".received", Math.max(hd.window.capacity(), hd.window.count()));
-                readSegments(in, f + ".segments", hd, codecs, table, dim, windowFirst, (int) last);
+                readSegments(in, f + ".segments", hd, headCodecs, table, dim, windowFirst, (int) last);
                 if (cfg.ratio() > 0) hd.plan = readPlan(in, f + ".plan", c, l, h);
             }
         }
@@ -260,7 +300,7 @@ final class CacheState {
         return n == 0 ? Integer.MAX_VALUE : p[0];
     }
 
-    private static void readTransform(StateInput in, String f, RowTransform t, int dim) throws StateFormatException {
+    private static void readTransform(StateInput in, String f, RowTransform t, int dim, KvCompression cfg) throws StateFormatException {
         float[] km = null, vm = null, ks = null;
         if (in.bool(f + ".means")) {
             km = in.floats(f + ".keyMean", dim);
@@ -268,6 +308,14 @@ final class CacheState {
         }
         if (in.bool(f + ".keyScale.present")) ks = in.floats(f + ".keyScale", dim);
         t.restore(km, vm, ks);
+        if (cfg.kltKeys() || cfg.kltValues()) {
+            KltBasis kb = readKlt(in, f + ".keyKlt", dim);
+            KltBasis vb = readKlt(in, f + ".valueKlt", dim);
+            if ((kb != null && !cfg.kltKeys()) || (vb != null && !cfg.kltValues())) {
+                throw corrupt(f, "a KLT basis for rows these settings do not code with one");
+            }
+            t.restoreKlt(kb, vb);
+        }
     }
 
     private static void readPromptQueries(StateInput in, String f, HeadState hd, int width) throws StateFormatException {

@@ -49,13 +49,18 @@ import java.util.Locale;
  *                        each keep share and pair of codecs of its old rows, and spends the byte budget
  *                        {@code fp16 bytes / ratio} where it buys the most; the eviction share and the aged codecs of
  *                        the spec are then replaced by each head's plan (the young codecs, window and aging stay)
+ * @param kltKeys         keys are rotated by a decorrelating transform fitted per head from the prompt's rows
+ *                        (KLT / PCA) instead of the Hadamard rotation, and their E8 codes get rates by variance
+ *                        (reverse water-filling) at the same bytes per row; the basis is counted in the cache's bytes
+ * @param kltValues       the same for values
  */
 public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs> layerCodecs,
                             String agedKeyCodec, String agedValueCodec, int ageAfter, int boost,
                             boolean rotate, long seed, KeyDomain keyDomain,
                             boolean centerKeys, boolean centerValues, boolean balanceKeys,
                             int pin, EvictionPolicy eviction, int window, int block, Precision windowPrecision,
-                            long memoryBudget, int stagingLimit, double ratio) implements KvCacheFactory {
+                            long memoryBudget, int stagingLimit, double ratio, boolean kltKeys, boolean kltValues)
+        implements KvCacheFactory {
 
     public enum KeyDomain { POST_ROPE, PRE_ROPE }
 
@@ -100,6 +105,10 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
                     + " replaces S by each head's share)");
         }
         if (ratio > 0 && pin > 0) throw new IllegalArgumentException("ratio=R does not combine with pin=N");
+        if ((kltKeys != kltValues) && !rotate) {
+            throw new IllegalArgumentException("rot=klt:k and rot=klt:v rotate the other rows with Hadamard (rotate must be on)");
+        }
+        if (kltKeys && kltValues && rotate) throw new IllegalArgumentException("rot=klt replaces the Hadamard rotation (rotate must be off)");
         if (stagingLimit < window + block) {
             throw new IllegalArgumentException("staging limit " + stagingLimit + " must be at least window + block ("
                     + (window + block) + ")");
@@ -137,6 +146,8 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         b.boost = boost;
         b.rotate = rotate;
         b.seed = seed;
+        b.kltKeys = kltKeys;
+        b.kltValues = kltValues;
         b.keyDomain = keyDomain;
         b.centerKeys = centerKeys;
         b.centerValues = centerValues;
@@ -217,6 +228,8 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         private long memoryBudget;
         private int stagingLimit = 8192;
         private double ratio;
+        private boolean kltKeys;
+        private boolean kltValues;
 
         public Builder keyCodec(String c) { this.keyCodec = c; return this; }
         public Builder valueCodec(String c) { this.valueCodec = c; return this; }
@@ -249,11 +262,20 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         public Builder memoryBudget(long bytes) { this.memoryBudget = bytes; return this; }
         public Builder stagingLimit(int t) { this.stagingLimit = t; return this; }
         public Builder ratio(double r) { this.ratio = r; return this; }
+        /** KLT for keys and/or values; the other rows keep the Hadamard rotation (on when only one is KLT). */
+        public Builder klt(boolean keys, boolean values) {
+            this.kltKeys = keys;
+            this.kltValues = values;
+            if (keys && values) this.rotate = false;
+            else if (keys || values) this.rotate = true;
+            return this;
+        }
 
         public KvCompression build() {
             int staging = Math.max(stagingLimit, window + block);
             return new KvCompression(keyCodec, valueCodec, layerCodecs, agedKeyCodec, agedValueCodec, ageAfter, boost, rotate, seed, keyDomain, centerKeys,
-                    centerValues, balanceKeys, pin, eviction, window, block, windowPrecision, memoryBudget, staging, ratio);
+                    centerValues, balanceKeys, pin, eviction, window, block, windowPrecision, memoryBudget, staging, ratio,
+                    kltKeys, kltValues);
         }
     }
 

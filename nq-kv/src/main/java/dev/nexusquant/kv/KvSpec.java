@@ -13,10 +13,17 @@ import java.util.Locale;
  *   L&lt;n&gt;=KCODEC/VCODEC             codecs of layer n (L-1 = the last layer, L-2 the one before)
  *   boost=N                        the N layers most disturbed by the key codec on this prompt get 2 more bits
  *   age=N ak=CODEC av=CODEC        rows older than N tokens are re-coded with these (precision decays with age)
- *   evict=none|streaming|snapkv:R|h2o:R   eviction policy and keep ratio R in (0, 1]
- *   sinks=N obs=N pool=N           sink tokens, SnapKV observation queries and pooling kernel
+ *   evict=none|streaming|snapkv:R|h2o:R|expected:R|adakv:R|vnorm:R|merge:R
+ *                                  eviction policy and keep ratio R in (0, 1] (see EvictionSpecs)
+ *   sinks=N obs=N pool=N           sink tokens, observation queries (SnapKV, expected) and SnapKV's pooling kernel
+ *   future=N                       positions expected attention carries the queries' statistics forward
+ *   vnorm=on|off joint=on|off|F merge=off|C
+ *                                  scores times value norms; AdaKV pooling of a layer's heads (F: each head's floor);
+ *                                  dropped rows merged into kept rows at key cosine >= C
  *   window=N block=N wprec=f16|f32 full-precision recent window, compression block, window precision
  *   rot=on|off seed=N              randomized Hadamard rotation and its seed
+ *   rot=klt|klt:k|klt:v            per-head decorrelating transform (KLT) of keys and values, keys only or values
+ *                                  only (the others rotated by Hadamard), E8 rates by variance at the same bytes
  *   keys=post|pre                  keys stored with RoPE applied, or undone
  *   center=none|k|v|kv             subtract per-head means before quantizing
  *   pin=N                          keep the first N positions (attention sinks) in fp16, never evicted
@@ -69,6 +76,10 @@ public final class KvSpec {
                     case "sinks" -> ev.sinks(Integer.parseInt(val));
                     case "obs" -> ev.observation(Integer.parseInt(val));
                     case "pool" -> ev.pool(Integer.parseInt(val));
+                    case "future" -> ev.future(Integer.parseInt(val));
+                    case "vnorm" -> ev.valueNorm(val);
+                    case "joint" -> ev.joint(val);
+                    case "merge" -> ev.merge(val);
                     case "window" -> b.window(Integer.parseInt(val));
                     case "block" -> b.block(Integer.parseInt(val));
                     case "wprec" -> b.windowPrecision(switch (val.toLowerCase(Locale.ROOT)) {
@@ -76,11 +87,16 @@ public final class KvSpec {
                         case "f32", "fp32" -> KvCompression.Precision.F32;
                         default -> throw new IllegalArgumentException("wprec must be f16 or f32");
                     });
-                    case "rot" -> b.rotate(switch (val.toLowerCase(Locale.ROOT)) {
-                        case "on", "hadamard", "true" -> true;
-                        case "off", "none", "false" -> false;
-                        default -> throw new IllegalArgumentException("rot must be on or off");
-                    });
+                    case "rot" -> {
+                        switch (val.toLowerCase(Locale.ROOT)) {
+                            case "on", "hadamard", "true" -> b.klt(false, false).rotate(true);
+                            case "off", "none", "false" -> b.klt(false, false).rotate(false);
+                            case "klt" -> b.klt(true, true);
+                            case "klt:k" -> b.klt(true, false);
+                            case "klt:v" -> b.klt(false, true);
+                            default -> throw new IllegalArgumentException("rot must be on, off, klt, klt:k or klt:v");
+                        }
+                    }
                     case "seed" -> b.seed(Long.decode(val));
                     case "keys" -> b.keyDomain(switch (val.toLowerCase(Locale.ROOT)) {
                         case "post" -> KvCompression.KeyDomain.POST_ROPE;
@@ -117,7 +133,11 @@ public final class KvSpec {
                 throw new IllegalArgumentException("--kv: '" + part + "': " + e.getMessage());
             }
         }
-        b.eviction(ev.build());
+        try {
+            b.eviction(ev.build());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--kv '" + spec + "': " + e.getMessage());
+        }
         b.agedCodecs(agedK[0], agedV[0]);
         try {
             return b.build();
@@ -173,7 +193,8 @@ public final class KvSpec {
         sb.append(',').append(c.eviction().spec());
         sb.append(",window=").append(c.window()).append(",block=").append(c.block());
         sb.append(",wprec=").append(KvCompression.lower(c.windowPrecision()));
-        sb.append(",rot=").append(c.rotate() ? "on" : "off");
+        sb.append(",rot=").append(c.kltKeys() && c.kltValues() ? "klt" : c.kltKeys() ? "klt:k" : c.kltValues() ? "klt:v"
+                : c.rotate() ? "on" : "off");
         if (c.rotate()) sb.append(",seed=").append(c.seed());
         sb.append(",keys=").append(c.keyDomain() == KvCompression.KeyDomain.PRE_ROPE ? "pre" : "post");
         sb.append(",center=").append(c.centerKeys() ? (c.centerValues() ? "kv" : "k") : (c.centerValues() ? "v" : "none"));

@@ -1,5 +1,8 @@
 package dev.nexusquant.kv;
 
+import dev.nexusquant.codec.VectorCompressor;
+import dev.nexusquant.codec.e8.E8Codec;
+import dev.nexusquant.codec.klt.KltBasis;
 import dev.nexusquant.engine.kv.RopeSpec;
 
 /**
@@ -13,6 +16,11 @@ import dev.nexusquant.engine.kv.RopeSpec;
  * The means (centring, exact: {@code q . mean} is added back per query) and the key channel scales (key balancing,
  * exact: queries are divided by the same scales) are fitted once, from the candidates of the head's first
  * compression, and stay fixed; before that, and for the settings that turn them off, they are absent.
+ *
+ * <p>With {@code rot=klt} (keys, values or both) the rotation H of those rows is instead a decorrelating transform
+ * fitted per head from the same candidates ({@link KltBasis}: principal directions of the centred rows, held as fp16
+ * Householder reflectors, counted in {@link #bytes()}), and the E8 codecs of those rows are replaced by codes at rates
+ * chosen by variance at the same bytes per row ({@link #keyCodec}, {@link #valueCodec}).
  */
 final class RowTransform {
 
@@ -24,6 +32,8 @@ final class RowTransform {
     private float[] keyMean;   // [dim], null until fitted (or not centred)
     private float[] valueMean; // [dim]
     private float[] keyScale;  // [dim] channel balance w, or null
+    private KltBasis keyKlt;   // the keys' decorrelating transform (rot=klt), null until fitted or when unused
+    private KltBasis valueKlt; // the values'
 
     RowTransform(KvCompression cfg, int dim, HeadRotation rotation, PositionalRotation rope, RopeSpec ropeSpec) {
         this.cfg = cfg;
@@ -58,6 +68,42 @@ final class RowTransform {
         return keyScale;
     }
 
+    KltBasis keyKlt() {
+        return keyKlt;
+    }
+
+    KltBasis valueKlt() {
+        return valueKlt;
+    }
+
+    /** Sets the decorrelating transforms of a saved state (each null when not fitted or not used). */
+    void restoreKlt(KltBasis keys, KltBasis values) {
+        if ((keys != null && !cfg.kltKeys()) || (values != null && !cfg.kltValues())) {
+            throw new IllegalArgumentException("a KLT basis for rows these settings rotate otherwise");
+        }
+        this.keyKlt = keys;
+        this.valueKlt = values;
+    }
+
+    /**
+     * The codec that stores this head's key rows in place of {@code base}: with a fitted KLT basis an E8 codec with one
+     * scale per row becomes the codes at variance-chosen rates within the same bytes per row; any other codec codes
+     * the transformed rows as they are.
+     */
+    VectorCompressor keyCodec(VectorCompressor base) {
+        return mapped(keyKlt, base);
+    }
+
+    /** As {@link #keyCodec} for value rows. */
+    VectorCompressor valueCodec(VectorCompressor base) {
+        return mapped(valueKlt, base);
+    }
+
+    private static VectorCompressor mapped(KltBasis klt, VectorCompressor base) {
+        if (klt == null || !(base instanceof E8Codec e) || e.scaleGroup() != e.dimension()) return base;
+        return klt.codecFor(e.bytesPerBlock());
+    }
+
     /** Sets what a saved state fitted (each [dim] or null; the means both or neither). */
     void restore(float[] keyMean, float[] valueMean, float[] keyScale) {
         if ((keyMean == null) != (valueMean == null)) throw new IllegalArgumentException("key and value means: both or neither");
@@ -68,7 +114,8 @@ final class RowTransform {
 
     /** Bytes of the fitted arrays. */
     long bytes() {
-        return (keyMean == null ? 0 : 4L * (keyMean.length + valueMean.length)) + (keyScale == null ? 0 : 4L * keyScale.length);
+        return (keyMean == null ? 0 : 4L * (keyMean.length + valueMean.length)) + (keyScale == null ? 0 : 4L * keyScale.length)
+                + (keyKlt == null ? 0 : keyKlt.bytes()) + (valueKlt == null ? 0 : valueKlt.bytes());
     }
 
     /** Undoes RoPE on {@code n} keys {@code [n][dim]} at their positions, in place (nothing unless keys=pre). */
@@ -86,6 +133,15 @@ final class RowTransform {
      * @return bytes the newly fitted arrays take
      */
     long fit(float[] k, float[] v, int n, float[] q, int nq) {
+        return fit(k, v, n, q, nq, null, 0);
+    }
+
+    /**
+     * As {@link #fit(float[], float[], int, float[], int)}, and with {@code rot=klt} the decorrelating transforms
+     * from the same rows, centred and balanced ({@code budget}: bytes per row of the key and value codecs the rows
+     * will mostly be stored with; {@code rows}: how many rows they are, sharing the basis's cost).
+     */
+    long fit(float[] k, float[] v, int n, float[] q, int nq, int[] budget, int rows) {
         long before = bytes();
         if (keyMean == null && (cfg.centerKeys() || cfg.centerValues())) {
             keyMean = cfg.centerKeys() ? mean(k, n) : new float[dim];
@@ -93,6 +149,21 @@ final class RowTransform {
         }
         if (keyScale == null && cfg.balanceKeys() && q != null && nq > 0) {
             keyScale = KeyBalance.scales(k, n, keyMean, q, nq, dim, ropeSpec);
+        }
+        if (keyKlt == null && cfg.kltKeys() && n > 0) {
+            float[] c = java.util.Arrays.copyOf(k, n * dim);
+            for (int i = 0; i < n; i++) {
+                if (keyMean != null) for (int j = 0; j < dim; j++) c[i * dim + j] -= keyMean[j];
+                if (keyScale != null) for (int j = 0; j < dim; j++) c[i * dim + j] *= keyScale[j];
+            }
+            keyKlt = KltBasis.fit(c, n, dim, budget == null ? 2 + dim / 4 : budget[0], Math.max(1, rows > 0 ? rows : n));
+        }
+        if (valueKlt == null && cfg.kltValues() && v != null && n > 0) {
+            float[] c = java.util.Arrays.copyOf(v, n * dim);
+            if (keyMean != null) {
+                for (int i = 0; i < n; i++) for (int j = 0; j < dim; j++) c[i * dim + j] -= valueMean[j];
+            }
+            valueKlt = KltBasis.fit(c, n, dim, budget == null ? 2 + dim / 4 : budget[1], Math.max(1, rows > 0 ? rows : n));
         }
         return bytes() - before;
     }
@@ -113,7 +184,27 @@ final class RowTransform {
         if (keyScale != null) {
             for (int j = 0; j < dim; j++) k[off + j] *= keyScale[j];
         }
-        rotation.forward(k, off);
+        keyForward(k, off);
+    }
+
+    private void keyForward(float[] x, int off) {
+        if (keyKlt != null) keyKlt.forward(x, off);
+        else if (!cfg.kltKeys()) rotation.forward(x, off);
+    }
+
+    private void keyInverse(float[] x, int off) {
+        if (keyKlt != null) keyKlt.inverse(x, off);
+        else if (!cfg.kltKeys()) rotation.inverse(x, off);
+    }
+
+    private void valueForward(float[] x, int off) {
+        if (valueKlt != null) valueKlt.forward(x, off);
+        else if (!cfg.kltValues()) rotation.forward(x, off);
+    }
+
+    private void valueInverse(float[] x, int off) {
+        if (valueKlt != null) valueKlt.inverse(x, off);
+        else if (!cfg.kltValues()) rotation.inverse(x, off);
     }
 
     /** A value row to its stored form, in place: centre, rotate. */
@@ -121,12 +212,12 @@ final class RowTransform {
         if (keyMean != null) {
             for (int j = 0; j < dim; j++) v[off + j] -= valueMean[j];
         }
-        rotation.forward(v, off);
+        valueForward(v, off);
     }
 
     /** A stored key row back to the domain the engine appended, in place: rotate back, unbalance, add the mean, RoPE. */
     void keyFromStorage(float[] k, int off, int pos) {
-        rotation.inverse(k, off);
+        keyInverse(k, off);
         if (keyScale != null) {
             for (int c = 0; c < dim; c++) k[off + c] /= keyScale[c];
         }
@@ -138,7 +229,7 @@ final class RowTransform {
 
     /** A stored value row back, in place: rotate back, add the mean. */
     void valueFromStorage(float[] v, int off) {
-        rotation.inverse(v, off);
+        valueInverse(v, off);
         if (keyMean != null) {
             for (int c = 0; c < dim; c++) v[off + c] += valueMean[c];
         }
@@ -151,19 +242,19 @@ final class RowTransform {
      * @param qv [m][dim]
      */
     float[] queriesToStorage(float[] qv, int m) {
-        if (rotation.isIdentity() && keyScale == null) return qv;
+        if (rotation.isIdentity() && keyScale == null && keyKlt == null) return qv;
         float[] qs = qv.clone();
         for (int j = 0; j < m; j++) {
             if (keyScale != null) {
                 for (int c = 0; c < dim; c++) qs[j * dim + c] /= keyScale[c];
             }
-            rotation.forward(qs, j * dim);
+            keyForward(qs, j * dim);
         }
         return qs;
     }
 
     /** Rotates a row of the storage domain back (values accumulated in the rotated domain). */
     void rotateBack(float[] x, int off) {
-        rotation.inverse(x, off);
+        valueInverse(x, off);
     }
 }

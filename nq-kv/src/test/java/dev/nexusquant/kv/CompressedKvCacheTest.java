@@ -134,6 +134,10 @@ class CompressedKvCacheTest {
                 "k=tq2.5,v=fp8,rot=on,evict=streaming,sinks=3,window=8,block=4",
                 "k=e8:4,v=e8:3,evict=snapkv:0.5,window=8,block=4,wprec=f16,rot=on,center=kv,ratio=6",
                 "k=e8:4,v=e8:3,age=12,ak=e8:2,av=e8:1,evict=snapkv:0.5,window=4,block=4,wprec=f16,rot=on,center=kv,keys=pre,ratio=5",
+                "k=e8:4,v=e8:4,rot=klt,center=kv,evict=snapkv:0.8,window=8,block=8,wprec=f16",
+                "k=e8:4,v=e8:3,rot=klt,center=kv,keys=pre,kbal=on,evict=h2o:0.9,window=6,block=4,wprec=f16",
+                "k=e8:2,v=e8:4,age=12,ak=e8:1,av=e8:3,rot=klt:v,center=kv,pin=2,evict=snapkv:0.8,window=6,block=4,wprec=f16",
+                "k=e8:4,v=e8:2,rot=klt:k,center=none,window=8,block=8",
         };
         KvLayout layout = new KvLayout(2, 8, 2, 32, 4096, new RopeSpec(RopeSpec.Style.HALVES, 10000, 1, 32));
         for (String spec : specs) {

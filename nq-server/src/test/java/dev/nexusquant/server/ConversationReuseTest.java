@@ -3,11 +3,8 @@ package dev.nexusquant.server;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.nexusquant.engine.model.Model;
 import dev.nexusquant.kv.KvCompression;
 import dev.nexusquant.server.api.Json;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -21,19 +18,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * of turn n (prompt and generated tokens, as {@code Transcripts} recorded them), so the live cache continues and
  * {@code cached_tokens} is all the conversation held. On stories260K, dense and balanced.
  */
-class ConversationReuseTest {
+class ConversationReuseTest extends OnStories260K {
 
-    static Model model;
 
-    @BeforeAll
-    static void load() throws Exception {
-        model = Model.load(TestServers.sharedModel("stories260K.gguf"));
-    }
 
-    @AfterAll
-    static void close() {
-        if (model != null) model.close();
-    }
 
     record Turn(String answer, int prompt, int completion, int cached, String finish) {
     }

@@ -2,14 +2,11 @@ package dev.nexusquant.server;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import dev.nexusquant.engine.kv.KvCacheFactory;
-import dev.nexusquant.engine.model.Model;
 import dev.nexusquant.kv.KvCompression;
 import dev.nexusquant.server.api.Json;
 import dev.nexusquant.server.conversation.EvictingOffloader;
 import dev.nexusquant.store.DirectoryKvStore;
 import dev.nexusquant.store.prefix.PrefixStore;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,21 +22,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * prompt's start from the prefix store (bit-exact with a prefill, so the answers are those of a server without it),
  * and {@code cached_tokens} says how many tokens came from the store. Dense and balanced, on stories260K.
  */
-class PrefixStoreServerTest {
+class PrefixStoreServerTest extends OnStories260K {
 
-    static Model model;
     @TempDir
     Path dir;
 
-    @BeforeAll
-    static void load() throws Exception {
-        model = Model.load(TestServers.sharedModel("stories260K.gguf"));
-    }
 
-    @AfterAll
-    static void close() {
-        if (model != null) model.close();
-    }
 
     static final String SYSTEM = "You tell short stories to children. ".repeat(4)
             + "Once upon a time there was a little girl named Lily who loved to play in the park with her dog. ".repeat(6);

@@ -4,11 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.nexusquant.engine.kv.KvCacheFactory;
-import dev.nexusquant.engine.model.Model;
 import dev.nexusquant.kv.KvCompression;
 import dev.nexusquant.server.api.Json;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import dev.nexusquant.server.conversation.ConversationOffloader;
@@ -39,21 +36,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * seeds), the only errors are 429 and 503 (retried after Retry-After), and the budget is never exceeded (sampled from
  * /metrics during the run, and its high-water mark at the end).
  */
-class ServerLoadTest {
+class ServerLoadTest extends OnStories260K {
 
     static final int CLIENTS = 6, TURNS = 3, MAX_TOKENS = 16;
     static final String[] TOPICS = {"a cat", "the sea", "a red ball", "a big tree", "the moon", "a little dog"};
-    static Model model;
 
-    @BeforeAll
-    static void load() throws Exception {
-        model = Model.load(TestServers.sharedModel("stories260K.gguf"));
-    }
 
-    @AfterAll
-    static void close() {
-        if (model != null) model.close();
-    }
 
     @Test
     void denseCachesUnderMemoryPressureGiveTheSameAnswers() throws Exception {

@@ -2,15 +2,12 @@ package dev.nexusquant.server;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import dev.nexusquant.engine.kv.KvCacheFactory;
-import dev.nexusquant.engine.model.Model;
 import dev.nexusquant.kv.KvCompression;
 import dev.nexusquant.server.api.Json;
 import dev.nexusquant.server.conversation.StoreOffloader;
 import dev.nexusquant.store.DirectoryKvStore;
 import dev.nexusquant.store.KvStore;
 import dev.nexusquant.store.KvStoreException;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -31,21 +28,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * continues ({@code cached_tokens}), and what fails in the store (a damaged or vanished value, a store that refuses
  * writes) costs a prefill, never an error.
  */
-class StoreOffloadTest {
+class StoreOffloadTest extends OnStories260K {
 
-    static Model model;
     @TempDir
     Path dir;
 
-    @BeforeAll
-    static void load() throws Exception {
-        model = Model.load(TestServers.sharedModel("stories260K.gguf"));
-    }
 
-    @AfterAll
-    static void close() {
-        if (model != null) model.close();
-    }
 
     /** Three turns of one chat; {@code between} runs after each turn (other clients). */
     static List<ConversationReuseTest.Turn> chat(NqServer s, String topic, Runnable between) throws Exception {

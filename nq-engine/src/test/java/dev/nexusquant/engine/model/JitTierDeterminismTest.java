@@ -1,22 +1,17 @@
 package dev.nexusquant.engine.model;
 
 import dev.nexusquant.engine.gguf.GgmlType;
+import dev.nexusquant.engine.testing.InterpretedChild;
 import dev.nexusquant.engine.testing.RandomModel;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.fail;
+import static dev.nexusquant.engine.testing.InterpretedChild.assertBitwiseEqual;
+
 
 /**
  * The logits do not depend on how far the JIT has got: a child JVM run with {@code -Xint} (every kernel interpreted,
@@ -38,8 +33,10 @@ class JitTierDeterminismTest {
         GgmlType[] types = {GgmlType.Q8_0, GgmlType.Q6_K};
         Path[] models = {RandomModel.llama(2, 1, 32, GgmlType.Q8_0).seed(17).write(dir), // dim 64
                 RandomModel.llama(2, 1, 128, GgmlType.Q6_K).ffn(256).seed(17).write(dir)}; // K-quant rows: 256 columns
-        Process[] children = new Process[types.length];
-        for (int m = 0; m < types.length; m++) children[m] = startInterpretedChild(models[m], dir.resolve("child-" + m + ".bin"), m);
+        InterpretedChild[] children = new InterpretedChild[types.length];
+        for (int m = 0; m < types.length; m++) {
+            children[m] = InterpretedChild.start(dir, types[m].name(), JitTierDeterminismTest.class, models[m].toString());
+        }
         for (int m = 0; m < types.length; m++) { // the warm runs while the children run
             float[] warm = null;
             for (int run = 0; run < WARM_RUNS; run++) {
@@ -47,8 +44,7 @@ class JitTierDeterminismTest {
                 if (warm == null) warm = l;
                 else assertBitwiseEqual(warm, l, types[m] + ": run " + run + " against run 0");
             }
-            awaitChild(children[m], dir.resolve("child-" + m + ".log"));
-            assertBitwiseEqual(warm, read(dir.resolve("child-" + m + ".bin")), types[m] + ": -Xint child against the warm runs");
+            assertBitwiseEqual(warm, children[m].await(), types[m] + ": -Xint child against the warm runs");
         }
     }
 
@@ -68,50 +64,6 @@ class JitTierDeterminismTest {
 
     /** Entry point of the child JVM: {@code MODEL OUT} writes the logits of {@link #logits} to OUT. */
     public static void main(String[] args) throws IOException {
-        float[] l = logits(Path.of(args[0]));
-        try (DataOutputStream o = new DataOutputStream(Files.newOutputStream(Path.of(args[1])))) {
-            o.writeInt(l.length);
-            for (float v : l) o.writeInt(Float.floatToRawIntBits(v));
-        }
-    }
-
-    static float[] read(Path p) throws IOException {
-        try (DataInputStream in = new DataInputStream(Files.newInputStream(p))) {
-            float[] l = new float[in.readInt()];
-            for (int i = 0; i < l.length; i++) l[i] = Float.intBitsToFloat(in.readInt());
-            return l;
-        }
-    }
-
-    Process startInterpretedChild(Path model, Path out, int index) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xint",
-                "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
-                "-cp", System.getProperty("java.class.path"), JitTierDeterminismTest.class.getName(), model.toString(), out.toString()));
-        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("child-" + index + ".log").toFile()).start();
-    }
-
-    static void awaitChild(Process p, Path log) throws InterruptedException {
-        if (!p.waitFor(600, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            fail("the -Xint child did not finish in 600 s");
-        }
-        assertEquals(0, p.exitValue(), () -> "the -Xint child failed: " + readQuietly(log));
-    }
-
-    static String readQuietly(Path p) {
-        try {
-            return Files.readString(p);
-        } catch (IOException e) {
-            return e.toString();
-        }
-    }
-
-    static void assertBitwiseEqual(float[] expected, float[] actual, String what) {
-        assertEquals(expected.length, actual.length, what + ": length");
-        for (int i = 0; i < expected.length; i++) {
-            if (Float.floatToRawIntBits(expected[i]) != Float.floatToRawIntBits(actual[i])) {
-                fail(what + ": first difference at " + i + ": " + expected[i] + " against " + actual[i]);
-            }
-        }
+        InterpretedChild.write(logits(Path.of(args[0])), Path.of(args[1]));
     }
 }

@@ -1,10 +1,11 @@
 package dev.nexusquant.eval.bench;
 
-import dev.nexusquant.engine.eval.Perplexity;
-import dev.nexusquant.engine.eval.PerplexityResult;
 import dev.nexusquant.engine.kv.KvCacheFactory;
 import dev.nexusquant.engine.model.Model;
 import dev.nexusquant.engine.model.Session;
+import dev.nexusquant.eval.perplexity.ChunkedPerplexity;
+import dev.nexusquant.eval.perplexity.Protocol;
+import dev.nexusquant.eval.perplexity.Spread;
 import dev.nexusquant.eval.report.TradeoffChart;
 import dev.nexusquant.eval.retrieval.CopyTask;
 import dev.nexusquant.eval.retrieval.PasskeyTask;
@@ -19,18 +20,34 @@ import java.util.Locale;
 /**
  * Runs every method on the same model, text, chunks, copy passages and passkey prompts, and writes the table
  * (Markdown and CSV) and the trade-off picture (PNG). The first method is the reference the changes are measured
- * against (normally dense fp16).
+ * against (normally dense fp16). Perplexity follows one of the two protocols of {@code nq perplexity}
+ * ({@link Protocol}): the first half of every chunk is the prompt, the second half is scored; the change is given over
+ * all chunks and per chunk (median, smallest, largest) against the reference on the same chunk.
  */
 public final class BenchRunner {
 
-    /** What to run. */
-    public record Options(int ctx, int firstChunk, int chunks, int copyLength, int copyTrials, boolean passkey,
-                          int passkeyTrials, int decodeTokens) {
+    /**
+     * What to run.
+     *
+     * @param chunks       the chunk indices scored, ascending (see {@code ChunkSelection})
+     * @param chunkThreads chunks evaluated at once (results do not depend on it)
+     */
+    public record Options(int ctx, int[] chunks, Protocol protocol, int chunkThreads, int copyLength, int copyTrials,
+                          boolean passkey, int passkeyTrials, int decodeTokens) {
+        public Options {
+            if (chunks.length == 0) throw new IllegalArgumentException("no chunk to score");
+            chunks = chunks.clone();
+        }
     }
 
-    /** One line of the table. */
+    /**
+     * One line of the table.
+     *
+     * @param changeSpread per-chunk perplexity change in % against the reference on the same chunk
+     */
     public record Row(Method method, double bitsPerValue, double ratio, double ppl, double changePercent,
-                      double copyAccuracy, double passkeyAccuracy, double decodeTokensPerSecond, double seconds) {
+                      Spread changeSpread, double copyAccuracy, double passkeyAccuracy, double decodeTokensPerSecond,
+                      double seconds) {
     }
 
     /** Receives progress: method index, method count, what is running. */
@@ -47,15 +64,16 @@ public final class BenchRunner {
         int ctx = o.ctx();
         int[] lengths = {ctx / 2, ctx - 16};
         double[] depths = {0.1, 0.5, 0.9};
-        double refPpl = Double.NaN;
+        ChunkedPerplexity.Result reference = null;
         boolean passkeyMeaningful = o.passkey();
         for (int i = 0; i < methods.size(); i++) {
             Method m = methods.get(i);
             KvCacheFactory f = m.factory() == null ? model.kvCacheFactory() : m.factory();
             long t0 = System.nanoTime();
             progress.update(i, methods.size(), m.family() + " " + m.label() + ": perplexity");
-            PerplexityResult p = Perplexity.evaluate(model, tokens, ctx, o.firstChunk(), o.chunks(), f, (a, b, c) -> { }, 1);
-            if (i == 0) refPpl = p.ppl();
+            ChunkedPerplexity.Result p = ChunkedPerplexity.evaluate(model, tokens, ctx, o.chunks(), f, o.protocol(),
+                    (a, b, c) -> { }, o.chunkThreads());
+            if (i == 0) reference = p;
             progress.update(i, methods.size(), m.family() + " " + m.label() + ": copy");
             CopyTask.Result copy = CopyTask.run(model, f, passages);
             double pk = Double.NaN;
@@ -66,9 +84,9 @@ public final class BenchRunner {
             }
             progress.update(i, methods.size(), m.family() + " " + m.label() + ": decode speed");
             double tps = decodeSpeed(model, f, tokens, ctx, o.decodeTokens());
-            double ratio = p.kvRatio();
-            rows.add(new Row(m, 16.0 / ratio, ratio, p.ppl(), 100.0 * (p.ppl() / refPpl - 1), copy.accuracy(), pk,
-                    tps, (System.nanoTime() - t0) / 1e9));
+            double ratio = p.ratio();
+            rows.add(new Row(m, 16.0 / ratio, ratio, p.ppl(), 100.0 * (p.ppl() / reference.ppl() - 1),
+                    Spread.of(p.changesAgainst(reference)), copy.accuracy(), pk, tps, (System.nanoTime() - t0) / 1e9));
         }
         progress.update(methods.size(), methods.size(), "done");
         return rows;
@@ -93,20 +111,21 @@ public final class BenchRunner {
         Files.createDirectories(dir);
         StringBuilder md = new StringBuilder();
         md.append("# ").append(title).append("\n\nCommand: `").append(command).append("`\n\n");
-        md.append("| method | settings | bits/value | ratio vs fp16 | perplexity | change | copy top-1 | passkey | decode tok/s |\n");
-        md.append("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
-        StringBuilder csv = new StringBuilder("family,label,spec,bits_per_value,ratio,ppl,change_percent,copy_accuracy,passkey_accuracy,decode_tokens_per_second,seconds\n");
+        md.append("| method | settings | bits/value | ratio vs fp16 | perplexity | change | per chunk: median [min, max] | copy top-1 | passkey | decode tok/s |\n");
+        md.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        StringBuilder csv = new StringBuilder("family,label,spec,bits_per_value,ratio,ppl,change_percent,copy_accuracy,passkey_accuracy,decode_tokens_per_second,seconds,change_median,change_min,change_max\n");
         List<TradeoffChart.Point> points = new ArrayList<>();
         for (Row r : rows) {
             String spec = r.method().factory() == null ? "dense fp32" : r.method().factory().describe();
-            md.append(String.format(Locale.ROOT, "| %s | %s | %.2f | %.2fx | %.4f | %+.2f%% | %.3f | %s | %.1f |%n",
+            Spread sp = r.changeSpread();
+            md.append(String.format(Locale.ROOT, "| %s | %s | %.2f | %.2fx | %.4f | %+.2f%% | %+.2f%% [%+.2f, %+.2f] | %.3f | %s | %.1f |%n",
                     r.method().family(), r.method().label(), r.bitsPerValue(), r.ratio(), r.ppl(), r.changePercent(),
-                    r.copyAccuracy(), Double.isNaN(r.passkeyAccuracy()) ? "n/a" : String.format(Locale.ROOT, "%.2f", r.passkeyAccuracy()),
+                    sp.median(), sp.min(), sp.max(), r.copyAccuracy(), Double.isNaN(r.passkeyAccuracy()) ? "n/a" : String.format(Locale.ROOT, "%.2f", r.passkeyAccuracy()),
                     r.decodeTokensPerSecond()));
-            csv.append(String.format(Locale.ROOT, "%s,%s,%s,%.4f,%.4f,%.6f,%.4f,%.4f,%s,%.2f,%.1f%n",
+            csv.append(String.format(Locale.ROOT, "%s,%s,%s,%.4f,%.4f,%.6f,%.4f,%.4f,%s,%.2f,%.1f,%.4f,%.4f,%.4f%n",
                     csvField(r.method().family()), csvField(r.method().label()), csvField(spec), r.bitsPerValue(), r.ratio(), r.ppl(),
                     r.changePercent(), r.copyAccuracy(), Double.isNaN(r.passkeyAccuracy()) ? "" : String.format(Locale.ROOT, "%.4f", r.passkeyAccuracy()),
-                    r.decodeTokensPerSecond(), r.seconds()));
+                    r.decodeTokensPerSecond(), r.seconds(), sp.median(), sp.min(), sp.max()));
             points.add(new TradeoffChart.Point(r.method().family(), r.method().label(), r.ratio(), r.changePercent()));
         }
         md.append("\nSettings (`--kv` specs):\n\n");
@@ -143,8 +162,8 @@ public final class BenchRunner {
         for (int i = 1; i < lines.size(); i++) {
             if (lines.get(i).isBlank()) continue;
             List<String> f = parseCsvLine(lines.get(i));
-            if (f.size() != 11) {
-                throw new IOException(csvFile + " line " + (i + 1) + ": expected 11 fields, found " + f.size());
+            if (f.size() != 11 && f.size() != 14) { // 11: files written before the per-chunk spread
+                throw new IOException(csvFile + " line " + (i + 1) + ": expected 14 (or 11) fields, found " + f.size());
             }
             try {
                 points.add(new TradeoffChart.Point(f.get(0), f.get(1), Double.parseDouble(f.get(4)), Double.parseDouble(f.get(6))));

@@ -47,6 +47,14 @@ public final class MethodCatalog {
             nq.add(new Method("NexusQuant", q.name().toLowerCase(Locale.ROOT), q.config()));
         }
         g.put("nexusquant", nq);
+        // the presets as fixed recipes, before they became byte budgets (ratio=R): what the presets replaced
+        g.put("previous", List.of(
+                m("NexusQuant fixed recipes (previous)", "high", "k=e8:4,v=e8:3,age=128,ak=e8:2,av=e8:2,boost=2,"
+                        + "evict=snapkv:0.4,window=16,block=16,wprec=f16,rot=on,center=kv,sinks=4"),
+                m("NexusQuant fixed recipes (previous)", "balanced", "k=e8:4,v=e8:3,age=64,ak=e8:3,av=e8:2,boost=1,"
+                        + "evict=snapkv:0.2,window=16,block=16,wprec=f16,rot=on,center=kv,sinks=4"),
+                m("NexusQuant fixed recipes (previous)", "max", "k=e8:4,v=e8:3,age=32,ak=e8:2,av=e8:1,boost=1,"
+                        + "evict=snapkv:0.1,window=8,block=8,wprec=f16,rot=on,center=kv,sinks=4")));
         List<Method> grid = new ArrayList<>();
         for (String kv : new String[]{"k=e8:4,v=e8:4", "k=e8:3,v=e8:3", "k=e8:3,v=e8:2", "k=e8:2,v=e8:2"}) {
             grid.add(m("NexusQuant grid", kv.replace("k=e8:", "K").replace(",v=e8:", " V") + " bits", kv + ",rot=on,center=kv" + W));

@@ -26,9 +26,14 @@ import java.util.Map;
 /**
  * The trade-off picture: measured compression ratio against fp16 (log axis) against the perplexity change in %, one
  * mark per method and setting, marks coloured by method family, and the Pareto front (no other point is both smaller
- * in memory and better in quality) drawn as a line.
+ * in memory and better in quality) drawn as a line. When the points hold NexusQuant's presets (family
+ * {@value #PRESETS}) beside other methods, a second, dotted front leaves the presets out: the gap between the two lines
+ * is what the presets add to everything else measured (the previous recipes and the baselines).
  */
 public final class TradeoffChart {
+
+    /** The family of NexusQuant's presets. */
+    public static final String PRESETS = "NexusQuant";
 
     /** One measured setting. */
     public record Point(String family, String label, double ratio, double pplChangePercent) {
@@ -88,6 +93,14 @@ public final class TradeoffChart {
         XYSeries front = new XYSeries("Pareto front", false, true);
         for (Point p : frontPoints) front.add(p.ratio(), plotY.applyAsDouble(p));
         data.addSeries(front);
+        List<Point> withoutPresets = points.stream().filter(p -> !p.family().equals(PRESETS)).toList();
+        boolean twoFronts = !withoutPresets.isEmpty() && withoutPresets.size() < points.size();
+        if (twoFronts) {
+            XYSeries rest = new XYSeries("Pareto front without the presets", false, true);
+            for (Point p : paretoFront(withoutPresets)) rest.add(p.ratio(), plotY.applyAsDouble(p));
+            data.addSeries(rest);
+        }
+        int firstFamily = data.getSeriesCount();
         for (XYSeries s : families.values()) data.addSeries(s);
 
         LogAxis x = new LogAxis("compression ratio vs fp16 (measured bytes, log scale)");
@@ -102,16 +115,23 @@ public final class TradeoffChart {
         r.setSeriesPaint(0, new Color(120, 120, 120));
         r.setSeriesStroke(0, new BasicStroke(1.5f, BasicStroke.CAP_ROUND, BasicStroke.JOIN_ROUND, 1f,
                 new float[]{6f, 4f}, 0f));
+        if (twoFronts) {
+            r.setSeriesLinesVisible(1, true);
+            r.setSeriesShapesVisible(1, false);
+            r.setSeriesPaint(1, new Color(170, 170, 170));
+            r.setSeriesStroke(1, new BasicStroke(1.2f, BasicStroke.CAP_ROUND, BasicStroke.JOIN_ROUND, 1f,
+                    new float[]{1.5f, 3f}, 0f));
+        }
         // distinct colours for up to 14 families; shapes come from JFreeChart's own sequence
         Color[] palette = {new Color(0x1F77B4), new Color(0x2CA02C), new Color(0xFF7F0E), new Color(0x9467BD),
                 new Color(0x8C564B), new Color(0xE377C2), new Color(0x17BECF), new Color(0xBCBD22),
                 new Color(0x7F7F7F), new Color(0x393B79), new Color(0xAD494A), new Color(0x637939),
                 new Color(0x843C39), new Color(0x5254A3)};
         int k = 0;
-        for (int i = 1; i < data.getSeriesCount(); i++) {
+        for (int i = firstFamily; i < data.getSeriesCount(); i++) {
             String name = (String) data.getSeriesKey(i);
             // NexusQuant's own families in strong red and black, so they stand out from the baselines
-            Color c = name.equals("NexusQuant") ? new Color(0xD62728)
+            Color c = name.equals(PRESETS) ? new Color(0xD62728)
                     : name.startsWith("NexusQuant") ? Color.BLACK : palette[k++ % palette.length];
             r.setSeriesPaint(i, c);
         }

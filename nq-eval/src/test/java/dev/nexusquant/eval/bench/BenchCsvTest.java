@@ -1,5 +1,6 @@
 package dev.nexusquant.eval.bench;
 
+import dev.nexusquant.eval.perplexity.Spread;
 import dev.nexusquant.kv.KvSpec;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -28,13 +29,14 @@ class BenchCsvTest {
     void replotDrawsThePictureAgainFromTheWrittenTable(@TempDir Path dir) throws IOException {
         Method fp16 = new Method("fp16", "fp16", KvSpec.parse("k=fp16,v=fp16"));
         Method grid = new Method("NexusQuant grid", "K4V4 young, K2V2 old", KvSpec.parse("k=e8:4,v=e8:4,age=128,ak=e8:2,av=e8:2"));
-        var rows = List.of(new BenchRunner.Row(fp16, 16, 1, 7.2, 0, 0.75, Double.NaN, 100, 1),
-                new BenchRunner.Row(grid, 2.9, 5.5, 7.4, 2.8, 0.72, Double.NaN, 110, 1));
+        var rows = List.of(new BenchRunner.Row(fp16, 16, 1, 7.2, 0, new Spread(0, 0, 0), 0.75, Double.NaN, 100, 1),
+                new BenchRunner.Row(grid, 2.9, 5.5, 7.4, 2.8, new Spread(2.5, 0.4, 6.1), 0.72, Double.NaN, 110, 1));
         BenchRunner.write(dir, "title", "cmd", rows);
         Files.delete(dir.resolve("tradeoff.png"));
         assertEquals(2, BenchRunner.replot(dir));
         assertNotNull(ImageIO.read(dir.resolve("tradeoff.png").toFile()));
         assertTrue(Files.readString(dir.resolve("bench.csv")).contains("\"K4V4 young, K2V2 old\""));
+        assertTrue(Files.readString(dir.resolve("bench.md")).contains("| +2.80% | +2.50% [+0.40, +6.10] |"));
     }
 
     @Test

@@ -67,7 +67,9 @@ class SaveRestoreBitExactTest {
                 "k=q8_0,v=q4_0,evict=snapkv:0.5" + common,
                 "k=kivi2,v=kivi4,evict=none,window=16,block=16",
                 "k=tq3.5,v=tq2,evict=h2o:0.6" + common,
-                "k=fp32,v=fp32,staging=64,window=16,block=8"}) {
+                "k=fp32,v=fp32,staging=64,window=16,block=8",
+                "k=e8:2,v=e8:2,keys=pre,evict=snapkv:0.5" + common + ",rot=klt",
+                "k=e8:3,v=e8:1,boost=1,age=48,ak=e8:1,av=e8:1,evict=snapkv:0.3" + common + ",rot=klt:k"}) {
             a.add(Arguments.of(spec, KvSpec.parse(spec)));
         }
         return a.stream();

@@ -1,9 +1,7 @@
 package dev.nexusquant.server.chat;
 
-import dev.nexusquant.engine.model.Model;
 import dev.nexusquant.engine.tokenizer.Tokenizer;
 import dev.nexusquant.server.TestServers;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -16,23 +14,17 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Transcripts on stories260K's SentencePiece tokenizer (space prefix, byte fallback). */
-class TranscriptsTest {
+class TranscriptsTest extends dev.nexusquant.server.OnStories260K {
 
-    static Model model;
     static Tokenizer tok;
     static PromptTokenizer prompts;
 
     @BeforeAll
     static void load() throws Exception {
-        model = Model.load(TestServers.sharedModel("stories260K.gguf"));
         tok = model.tokenizer();
         prompts = new PromptTokenizer(tok);
     }
 
-    @AfterAll
-    static void close() {
-        if (model != null) model.close();
-    }
 
     static int[] concat(int[] a, int[] b) {
         int[] c = Arrays.copyOf(a, a.length + b.length);

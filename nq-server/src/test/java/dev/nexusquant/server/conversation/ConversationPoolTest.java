@@ -1,10 +1,7 @@
 package dev.nexusquant.server.conversation;
 
-import dev.nexusquant.engine.model.Model;
 import dev.nexusquant.server.TestServers;
 import dev.nexusquant.server.api.ApiException;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.concurrent.CountDownLatch;
@@ -22,19 +19,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The pool's admission and offloading on stories260K's dense cache, with an offloader that watches how it is called. */
-class ConversationPoolTest {
+class ConversationPoolTest extends dev.nexusquant.server.OnStories260K {
 
-    static Model model;
 
-    @BeforeAll
-    static void load() throws Exception {
-        model = Model.load(TestServers.sharedModel("stories260K.gguf"));
-    }
 
-    @AfterAll
-    static void close() {
-        if (model != null) model.close();
-    }
 
     /** Records whether the pool's lock was held during offload, and blocks each offload until released. */
     static final class WatchingOffloader implements ConversationOffloader {

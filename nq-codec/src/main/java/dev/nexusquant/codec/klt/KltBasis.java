@@ -1,0 +1,149 @@
+package dev.nexusquant.codec.klt;
+
+import dev.nexusquant.codec.e8.E8MixedCodec;
+
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * A decorrelating transform (KLT / PCA) of one head's rows, fitted from the rows themselves, with the variance of its
+ * coefficients: the basis of transform coding. The principal directions (eigenvectors of the rows' second-moment
+ * matrix, eigenvalues descending) are held as a {@link HouseholderBasis} of rank {@code 8 * groups}, so the transform
+ * is a complete orthonormal one and rows of any codec can be stored in its domain; coefficients come in groups of
+ * eight of decreasing variance, and {@link #codecFor} gives each group its rate by reverse water-filling
+ * ({@link WaterFilling}) for a given row budget.
+ *
+ * <p>The rank is chosen at fit time by the same water-filling with the basis's own cost counted: a group's eight
+ * reflectors cost about {@code 16 dim} bytes, shared by the rows the basis is fitted for; groups whose variance does
+ * not pay for that are dropped (their coefficients are not stored), and the bytes per row the basis takes
+ * ({@link #reserve}) are subtracted from every row budget, so that rows and basis together stay within the budget.
+ *
+ * <p>What is stored (and saved): the reflectors in fp16, the group standard deviations (fp32), the reserve.
+ * Immutable apart from a cache of codecs; thread-safe.
+ */
+public final class KltBasis {
+
+    private final HouseholderBasis basis;
+    private final float[] sigma; // [rank / 8] standard deviation per value of each coded group
+    private final int reserve;   // bytes per row the basis takes out of every row budget
+    private final Map<Integer, E8MixedCodec> codecs = new HashMap<>();
+
+    private KltBasis(HouseholderBasis basis, float[] sigma, int reserve) {
+        this.basis = basis;
+        this.sigma = sigma;
+        this.reserve = reserve;
+    }
+
+    /**
+     * Fits the transform to {@code n} rows ({@code x}: [n][dim], centred if they should be).
+     *
+     * @param rowBytes bytes per row of the reference codec (an E8 codec with one fp16 scale: 2 + code bytes)
+     * @param rows     rows the basis will serve at first (its cost is shared by them), ≥ 1
+     */
+    public static KltBasis fit(float[] x, int n, int dim, int rowBytes, int rows) {
+        if (dim <= 0 || dim % 8 != 0) throw new IllegalArgumentException("KltBasis: dim must be a positive multiple of 8: " + dim);
+        if (n < 0 || (long) n * dim > x.length) throw new IllegalArgumentException("KltBasis: " + n + " rows of " + dim + " in " + x.length + " values");
+        double[] c = new double[dim * dim];
+        for (int r = 0; r < n; r++) {
+            int o = r * dim;
+            for (int i = 0; i < dim; i++) {
+                double xi = x[o + i];
+                if (!Double.isFinite(xi)) throw new IllegalArgumentException("KltBasis: row " + r + " holds a NaN or infinite value");
+                if (xi == 0) continue;
+                for (int j = i; j < dim; j++) c[i * dim + j] += xi * x[o + j];
+            }
+        }
+        for (int i = 0; i < dim; i++) {
+            for (int j = i; j < dim; j++) {
+                c[i * dim + j] /= Math.max(1, n);
+                c[j * dim + i] = c[i * dim + j];
+            }
+        }
+        SymmetricEigen e = SymmetricEigen.of(c, dim);
+        int groups = dim / 8;
+        double[] variance = new double[groups];
+        for (int g = 0; g < groups; g++) {
+            double s = 0;
+            for (int i = 0; i < 8; i++) s += Math.max(0, e.values()[8 * g + i]);
+            variance[g] = s / 8;
+            float sg = (float) Math.sqrt(variance[g]);
+            if (!(sg > 0f) || !Float.isFinite(sg)) variance[g] = 0; // too small for a float scale: not coded
+        }
+        double groupBytes = 2.0 * (HouseholderBasis.storedValues(dim, 8) + 4); // ~8 reflectors + sigma, per group
+        byte[] rates = WaterFilling.rates(variance, Math.max(0, rowBytes - 2), groupBytes / Math.max(1, rows));
+        int open = WaterFilling.opened(rates);
+        HouseholderBasis h = HouseholderBasis.fit(e.vectors(), dim, dim, 8 * open);
+        float[] sigma = new float[open];
+        for (int g = 0; g < open; g++) sigma[g] = (float) Math.sqrt(variance[g]);
+        long bytes = h.bytes() + 4L * open;
+        int reserve = (int) Math.min(Integer.MAX_VALUE, (bytes + Math.max(1, rows) - 1) / Math.max(1, rows));
+        return new KltBasis(h, sigma, reserve);
+    }
+
+    /** A basis from its saved parts ({@link #stored()}, {@link #sigmas()}, {@link #reserve()}). */
+    public static KltBasis restore(int dim, short[] stored, float[] sigma, int reserve) {
+        if (reserve < 0) throw new IllegalArgumentException("KltBasis: negative reserve " + reserve);
+        HouseholderBasis h = HouseholderBasis.restore(dim, 8 * sigma.length, stored);
+        for (int g = 0; g < sigma.length; g++) {
+            if (!(sigma[g] > 0f) || !Float.isFinite(sigma[g])) throw new IllegalArgumentException("KltBasis: group " + g + " sigma " + sigma[g]);
+        }
+        return new KltBasis(h, sigma.clone(), reserve);
+    }
+
+    public int dim() {
+        return basis.dim();
+    }
+
+    /** Coefficients coded (a multiple of 8). */
+    public int rank() {
+        return basis.rank();
+    }
+
+    public short[] stored() {
+        return basis.stored();
+    }
+
+    public float[] sigmas() {
+        return sigma.clone();
+    }
+
+    public int reserve() {
+        return reserve;
+    }
+
+    /** Bytes held: the fp16 reflectors and the fp32 group deviations. */
+    public long bytes() {
+        return basis.bytes() + 4L * sigma.length;
+    }
+
+    /** x[off .. off+dim) := the coefficients of x (Q^T x). */
+    public void forward(float[] x, int off) {
+        basis.forward(x, off);
+    }
+
+    /** y[off .. off+dim) := the row of coefficients y (Q y). */
+    public void inverse(float[] y, int off) {
+        basis.inverse(y, off);
+    }
+
+    /**
+     * The codec of this basis's coefficients that spends {@code rowBytes - 2 - reserve} code bytes per row (the row
+     * budget of a reference codec of {@code rowBytes} bytes per row) by reverse water-filling over the coded groups.
+     */
+    public synchronized E8MixedCodec codecFor(int rowBytes) {
+        return codecs.computeIfAbsent(rowBytes, b -> {
+            int dim = basis.dim();
+            double[] variance = new double[sigma.length];
+            for (int g = 0; g < sigma.length; g++) variance[g] = (double) sigma[g] * sigma[g];
+            byte[] r = WaterFilling.rates(variance, Math.max(0, b - 2 - reserve), 0);
+            byte[] rates = new byte[dim / 8];
+            float[] s = new float[dim / 8];
+            for (int g = 0; g < sigma.length; g++) {
+                rates[g] = r[g];
+                s[g] = sigma[g];
+            }
+            for (int g = sigma.length; g < s.length; g++) s[g] = 1f;
+            return new E8MixedCodec(dim, rates, s);
+        });
+    }
+}
