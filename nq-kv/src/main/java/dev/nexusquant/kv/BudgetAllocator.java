@@ -1,5 +1,7 @@
 package dev.nexusquant.kv;
 
+import dev.nexusquant.engine.tensor.Kernels;
+
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -69,8 +71,11 @@ final class BudgetAllocator {
         return (int) Math.min(old, Math.max(sinks, Math.round(s * old)));
     }
 
-    /** Every option of one head, with its measured error. */
-    static List<Option> measure(HeadData d) {
+    /**
+     * Every option of one head, with its measured error; the dot products and row sums run on {@code kn} (the
+     * cache's kernels: vector lanes where available, each kernel with its scalar twin).
+     */
+    static List<Option> measure(HeadData d, Kernels kn) {
         int dim = d.dim(), g = d.group(), old = d.old(), kc = KEY_CODECS.length, vc = VALUE_CODECS.length;
         int[] kept = new int[SHARES.length];
         for (int s = 0; s < SHARES.length; s++) kept[s] = keptAt(SHARES[s], old, d.sinks());
@@ -89,7 +94,7 @@ final class BudgetAllocator {
                 // exact attention over every visible row
                 float mx = Float.NEGATIVE_INFINITY;
                 for (int r = 0; r < d.rows(); r++) {
-                    lx[r] = d.pos()[r] > qp ? Float.NEGATIVE_INFINITY : dot(d.queries(), qo, d.keys(), r * dim, dim) * scale;
+                    lx[r] = d.pos()[r] > qp ? Float.NEGATIVE_INFINITY : kn.dot(d.queries(), qo, d.keys(), r * dim, dim) * scale;
                     mx = Math.max(mx, lx[r]);
                 }
                 Arrays.fill(exact, 0);
@@ -98,7 +103,7 @@ final class BudgetAllocator {
                     if (lx[r] == Float.NEGATIVE_INFINITY) continue;
                     float e = (float) Math.exp(lx[r] - mx);
                     z += e;
-                    axpy(e, d.values(), r * dim, exact, dim);
+                    kn.axpy(e, d.values(), r * dim, exact, 0, dim);
                 }
                 for (int i = 0; i < dim; i++) exact[i] /= (float) z;
                 // approximations: old rows per key codec, young rows as stored, window rows exact
@@ -106,12 +111,12 @@ final class BudgetAllocator {
                 for (int c = 0; c < kc; c++) {
                     for (int j = 0; j < old; j++) {
                         int r = d.rank()[j];
-                        lo[c][j] = d.pos()[r] > qp ? Float.NEGATIVE_INFINITY : dot(d.queries(), qo, d.keyDec()[c], r * dim, dim) * scale;
+                        lo[c][j] = d.pos()[r] > qp ? Float.NEGATIVE_INFINITY : kn.dot(d.queries(), qo, d.keyDec()[c], r * dim, dim) * scale;
                         m = Math.max(m, lo[c][j]);
                     }
                 }
                 for (int y = 0; y < ly.length; y++) {
-                    ly[y] = d.pos()[old + y] > qp ? Float.NEGATIVE_INFINITY : dot(d.queries(), qo, d.youngKeys(), y * dim, dim) * scale;
+                    ly[y] = d.pos()[old + y] > qp ? Float.NEGATIVE_INFINITY : kn.dot(d.queries(), qo, d.youngKeys(), y * dim, dim) * scale;
                     m = Math.max(m, ly[y]);
                 }
                 double baseZ = 0;
@@ -120,13 +125,13 @@ final class BudgetAllocator {
                     if (ly[y] == Float.NEGATIVE_INFINITY) continue;
                     float e = (float) Math.exp(ly[y] - m);
                     baseZ += e;
-                    axpy(e, d.youngVals(), y * dim, acc, dim);
+                    kn.axpy(e, d.youngVals(), y * dim, acc, 0, dim);
                 }
                 for (int r = d.cand(); r < d.rows(); r++) {
                     if (lx[r] == Float.NEGATIVE_INFINITY) continue;
                     float e = (float) Math.exp(lx[r] - m);
                     baseZ += e;
-                    axpy(e, d.values(), r * dim, acc, dim);
+                    kn.axpy(e, d.values(), r * dim, acc, 0, dim);
                 }
                 for (int c = 0; c < kc; c++) {
                     double zz = baseZ;
@@ -138,7 +143,7 @@ final class BudgetAllocator {
                             float e = (float) Math.exp(lo[c][j] - m);
                             zz += e;
                             int r = d.rank()[j];
-                            for (int v = 0; v < vc; v++) axpy(e, d.valueDec()[v], r * dim, accV[v], dim);
+                            for (int v = 0; v < vc; v++) kn.axpy(e, d.valueDec()[v], r * dim, accV[v], 0, dim);
                         }
                         float inv = zz > 0 ? (float) (1 / zz) : 0;
                         for (int v = 0; v < vc; v++) {
@@ -249,15 +254,5 @@ final class BudgetAllocator {
         Option cur = h.get(at[i]), next = h.get(at[i] + 1);
         double slope = (next.error() - cur.error()) / Math.max(1, next.bytes() - cur.bytes()); // negative: error removed per byte
         steps.add(new double[]{slope, i});
-    }
-
-    private static float dot(float[] a, int ao, float[] b, int bo, int n) {
-        float s = 0;
-        for (int i = 0; i < n; i++) s += a[ao + i] * b[bo + i];
-        return s;
-    }
-
-    private static void axpy(float a, float[] x, int xo, float[] y, int n) {
-        for (int i = 0; i < n; i++) y[i] += a * x[xo + i];
     }
 }

@@ -128,7 +128,7 @@ final class BudgetPlanner {
                     qpos[j] = ring.positions[slot];
                 }
                 options.add(BudgetAllocator.measure(new BudgetAllocator.HeadData(dim, group, rows, k, v, pos, old, cand,
-                        rank, sinks, keyDec, valueDec, youngK, youngV, qs, qpos, nq, fns)));
+                        rank, sinks, keyDec, valueDec, youngK, youngV, qs, qpos, nq, fns), cache.kernels()));
             }
         }
         long budget = target - fixed;

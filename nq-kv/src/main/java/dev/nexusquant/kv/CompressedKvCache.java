@@ -12,7 +12,9 @@ import dev.nexusquant.engine.kv.PromptReplay;
 import dev.nexusquant.kv.attention.AttentionKernels;
 import dev.nexusquant.kv.eviction.Candidates;
 import dev.nexusquant.kv.eviction.EvictionPolicy;
+import dev.nexusquant.kv.eviction.JointCounts;
 import dev.nexusquant.kv.eviction.PromptQueries;
+import dev.nexusquant.kv.eviction.RowMerger;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -45,6 +47,7 @@ final class CompressedKvCache implements KvCache {
     private final BitAllocation codecs;
     private final CompressedAttention attention;
     private final HeadState[][] heads; // [layers][kvHeads]
+    private final PositionalRotation queryRope; // the model's RoPE, for policies that move queries in position; or null
 
     private long seen;            // tokens appended to layer 0
     private int lastPosition = -1;
@@ -65,6 +68,7 @@ final class CompressedKvCache implements KvCache {
         // rows not coded by a KLT basis (rot=klt:k / klt:v) share the seeded Hadamard rotation
         HeadRotation rotation = cfg.rotate() ? Transforms.hadamard(dim, cfg.seed()) : HeadRotation.IDENTITY;
         PositionalRotation rope = cfg.keyDomain() == KvCompression.KeyDomain.PRE_ROPE ? Transforms.rope(layout) : null;
+        this.queryRope = layout.rope() == null ? null : rope != null ? rope : Transforms.rope(layout);
         boolean half = cfg.windowPrecision() == KvCompression.Precision.F16;
         // the prompt's last queries: the eviction policy may vote with them, key balancing and boost measure them
         int asked = cfg.eviction().observationWindow();
@@ -202,10 +206,12 @@ final class CompressedKvCache implements KvCache {
                         hd.segments.age(limit, (rows, seg) -> pl.keepCount(rows,
                                         seg.positions().last() - seg.positions().first() + 1L, seen,
                                         headBytes(hd) - seg.bytes() - (seg.mass() == null ? 0 : seg.mass().bytes())),
-                                hd.transform.keyCodec(pl.keyCodec()), hd.transform.valueCodec(pl.valueCodec()), cfg.eviction().sinks());
+                                hd.transform.keyCodec(pl.keyCodec()), hd.transform.valueCodec(pl.valueCodec()), cfg.eviction().sinks(),
+                                (received, stored, rows) -> cfg.eviction().agingScores(received, stored, rows, dim));
                     } else {
-                        hd.segments.age(limit, cfg.eviction()::keepCount, hd.transform.keyCodec(codecs.agedKeys(layer)),
-                                hd.transform.valueCodec(codecs.agedValues(layer)));
+                        hd.segments.age(limit, (rows, seg) -> cfg.eviction().keepCount(rows), hd.transform.keyCodec(codecs.agedKeys(layer)),
+                                hd.transform.valueCodec(codecs.agedValues(layer)), 0,
+                                (received, stored, rows) -> cfg.eviction().agingScores(received, stored, rows, dim));
                     }
                 }
             } else if (hd.window.count() + n > cfg.stagingLimit() && hd.window.count() > cfg.window()) {
@@ -227,7 +233,9 @@ final class CompressedKvCache implements KvCache {
     @Override
     public void endOfPrompt() {
         ensureOpen();
+        boolean joint = !prompted && cfg.eviction().drops() && cfg.eviction().jointFloor() >= 0;
         for (int l = 0; l < layout.layers(); l++) {
+            if (joint) poolAcrossHeads(l);
             for (HeadState hd : heads[l]) {
                 int candidates = hd.window.count() - cfg.window();
                 if (candidates > 0) compress(l, hd, candidates, !prompted);
@@ -255,16 +263,14 @@ final class CompressedKvCache implements KvCache {
      * @param firstPrompt rank with the prompt's own queries rather than the attention the rows received
      */
     private void compress(int layer, HeadState hd, int candidates, boolean firstPrompt) {
-        if (!codecs.allocated()) {
-            codecs.allocate(heads);
-            if (cfg.ratio() > 0) new BudgetPlanner(this).plan();
-        }
+        ensureAllocated();
         HeadPlan plan = hd.plan;
         RowWindow w = hd.window;
         int newest = w.position(w.count() - 1);
 
         // 1-2. importance and eviction
-        int[] keep = keptRows(hd, candidates, newest, firstPrompt);
+        Selection sel = keptRows(hd, candidates, newest, firstPrompt);
+        int[] keep = sel.keep();
         int kept = keep.length;
 
         // 3. the candidates in the key domain (RoPE undone for keys=pre); the transform is fitted on the first ones
@@ -272,6 +278,14 @@ final class CompressedKvCache implements KvCache {
         float[] v = new float[Math.max(1, candidates) * dim];
         w.keys(0, candidates, k, 0);
         w.values(0, candidates, v, 0);
+        double mergeAt = cfg.eviction().mergeThreshold();
+        if (mergeAt <= 1 && sel.scores() != null) {
+            // dropped rows among the ranked ones fold their values into the kept rows with the most similar keys
+            int ranked = sel.ranked();
+            int keptRanked = 0;
+            while (keptRanked < kept && keep[keptRanked] < ranked) keptRanked++;
+            RowMerger.merge(k, v, ranked, dim, Arrays.copyOf(keep, keptRanked), sel.scores(), mergeAt);
+        }
         int[] pos = hd.windowPositions(candidates);
         RowTransform t = hd.transform;
         t.toKeyDomain(k, candidates, pos);
@@ -329,37 +343,109 @@ final class CompressedKvCache implements KvCache {
         }
     }
 
+    /**
+     * The rows to keep among the window's oldest candidates.
+     *
+     * @param keep   ascending indices into the candidates
+     * @param scores [ranked] the policy's scores of the rows it ranked, or null when it ranked none
+     * @param ranked the rows ranked: the first {@code ranked} candidates (the rest are kept unranked)
+     */
+    private record Selection(int[] keep, float[] scores, int ranked) {
+    }
+
+    /** Runs the codecs' allocation (and the byte-budget plan) once, before anything is compressed. */
+    private void ensureAllocated() {
+        if (!codecs.allocated()) {
+            codecs.allocate(heads);
+            if (cfg.ratio() > 0) new BudgetPlanner(this).plan();
+        }
+    }
+
+    /** Rows the eviction policy ranks now among a head's oldest {@code candidates} window rows (see keptRows). */
+    private int rankedRows(HeadState hd, int candidates, int newest) {
+        if (!evictAtAging()) return candidates;
+        int oldCount = 0;
+        while (oldCount < candidates && hd.window.position(oldCount) < newest - cfg.ageAfter()) oldCount++;
+        return oldCount;
+    }
+
     /** Indices (ascending, into the window's oldest {@code candidates} rows) of the rows to keep. */
-    private int[] keptRows(HeadState hd, int candidates, int newest, boolean firstPrompt) {
-        if (!evictAtAging()) return selectKept(hd, candidates, firstPrompt);
+    private Selection keptRows(HeadState hd, int candidates, int newest, boolean firstPrompt) {
         // with aging, only rows already older than the aging distance are ranked and dropped now; younger ones are
         // all kept (coded) and ranked when they age, by the attention they received meanwhile
-        RowWindow w = hd.window;
-        int oldCount = 0;
-        while (oldCount < candidates && w.position(oldCount) < newest - cfg.ageAfter()) oldCount++;
-        int[] keepOld = selectKept(hd, oldCount, firstPrompt);
+        int oldCount = rankedRows(hd, candidates, newest);
+        Selection old = selectKept(hd, oldCount, firstPrompt);
+        if (oldCount == candidates) return old;
+        int[] keepOld = old.keep();
         int[] keep = Arrays.copyOf(keepOld, keepOld.length + candidates - oldCount);
         for (int i = oldCount; i < candidates; i++) keep[keepOld.length + i - oldCount] = i;
-        return keep;
+        return new Selection(keep, old.scores(), oldCount);
     }
 
     /** The eviction policy's choice among the window's oldest {@code candidates} rows, sinks always kept. */
-    private int[] selectKept(HeadState hd, int candidates, boolean firstPrompt) {
+    private Selection selectKept(HeadState hd, int candidates, boolean firstPrompt) {
         EvictionPolicy ev = cfg.eviction();
         if (!ev.drops()) {
             int[] all = new int[candidates];
             for (int i = 0; i < candidates; i++) all[i] = i;
-            return all;
+            return new Selection(all, null, candidates);
         }
         float[] score = ev.scores(new HeadCandidates(hd, candidates, firstPrompt));
-        RowWindow w = hd.window;
+        int sinks = sinkRows(hd, candidates);
+        int keep;
+        if (firstPrompt && hd.jointKeep >= 0) {
+            keep = Math.max(sinks, hd.jointKeep); // pooled across the layer's heads (AdaKV)
+            hd.jointKeep = -1;
+        } else {
+            keep = Math.max(sinks, shareOf(hd, candidates, firstPrompt));
+        }
+        return new Selection(Evictor.select(score, candidates, new KeepRule(sinks, 0, Budget.tokens(keep))), score, candidates);
+    }
+
+    /** Rows at the start of a head's window that are always kept (attention sinks, pinned positions). */
+    private int sinkRows(HeadState hd, int candidates) {
         int sinks = 0;
-        while (sinks < candidates && w.position(sinks) < Math.max(ev.sinks(), cfg.pin())) sinks++;
+        while (sinks < candidates && hd.window.position(sinks) < Math.max(cfg.eviction().sinks(), cfg.pin())) sinks++;
+        return sinks;
+    }
+
+    /** Rows a head keeps alone out of its oldest {@code candidates} (its plan's, or the policy's share). */
+    private int shareOf(HeadState hd, int candidates, boolean firstPrompt) {
         HeadPlan plan = hd.plan;
-        int share = plan == null ? ev.keepCount(candidates)
+        return plan == null ? cfg.eviction().keepCount(candidates)
                 : firstPrompt && candidates == plan.oldRows() ? plan.keep() : plan.keepCount(candidates);
-        int keep = Math.max(sinks, share);
-        return Evictor.select(score, candidates, new KeepRule(sinks, 0, Budget.tokens(keep)));
+    }
+
+    /**
+     * AdaKV at the end of the first prompt: the heads of layer {@code l} pool the rows they would keep and choose
+     * them together by per-head normalised scores ({@link JointCounts}); each head's count waits in
+     * {@link HeadState#jointKeep} for its compression. With a byte budget a row costs its head's planned codecs.
+     */
+    private void poolAcrossHeads(int l) {
+        ensureAllocated();
+        EvictionPolicy ev = cfg.eviction();
+        HeadState[] hs = heads[l];
+        float[][] scores = new float[hs.length][];
+        int[] sinks = new int[hs.length], shares = new int[hs.length];
+        double[] cost = new double[hs.length];
+        for (int h = 0; h < hs.length; h++) {
+            HeadState hd = hs[h];
+            int candidates = hd.window.count() - cfg.window();
+            if (candidates <= 0) {
+                scores[h] = new float[0];
+                cost[h] = 1;
+                continue;
+            }
+            int newest = hd.window.position(hd.window.count() - 1);
+            int ranked = rankedRows(hd, candidates, newest);
+            scores[h] = Arrays.copyOf(ev.scores(new HeadCandidates(hd, ranked, true)), ranked);
+            sinks[h] = sinkRows(hd, ranked);
+            shares[h] = Math.max(sinks[h], shareOf(hd, ranked, true));
+            HeadPlan plan = hd.plan;
+            cost[h] = plan == null ? 1 : (CodedRows.bytesFor(plan.keyCodec(), 256) + CodedRows.bytesFor(plan.valueCodec(), 256)) / 256.0;
+        }
+        int[] counts = JointCounts.counts(scores, sinks, shares, cost, ev.jointFloor());
+        for (int h = 0; h < hs.length; h++) hs[h].jointKeep = scores[h].length == 0 ? -1 : counts[h];
     }
 
     /** What a head knows about its oldest window rows, for the eviction policy. */
@@ -392,6 +478,23 @@ final class CompressedKvCache implements KvCache {
         @Override
         public float[] attentionMeans() {
             return hd.received == null ? null : hd.received.normalizedScores();
+        }
+
+        @Override
+        public int dim() {
+            return dim;
+        }
+
+        @Override
+        public float[] values() {
+            float[] v = new float[count * dim];
+            hd.window.values(0, count, v, 0);
+            return v;
+        }
+
+        @Override
+        public PositionalRotation rope() {
+            return queryRope;
         }
 
         @Override
@@ -506,6 +609,11 @@ final class CompressedKvCache implements KvCache {
 
     KvLayout kvLayout() {
         return layout;
+    }
+
+    /** The numeric kernels this cache computes with (vector lanes where the project's switch allows them). */
+    dev.nexusquant.engine.tensor.Kernels kernels() {
+        return AttentionKernels.preferred().base();
     }
 
     BitAllocation bitAllocation() {

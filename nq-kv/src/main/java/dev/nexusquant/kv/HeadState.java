@@ -16,6 +16,7 @@ final class HeadState {
     PromptQueryRing promptQueries; // null when unused, and after the first prompt
     H2OAccumulator received;       // attention each window row received (index = window row), or null
     HeadPlan plan;                 // the budget allocator's choice for the old rows (ratio=R), or null
+    int jointKeep = -1;            // rows kept at the first prompt's end when the layer's heads pool them (AdaKV), or -1
 
     HeadState(RowWindow window, SegmentStore segments, RowTransform transform) {
         this.window = window;

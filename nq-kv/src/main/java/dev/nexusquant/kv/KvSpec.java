@@ -13,8 +13,13 @@ import java.util.Locale;
  *   L&lt;n&gt;=KCODEC/VCODEC             codecs of layer n (L-1 = the last layer, L-2 the one before)
  *   boost=N                        the N layers most disturbed by the key codec on this prompt get 2 more bits
  *   age=N ak=CODEC av=CODEC        rows older than N tokens are re-coded with these (precision decays with age)
- *   evict=none|streaming|snapkv:R|h2o:R   eviction policy and keep ratio R in (0, 1]
- *   sinks=N obs=N pool=N           sink tokens, SnapKV observation queries and pooling kernel
+ *   evict=none|streaming|snapkv:R|h2o:R|expected:R|adakv:R|vnorm:R|merge:R
+ *                                  eviction policy and keep ratio R in (0, 1] (see EvictionSpecs)
+ *   sinks=N obs=N pool=N           sink tokens, observation queries (SnapKV, expected) and SnapKV's pooling kernel
+ *   future=N                       positions expected attention carries the queries' statistics forward
+ *   vnorm=on|off joint=on|off|F merge=off|C
+ *                                  scores times value norms; AdaKV pooling of a layer's heads (F: each head's floor);
+ *                                  dropped rows merged into kept rows at key cosine >= C
  *   window=N block=N wprec=f16|f32 full-precision recent window, compression block, window precision
  *   rot=on|off seed=N              randomized Hadamard rotation and its seed
  *   rot=klt|klt:k|klt:v            per-head decorrelating transform (KLT) of keys and values, keys only or values
@@ -72,6 +77,10 @@ public final class KvSpec {
                     case "sinks" -> ev.sinks(Integer.parseInt(val));
                     case "obs" -> ev.observation(Integer.parseInt(val));
                     case "pool" -> ev.pool(Integer.parseInt(val));
+                    case "future" -> ev.future(Integer.parseInt(val));
+                    case "vnorm" -> ev.valueNorm(val);
+                    case "joint" -> ev.joint(val);
+                    case "merge" -> ev.merge(val);
                     case "window" -> b.window(Integer.parseInt(val));
                     case "block" -> b.block(Integer.parseInt(val));
                     case "wprec" -> b.windowPrecision(switch (val.toLowerCase(Locale.ROOT)) {
@@ -126,7 +135,11 @@ public final class KvSpec {
                 throw new IllegalArgumentException("--kv: '" + part + "': " + e.getMessage());
             }
         }
-        b.eviction(ev.build());
+        try {
+            b.eviction(ev.build());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--kv '" + spec + "': " + e.getMessage());
+        }
         b.agedCodecs(agedK[0], agedV[0]);
         try {
             return b.build();

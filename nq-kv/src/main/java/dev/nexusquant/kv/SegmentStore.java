@@ -107,6 +107,22 @@ final class SegmentStore {
 
     /** As above; rows at positions below {@code sinks} are always kept (attention sinks). */
     void age(int limit, AgingKeep keepCount, VectorCompressor agedKeys, VectorCompressor agedValues, int sinks) {
+        age(limit, keepCount, agedKeys, agedValues, sinks, (received, values, n) -> received);
+    }
+
+    /** How the rows of an aging segment are ranked, from the mean attention they received while young. */
+    interface AgingScores {
+        /**
+         * @param received [n] mean attention each row received while young
+         * @param values   [n][dim] the rows' values in their stored form
+         * @return [n] scores, higher kept first
+         */
+        float[] scores(float[] received, float[] values, int n);
+    }
+
+    /** As above, the rows ranked by {@code ranking}. */
+    void age(int limit, AgingKeep keepCount, VectorCompressor agedKeys, VectorCompressor agedValues, int sinks,
+             AgingScores ranking) {
         for (int i = firstUnaged; i < segments.size(); i++) {
             Segment seg = segments.get(i);
             if (seg.aged()) {
@@ -123,7 +139,7 @@ final class SegmentStore {
             seg.positions().decode(0, n, pos);
             int kept = n;
             if (seg.mass() != null) {
-                float[] score = Arrays.copyOf(seg.mass().normalizedScores(), n);
+                float[] score = ranking.scores(Arrays.copyOf(seg.mass().normalizedScores(), n), v, n);
                 int s0 = 0;
                 while (s0 < n && pos[s0] < sinks) s0++;
                 int[] keep = Evictor.select(score, n, new KeepRule(s0, 0, Budget.tokens(Math.max(s0, keepCount.keep(n, seg)))));

@@ -96,6 +96,68 @@ class BudgetAllocatorTest {
     }
 
     @Test
+    void measuringOnVectorLanesAgreesWithThePlainLoops() {
+        // the allocator's dot products and row sums run on the cache's kernels; on random heads the vector kernels
+        // give every option the same rows and bytes and its error within float rounding of the plain loops
+        long seed = Long.getLong("nq.test.seed", System.nanoTime());
+        java.util.Random rnd = new java.util.Random(seed);
+        for (int trial = 0; trial < 6; trial++) {
+            int dim = trial % 2 == 0 ? 64 : 128, group = 1 + rnd.nextInt(4), rows = 200 + rnd.nextInt(300);
+            int cand = rows - rnd.nextInt(17), old = cand - 32 - rnd.nextInt(64), sinks = 4, nq = 16;
+            float[] k = gaussian(rnd, rows * dim, 1f), v = gaussian(rnd, rows * dim, 1f);
+            int[] pos = new int[rows];
+            for (int r = 0; r < rows; r++) pos[r] = r;
+            java.util.List<Integer> rest = new ArrayList<>();
+            for (int r = sinks; r < old; r++) rest.add(r);
+            java.util.Collections.shuffle(rest, rnd);
+            int[] rank = new int[old];
+            for (int r = 0; r < sinks; r++) rank[r] = r;
+            for (int r = sinks; r < old; r++) rank[r] = rest.get(r - sinks);
+            float[][] keyDec = new float[BudgetAllocator.KEY_CODECS.length][];
+            float[][] valueDec = new float[BudgetAllocator.VALUE_CODECS.length][];
+            for (int c = 0; c < keyDec.length; c++) keyDec[c] = noisy(rnd, k, old * dim, 0.3f / (c + 1));
+            for (int c = 0; c < valueDec.length; c++) valueDec[c] = noisy(rnd, v, old * dim, 0.5f / (c + 1));
+            float[] youngK = noisy(rnd, java.util.Arrays.copyOfRange(k, old * dim, cand * dim), (cand - old) * dim, 0.1f);
+            float[] youngV = noisy(rnd, java.util.Arrays.copyOfRange(v, old * dim, cand * dim), (cand - old) * dim, 0.1f);
+            float[] q = gaussian(rnd, nq * group * dim, 1.5f);
+            int[] qpos = new int[nq];
+            for (int j = 0; j < nq; j++) qpos[j] = rows - nq + j;
+            java.util.function.IntToLongFunction[][] bytes = new java.util.function.IntToLongFunction[keyDec.length][valueDec.length];
+            for (int c = 0; c < keyDec.length; c++) {
+                for (int e = 0; e < valueDec.length; e++) {
+                    int per = (c + 2) * dim / 8 + (e + 1) * dim / 8 + 4;
+                    bytes[c][e] = n -> (long) n * per;
+                }
+            }
+            BudgetAllocator.HeadData d = new BudgetAllocator.HeadData(dim, group, rows, k, v, pos, old, cand, rank, sinks,
+                    keyDec, valueDec, youngK, youngV, q, qpos, nq, bytes);
+            List<BudgetAllocator.Option> plain = BudgetAllocator.measure(d, dev.nexusquant.engine.tensor.Kernels.scalar());
+            List<BudgetAllocator.Option> lanes = BudgetAllocator.measure(d, dev.nexusquant.engine.tensor.Kernels.vector());
+            assertEquals(plain.size(), lanes.size());
+            for (int i = 0; i < plain.size(); i++) {
+                BudgetAllocator.Option a = plain.get(i), b = lanes.get(i);
+                String what = "seed " + seed + " trial " + trial + " option " + a;
+                assertEquals(a.keep(), b.keep(), what);
+                assertEquals(a.bytes(), b.bytes(), what);
+                assertEquals(a.error(), b.error(), 1e-3 * a.error() + 1e-9, what + " vs " + b.error());
+            }
+            assertTrue(plain.getFirst().error() > plain.getLast().error(), "keeping every row at the best codecs must help");
+        }
+    }
+
+    private static float[] gaussian(java.util.Random rnd, int n, float sd) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = (float) rnd.nextGaussian() * sd;
+        return x;
+    }
+
+    private static float[] noisy(java.util.Random rnd, float[] x, int n, float sd) {
+        float[] y = new float[n];
+        for (int i = 0; i < n; i++) y[i] = x[i] + (float) rnd.nextGaussian() * sd;
+        return y;
+    }
+
+    @Test
     void theHullFallsAndIsConvex() {
         List<BudgetAllocator.Option> o = new ArrayList<>();
         java.util.Random rnd = new java.util.Random(3);

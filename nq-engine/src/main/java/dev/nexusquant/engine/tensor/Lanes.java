@@ -28,8 +28,25 @@ final class Lanes {
     private Lanes() {
     }
 
-    /** The sum of the lanes of {@code v}, always as the same tree: lanes i and i + L/2 first, then halving again. */
+    /**
+     * The sum of the lanes of {@code v}, always as the same tree: lanes i and i + L/2 first, then halving again. The
+     * halves are taken by reinterpreting the vector as its two halves (a register move or one extract) and the last
+     * four lanes are summed as floats: the same additions as {@link #sumByShuffles}, bit for bit, without its four
+     * cross-lane shuffles (each loads and checks its index vector) that ended every row's dot product.
+     */
     static float sum(FloatVector v) {
+        FloatVector s8;
+        if (L == 16) {
+            s8 = ((FloatVector) v.reinterpretShape(FloatVector.SPECIES_256, 0)).add((FloatVector) v.reinterpretShape(FloatVector.SPECIES_256, 1));
+        } else {
+            s8 = v;
+        }
+        FloatVector s4 = ((FloatVector) s8.reinterpretShape(FloatVector.SPECIES_128, 0)).add((FloatVector) s8.reinterpretShape(FloatVector.SPECIES_128, 1));
+        return (s4.lane(0) + s4.lane(2)) + (s4.lane(1) + s4.lane(3));
+    }
+
+    /** {@link #sum} with lane shuffles (the form it had before; kept for the test that the two agree bit for bit). */
+    static float sumByShuffles(FloatVector v) {
         v = v.add(v.rearrange(HALF));
         v = v.add(v.rearrange(QUARTER));
         v = v.add(v.rearrange(EIGHTH));

@@ -123,6 +123,34 @@ class KernelsTest {
         }
     }
 
+    /**
+     * Q4_K rows of random bytes (every 6-bit scale and min pattern, not only those the quantizer writes), with finite
+     * d and dmin: the vector kernel unpacks the 12 scale bytes in int lanes, the scalar one byte by byte.
+     */
+    @Test
+    void q4kRowsOfRandomBytes() {
+        Random r = new Random(SEED + 2);
+        for (int cols : new int[]{256, 512, 2048}) {
+            int rows = 1 + r.nextInt(5);
+            byte[] bytes = new byte[rows * cols / 256 * 144];
+            r.nextBytes(bytes);
+            java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            for (int b = 0; b < bytes.length; b += 144) {
+                bb.putShort(b, Float.floatToFloat16((float) (r.nextGaussian() * 0.01)));
+                bb.putShort(b + 2, Float.floatToFloat16((float) (r.nextGaussian() * 0.01)));
+            }
+            Weights w = new Weights("w", GgmlType.Q4_K, rows, cols, MemorySegment.ofArray(bytes));
+            float[] x = random(r, cols + 5, 1);
+            float[] d = new float[rows * cols];
+            S.dequantizeRows(w, 0, rows, d, 0);
+            for (int row = 0; row < rows; row++) {
+                double mag = 0;
+                for (int i = 0; i < cols; i++) mag += Math.abs(d[row * cols + i] * x[5 + i]);
+                close(S.dotRow(w, row, x, 5), V.dotRow(w, row, x, 5), mag, "Q4_K random bytes dotRow cols=" + cols);
+            }
+        }
+    }
+
     @Test
     void panelsAndAttentionKernels() {
         Random r = new Random(SEED + 3);

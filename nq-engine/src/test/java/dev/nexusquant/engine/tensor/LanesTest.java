@@ -19,6 +19,7 @@ class LanesTest {
         float[] a = new float[L];
         for (int rep = 0; rep < 10_000; rep++) {
             for (int i = 0; i < L; i++) a[i] = (float) (r.nextGaussian() * Math.pow(10, r.nextInt(8) - 4));
+            if (rep % 100 == 1) a[r.nextInt(L)] = r.nextBoolean() ? -0f : Float.POSITIVE_INFINITY; // signed zero, infinity
             float[] t = a.clone(); // the tree, written out: lanes i and i + w summed, w = L/2, L/4, .., 1
             for (int w = L / 2; w >= 1; w /= 2) {
                 float[] n = new float[L];
@@ -27,6 +28,8 @@ class LanesTest {
             }
             assertEquals(Float.floatToRawIntBits(t[0]), Float.floatToRawIntBits(Lanes.sum(FloatVector.fromArray(VectorKernels.F, a, 0))),
                     "rep " + rep);
+            assertEquals(Float.floatToRawIntBits(t[0]), Float.floatToRawIntBits(Lanes.sumByShuffles(FloatVector.fromArray(VectorKernels.F, a, 0))),
+                    "rep " + rep + " (shuffles)");
         }
     }
 

@@ -1,5 +1,7 @@
 package dev.nexusquant.kv.eviction;
 
+import dev.nexusquant.kv.PositionalRotation;
+
 /**
  * What a compressed cache knows about the rows of one (layer, KV head) it is about to compress, handed to
  * {@link EvictionPolicy#scores}: the candidates are the oldest {@link #count()} rows of its full-precision window.
@@ -21,4 +23,19 @@ public interface Candidates {
 
     /** The prompt's last queries and the window's keys (for SnapKV), or null when no query was recorded. */
     PromptQueries promptQueries();
+
+    /** Head dimension (0 when the values are not offered). */
+    default int dim() {
+        return 0;
+    }
+
+    /** The candidates' values as appended, [count][dim], or null when not offered. */
+    default float[] values() {
+        return null;
+    }
+
+    /** The model's RoPE (what turned pre-RoPE queries and keys into the recorded ones), or null for none. */
+    default PositionalRotation rope() {
+        return null;
+    }
 }

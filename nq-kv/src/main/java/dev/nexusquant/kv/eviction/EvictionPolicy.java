@@ -9,9 +9,12 @@ package dev.nexusquant.kv.eviction;
  * for real. With aging configured, rows are ranked and dropped when they age instead, by the attention they received
  * while young; the policy then only says how many it keeps.
  *
- * <p>One class per policy: {@link NoEviction}, {@link StreamingEviction} (StreamingLLM), {@link SnapKvEviction} and
- * {@link H2oEviction}. A new policy implements this interface and gets a name in {@link EvictionSpecs} so that
- * {@code --kv evict=NAME} reaches it. Implementations are immutable values.
+ * <p>One class per policy: {@link NoEviction}, {@link StreamingEviction} (StreamingLLM), {@link SnapKvEviction},
+ * {@link H2oEviction} and {@link ExpectedAttentionEviction} (kvpress's expected attention), and three refinements
+ * that wrap a scoring policy ({@link DelegatingPolicy}): {@link ValueNormWeighting} (scores times value norms),
+ * {@link JointAcrossHeads} (AdaKV: the heads of a layer share their keep counts) and {@link MergingEviction} (dropped
+ * rows fold their values into their most similar kept row). A new policy implements this interface and gets a name
+ * in {@link EvictionSpecs} so that {@code --kv evict=NAME} reaches it. Implementations are immutable values.
  */
 public interface EvictionPolicy {
 
@@ -54,6 +57,34 @@ public interface EvictionPolicy {
      * ({@code afterPrompt} false) or during generation (true).
      */
     boolean recordsAttention(boolean afterPrompt);
+
+    /**
+     * AdaKV: a value in [0, 1] makes the heads of a layer pool the rows they keep at the end of the prompt, chosen
+     * jointly by per-head normalised score, every head keeping at least this fraction of its own share; below 0 (the
+     * default) every head keeps its own share.
+     */
+    default double jointFloor() {
+        return -1;
+    }
+
+    /**
+     * A dropped row whose key has at least this cosine similarity with a kept row's key folds its value into that
+     * row's (score-weighted mean); above 1 (the default) nothing is merged.
+     */
+    default double mergeThreshold() {
+        return Double.POSITIVE_INFINITY;
+    }
+
+    /**
+     * Importance of the {@code n} rows of a young segment that ages (they are then cut to the policy's or the plan's
+     * share): by default the mean attention each received while young.
+     *
+     * @param received [n] that mean attention
+     * @param values   [n][dim] the rows' values in their stored form (centred, rotated: norms as the cache holds them)
+     */
+    default float[] agingScores(float[] received, float[] values, int n, int dim) {
+        return received;
+    }
 
     /** Importance of each candidate row, at least {@code c.count()} values; higher is kept first. */
     float[] scores(Candidates c);
