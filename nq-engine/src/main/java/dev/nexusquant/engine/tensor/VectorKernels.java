@@ -218,20 +218,23 @@ public final class VectorKernels implements Kernels {
         return L == 16 ? dotF16Lanes(s, off, x, xOff, n) : dotF16Copied(s, off, x, xOff, n);
     }
 
-    /** fp16 row . x with the halves widened in int lanes; 2 chains of accumulation. */
+    /**
+     * fp16 row . x with the halves widened in int lanes; 2 chains of accumulation. {@link #halfToFloat}'s operations
+     * are written out here: called as a helper, C2 sometimes did not inline it (once it had compiled it on its own
+     * for the attention kernels) and boxed every vector, and a whole decode ran 30x slower in one JVM out of three.
+     */
     static float dotF16Lanes(MemorySegment s, long off, float[] x, int xOff, int n) {
         int i = 0;
         FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
-        for (int bound = n - 2 * L; i <= bound; i += 2 * L) { // (4 chains through a helper: not inlined by C2, 3x slower)
-            FloatVector a = halfToFloat((IntVector) ShortVector.fromMemorySegment(S, s, off + 2L * i, LE).convertShape(VectorOperators.S2I, I, 0));
-            FloatVector b = halfToFloat((IntVector) ShortVector.fromMemorySegment(S, s, off + 2L * (i + L), LE).convertShape(VectorOperators.S2I, I, 0));
-            acc0 = a.fma(FloatVector.fromArray(F, x, xOff + i), acc0);
-            acc1 = b.fma(FloatVector.fromArray(F, x, xOff + i + L), acc1);
-        }
-        if (i + L <= n) {
-            acc0 = halfToFloat((IntVector) ShortVector.fromMemorySegment(S, s, off + 2L * i, LE).convertShape(VectorOperators.S2I, I, 0))
-                    .fma(FloatVector.fromArray(F, x, xOff + i), acc0);
-            i += L;
+        for (int bound = n - L; i <= bound; i += L) {
+            IntVector h = (IntVector) ShortVector.fromMemorySegment(S, s, off + 2L * i, LE).convertShape(VectorOperators.S2I, I, 0);
+            IntVector abs = h.and(0x7FFF);
+            IntVector shifted = abs.lanewise(VectorOperators.LSHL, 13);
+            IntVector normal = shifted.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();
+            VectorMask<Integer> special = abs.compare(VectorOperators.GE, 0x7C00);
+            FloatVector w = normal.blend(shifted.or(0x7F800000), special).or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+            if ((i & L) == 0) acc0 = w.fma(FloatVector.fromArray(F, x, xOff + i), acc0);
+            else acc1 = w.fma(FloatVector.fromArray(F, x, xOff + i), acc1);
         }
         float r = Lanes.sum(acc0.add(acc1));
         for (; i < n; i++) r += Quants.f16(s, off + 2L * i) * x[xOff + i];
