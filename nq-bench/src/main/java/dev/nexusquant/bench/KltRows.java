@@ -15,6 +15,7 @@ import dev.nexusquant.engine.kv.KvStats;
 import dev.nexusquant.engine.kv.RopeSpec;
 import dev.nexusquant.engine.model.Model;
 import dev.nexusquant.engine.model.Session;
+import dev.nexusquant.kv.ModelBasis;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -119,19 +120,12 @@ public final class KltRows {
             Map<String, List<double[]>> results = new LinkedHashMap<>(); // setting -> [relMse, attnErr, bitsPerValue]
             // the per-model bases: rows the model produces from text it samples itself from BOS (no data)
             int genTokens = Integer.getInteger("klt.gen", 1024);
-            Recording gen = new Recording(layout, genTokens, genTokens);
-            try (Session s = m.newSession(gen)) {
-                java.util.SplittableRandom rnd = new java.util.SplittableRandom(42);
-                int[] t = new int[genTokens];
-                t[0] = m.tokenizer().bos();
-                for (int i = 0; i < genTokens - 1; i++) t[i + 1] = sample(s.forward(t, i, 1, false), rnd);
-                s.forward(t, genTokens - 1, 1, false);
-            }
-            modelBases = new KltBasis[layout.layers()][layout.kvHeads()][3];
+            // ModelBasis.fit samples the same tokens (seed 42) for both; only the key bases differ (RoPE undone or not)
+            ModelBasis pre = ModelBasis.fit(m, genTokens, 42, true), post = ModelBasis.fit(m, genTokens, 42, false);
+            modelBases = new KltBasis[layout.layers()][layout.kvHeads()][];
             for (int l = 0; l < layout.layers(); l++) {
                 for (int h = 0; h < layout.kvHeads(); h++) {
-                    float[][] rows = headRows(gen, l, h, layout, rope, genTokens);
-                    for (int w = 0; w < 3; w++) modelBases[l][h][w] = KltBasis.fit(centred(rows[w], genTokens, dim), genTokens, dim, 0, 0);
+                    modelBases[l][h] = new KltBasis[]{pre.keys(l, h), post.keys(l, h), pre.values(l, h)};
                 }
             }
             long basisBytes = 0;
@@ -166,27 +160,6 @@ public final class KltRows {
     }
 
     private static KltBasis[][][] modelBases; // [layers][kvHeads][keys pre, keys post, values]
-
-    private static int sample(float[] logits, java.util.SplittableRandom rnd) {
-        double mx = Double.NEGATIVE_INFINITY;
-        for (float x : logits) mx = Math.max(mx, x);
-        double z = 0;
-        for (float x : logits) z += Math.exp(x - mx);
-        double u = rnd.nextDouble() * z;
-        for (int i = 0; i < logits.length; i++) {
-            u -= Math.exp(logits[i] - mx);
-            if (u <= 0) return i;
-        }
-        return logits.length - 1;
-    }
-
-    private static float[] centred(float[] x, int n, int dim) {
-        float[] mean = new float[dim];
-        for (int t = 0; t < n; t++) for (int i = 0; i < dim; i++) mean[i] += x[t * dim + i] / n;
-        float[] c = x.clone();
-        for (int t = 0; t < n; t++) for (int i = 0; i < dim; i++) c[t * dim + i] -= mean[i];
-        return c;
-    }
 
     /** The first n rows of one head: keys pre-RoPE, keys as appended, values; each [n][dim]. */
     private static float[][] headRows(Recording rec, int l, int h, KvLayout layout, Rope rope, int n) {
