@@ -203,13 +203,12 @@ final class CompressedKvCache implements KvCache {
                     int limit = newestHeld - cfg.ageAfter();
                     if (hd.plan != null) {
                         HeadPlan pl = hd.plan;
-                        hd.segments.age(limit, (rows, seg) -> pl.keepCount(rows,
-                                        seg.positions().last() - seg.positions().first() + 1L, seen,
+                        hd.segments.age(limit, (rows, seg, positionBytes) -> pl.keepCount(rows, positionBytes, seen,
                                         headBytes(hd) - seg.bytes() - (seg.mass() == null ? 0 : seg.mass().bytes())),
                                 hd.transform.keyCodec(pl.keyCodec()), hd.transform.valueCodec(pl.valueCodec()), cfg.eviction().sinks(),
                                 (received, stored, rows) -> cfg.eviction().agingScores(received, stored, rows, dim));
                     } else {
-                        hd.segments.age(limit, (rows, seg) -> cfg.eviction().keepCount(rows), hd.transform.keyCodec(codecs.agedKeys(layer)),
+                        hd.segments.age(limit, (rows, seg, positionBytes) -> cfg.eviction().keepCount(rows), hd.transform.keyCodec(codecs.agedKeys(layer)),
                                 hd.transform.valueCodec(codecs.agedValues(layer)), 0,
                                 (received, stored, rows) -> cfg.eviction().agingScores(received, stored, rows, dim));
                     }
