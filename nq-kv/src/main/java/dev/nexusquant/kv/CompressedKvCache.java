@@ -206,11 +206,13 @@ final class CompressedKvCache implements KvCache {
                         hd.segments.age(limit, (rows, seg, positionBytes) -> pl.keepCount(rows, positionBytes, seen,
                                         headBytes(hd) - seg.bytes() - (seg.mass() == null ? 0 : seg.mass().bytes())),
                                 hd.transform.keyCodec(pl.keyCodec()), hd.transform.valueCodec(pl.valueCodec()), cfg.eviction().sinks(),
-                                (received, stored, rows) -> cfg.eviction().agingScores(received, stored, rows, dim));
+                                (received, stored, rows) -> cfg.eviction().agingScores(received, stored, rows, dim),
+                                evictAtAging() && !cfg.eviction().agingAttention());
                     } else {
                         hd.segments.age(limit, (rows, seg, positionBytes) -> cfg.eviction().keepCount(rows), hd.transform.keyCodec(codecs.agedKeys(layer)),
                                 hd.transform.valueCodec(codecs.agedValues(layer)), 0,
-                                (received, stored, rows) -> cfg.eviction().agingScores(received, stored, rows, dim));
+                                (received, stored, rows) -> cfg.eviction().agingScores(received, stored, rows, dim),
+                                evictAtAging() && !cfg.eviction().agingAttention());
                     }
                 }
             } else if (hd.window.count() + n > cfg.stagingLimit() && hd.window.count() > cfg.window()) {
@@ -326,7 +328,7 @@ final class CompressedKvCache implements KvCache {
             boolean planned = plan != null && !codecs.aging(); // without aging the plan's codecs code every row
             for (int from = old; from < kept; from += Math.max(1, step)) {
                 store.add(kp, kk, vv, from, Math.min(step, kept - from), t.keyCodec(planned ? plan.keyCodec() : codecs.keys(layer)),
-                        t.valueCodec(planned ? plan.valueCodec() : codecs.values(layer)), false, evictAtAging());
+                        t.valueCodec(planned ? plan.valueCodec() : codecs.values(layer)), false, tracksYoungMass());
             }
         }
         w.removeFirst(candidates);
@@ -511,6 +513,11 @@ final class CompressedKvCache implements KvCache {
         return codecs.aging() && cfg.eviction().drops();
     }
 
+    /** Young segments record the attention their rows receive (the policy ranks aging rows by it). */
+    boolean tracksYoungMass() {
+        return evictAtAging() && cfg.eviction().agingAttention();
+    }
+
     private void growWindow(HeadState hd, int needed) {
         RowWindow w = hd.window;
         if (needed <= w.capacity()) return;
@@ -534,7 +541,7 @@ final class CompressedKvCache implements KvCache {
     public void attend(int layer, int kvHead, int n, int[] positions, float[] q, float[] out) {
         ensureOpen();
         boolean recordMass = !frozen && cfg.eviction().recordsAttention(prompted);
-        attention.attend(heads[layer][kvHead], kvHead, n, positions, q, out, recordMass, recordMass && evictAtAging());
+        attention.attend(heads[layer][kvHead], kvHead, n, positions, q, out, recordMass, recordMass && tracksYoungMass());
     }
 
     // ---------------------------------------------------------------------------------------------------------

@@ -42,6 +42,15 @@ class AgedRunsTest {
         return p;
     }
 
+    /** Rows {@code [from, from + n)} of {@code x} as aging codes them: young codes decoded, then coded aged. [n][DIM] */
+    static float[] agedFromYoung(float[] x, int from, int n) {
+        float[] young = new float[n * DIM];
+        CodedRows.encode(YOUNG, x, from * DIM, n).decode(0, n, young, 0);
+        float[] out = new float[n * DIM];
+        CodedRows.encode(AGED, young, 0, n).decode(0, n, out, 0);
+        return out;
+    }
+
     static long held(SegmentStore s) {
         long b = 0;
         for (Segment g : s.list()) b += g.bytes() + (g.mass() == null ? 0 : g.mass().bytes());
@@ -64,13 +73,11 @@ class AgedRunsTest {
         // the joined codes are the rows coded one by one (one row per block), positions in order
         for (int r = 0; r < 2; r++) {
             Segment g = segs.get(r);
-            float[] got = new float[32 * DIM], want = new float[32 * DIM];
+            float[] got = new float[32 * DIM];
             g.keys().decode(0, 32, got, 0);
-            CodedRows.encode(AGED, k, 32 * r * DIM, 32).decode(0, 32, want, 0);
-            assertArrayEquals(want, got);
+            assertArrayEquals(agedFromYoung(k, 32 * r, 32), got);
             g.values().decode(0, 32, got, 0);
-            CodedRows.encode(AGED, v, 32 * r * DIM, 32).decode(0, 32, want, 0);
-            assertArrayEquals(want, got);
+            assertArrayEquals(agedFromYoung(v, 32 * r, 32), got);
             int[] p = new int[32];
             g.positions().decode(0, 32, p);
             assertArrayEquals(positions(100 + 32 * r, 32), p);
@@ -136,12 +143,12 @@ class AgedRunsTest {
         int[] p = new int[16];
         run.positions().decode(0, 16, p);
         for (int i = 0; i < 16; i++) assertEquals(pos[4 * i + 3], p[i], "row " + i);
-        float[] got = new float[16 * DIM], want = new float[16 * DIM];
+        float[] got = new float[16 * DIM];
         run.keys().decode(0, 16, got, 0);
-        float[] kept = new float[16 * DIM];
-        for (int i = 0; i < 16; i++) System.arraycopy(k, (4 * i + 3) * DIM, kept, i * DIM, DIM);
-        CodedRows.encode(AGED, kept, 0, 16).decode(0, 16, want, 0);
-        assertArrayEquals(want, got);
+        for (int i = 0; i < 16; i++) {
+            float[] want = agedFromYoung(k, 4 * i + 3, 1);
+            assertArrayEquals(want, java.util.Arrays.copyOfRange(got, i * DIM, (i + 1) * DIM), "kept row " + i);
+        }
         // the first block has no run before it: its own positions (4 rows over a 46-position span: 12 + 6 gap bytes)
         assertEquals(12 + 6, bounds.get(0));
         // the others: what the run's position set grows by, a bound of the real growth
@@ -149,5 +156,85 @@ class AgedRunsTest {
         assertTrue(bounds.get(1) >= after2.bytes() - runBytesBefore.get(1), bounds + " " + runBytesBefore);
         assertTrue(bounds.get(1) < 12 + 6, "joining adds less than a new position set: " + bounds.get(1));
         assertEquals(held(s), acc.held());
+    }
+
+    @Test
+    void withoutAttentionMassAgingRowsAreCutByTheRankingOfTheirValues() {
+        float[] k = rows(64, 5), v = rows(64, 6);
+        int[] pos = positions(200, 64);
+        MemoryAccount acc = new MemoryAccount(0);
+        SegmentStore s = fourBlocks(acc, 256, k, v, pos, false);
+        List<float[]> seenReceived = new ArrayList<>();
+        s.age(1000, (n, seg, positionBytes) -> 4, AGED, AGED, 0, (received, values, n) -> {
+            seenReceived.add(received.clone());
+            float[] norms = new float[n];
+            for (int r = 0; r < n; r++) {
+                double q = 0;
+                for (int c = 0; c < DIM; c++) q += values[r * DIM + c] * (double) values[r * DIM + c];
+                norms[r] = (float) Math.sqrt(q);
+            }
+            return norms;
+        }, true);
+        assertEquals(4, seenReceived.size());
+        for (float[] r : seenReceived) for (float x : r) assertEquals(1f, x, "no attention recorded: all ones");
+        assertEquals(1, s.list().size());
+        Segment run = s.list().get(0);
+        assertEquals(16, run.rows());
+        int[] p = new int[16];
+        run.positions().decode(0, 16, p);
+        // in each block, the 4 rows whose young-coded values have the largest norms, in position order
+        float[] young = new float[64 * DIM];
+        for (int b = 0; b < 4; b++) CodedRows.encode(YOUNG, v, 16 * b * DIM, 16).decode(0, 16, young, 16 * b * DIM);
+        for (int b = 0; b < 4; b++) {
+            Integer[] order = new Integer[16];
+            double[] norm = new double[16];
+            for (int r = 0; r < 16; r++) {
+                order[r] = r;
+                for (int c = 0; c < DIM; c++) norm[r] += young[(16 * b + r) * DIM + c] * (double) young[(16 * b + r) * DIM + c];
+            }
+            java.util.Arrays.sort(order, (x, y) -> Double.compare(norm[y], norm[x]));
+            int[] want = new int[4];
+            for (int i = 0; i < 4; i++) want[i] = 200 + 16 * b + order[i];
+            java.util.Arrays.sort(want);
+            assertArrayEquals(want, java.util.Arrays.copyOfRange(p, 4 * b, 4 * b + 4), "block " + b);
+        }
+        assertEquals(held(s), acc.held());
+        // without the switch, segments without mass age whole
+        SegmentStore whole = fourBlocks(new MemoryAccount(0), 256, k, v, pos, false);
+        whole.age(1000, (n, seg, positionBytes) -> 4, AGED, AGED, 0, (received, values, n) -> received, false);
+        assertEquals(64, whole.rows());
+    }
+
+    @Test
+    void aCacheThatAgesByValueNormsHoldsNoAttentionMassAndCountsEveryByte() {
+        String spec = "k=e8:4,v=e8:3,window=0,age=32,evict=expected:0.5,agerank=vnorm,block=16,wprec=f16,rot=on,"
+                + "center=kv,sinks=4,ak=e8:2,av=e8:1,ratio=8";
+        CompressedKvCache c = (CompressedKvCache) KvSpec.parse(spec).create(CompressedKvCacheTest.LAYOUT);
+        CompressedKvCacheTest.Driver d = new CompressedKvCacheTest.Driver(CompressedKvCacheTest.LAYOUT, c, 21);
+        d.step(200, false, false, 0, "");
+        c.endOfPrompt();
+        for (int i = 0; i < 160; i++) d.step(1, false, false, 0, "");
+        int aged = 0;
+        for (int l = 0; l < CompressedKvCacheTest.LAYOUT.layers(); l++) {
+            for (int h = 0; h < CompressedKvCacheTest.LAYOUT.kvHeads(); h++) {
+                for (Segment g : c.head(l, h).segments.list()) {
+                    assertTrue(g.mass() == null, "no young segment records attention");
+                    if (g.aged()) aged += g.rows();
+                }
+            }
+        }
+        assertTrue(aged > 0, "rows aged");
+        assertEquals(c.recountBytes(), c.stats().bytes());
+        double ratio = (double) c.stats().fp16Bytes() / c.stats().bytes();
+        assertTrue(ratio > 8 * 0.97, "ratio " + ratio);
+        // the same with attention-ranked aging holds an accumulator per young segment
+        CompressedKvCache a = (CompressedKvCache) KvSpec.parse(spec.replace("agerank=vnorm", "agerank=attn")).create(CompressedKvCacheTest.LAYOUT);
+        CompressedKvCacheTest.Driver da = new CompressedKvCacheTest.Driver(CompressedKvCacheTest.LAYOUT, a, 21);
+        da.step(200, false, false, 0, "");
+        a.endOfPrompt();
+        for (int i = 0; i < 40; i++) da.step(1, false, false, 0, "");
+        boolean tracked = false;
+        for (Segment g : a.head(0, 0).segments.list()) tracked |= !g.aged() && g.mass() != null;
+        assertTrue(tracked, "young segments track attention with agerank=attn");
     }
 }
