@@ -64,11 +64,20 @@ final class Q8Packing {
         return (long) rows * cols + 4L * r * (cols / 32);
     }
 
-    /** {@code w} with a packed copy of its rows allocated in {@code arena} (rows spread over the engine's threads). */
+    /**
+     * {@code w} with a packed copy of its rows allocated in {@code arena} (rows spread over the engine's threads), or
+     * {@code w} as it is when the JVM's limit on native memory ({@code -XX:MaxDirectMemorySize}, by default the
+     * maximum heap size) leaves no room for the copy: its rows are then read from the file, more slowly.
+     */
     static Weights pack(Weights w, Arena arena) {
         if (!packable(w)) throw new IllegalArgumentException(w.name() + ": not packable: " + w.type() + " x " + w.cols());
         int rows = w.rows(), cols = w.cols();
-        MemorySegment p = arena.allocate(bytes(rows, cols), 64);
+        MemorySegment p;
+        try {
+            p = arena.allocate(bytes(rows, cols), 64);
+        } catch (OutOfMemoryError e) { // "Cannot reserve ... bytes of direct buffer memory": nothing was allocated
+            return w;
+        }
         Parallel.forRange(rows, Parallel.threads(), 64, (from, to) -> {
             int rowBytes = Math.toIntExact(w.rowBytes());
             byte[] src = new byte[rowBytes + 64], q = new byte[cols]; // 64 bytes of room for the last 64-byte load
