@@ -10,7 +10,8 @@ package dev.nexusquant.kv.eviction;
  * while young; the policy then only says how many it keeps.
  *
  * <p>One class per policy: {@link NoEviction}, {@link StreamingEviction} (StreamingLLM), {@link SnapKvEviction},
- * {@link H2oEviction} and {@link ExpectedAttentionEviction} (kvpress's expected attention), and three refinements
+ * {@link H2oEviction} and {@link ExpectedAttentionEviction} (kvpress's expected attention; these three keep a share of
+ * their candidates: {@link KeepRatioPolicy}), and three refinements
  * that wrap a scoring policy ({@link DelegatingPolicy}): {@link ValueNormWeighting} (scores times value norms),
  * {@link JointAcrossHeads} (AdaKV: the heads of a layer share their keep counts) and {@link MergingEviction} (dropped
  * rows fold their values into their most similar kept row). A new policy implements this interface and gets a name

@@ -220,11 +220,6 @@ public final class EvictionSpecs {
         }
     }
 
-    /** Rows kept out of {@code candidates} at a keep ratio: the ratio's share, rounded. */
-    static int share(double keepRatio, int candidates) {
-        return (int) Math.min(candidates, Math.round(keepRatio * candidates));
-    }
-
     static void checkRatio(double keepRatio) {
         if (!(keepRatio > 0.0 && keepRatio <= 1.0)) {
             throw new IllegalArgumentException("eviction keep ratio must be in (0, 1]: " + keepRatio);

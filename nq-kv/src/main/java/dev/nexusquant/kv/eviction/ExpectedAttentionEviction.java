@@ -14,7 +14,7 @@ import java.util.Arrays;
  * Blocks that leave the window later are ranked by the attention they received, as with SnapKV. {@code vnorm=on}
  * adds kvpress's value-norm rescaling.
  */
-public record ExpectedAttentionEviction(double keepRatio, int sinks, int observation, int future) implements EvictionPolicy {
+public record ExpectedAttentionEviction(double keepRatio, int sinks, int observation, int future) implements KeepRatioPolicy {
 
     /** kvpress's horizon: the next 512 positions. */
     public static final int FUTURE = 512;
@@ -28,15 +28,6 @@ public record ExpectedAttentionEviction(double keepRatio, int sinks, int observa
         EvictionSpecs.checkFuture(future);
     }
 
-    @Override
-    public boolean drops() {
-        return keepRatio < 1.0;
-    }
-
-    @Override
-    public int keepCount(int candidates) {
-        return EvictionSpecs.share(keepRatio, candidates);
-    }
 
     @Override
     public int observationWindow() {

@@ -4,22 +4,13 @@ package dev.nexusquant.kv.eviction;
  * H2O, heavy hitters (Zhang et al., 2023): ranks rows by the attention mass they received, on the prompt summed over
  * its queries, later as a mean over the queries that saw them, and keeps {@code keepRatio} of the candidates.
  */
-public record H2oEviction(double keepRatio, int sinks) implements EvictionPolicy {
+public record H2oEviction(double keepRatio, int sinks) implements KeepRatioPolicy {
 
     public H2oEviction {
         EvictionSpecs.checkRatio(keepRatio);
         EvictionSpecs.checkSinks(sinks);
     }
 
-    @Override
-    public boolean drops() {
-        return keepRatio < 1.0;
-    }
-
-    @Override
-    public int keepCount(int candidates) {
-        return EvictionSpecs.share(keepRatio, candidates);
-    }
 
     @Override
     public boolean recordsAttention(boolean afterPrompt) {

@@ -12,7 +12,7 @@ import java.util.Arrays;
  * neighbouring positions) and {@code keepRatio} of the candidates are kept; blocks that leave the window later are
  * ranked by the attention they received, as H2O does.
  */
-public record SnapKvEviction(double keepRatio, int sinks, int observation, int pool) implements EvictionPolicy {
+public record SnapKvEviction(double keepRatio, int sinks, int observation, int pool) implements KeepRatioPolicy {
 
     public SnapKvEviction {
         EvictionSpecs.checkRatio(keepRatio);
@@ -21,15 +21,6 @@ public record SnapKvEviction(double keepRatio, int sinks, int observation, int p
         EvictionSpecs.checkPool(pool);
     }
 
-    @Override
-    public boolean drops() {
-        return keepRatio < 1.0;
-    }
-
-    @Override
-    public int keepCount(int candidates) {
-        return EvictionSpecs.share(keepRatio, candidates);
-    }
 
     @Override
     public int observationWindow() {
