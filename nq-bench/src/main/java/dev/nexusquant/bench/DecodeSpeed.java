@@ -25,13 +25,19 @@ import java.util.Random;
  * Decode speed against context length, side by side in one process: a random-weight Llama model with head_dim 128 and
  * GQA 4:1; for each context length and cache, the cache is filled with {@code context} synthetic tokens (Gaussian
  * keys and values with a few outlier channels, RoPE-free), the last 32 positions are attended as a prompt's
- * observation window, the prompt is compressed, and then real decode steps run through the model. Prints the median
- * step time over rounds, tokens/s, bytes the cache holds, the heap live after a full GC with the cache filled
- * (model, session and cache) and the peak heap of that run (which includes the garbage of filling the cache).
+ * observation window, the prompt is compressed, and then real decode steps run through the model: {@code warmup}
+ * untimed steps (the JIT compiles the decode path of each cache there, not in the timed steps), then {@code steps}
+ * timed ones (a multiple of the compressed caches' block of 16, so that the compression and aging of new rows are
+ * counted at their share). The caches take turns within each round. Prints per cache the median over rounds of the
+ * mean step time, the spread over rounds, the same for the CPU time of the decoding thread (with
+ * {@code -Dnq.threads=1} all the work of a step; on a shared machine it leaves out the time the thread waited for a
+ * core, though not the slowdown of sharing caches and memory with other jobs), tokens/s, bytes the cache holds, the heap live after a full GC with the
+ * cache filled (model, session and cache) and the peak heap of that cache's runs (which includes the garbage of
+ * filling the cache).
  *
  * <pre>
  * java --add-modules jdk.incubator.vector -cp nq-bench/target/benchmarks.jar dev.nexusquant.bench.DecodeSpeed \
- *      [contexts=2048,8192,32768] [caches=none;dense16;high;balanced;max] [steps=16] [rounds=3]
+ *      [contexts=2048,8192,32768] [caches=none;dense16;high;balanced;max] [steps=16] [rounds=3] [warmup=16]
  * </pre>
  * Caches are separated by ';': {@code none} (or {@code dense32}) is the engine's default dense fp32 cache,
  * {@code dense16} the dense fp16 one, anything else a {@code --kv} spec (a preset, overrides allowed).
@@ -41,7 +47,7 @@ public final class DecodeSpeed {
     public static void main(String[] args) throws Exception {
         int[] contexts = {2048, 8192, 32768};
         List<String> caches = List.of("none", "dense16", "high", "balanced", "max");
-        int steps = 16, rounds = 3;
+        int steps = 16, rounds = 3, warmup = 16;
         for (String a : args) {
             String[] kv = a.split("=", 2);
             switch (kv[0]) {
@@ -49,26 +55,43 @@ public final class DecodeSpeed {
                 case "caches" -> caches = List.of(kv[1].split(";"));
                 case "steps" -> steps = Integer.parseInt(kv[1]);
                 case "rounds" -> rounds = Integer.parseInt(kv[1]);
+                case "warmup" -> warmup = Integer.parseInt(kv[1]);
                 default -> throw new IllegalArgumentException("unknown argument " + a);
             }
         }
-        int maxCtx = Arrays.stream(contexts).max().orElse(2048) + 64;
+        int maxCtx = Arrays.stream(contexts).max().orElse(2048) + 8 + warmup + steps;
         Path dir = Files.createTempDirectory("nq-speed");
         Path file = RandomModel.llama(8, 2, 128, GgmlType.Q8_0).dim(1024).layers(8).ffn(2816).vocab(4096)
                 .context(maxCtx).types(GgmlType.Q8_0, GgmlType.Q8_0).write(dir);
         System.out.printf(Locale.ROOT, "model: random llama, dim 1024, 8 layers, 8 heads x 128, 2 KV heads, q8_0, %d cores%n",
                 Runtime.getRuntime().availableProcessors());
-        System.out.println("| context | cache | decode ms/token (median) | tokens/s | KV bytes | ratio vs fp16 | live heap MiB | peak heap MiB |");
-        System.out.println("|---:|---|---:|---:|---:|---:|---:|---:|");
+        System.out.println("| context | cache | decode ms/token (median, min-max over rounds) | CPU ms/token of the decoding thread | tokens/s | KV bytes | ratio vs fp16 | live heap MiB | peak heap MiB |");
+        System.out.println("|---:|---|---:|---:|---:|---:|---:|---:|---:|");
         try (Model model = Model.load(file)) {
             for (int ctx : contexts) {
+                List<KvCacheFactory> factories = new ArrayList<>();
                 for (String c : caches) {
-                    KvCacheFactory f = switch (c) {
+                    factories.add(switch (c) {
                         case "none", "dense32" -> DenseKvCache.FP32; // the engine's default cache
                         case "dense16" -> DenseKvCache.FP16;
                         default -> KvSpec.parse(c);
-                    };
-                    run(model, f, c, ctx, steps, rounds);
+                    });
+                }
+                Row[] rows = new Row[caches.size()];
+                for (int i = 0; i < rows.length; i++) rows[i] = new Row(new double[rounds]);
+                for (int r = 0; r < rounds; r++) {
+                    for (int i = 0; i < rows.length; i++) run(model, factories.get(i), ctx, warmup, steps, r, rows[i], r == rounds - 1);
+                }
+                for (int i = 0; i < rows.length; i++) {
+                    Row row = rows[i];
+                    double[] sorted = row.perStep.clone();
+                    Arrays.sort(sorted);
+                    double ms = sorted[rounds / 2];
+                    double[] cpu = row.cpuPerStep.clone();
+                    Arrays.sort(cpu);
+                    System.out.printf(Locale.ROOT, "| %d | %s | %.2f (%.2f-%.2f) | %.2f (%.2f-%.2f) | %.1f | %d | %.2fx | %.0f | %.0f |%n", ctx,
+                            caches.get(i), ms, sorted[0], sorted[rounds - 1], cpu[rounds / 2], cpu[0], cpu[rounds - 1], 1000 / ms,
+                            row.bytes, row.ratio, row.live / 1048576.0, row.peak / 1048576.0);
                 }
             }
         } finally {
@@ -77,32 +100,39 @@ public final class DecodeSpeed {
         }
     }
 
-    static void run(Model model, KvCacheFactory f, String name, int ctx, int steps, int rounds) {
+    /** What the rounds of one cache measured: [rounds] mean ms per step, and the last round's sizes. */
+    static final class Row {
+        final double[] perStep;
+        final double[] cpuPerStep;
+        long bytes, live, peak;
+        double ratio;
+
+        Row(double[] perStep) {
+            this.perStep = perStep;
+            this.cpuPerStep = new double[perStep.length];
+        }
+    }
+
+    private static final java.lang.management.ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+
+    static void run(Model model, KvCacheFactory f, int ctx, int warmup, int steps, int round, Row row, boolean last) {
         System.gc();
         for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans()) {
             if (p.getType() == MemoryType.HEAP) p.resetPeakUsage();
         }
-        double[] perStep = new double[rounds];
-        long bytes = 0;
-        double ratio = 0;
-        long live = 0;
-        for (int r = 0; r < rounds; r++) {
-            KvCache cache = fill(model.kvLayout(), f, ctx, 42 + r);
-            if (r == rounds - 1) live = liveHeapAfterGc(); // the cache is reachable here
-            try (Session s = model.newSession(cache)) {
-                s.forward(new int[]{5, 6}, 0, 2, false); // warm up this path
-                long t0 = System.nanoTime();
-                for (int i = 0; i < steps; i++) s.forward(new int[]{7 + i}, 0, 1, false);
-                perStep[r] = (System.nanoTime() - t0) / 1e6 / steps;
-                bytes = cache.stats().bytes();
-                ratio = cache.stats().ratio();
-            }
+        KvCache cache = fill(model.kvLayout(), f, ctx, 42 + round);
+        if (last) row.live = liveHeapAfterGc(); // the cache is reachable here
+        try (Session s = model.newSession(cache)) {
+            int token = 5;
+            for (int i = 0; i < warmup; i++) s.forward(new int[]{token++}, 0, 1, false);
+            long t0 = System.nanoTime(), c0 = THREADS.getCurrentThreadCpuTime();
+            for (int i = 0; i < steps; i++) s.forward(new int[]{token++}, 0, 1, false);
+            row.perStep[round] = (System.nanoTime() - t0) / 1e6 / steps;
+            row.cpuPerStep[round] = (THREADS.getCurrentThreadCpuTime() - c0) / 1e6 / steps;
+            row.bytes = cache.stats().bytes();
+            row.ratio = cache.stats().ratio();
         }
-        long peak = sumOverHeapPools(p -> p.getPeakUsage().getUsed());
-        Arrays.sort(perStep);
-        double ms = perStep[rounds / 2];
-        System.out.printf(Locale.ROOT, "| %d | %s | %.2f | %.1f | %d | %.2fx | %.0f | %.0f |%n", ctx, name, ms, 1000 / ms, bytes,
-                ratio, live / 1048576.0, peak / 1048576.0);
+        row.peak = Math.max(row.peak, sumOverHeapPools(p -> p.getPeakUsage().getUsed()));
     }
 
     /** Heap in use after a full collection: what is live (the model's on-heap parts, the session and the cache). */

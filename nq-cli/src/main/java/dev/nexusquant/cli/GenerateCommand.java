@@ -108,12 +108,16 @@ public final class GenerateCommand extends ModelCommand {
                         if (done == total) bar.finish();
                     }
                     : PrefillListener.NONE;
+            long t0 = System.nanoTime();
             try (Session session = model.newSession(kv.factory(model))) {
-                GenerationResult r = model.generate(session, text, opts, new Echo(out), prefill);
+                Echo echo = new Echo(out);
+                GenerationResult r = model.generate(session, text, opts, echo, prefill);
                 if (json) {
                     out.println(resultJson(model, text, r.promptTokens().length, r)
                             .put("prefill_seconds", r.prefillSeconds())
                             .put("prefill_tokens_per_second", r.prefillTokensPerSecond())
+                            .put("time_to_first_token_seconds", (echo.firstTokenNanos() - t0) / 1e9)
+                            .put("process_time_to_first_token_seconds", ProcessClock.secondsSinceStart(echo.firstTokenMillis()))
                             .putAll(decodeJson(r))
                             .put("warmup", warmup)
                             .put("threads", dev.nexusquant.engine.tensor.Parallel.threads())
@@ -276,6 +280,7 @@ public final class GenerateCommand extends ModelCommand {
     private final class Echo implements TokenListener {
         private final PrintWriter out;
         private long first;
+        private long firstMillis;
 
         Echo(PrintWriter out) {
             this.out = out;
@@ -283,11 +288,19 @@ public final class GenerateCommand extends ModelCommand {
 
         @Override
         public void onToken(int id, String piece) {
-            if (first == 0) first = System.nanoTime();
+            if (first == 0) {
+                first = System.nanoTime();
+                firstMillis = System.currentTimeMillis();
+            }
             if (!json && !piece.isEmpty()) {
                 out.print(piece);
                 out.flush();
             }
+        }
+
+        /** The wall clock (ms since the epoch) when the first token arrived, or now when none did. */
+        long firstTokenMillis() {
+            return firstMillis == 0 ? System.currentTimeMillis() : firstMillis;
         }
 
         /** When the first token arrived, or now when none did. */

@@ -16,7 +16,11 @@ import java.util.function.IntToLongFunction;
  * decide about (full-precision window, young rows at their codecs, their attention-mass accumulators, the transform's
  * means), and gives every head its {@link HeadPlan}.
  *
- * <p>The target: {@code fp16 bytes of the prompt / ratio} for everything the cache holds at the end of the prompt.
+ * <p>The target: {@code fp16 bytes of the prompt / ratio} for everything the cache holds at the end of the prompt
+ * and once generation has begun: unless the cache was frozen before the prompt ended (the context protocol), the
+ * full-precision staging block that generation fills ({@code window + block} rows at the window's precision) is counted
+ * from the start, so that the first generated tokens do not push the cache above its target (with 16 staged fp16 rows
+ * against a 17x budget of an 870-token prompt, they would take it from 17.0x to 13.1x until rows age).
  */
 final class BudgetPlanner {
 
@@ -86,7 +90,8 @@ final class BudgetPlanner {
                     hd.transform.adoptPlanned(t);
                 }
                 long fixed0 = fixed;
-                fixed += hd.window.bytesFor(rows - cand) + t.bytes();
+                int staged = cache.frozen() ? rows - cand : Math.max(rows - cand, cfg.window() + cfg.block());
+                fixed += hd.window.bytesFor(staged) + t.bytes();
                 // young rows: kept whole at the young codecs, in blocks, each with its attention-mass accumulator
                 // (with rot=klt the codecs are the head's rates by variance in the same bytes per row)
                 ky = t.keyCodec(ky);
@@ -96,7 +101,11 @@ final class BudgetPlanner {
                     fixed += CodedRows.bytesFor(ky, nb) + CodedRows.bytesFor(vy, nb)
                             + positionBytes(nb, pos[from + nb - 1] - pos[from] + 1) + (cache.evictAtAging() ? 8L * nb : 0);
                 }
-                if (hd.received != null) fixed += hd.received.bytes();
+                if (hd.received != null) {
+                    fixed += hd.received.bytes();
+                } else if (!cache.frozen() && cfg.eviction().recordsAttention(true)) {
+                    fixed += 8L * staged; // the staged rows' attention-mass accumulator, made at the window's capacity
+                }
                 headFixed[i] = fixed - fixed0;
                 // ranking of the old rows: sinks first, then by the eviction policy's score (ties to the later row)
                 EvictionPolicy ev = cfg.eviction();

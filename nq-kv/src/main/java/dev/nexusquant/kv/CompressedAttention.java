@@ -212,8 +212,8 @@ final class CompressedAttention {
         int wc = w.count();
         float[] probs = new float[group * wc];
         synchronized (hd) {
-            if (hd.received == null) hd.received = new H2OAccumulator(0, GqaReduce.SUM);
-            long before = hd.received.bytes();
+            long before = hd.received == null ? 0 : hd.received.bytes();
+            if (hd.received == null) hd.received = new H2OAccumulator(w.capacity(), GqaReduce.SUM); // room the planner counted
             for (int i = 0; i < n; i++) {
                 int visible = 0;
                 while (visible < wc && w.position(visible) <= positions[i]) visible++;

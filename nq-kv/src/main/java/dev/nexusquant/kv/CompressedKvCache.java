@@ -194,7 +194,7 @@ final class CompressedKvCache implements KvCache {
         int kvDim = layout.kvDim();
         for (int h = 0; h < layout.kvHeads(); h++) {
             HeadState hd = heads[layer][h];
-            if (frozen) {
+            if (frozen && prompted) {
                 // frozen: the window only grows
             } else if (prompted) {
                 // generation (or a later turn): blocks that leave the recent window are compressed
@@ -538,7 +538,7 @@ final class CompressedKvCache implements KvCache {
     @Override
     public void attend(int layer, int kvHead, int n, int[] positions, float[] q, float[] out) {
         ensureOpen();
-        boolean recordMass = !frozen && cfg.eviction().recordsAttention(prompted);
+        boolean recordMass = !(frozen && prompted) && cfg.eviction().recordsAttention(prompted);
         attention.attend(heads[layer][kvHead], kvHead, n, positions, q, out, recordMass, recordMass && evictAtAging());
     }
 
@@ -568,11 +568,20 @@ final class CompressedKvCache implements KvCache {
         return prompted && !frozen ? cfg.block() : Integer.MAX_VALUE;
     }
 
-    /** Rows appended from now on stay in the full-precision window; nothing held is compressed or evicted again. */
+    /**
+     * Rows appended after the prompt stay in the full-precision window; nothing held is compressed or evicted again
+     * once the prompt has ended. Called before {@link #endOfPrompt()}, the prompt is still compressed at its end, and a
+     * ratio target leaves out the staging block that generation would otherwise hold (see {@link BudgetPlanner}).
+     */
     @Override
     public void freeze() {
         ensureOpen();
         frozen = true;
+    }
+
+    /** Whether {@link #freeze()} was called. */
+    boolean frozen() {
+        return frozen;
     }
 
     @Override

@@ -10,8 +10,10 @@ import jdk.incubator.vector.VectorSpecies;
  * The read-side kernels with the Panama Vector API: one group of eight values is one 256-bit vector.
  *
  * <p>An E8P16 point is built in registers from two small tables: the absolute-value pattern (256 x 8 float bits,
- * 8 KiB) XOR a sign mask (256 sign bytes x 8 lanes, 8 KiB), plus the ±¼ shift; an E8Root8 point is one load from its
- * 8 KiB table. Everything stays in L1. See {@link ScalarE8Kernels} for the order of operations both follow. The dot
+ * 8 KiB) XOR a sign mask (the 7 stored sign bits x 8 lanes, 4 KiB; the implied sign of coordinate 7 comes out of the
+ * XOR of the two tables' lane 7, one holding the pattern's parity, the other the parity of the stored signs), plus
+ * the ±¼ shift made from the code's top bit; an E8Root8 point is one load from its 8 KiB table. Everything stays in
+ * L1, and no scalar work but the index arithmetic is left per point. See {@link ScalarE8Kernels} for the order of operations both follow. The dot
  * product sums its 8 partial sums with {@link LaneSum} (one fixed order), so it has the same bits in every JIT tier.
  *
  * <p>Each stage layout (1: R8, 2: P16, 3: P16 + R8, 4: P16 + P16) has its own loop, so that every vector has a
@@ -21,17 +23,24 @@ final class VectorE8Kernels implements E8Kernels {
 
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
-    private static final E8P16 P16 = E8P16.INSTANCE;
-    /** [256][8] E8P16 absolute values as float bits. */
+    /**
+     * [256][8] E8P16 absolute values as float bits, lane 7 carrying the pattern's parity as its sign bit: XORed with
+     * {@link #SIGN7}'s lane 7 (the parity of the seven stored signs) it gives the implied sign of coordinate 7.
+     */
     private static final int[] ABS_BITS = new int[256 * 8];
-    /** [256 sign bytes][8] the float sign bit of lane i: ((s >>> i) & 1) << 31. */
-    private static final int[] SIGN_MASK = new int[256 * 8];
+    /** [128 stored sign bits][8] the float sign bit of lanes 0..6, and the parity of the seven signs in lane 7. */
+    private static final int[] SIGN7 = new int[128 * 8];
     private static final float[] R8 = E8Root8.INSTANCE.points;
 
     static {
-        for (int i = 0; i < ABS_BITS.length; i++) ABS_BITS[i] = Float.floatToRawIntBits(P16.abs[i]);
-        for (int s = 0; s < 256; s++) {
-            for (int i = 0; i < 8; i++) SIGN_MASK[s * 8 + i] = ((s >>> i) & 1) << 31;
+        E8P16 p16 = E8P16.INSTANCE;
+        for (int a = 0; a < 256; a++) {
+            for (int i = 0; i < 8; i++) ABS_BITS[a * 8 + i] = Float.floatToRawIntBits(p16.abs[a * 8 + i]);
+            ABS_BITS[a * 8 + 7] ^= (p16.parity[a] & 1) << 31;
+        }
+        for (int s = 0; s < 128; s++) {
+            for (int i = 0; i < 7; i++) SIGN7[s * 8 + i] = ((s >>> i) & 1) << 31;
+            SIGN7[s * 8 + 7] = (Integer.bitCount(s) & 1) << 31;
         }
     }
 
@@ -40,22 +49,20 @@ final class VectorE8Kernels implements E8Kernels {
         return "vector";
     }
 
-    /** The unit-scale E8P16 point of the code stored at src[at]. */
-    private static FloatVector p16(byte[] src, int at) {
-        int code = E8Codec.code16(src, at);
-        IntVector a = IntVector.fromArray(I, ABS_BITS, (code & 0xff) << 3);
-        IntVector m = IntVector.fromArray(I, SIGN_MASK, P16.signs(code) << 3);
-        return a.lanewise(VectorOperators.XOR, m).reinterpretAsFloats().add(E8P16.shift(code));
-    }
-
-    /** The E8Root8 point of the code stored at src[at]. */
-    private static FloatVector r8(byte[] src, int at) {
-        return FloatVector.fromArray(F, R8, (src[at] & 0xff) << 3);
+    /** The E8P16 shift of a code: +1/4, or -1/4 when bit 15 is set (the bit moved to the float's sign). */
+    private static float shift(int code) {
+        return Float.intBitsToFloat(0x3e800000 | (code & 0x8000) << 16);
     }
 
     private static int layout(E8Codec c) {
         return c.codeBits();
     }
+
+    // Each loop below builds its points in place (the E8P16 point: absolute values XOR sign mask, plus the shift; the
+    // E8Root8 point: one table load) rather than through a helper that returns a vector: a helper the JIT leaves out
+    // of line boxes every vector it returns, and whether C2 inlines it depends on how much it has inlined into the
+    // caller already (it varied between runs of the same jar). The public methods pass only scalars and arrays to the
+    // per-layout loops, so nothing is boxed whatever C2 decides about those calls.
 
     @Override
     public void decode(E8Codec c, byte[] src, int off, float[] out, int outOff) {
@@ -68,25 +75,60 @@ final class VectorE8Kernels implements E8Kernels {
             int g = k * c.groupsPerScale;
             int gEnd = g + c.groupsPerScale;
             switch (layout) {
-                case 1 -> {
-                    for (; g < gEnd; g++) r8(src, c0 + g).mul(w0).intoArray(out, outOff + 8 * g);
-                }
-                case 2 -> {
-                    for (; g < gEnd; g++) p16(src, c0 + 2 * g).mul(w0).intoArray(out, outOff + 8 * g);
-                }
-                case 3 -> {
-                    FloatVector w1 = FloatVector.broadcast(F, s * c.weights[1]);
-                    for (; g < gEnd; g++) {
-                        r8(src, c1 + g).fma(w1, p16(src, c0 + 2 * g).mul(w0)).intoArray(out, outOff + 8 * g);
-                    }
-                }
-                default -> {
-                    FloatVector w1 = FloatVector.broadcast(F, s * c.weights[1]);
-                    for (; g < gEnd; g++) {
-                        p16(src, c1 + 2 * g).fma(w1, p16(src, c0 + 2 * g).mul(w0)).intoArray(out, outOff + 8 * g);
-                    }
-                }
+                case 1 -> decodeR8(src, c0, g, gEnd, w0, out, outOff);
+                case 2 -> decodeP16(src, c0, g, gEnd, w0, out, outOff);
+                case 3 -> decodeP16R8(src, c0, c1, g, gEnd, w0, s * c.weights[1], out, outOff);
+                default -> decodeP16P16(src, c0, c1, g, gEnd, w0, s * c.weights[1], out, outOff);
             }
+        }
+    }
+
+    /** out[8g..) = w0 * R8(code g) for groups [g, gEnd). */
+    private static void decodeR8(byte[] src, int c0, int g, int gEnd, float w0, float[] out, int outOff) {
+        for (; g < gEnd; g++) {
+            FloatVector.fromArray(F, R8, (src[c0 + g] & 0xff) << 3).mul(w0).intoArray(out, outOff + 8 * g);
+        }
+    }
+
+    /** out[8g..) = w0 * P16(code g) for groups [g, gEnd). */
+    private static void decodeP16(byte[] src, int c0, int g, int gEnd, float w0, float[] out, int outOff) {
+        for (; g < gEnd; g++) {
+            int code = E8Codec.code16(src, c0 + 2 * g);
+            FloatVector p = IntVector.fromArray(I, ABS_BITS, (code & 0xff) << 3)
+                    .lanewise(VectorOperators.XOR, IntVector.fromArray(I, SIGN7, (code >>> 8 & 0x7f) << 3))
+                    .reinterpretAsFloats().add(shift(code));
+            p.mul(w0).intoArray(out, outOff + 8 * g);
+        }
+    }
+
+    /** out[8g..) = fma(w1, R8(code1 g), w0 * P16(code0 g)) for groups [g, gEnd). */
+    private static void decodeP16R8(byte[] src, int c0, int c1, int g, int gEnd, float w0, float w1s, float[] out,
+                                    int outOff) {
+        FloatVector w1 = FloatVector.broadcast(F, w1s);
+        for (; g < gEnd; g++) {
+            int code = E8Codec.code16(src, c0 + 2 * g);
+            FloatVector p = IntVector.fromArray(I, ABS_BITS, (code & 0xff) << 3)
+                    .lanewise(VectorOperators.XOR, IntVector.fromArray(I, SIGN7, (code >>> 8 & 0x7f) << 3))
+                    .reinterpretAsFloats().add(shift(code));
+            FloatVector r = FloatVector.fromArray(F, R8, (src[c1 + g] & 0xff) << 3);
+            r.fma(w1, p.mul(w0)).intoArray(out, outOff + 8 * g);
+        }
+    }
+
+    /** out[8g..) = fma(w1, P16(code1 g), w0 * P16(code0 g)) for groups [g, gEnd). */
+    private static void decodeP16P16(byte[] src, int c0, int c1, int g, int gEnd, float w0, float w1s, float[] out,
+                                     int outOff) {
+        FloatVector w1 = FloatVector.broadcast(F, w1s);
+        for (; g < gEnd; g++) {
+            int code0 = E8Codec.code16(src, c0 + 2 * g);
+            FloatVector p0 = IntVector.fromArray(I, ABS_BITS, (code0 & 0xff) << 3)
+                    .lanewise(VectorOperators.XOR, IntVector.fromArray(I, SIGN7, (code0 >>> 8 & 0x7f) << 3))
+                    .reinterpretAsFloats().add(shift(code0));
+            int code1 = E8Codec.code16(src, c1 + 2 * g);
+            FloatVector p1 = IntVector.fromArray(I, ABS_BITS, (code1 & 0xff) << 3)
+                    .lanewise(VectorOperators.XOR, IntVector.fromArray(I, SIGN7, (code1 >>> 8 & 0x7f) << 3))
+                    .reinterpretAsFloats().add(shift(code1));
+            p1.fma(w1, p0.mul(w0)).intoArray(out, outOff + 8 * g);
         }
     }
 
@@ -101,41 +143,41 @@ final class VectorE8Kernels implements E8Kernels {
             int g = k * c.groupsPerScale;
             int gEnd = g + c.groupsPerScale;
             switch (layout) {
-                case 1 -> {
-                    FloatVector acc = FloatVector.zero(F);
-                    for (; g < gEnd; g++) acc = r8(src, c0 + g).fma(FloatVector.fromArray(F, q, qOff + 8 * g), acc);
-                    total += s * c.weights[0] * LaneSum.sum(acc);
-                }
-                case 2 -> {
-                    FloatVector acc = FloatVector.zero(F);
-                    for (; g < gEnd; g++) acc = p16(src, c0 + 2 * g).fma(FloatVector.fromArray(F, q, qOff + 8 * g), acc);
-                    total += s * c.weights[0] * LaneSum.sum(acc);
-                }
+                case 1 -> total += s * c.weights[0] * dotR8(q, qOff, src, c0, g, gEnd);
+                case 2 -> total += s * c.weights[0] * dotP16(q, qOff, src, c0, g, gEnd);
                 case 3 -> {
-                    FloatVector acc0 = FloatVector.zero(F);
-                    FloatVector acc1 = FloatVector.zero(F);
-                    for (; g < gEnd; g++) {
-                        FloatVector qv = FloatVector.fromArray(F, q, qOff + 8 * g);
-                        acc0 = p16(src, c0 + 2 * g).fma(qv, acc0);
-                        acc1 = r8(src, c1 + g).fma(qv, acc1);
-                    }
-                    total += s * c.weights[0] * LaneSum.sum(acc0);
-                    total += s * c.weights[1] * LaneSum.sum(acc1);
+                    total += s * c.weights[0] * dotP16(q, qOff, src, c0, g, gEnd);
+                    total += s * c.weights[1] * dotR8(q, qOff, src, c1, g, gEnd);
                 }
                 default -> {
-                    FloatVector acc0 = FloatVector.zero(F);
-                    FloatVector acc1 = FloatVector.zero(F);
-                    for (; g < gEnd; g++) {
-                        FloatVector qv = FloatVector.fromArray(F, q, qOff + 8 * g);
-                        acc0 = p16(src, c0 + 2 * g).fma(qv, acc0);
-                        acc1 = p16(src, c1 + 2 * g).fma(qv, acc1);
-                    }
-                    total += s * c.weights[0] * LaneSum.sum(acc0);
-                    total += s * c.weights[1] * LaneSum.sum(acc1);
+                    total += s * c.weights[0] * dotP16(q, qOff, src, c0, g, gEnd);
+                    total += s * c.weights[1] * dotP16(q, qOff, src, c1, g, gEnd);
                 }
             }
         }
         return total;
+    }
+
+    /** Sum over groups [g, gEnd) of q[8g..) . R8(code g), the lanes summed by {@link LaneSum}. */
+    private static float dotR8(float[] q, int qOff, byte[] src, int c, int g, int gEnd) {
+        FloatVector acc = FloatVector.zero(F);
+        for (; g < gEnd; g++) {
+            acc = FloatVector.fromArray(F, R8, (src[c + g] & 0xff) << 3).fma(FloatVector.fromArray(F, q, qOff + 8 * g), acc);
+        }
+        return LaneSum.sum(acc);
+    }
+
+    /** Sum over groups [g, gEnd) of q[8g..) . P16(code g), the lanes summed by {@link LaneSum}. */
+    private static float dotP16(float[] q, int qOff, byte[] src, int c, int g, int gEnd) {
+        FloatVector acc = FloatVector.zero(F);
+        for (; g < gEnd; g++) {
+            int code = E8Codec.code16(src, c + 2 * g);
+            FloatVector p = IntVector.fromArray(I, ABS_BITS, (code & 0xff) << 3)
+                    .lanewise(VectorOperators.XOR, IntVector.fromArray(I, SIGN7, (code >>> 8 & 0x7f) << 3))
+                    .reinterpretAsFloats().add(shift(code));
+            acc = p.fma(FloatVector.fromArray(F, q, qOff + 8 * g), acc);
+        }
+        return LaneSum.sum(acc);
     }
 
     @Override
@@ -145,39 +187,72 @@ final class VectorE8Kernels implements E8Kernels {
         int layout = layout(c);
         for (int k = 0; k < c.scaleGroups; k++) {
             float s = c.scale(src, off, k);
-            FloatVector ws0 = FloatVector.broadcast(F, w * s * c.weights[0]);
+            float ws0 = w * s * c.weights[0];
             int g = k * c.groupsPerScale;
             int gEnd = g + c.groupsPerScale;
             switch (layout) {
-                case 1 -> {
-                    for (; g < gEnd; g++) {
-                        int at = accOff + 8 * g;
-                        r8(src, c0 + g).fma(ws0, FloatVector.fromArray(F, acc, at)).intoArray(acc, at);
-                    }
-                }
-                case 2 -> {
-                    for (; g < gEnd; g++) {
-                        int at = accOff + 8 * g;
-                        p16(src, c0 + 2 * g).fma(ws0, FloatVector.fromArray(F, acc, at)).intoArray(acc, at);
-                    }
-                }
+                case 1 -> axpyR8(src, c0, g, gEnd, ws0, acc, accOff);
+                case 2 -> axpyP16(src, c0, g, gEnd, ws0, acc, accOff);
                 case 3 -> {
-                    FloatVector ws1 = FloatVector.broadcast(F, w * s * c.weights[1]);
-                    for (; g < gEnd; g++) {
-                        int at = accOff + 8 * g;
-                        FloatVector a = p16(src, c0 + 2 * g).fma(ws0, FloatVector.fromArray(F, acc, at));
-                        r8(src, c1 + g).fma(ws1, a).intoArray(acc, at);
-                    }
+                    // per group: the P16 stage then the R8 stage, as the scalar twin orders them per value
+                    axpyP16R8(src, c0, c1, g, gEnd, ws0, w * s * c.weights[1], acc, accOff);
                 }
-                default -> {
-                    FloatVector ws1 = FloatVector.broadcast(F, w * s * c.weights[1]);
-                    for (; g < gEnd; g++) {
-                        int at = accOff + 8 * g;
-                        FloatVector a = p16(src, c0 + 2 * g).fma(ws0, FloatVector.fromArray(F, acc, at));
-                        p16(src, c1 + 2 * g).fma(ws1, a).intoArray(acc, at);
-                    }
-                }
+                default -> axpyP16P16(src, c0, c1, g, gEnd, ws0, w * s * c.weights[1], acc, accOff);
             }
+        }
+    }
+
+    private static void axpyR8(byte[] src, int c0, int g, int gEnd, float ws0s, float[] acc, int accOff) {
+        FloatVector ws0 = FloatVector.broadcast(F, ws0s);
+        for (; g < gEnd; g++) {
+            int at = accOff + 8 * g;
+            FloatVector.fromArray(F, R8, (src[c0 + g] & 0xff) << 3).fma(ws0, FloatVector.fromArray(F, acc, at)).intoArray(acc, at);
+        }
+    }
+
+    private static void axpyP16(byte[] src, int c0, int g, int gEnd, float ws0s, float[] acc, int accOff) {
+        FloatVector ws0 = FloatVector.broadcast(F, ws0s);
+        for (; g < gEnd; g++) {
+            int at = accOff + 8 * g;
+            int code = E8Codec.code16(src, c0 + 2 * g);
+            FloatVector p = IntVector.fromArray(I, ABS_BITS, (code & 0xff) << 3)
+                    .lanewise(VectorOperators.XOR, IntVector.fromArray(I, SIGN7, (code >>> 8 & 0x7f) << 3))
+                    .reinterpretAsFloats().add(shift(code));
+            p.fma(ws0, FloatVector.fromArray(F, acc, at)).intoArray(acc, at);
+        }
+    }
+
+    private static void axpyP16R8(byte[] src, int c0, int c1, int g, int gEnd, float ws0s, float ws1s, float[] acc,
+                                  int accOff) {
+        FloatVector ws0 = FloatVector.broadcast(F, ws0s);
+        FloatVector ws1 = FloatVector.broadcast(F, ws1s);
+        for (; g < gEnd; g++) {
+            int at = accOff + 8 * g;
+            int code = E8Codec.code16(src, c0 + 2 * g);
+            FloatVector p = IntVector.fromArray(I, ABS_BITS, (code & 0xff) << 3)
+                    .lanewise(VectorOperators.XOR, IntVector.fromArray(I, SIGN7, (code >>> 8 & 0x7f) << 3))
+                    .reinterpretAsFloats().add(shift(code));
+            FloatVector a = p.fma(ws0, FloatVector.fromArray(F, acc, at));
+            FloatVector.fromArray(F, R8, (src[c1 + g] & 0xff) << 3).fma(ws1, a).intoArray(acc, at);
+        }
+    }
+
+    private static void axpyP16P16(byte[] src, int c0, int c1, int g, int gEnd, float ws0s, float ws1s, float[] acc,
+                                   int accOff) {
+        FloatVector ws0 = FloatVector.broadcast(F, ws0s);
+        FloatVector ws1 = FloatVector.broadcast(F, ws1s);
+        for (; g < gEnd; g++) {
+            int at = accOff + 8 * g;
+            int code0 = E8Codec.code16(src, c0 + 2 * g);
+            FloatVector p0 = IntVector.fromArray(I, ABS_BITS, (code0 & 0xff) << 3)
+                    .lanewise(VectorOperators.XOR, IntVector.fromArray(I, SIGN7, (code0 >>> 8 & 0x7f) << 3))
+                    .reinterpretAsFloats().add(shift(code0));
+            int code1 = E8Codec.code16(src, c1 + 2 * g);
+            FloatVector p1 = IntVector.fromArray(I, ABS_BITS, (code1 & 0xff) << 3)
+                    .lanewise(VectorOperators.XOR, IntVector.fromArray(I, SIGN7, (code1 >>> 8 & 0x7f) << 3))
+                    .reinterpretAsFloats().add(shift(code1));
+            FloatVector a = p0.fma(ws0, FloatVector.fromArray(F, acc, at));
+            p1.fma(ws1, a).intoArray(acc, at);
         }
     }
 

@@ -58,8 +58,10 @@ public interface KvCache extends AutoCloseable {
 
     /**
      * Freezes what the cache holds now: rows appended later are kept as they come (full precision for a compressing
-     * cache) and nothing held is compressed or evicted any more. The "context" perplexity protocol calls it after
-     * {@link #endOfPrompt()}, so that only the prompt is compressed. The dense cache does nothing.
+     * cache) and nothing held is compressed or evicted any more once the prompt has ended. It may be called before
+     * {@link #endOfPrompt()} (the prompt is still compressed at its end, and a byte budget then need not keep room for
+     * generation's staging rows): the "context" perplexity protocol does so, so that only the prompt is compressed.
+     * The dense cache does nothing.
      */
     default void freeze() {
     }

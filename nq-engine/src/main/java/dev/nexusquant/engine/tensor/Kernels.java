@@ -28,6 +28,15 @@ public interface Kernels {
     /** Row {@code row} of {@code w} dotted with {@code x[xOff .. xOff + w.cols())}. */
     float dotRow(Weights w, int row, float[] x, int xOff);
 
+    /**
+     * {@code out[outOff + r - from] = dotRow(w, r, x, xOff)} for rows {@code from <= r < to}: the decode kernel over a
+     * range of rows, so that a kernel may prepare {@code x} once for all of them (up to the order of float additions,
+     * the same values as {@link #dotRow}).
+     */
+    default void dotRows(Weights w, int from, int to, float[] x, int xOff, float[] out, int outOff) {
+        for (int r = from; r < to; r++) out[outOff + r - from] = dotRow(w, r, x, xOff);
+    }
+
     /** Decodes rows {@code [row, row + count)} of {@code w} into {@code dst[dstOff ..]} as {@code count x cols} floats. */
     void dequantizeRows(Weights w, int row, int count, float[] dst, int dstOff);
 

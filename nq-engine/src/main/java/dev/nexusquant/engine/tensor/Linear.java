@@ -4,7 +4,7 @@ package dev.nexusquant.engine.tensor;
  * Matrix products with weight matrices, spread over the cores: {@code out[t][r] = W[r] . x[t]}.
  *
  * <p>One token (decode) is a matrix-vector product: rows are split between threads and each row is dotted with
- * {@code x} straight from the weights' storage ({@link Kernels#dotRow}). Several tokens (prefill) are a
+ * {@code x} straight from the weights' storage ({@link Kernels#dotRows}, which may prepare {@code x} once per range). Several tokens (prefill) are a
  * matrix-matrix product: each thread decodes {@link Kernels#PANEL} rows at a time, transposes them into a packed panel
  * ({@code [cols][PANEL]}), and multiplies it with blocks of {@link #TOKEN_BLOCK} tokens ({@link Kernels#gemmPanel}), so
  * each weight is decoded once per block of tokens, the token block stays in cache, and the kernel needs no horizontal
@@ -33,9 +33,7 @@ public final class Linear {
         long work = (long) rows * cols * n;
         int parts = Parallel.partsFor(work, MIN_PARALLEL_WORK);
         if (n == 1) {
-            Parallel.forRange(rows, parts, ROW_TILE, (from, to) -> {
-                for (int r = from; r < to; r++) out[outOff + r] = k.dotRow(w, r, x, xOff);
-            });
+            Parallel.forRange(rows, parts, ROW_TILE, (from, to) -> k.dotRows(w, from, to, x, xOff, out, outOff + from));
             return;
         }
         int panel = Kernels.PANEL;

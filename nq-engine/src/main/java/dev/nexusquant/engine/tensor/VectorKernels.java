@@ -391,6 +391,74 @@ public final class VectorKernels implements Kernels {
         return Lanes.sum(a0.add(a1).add(a2.add(a3)));
     }
 
+    @Override
+    public void dotRows(Weights w, int from, int to, float[] x, int xOff, float[] out, int outOff) {
+        if (w.type() == dev.nexusquant.engine.gguf.GgmlType.Q4_K && L == 16) {
+            Q4kActivations a = Q4K_ACTIVATIONS.get().prepare(x, xOff, w.cols());
+            MemorySegment s = w.data();
+            for (int r = from; r < to; r++) out[outOff + r - from] = dotQ4_KPrepared(s, w.rowOffset(r), a.perm, a.sums, w.cols());
+            return;
+        }
+        for (int r = from; r < to; r++) out[outOff + r - from] = dotRow(w, r, x, xOff);
+    }
+
+    private static final ThreadLocal<Q4kActivations> Q4K_ACTIVATIONS = ThreadLocal.withInitial(Q4kActivations::new);
+
+    /** Lane i < 8 takes lane {@code a} of a vector, lane 8 + i lane {@code a + 2}: the scales of two sub-blocks. */
+    private static VectorShuffle<Float> pairOf(int a) {
+        return VectorShuffle.fromOp(FloatVector.SPECIES_512, i -> i < 8 ? a : a + 2);
+    }
+
+    private static final VectorShuffle<Float> SUB_0_2 = pairOf(0), SUB_1_3 = pairOf(1), SUB_4_6 = pairOf(4), SUB_5_7 = pairOf(5);
+
+    /**
+     * Q4_K row . x with 16 lanes and the activations rearranged once for all rows ({@link Q4kActivations}): the 128
+     * quant bytes of a block are loaded as two vectors of 16 ints, and each of the 8 nibbles of every int is taken with
+     * one shift and one mask (no widening shuffle per 16 values, as {@link #dotQ4_K16} has). Nibble {@code k} of the first
+     * vector holds values of sub-blocks 0 and 2 (k even) or 1 and 3 (k odd) in its lower and upper 8 lanes, so the
+     * products of the even and of the odd nibbles are summed apart and multiplied by a vector of their two sub-blocks'
+     * scales (a lane shuffle of the unpacked scales). The mins are applied once per block as {@code -dmin * min_j} times
+     * the sum of x over sub-block j ({@link Q4kActivations#sums}).
+     *
+     * @param xp   [cols] x rearranged by {@link Q4kActivations#prepare}
+     * @param sums [cols / 16] its sub-block sums
+     */
+    static float dotQ4_KPrepared(MemorySegment s, long off, float[] xp, float[] sums, int n) {
+        FloatVector t0 = FloatVector.zero(F), t1 = t0, t2 = t0, t3 = t0, mins = t0;
+        for (int c = 0; c < n; c += 256, off += 144) {
+            float d = Quants.f16(s, off), dmin = Quants.f16(s, off + 2);
+            IntVector b = (IntVector) ByteVector.fromMemorySegment(B16, s, off + 4, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            IntVector lowBits = b.rearrange(Q4K_A).lanewise(VectorOperators.LSHR, Q4K_SHIFT).and(Q4K_LOW);
+            IntVector highBits = b.rearrange(Q4K_B).lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4).and(Q4K_HIGH);
+            // lanes 0..7: d * scale_j; lanes 8..15: -dmin * min_j
+            FloatVector sc = ((FloatVector) lowBits.or(highBits).castShape(F, 0)).mul(FloatVector.broadcast(F, d).blend(-dmin, UPPER_8));
+            mins = sc.fma(FloatVector.fromArray(F, sums, c >> 4), mins);
+            IntVector v = IntVector.fromMemorySegment(I, s, off + 16, LE);
+            FloatVector even = ((FloatVector) v.and(15).castShape(F, 0)).mul(FloatVector.fromArray(F, xp, c));
+            FloatVector odd = ((FloatVector) v.lanewise(VectorOperators.LSHR, 4).and(15).castShape(F, 0)).mul(FloatVector.fromArray(F, xp, c + 16));
+            even = ((FloatVector) v.lanewise(VectorOperators.LSHR, 8).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 32), even);
+            odd = ((FloatVector) v.lanewise(VectorOperators.LSHR, 12).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 48), odd);
+            even = ((FloatVector) v.lanewise(VectorOperators.LSHR, 16).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 64), even);
+            odd = ((FloatVector) v.lanewise(VectorOperators.LSHR, 20).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 80), odd);
+            even = ((FloatVector) v.lanewise(VectorOperators.LSHR, 24).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 96), even);
+            odd = ((FloatVector) v.lanewise(VectorOperators.LSHR, 28).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 112), odd);
+            t0 = even.fma(sc.rearrange(SUB_0_2), t0);
+            t1 = odd.fma(sc.rearrange(SUB_1_3), t1);
+            IntVector u = IntVector.fromMemorySegment(I, s, off + 80, LE);
+            even = ((FloatVector) u.and(15).castShape(F, 0)).mul(FloatVector.fromArray(F, xp, c + 128));
+            odd = ((FloatVector) u.lanewise(VectorOperators.LSHR, 4).and(15).castShape(F, 0)).mul(FloatVector.fromArray(F, xp, c + 144));
+            even = ((FloatVector) u.lanewise(VectorOperators.LSHR, 8).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 160), even);
+            odd = ((FloatVector) u.lanewise(VectorOperators.LSHR, 12).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 176), odd);
+            even = ((FloatVector) u.lanewise(VectorOperators.LSHR, 16).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 192), even);
+            odd = ((FloatVector) u.lanewise(VectorOperators.LSHR, 20).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 208), odd);
+            even = ((FloatVector) u.lanewise(VectorOperators.LSHR, 24).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 224), even);
+            odd = ((FloatVector) u.lanewise(VectorOperators.LSHR, 28).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 240), odd);
+            t2 = even.fma(sc.rearrange(SUB_4_6), t2);
+            t3 = odd.fma(sc.rearrange(SUB_5_7), t3);
+        }
+        return Lanes.sum(t0.add(t1).add(t2.add(t3)).add(mins));
+    }
+
     /**
      * Writes {@code ks[k] = d * scale_k}, {@code ks[8 + k] = -dmin * min_k} (k < 8) of the Q4_K block at {@code off}. A
      * method of its own, so that the kernel stays small enough for C2 to compile every vector operation as such (in

@@ -151,6 +151,67 @@ class KernelsTest {
         }
     }
 
+    /** Q4_K rows of random bytes (every scale/min pattern) of many widths, the vector dotRows against the scalar dotRow. */
+    @Test
+    void q4kRowRangesAgainstScalarRows() {
+        Random r = new Random(SEED + 5);
+        for (int cols : new int[]{256, 512, 768, 2048, 8192}) {
+            int rows = 1 + r.nextInt(9);
+            byte[] bytes = new byte[rows * cols / 256 * 144];
+            r.nextBytes(bytes);
+            java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            for (int b = 0; b < bytes.length; b += 144) {
+                bb.putShort(b, Float.floatToFloat16((float) (r.nextGaussian() * 0.01)));
+                bb.putShort(b + 2, Float.floatToFloat16((float) (r.nextGaussian() * 0.01)));
+            }
+            Weights w = new Weights("w", GgmlType.Q4_K, rows, cols, MemorySegment.ofArray(bytes));
+            int xOff = r.nextInt(7);
+            float[] x = random(r, cols + xOff, 1);
+            float[] d = new float[rows * cols];
+            S.dequantizeRows(w, 0, rows, d, 0);
+            int from = r.nextInt(rows), to = from + 1 + r.nextInt(rows - from);
+            float[] out = new float[to - from + 3];
+            out[0] = out[out.length - 1] = 42f;
+            V.dotRows(w, from, to, x, xOff, out, 1);
+            assertEquals(42f, out[0], "dotRows wrote before its range");
+            assertEquals(42f, out[out.length - 1], "dotRows wrote after its range");
+            for (int row = from; row < to; row++) {
+                double mag = 0;
+                for (int i = 0; i < cols; i++) mag += Math.abs(d[row * cols + i] * x[xOff + i]);
+                close(S.dotRow(w, row, x, xOff), out[1 + row - from], mag, "Q4_K dotRows cols=" + cols + " row " + row);
+            }
+        }
+    }
+
+    @Test
+    void q4kActivationOrderIsAPermutation() {
+        boolean[] seen = new boolean[256];
+        for (int v : Q4kActivations.ORDER) {
+            assertTrue(v >= 0 && v < 256 && !seen[v], "value " + v + " twice or out of the block");
+            seen[v] = true;
+        }
+    }
+
+    /** The default dotRows (row by row) for the other types, as Linear calls it at decode. */
+    @Test
+    void rowRangesOfEveryType() {
+        Random r = new Random(SEED + 6);
+        for (GgmlType t : new GgmlType[]{GgmlType.F32, GgmlType.F16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q6_K, GgmlType.Q4_K}) {
+            int cols = 256 * (1 + r.nextInt(4)), rows = 1 + r.nextInt(6);
+            float[] v = random(r, rows * cols, 1);
+            Weights w = new Weights("w", t, rows, cols, MemorySegment.ofArray(Quants.quantize(t, v)));
+            float[] x = random(r, cols, 1), d = new float[rows * cols];
+            S.dequantizeRows(w, 0, rows, d, 0);
+            float[] out = new float[rows];
+            V.dotRows(w, 0, rows, x, 0, out, 0);
+            for (int row = 0; row < rows; row++) {
+                double mag = 0;
+                for (int i = 0; i < cols; i++) mag += Math.abs(d[row * cols + i] * x[i]);
+                close(S.dotRow(w, row, x, 0), out[row], mag, t + " dotRows row " + row);
+            }
+        }
+    }
+
     @Test
     void panelsAndAttentionKernels() {
         Random r = new Random(SEED + 3);

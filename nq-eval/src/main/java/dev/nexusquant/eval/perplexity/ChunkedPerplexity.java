@@ -165,10 +165,10 @@ public final class ChunkedPerplexity {
         double nllSum = 0, nll2Sum = 0;
         try (Session s = model.newSession(factory)) {
             s.forward(chunk, 0, first, false);
+            if (protocol == Protocol.CONTEXT) s.kvCache().freeze(); // before the end: no staging block is budgeted
             s.endOfPrompt();
             KvStats atPrompt = s.kvCache().stats();
             String allocation = s.kvCache().allocation();
-            if (protocol == Protocol.CONTEXT) s.kvCache().freeze();
             float[] logits = s.forward(chunk, first, scoredPerChunk, true);
             for (int j = 0; j < scoredPerChunk; j++) {
                 double nll = nll(logits, j * vocab, vocab, chunk[first + j + 1]);

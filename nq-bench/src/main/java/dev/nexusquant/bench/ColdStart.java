@@ -1,0 +1,149 @@
+package dev.nexusquant.bench;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Time to first token of a cold {@code ./nq generate} against a warm one, for several launcher settings, interleaved.
+ *
+ * <p>Each round runs, for every setting in turn: a cold run (a new process streaming its tokens; the time from
+ * starting {@code ./nq} to the first byte it writes on stdout: launcher, JVM start, class loading, model load,
+ * tokenization, prefill and the first decode step, JIT included) and a warm run ({@code --warmup --json}: the same
+ * generation once untimed, then the time from the timed generation's start to its first token, as the CLI reports
+ * it in {@code time_to_first_token_seconds}). Before the rounds every setting runs once untimed (page cache, and
+ * the launcher's startup cache when the setting uses one). Prints per setting the medians, the spread (min-max), the
+ * cold/warm ratio of the medians and the load averages seen.
+ *
+ * <pre>
+ * java -cp nq-bench/target/benchmarks.jar dev.nexusquant.bench.ColdStart --nq ./nq --model model/default.gguf \
+ *      --prompt-file PROMPT.txt [--tokens 4] [--rounds 5] [--setting 'NAME|ENV=VALUE|ENV=VALUE'] ...
+ * </pre>
+ * A setting names environment variables for the launcher, e.g. {@code 'aot|NQ_AOT=on'} or
+ * {@code 'plain|NQ_AOT=off|NQ_JAVA_OPTS=-Dnq.threads=1'}; without any, one setting {@code default} runs.
+ */
+public final class ColdStart {
+
+    record Setting(String name, Map<String, String> env) {
+        static Setting parse(String spec) {
+            String[] parts = spec.split("\\|");
+            Map<String, String> env = new LinkedHashMap<>();
+            for (int i = 1; i < parts.length; i++) {
+                int eq = parts[i].indexOf('=');
+                if (eq <= 0) throw new IllegalArgumentException("setting " + spec + ": '" + parts[i] + "' is not ENV=VALUE");
+                env.put(parts[i].substring(0, eq), parts[i].substring(eq + 1));
+            }
+            if (parts[0].isBlank()) throw new IllegalArgumentException("setting " + spec + " has no name");
+            return new Setting(parts[0], env);
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        String nq = "./nq", model = null, promptFile = null;
+        int tokens = 4, rounds = 5;
+        List<Setting> settings = new ArrayList<>();
+        List<String> extra = new ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (i + 1 >= args.length) throw new IllegalArgumentException("missing value after " + a);
+            String v = args[++i];
+            switch (a) {
+                case "--nq" -> nq = v;
+                case "--model" -> model = v;
+                case "--prompt-file" -> promptFile = v;
+                case "--tokens" -> tokens = Integer.parseInt(v);
+                case "--rounds" -> rounds = Integer.parseInt(v);
+                case "--setting" -> settings.add(Setting.parse(v));
+                case "--arg" -> extra.add(v);
+                default -> throw new IllegalArgumentException("unknown argument " + a);
+            }
+        }
+        if (model == null || promptFile == null) throw new IllegalArgumentException("--model and --prompt-file are needed");
+        if (settings.isEmpty()) settings.add(new Setting("default", Map.of()));
+        List<String> base = new ArrayList<>(List.of(nq, "generate", "--model", model, "--prompt-file", promptFile,
+                "-n", String.valueOf(tokens), "-t", "0"));
+        base.addAll(extra);
+
+        for (Setting s : settings) { // untimed: page cache, startup caches
+            cold(base, s);
+        }
+        int n = settings.size();
+        double[][] cold = new double[n][rounds], warm = new double[n][rounds];
+        List<List<String>> loads = new ArrayList<>();
+        for (int i = 0; i < n; i++) loads.add(new ArrayList<>());
+        for (int r = 0; r < rounds; r++) {
+            for (int i = 0; i < n; i++) {
+                Setting s = settings.get(i);
+                loads.get(i).add(PeerComparison.loadAverage());
+                cold[i][r] = cold(base, s);
+                warm[i][r] = warm(base, s);
+                System.out.printf(Locale.ROOT, "  round %d %s: cold %.3f s, warm %.3f s (load %s)%n", r + 1, s.name(),
+                        cold[i][r], warm[i][r], loads.get(i).getLast());
+            }
+        }
+        System.out.println("| setting | cold first token s (median, min-max) | warm first token s (median, min-max) | cold / warm | load |");
+        System.out.println("|---|---:|---:|---:|---|");
+        for (int i = 0; i < n; i++) {
+            double c = EngineBench.median(cold[i].clone()), w = EngineBench.median(warm[i].clone());
+            System.out.printf(Locale.ROOT, "| %s | %.3f (%.3f-%.3f) | %.3f (%.3f-%.3f) | **%.2fx** | %s |%n", settings.get(i).name(),
+                    c, min(cold[i]), max(cold[i]), w, min(warm[i]), max(warm[i]), c / w, String.join(",", loads.get(i)));
+        }
+    }
+
+    /** Seconds from starting the launcher to the first byte it writes on stdout (the first generated piece). */
+    static double cold(List<String> base, Setting s) throws IOException, InterruptedException {
+        ProcessBuilder pb = new ProcessBuilder(base).redirectError(ProcessBuilder.Redirect.DISCARD);
+        pb.environment().putAll(s.env());
+        long t0 = System.nanoTime();
+        Process p = pb.start();
+        double first = Double.NaN;
+        try (InputStream in = p.getInputStream()) {
+            if (in.read() >= 0) first = (System.nanoTime() - t0) / 1e9;
+            in.transferTo(java.io.OutputStream.nullOutputStream());
+        }
+        finish(p, base);
+        if (Double.isNaN(first)) throw new IllegalStateException(s.name() + ": the cold run printed nothing");
+        return first;
+    }
+
+    /** The CLI's own time to first token of the timed generation after an untimed one in the same process. */
+    static double warm(List<String> base, Setting s) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(base);
+        cmd.add("--warmup");
+        cmd.add("--json");
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD);
+        pb.environment().putAll(s.env());
+        Process p = pb.start();
+        String out;
+        try (InputStream in = p.getInputStream()) {
+            out = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        }
+        finish(p, cmd);
+        return PeerComparison.number(out, "\"time_to_first_token_seconds\":([0-9.Ee-]+)");
+    }
+
+    private static void finish(Process p, List<String> cmd) throws InterruptedException {
+        if (!p.waitFor(600, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new IllegalStateException("timed out: " + String.join(" ", cmd));
+        }
+        if (p.exitValue() != 0) throw new IllegalStateException("exit " + p.exitValue() + ": " + String.join(" ", cmd));
+    }
+
+    private static double min(double[] v) {
+        return Arrays.stream(v).min().orElse(Double.NaN);
+    }
+
+    private static double max(double[] v) {
+        return Arrays.stream(v).max().orElse(Double.NaN);
+    }
+
+    private ColdStart() {
+    }
+}
