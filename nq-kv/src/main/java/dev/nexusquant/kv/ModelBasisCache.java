@@ -63,6 +63,11 @@ public final class ModelBasisCache {
             Path tmp = Files.createTempFile(file.getParent(), file.getFileName().toString(), ".tmp");
             try {
                 b.write(tmp);
+                try { // readable by every user of a shared cache, as the model file is (temporary files are private)
+                    Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+                } catch (UnsupportedOperationException e) {
+                    // not a POSIX file system: its default permissions stay
+                }
                 try {
                     Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
                 } catch (AtomicMoveNotSupportedException e) {
