@@ -31,7 +31,7 @@ public class KvOptions {
             // a budget needs a cache that counts: the lossless compressed cache with fp16 rows is exactly fp16
             return KvSpec.parse("k=fp16,v=fp16,wprec=f16").withMemoryBudget(budget);
         }
-        KvCompression c = KvSpec.parse(kv);
+        KvCompression c = KvSpec.parse(kv).forModel(model);
         return budget > 0 ? c.withMemoryBudget(budget) : c;
     }
 }

@@ -80,13 +80,22 @@ final class BudgetPlanner {
                 float[] kd = Arrays.copyOf(k, Math.max(1, cand) * dim);
                 t.toKeyDomain(kd, cand, pos);
                 PromptQueryRing ring = hd.hasPromptQueries() ? hd.promptQueries : null;
+                VectorCompressor ky = codecs.keys(l), vy = codecs.values(l);
                 t.fit(kd, Arrays.copyOf(v, Math.max(1, cand) * dim), cand, ring == null ? null : ring.toFloats(),
-                        ring == null ? 0 : ring.held() * group);
+                        ring == null ? 0 : ring.held() * group, kltRowBudget(ky, vy, kcs, vcs, old < cand),
+                        kltRows(target / ((long) layers * kvHeads), hd.window.bytesFor(rows - cand), old, cand - old, ky, vy, kcs, vcs));
+                if (cfg.kltKeys() || cfg.kltValues()) {
+                    // the prompt bases' bytes are counted here, beside the rows; the first compression codes with them
+                    t.chargeBasesApart();
+                    hd.transform.adoptPlanned(t);
+                }
                 long fixed0 = fixed;
                 int staged = cache.frozen() ? rows - cand : Math.max(rows - cand, cfg.window() + cfg.block());
                 fixed += hd.window.bytesFor(staged) + t.bytes();
                 // young rows: kept whole at the young codecs, in blocks, each with its attention-mass accumulator
-                VectorCompressor ky = codecs.keys(l), vy = codecs.values(l);
+                // (with rot=klt the codecs are the head's rates by variance in the same bytes per row)
+                ky = t.keyCodec(ky);
+                vy = t.valueCodec(vy);
                 for (int from = old; from < cand; from += cfg.block()) {
                     int nb = Math.min(cfg.block(), cand - from);
                     fixed += CodedRows.bytesFor(ky, nb) + CodedRows.bytesFor(vy, nb)
@@ -113,15 +122,15 @@ final class BudgetPlanner {
                 // coded candidates, read back to the appended domain
                 float[][] keyDec = new float[kcs.length][];
                 float[][] valueDec = new float[vcs.length][];
-                for (int c = 0; c < kcs.length; c++) keyDec[c] = roundTrip(t, kcs[c], kd, pos, 0, old, true);
-                for (int c = 0; c < vcs.length; c++) valueDec[c] = roundTrip(t, vcs[c], v, pos, 0, old, false);
+                for (int c = 0; c < kcs.length; c++) keyDec[c] = roundTrip(t, t.keyCodec(kcs[c]), kd, pos, 0, old, true);
+                for (int c = 0; c < vcs.length; c++) valueDec[c] = roundTrip(t, t.valueCodec(vcs[c]), v, pos, 0, old, false);
                 float[] youngK = roundTrip(t, ky, kd, pos, old, cand - old, true);
                 float[] youngV = roundTrip(t, vy, v, pos, old, cand - old, false);
                 long span = old == 0 ? 0 : pos[old - 1] - pos[0] + 1;
                 IntToLongFunction[][] fns = new IntToLongFunction[kcs.length][vcs.length];
                 for (int c = 0; c < kcs.length; c++) {
                     for (int e = 0; e < vcs.length; e++) {
-                        VectorCompressor kc = kcs[c], vc = vcs[e];
+                        VectorCompressor kc = t.keyCodec(kcs[c]), vc = t.valueCodec(vcs[e]);
                         fns[c][e] = n -> n == 0 ? 0 : CodedRows.bytesFor(kc, n) + CodedRows.bytesFor(vc, n) + positionBytes(n, span);
                     }
                 }
@@ -158,6 +167,30 @@ final class BudgetPlanner {
                         (long) Math.floor((headFixed[i] + o.bytes()) * scale), cache.seenTokens());
             }
         }
+    }
+
+    /**
+     * With {@code rot=klt}, the bytes per row (keys, values) a prompt basis is fitted for: its rank is chosen by
+     * reverse water-filling at the richest rate the head's rows will be coded with (the young codecs when rows age,
+     * else the allocator's middle codecs), so that no row is coded in fewer directions than its rate would use.
+     */
+    private int[] kltRowBudget(VectorCompressor ky, VectorCompressor vy, VectorCompressor[] kcs, VectorCompressor[] vcs, boolean young) {
+        if (!cfg.kltKeys() && !cfg.kltValues()) return null;
+        VectorCompressor k = young ? ky : kcs[kcs.length / 2], v = young ? vy : vcs[vcs.length / 2];
+        return new int[]{k.bytesPerBlock() / k.vectorsPerBlock(), v.bytesPerBlock() / v.vectorsPerBlock()};
+    }
+
+    /**
+     * The rows a prompt basis is expected to serve (its cost is shared by them when its rank is chosen): the young
+     * rows, and the old rows a head's even share of the target ({@code headTarget}) would hold at the allocator's
+     * middle codecs after the window and the young rows.
+     */
+    private int kltRows(long headTarget, long windowBytes, int old, int young, VectorCompressor ky, VectorCompressor vy,
+                        VectorCompressor[] kcs, VectorCompressor[] vcs) {
+        long left = headTarget - windowBytes - CodedRows.bytesFor(ky, young) - CodedRows.bytesFor(vy, young);
+        long perRow = Math.max(1, CodedRows.bytesFor(kcs[kcs.length / 2], 256) + CodedRows.bytesFor(vcs[vcs.length / 2], 256)) / 256 + 1;
+        long oldRows = Math.max(0, Math.min(old, left / Math.max(1, perRow)));
+        return (int) Math.max(1, young + oldRows);
     }
 
     /**

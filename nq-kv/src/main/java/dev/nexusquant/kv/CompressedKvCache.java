@@ -77,6 +77,10 @@ final class CompressedKvCache implements KvCache {
         this.heads = new HeadState[layout.layers()][layout.kvHeads()];
         ModelBasis shared = null;
         if (cfg.kltBasis() != null) {
+            if (KvCompression.AUTO_BASIS.equalsIgnoreCase(cfg.kltBasis())) {
+                throw new IllegalArgumentException("basis=auto names the model's own KLT bases: resolve it for the model first"
+                        + " (KvCompression.forModel(model); the CLI's --kv and NexusQuant.compress do)");
+            }
             shared = ModelBasis.load(cfg.kltBasis());
             shared.check(layout, rope != null);
         }

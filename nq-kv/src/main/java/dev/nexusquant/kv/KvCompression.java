@@ -55,7 +55,8 @@ import java.util.Locale;
  * @param kltValues       the same for values
  * @param kltBasis        null: the KLT bases are fitted per head from the prompt's rows (counted in the cache's bytes);
  *                        else the path of a per-model basis file ({@link ModelBasis}) whose bases every prompt shares
- *                        (stored beside the model, not counted in the cache's bytes)
+ *                        (stored beside the model, not counted in the cache's bytes); {@code auto} for the model's
+ *                        own bases from the basis cache, resolved by {@link #forModel}
  */
 public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs> layerCodecs,
                             String agedKeyCodec, String agedValueCodec, int ageAfter, int boost,
@@ -167,6 +168,19 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         b.stagingLimit = stagingLimit;
         b.ratio = ratio;
         return b;
+    }
+
+    /** The {@code basis=} value that asks for the model's own bases, fitted once and cached ({@link ModelBasisCache}). */
+    public static final String AUTO_BASIS = "auto";
+
+    /**
+     * This configuration for {@code model}: with {@code basis=auto}, the path of the model's KLT bases in the basis
+     * cache (fitted from text the model samples from BOS and written there when the cache has none, see
+     * {@link ModelBasisCache}); any other configuration is returned as it is.
+     */
+    public KvCompression forModel(dev.nexusquant.engine.model.Model model) {
+        if (!AUTO_BASIS.equalsIgnoreCase(kltBasis)) return this;
+        return toBuilder().kltBasis(ModelBasisCache.resolve(model, keyDomain == KeyDomain.PRE_ROPE).toString()).build();
     }
 
     /** This configuration with a memory budget (bytes; 0 = none). */

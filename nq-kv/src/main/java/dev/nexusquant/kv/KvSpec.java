@@ -25,7 +25,7 @@ import java.util.Locale;
  *   rot=on|off seed=N              randomized Hadamard rotation and its seed
  *   rot=klt|klt:k|klt:v            per-head decorrelating transform (KLT) of keys and values, keys only or values
  *                                  only (the others rotated by Hadamard), E8 rates by variance at the same bytes
- *   basis=FILE                     KLT bases shared per model (a {@link ModelBasis} file) instead of per prompt
+ *   basis=FILE|auto                KLT bases shared per model (a {@link ModelBasis} file, or auto: the model's own, fitted once and cached) instead of per prompt
  *   keys=post|pre                  keys stored with RoPE applied, or undone
  *   center=none|k|v|kv             subtract per-head means before quantizing
  *   pin=N                          keep the first N positions (attention sinks) in fp16, never evicted

@@ -28,7 +28,7 @@ public final class NexusQuant implements AutoCloseable {
 
     private NexusQuant(Model model, KvCompression config) {
         this.model = Objects.requireNonNull(model, "model");
-        this.installed = new Tracking(Objects.requireNonNull(config, "config"));
+        this.installed = new Tracking(Objects.requireNonNull(config, "config").forModel(model));
         this.previous = model.setKvCacheFactory(installed);
     }
 

@@ -36,6 +36,8 @@ final class RowTransform {
     private KltBasis valueKlt; // the values'
     private final KltBasis sharedKey;   // per-model bases (basis=FILE), used instead of fitting; not counted
     private final KltBasis sharedValue;
+    private KltBasis plannedKey;        // prompt bases a byte-budget plan fitted and priced (used instead of fitting)
+    private KltBasis plannedValue;
 
     RowTransform(KvCompression cfg, int dim, HeadRotation rotation, PositionalRotation rope, RopeSpec ropeSpec) {
         this(cfg, dim, rotation, rope, ropeSpec, null, null);
@@ -122,6 +124,25 @@ final class RowTransform {
         return klt.codecFor(e.bytesPerBlock());
     }
 
+    /**
+     * Makes the first compression use the prompt bases that {@code planned} (this head's transform as a byte-budget
+     * plan fitted it, see {@link BudgetPlanner}) holds, so that the rows are coded with the transform the plan priced;
+     * they are counted in {@link #bytes()} from that fit on. Shared (per-model) bases are left as they are.
+     */
+    void adoptPlanned(RowTransform planned) {
+        if (planned.keyKlt != null && planned.keyKlt != sharedKey) plannedKey = planned.keyKlt;
+        if (planned.valueKlt != null && planned.valueKlt != sharedValue) plannedValue = planned.valueKlt;
+    }
+
+    /**
+     * Takes the prompt bases' cost out of their codecs' row budgets ({@link KltBasis#withoutReserve}): for a plan that
+     * counts the bases' bytes beside the rows.
+     */
+    void chargeBasesApart() {
+        if (keyKlt != null && keyKlt != sharedKey) keyKlt = keyKlt.withoutReserve();
+        if (valueKlt != null && valueKlt != sharedValue) valueKlt = valueKlt.withoutReserve();
+    }
+
     /** Sets what a saved state fitted (each [dim] or null; the means both or neither). */
     void restore(float[] keyMean, float[] valueMean, float[] keyScale) {
         if ((keyMean == null) != (valueMean == null)) throw new IllegalArgumentException("key and value means: both or neither");
@@ -171,6 +192,8 @@ final class RowTransform {
         }
         if (keyKlt == null && cfg.kltKeys() && sharedKey != null) keyKlt = sharedKey;
         if (valueKlt == null && cfg.kltValues() && sharedValue != null) valueKlt = sharedValue;
+        if (keyKlt == null && cfg.kltKeys() && plannedKey != null) keyKlt = plannedKey;
+        if (valueKlt == null && cfg.kltValues() && plannedValue != null) valueKlt = plannedValue;
         if (keyKlt == null && cfg.kltKeys() && n > 0) {
             float[] c = java.util.Arrays.copyOf(k, n * dim);
             for (int i = 0; i < n; i++) {

@@ -17,6 +17,11 @@ class KltCacheTest {
 
     /** A prompt of n tokens whose keys and values lie near a 6-dimensional subspace per head, then attention checks. */
     static double[] run(CompressedKvCache c, int n, long seed, boolean check) {
+        return run(c, n, seed, check, false);
+    }
+
+    /** The same, frozen before the prompt ends when {@code frozen} (the context protocol's order). */
+    static double[] run(CompressedKvCache c, int n, long seed, boolean check, boolean frozen) {
         KvLayout l = c.layout();
         Random rnd = new Random(seed);
         int dim = l.headDim();
@@ -47,6 +52,7 @@ class KltCacheTest {
             keys[layer] = k;
             values[layer] = v;
         }
+        if (frozen) c.freeze();
         c.endOfPrompt();
         // error of the coded rows against the appended ones (relative), and attention checks after the prompt
         double ek = 0, ev = 0, nk = 0, nv = 0;

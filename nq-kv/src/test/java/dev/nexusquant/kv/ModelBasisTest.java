@@ -41,6 +41,42 @@ class ModelBasisTest {
     }
 
     @Test
+    void autoBasisIsFittedOnceIntoTheCacheAndThenRead() throws Exception {
+        Path cacheDir = dir.resolve("klt-cache");
+        String before = System.getProperty("nq.klt.cache");
+        System.setProperty("nq.klt.cache", cacheDir.toString());
+        try {
+            KvCompression auto = KvSpec.parse("balanced,keys=pre,rot=klt,basis=auto");
+            var e = assertThrows(IllegalArgumentException.class, () -> auto.create(model.kvLayout()));
+            assertTrue(e.getMessage().contains("basis=auto"), e.getMessage());
+            KvCompression resolved = auto.forModel(model);
+            Path file = ModelBasisCache.fileFor(model, true);
+            assertEquals(file.toString(), resolved.kltBasis());
+            assertTrue(Files.isRegularFile(file) && file.startsWith(cacheDir), file.toString());
+            long modified = Files.getLastModifiedTime(file).toMillis();
+            ModelBasis b = ModelBasis.load(file.toString());
+            assertEquals(Math.min(ModelBasisCache.TOKENS, model.kvLayout().contextLength()), b.tokens());
+            assertTrue(b.preRope());
+            // the same bases a direct fit gives (same tokens and seed)
+            ModelBasis direct = ModelBasis.fit(model, b.tokens(), ModelBasisCache.SEED, true);
+            assertArrayEquals(direct.keys(1, 1).stored(), b.keys(1, 1).stored());
+            // a second resolution reads the file: not fitted again
+            assertEquals(file.toString(), auto.forModel(model).kltBasis());
+            assertEquals(modified, Files.getLastModifiedTime(file).toMillis());
+            // keys=post has a file of its own; settings without basis=auto are left as they are
+            assertTrue(KvSpec.parse("k=e8:2,rot=klt,basis=auto").forModel(model).kltBasis().endsWith("-post.klt"));
+            KvCompression plain = KvSpec.parse("balanced");
+            assertTrue(plain.forModel(model) == plain);
+            try (Session s = model.newSession(resolved)) {
+                s.forward(new int[]{1, 5, 9, 13, 2, 7, 3, 11}, 0, 8, false);
+            }
+        } finally {
+            if (before == null) System.clearProperty("nq.klt.cache");
+            else System.setProperty("nq.klt.cache", before);
+        }
+    }
+
+    @Test
     void fileRoundTripsAndChecksItsShape() throws Exception {
         ModelBasis b = ModelBasis.fit(model, 120, 5, false);
         assertEquals(2, b.layers());

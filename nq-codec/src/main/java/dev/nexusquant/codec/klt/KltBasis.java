@@ -99,6 +99,15 @@ public final class KltBasis {
         return new KltBasis(h, sigma.clone(), reserve);
     }
 
+    /**
+     * The same transform with nothing taken out of the row budgets: for a basis whose bytes are counted in a budget
+     * of its own (a byte-budget plan spends them beside the rows), so that {@link #codecFor} spends every byte of a row
+     * budget on codes.
+     */
+    public KltBasis withoutReserve() {
+        return reserve == 0 ? this : new KltBasis(basis, sigma, 0);
+    }
+
     public int dim() {
         return basis.dim();
     }

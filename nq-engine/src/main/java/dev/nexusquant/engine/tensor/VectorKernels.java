@@ -504,7 +504,11 @@ public final class VectorKernels implements Kernels {
             t2 = even.fma(sc.rearrange(SUB_4_6), t2);
             t3 = odd.fma(sc.rearrange(SUB_5_7), t3);
         }
-        return Lanes.sum(t0.add(t1).add(t2.add(t3)).add(mins));
+        // Lanes.sum written out: as a call, C2 reached its inlining node limit here and boxed the vector of every row
+        FloatVector t = t0.add(t1).add(t2.add(t3)).add(mins);
+        FloatVector s8 = ((FloatVector) t.reinterpretShape(FloatVector.SPECIES_256, 0)).add((FloatVector) t.reinterpretShape(FloatVector.SPECIES_256, 1));
+        FloatVector s4 = ((FloatVector) s8.reinterpretShape(FloatVector.SPECIES_128, 0)).add((FloatVector) s8.reinterpretShape(FloatVector.SPECIES_128, 1));
+        return (s4.lane(0) + s4.lane(2)) + (s4.lane(1) + s4.lane(3));
     }
 
     /**
