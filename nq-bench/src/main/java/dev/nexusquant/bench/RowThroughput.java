@@ -11,7 +11,8 @@ import java.util.Random;
 
 /**
  * The single-thread decode kernel ({@link Kernels#dotRows}, as {@code Linear} calls it at one thread) over every row of a 2048 x 2048 matrix of each type: the
- * best of 300 passes, in GB/s of weights read. Less sensitive to a busy machine than a mean. With {@code MIB}, the
+ * best of 300 passes, in GB/s of the weights' bytes in the file (the kernels may read a form
+ * they prepared at load, {@link Kernels#prepare}, as a model's weights are). Less sensitive to a busy machine than a mean. With {@code MIB}, the
  * matrix's bytes are repeated to fill that many MiB (more than the caches hold: weights come from memory, as in the
  * decode of a large model) and the best of 10 passes is printed.
  *
@@ -35,7 +36,7 @@ public final class RowThroughput {
             MemorySegment seg = Arena.ofAuto().allocate((long) copies * b.length, 64);
             for (int i = 0; i < copies; i++) MemorySegment.copy(MemorySegment.ofArray(b), 0, seg, (long) i * b.length, b.length);
             int allRows = rows * copies;
-            Weights w = new Weights("w", t, allRows, cols, seg);
+            Weights w = k.prepare(new Weights("w", t, allRows, cols, seg), Arena.ofAuto()); // as a model loads it
             float[] x = new float[cols];
             for (int i = 0; i < cols; i++) x[i] = (float) r.nextGaussian();
             float[] out = new float[allRows];

@@ -49,6 +49,8 @@ public final class Model implements AutoCloseable {
 
     private final GgufFile file;
     private final Arena expanded;
+    /** Weights the kernels rearranged at load ({@link Kernels#prepare}); closed with the model. */
+    private final Arena prepared = Arena.ofShared();
     private final ModelConfig config;
     private final Tokenizer tokenizer;
     private final Kernels kernels;
@@ -98,6 +100,7 @@ public final class Model implements AutoCloseable {
             output = c.tiedOutput() ? tokenEmbedding : matrix("output.weight", c.dim(), c.vocabSize());
         } catch (GgufException | RuntimeException e) {
             if (expanded != null) expanded.close();
+            prepared.close();
             throw e;
         }
         int half2 = c.rope().rotaryDims() / 2;
@@ -152,7 +155,7 @@ public final class Model implements AutoCloseable {
             }
             return new Weights(name, GgmlType.F32, rows, cols, f32);
         }
-        return new Weights(name, t.type(), rows, cols, t.data());
+        return kernels.prepare(new Weights(name, t.type(), rows, cols, t.data()), prepared);
     }
 
     private float[] vector(String name, int n) throws GgufException {
@@ -408,6 +411,7 @@ public final class Model implements AutoCloseable {
     @Override
     public void close() {
         if (expanded != null) expanded.close();
+        prepared.close();
         file.close();
     }
 

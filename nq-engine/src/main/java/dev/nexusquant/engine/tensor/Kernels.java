@@ -37,6 +37,15 @@ public interface Kernels {
         for (int r = from; r < to; r++) out[outOff + r - from] = dotRow(w, r, x, xOff);
     }
 
+    /**
+     * The form of {@code w} these kernels read fastest: {@code w} itself, or {@code w} with its rows rearranged in memory
+     * allocated from {@code arena} (the vector kernels pack Q8_0 rows for 16 lanes, {@link Q8Packing}, unless
+     * {@code -Dnq.packWeights=false}). Called once per matrix when a model loads.
+     */
+    default Weights prepare(Weights w, java.lang.foreign.Arena arena) {
+        return w;
+    }
+
     /** Decodes rows {@code [row, row + count)} of {@code w} into {@code dst[dstOff ..]} as {@code count x cols} floats. */
     void dequantizeRows(Weights w, int row, int count, float[] dst, int dstOff);
 

@@ -12,9 +12,11 @@ import java.lang.foreign.MemorySegment;
  * @param type element type
  * @param rows number of rows (output features)
  * @param cols length of a row (input features), a multiple of the type's block size
- * @param data {@code rows * rowBytes()} bytes
+ * @param data   {@code rows * rowBytes()} bytes
+ * @param packed null, or the same rows rearranged for a kernel ({@link Q8Packing}: Q8_0 for 16 lanes), which reads
+ *               them instead of {@code data}
  */
-public record Weights(String name, GgmlType type, int rows, int cols, MemorySegment data) {
+public record Weights(String name, GgmlType type, int rows, int cols, MemorySegment data, MemorySegment packed) {
 
     public Weights {
         if (rows <= 0 || cols <= 0 || cols % type.blockSize != 0) {
@@ -23,6 +25,19 @@ public record Weights(String name, GgmlType type, int rows, int cols, MemorySegm
         if (data.byteSize() != (long) rows * type.bytesFor(cols)) {
             throw new IllegalArgumentException(name + ": " + data.byteSize() + " bytes for " + rows + " x " + cols + " " + type);
         }
+        if (packed != null && (type != GgmlType.Q8_0 || packed.byteSize() != Q8Packing.bytes(rows, cols))) {
+            throw new IllegalArgumentException(name + ": " + packed.byteSize() + " packed bytes for " + rows + " x " + cols + " " + type);
+        }
+    }
+
+    /** Weights read from {@code data} only. */
+    public Weights(String name, GgmlType type, int rows, int cols, MemorySegment data) {
+        this(name, type, rows, cols, data, null);
+    }
+
+    /** These weights with {@code packed} rows beside the file's. */
+    Weights withPacked(MemorySegment packed) {
+        return new Weights(name, type, rows, cols, data, packed);
     }
 
     /** Bytes of one row. */

@@ -51,7 +51,7 @@ final class VectorAttentionKernels implements AttentionKernels {
     /**
      * Row-outer: each key row is loaded once and dotted with every query (the m dot products share its loads). Lane
      * {@code i} of a dot product is {@code q[i]*k[i]} then an FMA per further vector of the row, in order; the lanes are
-     * summed by {@link #sum} (a fixed tree), so the result does not depend on whether the JIT compiled this method.
+     * summed by a fixed tree (the shuffles below), so the result does not depend on whether the JIT compiled this method.
      * The head dimension of the project's models (8 full vectors: 128 at 512 bits) has its own loop whose vectors are
      * plain locals, which C2 keeps in registers (a nullable or array-held vector is boxed and runs the Java fallback).
      */
@@ -76,8 +76,15 @@ final class VectorAttentionKernels implements AttentionKernels {
                 for (int c = 1; c < nv; c++) {
                     acc = FloatVector.fromArray(S, q, qo + c * L).fma(FloatVector.fromArray(S, k, ko + c * L), acc);
                 }
+                // the lane sum written out: a helper taking the vector, left out of line when C2 inlines this loop
+                // into a large caller (seen: "too big" inside CompressedAttention.attend), would box it
+                if (L >= 2) acc = acc.add(acc.rearrange(HALF));
+                if (L >= 4) acc = acc.add(acc.rearrange(QUARTER));
+                if (L >= 8) acc = acc.add(acc.rearrange(EIGHTH));
+                if (L >= 16) acc = acc.add(acc.rearrange(SIXTEENTH));
+                float total = L >= 32 ? wideTail(acc) : acc.lane(0);
                 float b = bias == null ? 0f : bias[j];
-                s[j * stride + r] = (sum(acc) + b) * scale;
+                s[j * stride + r] = (total + b) * scale;
             }
         }
     }
@@ -106,34 +113,32 @@ final class VectorAttentionKernels implements AttentionKernels {
                 acc = FloatVector.fromArray(S, q, qo + 5 * L).fma(k5, acc);
                 acc = FloatVector.fromArray(S, q, qo + 6 * L).fma(k6, acc);
                 acc = FloatVector.fromArray(S, q, qo + 7 * L).fma(k7, acc);
+                // the lane sum written out: a helper taking the vector, left out of line when C2 inlines this loop
+                // into a large caller (seen: "too big" inside CompressedAttention.attend), would box it
+                if (L >= 2) acc = acc.add(acc.rearrange(HALF));
+                if (L >= 4) acc = acc.add(acc.rearrange(QUARTER));
+                if (L >= 8) acc = acc.add(acc.rearrange(EIGHTH));
+                if (L >= 16) acc = acc.add(acc.rearrange(SIXTEENTH));
+                float total = L >= 32 ? wideTail(acc) : acc.lane(0);
                 float b = bias == null ? 0f : bias[j];
-                s[j * stride + r] = (sum(acc) + b) * scale;
+                s[j * stride + r] = (total + b) * scale;
             }
         }
     }
 
+    // The lanes of a dot product are summed as one fixed tree: lane i plus lane i + L/2, then halving again, down to
+    // lane 0 (for 16 lanes the order C2 gives reduceLanes(ADD); the Java fallback adds in lane order instead, which is
+    // why it is written out). Each step is a shuffle and a lanewise add, exact in every JIT tier.
     private static final VectorShuffle<Float> HALF = VectorShuffle.fromOp(S, i -> i ^ (S.length() / 2));
     private static final VectorShuffle<Float> QUARTER = VectorShuffle.fromOp(S, i -> i ^ Math.max(1, S.length() / 4));
     private static final VectorShuffle<Float> EIGHTH = VectorShuffle.fromOp(S, i -> i ^ Math.max(1, S.length() / 8));
     private static final VectorShuffle<Float> SIXTEENTH = VectorShuffle.fromOp(S, i -> i ^ Math.max(1, S.length() / 16));
 
-    /**
-     * The sum of the lanes of {@code v} as one fixed tree: lane i plus lane i + L/2, then halving again, down to lane 0
-     * (for 16 lanes the order C2 gives {@code reduceLanes(ADD)}; the Java fallback adds in lane order instead, which is
-     * why this is written out). Each step is a shuffle and a lanewise add, exact in every JIT tier.
-     */
-    static float sum(FloatVector v) {
-        int L = S.length();
-        if (L >= 2) v = v.add(v.rearrange(HALF));
-        if (L >= 4) v = v.add(v.rearrange(QUARTER));
-        if (L >= 8) v = v.add(v.rearrange(EIGHTH));
-        if (L >= 16) v = v.add(v.rearrange(SIXTEENTH));
-        if (L >= 32) {
-            float t = 0f; // wider species than any x86/ARM register: finish in lane order over what the tree left
-            for (int i = 0; i < L / 16; i++) t += v.lane(i);
-            return t;
-        }
-        return v.lane(0);
+    /** After the tree, for a species wider than any x86/ARM register: lanes 0 .. L/16 - 1 added in order. */
+    private static float wideTail(FloatVector v) {
+        float t = 0f;
+        for (int i = 0; i < S.length() / 16; i++) t += v.lane(i);
+        return t;
     }
 
     /**
