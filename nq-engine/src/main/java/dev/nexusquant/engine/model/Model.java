@@ -51,6 +51,16 @@ public final class Model implements AutoCloseable {
     private final Arena expanded;
     /** Weights the kernels rearranged at load ({@link Kernels#prepare}); closed with the model. */
     private final Arena prepared = Arena.ofShared();
+    /**
+     * Parameters from which the kernels may rearrange the weights at load ({@link Kernels#prepare}). The rearranging
+     * runs before the JIT has compiled it, a fixed cost of about a second at load 10: the project's model (37 M) took
+     * 1.6-2.2 s to load with its largest matrix packed against 0.4-0.7 s before (EngineBench load_s), for a decode
+     * gain lost in the noise; the 1B shape gains a third in decode speed for 4 s more of load time.
+     */
+    static final long PREPARE_MIN_PARAMETERS = 200_000_000L;
+    /** Property that changes {@link #PREPARE_MIN_PARAMETERS} (tests pack the project's model with it). */
+    static final String PREPARE_MIN_PROPERTY = "nq.prepareMinParameters";
+    private final boolean prepare;
     private final ModelConfig config;
     private final Tokenizer tokenizer;
     private final Kernels kernels;
@@ -77,6 +87,7 @@ public final class Model implements AutoCloseable {
                     + c.vocabSize() + " rows");
         }
         this.expanded = half == HalfWeights.EXPAND ? Arena.ofShared() : null;
+        this.prepare = c.parameters() >= Long.getLong(PREPARE_MIN_PROPERTY, PREPARE_MIN_PARAMETERS);
         try {
             tokenEmbedding = matrix("token_embd.weight", c.dim(), c.vocabSize());
             layers = new Layer[c.layers()];
@@ -155,7 +166,8 @@ public final class Model implements AutoCloseable {
             }
             return new Weights(name, GgmlType.F32, rows, cols, f32);
         }
-        return kernels.prepare(new Weights(name, t.type(), rows, cols, t.data()), prepared);
+        Weights w = new Weights(name, t.type(), rows, cols, t.data());
+        return prepare ? kernels.prepare(w, prepared) : w;
     }
 
     private float[] vector(String name, int n) throws GgufException {

@@ -49,6 +49,20 @@ final class Q8Packing {
         return w.type() == GgmlType.Q8_0 && w.cols() % 64 == 0;
     }
 
+    /**
+     * Values from which {@link VectorKernels#prepare} packs a matrix. Packing runs before the JIT has compiled it, so
+     * it costs more per byte on a small model: the project's model (37 M values, matrices of 0.13-4.2 M) loaded in
+     * 1.0-2.0 s with every matrix packed against 0.26-0.8 s before (EngineBench load_s, load 9-12), for a decode gain
+     * of its 512-value rows within the noise of those runs; from 1 M values on only its embedding / output matrix is
+     * packed. A 1B model's matrices (1-262 M values) are all packed.
+     */
+    static final long MIN_VALUES = 1L << 20;
+
+    /** Whether {@link VectorKernels#prepare} packs {@code w}: packable and at least {@link #MIN_VALUES} values. */
+    static boolean worthPacking(Weights w) {
+        return packable(w) && (long) w.rows() * w.cols() >= MIN_VALUES;
+    }
+
     /** Bytes of a packed matrix. */
     static long bytes(int rows, int cols) {
         return (long) rows * (cols + 4L * (cols / 32));

@@ -304,7 +304,7 @@ public final class VectorKernels implements Kernels {
 
     @Override
     public Weights prepare(Weights w, java.lang.foreign.Arena arena) {
-        return PACK && L == 16 && w.packed() == null && Q8Packing.packable(w) ? Q8Packing.pack(w, arena) : w;
+        return PACK && L == 16 && w.packed() == null && Q8Packing.worthPacking(w) ? Q8Packing.pack(w, arena) : w;
     }
 
     /**

@@ -187,7 +187,7 @@ class KernelsTest {
     @Test
     void q8PackedRowsAgainstScalarRows() {
         Random r = new Random(SEED + 7);
-        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared()) {
             for (int cols : new int[]{64, 128, 512, 1280, 2048, 8192}) {
                 int rows = 1 + r.nextInt(7);
                 float[] v = random(r, rows * cols, 1);
@@ -233,10 +233,12 @@ class KernelsTest {
 
     @Test
     void q8PackingIsChosenWhereItApplies() {
-        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
-            Weights even = new Weights("w", GgmlType.Q8_0, 2, 128, MemorySegment.ofArray(new byte[2 * 4 * 34]));
-            Weights odd = new Weights("w", GgmlType.Q8_0, 2, 96, MemorySegment.ofArray(new byte[2 * 3 * 34]));
-            assertTrue(V.prepare(odd, arena).packed() == null, "rows of 96 values are not whole 64-value chunks");
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared()) { // packing spreads over threads
+            Weights even = new Weights("w", GgmlType.Q8_0, 1024, 1024, MemorySegment.ofArray(new byte[1024 * 32 * 34]));
+            Weights odd = new Weights("w", GgmlType.Q8_0, 1024, 1056, MemorySegment.ofArray(new byte[1024 * 33 * 34]));
+            Weights small = new Weights("w", GgmlType.Q8_0, 1023, 1024, MemorySegment.ofArray(new byte[1023 * 32 * 34]));
+            assertTrue(V.prepare(odd, arena).packed() == null, "rows of 1056 values are not whole 64-value chunks");
+            assertTrue(V.prepare(small, arena).packed() == null, "below 1 M values a matrix is read from the file");
             assertTrue(S.prepare(even, arena).packed() == null, "the scalar kernels read the file's rows");
             if (V.name().equals("vector512")) assertTrue(V.prepare(even, arena).packed() != null, "16 lanes pack Q8_0 rows");
         }

@@ -1,0 +1,56 @@
+package dev.nexusquant.engine.model;
+
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+/**
+ * The project's model loaded with its weights rearranged by the kernels at load ({@code Kernels.prepare}: Q8_0 rows
+ * packed for 16 lanes), which only models of 200 M parameters and more get by default: the same logits as the file's
+ * rows, up to the order of float additions, in prefill and in decode.
+ */
+class PreparedWeightsTest {
+
+    @Test
+    void packedWeightsGiveTheFilesLogits() throws Exception {
+        Path file = NexusQuantLmTest.modelDir().resolve(NexusQuantLmTest.FILE);
+        int[] tokens = new int[24];
+        Random r = new Random(3);
+        float[][] plain, packed;
+        try (Model m = Model.load(file)) {
+            assertNull(m.output.packed(), "a 37 M model reads its rows from the file by default");
+            for (int i = 0; i < tokens.length; i++) tokens[i] = 1 + r.nextInt(m.config().vocabSize() - 1);
+            plain = run(m, tokens);
+        }
+        String old = System.setProperty(Model.PREPARE_MIN_PROPERTY, "0");
+        try (Model m = Model.load(file)) {
+            if (m.kernels().name().equals("vector512")) assertNotNull(m.output.packed(), "16 lanes pack Q8_0 rows");
+            packed = run(m, tokens);
+        } finally {
+            if (old == null) System.clearProperty(Model.PREPARE_MIN_PROPERTY);
+            else System.setProperty(Model.PREPARE_MIN_PROPERTY, old);
+        }
+        for (int s = 0; s < plain.length; s++) {
+            double scale = 0;
+            for (float v : plain[s]) scale = Math.max(scale, Math.abs(v));
+            for (int i = 0; i < plain[s].length; i++) {
+                assertEquals(plain[s][i], packed[s][i], 1e-4 * scale, "step " + s + ", logit " + i);
+            }
+        }
+    }
+
+    /** Logits after a prefill of 16 tokens, then after each of 8 single-token steps. */
+    private static float[][] run(Model m, int[] tokens) {
+        float[][] out = new float[9][];
+        try (Session s = m.newSession()) {
+            out[0] = s.forward(tokens, 0, 16, false);
+            for (int i = 16; i < 24; i++) out[i - 15] = s.forward(tokens, i, 1, false);
+        }
+        return out;
+    }
+}
