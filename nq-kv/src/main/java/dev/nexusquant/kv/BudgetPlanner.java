@@ -99,7 +99,7 @@ final class BudgetPlanner {
                 for (int from = old; from < cand; from += cfg.block()) {
                     int nb = Math.min(cfg.block(), cand - from);
                     fixed += CodedRows.bytesFor(ky, nb) + CodedRows.bytesFor(vy, nb)
-                            + positionBytes(nb, pos[from + nb - 1] - pos[from] + 1) + (cache.evictAtAging() ? 8L * nb : 0);
+                            + positionBytes(nb, pos[from + nb - 1] - pos[from] + 1) + (cache.tracksYoungMass() ? 8L * nb : 0);
                 }
                 if (hd.received != null) {
                     fixed += hd.received.bytes();

@@ -207,15 +207,16 @@ final class CompressedKvCache implements KvCache {
                     int limit = newestHeld - cfg.ageAfter();
                     if (hd.plan != null) {
                         HeadPlan pl = hd.plan;
-                        hd.segments.age(limit, (rows, seg) -> pl.keepCount(rows,
-                                        seg.positions().last() - seg.positions().first() + 1L, seen,
+                        hd.segments.age(limit, (rows, seg, positionBytes) -> pl.keepCount(rows, positionBytes, seen,
                                         headBytes(hd) - seg.bytes() - (seg.mass() == null ? 0 : seg.mass().bytes())),
                                 hd.transform.keyCodec(pl.keyCodec()), hd.transform.valueCodec(pl.valueCodec()), cfg.eviction().sinks(),
-                                (received, stored, rows) -> cfg.eviction().agingScores(received, stored, rows, dim));
+                                (received, stored, rows) -> cfg.eviction().agingScores(received, stored, rows, dim),
+                                evictAtAging() && !cfg.eviction().agingAttention());
                     } else {
-                        hd.segments.age(limit, (rows, seg) -> cfg.eviction().keepCount(rows), hd.transform.keyCodec(codecs.agedKeys(layer)),
+                        hd.segments.age(limit, (rows, seg, positionBytes) -> cfg.eviction().keepCount(rows), hd.transform.keyCodec(codecs.agedKeys(layer)),
                                 hd.transform.valueCodec(codecs.agedValues(layer)), 0,
-                                (received, stored, rows) -> cfg.eviction().agingScores(received, stored, rows, dim));
+                                (received, stored, rows) -> cfg.eviction().agingScores(received, stored, rows, dim),
+                                evictAtAging() && !cfg.eviction().agingAttention());
                     }
                 }
             } else if (hd.window.count() + n > cfg.stagingLimit() && hd.window.count() > cfg.window()) {
@@ -331,7 +332,7 @@ final class CompressedKvCache implements KvCache {
             boolean planned = plan != null && !codecs.aging(); // without aging the plan's codecs code every row
             for (int from = old; from < kept; from += Math.max(1, step)) {
                 store.add(kp, kk, vv, from, Math.min(step, kept - from), t.keyCodec(planned ? plan.keyCodec() : codecs.keys(layer)),
-                        t.valueCodec(planned ? plan.valueCodec() : codecs.values(layer)), false, evictAtAging());
+                        t.valueCodec(planned ? plan.valueCodec() : codecs.values(layer)), false, tracksYoungMass());
             }
         }
         w.removeFirst(candidates);
@@ -516,6 +517,11 @@ final class CompressedKvCache implements KvCache {
         return codecs.aging() && cfg.eviction().drops();
     }
 
+    /** Young segments record the attention their rows receive (the policy ranks aging rows by it). */
+    boolean tracksYoungMass() {
+        return evictAtAging() && cfg.eviction().agingAttention();
+    }
+
     private void growWindow(HeadState hd, int needed) {
         RowWindow w = hd.window;
         if (needed <= w.capacity()) return;
@@ -539,7 +545,7 @@ final class CompressedKvCache implements KvCache {
     public void attend(int layer, int kvHead, int n, int[] positions, float[] q, float[] out) {
         ensureOpen();
         boolean recordMass = !(frozen && prompted) && cfg.eviction().recordsAttention(prompted);
-        attention.attend(heads[layer][kvHead], kvHead, n, positions, q, out, recordMass, recordMass && evictAtAging());
+        attention.attend(heads[layer][kvHead], kvHead, n, positions, q, out, recordMass, recordMass && tracksYoungMass());
     }
 
     // ---------------------------------------------------------------------------------------------------------

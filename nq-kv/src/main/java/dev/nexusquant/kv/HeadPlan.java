@@ -39,10 +39,20 @@ record HeadPlan(int layer, int head, int keep, int oldRows, String keyName, Stri
      * window's room for the next block and the young rows are not in the prompt's plan), more when it is under.
      */
     int keepCount(int n, long span, long seen, long others) {
+        return keepCount(n, c -> BudgetPlanner.positionBytes(c, span), seen, others);
+    }
+
+    /** As {@link #keepCount(int, long, long, long)}, the positions of {@code k} kept rows costing {@code positionBytes(k)}. */
+    int keepCount(int n, java.util.function.IntToLongFunction positionBytes, long seen, long others) {
         long room = (long) Math.floor(budget * (double) seen / Math.max(1, tokens)) - others;
         int k = 0;
-        while (k < n && bytesFor(k + 1, span) <= room) k++;
+        while (k < n && codeBytes(k + 1) + positionBytes.applyAsLong(k + 1) <= room) k++;
         return k;
+    }
+
+    /** Bytes of the codes of {@code n} rows at the plan's codecs. */
+    private long codeBytes(int n) {
+        return dev.nexusquant.codec.CodedRows.bytesFor(keyCodec, n) + dev.nexusquant.codec.CodedRows.bytesFor(valueCodec, n);
     }
 
     /** Bytes of {@code n} rows at the plan's codecs, positions included. */

@@ -17,9 +17,10 @@ import java.util.Locale;
  *                                  eviction policy and keep ratio R in (0, 1] (see EvictionSpecs)
  *   sinks=N obs=N pool=N           sink tokens, observation queries (SnapKV, expected) and SnapKV's pooling kernel
  *   future=N                       positions expected attention carries the queries' statistics forward
- *   vnorm=on|off joint=on|off|F merge=off|C
+ *   vnorm=on|off joint=on|off|F merge=off|C agerank=attn|vnorm
  *                                  scores times value norms; AdaKV pooling of a layer's heads (F: each head's floor);
- *                                  dropped rows merged into kept rows at key cosine >= C
+ *                                  dropped rows merged into kept rows at key cosine >= C; rows that age cut by
+ *                                  the attention they received while young, or by their values' norms
  *   window=N block=N wprec=f16|f32 full-precision recent window, compression block, window precision
  *   rot=on|off seed=N              randomized Hadamard rotation and its seed
  *   rot=klt|klt:k|klt:v            per-head decorrelating transform (KLT) of keys and values, keys only or values
@@ -81,6 +82,7 @@ public final class KvSpec {
                     case "vnorm" -> ev.valueNorm(val);
                     case "joint" -> ev.joint(val);
                     case "merge" -> ev.merge(val);
+                    case "agerank" -> ev.agingRank(val);
                     case "window" -> b.window(Integer.parseInt(val));
                     case "block" -> b.block(Integer.parseInt(val));
                     case "wprec" -> b.windowPrecision(switch (val.toLowerCase(Locale.ROOT)) {

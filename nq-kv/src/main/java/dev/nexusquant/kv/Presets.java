@@ -14,8 +14,13 @@ final class Presets {
     private Presets() {
     }
 
-    /** Shared by all presets: SnapKV ranking at the prompt's end, Hadamard rotation, centred keys and values. */
-    static final String COMMON = ",evict=snapkv:0.5,block=16,wprec=f16,rot=on,center=kv,sinks=4,ak=e8:2,av=e8:1";
+    /**
+     * Shared by all presets: expected attention ranking at the prompt's end (the last 64 queries' statistics carried
+     * forward), rows that age cut by their values' norms (no attention recorded for young rows), Hadamard rotation,
+     * centred keys and values. Both replaced SnapKV ranking and attention-ranked aging after the development chunks
+     * of both models, under both protocols, by the rule below.
+     */
+    static final String COMMON = ",evict=expected:0.5,obs=64,agerank=vnorm,block=16,wprec=f16,rot=on,center=kv,sinks=4,ak=e8:2,av=e8:1";
 
     /**
      * 10x: young rows (192) at E8 4/3 bits, no fp16 window (rows wait in fp16 only until a block of 16 is full: the

@@ -51,6 +51,11 @@ public interface DelegatingPolicy extends EvictionPolicy {
     }
 
     @Override
+    default boolean agingAttention() {
+        return base().agingAttention();
+    }
+
+    @Override
     default float[] agingScores(float[] received, float[] values, int n, int dim) {
         return base().agingScores(received, values, n, dim);
     }

@@ -83,6 +83,15 @@ public interface EvictionPolicy {
      * @param received [n] that mean attention
      * @param values   [n][dim] the rows' values in their stored form (centred, rotated: norms as the cache holds them)
      */
+    /** Whether rows that age are ranked by the attention they received while young (recorded for them). */
+    default boolean agingAttention() {
+        return true;
+    }
+
+    /**
+     * How rows that age are ranked when they are cut (see {@link #agingAttention()}): received the mean attention
+     * each got while young (all ones when not recorded), values their stored values ([n][dim]).
+     */
     default float[] agingScores(float[] received, float[] values, int n, int dim) {
         return received;
     }

@@ -29,9 +29,27 @@ class RefinementsTest {
     }
 
     @Test
+    void agingByValueNormRanksByTheStoredValuesAloneAndRecordsNoAttention() {
+        EvictionPolicy p = KvSpec.parse("evict=expected:0.25,agerank=vnorm").eviction();
+        assertTrue(!p.agingAttention() && p.drops());
+        assertTrue(KvSpec.parse("evict=expected:0.25").eviction().agingAttention());
+        assertTrue(KvSpec.parse("evict=expected:0.25,agerank=vnorm,agerank=attn").eviction().agingAttention());
+        float[] values = {3, 4, 0, /**/ 1, 0, 0, /**/ 0, 0, -2}; // [3][3]: norms 5, 1, 2
+        float[] received = {0.9f, 0.5f, 0.1f};
+        assertArrayEquals(new float[]{5, 1, 2}, p.agingScores(received, values, 3, 3));
+        assertEquals(25, p.keepCount(100));
+        assertEquals(64, p.observationWindow());
+        // under value-norm weighting the prompt's end is still weighted; aging is by norms alone either way
+        EvictionPolicy both = KvSpec.parse("evict=snapkv:0.5,vnorm=on,agerank=vnorm").eviction();
+        assertArrayEquals(new float[]{5, 1, 2}, both.agingScores(received, values, 3, 3));
+        assertTrue(!both.agingAttention());
+    }
+
+    @Test
     void specsRoundTripAndCombine() {
         String[] specs = {"evict=vnorm:0.5", "evict=adakv:0.3", "evict=merge:0.2", "evict=expected:0.4,vnorm=on",
-                "evict=h2o:0.5,joint=0.5,merge=0.8", "evict=snapkv:0.5,vnorm=on,joint=on,merge=-0.25"};
+                "evict=h2o:0.5,joint=0.5,merge=0.8", "evict=snapkv:0.5,vnorm=on,joint=on,merge=-0.25",
+                "evict=expected:0.5,obs=64,agerank=vnorm", "evict=snapkv:0.5,agerank=vnorm,vnorm=on,joint=on"};
         for (String spec : specs) {
             EvictionPolicy p = KvSpec.parse(spec).eviction();
             assertEquals(p, KvSpec.parse(p.spec()).eviction(), spec + " -> " + p.spec());
@@ -47,8 +65,9 @@ class RefinementsTest {
         assertEquals(-1, EvictionPolicy.snapKv(0.5).jointFloor());
         assertTrue(EvictionPolicy.snapKv(0.5).mergeThreshold() > 1);
         // a preset refined, and refinements switched off again
-        EvictionPolicy fromPreset = KvSpec.parse("balanced,evict=adakv:0.5,joint=off").eviction();
-        assertEquals(new SnapKvEviction(0.5, 4, 32, 7), fromPreset);
+        EvictionPolicy fromPreset = KvSpec.parse("balanced,evict=adakv:0.5,joint=off,agerank=attn").eviction();
+        assertEquals(new SnapKvEviction(0.5, 4, 64, 7), fromPreset, "the preset's 64 observation queries stay");
+        assertEquals(new AgingByValueNorm(new SnapKvEviction(0.5, 4, 64, 7)), KvSpec.parse("balanced,evict=snapkv:0.5").eviction());
         assertEquals(new SnapKvEviction(0.5, 4, 32, 7), KvSpec.parse("evict=merge:0.5,merge=off").eviction());
         assertEquals(EvictionPolicy.none(), KvSpec.parse("evict=vnorm:0.5,evict=none").eviction(), "none clears them");
         // the refinements keep the base's counts and settings
@@ -69,6 +88,8 @@ class RefinementsTest {
                 {"evict=snapkv:0.5,joint=2", "joint"},
                 {"evict=snapkv:0.5,vnorm=maybe", "vnorm"},
                 {"evict=adakv:0", "keep ratio"},
+                {"evict=snapkv:0.5,agerank=size", "agerank"},
+                {"evict=none,agerank=vnorm", "agerank"},
                 {"evict=bogus:0.5", "evict"},
         };
         for (String[] b : bad) {
