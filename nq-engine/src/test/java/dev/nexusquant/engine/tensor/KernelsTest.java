@@ -132,14 +132,7 @@ class KernelsTest {
         Random r = new Random(SEED + 2);
         for (int cols : new int[]{256, 512, 2048}) {
             int rows = 1 + r.nextInt(5);
-            byte[] bytes = new byte[rows * cols / 256 * 144];
-            r.nextBytes(bytes);
-            java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-            for (int b = 0; b < bytes.length; b += 144) {
-                bb.putShort(b, Float.floatToFloat16((float) (r.nextGaussian() * 0.01)));
-                bb.putShort(b + 2, Float.floatToFloat16((float) (r.nextGaussian() * 0.01)));
-            }
-            Weights w = new Weights("w", GgmlType.Q4_K, rows, cols, MemorySegment.ofArray(bytes));
+            Weights w = randomQ4kRows(r, rows, cols);
             float[] x = random(r, cols + 5, 1);
             float[] d = new float[rows * cols];
             S.dequantizeRows(w, 0, rows, d, 0);
@@ -151,20 +144,25 @@ class KernelsTest {
         }
     }
 
+    /** Q4_K rows of random bytes (every 6-bit scale/min pattern) with small finite fp16 d and dmin. */
+    static Weights randomQ4kRows(Random r, int rows, int cols) {
+        byte[] bytes = new byte[rows * cols / 256 * 144];
+        r.nextBytes(bytes);
+        java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int b = 0; b < bytes.length; b += 144) {
+            bb.putShort(b, Float.floatToFloat16((float) (r.nextGaussian() * 0.01)));
+            bb.putShort(b + 2, Float.floatToFloat16((float) (r.nextGaussian() * 0.01)));
+        }
+        return new Weights("w", GgmlType.Q4_K, rows, cols, MemorySegment.ofArray(bytes));
+    }
+
     /** Q4_K rows of random bytes (every scale/min pattern) of many widths, the vector dotRows against the scalar dotRow. */
     @Test
     void q4kRowRangesAgainstScalarRows() {
         Random r = new Random(SEED + 5);
         for (int cols : new int[]{256, 512, 768, 2048, 8192}) {
             int rows = 1 + r.nextInt(9);
-            byte[] bytes = new byte[rows * cols / 256 * 144];
-            r.nextBytes(bytes);
-            java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-            for (int b = 0; b < bytes.length; b += 144) {
-                bb.putShort(b, Float.floatToFloat16((float) (r.nextGaussian() * 0.01)));
-                bb.putShort(b + 2, Float.floatToFloat16((float) (r.nextGaussian() * 0.01)));
-            }
-            Weights w = new Weights("w", GgmlType.Q4_K, rows, cols, MemorySegment.ofArray(bytes));
+            Weights w = randomQ4kRows(r, rows, cols);
             int xOff = r.nextInt(7);
             float[] x = random(r, cols + xOff, 1);
             float[] d = new float[rows * cols];
