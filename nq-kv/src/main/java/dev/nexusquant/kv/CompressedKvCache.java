@@ -52,6 +52,7 @@ final class CompressedKvCache implements KvCache {
     private long seen;            // tokens appended to layer 0
     private int lastPosition = -1;
     private boolean prompted;     // the first prompt has been compressed
+    private final ModelBasis sharedBasis; // the per-model KLT bases (basis=FILE or auto), or null
     private boolean frozen;       // freeze(): rows appended later stay in full precision, nothing is compressed again
     private boolean closed;
     private KvStats closedStats;
@@ -77,13 +78,14 @@ final class CompressedKvCache implements KvCache {
         this.heads = new HeadState[layout.layers()][layout.kvHeads()];
         ModelBasis shared = null;
         if (cfg.kltBasis() != null) {
-            if (KvCompression.AUTO_BASIS.equalsIgnoreCase(cfg.kltBasis())) {
+            if (cfg.basisFileToLoad() == null || KvCompression.AUTO_BASIS.equalsIgnoreCase(cfg.basisFileToLoad())) {
                 throw new IllegalArgumentException("basis=auto names the model's own KLT bases: resolve it for the model first"
-                        + " (KvCompression.forModel(model); the CLI's --kv and NexusQuant.compress do)");
+                        + " (KvCompression.forModel(model); Model.newSession and every entry point of the library do)");
             }
-            shared = ModelBasis.load(cfg.kltBasis());
+            shared = ModelBasis.load(cfg.basisFileToLoad());
             shared.check(layout, rope != null);
         }
+        this.sharedBasis = shared;
         for (int l = 0; l < heads.length; l++) {
             HeadState[] row = heads[l];
             for (int h = 0; h < row.length; h++) {
@@ -123,6 +125,11 @@ final class CompressedKvCache implements KvCache {
     public void writeState(dev.nexusquant.codec.state.StateOutput out) {
         ensureOpen();
         CacheState.write(this, out);
+    }
+
+    /** The per-model KLT bases every head shares ({@code basis=FILE} or {@code auto}), or null. */
+    ModelBasis sharedBasis() {
+        return sharedBasis;
     }
 
     HeadState head(int layer, int kvHead) {
