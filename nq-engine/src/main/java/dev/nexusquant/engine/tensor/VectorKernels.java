@@ -284,17 +284,47 @@ public final class VectorKernels implements Kernels {
         return r;
     }
 
+    /**
+     * Q8_0 row . x in the file's layout (34-byte blocks: fp16 scale, 32 int8 values). The products of a block are summed
+     * as a short tree and each block adds into one of two totals, so no long chain of dependent FMAs limits the speed.
+     * The byte widening is written out in the loop: through a helper returning a vector, C2 could leave the helper out
+     * of line and box every vector (seen with the fp16 and Q4_K kernels).
+     */
     static float dotQ8_0(MemorySegment s, long off, float[] x, int xOff, int n) {
-        // the products of a block are summed as a tree and each block adds into one of two totals, so no long chain
-        // of dependent FMAs limits the speed
+        return L == 16 ? dotQ8_0x16(s, off, x, xOff, n) : dotQ8_0x8(s, off, x, xOff, n);
+    }
+
+    /** {@link #dotQ8_0} with 16 lanes: a block is two 16-byte loads widened to floats. */
+    static float dotQ8_0x16(MemorySegment s, long off, float[] x, int xOff, int n) {
         FloatVector total0 = FloatVector.zero(F), total1 = total0;
         int c = 0;
         for (; c + 64 <= n; c += 64, off += 68) {
-            total0 = q8Block(s, off, x, xOff + c).fma(FloatVector.broadcast(F, Quants.f16(s, off)), total0);
-            total1 = q8Block(s, off + 34, x, xOff + c + 32).fma(FloatVector.broadcast(F, Quants.f16(s, off + 34)), total1);
+            FloatVector a = ((FloatVector) ByteVector.fromMemorySegment(BL, s, off + 2, LE).castShape(F, 0)).mul(FloatVector.fromArray(F, x, xOff + c));
+            a = ((FloatVector) ByteVector.fromMemorySegment(BL, s, off + 18, LE).castShape(F, 0)).fma(FloatVector.fromArray(F, x, xOff + c + 16), a);
+            FloatVector b = ((FloatVector) ByteVector.fromMemorySegment(BL, s, off + 36, LE).castShape(F, 0)).mul(FloatVector.fromArray(F, x, xOff + c + 32));
+            b = ((FloatVector) ByteVector.fromMemorySegment(BL, s, off + 52, LE).castShape(F, 0)).fma(FloatVector.fromArray(F, x, xOff + c + 48), b);
+            total0 = a.fma(FloatVector.broadcast(F, Quants.f16(s, off)), total0);
+            total1 = b.fma(FloatVector.broadcast(F, Quants.f16(s, off + 34)), total1);
         }
-        for (; c < n; c += 32, off += 34) {
-            total0 = q8Block(s, off, x, xOff + c).fma(FloatVector.broadcast(F, Quants.f16(s, off)), total0);
+        if (c < n) { // an odd number of blocks: the last one
+            FloatVector a = ((FloatVector) ByteVector.fromMemorySegment(BL, s, off + 2, LE).castShape(F, 0)).mul(FloatVector.fromArray(F, x, xOff + c));
+            a = ((FloatVector) ByteVector.fromMemorySegment(BL, s, off + 18, LE).castShape(F, 0)).fma(FloatVector.fromArray(F, x, xOff + c + 16), a);
+            total0 = a.fma(FloatVector.broadcast(F, Quants.f16(s, off)), total0);
+        }
+        return Lanes.sum(total0.add(total1));
+    }
+
+    /** {@link #dotQ8_0} with 8 lanes: a block is four 8-byte loads widened to floats. */
+    static float dotQ8_0x8(MemorySegment s, long off, float[] x, int xOff, int n) {
+        FloatVector total0 = FloatVector.zero(F), total1 = total0;
+        for (int c = 0; c < n; c += 32, off += 34) {
+            FloatVector a = ((FloatVector) ByteVector.fromMemorySegment(BL, s, off + 2, LE).castShape(F, 0)).mul(FloatVector.fromArray(F, x, xOff + c));
+            FloatVector b = ((FloatVector) ByteVector.fromMemorySegment(BL, s, off + 10, LE).castShape(F, 0)).mul(FloatVector.fromArray(F, x, xOff + c + 8));
+            a = ((FloatVector) ByteVector.fromMemorySegment(BL, s, off + 18, LE).castShape(F, 0)).fma(FloatVector.fromArray(F, x, xOff + c + 16), a);
+            b = ((FloatVector) ByteVector.fromMemorySegment(BL, s, off + 26, LE).castShape(F, 0)).fma(FloatVector.fromArray(F, x, xOff + c + 24), b);
+            FloatVector d = FloatVector.broadcast(F, Quants.f16(s, off));
+            if ((c & 32) == 0) total0 = a.add(b).fma(d, total0);
+            else total1 = a.add(b).fma(d, total1);
         }
         return Lanes.sum(total0.add(total1));
     }
@@ -304,7 +334,10 @@ public final class VectorKernels implements Kernels {
 
     @Override
     public Weights prepare(Weights w, java.lang.foreign.Arena arena) {
-        return PACK && L == 16 && w.packed() == null && Q8Packing.worthPacking(w) ? Q8Packing.pack(w, arena) : w;
+        if (!PACK || L != 16 || w.packed() != null) return w;
+        if (Q8Packing.worthPacking(w)) return Q8Packing.pack(w, arena);
+        if (Q4kPacking.packable(w) && (long) w.rows() * w.cols() >= Q8Packing.MIN_VALUES) return Q4kPacking.pack(w, arena);
+        return w;
     }
 
     /**
@@ -343,19 +376,6 @@ public final class VectorKernels implements Kernels {
             ((FloatVector) v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).castShape(F, 0)).mul(db).intoArray(dst, o + c + 32);
             ((FloatVector) v.lanewise(VectorOperators.ASHR, 24).castShape(F, 0)).mul(db).intoArray(dst, o + c + 48);
         }
-    }
-
-    /** Sum of the 32 products of one Q8_0 block (without its scale), as L lanes; L bytes loaded and widened at a time. */
-    private static FloatVector q8Block(MemorySegment s, long off, float[] x, int xOff) {
-        if (L == 8) {
-            FloatVector a = ((FloatVector) ByteVector.fromMemorySegment(BL, s, off + 2, LE).castShape(F, 0)).mul(FloatVector.fromArray(F, x, xOff));
-            FloatVector b = ((FloatVector) ByteVector.fromMemorySegment(BL, s, off + 10, LE).castShape(F, 0)).mul(FloatVector.fromArray(F, x, xOff + 8));
-            a = ((FloatVector) ByteVector.fromMemorySegment(BL, s, off + 18, LE).castShape(F, 0)).fma(FloatVector.fromArray(F, x, xOff + 16), a);
-            b = ((FloatVector) ByteVector.fromMemorySegment(BL, s, off + 26, LE).castShape(F, 0)).fma(FloatVector.fromArray(F, x, xOff + 24), b);
-            return a.add(b);
-        }
-        FloatVector a = ((FloatVector) ByteVector.fromMemorySegment(BL, s, off + 2, LE).castShape(F, 0)).mul(FloatVector.fromArray(F, x, xOff));
-        return ((FloatVector) ByteVector.fromMemorySegment(BL, s, off + 2 + L, LE).castShape(F, 0)).fma(FloatVector.fromArray(F, x, xOff + L), a);
     }
 
     /** L bytes at {@code off}, widened to int lanes with their unsigned values. */
@@ -442,9 +462,17 @@ public final class VectorKernels implements Kernels {
     @Override
     public void dotRows(Weights w, int from, int to, float[] x, int xOff, float[] out, int outOff) {
         if (w.type() == dev.nexusquant.engine.gguf.GgmlType.Q4_K && L == 16) {
-            Q4kActivations a = Q4K_ACTIVATIONS.get().prepare(x, xOff, w.cols());
+            int cols = w.cols();
+            Q4kActivations a = Q4K_ACTIVATIONS.get().prepare(x, xOff, cols);
+            MemorySegment p = w.packed();
+            if (p != null) {
+                for (int r = from; r < to; r++) {
+                    out[outOff + r - from] = dotQ4_KPacked(p, Q4kPacking.quants(r, cols), Q4kPacking.meta(r, w.rows(), cols), a.perm, a.sums, cols);
+                }
+                return;
+            }
             MemorySegment s = w.data();
-            for (int r = from; r < to; r++) out[outOff + r - from] = dotQ4_KPrepared(s, w.rowOffset(r), a.perm, a.sums, w.cols());
+            for (int r = from; r < to; r++) out[outOff + r - from] = dotQ4_KPrepared(s, w.rowOffset(r), a.perm, a.sums, cols);
             return;
         }
         for (int r = from; r < to; r++) out[outOff + r - from] = dotRow(w, r, x, xOff);
@@ -509,6 +537,72 @@ public final class VectorKernels implements Kernels {
         FloatVector s8 = ((FloatVector) t.reinterpretShape(FloatVector.SPECIES_256, 0)).add((FloatVector) t.reinterpretShape(FloatVector.SPECIES_256, 1));
         FloatVector s4 = ((FloatVector) s8.reinterpretShape(FloatVector.SPECIES_128, 0)).add((FloatVector) s8.reinterpretShape(FloatVector.SPECIES_128, 1));
         return (s4.lane(0) + s4.lane(2)) + (s4.lane(1) + s4.lane(3));
+    }
+
+    /**
+     * {@link #dotQ4_KPrepared} on packed rows ({@link Q4kPacking}): the quant loads are aligned to cache lines, and a
+     * block's scales and mins are 16 bytes widened and converted in one step (no shuffles, shifts or masks).
+     *
+     * @param q    byte offset of the row's quants in {@code p}
+     * @param m    byte offset of its metadata
+     * @param xp   [cols] x rearranged by {@link Q4kActivations#prepare}
+     * @param sums [cols / 16] its sub-block sums
+     */
+    static float dotQ4_KPacked(MemorySegment p, long q, long m, float[] xp, float[] sums, int n) {
+        FloatVector t0 = FloatVector.zero(F), t1 = t0, t2 = t0, t3 = t0, mins = t0;
+        for (int c = 0; c < n; c += 256, q += 128, m += Q4kPacking.META) {
+            IntVector b = (IntVector) ByteVector.fromMemorySegment(B16, p, m, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            // lanes 0..7: d * scale_j; lanes 8..15: -dmin * min_j
+            FloatVector sc = ((FloatVector) b.castShape(F, 0))
+                    .mul(FloatVector.broadcast(F, p.get(Q4kPacking.F32, m + 16)).blend(p.get(Q4kPacking.F32, m + 20), UPPER_8));
+            mins = sc.fma(FloatVector.fromArray(F, sums, c >> 4), mins);
+            IntVector v = IntVector.fromMemorySegment(I, p, q, LE);
+            FloatVector even = ((FloatVector) v.and(15).castShape(F, 0)).mul(FloatVector.fromArray(F, xp, c));
+            FloatVector odd = ((FloatVector) v.lanewise(VectorOperators.LSHR, 4).and(15).castShape(F, 0)).mul(FloatVector.fromArray(F, xp, c + 16));
+            even = ((FloatVector) v.lanewise(VectorOperators.LSHR, 8).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 32), even);
+            odd = ((FloatVector) v.lanewise(VectorOperators.LSHR, 12).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 48), odd);
+            even = ((FloatVector) v.lanewise(VectorOperators.LSHR, 16).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 64), even);
+            odd = ((FloatVector) v.lanewise(VectorOperators.LSHR, 20).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 80), odd);
+            even = ((FloatVector) v.lanewise(VectorOperators.LSHR, 24).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 96), even);
+            odd = ((FloatVector) v.lanewise(VectorOperators.LSHR, 28).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 112), odd);
+            t0 = even.fma(sc.rearrange(SUB_0_2), t0);
+            t1 = odd.fma(sc.rearrange(SUB_1_3), t1);
+            IntVector u = IntVector.fromMemorySegment(I, p, q + 64, LE);
+            even = ((FloatVector) u.and(15).castShape(F, 0)).mul(FloatVector.fromArray(F, xp, c + 128));
+            odd = ((FloatVector) u.lanewise(VectorOperators.LSHR, 4).and(15).castShape(F, 0)).mul(FloatVector.fromArray(F, xp, c + 144));
+            even = ((FloatVector) u.lanewise(VectorOperators.LSHR, 8).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 160), even);
+            odd = ((FloatVector) u.lanewise(VectorOperators.LSHR, 12).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 176), odd);
+            even = ((FloatVector) u.lanewise(VectorOperators.LSHR, 16).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 192), even);
+            odd = ((FloatVector) u.lanewise(VectorOperators.LSHR, 20).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 208), odd);
+            even = ((FloatVector) u.lanewise(VectorOperators.LSHR, 24).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 224), even);
+            odd = ((FloatVector) u.lanewise(VectorOperators.LSHR, 28).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 240), odd);
+            t2 = even.fma(sc.rearrange(SUB_4_6), t2);
+            t3 = odd.fma(sc.rearrange(SUB_5_7), t3);
+        }
+        // Lanes.sum written out (see dotQ4_KPrepared)
+        FloatVector t = t0.add(t1).add(t2.add(t3)).add(mins);
+        FloatVector s8 = ((FloatVector) t.reinterpretShape(FloatVector.SPECIES_256, 0)).add((FloatVector) t.reinterpretShape(FloatVector.SPECIES_256, 1));
+        FloatVector s4 = ((FloatVector) s8.reinterpretShape(FloatVector.SPECIES_128, 0)).add((FloatVector) s8.reinterpretShape(FloatVector.SPECIES_128, 1));
+        return (s4.lane(0) + s4.lane(2)) + (s4.lane(1) + s4.lane(3));
+    }
+
+    /** Packed Q4_K rows ({@link Q4kPacking}) to floats in the file's order, the same operations as {@link #dequantizeQ4_K}. */
+    private static void dequantizeQ4_KPacked(MemorySegment p, long q, long m, float[] dst, int o, int n) {
+        for (int c = 0; c < n; c += 256, q += 128, m += Q4kPacking.META) {
+            float d = p.get(Q4kPacking.F32, m + 16), dmin = -p.get(Q4kPacking.F32, m + 20);
+            for (int j = 0; j < 4; j++) {
+                float d1 = d * Byte.toUnsignedInt(p.get(ValueLayout.JAVA_BYTE, m + 2 * j));
+                float m1 = dmin * Byte.toUnsignedInt(p.get(ValueLayout.JAVA_BYTE, m + 8 + 2 * j));
+                float d2 = d * Byte.toUnsignedInt(p.get(ValueLayout.JAVA_BYTE, m + 2 * j + 1));
+                float m2 = dmin * Byte.toUnsignedInt(p.get(ValueLayout.JAVA_BYTE, m + 9 + 2 * j));
+                int y = o + c + 64 * j;
+                for (int g = 0; g < 32; g += L) {
+                    IntVector b = ((IntVector) ByteVector.fromMemorySegment(BL, p, q + 32L * j + g, LE).castShape(I, 0)).and(0xFF);
+                    ((FloatVector) b.and(15).castShape(F, 0)).mul(d1).sub(m1).intoArray(dst, y + g);
+                    ((FloatVector) b.lanewise(VectorOperators.LSHR, 4).castShape(F, 0)).mul(d2).sub(m2).intoArray(dst, y + 32 + g);
+                }
+            }
+        }
     }
 
     /**
@@ -690,7 +784,13 @@ public final class VectorKernels implements Kernels {
                     }
                 }
                 case Q6_K -> dequantizeQ6_K(s, off, dst, o, cols);
-                case Q4_K -> dequantizeQ4_K(s, off, dst, o, cols);
+                case Q4_K -> {
+                    if (w.packed() != null && L == 16) {
+                        dequantizeQ4_KPacked(w.packed(), Q4kPacking.quants(row + r, cols), Q4kPacking.meta(row + r, w.rows(), cols), dst, o, cols);
+                    } else {
+                        dequantizeQ4_K(s, off, dst, o, cols);
+                    }
+                }
                 default -> Quants.dequantize(w.type(), s, off, dst, o, cols);
             }
         }

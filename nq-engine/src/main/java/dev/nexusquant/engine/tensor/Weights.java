@@ -13,7 +13,7 @@ import java.lang.foreign.MemorySegment;
  * @param rows number of rows (output features)
  * @param cols length of a row (input features), a multiple of the type's block size
  * @param data   {@code rows * rowBytes()} bytes
- * @param packed null, or the same rows rearranged for a kernel ({@link Q8Packing}: Q8_0 for 16 lanes), which reads
+ * @param packed null, or the same rows rearranged for a kernel ({@link Q8Packing}, {@link Q4kPacking}: Q8_0 and Q4_K for 16 lanes), which reads
  *               them instead of {@code data}
  */
 public record Weights(String name, GgmlType type, int rows, int cols, MemorySegment data, MemorySegment packed) {
@@ -25,9 +25,18 @@ public record Weights(String name, GgmlType type, int rows, int cols, MemorySegm
         if (data.byteSize() != (long) rows * type.bytesFor(cols)) {
             throw new IllegalArgumentException(name + ": " + data.byteSize() + " bytes for " + rows + " x " + cols + " " + type);
         }
-        if (packed != null && (type != GgmlType.Q8_0 || packed.byteSize() != Q8Packing.bytes(rows, cols))) {
+        if (packed != null && packed.byteSize() != packedBytes(type, rows, cols)) {
             throw new IllegalArgumentException(name + ": " + packed.byteSize() + " packed bytes for " + rows + " x " + cols + " " + type);
         }
+    }
+
+    /** Bytes of the packed form of a matrix of this type and shape, or -1 where the type has none. */
+    private static long packedBytes(GgmlType type, int rows, int cols) {
+        return switch (type) {
+            case Q8_0 -> Q8Packing.bytes(rows, cols);
+            case Q4_K -> Q4kPacking.bytes(rows, cols);
+            default -> -1;
+        };
     }
 
     /** Weights read from {@code data} only. */

@@ -44,6 +44,42 @@ class PreparedWeightsTest {
         }
     }
 
+    /**
+     * A random Q4_K model whose large matrices (1-2 M values) the vector kernels pack at load ({@code Q4kPacking}): the
+     * same logits as from the file's rows, up to the order of float additions, in prefill (which decodes the packed
+     * rows) and in decode (the packed kernel).
+     */
+    @Test
+    void packedQ4kWeightsGiveTheFilesLogits(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Path file = dev.nexusquant.engine.testing.RandomModel.llama(8, 2, 128, dev.nexusquant.engine.gguf.GgmlType.Q4_K).seed(11).write(dir);
+        int[] tokens = new int[24];
+        Random r = new Random(4);
+        float[][] plain, packed;
+        try (Model m = Model.load(file)) {
+            assertNull(m.layers[0].wq().packed(), "a small model reads its rows from the file by default");
+            for (int i = 0; i < tokens.length; i++) tokens[i] = 1 + r.nextInt(m.config().vocabSize() - 1);
+            plain = run(m, tokens);
+        }
+        String old = System.setProperty(Model.PREPARE_MIN_PROPERTY, "0");
+        try (Model m = Model.load(file)) {
+            if (m.kernels().name().equals("vector512")) {
+                assertNotNull(m.layers[0].wq().packed(), "16 lanes pack Q4_K rows of 1 M values");
+                assertNotNull(m.layers[0].wGate().packed(), "16 lanes pack Q4_K rows of 2 M values");
+            }
+            packed = run(m, tokens);
+        } finally {
+            if (old == null) System.clearProperty(Model.PREPARE_MIN_PROPERTY);
+            else System.setProperty(Model.PREPARE_MIN_PROPERTY, old);
+        }
+        for (int s = 0; s < plain.length; s++) {
+            double scale = 0;
+            for (float v : plain[s]) scale = Math.max(scale, Math.abs(v));
+            for (int i = 0; i < plain[s].length; i++) {
+                assertEquals(plain[s][i], packed[s][i], 1e-4 * scale, "step " + s + ", logit " + i);
+            }
+        }
+    }
+
     /** Logits after a prefill of 16 tokens, then after each of 8 single-token steps. */
     private static float[][] run(Model m, int[] tokens) {
         float[][] out = new float[9][];

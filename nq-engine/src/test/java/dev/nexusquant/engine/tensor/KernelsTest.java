@@ -210,6 +210,57 @@ class KernelsTest {
         }
     }
 
+    /**
+     * Q4_K rows packed for 16 lanes ({@link Q4kPacking}), of random bytes (every 6-bit scale and min pattern): the packed
+     * rows decode to the file's values bit for bit, and the vector dotRows on them matches the scalar dotRow on the
+     * file's rows, over random sub-ranges, writing only its range.
+     */
+    @Test
+    void q4kPackedRowsAgainstScalarRows() {
+        Random r = new Random(SEED + 9);
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared()) {
+            for (int cols : new int[]{256, 512, 768, 2048, 2816, 8192}) {
+                int rows = 1 + r.nextInt(9);
+                Weights w = randomQ4kRows(r, rows, cols);
+                Weights p = Q4kPacking.pack(w, arena);
+                assertTrue(p.packed() != null, "packed");
+                float[] d1 = new float[rows * cols + 3], d2 = new float[rows * cols + 3];
+                S.dequantizeRows(w, 0, rows, d1, 3);
+                V.dequantizeRows(p, 0, rows, d2, 3);
+                org.junit.jupiter.api.Assertions.assertArrayEquals(d1, d2, "packed Q4_K rows decode to the file's values, cols=" + cols);
+                int xOff = r.nextInt(7);
+                float[] x = random(r, cols + xOff, 1);
+                int from = r.nextInt(rows), to = from + 1 + r.nextInt(rows - from);
+                float[] out = new float[to - from + 2];
+                out[0] = out[out.length - 1] = 42f;
+                V.dotRows(p, from, to, x, xOff, out, 1);
+                assertEquals(42f, out[0], "dotRows wrote before its range");
+                assertEquals(42f, out[out.length - 1], "dotRows wrote after its range");
+                for (int row = from; row < to; row++) {
+                    double mag = 0;
+                    for (int i = 0; i < cols; i++) mag += Math.abs(d1[3 + row * cols + i] * x[xOff + i]);
+                    close(S.dotRow(w, row, x, xOff), out[1 + row - from], mag, "packed Q4_K dotRows cols=" + cols + " row " + row);
+                    close(S.dotRow(w, row, x, xOff), V.dotRow(p, row, x, xOff), mag, "packed Q4_K dotRow cols=" + cols);
+                }
+            }
+        }
+    }
+
+    @Test
+    void q4kPackingIsChosenWhereItApplies() {
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared()) {
+            Weights big = new Weights("w", GgmlType.Q4_K, 1024, 1024, MemorySegment.ofArray(new byte[1024 * 4 * 144]));
+            Weights small = new Weights("w", GgmlType.Q4_K, 1023, 1024, MemorySegment.ofArray(new byte[1023 * 4 * 144]));
+            assertTrue(V.prepare(small, arena).packed() == null, "below 1 M values a matrix is read from the file");
+            assertTrue(S.prepare(big, arena).packed() == null, "the scalar kernels read the file's rows");
+            if (V.name().equals("vector512")) {
+                Weights p = V.prepare(big, arena);
+                assertTrue(p.packed() != null, "16 lanes pack Q4_K rows");
+                assertEquals(Q4kPacking.bytes(1024, 1024), p.packed().byteSize());
+            }
+        }
+    }
+
     /** The vector packing of a Q8_0 row against the scalar one, on rows of random bytes. */
     @Test
     void q8RowPackingVectorAgainstScalar() {
