@@ -398,8 +398,10 @@ final class CompressedKvCache implements KvCache {
         int[] rowBudget = cfg.kltKeys() || cfg.kltValues() ? new int[]{
                 (plan != null ? plan.keyCodec() : codecs.keys(layer)).bytesPerBlock(),
                 (plan != null ? plan.valueCodec() : codecs.values(layer)).bytesPerBlock()} : null;
-        account.add(t.fit(k, v, candidates, ring == null ? null : ring.toFloats(), ring == null ? 0 : ring.held() * group,
-                rowBudget, kept));
+        long fitted = t.fit(k, v, candidates, ring == null ? null : ring.toFloats(), ring == null ? 0 : ring.held() * group,
+                rowBudget, kept);
+        account.check(fitted); // the means (or bases) fitted now count against a memory budget like rows do
+        account.add(fitted);
 
         if (kept > 0) {
             // 4. the kept rows in their stored form: centred, balanced, rotated; [kept][dim]

@@ -158,6 +158,17 @@ class MemoryBudgetTest {
     }
 
     @Test
+    void aBudgetTooSmallIsNotExceededByTheTransformFittedWithAPiece() {
+        // blocks of 4: the first piece's transform (means, 512 bytes) is fitted when the cache is 16 bytes short of the
+        // budget; it fails there instead of holding 98,320 bytes of a 98,304-byte budget
+        KvCache c = KvSpec.parse("balanced,block=4").withMemoryBudget(96 * 1024).create(SMALL);
+        KvMemoryExceededException e = org.junit.jupiter.api.Assertions.assertThrows(KvMemoryExceededException.class,
+                () -> run(c, 2000, 0, 0, null));
+        assertTrue(e.getMessage().contains("budget"), e.getMessage());
+        assertTrue(c.stats().bytes() <= 96 * 1024, "never above the budget: " + c.stats().bytes());
+    }
+
+    @Test
     void aBudgetTooSmallForTheYoungRowsFailsWithATypedError() {
         KvCache c = Quality.BALANCED.config().withMemoryBudget(96 * 1024).create(SMALL);
         KvMemoryExceededException e = org.junit.jupiter.api.Assertions.assertThrows(KvMemoryExceededException.class,

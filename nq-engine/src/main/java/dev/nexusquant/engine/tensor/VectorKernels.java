@@ -467,7 +467,7 @@ public final class VectorKernels implements Kernels {
             MemorySegment p = w.packed();
             if (p != null) {
                 for (int r = from; r < to; r++) {
-                    out[outOff + r - from] = dotQ4_KPacked(p, Q4kPacking.quants(r, cols), Q4kPacking.meta(r, w.rows(), cols), a.perm, a.sums, cols);
+                    out[outOff + r - from] = dotQ4_KPacked(p, Q4kPacking.quants(r, cols), Q4kPacking.meta(r, w.rows(), cols), a.perm16, a.sums16, cols);
                 }
                 return;
             }
@@ -548,6 +548,9 @@ public final class VectorKernels implements Kernels {
      * @param xp   [cols] x rearranged by {@link Q4kActivations#prepare}
      * @param sums [cols / 16] its sub-block sums
      */
+    /** Mantissa bits 19..22, where {@link #dotQ4_KPacked} puts a nibble, and the bits of 1.0f. */
+    private static final int NIBBLE_MANTISSA = 0x00780000, ONE_BITS = 0x3F800000;
+
     static float dotQ4_KPacked(MemorySegment p, long q, long m, float[] xp, float[] sums, int n) {
         FloatVector t0 = FloatVector.zero(F), t1 = t0, t2 = t0, t3 = t0, mins = t0;
         for (int c = 0; c < n; c += 256, q += 128, m += Q4kPacking.META) {
@@ -557,25 +560,25 @@ public final class VectorKernels implements Kernels {
                     .mul(FloatVector.broadcast(F, p.get(Q4kPacking.F32, m + 16)).blend(p.get(Q4kPacking.F32, m + 20), UPPER_8));
             mins = sc.fma(FloatVector.fromArray(F, sums, c >> 4), mins);
             IntVector v = IntVector.fromMemorySegment(I, p, q, LE);
-            FloatVector even = ((FloatVector) v.and(15).castShape(F, 0)).mul(FloatVector.fromArray(F, xp, c));
-            FloatVector odd = ((FloatVector) v.lanewise(VectorOperators.LSHR, 4).and(15).castShape(F, 0)).mul(FloatVector.fromArray(F, xp, c + 16));
-            even = ((FloatVector) v.lanewise(VectorOperators.LSHR, 8).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 32), even);
-            odd = ((FloatVector) v.lanewise(VectorOperators.LSHR, 12).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 48), odd);
-            even = ((FloatVector) v.lanewise(VectorOperators.LSHR, 16).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 64), even);
-            odd = ((FloatVector) v.lanewise(VectorOperators.LSHR, 20).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 80), odd);
-            even = ((FloatVector) v.lanewise(VectorOperators.LSHR, 24).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 96), even);
-            odd = ((FloatVector) v.lanewise(VectorOperators.LSHR, 28).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 112), odd);
+            FloatVector even = v.lanewise(VectorOperators.LSHL, 19).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().mul(FloatVector.fromArray(F, xp, c));
+            FloatVector odd = v.lanewise(VectorOperators.LSHL, 15).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().mul(FloatVector.fromArray(F, xp, c + 16));
+            even = v.lanewise(VectorOperators.LSHL, 11).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 32), even);
+            odd = v.lanewise(VectorOperators.LSHL, 7).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 48), odd);
+            even = v.lanewise(VectorOperators.LSHL, 3).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 64), even);
+            odd = v.lanewise(VectorOperators.LSHR, 1).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 80), odd);
+            even = v.lanewise(VectorOperators.LSHR, 5).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 96), even);
+            odd = v.lanewise(VectorOperators.LSHR, 9).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 112), odd);
             t0 = even.fma(sc.rearrange(SUB_0_2), t0);
             t1 = odd.fma(sc.rearrange(SUB_1_3), t1);
             IntVector u = IntVector.fromMemorySegment(I, p, q + 64, LE);
-            even = ((FloatVector) u.and(15).castShape(F, 0)).mul(FloatVector.fromArray(F, xp, c + 128));
-            odd = ((FloatVector) u.lanewise(VectorOperators.LSHR, 4).and(15).castShape(F, 0)).mul(FloatVector.fromArray(F, xp, c + 144));
-            even = ((FloatVector) u.lanewise(VectorOperators.LSHR, 8).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 160), even);
-            odd = ((FloatVector) u.lanewise(VectorOperators.LSHR, 12).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 176), odd);
-            even = ((FloatVector) u.lanewise(VectorOperators.LSHR, 16).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 192), even);
-            odd = ((FloatVector) u.lanewise(VectorOperators.LSHR, 20).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 208), odd);
-            even = ((FloatVector) u.lanewise(VectorOperators.LSHR, 24).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 224), even);
-            odd = ((FloatVector) u.lanewise(VectorOperators.LSHR, 28).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 240), odd);
+            even = u.lanewise(VectorOperators.LSHL, 19).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().mul(FloatVector.fromArray(F, xp, c + 128));
+            odd = u.lanewise(VectorOperators.LSHL, 15).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().mul(FloatVector.fromArray(F, xp, c + 144));
+            even = u.lanewise(VectorOperators.LSHL, 11).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 160), even);
+            odd = u.lanewise(VectorOperators.LSHL, 7).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 176), odd);
+            even = u.lanewise(VectorOperators.LSHL, 3).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 192), even);
+            odd = u.lanewise(VectorOperators.LSHR, 1).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 208), odd);
+            even = u.lanewise(VectorOperators.LSHR, 5).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 224), even);
+            odd = u.lanewise(VectorOperators.LSHR, 9).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 240), odd);
             t2 = even.fma(sc.rearrange(SUB_4_6), t2);
             t3 = odd.fma(sc.rearrange(SUB_5_7), t3);
         }
