@@ -74,7 +74,7 @@ public final class DecodeSpeed {
                     factories.add(switch (c) {
                         case "none", "dense32" -> DenseKvCache.FP32; // the engine's default cache
                         case "dense16" -> DenseKvCache.FP16;
-                        default -> KvSpec.parse(c);
+                        default -> KvSpec.parse(c).forModel(model); // basis=auto: the model's bases, fitted once
                     });
                 }
                 Row[] rows = new Row[caches.size()];

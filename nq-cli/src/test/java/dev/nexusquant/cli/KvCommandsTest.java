@@ -122,6 +122,51 @@ class KvCommandsTest {
                 Shared.tinyStoriesDev().toString(), "--chunks", "dev", "--protocol", "sideways"), "sideways");
     }
 
+    /**
+     * {@code basis=auto} in every command that takes a spec: the model's KLT bases are fitted once into the configured
+     * basis cache and read by every later command; a prompt cache saved with it restores (the restore finds the bases).
+     */
+    @Test
+    void autoKltBasisWorksInEveryCommand(@TempDir Path dir) throws Exception {
+        String before = System.getProperty("nq.klt.cache");
+        Path klt = dir.resolve("klt");
+        System.setProperty("nq.klt.cache", klt.toString());
+        try {
+            String m = Shared.stories260K().toString(), t = Shared.tinyStoriesDev().toString();
+            String auto = "max,keys=pre,rot=klt,basis=auto";
+            Path saved = dir.resolve("s.nqs");
+            String prompt = "Once upon a time, there was a little girl named Lily. She loved to play in the park. ".repeat(3);
+            CliTest.Result miss = run("generate", "--model", m, "--prompt", prompt, "--temperature", "0", "--max-tokens", "12",
+                    "--kv", auto, "--prompt-cache", saved.toString(), "--json");
+            assertEquals(0, miss.code(), miss.err());
+            assertTrue(CliTest.field(miss.out(), "kv_cache").contains("basis=auto"), miss.out());
+            java.util.List<Path> bases;
+            try (var files = Files.list(klt)) {
+                bases = files.filter(p -> p.getFileName().toString().endsWith("-pre.klt")).toList();
+            }
+            assertEquals(1, bases.size(), "fitted once: " + bases);
+            long fitted = Files.getLastModifiedTime(bases.get(0)).toMillis();
+            CliTest.Result hit = run("generate", "--model", m, "--prompt", prompt, "--temperature", "0", "--max-tokens", "12",
+                    "--kv", auto, "--prompt-cache", saved.toString(), "--json");
+            assertEquals(0, hit.code(), hit.err());
+            assertEquals("\"hit\"", CliTest.field(hit.out(), "prompt_cache_outcome"));
+            assertEquals(CliTest.field(miss.out(), "text"), CliTest.field(hit.out(), "text"), "the restored session continues alike");
+            CliTest.Result ppl = run("perplexity", "--model", m, "--text", t, "--ctx", "256", "--max-chunks", "1", "--kv", auto, "--json");
+            assertEquals(0, ppl.code(), ppl.err());
+            assertTrue(Double.parseDouble(CliTest.field(ppl.out(), "kv_ratio")) > 4, ppl.out());
+            CliTest.Result copy = run("copy", "--model", m, "--text", t, "--length", "60", "--trials", "1", "--kv", auto, "--json");
+            assertEquals(0, copy.code(), copy.err());
+            CliTest.Result bench = run("bench", "--model", m, "--text", t, "--ctx", "128", "--chunks", "1", "--copy-length", "30",
+                    "--decode-tokens", "4", "--methods", "fp16", "--spec", auto, "--out", dir.resolve("bench").toString());
+            assertEquals(0, bench.code(), bench.err());
+            assertTrue(Files.readString(dir.resolve("bench").resolve("bench.md")).contains("basis=auto"));
+            assertEquals(fitted, Files.getLastModifiedTime(bases.get(0)).toMillis(), "read, not fitted again");
+        } finally {
+            if (before == null) System.clearProperty("nq.klt.cache");
+            else System.setProperty("nq.klt.cache", before);
+        }
+    }
+
     @Test
     void badKvArgumentsAreOneLineErrors() {
         String m = Shared.stories260K().toString();

@@ -24,7 +24,8 @@ import static dev.nexusquant.codec.state.StateInput.corrupt;
  * evicts, compresses and ages exactly as the saved one would have. The settings (the canonical spec) travel in the
  * session header; the state is
  * <pre>
- *   u8 version 1, layers, kvHeads, headDim, tokens seen, last position, prompted,
+ *   u8 version 3, layers, kvHeads, headDim, tokens seen, last position, prompted,
+ *   with per-model KLT bases (basis=FILE or auto): their fingerprint (i64, {@link ModelBasis#fingerprint}),
  *   bit allocation (allocated, boosted layers), the codec table (descriptors the segments refer to by index),
  *   per (layer, KV head):
  *     window     capacity, count, positions (delta), keys and values (fp16 bits, or fp32 byte-shuffled)
@@ -46,7 +47,8 @@ import static dev.nexusquant.codec.state.StateInput.corrupt;
 final class CacheState {
 
     static final String TYPE = "nexusquant";
-    static final int VERSION = 2; // 2: fp32 window rows byte-shuffled
+    static final int VERSION = 3; // 2: fp32 window rows byte-shuffled; 3: fingerprint of the per-model KLT bases
+    static final int OLDEST_READ = 2;
 
     private CacheState() {
     }
@@ -57,6 +59,7 @@ final class CacheState {
         out.u8(VERSION);
         out.varint(layout.layers()).varint(layout.kvHeads()).varint(dim);
         out.varint(c.tokensSeen()).svarint(c.lastPosition()).bool(c.prompted());
+        if (c.sharedBasis() != null) out.i64(c.sharedBasis().fingerprint());
         BitAllocation codecs = c.codecs();
         out.bool(codecs.allocated());
         int[] boosted = codecs.boostedLayers();
@@ -197,16 +200,25 @@ final class CacheState {
 
     /** A cache rebuilt from {@link #write}'s bytes; every value is checked, every allocation bounded. */
     static CompressedKvCache read(KvLayout layout, String settings, StateInput in) throws StateFormatException {
-        int version = in.u8("nq.version");
-        if (version != VERSION) {
-            throw new StateFormatException(StateFormatException.Problem.UNSUPPORTED_VERSION, "nq.version",
-                    "compressed cache state version " + version + " is not supported (this reader reads " + VERSION + ")");
-        }
-        KvCompression cfg;
+        return read(layout, settings(settings), in);
+    }
+
+    /** The configuration a saved state names (its canonical spec); CORRUPT when it does not parse. */
+    static KvCompression settings(String settings) throws StateFormatException {
         try {
-            cfg = KvSpec.parse(settings);
+            return KvSpec.parse(settings);
         } catch (IllegalArgumentException e) {
             throw corrupt("nq.settings", e.getMessage());
+        }
+    }
+
+    /** As {@link #read(KvLayout, String, StateInput)} with the settings parsed (and {@code basis=auto} resolved). */
+    static CompressedKvCache read(KvLayout layout, KvCompression cfg, StateInput in) throws StateFormatException {
+        int version = in.u8("nq.version");
+        if (version < OLDEST_READ || version > VERSION) {
+            throw new StateFormatException(StateFormatException.Problem.UNSUPPORTED_VERSION, "nq.version",
+                    "compressed cache state version " + version + " is not supported (this reader reads " + OLDEST_READ
+                            + " to " + VERSION + ")");
         }
         int dim = layout.headDim();
         expect(in, "nq.layers", layout.layers());
@@ -218,7 +230,14 @@ final class CacheState {
             throw corrupt("nq.lastPosition", last + " does not follow " + seen + " tokens seen");
         }
         boolean prompted = in.bool("nq.prompted");
+        long savedBasis = cfg.kltBasis() != null && version >= 3 ? in.i64("nq.kltBasis") : 0;
         CompressedKvCache c = new CompressedKvCache(layout, cfg);
+        if (cfg.kltBasis() != null && version >= 3 && c.sharedBasis().fingerprint() != savedBasis) {
+            throw new StateFormatException(StateFormatException.Problem.FOREIGN_SHARED_DATA, "nq.kltBasis", String.format(
+                    "the cache was coded with the per-model KLT bases %016x, the bases found here for this model (%s) are %016x;"
+                            + " they differ when they were fitted by another build of the engine: restore where the saved"
+                            + " bases are, or run the prompt again", savedBasis, cfg.basisFileToLoad(), c.sharedBasis().fingerprint()));
+        }
         boolean allocated = in.bool("nq.allocated");
         int nBoost = in.count("nq.boosted.count", layout.layers(), 1);
         int[] boosted = in.varints("nq.boosted", nBoost, layout.layers() - 1);

@@ -72,6 +72,7 @@ final class CompressedAttention {
         float[] vbuf = new float[CHUNK * dim];
         float[] s = new float[m * CHUNK];   // [m][CHUNK] scores, then softmax weights
         int[] pbuf = new int[CHUNK];
+        float[] work = new float[dim];
 
         RowTransform t = hd.transform;
         YoungLogits young = recordYoung ? new YoungLogits() : null;
@@ -96,7 +97,7 @@ final class CompressedAttention {
                     boolean needPos = pre || seg.positions().last() > positions[0]; // decode: never masked
                     if (needPos) seg.positions().decode(from, cnt, pbuf);
                     if (pre) {
-                        for (int r = 0; r < cnt; r++) t.keyFromStorage(kbuf, r * dim, pbuf[r]);
+                        t.keysFromStorage(kbuf, cnt, pbuf, work);
                     }
                     ak.scores(qs, 0, m, dim, kbuf, cnt, qmu, invSqrtD, s, CHUNK);
                     if (needPos) mask(s, m, cnt, positions, pbuf, seg.positions().last());

@@ -21,4 +21,14 @@ public final class CompressedKvCacheReader implements KvCacheReader {
     public KvCache read(KvLayout layout, String settings, StateInput in) throws StateFormatException {
         return CacheState.read(layout, settings, in);
     }
+
+    /**
+     * Reads a state saved with {@code basis=auto}: the model's own bases are found in the basis cache (or fitted there,
+     * as the first cache with these settings does) and must be those the state was coded with (its fingerprint;
+     * {@link StateFormatException.Problem#FOREIGN_SHARED_DATA} naming both when they differ).
+     */
+    @Override
+    public KvCache read(dev.nexusquant.engine.model.Model model, String settings, StateInput in) throws StateFormatException {
+        return CacheState.read(model.kvLayout(), CacheState.settings(settings).forModel(model), in);
+    }
 }

@@ -57,6 +57,9 @@ import java.util.Locale;
  *                        else the path of a per-model basis file ({@link ModelBasis}) whose bases every prompt shares
  *                        (stored beside the model, not counted in the cache's bytes); {@code auto} for the model's
  *                        own bases from the basis cache, resolved by {@link #forModel}
+ * @param kltBasisFile    with {@code basis=auto}: the file of the model's bases that {@link #forModel} found or fitted
+ *                        (null until then); not part of the spec, which keeps {@code basis=auto} so that a saved
+ *                        session finds its model's bases wherever it is restored
  */
 public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs> layerCodecs,
                             String agedKeyCodec, String agedValueCodec, int ageAfter, int boost,
@@ -64,7 +67,7 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
                             boolean centerKeys, boolean centerValues, boolean balanceKeys,
                             int pin, EvictionPolicy eviction, int window, int block, Precision windowPrecision,
                             long memoryBudget, int stagingLimit, double ratio, boolean kltKeys, boolean kltValues,
-                            String kltBasis)
+                            String kltBasis, String kltBasisFile)
         implements KvCacheFactory {
 
     public enum KeyDomain { POST_ROPE, PRE_ROPE }
@@ -114,6 +117,9 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
             throw new IllegalArgumentException("rot=klt:k and rot=klt:v rotate the other rows with Hadamard (rotate must be on)");
         }
         if (kltBasis != null && !(kltKeys || kltValues)) throw new IllegalArgumentException("basis=FILE needs rot=klt, klt:k or klt:v");
+        if (kltBasisFile != null && !AUTO_BASIS.equalsIgnoreCase(kltBasis)) {
+            throw new IllegalArgumentException("a resolved basis file belongs to basis=auto, the settings have basis=" + kltBasis);
+        }
         if (kltKeys && kltValues && rotate) throw new IllegalArgumentException("rot=klt replaces the Hadamard rotation (rotate must be off)");
         if (stagingLimit < window + block) {
             throw new IllegalArgumentException("staging limit " + stagingLimit + " must be at least window + block ("
@@ -155,6 +161,7 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         b.kltKeys = kltKeys;
         b.kltValues = kltValues;
         b.kltBasis = kltBasis;
+        b.kltBasisFile = kltBasisFile;
         b.keyDomain = keyDomain;
         b.centerKeys = centerKeys;
         b.centerValues = centerValues;
@@ -178,9 +185,19 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
      * cache (fitted from text the model samples from BOS and written there when the cache has none, see
      * {@link ModelBasisCache}); any other configuration is returned as it is.
      */
+    @Override
     public KvCompression forModel(dev.nexusquant.engine.model.Model model) {
         if (!AUTO_BASIS.equalsIgnoreCase(kltBasis)) return this;
-        return toBuilder().kltBasis(ModelBasisCache.resolve(model, keyDomain == KeyDomain.PRE_ROPE).toString()).build();
+        String file = ModelBasisCache.resolve(model, keyDomain == KeyDomain.PRE_ROPE).toString();
+        if (file.equals(kltBasisFile)) return this;
+        Builder b = toBuilder();
+        b.kltBasisFile = file;
+        return b.build();
+    }
+
+    /** The basis file the caches load: the resolved file of {@code basis=auto}, else {@link #kltBasis} (or null). */
+    String basisFileToLoad() {
+        return kltBasisFile != null ? kltBasisFile : kltBasis;
     }
 
     /** This configuration with a memory budget (bytes; 0 = none). */
@@ -251,6 +268,7 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         private boolean kltKeys;
         private boolean kltValues;
         private String kltBasis;
+        private String kltBasisFile;
 
         public Builder keyCodec(String c) { this.keyCodec = c; return this; }
         public Builder valueCodec(String c) { this.valueCodec = c; return this; }
@@ -293,13 +311,13 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         }
 
         /** A per-model KLT basis file (see {@link ModelBasis}), or null to fit the bases per prompt. */
-        public Builder kltBasis(String path) { this.kltBasis = path; return this; }
+        public Builder kltBasis(String path) { this.kltBasis = path; this.kltBasisFile = null; return this; }
 
         public KvCompression build() {
             int staging = Math.max(stagingLimit, window + block);
             return new KvCompression(keyCodec, valueCodec, layerCodecs, agedKeyCodec, agedValueCodec, ageAfter, boost, rotate, seed, keyDomain, centerKeys,
                     centerValues, balanceKeys, pin, eviction, window, block, windowPrecision, memoryBudget, staging, ratio,
-                    kltKeys, kltValues, kltBasis);
+                    kltKeys, kltValues, kltBasis, kltBasisFile);
         }
     }
 

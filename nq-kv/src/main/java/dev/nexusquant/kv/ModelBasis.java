@@ -36,6 +36,8 @@ public record ModelBasis(boolean preRope, int layers, int kvHeads, int headDim, 
 
     private static final byte[] MAGIC = {'N', 'Q', 'K', 'L', 'T', '1'};
     private static final ConcurrentHashMap<Path, ModelBasis> LOADED = new ConcurrentHashMap<>();
+    /** Fingerprints by instance (a record of arrays: equal only to itself). */
+    private static final java.util.Map<ModelBasis, Long> FINGERPRINTS = java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
 
     public KltBasis keys(int layer, int kvHead) {
         return bases[layer][kvHead][0];
@@ -43,6 +45,24 @@ public record ModelBasis(boolean preRope, int layers, int kvHeads, int headDim, 
 
     public KltBasis values(int layer, int kvHead) {
         return bases[layer][kvHead][1];
+    }
+
+    /**
+     * What identifies these bases: the first 8 bytes of the SHA-256 of their file form (computed once per instance). A
+     * saved cache records it, so that a restore can tell whether the bases it finds are those the rows were coded with.
+     */
+    public long fingerprint() {
+        return FINGERPRINTS.computeIfAbsent(this, b -> {
+            try {
+                java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+                try (OutputStream o = new java.security.DigestOutputStream(OutputStream.nullOutputStream(), sha)) {
+                    b.write(o);
+                }
+                return java.nio.ByteBuffer.wrap(sha.digest()).getLong();
+            } catch (IOException | java.security.NoSuchAlgorithmException e) {
+                throw new IllegalStateException("fingerprint of a KLT basis: " + e, e);
+            }
+        });
     }
 
     /** Bytes of the bases (fp16 reflectors, fp32 deviations), what the file adds beside the model. */

@@ -8,7 +8,11 @@ import java.io.UncheckedIOException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.HexFormat;
 
 /**
@@ -48,39 +52,61 @@ public final class ModelBasisCache {
 
     /**
      * The path of the model's bases for this key domain, fitting and writing them first when the cache has none
-     * (a minute for a model of tens of millions of parameters on one core; the time and size go to stderr).
+     * (17-31 s for a model of tens of millions of parameters on one core; stderr says when it starts and what it made).
+     * Several processes may ask at once: they take turns on a lock file beside the bases (a process that waits finds
+     * the file the first one wrote), and the file is written under a temporary name and renamed into place, so a reader
+     * never sees half a file even where the file system offers no locks.
      *
      * @throws UncheckedIOException when the directory or file cannot be written
      */
     public static synchronized Path resolve(Model model, boolean preRope) {
         Path file = fileFor(model, preRope);
         if (Files.isRegularFile(file)) return file;
-        int tokens = Math.min(TOKENS, model.kvLayout().contextLength());
-        long t0 = System.nanoTime();
-        ModelBasis b = ModelBasis.fit(model, tokens, SEED, preRope);
         try {
             Files.createDirectories(file.getParent());
-            Path tmp = Files.createTempFile(file.getParent(), file.getFileName().toString(), ".tmp");
-            try {
-                b.write(tmp);
-                try { // readable by every user of a shared cache, as the model file is (temporary files are private)
-                    Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
-                } catch (UnsupportedOperationException e) {
-                    // not a POSIX file system: its default permissions stay
-                }
-                try {
-                    Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
-                } catch (AtomicMoveNotSupportedException e) {
-                    Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
-                }
-            } finally {
-                Files.deleteIfExists(tmp);
+            try (FileChannel lockFile = FileChannel.open(file.resolveSibling(file.getFileName() + ".lock"),
+                    StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                 FileLock lock = lockOrNull(lockFile)) {
+                if (Files.isRegularFile(file)) return file; // another process fitted them while this one waited
+                fitInto(model, preRope, file);
             }
         } catch (IOException e) {
             throw new UncheckedIOException("basis=auto: cannot write the model's KLT bases to " + file + ": " + e.getMessage(), e);
         }
-        System.err.printf("basis=auto: fitted the KLT bases of this model (keys %s-RoPE) from %d sampled tokens in %.1f s: %d bytes, %s%n",
-                preRope ? "pre" : "post", tokens, (System.nanoTime() - t0) / 1e9, b.bytes(), file);
         return file;
+    }
+
+    /** An exclusive lock on the file, or null where the file system has none (the rename still keeps readers safe). */
+    private static FileLock lockOrNull(FileChannel ch) {
+        try {
+            return ch.lock();
+        } catch (IOException | UnsupportedOperationException e) {
+            return null;
+        }
+    }
+
+    private static void fitInto(Model model, boolean preRope, Path file) throws IOException {
+        int tokens = Math.min(TOKENS, model.kvLayout().contextLength());
+        System.err.printf("basis=auto: fitting the KLT bases of this model (keys %s-RoPE) from %d tokens it samples, once per"
+                + " model and machine (tens of seconds), into %s%n", preRope ? "pre" : "post", tokens, file);
+        long t0 = System.nanoTime();
+        ModelBasis b = ModelBasis.fit(model, tokens, SEED, preRope);
+        Path tmp = Files.createTempFile(file.getParent(), file.getFileName().toString(), ".tmp");
+        try {
+            b.write(tmp);
+            try { // readable by every user of a shared cache, as the model file is (temporary files are private)
+                Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
+            } catch (UnsupportedOperationException e) {
+                // not a POSIX file system: its default permissions stay
+            }
+            try {
+                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+        System.err.printf("basis=auto: fitted in %.1f s: %d bytes of bases, %s%n", (System.nanoTime() - t0) / 1e9, b.bytes(), file);
     }
 }

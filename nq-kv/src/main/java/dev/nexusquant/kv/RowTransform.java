@@ -271,6 +271,32 @@ final class RowTransform {
         if (rope != null) rope.forward(k, off, pos);
     }
 
+    /**
+     * {@code n} stored key rows ([n][dim] at 0) back to the domain the engine appended, in place, as
+     * {@link #keyFromStorage} does row by row; with a KLT basis the rows are rebuilt by the basis's explicit matrix
+     * ({@link KltBasis#inverseRows}: only the coefficients a row stores are touched, in a vector kernel), the same rows
+     * to float rounding. What attention runs per stored key when keys are kept with RoPE undone.
+     *
+     * @param work [dim] scratch
+     */
+    void keysFromStorage(float[] k, int n, int[] pos, float[] work) {
+        if (keyKlt == null) {
+            for (int r = 0; r < n; r++) keyFromStorage(k, r * dim, pos[r]);
+            return;
+        }
+        keyKlt.inverseRows(k, 0, n, work);
+        for (int r = 0; r < n; r++) {
+            int off = r * dim;
+            if (keyScale != null) {
+                for (int c = 0; c < dim; c++) k[off + c] /= keyScale[c];
+            }
+            if (keyMean != null) {
+                for (int c = 0; c < dim; c++) k[off + c] += keyMean[c];
+            }
+            if (rope != null) rope.forward(k, off, pos[r]);
+        }
+    }
+
     /** A stored value row back, in place: rotate back, add the mean. */
     void valueFromStorage(float[] v, int off) {
         valueInverse(v, off);

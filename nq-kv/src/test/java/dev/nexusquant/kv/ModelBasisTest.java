@@ -3,6 +3,7 @@ package dev.nexusquant.kv;
 import dev.nexusquant.engine.gguf.GgmlType;
 import dev.nexusquant.engine.model.Model;
 import dev.nexusquant.engine.model.Session;
+import dev.nexusquant.engine.model.SessionRestoreException;
 import dev.nexusquant.engine.testing.RandomModel;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -51,7 +52,9 @@ class ModelBasisTest {
             assertTrue(e.getMessage().contains("basis=auto"), e.getMessage());
             KvCompression resolved = auto.forModel(model);
             Path file = ModelBasisCache.fileFor(model, true);
-            assertEquals(file.toString(), resolved.kltBasis());
+            assertEquals(file.toString(), resolved.kltBasisFile());
+            assertEquals("auto", resolved.kltBasis());
+            assertEquals(KvSpec.format(auto), KvSpec.format(resolved), "the spec keeps basis=auto, not the machine's path");
             assertTrue(Files.isRegularFile(file) && file.startsWith(cacheDir), file.toString());
             long modified = Files.getLastModifiedTime(file).toMillis();
             ModelBasis b = ModelBasis.load(file.toString());
@@ -61,14 +64,110 @@ class ModelBasisTest {
             ModelBasis direct = ModelBasis.fit(model, b.tokens(), ModelBasisCache.SEED, true);
             assertArrayEquals(direct.keys(1, 1).stored(), b.keys(1, 1).stored());
             // a second resolution reads the file: not fitted again
-            assertEquals(file.toString(), auto.forModel(model).kltBasis());
+            assertEquals(file.toString(), auto.forModel(model).kltBasisFile());
             assertEquals(modified, Files.getLastModifiedTime(file).toMillis());
+            assertTrue(resolved.forModel(model) == resolved, "resolving again changes nothing");
+            assertEquals(file.toString(), resolved.withMemoryBudget(64L << 20).kltBasisFile(), "a budget keeps the resolution");
+            assertEquals(null, resolved.toBuilder().kltBasis(basis.toString()).build().kltBasisFile(), "another basis drops it");
             // keys=post has a file of its own; settings without basis=auto are left as they are
-            assertTrue(KvSpec.parse("k=e8:2,rot=klt,basis=auto").forModel(model).kltBasis().endsWith("-post.klt"));
+            assertTrue(KvSpec.parse("k=e8:2,rot=klt,basis=auto").forModel(model).kltBasisFile().endsWith("-post.klt"));
             KvCompression plain = KvSpec.parse("balanced");
             assertTrue(plain.forModel(model) == plain);
             try (Session s = model.newSession(resolved)) {
                 s.forward(new int[]{1, 5, 9, 13, 2, 7, 3, 11}, 0, 8, false);
+            }
+            // every way in resolves it: a session opened with the unresolved settings, the model's default factory,
+            // the drop-in block with a memory budget
+            try (Session s = model.newSession(auto)) {
+                assertTrue(((CompressedKvCache) s.kvCache()).sharedBasis() == b);
+            }
+            var previous = model.setKvCacheFactory(auto);
+            try (Session s = model.newSession()) {
+                assertTrue(((CompressedKvCache) s.kvCache()).sharedBasis() == b);
+            } finally {
+                model.setKvCacheFactory(previous);
+            }
+            try (NexusQuant nq = NexusQuant.compress(model, auto.withMemoryBudget(64L << 20))) {
+                assertEquals(file.toString(), nq.config().kltBasisFile());
+                assertEquals(64L << 20, nq.config().memoryBudget());
+                try (Session s = model.newSession()) {
+                    s.forward(new int[]{1, 5, 9, 13}, 0, 4, false);
+                    assertTrue(((CompressedKvCache) s.kvCache()).sharedBasis() == b);
+                }
+            }
+        } finally {
+            if (before == null) System.clearProperty("nq.klt.cache");
+            else System.setProperty("nq.klt.cache", before);
+        }
+    }
+
+    /** A saved basis=auto session: its spec says auto; the restore finds (or fits) the model's bases and checks them. */
+    @Test
+    void autoBasisSessionRestoresWhereverTheBasesAreTheSameAndRefusesOthers() throws Exception {
+        String before = System.getProperty("nq.klt.cache");
+        try {
+            System.setProperty("nq.klt.cache", dir.resolve("restore-a").toString());
+            KvCompression auto = KvSpec.parse("k=e8:2,v=e8:2,rot=klt,keys=pre,center=kv,window=8,block=8,wprec=f16,basis=auto");
+            int[] prompt = new int[120];
+            for (int i = 0; i < prompt.length; i++) prompt[i] = 3 + (i * 53) % 400;
+            int[] next = {7, 9, 11};
+            byte[] saved;
+            float[][] expected = new float[next.length][];
+            try (Session s = model.newSession(auto)) {
+                s.forward(prompt, 0, prompt.length, false);
+                s.endOfPrompt();
+                assertTrue(s.kvCache().settings().contains("basis=auto"), s.kvCache().settings());
+                saved = s.toBytes();
+                for (int i = 0; i < next.length; i++) expected[i] = s.forward(new int[]{next[i]}, 0, 1, false);
+            }
+            // same machine: the cached bases
+            try (Session r = model.restore(saved)) {
+                for (int i = 0; i < next.length; i++) assertArrayEquals(expected[i], r.forward(new int[]{next[i]}, 0, 1, false));
+            }
+            // another machine (an empty basis cache): the restore fits the same bases and goes on bit for bit
+            Path other = dir.resolve("restore-b");
+            System.setProperty("nq.klt.cache", other.toString());
+            try (Session r = model.restore(saved)) {
+                assertTrue(Files.isRegularFile(ModelBasisCache.fileFor(model, true)), "fitted on restore");
+                for (int i = 0; i < next.length; i++) assertArrayEquals(expected[i], r.forward(new int[]{next[i]}, 0, 1, false));
+            }
+            // a machine whose bases for this model differ (fitted by another build): refused, naming both
+            Path foreign = dir.resolve("restore-c");
+            System.setProperty("nq.klt.cache", foreign.toString());
+            Files.createDirectories(foreign);
+            ModelBasis.fit(model, 150, 99, true).write(ModelBasisCache.fileFor(model, true));
+            long mine = ModelBasis.load(ModelBasisCache.fileFor(model, true).toString()).fingerprint();
+            long theirs = ModelBasis.load(ModelBasisCache.fileFor(model, true).toString().replace("restore-c", "restore-a")).fingerprint();
+            assertTrue(mine != theirs);
+            var e = assertThrows(SessionRestoreException.class, () -> model.restore(saved));
+            assertEquals(SessionRestoreException.Kind.FOREIGN_BASIS, e.kind());
+            assertTrue(e.getMessage().contains(String.format("%016x", mine)) && e.getMessage().contains(String.format("%016x", theirs)),
+                    e.getMessage());
+        } finally {
+            if (before == null) System.clearProperty("nq.klt.cache");
+            else System.setProperty("nq.klt.cache", before);
+        }
+    }
+
+    /** Two threads asking for a model's bases at once get one fit and the same file. */
+    @Test
+    void concurrentResolutionsFitOnce() throws Exception {
+        String before = System.getProperty("nq.klt.cache");
+        try {
+            Path cacheDir = dir.resolve("concurrent");
+            System.setProperty("nq.klt.cache", cacheDir.toString());
+            var pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+            try {
+                var a = pool.submit(() -> ModelBasisCache.resolve(model, false));
+                var b = pool.submit(() -> ModelBasisCache.resolve(model, false));
+                assertEquals(a.get(), b.get());
+            } finally {
+                pool.shutdown();
+            }
+            try (var files = Files.list(cacheDir)) {
+                // the bases and the lock file; no temporary file left behind
+                assertEquals(java.util.List.of(".klt", ".klt.lock"),
+                        files.map(p -> p.getFileName().toString()).map(n -> n.substring(n.indexOf(".klt"))).sorted().toList());
             }
         } finally {
             if (before == null) System.clearProperty("nq.klt.cache");

@@ -72,6 +72,34 @@ class InProcessModelsTest {
         assertThrows(IllegalArgumentException.class, () -> NexusQuantChatModel.builder().model(model).kvStore("nowhere:x").build());
     }
 
+    /**
+     * {@code basis=auto} through the builder, as a spec string (with a prefix store) and as an unresolved
+     * {@link KvCompression}: the model's KLT bases are fitted once into the configured basis cache and both answer alike.
+     */
+    @Test
+    void autoKltBasisThroughTheBuilder(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        String before = System.getProperty("nq.klt.cache");
+        System.setProperty("nq.klt.cache", dir.resolve("klt").toString());
+        String spec = "max,keys=pre,rot=klt,basis=auto";
+        try (var fromSpec = NexusQuantChatModel.builder().model(model).kv(spec).kvMemory("64M").temperature(0)
+                .maxTokens(8).kvStore("dir:" + dir.resolve("store")).prefixStore(true).build();
+             var fromConfig = NexusQuantChatModel.builder().model(model).kv(dev.nexusquant.kv.KvSpec.parse(spec)).kvMemory("64M")
+                .temperature(0).maxTokens(8).build()) {
+            try (var files = java.nio.file.Files.list(dir.resolve("klt"))) {
+                assertEquals(1, files.filter(p -> p.getFileName().toString().endsWith("-pre.klt")).count());
+            }
+            String prompt = "Once upon a time there was a little girl named Lily who loved to play in the park. ".repeat(3);
+            String a = fromSpec.chat(prompt), b = fromConfig.chat(prompt);
+            assertFalse(a.isEmpty());
+            assertEquals(a, b);
+            assertEquals(a, fromSpec.chat(prompt), "again through the prefix store");
+            assertTrue(fromSpec.service().config().kv().describe().contains("basis=auto"));
+        } finally {
+            if (before == null) System.clearProperty("nq.klt.cache");
+            else System.setProperty("nq.klt.cache", before);
+        }
+    }
+
     @Test
     void aSharedSystemMessageIsPrefilledOnceThroughThePrefixStore(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
         String system = "You tell short stories to children. ".repeat(4)

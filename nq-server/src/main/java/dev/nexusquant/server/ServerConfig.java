@@ -37,13 +37,14 @@ public record ServerConfig(String host, int port, KvCacheFactory kv, long kvMemo
 
     /**
      * The KV cache a {@code --kv} spec names for {@code model}: {@code none} (or empty) is the model's own dense cache,
-     * anything else a {@link dev.nexusquant.kv.KvSpec} (a preset such as {@code balanced}, or a full spec).
+     * anything else a {@link dev.nexusquant.kv.KvSpec} (a preset such as {@code balanced}, or a full spec), bound to
+     * the model ({@code basis=auto} finds or fits the model's own KLT bases here).
      *
      * @throws IllegalArgumentException naming what is wrong with the spec
      */
     public static KvCacheFactory kvCache(dev.nexusquant.engine.model.Model model, String spec) {
         if (spec == null || spec.isBlank() || spec.strip().equalsIgnoreCase("none")) return model.kvCacheFactory();
-        return dev.nexusquant.kv.KvSpec.parse(spec.strip());
+        return dev.nexusquant.kv.KvSpec.parse(spec.strip()).forModel(model); // basis=auto: fitted now, before serving
     }
 
     private static final int Json_MAX = (int) dev.nexusquant.server.api.Json.MAX_DOCUMENT;

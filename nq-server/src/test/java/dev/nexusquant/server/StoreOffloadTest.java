@@ -86,6 +86,45 @@ class StoreOffloadTest extends OnStories260K {
         }
     }
 
+    /**
+     * {@code basis=auto} in the server's settings: the pool fits the model's KLT bases once (into the configured basis
+     * cache), /v1/models names the spec with {@code basis=auto}, and a conversation offloaded and restored (the restore
+     * finds the same bases and checks their fingerprint) answers as one that never left.
+     */
+    @Test
+    void autoKltBasisSettingsServeOffloadAndRestore() throws Exception {
+        String before = System.getProperty("nq.klt.cache");
+        Path cache = dir.resolve("klt-cache");
+        System.setProperty("nq.klt.cache", cache.toString());
+        try {
+            KvCacheFactory kv = ServerConfig.kvCache(model, "max,keys=pre,rot=klt,basis=auto");
+            try (Stream<Path> files = Files.list(cache)) {
+                assertEquals(1, files.filter(p -> p.getFileName().toString().endsWith("-pre.klt")).count(), "fitted at configuration");
+            }
+            List<ConversationReuseTest.Turn> alone;
+            try (NqServer s = NqServer.start(model, TestServers.config(kv, 64L << 20))) {
+                assertTrue(TestServers.get(s, "/v1/models").body().contains("basis=auto"));
+                alone = chat(s, "a big tree", () -> { });
+            }
+            // the unresolved settings work as well: the pool resolves them for its model
+            KvCacheFactory unresolved = dev.nexusquant.kv.KvSpec.parse("max,keys=pre,rot=klt,basis=auto");
+            StoreOffloader off = new StoreOffloader(model, new DirectoryKvStore(dir.resolve("klt-store"), 1L << 30), 100);
+            try (NqServer s = NqServer.start(model, oneSlot(unresolved), off)) {
+                List<ConversationReuseTest.Turn> moved = chat(s, "a big tree", otherClient(s));
+                Map<String, Double> m = TestServers.metrics(s);
+                for (int t = 0; t < alone.size(); t++) {
+                    assertEquals(alone.get(t).answer(), moved.get(t).answer(), "turn " + t);
+                    assertEquals(alone.get(t).cached(), moved.get(t).cached(), "the restored cache continues: turn " + t);
+                }
+                assertEquals(2, m.get("nq_store_hits_total"), m.toString());
+                assertEquals(0, m.get("nq_store_failures_total"), m.toString());
+            }
+        } finally {
+            if (before == null) System.clearProperty("nq.klt.cache");
+            else System.setProperty("nq.klt.cache", before);
+        }
+    }
+
     @Test
     void throughRedisToo() throws Exception {
         String url = System.getenv("NQ_REDIS_URL");

@@ -22,8 +22,8 @@ import java.util.SplittableRandom;
  *
  * <p>Layout: [fp16 s], then per group with r_g &gt; 0 in order its stage codes (uint16 for E8P16, uint8 for E8Root8).
  * Encoding: three candidate scales around the row's variance-normalised rms, each quantized in full, the best kept,
- * then a least-squares refit of s kept when it lowers the error (as E8Codec does per row). Scalar code only (one
- * implementation: nothing to twin). Immutable and thread-safe.
+ * then a least-squares refit of s kept when it lowers the error (as E8Codec does per row). Encoding is scalar code;
+ * decoding runs {@link E8MixedKernels} (a vector kernel and its scalar twin, the same bits). Immutable and thread-safe.
  */
 public final class E8MixedCodec implements VectorCompressor {
 
@@ -36,11 +36,12 @@ public final class E8MixedCodec implements VectorCompressor {
     private static final double[] UNIT_DISTORTION = measureUnitDistortion();
 
     private final int dim;
-    private final int groups;
-    private final byte[] rates;     // [groups]
+    final int groups;
+    final byte[] rates;             // [groups]
     private final float[] sigma;    // [groups]
-    private final float[] step;     // [groups] sigma * RATIO[rate]
-    private final int[] codeAt;     // [groups] byte offset of the group's codes in a row
+    final float[] step;             // [groups] sigma * RATIO[rate]
+    final int[] codeAt;             // [groups] byte offset of the group's codes in a row
+    private final E8MixedKernels kernels;
     private final int bytes;
 
     /**
@@ -70,6 +71,28 @@ public final class E8MixedCodec implements VectorCompressor {
             at += r;
         }
         this.bytes = at;
+        this.kernels = E8MixedKernels.preferred();
+    }
+
+    private E8MixedCodec(E8MixedCodec c, E8MixedKernels kernels) {
+        this.dim = c.dim;
+        this.groups = c.groups;
+        this.rates = c.rates;
+        this.sigma = c.sigma;
+        this.step = c.step;
+        this.codeAt = c.codeAt;
+        this.bytes = c.bytes;
+        this.kernels = kernels;
+    }
+
+    /** The same codec decoding with the plain scalar kernel (the twin tests and benchmarks compare against). */
+    public E8MixedCodec scalar() {
+        return new E8MixedCodec(this, E8MixedKernels.SCALAR);
+    }
+
+    /** The name of the decode kernel in use: "vector" or "scalar". */
+    public String kernels() {
+        return kernels.name();
     }
 
     /** Mean squared error per value that rate r leaves on unit Gaussian data (rate 0: 1, nothing stored). */
@@ -259,28 +282,7 @@ public final class E8MixedCodec implements VectorCompressor {
     @Override
     public void decode(byte[] block, int blockOff, int index, float[] out, int outOff) {
         if (index != 0) throw new IndexOutOfBoundsException("E8MixedCodec: one vector per block, index " + index);
-        float s = Float.float16ToFloat((short) E8Codec.SHORT_LE.get(block, blockOff));
-        float[] p = new float[8];
-        for (int g = 0; g < groups; g++) {
-            int r = rates[g];
-            int o = outOff + 8 * g;
-            for (int i = 0; i < 8; i++) out[o + i] = 0f;
-            if (r == 0) continue;
-            int at = blockOff + codeAt[g];
-            for (int st = 0; st < stages(r); st++) {
-                Codebook b = book(r, st);
-                int c;
-                if (b == E8P16.INSTANCE) {
-                    c = E8Codec.code16(block, at);
-                    at += 2;
-                } else {
-                    c = block[at++] & 0xff;
-                }
-                b.decode(c, p, 0);
-                float w = s * step[g] * weight(r, st);
-                for (int i = 0; i < 8; i++) out[o + i] += w * p[i];
-            }
-        }
+        kernels.decode(this, block, blockOff, out, outOff);
     }
 
     @Override

@@ -27,9 +27,9 @@ final class VectorE8Kernels implements E8Kernels {
      * [256][8] E8P16 absolute values as float bits, lane 7 carrying the pattern's parity as its sign bit: XORed with
      * {@link #SIGN7}'s lane 7 (the parity of the seven stored signs) it gives the implied sign of coordinate 7.
      */
-    private static final int[] ABS_BITS = new int[256 * 8];
+    static final int[] ABS_BITS = new int[256 * 8];
     /** [128 stored sign bits][8] the float sign bit of lanes 0..6, and the parity of the seven signs in lane 7. */
-    private static final int[] SIGN7 = new int[128 * 8];
+    static final int[] SIGN7 = new int[128 * 8];
     private static final float[] R8 = E8Root8.INSTANCE.points;
 
     static {
@@ -50,7 +50,7 @@ final class VectorE8Kernels implements E8Kernels {
     }
 
     /** The E8P16 shift of a code: +1/4, or -1/4 when bit 15 is set (the bit moved to the float's sign). */
-    private static float shift(int code) {
+    static float shift(int code) {
         return Float.intBitsToFloat(0x3e800000 | (code & 0x8000) << 16);
     }
 

@@ -25,6 +25,7 @@ public final class KltBasis {
 
     private final HouseholderBasis basis;
     private final float[] sigma; // [rank / 8] standard deviation per value of each coded group
+    private volatile float[] columns; // [dim][dim] the explicit transform, made at the first inverseRows
     private final int reserve;   // bytes per row the basis takes out of every row budget
     private final Map<Integer, E8MixedCodec> codecs = new HashMap<>();
 
@@ -142,6 +143,34 @@ public final class KltBasis {
     /** y[off .. off+dim) := the row of coefficients y (Q y). */
     public void inverse(float[] y, int off) {
         basis.inverse(y, off);
+    }
+
+    /**
+     * Rows of coefficients back to rows, in place, by the explicit matrix of the transform ({@link KltKernels}: the
+     * vector kernels where the Vector API is used): the same rows as {@link #inverse} to float rounding, at
+     * {@code 2 c dim} flops per row for c nonzero coefficients. The matrix ([dim][dim] floats, 64 KiB at head_dim 128) is
+     * made at the first call and kept: heap derived from the basis, like the float copy of its reflectors.
+     *
+     * @param y    [n][dim] at {@code off}
+     * @param work [dim] scratch
+     */
+    public void inverseRows(float[] y, int off, int n, float[] work) {
+        KltKernels.preferred().inverse(columns(), basis.dim(), y, off, n, work);
+    }
+
+    /** [dim][dim] column j of Q (Q e_j) at {@code j * dim}, made once. */
+    float[] columns() {
+        float[] c = columns;
+        if (c == null) {
+            int dim = basis.dim();
+            c = new float[dim * dim];
+            for (int j = 0; j < dim; j++) {
+                c[j * dim + j] = 1f;
+                basis.inverse(c, j * dim);
+            }
+            columns = c; // a racing thread makes the same array: either may be kept
+        }
+        return c;
     }
 
     /**

@@ -17,7 +17,12 @@ public class StateFormatException extends IOException {
         /** A format version (of the container or of a codec) that this reader does not read. */
         UNSUPPORTED_VERSION,
         /** The state would need more memory than the reader allows. */
-        TOO_LARGE
+        TOO_LARGE,
+        /**
+         * The state was coded against data shared outside it (a per-model KLT basis) and the data this reader has for
+         * it differs: reading would decode the rows in the wrong coordinates.
+         */
+        FOREIGN_SHARED_DATA
     }
 
     private final Problem problem;

@@ -11,4 +11,14 @@ public interface KvCacheFactory {
     default String describe() {
         return getClass().getSimpleName();
     }
+
+    /**
+     * This factory bound to {@code model}: the same factory, unless its settings name something made from the model
+     * itself (a compressed cache with {@code basis=auto} finds or fits the model's own KLT bases here). Every place
+     * that creates caches for a model calls it once ({@link dev.nexusquant.engine.model.Model#newSession(KvCacheFactory)}
+     * does), so that such settings work wherever a factory is accepted.
+     */
+    default KvCacheFactory forModel(dev.nexusquant.engine.model.Model model) {
+        return this;
+    }
 }

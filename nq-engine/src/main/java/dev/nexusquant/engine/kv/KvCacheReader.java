@@ -22,4 +22,14 @@ public interface KvCacheReader {
      * @param settings what {@link KvCache#settings()} returned when the cache was saved
      */
     KvCache read(KvLayout layout, String settings, StateInput in) throws StateFormatException;
+
+    /**
+     * Reads a saved cache for {@code model} (what a session restore calls): as {@link #read(KvLayout, String, StateInput)}
+     * with the model's layout, for caches whose settings need nothing else; a cache whose settings name data made
+     * from the model (a compressed cache's per-model bases) finds or makes that data here and checks that it is the
+     * data the state was coded with ({@link StateFormatException.Problem#FOREIGN_SHARED_DATA} when it is not).
+     */
+    default KvCache read(dev.nexusquant.engine.model.Model model, String settings, StateInput in) throws StateFormatException {
+        return read(model.kvLayout(), settings, in);
+    }
 }

@@ -218,9 +218,9 @@ public final class Model implements AutoCloseable {
         return newSession(factory.get());
     }
 
-    /** A new session whose KV cache comes from {@code f}. */
+    /** A new session whose KV cache comes from {@code f} (bound to this model first: {@link KvCacheFactory#forModel}). */
     public Session newSession(KvCacheFactory f) {
-        return new Session(this, f.create(kvLayout()));
+        return new Session(this, f.forModel(this).create(kvLayout()));
     }
 
     /**

@@ -135,7 +135,7 @@ final class SessionFile {
                 if (vocab != model.config().vocabSize()) throw StateInput.corrupt("logits.count", vocab + " logits, the vocabulary has " + model.config().vocabSize());
                 logits = p.floats("logits", vocab);
             }
-            cache = reader.read(model.kvLayout(), info.cacheSettings(), p);
+            cache = reader.read(model, info.cacheSettings(), p);
             p.expectEnd("payload");
             if (cache.tokensSeen() != info.tokens().length) {
                 throw StateInput.corrupt("cache.tokensSeen", "the cache holds " + cache.tokensSeen() + " tokens, the header names "
@@ -167,6 +167,7 @@ final class SessionFile {
             case CORRUPT -> SessionRestoreException.Kind.CORRUPT;
             case UNSUPPORTED_VERSION -> SessionRestoreException.Kind.UNSUPPORTED_VERSION;
             case TOO_LARGE -> SessionRestoreException.Kind.TOO_LARGE;
+            case FOREIGN_SHARED_DATA -> SessionRestoreException.Kind.FOREIGN_BASIS;
         };
         return new SessionRestoreException(k, e.getMessage(), e);
     }

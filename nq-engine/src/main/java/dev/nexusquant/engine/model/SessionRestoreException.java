@@ -21,7 +21,12 @@ public class SessionRestoreException extends IOException {
         /** The cache state's type has no reader here (for a compressed cache: nq-kv is not on the class path). */
         UNKNOWN_CACHE_TYPE,
         /** Restoring would need more memory than allowed. */
-        TOO_LARGE
+        TOO_LARGE,
+        /**
+         * The cache was coded with per-model data kept outside the session (a compressed cache's per-model KLT bases)
+         * and the data found here for the model differs (the message names both).
+         */
+        FOREIGN_BASIS
     }
 
     private final Kind kind;

@@ -77,7 +77,7 @@ public final class ConversationPool implements AutoCloseable {
                             ConversationOffloader offloader, long admissionWaitMs, PrefixStore prefixes) {
         if (maxSessions < 1) throw new IllegalArgumentException("max sessions must be at least 1");
         this.model = model;
-        this.sizer = new CacheSizer(factory, model.kvLayout());
+        this.sizer = new CacheSizer(factory.forModel(model), model.kvLayout()); // basis=auto: the model's bases, found or fitted now
         this.budget = new KvMemoryBudget(kvMemory);
         this.maxSessions = maxSessions;
         this.offloader = offloader;

@@ -86,6 +86,7 @@ public final class PrefixStore {
      */
     public Prefilled prefill(KvCacheFactory factory, int[] tokens) {
         if (tokens.length == 0) throw new IllegalArgumentException("the prompt is empty");
+        factory = factory.forModel(model); // settings made from the model (basis=auto) are resolved once here
         KvLayout layout = model.kvLayout();
         ChunkKeys keys = new ChunkKeys(modelIdentity, factory.describe(), chunkTokens);
         List<String> problems = new ArrayList<>();

@@ -1,0 +1,78 @@
+package dev.nexusquant.codec.klt;
+
+import dev.nexusquant.vector.Vectorization;
+import org.junit.jupiter.api.Test;
+
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * The explicit inverse of a KLT basis ({@link KltBasis#inverseRows}): the vector kernel gives its scalar twin's bits,
+ * and both give the rows the reflectors give ({@link KltBasis#inverse}) to float rounding, on seeded random bases and
+ * rows whose trailing coefficients are zero as a mixed-rate codec leaves them (and on rows with scattered zeros).
+ */
+class KltKernelsTest {
+
+    /** A basis fitted to random correlated rows (a random mixing of Gaussians with decaying variances). */
+    static KltBasis randomBasis(SplittableRandom rnd, int dim) {
+        int n = 4 * dim;
+        float[] mix = new float[dim * dim];
+        for (int i = 0; i < mix.length; i++) mix[i] = (float) rnd.nextGaussian();
+        float[] x = new float[n * dim];
+        for (int r = 0; r < n; r++) {
+            for (int j = 0; j < dim; j++) {
+                double z = rnd.nextGaussian() * Math.pow(0.8, j);
+                for (int i = 0; i < dim; i++) x[r * dim + i] += (float) (z * mix[j * dim + i]);
+            }
+        }
+        return KltBasis.fit(x, n, dim, 0, 0);
+    }
+
+    static float[] rows(SplittableRandom rnd, int n, int dim) {
+        float[] y = new float[n * dim];
+        for (int r = 0; r < n; r++) {
+            int coded = 8 * rnd.nextInt(dim / 8 + 1);
+            for (int j = 0; j < coded; j++) y[r * dim + j] = rnd.nextInt(5) == 0 ? 0f : (float) (rnd.nextGaussian() * 3);
+        }
+        return y;
+    }
+
+    @Test
+    void matchesTheReflectors() {
+        SplittableRandom rnd = new SplittableRandom(21);
+        for (int dim : new int[]{8, 16, 24, 64, 128}) {
+            KltBasis b = randomBasis(rnd, dim);
+            int n = 7;
+            float[] y = rows(rnd, n, dim);
+            float[] fast = y.clone(), slow = y.clone();
+            b.inverseRows(fast, 0, n, new float[dim]);
+            double scale = 0;
+            for (float v : y) scale = Math.max(scale, Math.abs(v));
+            for (int r = 0; r < n; r++) b.inverse(slow, r * dim);
+            for (int i = 0; i < fast.length; i++) {
+                assertEquals(slow[i], fast[i], 1e-5 * Math.max(1, scale), "dim " + dim + " value " + i);
+            }
+        }
+    }
+
+    @Test
+    void vectorKernelGivesTheScalarTwinsBits() {
+        assumeTrue(Vectorization.enabled(), "Vector API not available");
+        SplittableRandom rnd = new SplittableRandom(22);
+        assertEquals("vector", KltKernels.preferred().name());
+        for (int trial = 0; trial < 40; trial++) {
+            int dim = 8 * (1 + rnd.nextInt(20));
+            KltBasis b = randomBasis(rnd, dim);
+            int n = 1 + rnd.nextInt(9), off = rnd.nextInt(3);
+            float[] y = new float[off + n * dim];
+            System.arraycopy(rows(rnd, n, dim), 0, y, off, n * dim);
+            float[] v = y.clone(), s = y.clone();
+            KltKernels.preferred().inverse(b.columns(), dim, v, off, n, new float[dim]);
+            KltKernels.SCALAR.inverse(b.columns(), dim, s, off, n, new float[dim]);
+            assertArrayEquals(s, v, "trial " + trial + " dim " + dim);
+        }
+    }
+}
