@@ -27,12 +27,14 @@ final class Presets {
      * 16-row window held 16 to 32 fp16 rows during generation, a quarter of a head's budget at 17x).
      */
     static final String HIGH = "k=e8:4,v=e8:3,window=0,age=192,block=16" + COMMON + ",ratio=10";
-    /** 17x: young rows (128) at E8 4/3 bits, no fp16 window. */
-    static final String BALANCED = "k=e8:4,v=e8:3,window=0,age=128,block=16" + COMMON + ",ratio=17";
     /**
-     * 33x: young rows (64) at E8 3/2 bits, no fp16 window, blocks of 4: the budget counts the fp16 staging block that
-     * generation fills (block rows: 4 KB of a 7.9 KB head budget with 16 rows on nq-ref-27m), and 4 rows leave the
-     * plan 12 more rows' worth of bytes.
+     * 17x: young rows (128) at E8 4/3 bits, no fp16 window, blocks of 4: the budget counts the fp16 staging block
+     * that generation fills (block rows), and 4 rows instead of 16 leave the plan 12 more rows' worth of bytes.
+     */
+    static final String BALANCED = "k=e8:4,v=e8:3,window=0,age=128,block=4" + COMMON + ",ratio=17";
+    /**
+     * 33x: young rows (64) at E8 3/2 bits, no fp16 window, blocks of 4 (16 staged fp16 rows took 4 KB of a 7.9 KB
+     * head budget on nq-ref-27m).
      */
     static final String MAX = "k=e8:3,v=e8:2,window=0,age=64,block=4" + COMMON + ",ratio=33";
 

@@ -125,7 +125,8 @@ class MemoryBudgetTest {
             KvStats s = c.stats();
             // while the prompt comes in pieces its staging room and young rows take much of the budget, which the
             // prompt's end frees and generation's aging rows fill; where the preset's ratio asks for less, it holds
-            long wanted = Math.min((long) (s.fp16Bytes() / q.config().ratio()), budget * 45 / 100);
+            // (held bytes count the staging block's capacity whole: 16 fp16 rows a head with block=16, 4 with block=4)
+            long wanted = Math.min((long) (s.fp16Bytes() / q.config().ratio()), budget * 35 / 100);
             long wantedAtPromptEnd = Math.min((long) (s.fp16Bytes() * 2000 / 2300 / q.config().ratio()), budget * 15 / 100);
             assertTrue(held[0] >= wantedAtPromptEnd * 9 / 10, q + " spends the budget at the prompt's end: " + held[0] + " of " + budget);
             assertTrue(held[1] >= wanted * 9 / 10, q + " spends the budget after generating: " + held[1] + " of " + budget
