@@ -1,7 +1,6 @@
 package dev.nexusquant.kv;
 
 import dev.nexusquant.codec.hadamard.HadamardRotation;
-import dev.nexusquant.codec.rope.Rope;
 import dev.nexusquant.codec.rope.RopeParams;
 import dev.nexusquant.engine.kv.KvLayout;
 import dev.nexusquant.engine.kv.RopeSpec;
@@ -28,20 +27,13 @@ final class Transforms {
         };
     }
 
-    /** The codec's exact RoPE (stage 3) with the model's parameters. */
+    /**
+     * The codec's RoPE (stage 3) with the model's parameters, its cosines and sines from tables by angle addition
+     * ({@link RopeAngles}: agrees with the exact {@code Rope} to float rounding, without a sine and cosine per pair and
+     * call), shared by the caches of the process.
+     */
     static PositionalRotation rope(KvLayout layout) {
-        Rope r = new Rope(params(layout.rope()), layout.headDim());
-        return new PositionalRotation() {
-            @Override
-            public void forward(float[] x, int off, int pos) {
-                r.forward(x, off, pos);
-            }
-
-            @Override
-            public void inverse(float[] x, int off, int pos) {
-                r.inverse(x, off, pos);
-            }
-        };
+        return RopeAngles.of(params(layout.rope()), layout.headDim());
     }
 
     static RopeParams params(RopeSpec s) {
