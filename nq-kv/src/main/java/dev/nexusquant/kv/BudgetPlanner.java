@@ -58,6 +58,7 @@ final class BudgetPlanner {
         int[] oldRows = new int[layers * kvHeads];
         int[] sinkRows = new int[layers * kvHeads];
         long[] headFixed = new long[layers * kvHeads];
+        RowTransform[] planned = new RowTransform[layers * kvHeads]; // each head's transform as the plan fitted it
         for (int l = 0; l < layers; l++) {
             for (int h = 0; h < kvHeads; h++) {
                 HeadState hd = heads[l][h];
@@ -77,6 +78,7 @@ final class BudgetPlanner {
                 hd.window.values(0, rows, v, 0);
                 int[] pos = hd.windowPositions(rows);
                 RowTransform t = hd.transform.unfitted();
+                planned[i] = t;
                 float[] kd = Arrays.copyOf(k, Math.max(1, cand) * dim);
                 t.toKeyDomain(kd, cand, pos);
                 PromptQueryRing ring = hd.hasPromptQueries() ? hd.promptQueries : null;
@@ -162,8 +164,9 @@ final class BudgetPlanner {
                 int i = l * kvHeads + h;
                 BudgetAllocator.Option o = chosen[i];
                 heads[l][h].plan = new HeadPlan(l, h, Math.max(o.keep(), sinkRows[i]), oldRows[i],
-                        BudgetAllocator.KEY_CODECS[o.keyCodec()], BudgetAllocator.VALUE_CODECS[o.valueCodec()],
-                        kcs[o.keyCodec()], vcs[o.valueCodec()], o.bytes(), o.error(),
+                        BudgetAllocator.keyCodecs(cfg)[o.keyCodec()], BudgetAllocator.VALUE_CODECS[o.valueCodec()],
+                        kcs[o.keyCodec()], vcs[o.valueCodec()], planned[i].keyCodec(kcs[o.keyCodec()]),
+                        planned[i].valueCodec(vcs[o.valueCodec()]), o.bytes(), o.error(),
                         (long) Math.floor((headFixed[i] + o.bytes()) * scale), cache.seenTokens());
             }
         }
