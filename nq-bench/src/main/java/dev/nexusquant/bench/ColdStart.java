@@ -21,9 +21,14 @@ import java.util.concurrent.TimeUnit;
  * the launcher's startup cache when the setting uses one). Prints per setting the medians, the spread (min-max), the
  * cold/warm ratio of the medians and the load averages seen.
  *
+ * <p>With {@code --cpu}, each round also runs the cold command once more with {@code --json} and reads the CPU time the
+ * whole process had used when its first token came ({@code process_cpu_seconds_at_first_token}: every thread, the
+ * JIT's compilers and the GC included) and the model's load time: on a loaded machine the wall-clock times spread
+ * 2x from round to round, the CPU a cold start spends much less.
+ *
  * <pre>
  * java -cp nq-bench/target/benchmarks.jar dev.nexusquant.bench.ColdStart --nq ./nq --model model/default.gguf \
- *      --prompt-file PROMPT.txt [--tokens 4] [--rounds 5] [--setting 'NAME|ENV=VALUE|ENV=VALUE'] ...
+ *      --prompt-file PROMPT.txt [--tokens 4] [--rounds 5] [--cpu] [--setting 'NAME|ENV=VALUE|ENV=VALUE'] ...
  * </pre>
  * A setting names environment variables for the launcher, e.g. {@code 'aot|NQ_AOT=on'} or
  * {@code 'plain|NQ_AOT=off|NQ_JAVA_OPTS=-Dnq.threads=1'}; without any, one setting {@code default} runs.
@@ -47,10 +52,15 @@ public final class ColdStart {
     public static void main(String[] args) throws Exception {
         String nq = "./nq", model = null, promptFile = null;
         int tokens = 4, rounds = 5;
+        boolean cpu = false;
         List<Setting> settings = new ArrayList<>();
         List<String> extra = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
+            if (a.equals("--cpu")) {
+                cpu = true;
+                continue;
+            }
             if (i + 1 >= args.length) throw new IllegalArgumentException("missing value after " + a);
             String v = args[++i];
             switch (a) {
@@ -75,6 +85,7 @@ public final class ColdStart {
         }
         int n = settings.size();
         double[][] cold = new double[n][rounds], warm = new double[n][rounds];
+        double[][] coldCpu = new double[n][rounds], load = new double[n][rounds];
         List<List<String>> loads = new ArrayList<>();
         for (int i = 0; i < n; i++) loads.add(new ArrayList<>());
         for (int r = 0; r < rounds; r++) {
@@ -83,8 +94,14 @@ public final class ColdStart {
                 loads.get(i).add(PeerComparison.loadAverage());
                 cold[i][r] = cold(base, s);
                 warm[i][r] = warm(base, s);
-                System.out.printf(Locale.ROOT, "  round %d %s: cold %.3f s, warm %.3f s (load %s)%n", r + 1, s.name(),
-                        cold[i][r], warm[i][r], loads.get(i).getLast());
+                if (cpu) {
+                    String json = coldJson(base, s);
+                    coldCpu[i][r] = PeerComparison.number(json, "\"process_cpu_seconds_at_first_token\":([0-9.Ee-]+)");
+                    load[i][r] = PeerComparison.number(json, "\"model_load_seconds\":([0-9.Ee-]+)");
+                }
+                System.out.printf(Locale.ROOT, "  round %d %s: cold %.3f s, warm %.3f s%s (load %s)%n", r + 1, s.name(),
+                        cold[i][r], warm[i][r], cpu ? String.format(Locale.ROOT, ", cold CPU %.2f s (model load %.3f s)",
+                                coldCpu[i][r], load[i][r]) : "", loads.get(i).getLast());
             }
         }
         System.out.println("| setting | cold first token s (median, min-max) | warm first token s (median, min-max) | cold / warm | load |");
@@ -93,6 +110,15 @@ public final class ColdStart {
             double c = EngineBench.median(cold[i].clone()), w = EngineBench.median(warm[i].clone());
             System.out.printf(Locale.ROOT, "| %s | %.3f (%.3f-%.3f) | %.3f (%.3f-%.3f) | **%.2fx** | %s |%n", settings.get(i).name(),
                     c, min(cold[i]), max(cold[i]), w, min(warm[i]), max(warm[i]), c / w, String.join(",", loads.get(i)));
+        }
+        if (cpu) {
+            System.out.println("| setting | cold: CPU s at the first token (median, min-max) | cold: model load s (median, min-max) |");
+            System.out.println("|---|---:|---:|");
+            for (int i = 0; i < n; i++) {
+                System.out.printf(Locale.ROOT, "| %s | %.2f (%.2f-%.2f) | %.3f (%.3f-%.3f) |%n", settings.get(i).name(),
+                        EngineBench.median(coldCpu[i].clone()), min(coldCpu[i]), max(coldCpu[i]),
+                        EngineBench.median(load[i].clone()), min(load[i]), max(load[i]));
+            }
         }
     }
 
@@ -110,6 +136,21 @@ public final class ColdStart {
         finish(p, base);
         if (Double.isNaN(first)) throw new IllegalStateException(s.name() + ": the cold run printed nothing");
         return first;
+    }
+
+    /** The {@code --json} output of one more cold run (a new process; its timings are the CLI's own). */
+    static String coldJson(List<String> base, Setting s) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(base);
+        cmd.add("--json");
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD);
+        pb.environment().putAll(s.env());
+        Process p = pb.start();
+        String out;
+        try (InputStream in = p.getInputStream()) {
+            out = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        }
+        finish(p, cmd);
+        return out;
     }
 
     /** The CLI's own time to first token of the timed generation after an untimed one in the same process. */

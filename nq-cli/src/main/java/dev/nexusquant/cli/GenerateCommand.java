@@ -91,7 +91,9 @@ public final class GenerateCommand extends ModelCommand {
         String text = promptText();
         GenerationOptions opts = new GenerationOptions(maxTokens, temperature, topP,
                 seed != null ? seed : System.nanoTime(), true);
+        long l0 = System.nanoTime();
         try (Model model = modelOption.load()) {
+            double loadSeconds = (System.nanoTime() - l0) / 1e9;
             if (warmup) {
                 try (Session s = model.newSession(kv.factory(model))) {
                     model.generate(s, text, opts, (id, piece) -> { });
@@ -118,8 +120,10 @@ public final class GenerateCommand extends ModelCommand {
                             .put("prefill_tokens_per_second", r.prefillTokensPerSecond())
                             .put("time_to_first_token_seconds", (echo.firstTokenNanos() - t0) / 1e9)
                             .put("process_time_to_first_token_seconds", ProcessClock.secondsSinceStart(echo.firstTokenMillis()))
+                            .put("process_cpu_seconds_at_first_token", echo.firstTokenCpuSeconds())
                             .putAll(decodeJson(r))
                             .put("warmup", warmup)
+                            .put("model_load_seconds", loadSeconds)
                             .put("threads", dev.nexusquant.engine.tensor.Parallel.threads())
                             .put("kv_cache", kv.factory(model).describe())
                             .put("kv_bytes", r.kvStats().bytes())
@@ -281,6 +285,7 @@ public final class GenerateCommand extends ModelCommand {
         private final PrintWriter out;
         private long first;
         private long firstMillis;
+        private double firstCpu = Double.NaN;
 
         Echo(PrintWriter out) {
             this.out = out;
@@ -291,6 +296,7 @@ public final class GenerateCommand extends ModelCommand {
             if (first == 0) {
                 first = System.nanoTime();
                 firstMillis = System.currentTimeMillis();
+                firstCpu = ProcessClock.cpuSeconds();
             }
             if (!json && !piece.isEmpty()) {
                 out.print(piece);
@@ -301,6 +307,11 @@ public final class GenerateCommand extends ModelCommand {
         /** The wall clock (ms since the epoch) when the first token arrived, or now when none did. */
         long firstTokenMillis() {
             return firstMillis == 0 ? System.currentTimeMillis() : firstMillis;
+        }
+
+        /** CPU seconds of the whole process (every thread: JIT compilers, GC) when the first token arrived, or NaN. */
+        double firstTokenCpuSeconds() {
+            return firstCpu;
         }
 
         /** When the first token arrived, or now when none did. */

@@ -17,4 +17,12 @@ final class ProcessClock {
                 .map(start -> (epochMillis - start.toEpochMilli()) / 1e3)
                 .orElse(Double.NaN);
     }
+
+    /**
+     * CPU time this process has used so far, all threads together (the JIT's compiler threads and the GC included), in
+     * seconds, or NaN where the operating system does not tell.
+     */
+    static double cpuSeconds() {
+        return ProcessHandle.current().info().totalCpuDuration().map(d -> d.toNanos() / 1e9).orElse(Double.NaN);
+    }
 }

@@ -51,6 +51,12 @@ class CliTest {
         assertEquals(1, json.lines().count());
         assertTrue(json.contains("\"prefill_tokens_per_second\":") && json.contains("\"decode_tokens_per_second\":"), json);
         assertTrue(json.contains("\"generated_tokens\":20"), json);
+        // the cold-start breakdown: the model's load and the CPU the whole process had used at the first token (this
+        // JVM ran other tests before: more than this command's own, but never less than the load took on this thread)
+        double load = Double.parseDouble(field(json, "model_load_seconds"));
+        double cpu = Double.parseDouble(field(json, "process_cpu_seconds_at_first_token"));
+        assertTrue(load > 0 && load < 60, json);
+        assertTrue(cpu > 0, json);
         // same seed, same text
         Result again = run("generate", "--model", model, "--prompt", "Once upon a time", "--temperature", "0.8",
                 "--seed", "42", "--max-tokens", "20", "--json");

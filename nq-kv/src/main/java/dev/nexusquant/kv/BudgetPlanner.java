@@ -21,6 +21,10 @@ import java.util.function.IntToLongFunction;
  * full-precision staging block that generation fills ({@code window + block} rows at the window's precision) is counted
  * from the start, so that the first generated tokens do not push the cache above its target (with 16 staged fp16 rows
  * against a 17x budget of an 870-token prompt, they would take it from 17.0x to 13.1x until rows age).
+ *
+ * <p>Under a memory budget ({@link CompressedKvCache#memoryTarget()}) the target is also at most what the budget
+ * leaves, and a prompt too large to stage whole is compressed in pieces: the planner runs again for each piece and
+ * for the prompt's end, counting what the earlier pieces hold and the room the heads keep to stage the next piece.
  */
 final class BudgetPlanner {
 
@@ -52,7 +56,9 @@ final class BudgetPlanner {
         VectorCompressor[] kcs = codecs.allocatorKeys();
         VectorCompressor[] vcs = codecs.allocatorValues();
         long target = (long) Math.floor(cache.seenTokens() * (double) layout.fp16BytesPerToken() / cfg.ratio());
+        long stagingRoom = 0; // a prompt coming in pieces: the room its heads keep to stage the next piece
         long fixed = 0;
+        boolean pieces = cache.promptInPieces(); // planning a piece of a prompt, or its end after pieces
         List<List<BudgetAllocator.Option>> options = new ArrayList<>();
         List<IntToLongFunction[][]> byteFns = new ArrayList<>();
         int[] oldRows = new int[layers * kvHeads];
@@ -77,23 +83,34 @@ final class BudgetPlanner {
                 float[] v = new float[rows * dim];
                 hd.window.values(0, rows, v, 0);
                 int[] pos = hd.windowPositions(rows);
-                RowTransform t = hd.transform.unfitted();
+                // a later piece of a prompt compressed as it comes is priced with the transform already fitted
+                boolean later = !hd.segments.isEmpty();
+                RowTransform t = later ? hd.transform : hd.transform.unfitted();
                 planned[i] = t;
                 float[] kd = Arrays.copyOf(k, Math.max(1, cand) * dim);
                 t.toKeyDomain(kd, cand, pos);
                 PromptQueryRing ring = hd.hasPromptQueries() ? hd.promptQueries : null;
                 VectorCompressor ky = codecs.keys(l), vy = codecs.values(l);
-                t.fit(kd, Arrays.copyOf(v, Math.max(1, cand) * dim), cand, ring == null ? null : ring.toFloats(),
-                        ring == null ? 0 : ring.held() * group, kltRowBudget(ky, vy, kcs, vcs, old < cand),
-                        kltRows(target / ((long) layers * kvHeads), hd.window.bytesFor(rows - cand), old, cand - old, ky, vy, kcs, vcs));
-                if (cfg.kltKeys() || cfg.kltValues()) {
+                if (!later) {
+                    t.fit(kd, Arrays.copyOf(v, Math.max(1, cand) * dim), cand, ring == null ? null : ring.toFloats(),
+                            ring == null ? 0 : ring.held() * group, kltRowBudget(ky, vy, kcs, vcs, old < cand),
+                            kltRows(target / ((long) layers * kvHeads), hd.window.bytesFor(rows - cand), old, cand - old, ky, vy, kcs, vcs));
+                }
+                if (!later && (cfg.kltKeys() || cfg.kltValues())) {
                     // the prompt bases' bytes are counted here, beside the rows; the first compression codes with them
                     t.chargeBasesApart();
                     hd.transform.adoptPlanned(t);
                 }
                 long fixed0 = fixed;
                 int staged = cache.frozen() ? rows - cand : Math.max(rows - cand, cfg.window() + cfg.block());
-                fixed += hd.window.bytesFor(staged) + t.bytes();
+                long window = hd.window.bytesFor(staged);
+                // a prompt coming in pieces: the head keeps its staging room until the prompt's end
+                if (cache.promptInPieces() && hd.window.bytes() > window) {
+                    stagingRoom += hd.window.bytes() - window;
+                    window = hd.window.bytes();
+                }
+                fixed += window + t.bytes() + hd.segments.bytes(); // (segments: the pieces already compressed)
+                pieces |= later;
                 // young rows: kept whole at the young codecs, in blocks, each with its attention-mass accumulator
                 // (with rot=klt the codecs are the head's rates by variance in the same bytes per row)
                 ky = t.keyCodec(ky);
@@ -151,6 +168,10 @@ final class BudgetPlanner {
                         rank, sinks, keyDec, valueDec, youngK, youngV, qs, qpos, nq, fns), cache.kernels()));
             }
         }
+        if (cache.memoryTarget()) {
+            // a piece of a prompt that comes in pieces: the room kept to stage the next piece comes on top
+            target = Math.min(target + stagingRoom, cache.memoryRoom());
+        }
         long budget = target - fixed;
         BudgetAllocator.Option[] chosen = BudgetAllocator.choose(options, oldRows, budget,
                 (i, o) -> byteFns.get(i)[o.keyCodec()][o.valueCodec()].applyAsLong(o.keep()));
@@ -158,7 +179,9 @@ final class BudgetPlanner {
         // short for the target (young rows and the window alone above it), so that aging brings the ratio back
         long total = 0;
         for (int i = 0; i < chosen.length; i++) total += headFixed[i] + chosen[i].bytes();
-        double scale = total > target ? (double) Math.max(0, target) / total : 1.0;
+        // (a piece of a prompt may have no old rows to spend the target on: its heads get their share of it all the
+        // same, for the rows that age later)
+        double scale = total > target || (pieces && total > 0) ? (double) Math.max(0, target) / total : 1.0;
         for (int l = 0; l < layers; l++) {
             for (int h = 0; h < kvHeads; h++) {
                 int i = l * kvHeads + h;
@@ -170,6 +193,7 @@ final class BudgetPlanner {
                         (long) Math.floor((headFixed[i] + o.bytes()) * scale), cache.seenTokens());
             }
         }
+        cache.plansChanged();
     }
 
     /**

@@ -48,6 +48,7 @@ final class CompressedKvCache implements KvCache {
     private final CompressedAttention attention;
     private final HeadState[][] heads; // [layers][kvHeads]
     private final PositionalRotation queryRope; // the model's RoPE, for policies that move queries in position; or null
+    private final long windowTokenBytes; // bytes of one token's rows at the window's precision, every head counted
 
     private long seen;            // tokens appended to layer 0
     private int lastPosition = -1;
@@ -56,6 +57,9 @@ final class CompressedKvCache implements KvCache {
     private boolean frozen;       // freeze(): rows appended later stay in full precision, nothing is compressed again
     private boolean closed;
     private KvStats closedStats;
+    private boolean promptEnding; // endOfPrompt() is compressing the first prompt's last rows
+    private boolean pieceDue;     // the prompt's rows staged so far are compressed before this batch joins them
+    private long planTotal = -1;  // sum of the heads' plan budgets (see headCap), -1 until counted
 
     CompressedKvCache(KvLayout layout, KvCompression cfg) {
         this.layout = layout;
@@ -99,7 +103,57 @@ final class CompressedKvCache implements KvCache {
                 row[h] = hd;
             }
         }
+        this.windowTokenBytes = (long) layout.layers() * layout.kvHeads() * heads[0][0].window.bytesFor(1);
         account.check(0);
+    }
+
+    /**
+     * Whether the memory budget is a target the allocator spends (a ratio target and a memory budget): the prompt is
+     * compressed as it comes once what the cache holds with its staged rows would pass three quarters of the budget
+     * (or the staging limit), each piece planned against
+     * what the cache already holds, and rows that age are cut to keep every head within its share of the budget, so
+     * the cache never holds more than the budget (the ratio rises above the target instead). Without a ratio target
+     * the budget is a hard limit only ({@link KvMemoryExceededException}).
+     */
+    boolean memoryTarget() {
+        return cfg.memoryBudget() > 0 && cfg.ratio() > 0;
+    }
+
+    /**
+     * Bytes the heads may hold under a memory target: the budget less a 1/64 margin and the prompt's observation
+     * queries while they are held (the room a head keeps to stage the prompt's next piece is its own, see
+     * {@link BudgetPlanner}).
+     */
+    long memoryRoom() {
+        long rings = 0;
+        for (HeadState[] row : heads) {
+            for (HeadState hd : row) if (hd.promptQueries != null) rings += hd.promptQueries.bytes();
+        }
+        return Math.max(0, cfg.memoryBudget() - cfg.memoryBudget() / 64 - rings);
+    }
+
+    /** Whether the first prompt is coming in pieces under a memory target (its last piece not yet arrived). */
+    boolean promptInPieces() {
+        return memoryTarget() && !prompted && !promptEnding;
+    }
+
+    /**
+     * The most a head may hold under a memory target: its plan's share of {@link #memoryRoom()} (the plans' budgets
+     * in proportion); unbounded without one.
+     */
+    long headCap(HeadPlan plan) {
+        if (!memoryTarget()) return Long.MAX_VALUE;
+        if (planTotal < 0) {
+            long t = 0;
+            for (HeadState[] row : heads) for (HeadState hd : row) if (hd.plan != null) t += hd.plan.budget();
+            planTotal = t;
+        }
+        return planTotal == 0 ? 0 : (long) Math.floor(plan.budget() * (double) memoryRoom() / planTotal);
+    }
+
+    /** The plans changed (BudgetPlanner): their budgets are summed again when a cap is next asked for. */
+    void plansChanged() {
+        planTotal = -1;
     }
 
     @Override
@@ -199,6 +253,7 @@ final class CompressedKvCache implements KvCache {
             }
         }
         int kvDim = layout.kvDim();
+        if (layer == 0 && !prompted) pieceDue = pieceDue(n);
         for (int h = 0; h < layout.kvHeads(); h++) {
             HeadState hd = heads[layer][h];
             if (frozen && prompted) {
@@ -208,27 +263,14 @@ final class CompressedKvCache implements KvCache {
                 while (hd.window.count() >= cfg.window() + cfg.block()) {
                     compress(layer, hd, cfg.block(), false);
                 }
-                if (codecs.aging()) {
-                    // the newest row held: the window's, or (window=0, all compressed) the one before this append
-                    int newestHeld = hd.window.count() > 0 ? hd.window.position(hd.window.count() - 1) : positions[0] - 1;
-                    int limit = newestHeld - cfg.ageAfter();
-                    if (hd.plan != null) {
-                        HeadPlan pl = hd.plan;
-                        hd.segments.age(limit, (rows, seg, positionBytes) -> pl.keepCount(rows, positionBytes, seen,
-                                        headBytes(hd) - seg.bytes() - (seg.mass() == null ? 0 : seg.mass().bytes())),
-                                hd.transform.keyCodec(pl.keyCodec()), hd.transform.valueCodec(pl.valueCodec()), cfg.eviction().sinks(),
-                                (received, stored, rows) -> cfg.eviction().agingScores(received, stored, rows, dim),
-                                evictAtAging() && !cfg.eviction().agingAttention());
-                    } else {
-                        hd.segments.age(limit, (rows, seg, positionBytes) -> cfg.eviction().keepCount(rows), hd.transform.keyCodec(codecs.agedKeys(layer)),
-                                hd.transform.valueCodec(codecs.agedValues(layer)), 0,
-                                (received, stored, rows) -> cfg.eviction().agingScores(received, stored, rows, dim),
-                                evictAtAging() && !cfg.eviction().agingAttention());
-                    }
-                }
-            } else if (hd.window.count() + n > cfg.stagingLimit() && hd.window.count() > cfg.window()) {
-                // a prompt longer than the staging limit is compressed as it comes
+                if (codecs.aging()) ageRows(layer, hd, positions[0]);
+            } else if (pieceDue && hd.window.count() > cfg.window()) {
+                // a prompt longer than the staging limit is compressed as it comes; under a memory target each piece
+                // is planned against what the cache holds (every layer holds the same rows when layer 0 arrives),
+                // and its rows age as generation's would, so that the cache stays within the budget
+                if (memoryTarget() && layer == 0 && h == 0 && codecs.allocated()) new BudgetPlanner(this).plan();
                 compress(layer, hd, hd.window.count() - cfg.window(), true);
+                if (memoryTarget() && codecs.aging()) ageRows(layer, hd, positions[0]);
             }
             growWindow(hd, hd.window.count() + n);
             for (int i = 0; i < n; i++) {
@@ -242,10 +284,60 @@ final class CompressedKvCache implements KvCache {
         }
     }
 
+    /**
+     * Whether the prompt's staged rows are compressed before the next {@code n} tokens join them (decided at layer 0,
+     * where every layer holds the same rows): past the staging limit, or under a memory target once the cache would
+     * hold more than three quarters of its budget with them.
+     */
+    private boolean pieceDue(int n) {
+        int staged = heads[0][0].window.count();
+        if (!memoryTarget()) return staged + n > cfg.stagingLimit();
+        long windows = 0;
+        for (HeadState[] row : heads) for (HeadState hd : row) windows += hd.window.bytes();
+        return staged + n > cfg.stagingLimit()
+                || account.held() - windows + (staged + n) * windowTokenBytes > cfg.memoryBudget() / 4 * 3;
+    }
+
+    /**
+     * Rows of a head's young segments that are now older than the aging distance take the aged codecs, cut to what
+     * the head's plan allows (or the policy's share without a plan); {@code firstNew}: the position of the first row
+     * being appended.
+     */
+    private void ageRows(int layer, HeadState hd, int firstNew) {
+        // the newest row held: the window's, or (window=0, all compressed) the one before this append
+        int newestHeld = hd.window.count() > 0 ? hd.window.position(hd.window.count() - 1) : firstNew - 1;
+        int limit = newestHeld - cfg.ageAfter();
+        if (hd.plan != null) {
+            HeadPlan pl = hd.plan;
+            hd.segments.age(limit, (rows, seg, positionBytes) -> pl.keepCount(rows, positionBytes, seen,
+                            headBytes(hd) - seg.bytes() - (seg.mass() == null ? 0 : seg.mass().bytes()), headCap(pl)),
+                    hd.transform.keyCodec(pl.keyCodec()), hd.transform.valueCodec(pl.valueCodec()), cfg.eviction().sinks(),
+                    (received, stored, rows) -> cfg.eviction().agingScores(received, stored, rows, dim),
+                    evictAtAging() && !cfg.eviction().agingAttention());
+        } else {
+            hd.segments.age(limit, (rows, seg, positionBytes) -> cfg.eviction().keepCount(rows), hd.transform.keyCodec(codecs.agedKeys(layer)),
+                    hd.transform.valueCodec(codecs.agedValues(layer)), 0,
+                    (received, stored, rows) -> cfg.eviction().agingScores(received, stored, rows, dim),
+                    evictAtAging() && !cfg.eviction().agingAttention());
+        }
+    }
+
     @Override
     public void endOfPrompt() {
         ensureOpen();
         boolean joint = !prompted && cfg.eviction().drops() && cfg.eviction().jointFloor() >= 0;
+        promptEnding = !prompted;
+        // a prompt compressed in pieces under a memory target: the earlier pieces' young rows that are old now age
+        // (under the last piece's plan), and the last piece is planned against what the rest holds
+        boolean pieces = memoryTarget() && !prompted && codecs.allocated();
+        if (pieces) {
+            if (codecs.aging()) {
+                for (int l = 0; l < layout.layers(); l++) {
+                    for (HeadState hd : heads[l]) ageRows(l, hd, lastPosition + 1);
+                }
+            }
+            new BudgetPlanner(this).plan();
+        }
         for (int l = 0; l < layout.layers(); l++) {
             if (joint) poolAcrossHeads(l);
             for (HeadState hd : heads[l]) {
@@ -265,6 +357,7 @@ final class CompressedKvCache implements KvCache {
             }
         }
         prompted = true;
+        promptEnding = false;
     }
 
     /**
@@ -305,8 +398,10 @@ final class CompressedKvCache implements KvCache {
         int[] rowBudget = cfg.kltKeys() || cfg.kltValues() ? new int[]{
                 (plan != null ? plan.keyCodec() : codecs.keys(layer)).bytesPerBlock(),
                 (plan != null ? plan.valueCodec() : codecs.values(layer)).bytesPerBlock()} : null;
-        account.add(t.fit(k, v, candidates, ring == null ? null : ring.toFloats(), ring == null ? 0 : ring.held() * group,
-                rowBudget, kept));
+        long fitted = t.fit(k, v, candidates, ring == null ? null : ring.toFloats(), ring == null ? 0 : ring.held() * group,
+                rowBudget, kept);
+        account.check(fitted); // the means (or bases) fitted now count against a memory budget like rows do
+        account.add(fitted);
 
         if (kept > 0) {
             // 4. the kept rows in their stored form: centred, balanced, rotated; [kept][dim]
@@ -578,7 +673,9 @@ final class CompressedKvCache implements KvCache {
     /** Once generation started, new tokens come at most a block at a time (see {@link KvCache#maxAppend()}). */
     @Override
     public int maxAppend() {
-        return prompted && !frozen ? cfg.block() : Integer.MAX_VALUE;
+        if (prompted) return frozen ? Integer.MAX_VALUE : cfg.block();
+        // under a memory target the prompt comes in pieces that fit its staging room
+        return memoryTarget() ? (int) Math.max(1, Math.min(Integer.MAX_VALUE, cfg.memoryBudget() / 4 / windowTokenBytes)) : Integer.MAX_VALUE;
     }
 
     /**

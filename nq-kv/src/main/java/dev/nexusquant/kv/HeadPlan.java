@@ -43,12 +43,15 @@ record HeadPlan(int layer, int head, int keep, int oldRows, String keyName, Stri
      * window's room for the next block and the young rows are not in the prompt's plan), more when it is under.
      */
     int keepCount(int n, long span, long seen, long others) {
-        return keepCount(n, c -> BudgetPlanner.positionBytes(c, span), seen, others);
+        return keepCount(n, c -> BudgetPlanner.positionBytes(c, span), seen, others, Long.MAX_VALUE);
     }
 
-    /** As {@link #keepCount(int, long, long, long)}, the positions of {@code k} kept rows costing {@code positionBytes(k)}. */
-    int keepCount(int n, java.util.function.IntToLongFunction positionBytes, long seen, long others) {
-        long room = (long) Math.floor(budget * (double) seen / Math.max(1, tokens)) - others;
+    /**
+     * As {@link #keepCount(int, long, long, long)}, the positions of {@code k} kept rows costing {@code positionBytes(k)}
+     * and the head holding at most {@code cap} bytes in all (its share of a memory budget; Long.MAX_VALUE for none).
+     */
+    int keepCount(int n, java.util.function.IntToLongFunction positionBytes, long seen, long others, long cap) {
+        long room = Math.min((long) Math.floor(budget * (double) seen / Math.max(1, tokens)), cap) - others;
         int k = 0;
         while (k < n && codeBytes(k + 1) + positionBytes.applyAsLong(k + 1) <= room) k++;
         return k;

@@ -3,11 +3,11 @@ package dev.nexusquant.kv;
 /**
  * The settings behind {@link Quality}, as {@code --kv} specs. Each preset is a byte budget ({@code ratio=R}) that the
  * {@link BudgetAllocator} spends per prompt, with a young zone ({@code age=A}: rows younger than A kept whole at the
- * young codecs, then cut and re-coded by each head's plan) and a full-precision window. The young zone, its codecs and
- * the window were chosen on the development chunks (chunk index % 5 == 0) of nq-ref-27m and of the project's model
- * together, as the lowest streaming cost (mean of the two models) among the settings whose context cost (mean of the
- * two) was within the goal or within 0.25 points of the best; BENCHMARKS.md ("Presets with a byte budget") has the
- * sweep, the rule and the report on the report chunks (index % 5 == 2).
+ * young codecs, then cut and re-coded by each head's plan) and a full-precision window. The young zone, its codecs,
+ * the window and the block size were chosen on the development chunks (chunk index % 5 == 0) of nq-ref-27m and of
+ * the project's model together, as the lowest streaming cost (mean of the two models) among the settings whose
+ * context cost (mean of the two) was within the goal or within 0.25 points of the best; BENCHMARKS.md ("Presets
+ * with a byte budget") has the sweep, the rule and the report on the report chunks (index % 5 == 2).
  */
 final class Presets {
 
@@ -20,17 +20,23 @@ final class Presets {
      * centred keys and values. Both replaced SnapKV ranking and attention-ranked aging after the development chunks
      * of both models, under both protocols, by the rule below.
      */
-    static final String COMMON = ",evict=expected:0.5,obs=64,agerank=vnorm,block=16,wprec=f16,rot=on,center=kv,sinks=4,ak=e8:2,av=e8:1";
+    static final String COMMON = ",evict=expected:0.5,obs=64,agerank=vnorm,wprec=f16,rot=on,center=kv,sinks=4,ak=e8:2,av=e8:1";
 
     /**
      * 10x: young rows (192) at E8 4/3 bits, no fp16 window (rows wait in fp16 only until a block of 16 is full: the
      * 16-row window held 16 to 32 fp16 rows during generation, a quarter of a head's budget at 17x).
      */
-    static final String HIGH = "k=e8:4,v=e8:3,window=0,age=192" + COMMON + ",ratio=10";
-    /** 17x: young rows (128) at E8 4/3 bits, no fp16 window. */
-    static final String BALANCED = "k=e8:4,v=e8:3,window=0,age=128" + COMMON + ",ratio=17";
-    /** 33x: young rows (64) at E8 3/2 bits, no fp16 window. */
-    static final String MAX = "k=e8:3,v=e8:2,window=0,age=64" + COMMON + ",ratio=33";
+    static final String HIGH = "k=e8:4,v=e8:3,window=0,age=192,block=16" + COMMON + ",ratio=10";
+    /**
+     * 17x: young rows (128) at E8 4/3 bits, no fp16 window, blocks of 4: the budget counts the fp16 staging block
+     * that generation fills (block rows), and 4 rows instead of 16 leave the plan 12 more rows' worth of bytes.
+     */
+    static final String BALANCED = "k=e8:4,v=e8:3,window=0,age=128,block=4" + COMMON + ",ratio=17";
+    /**
+     * 33x: young rows (64) at E8 3/2 bits, no fp16 window, blocks of 4 (16 staged fp16 rows took 4 KB of a 7.9 KB
+     * head budget on nq-ref-27m).
+     */
+    static final String MAX = "k=e8:3,v=e8:2,window=0,age=64,block=4" + COMMON + ",ratio=33";
 
     static KvCompression of(Quality q) {
         return KvSpec.parse(switch (q) {

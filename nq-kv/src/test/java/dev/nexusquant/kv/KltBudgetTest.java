@@ -124,15 +124,15 @@ class KltBudgetTest {
 
     @Test
     void aHardMemoryBudgetIsNeverExceededWithKlt() {
-        // BALANCED with the KLT (prompt bases) under a 128 KiB cap: a 64-token prompt, then 16 tokens per step until the
-        // cap stops the session; the cache never holds more than the cap, before or at the refusal
+        // BALANCED with the KLT (prompt bases) under a 128 KiB budget: a 64-token prompt, then 16 tokens per step; the
+        // cache never holds more than the budget (a refusal, if any, is typed and leaves it within)
         KvLayout l = KltCacheTest.LAYOUT;
         long budget = 128L << 10; // 256 tokens of this layout in fp16
         KvCache c = KvSpec.parse(Presets.BALANCED + ",keys=pre,rot=klt").withMemoryBudget(budget).create(l);
         java.util.Random rnd = new java.util.Random(9);
         int next = 0;
         try {
-            while (next < 20_000) {
+            while (next < 4_000) {
                 int n = next == 0 ? 64 : 16;
                 int[] pos = new int[n];
                 for (int i = 0; i < n; i++) pos[i] = next + i;
@@ -154,6 +154,7 @@ class KltBudgetTest {
         } catch (KvMemoryExceededException e) {
             assertTrue(c.stats().bytes() <= e.budget(), "held " + c.stats().bytes() + " when refused");
         }
-        assertTrue(next > 3 * 256 && next < 20_000, "tokens before the cap: " + next);
+        // with a ratio target the budget is spent as a target: the cache never runs out, it cuts rows as they age
+        assertTrue(next >= 4_000, "tokens before the cap: " + next);
     }
 }

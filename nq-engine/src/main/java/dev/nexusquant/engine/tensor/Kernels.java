@@ -59,8 +59,20 @@ public interface Kernels {
      */
     void gemmTile(float[] a, int rows, int cols, float[] x, int xOff, int tokens, float[] out, int outOff, int outStride);
 
-    /** Rows of a packed weight panel: {@link #gemmPanel} multiplies this many rows at once. */
-    int PANEL = 16;
+    /**
+     * Rows of a packed weight panel: {@link #gemmPanel} multiplies this many rows at once (32: two 512-bit vectors per
+     * broadcast activation, see {@code VectorKernels.panel16}).
+     */
+    int PANEL = 32;
+
+    /**
+     * Transposes {@code count <= PANEL} decoded rows into a panel: {@code panel[c * PANEL + i] = rows[i * cols + c]} for
+     * {@code i < count}, and 0 for {@code count <= i < PANEL}, for every {@code c < cols}.
+     *
+     * @param rows  [count][cols] decoded weights
+     * @param panel [cols][PANEL], written whole
+     */
+    void toPanel(float[] rows, int count, int cols, float[] panel);
 
     /**
      * A panel of a matrix-matrix product: {@code out[outOff + t * outStride + r] = sum_c x[xOff + t * cols + c] *

@@ -50,10 +50,7 @@ public final class Linear {
                     int count = Math.min(panel, to - r);
                     // decode `count` rows, then transpose them into [cols][PANEL] so the kernel broadcasts activations
                     k.dequantizeRows(w, r, count, rowsBuf, 0);
-                    if (count < panel) java.util.Arrays.fill(rowsBuf, count * cols, panel * cols, 0f);
-                    for (int c = 0, dst = 0; c < cols; c++, dst += panel) {
-                        for (int i = 0; i < panel; i++) packed[dst + i] = rowsBuf[i * cols + c];
-                    }
+                    k.toPanel(rowsBuf, count, cols, packed);
                     k.gemmPanel(packed, cols, count, x, xOff + t0 * cols, tokens, out, outOff + t0 * rows + r, rows);
                 }
             }

@@ -20,6 +20,10 @@ final class Q4kActivations {
     float[] perm = new float[0];
     /** [cols / 16]: 16 floats per block: 0 in lanes 0..7, the sum of x over sub-block j in lane 8 + j. */
     float[] sums = new float[0];
+    /** [cols]: 16 x in {@link #ORDER} (for the packed kernel, which reads nibbles as {@code 1 + q / 16}). */
+    float[] perm16 = new float[0];
+    /** [cols / 16]: per block, {@code -16} times the sum of x over sub-block j in lane j, that sum in lane 8 + j. */
+    float[] sums16 = new float[0];
 
     private static int[] order() {
         int[] o = new int[256];
@@ -39,6 +43,8 @@ final class Q4kActivations {
         if (perm.length < cols) {
             perm = new float[cols];
             sums = new float[cols / 16];
+            perm16 = new float[cols];
+            sums16 = new float[cols / 16];
         }
         int[] order = ORDER;
         for (int c = 0; c < cols; c += 256) {
@@ -50,8 +56,11 @@ final class Q4kActivations {
                 for (int i = 0; i < 32; i++) sum += x[base + 32 * j + i];
                 sums[so + j] = 0;
                 sums[so + 8 + j] = sum;
+                sums16[so + j] = -16 * sum;
+                sums16[so + 8 + j] = sum;
             }
         }
+        for (int i = 0; i < cols; i++) perm16[i] = 16 * perm[i];
         return this;
     }
 }

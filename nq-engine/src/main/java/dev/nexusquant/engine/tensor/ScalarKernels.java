@@ -38,6 +38,13 @@ public final class ScalarKernels implements Kernels {
     }
 
     @Override
+    public void toPanel(float[] rows, int count, int cols, float[] panel) {
+        for (int c = 0, dst = 0; c < cols; c++, dst += PANEL) {
+            for (int i = 0; i < PANEL; i++) panel[dst + i] = i < count ? rows[i * cols + c] : 0f;
+        }
+    }
+
+    @Override
     public void gemmPanel(float[] panel, int cols, int rows, float[] x, int xOff, int tokens, float[] out, int outOff, int outStride) {
         for (int t = 0; t < tokens; t++) {
             for (int r = 0; r < rows; r++) {

@@ -467,7 +467,7 @@ public final class VectorKernels implements Kernels {
             MemorySegment p = w.packed();
             if (p != null) {
                 for (int r = from; r < to; r++) {
-                    out[outOff + r - from] = dotQ4_KPacked(p, Q4kPacking.quants(r, cols), Q4kPacking.meta(r, w.rows(), cols), a.perm, a.sums, cols);
+                    out[outOff + r - from] = dotQ4_KPacked(p, Q4kPacking.quants(r, cols), Q4kPacking.meta(r, w.rows(), cols), a.perm16, a.sums16, cols);
                 }
                 return;
             }
@@ -548,6 +548,9 @@ public final class VectorKernels implements Kernels {
      * @param xp   [cols] x rearranged by {@link Q4kActivations#prepare}
      * @param sums [cols / 16] its sub-block sums
      */
+    /** Mantissa bits 19..22, where {@link #dotQ4_KPacked} puts a nibble, and the bits of 1.0f. */
+    private static final int NIBBLE_MANTISSA = 0x00780000, ONE_BITS = 0x3F800000;
+
     static float dotQ4_KPacked(MemorySegment p, long q, long m, float[] xp, float[] sums, int n) {
         FloatVector t0 = FloatVector.zero(F), t1 = t0, t2 = t0, t3 = t0, mins = t0;
         for (int c = 0; c < n; c += 256, q += 128, m += Q4kPacking.META) {
@@ -557,25 +560,25 @@ public final class VectorKernels implements Kernels {
                     .mul(FloatVector.broadcast(F, p.get(Q4kPacking.F32, m + 16)).blend(p.get(Q4kPacking.F32, m + 20), UPPER_8));
             mins = sc.fma(FloatVector.fromArray(F, sums, c >> 4), mins);
             IntVector v = IntVector.fromMemorySegment(I, p, q, LE);
-            FloatVector even = ((FloatVector) v.and(15).castShape(F, 0)).mul(FloatVector.fromArray(F, xp, c));
-            FloatVector odd = ((FloatVector) v.lanewise(VectorOperators.LSHR, 4).and(15).castShape(F, 0)).mul(FloatVector.fromArray(F, xp, c + 16));
-            even = ((FloatVector) v.lanewise(VectorOperators.LSHR, 8).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 32), even);
-            odd = ((FloatVector) v.lanewise(VectorOperators.LSHR, 12).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 48), odd);
-            even = ((FloatVector) v.lanewise(VectorOperators.LSHR, 16).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 64), even);
-            odd = ((FloatVector) v.lanewise(VectorOperators.LSHR, 20).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 80), odd);
-            even = ((FloatVector) v.lanewise(VectorOperators.LSHR, 24).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 96), even);
-            odd = ((FloatVector) v.lanewise(VectorOperators.LSHR, 28).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 112), odd);
+            FloatVector even = v.lanewise(VectorOperators.LSHL, 19).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().mul(FloatVector.fromArray(F, xp, c));
+            FloatVector odd = v.lanewise(VectorOperators.LSHL, 15).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().mul(FloatVector.fromArray(F, xp, c + 16));
+            even = v.lanewise(VectorOperators.LSHL, 11).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 32), even);
+            odd = v.lanewise(VectorOperators.LSHL, 7).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 48), odd);
+            even = v.lanewise(VectorOperators.LSHL, 3).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 64), even);
+            odd = v.lanewise(VectorOperators.LSHR, 1).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 80), odd);
+            even = v.lanewise(VectorOperators.LSHR, 5).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 96), even);
+            odd = v.lanewise(VectorOperators.LSHR, 9).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 112), odd);
             t0 = even.fma(sc.rearrange(SUB_0_2), t0);
             t1 = odd.fma(sc.rearrange(SUB_1_3), t1);
             IntVector u = IntVector.fromMemorySegment(I, p, q + 64, LE);
-            even = ((FloatVector) u.and(15).castShape(F, 0)).mul(FloatVector.fromArray(F, xp, c + 128));
-            odd = ((FloatVector) u.lanewise(VectorOperators.LSHR, 4).and(15).castShape(F, 0)).mul(FloatVector.fromArray(F, xp, c + 144));
-            even = ((FloatVector) u.lanewise(VectorOperators.LSHR, 8).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 160), even);
-            odd = ((FloatVector) u.lanewise(VectorOperators.LSHR, 12).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 176), odd);
-            even = ((FloatVector) u.lanewise(VectorOperators.LSHR, 16).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 192), even);
-            odd = ((FloatVector) u.lanewise(VectorOperators.LSHR, 20).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 208), odd);
-            even = ((FloatVector) u.lanewise(VectorOperators.LSHR, 24).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 224), even);
-            odd = ((FloatVector) u.lanewise(VectorOperators.LSHR, 28).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 240), odd);
+            even = u.lanewise(VectorOperators.LSHL, 19).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().mul(FloatVector.fromArray(F, xp, c + 128));
+            odd = u.lanewise(VectorOperators.LSHL, 15).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().mul(FloatVector.fromArray(F, xp, c + 144));
+            even = u.lanewise(VectorOperators.LSHL, 11).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 160), even);
+            odd = u.lanewise(VectorOperators.LSHL, 7).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 176), odd);
+            even = u.lanewise(VectorOperators.LSHL, 3).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 192), even);
+            odd = u.lanewise(VectorOperators.LSHR, 1).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 208), odd);
+            even = u.lanewise(VectorOperators.LSHR, 5).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 224), even);
+            odd = u.lanewise(VectorOperators.LSHR, 9).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 240), odd);
             t2 = even.fma(sc.rearrange(SUB_4_6), t2);
             t3 = odd.fma(sc.rearrange(SUB_5_7), t3);
         }
@@ -801,21 +804,51 @@ public final class VectorKernels implements Kernels {
 
     private static final float[] NO_ROWS = new float[0];
 
+    /**
+     * {@link Kernels#toPanel} with gathers: for each column, the values of 16 (or 8) rows are gathered into one vector
+     * ({@code vgatherdps}) and stored where the panel wants them. The scalar loop read one float per iteration with a
+     * stride of a row and took 40% of a 1B-shape prefill's samples (JFR) once the panel kernel took 32 rows.
+     */
     @Override
-    public void gemmPanel(float[] panel, int cols, int rows, float[] x, int xOff, int tokens, float[] out, int outOff, int outStride) {
-        if (L == 8) panel8(panel, cols, rows, x, xOff, tokens, out, outOff, outStride);
-        else panel16(panel, cols, rows, x, xOff, tokens, out, outOff, outStride);
+    public void toPanel(float[] rows, int count, int cols, float[] panel) {
+        if (count < PANEL || cols < 1) {
+            ScalarKernels.INSTANCE.toPanel(rows, count, cols, panel);
+            return;
+        }
+        int[] index = GATHER.get();
+        if (index[1] != cols) {
+            for (int i = 0; i < PANEL; i++) index[i] = i * cols; // index[1] == cols marks the table as built for cols
+        }
+        for (int c = 0, dst = 0; c < cols; c++, dst += PANEL) {
+            for (int i = 0; i < PANEL; i += L) FloatVector.fromArray(F, rows, c, index, i).intoArray(panel, dst + i);
+        }
     }
 
-    /** AVX2: 6 tokens x 16 rows per step, 12 accumulators, weights loaded once per 6 tokens, no reductions. */
-    private static void panel8(float[] panel, int cols, int rows, float[] x, int xOff, int tokens, float[] out, int outOff, int outStride) {
-        float[] tmp = rows < PANEL ? new float[PANEL] : NO_ROWS;
+    /** Per-thread [PANEL]: where row {@code i} of a panel starts in the decoded rows, {@code i * cols}. */
+    private static final ThreadLocal<int[]> GATHER = ThreadLocal.withInitial(() -> new int[PANEL]);
+
+    @Override
+    public void gemmPanel(float[] panel, int cols, int rows, float[] x, int xOff, int tokens, float[] out, int outOff, int outStride) {
+        if (L == 8) { // two halves of 16 rows
+            panel8(panel, 0, cols, Math.min(16, rows), x, xOff, tokens, out, outOff, outStride);
+            if (rows > 16) panel8(panel, 16, cols, rows - 16, x, xOff, tokens, out, outOff + 16, outStride);
+        } else {
+            panel16(panel, cols, rows, x, xOff, tokens, out, outOff, outStride);
+        }
+    }
+
+    /**
+     * AVX2: rows {@code h .. h + 15} of the panel (h = 0 or 16; {@code rows <= 16} of them written), 6 tokens x 16 rows
+     * per step, 12 accumulators, weights loaded once per 6 tokens, no reductions.
+     */
+    private static void panel8(float[] panel, int h, int cols, int rows, float[] x, int xOff, int tokens, float[] out, int outOff, int outStride) {
+        float[] tmp = rows < 16 ? new float[16] : NO_ROWS;
         int t = 0;
         for (; t + 6 <= tokens; t += 6) {
             FloatVector a00 = FloatVector.zero(F), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00;
             FloatVector a30 = a00, a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00;
             int x0 = xOff + t * cols;
-            for (int c = 0, pc = 0; c < cols; c++, pc += PANEL) {
+            for (int c = 0, pc = h; c < cols; c++, pc += PANEL) {
                 FloatVector w0 = FloatVector.fromArray(F, panel, pc), w1 = FloatVector.fromArray(F, panel, pc + 8);
                 FloatVector b = FloatVector.broadcast(F, x[x0 + c]);
                 a00 = w0.fma(b, a00); a01 = w1.fma(b, a01);
@@ -842,7 +875,7 @@ public final class VectorKernels implements Kernels {
             FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0;
             int x0 = xOff + t * cols;
             int c = 0;
-            for (int pc = 0; c + 1 < cols; c += 2, pc += 2 * PANEL) {
+            for (int pc = h; c + 1 < cols; c += 2, pc += 2 * PANEL) {
                 FloatVector b = FloatVector.broadcast(F, x[x0 + c]);
                 a0 = FloatVector.fromArray(F, panel, pc).fma(b, a0);
                 a1 = FloatVector.fromArray(F, panel, pc + 8).fma(b, a1);
@@ -852,15 +885,15 @@ public final class VectorKernels implements Kernels {
             }
             for (; c < cols; c++) {
                 FloatVector b = FloatVector.broadcast(F, x[x0 + c]);
-                a0 = FloatVector.fromArray(F, panel, c * PANEL).fma(b, a0);
-                a1 = FloatVector.fromArray(F, panel, c * PANEL + 8).fma(b, a1);
+                a0 = FloatVector.fromArray(F, panel, c * PANEL + h).fma(b, a0);
+                a1 = FloatVector.fromArray(F, panel, c * PANEL + h + 8).fma(b, a1);
             }
             store2(a0.add(b0), a1.add(b1), out, outOff + t * outStride, rows, tmp);
         }
     }
 
     private static void store2(FloatVector lo, FloatVector hi, float[] out, int o, int rows, float[] tmp) {
-        if (rows == PANEL) {
+        if (rows == 16) {
             lo.intoArray(out, o);
             hi.intoArray(out, o + 8);
         } else {
@@ -871,50 +904,86 @@ public final class VectorKernels implements Kernels {
     }
 
     /**
-     * AVX-512: 8 tokens x 16 rows per step, 8 accumulators in named locals. (They were once kept in a
-     * {@code FloatVector[]}: C2 cannot keep vectors stored in an array in registers, so every FMA fell back to the
-     * Java implementation of the Vector API and allocated; prefill ran 5-20x slower than with this form.)
+     * AVX-512: 8 tokens x 32 rows (two vectors) per step, 16 accumulators in named locals: each broadcast activation
+     * feeds two FMAs, one weight load feeds eight. (With 16 rows per step, one vector, a 2048-column panel ran at 57-70
+     * GFLOP/s against 150-200 for this form in a scratch benchmark, load 11-12: the loads, from L2 at that width, were
+     * the limit. The accumulators were once kept in a {@code FloatVector[]}: C2 cannot keep vectors stored in an array
+     * in registers, so every FMA fell back to the Java implementation of the Vector API and allocated; prefill ran 5-20x
+     * slower than with named locals.)
      */
     private static void panel16(float[] panel, int cols, int rows, float[] x, int xOff, int tokens, float[] out, int outOff, int outStride) {
         float[] tmp = new float[8 * PANEL];
         int t = 0;
         for (; t + 8 <= tokens; t += 8) {
             FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+            FloatVector b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0, b6 = a0, b7 = a0;
             int x0 = xOff + t * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
             int x4 = x3 + cols, x5 = x4 + cols, x6 = x5 + cols, x7 = x6 + cols;
             for (int c = 0, pc = 0; c < cols; c++, pc += PANEL) {
-                FloatVector w = FloatVector.fromArray(F, panel, pc);
-                a0 = w.fma(FloatVector.broadcast(F, x[x0 + c]), a0);
-                a1 = w.fma(FloatVector.broadcast(F, x[x1 + c]), a1);
-                a2 = w.fma(FloatVector.broadcast(F, x[x2 + c]), a2);
-                a3 = w.fma(FloatVector.broadcast(F, x[x3 + c]), a3);
-                a4 = w.fma(FloatVector.broadcast(F, x[x4 + c]), a4);
-                a5 = w.fma(FloatVector.broadcast(F, x[x5 + c]), a5);
-                a6 = w.fma(FloatVector.broadcast(F, x[x6 + c]), a6);
-                a7 = w.fma(FloatVector.broadcast(F, x[x7 + c]), a7);
+                FloatVector w = FloatVector.fromArray(F, panel, pc), v = FloatVector.fromArray(F, panel, pc + 16);
+                FloatVector s = FloatVector.broadcast(F, x[x0 + c]);
+                a0 = w.fma(s, a0);
+                b0 = v.fma(s, b0);
+                s = FloatVector.broadcast(F, x[x1 + c]);
+                a1 = w.fma(s, a1);
+                b1 = v.fma(s, b1);
+                s = FloatVector.broadcast(F, x[x2 + c]);
+                a2 = w.fma(s, a2);
+                b2 = v.fma(s, b2);
+                s = FloatVector.broadcast(F, x[x3 + c]);
+                a3 = w.fma(s, a3);
+                b3 = v.fma(s, b3);
+                s = FloatVector.broadcast(F, x[x4 + c]);
+                a4 = w.fma(s, a4);
+                b4 = v.fma(s, b4);
+                s = FloatVector.broadcast(F, x[x5 + c]);
+                a5 = w.fma(s, a5);
+                b5 = v.fma(s, b5);
+                s = FloatVector.broadcast(F, x[x6 + c]);
+                a6 = w.fma(s, a6);
+                b6 = v.fma(s, b6);
+                s = FloatVector.broadcast(F, x[x7 + c]);
+                a7 = w.fma(s, a7);
+                b7 = v.fma(s, b7);
             }
             // stored through tmp: a helper taking the vectors as arguments was not always inlined ("callee uses too much
             // stack"), and a vector passed to a method that is not inlined is boxed
             a0.intoArray(tmp, 0);
+            b0.intoArray(tmp, 16);
             a1.intoArray(tmp, PANEL);
+            b1.intoArray(tmp, PANEL + 16);
             a2.intoArray(tmp, 2 * PANEL);
+            b2.intoArray(tmp, 2 * PANEL + 16);
             a3.intoArray(tmp, 3 * PANEL);
+            b3.intoArray(tmp, 3 * PANEL + 16);
             a4.intoArray(tmp, 4 * PANEL);
+            b4.intoArray(tmp, 4 * PANEL + 16);
             a5.intoArray(tmp, 5 * PANEL);
+            b5.intoArray(tmp, 5 * PANEL + 16);
             a6.intoArray(tmp, 6 * PANEL);
+            b6.intoArray(tmp, 6 * PANEL + 16);
             a7.intoArray(tmp, 7 * PANEL);
+            b7.intoArray(tmp, 7 * PANEL + 16);
             for (int j = 0; j < 8; j++) System.arraycopy(tmp, j * PANEL, out, outOff + (t + j) * outStride, rows);
         }
-        for (; t < tokens; t++) {
-            FloatVector a0 = FloatVector.zero(F), a1 = a0;
+        for (; t < tokens; t++) { // even and odd columns in separate chains, rows 0..15 in a, 16..31 in b
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0;
             int x0 = xOff + t * cols;
             int c = 0;
             for (int pc = 0; c + 1 < cols; c += 2, pc += 2 * PANEL) {
-                a0 = FloatVector.fromArray(F, panel, pc).fma(FloatVector.broadcast(F, x[x0 + c]), a0);
-                a1 = FloatVector.fromArray(F, panel, pc + PANEL).fma(FloatVector.broadcast(F, x[x0 + c + 1]), a1);
+                FloatVector s = FloatVector.broadcast(F, x[x0 + c]), s1 = FloatVector.broadcast(F, x[x0 + c + 1]);
+                a0 = FloatVector.fromArray(F, panel, pc).fma(s, a0);
+                b0 = FloatVector.fromArray(F, panel, pc + 16).fma(s, b0);
+                a1 = FloatVector.fromArray(F, panel, pc + PANEL).fma(s1, a1);
+                b1 = FloatVector.fromArray(F, panel, pc + PANEL + 16).fma(s1, b1);
             }
-            if (c < cols) a0 = FloatVector.fromArray(F, panel, c * PANEL).fma(FloatVector.broadcast(F, x[x0 + c]), a0);
+            if (c < cols) {
+                FloatVector s = FloatVector.broadcast(F, x[x0 + c]);
+                a0 = FloatVector.fromArray(F, panel, c * PANEL).fma(s, a0);
+                b0 = FloatVector.fromArray(F, panel, c * PANEL + 16).fma(s, b0);
+            }
             a0.add(a1).intoArray(tmp, 0);
+            b0.add(b1).intoArray(tmp, 16);
             System.arraycopy(tmp, 0, out, outOff + t * outStride, rows);
         }
     }

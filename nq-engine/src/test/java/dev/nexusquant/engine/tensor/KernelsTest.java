@@ -327,16 +327,37 @@ class KernelsTest {
         }
     }
 
+    /** The transposition into a panel is data movement: the vector form (gathers) equals the scalar loop bit for bit. */
+    @Test
+    void toPanelAgainstScalar() {
+        Random r = new Random(SEED + 10);
+        for (int cols : new int[]{1, 3, 64, 100, 512, 2048}) {
+            for (int count : new int[]{1, 15, 16, 17, Kernels.PANEL - 1, Kernels.PANEL}) {
+                float[] rows = random(r, Kernels.PANEL * cols, 1);
+                float[] p1 = random(r, cols * Kernels.PANEL, 1), p2 = random(r, cols * Kernels.PANEL, 1); // stale contents
+                S.toPanel(rows, count, cols, p1);
+                V.toPanel(rows, count, cols, p2);
+                org.junit.jupiter.api.Assertions.assertArrayEquals(p1, p2, "toPanel count=" + count + " cols=" + cols);
+                for (int c = 0; c < cols; c++) {
+                    for (int i = 0; i < Kernels.PANEL; i++) {
+                        assertEquals(i < count ? rows[i * cols + c] : 0f, p1[c * Kernels.PANEL + i], "panel[" + c + "][" + i + "]");
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void panelsAndAttentionKernels() {
         Random r = new Random(SEED + 3);
         for (int cols : new int[]{1, 7, 64, 100, 512}) {
-            for (int rows : new int[]{1, 5, 15, 16}) {
-                int tokens = 1 + r.nextInt(20);
+            for (int rows : new int[]{1, 5, 15, 16, 17, 31, Kernels.PANEL}) {
+                int tokens = 1 + r.nextInt(30); // 8-token steps and the tokens left over
                 float[] panel = random(r, cols * Kernels.PANEL, 1), x = random(r, tokens * cols + 3, 1);
-                float[] o1 = new float[tokens * 20 + 2], o2 = new float[tokens * 20 + 2];
-                S.gemmPanel(panel, cols, rows, x, 3, tokens, o1, 2, 20);
-                V.gemmPanel(panel, cols, rows, x, 3, tokens, o2, 2, 20);
+                int stride = rows + 3; // gaps between the tokens' outputs must stay untouched (0 in both)
+                float[] o1 = new float[tokens * stride + 2], o2 = new float[tokens * stride + 2];
+                S.gemmPanel(panel, cols, rows, x, 3, tokens, o1, 2, stride);
+                V.gemmPanel(panel, cols, rows, x, 3, tokens, o2, 2, stride);
                 for (int i = 0; i < o1.length; i++) close(o1[i], o2[i], Math.sqrt(cols) * 4, "gemmPanel " + rows + "x" + tokens + "x" + cols);
             }
         }
