@@ -62,9 +62,10 @@ final class BitAllocation {
         }
         this.pinCodec = new Fp16Codec(dim);
         if (cfg.ratio() > 0) {
-            allocatorKeys = new VectorCompressor[BudgetAllocator.KEY_CODECS.length];
+            String[] keyNames = BudgetAllocator.keyCodecs(cfg);
+            allocatorKeys = new VectorCompressor[keyNames.length];
             allocatorValues = new VectorCompressor[BudgetAllocator.VALUE_CODECS.length];
-            for (int c = 0; c < allocatorKeys.length; c++) allocatorKeys[c] = RowCodecs.create(BudgetAllocator.KEY_CODECS[c], dim, true);
+            for (int c = 0; c < allocatorKeys.length; c++) allocatorKeys[c] = RowCodecs.create(keyNames[c], dim, true);
             for (int c = 0; c < allocatorValues.length; c++) allocatorValues[c] = RowCodecs.create(BudgetAllocator.VALUE_CODECS[c], dim, false);
         } else {
             allocatorKeys = null;

@@ -26,11 +26,22 @@ final class BudgetAllocator {
     /** Shares of the old rows kept (the sinks always are). */
     static final double[] SHARES = {0, 0.03, 0.06, 0.1, 0.15, 0.2, 0.3, 0.4, 0.55, 0.7, 0.85, 1.0};
     static final String[] KEY_CODECS = {"e8:2", "e8:3", "e8:4"};
+    /**
+     * The key codecs offered when keys are coded by a KLT basis: 1 bit per value too, which the rates by variance make
+     * about as good as the Hadamard rotation's 2 bits on the models measured (BENCHMARKS.md, "Keys coded by their
+     * structure").
+     */
+    static final String[] KLT_KEY_CODECS = {"e8:1", "e8:2", "e8:3", "e8:4"};
     static final String[] VALUE_CODECS = {"e8:1", "e8:2", "e8:3"};
     /** The prompt's last queries whose attention output is measured. */
     static final int QUERIES = 16;
 
     private BudgetAllocator() {
+    }
+
+    /** The key codecs the allocator offers under these settings ({@link #KLT_KEY_CODECS} with {@code rot=klt|klt:k}). */
+    static String[] keyCodecs(KvCompression cfg) {
+        return cfg.kltKeys() ? KLT_KEY_CODECS : KEY_CODECS;
     }
 
     /**
@@ -47,7 +58,7 @@ final class BudgetAllocator {
      * @param cand      old + young rows (the rest is the full-precision window)
      * @param rank      [old] old rows in the order they are kept: sinks first, then by score
      * @param sinks     rows at the start of {@code rank} that are always kept
-     * @param keyDec    [KEY_CODECS][old * dim] old keys coded with each key codec and decoded
+     * @param keyDec    [key codecs][old * dim] old keys coded with each key codec offered ({@link #keyCodecs}) and decoded
      * @param valueDec  [VALUE_CODECS][old * dim] old values likewise
      * @param youngKeys [(cand - old) * dim] young keys as stored, decoded (may be empty)
      * @param youngVals [(cand - old) * dim] young values likewise
@@ -76,7 +87,7 @@ final class BudgetAllocator {
      * cache's kernels: vector lanes where available, each kernel with its scalar twin).
      */
     static List<Option> measure(HeadData d, Kernels kn) {
-        int dim = d.dim(), g = d.group(), old = d.old(), kc = KEY_CODECS.length, vc = VALUE_CODECS.length;
+        int dim = d.dim(), g = d.group(), old = d.old(), kc = d.keyDec().length, vc = VALUE_CODECS.length;
         int[] kept = new int[SHARES.length];
         for (int s = 0; s < SHARES.length; s++) kept[s] = keptAt(SHARES[s], old, d.sinks());
         double[][][] err = new double[SHARES.length][kc][vc];

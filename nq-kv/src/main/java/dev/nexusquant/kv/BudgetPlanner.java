@@ -64,6 +64,7 @@ final class BudgetPlanner {
         int[] oldRows = new int[layers * kvHeads];
         int[] sinkRows = new int[layers * kvHeads];
         long[] headFixed = new long[layers * kvHeads];
+        RowTransform[] planned = new RowTransform[layers * kvHeads]; // each head's transform as the plan fitted it
         for (int l = 0; l < layers; l++) {
             for (int h = 0; h < kvHeads; h++) {
                 HeadState hd = heads[l][h];
@@ -85,6 +86,7 @@ final class BudgetPlanner {
                 // a later piece of a prompt compressed as it comes is priced with the transform already fitted
                 boolean later = !hd.segments.isEmpty();
                 RowTransform t = later ? hd.transform : hd.transform.unfitted();
+                planned[i] = t;
                 float[] kd = Arrays.copyOf(k, Math.max(1, cand) * dim);
                 t.toKeyDomain(kd, cand, pos);
                 PromptQueryRing ring = hd.hasPromptQueries() ? hd.promptQueries : null;
@@ -185,8 +187,9 @@ final class BudgetPlanner {
                 int i = l * kvHeads + h;
                 BudgetAllocator.Option o = chosen[i];
                 heads[l][h].plan = new HeadPlan(l, h, Math.max(o.keep(), sinkRows[i]), oldRows[i],
-                        BudgetAllocator.KEY_CODECS[o.keyCodec()], BudgetAllocator.VALUE_CODECS[o.valueCodec()],
-                        kcs[o.keyCodec()], vcs[o.valueCodec()], o.bytes(), o.error(),
+                        BudgetAllocator.keyCodecs(cfg)[o.keyCodec()], BudgetAllocator.VALUE_CODECS[o.valueCodec()],
+                        kcs[o.keyCodec()], vcs[o.valueCodec()], planned[i].keyCodec(kcs[o.keyCodec()]),
+                        planned[i].valueCodec(vcs[o.valueCodec()]), o.bytes(), o.error(),
                         (long) Math.floor((headFixed[i] + o.bytes()) * scale), cache.seenTokens());
             }
         }

@@ -24,7 +24,7 @@ import static dev.nexusquant.codec.state.StateInput.corrupt;
  * evicts, compresses and ages exactly as the saved one would have. The settings (the canonical spec) travel in the
  * session header; the state is
  * <pre>
- *   u8 version 3, layers, kvHeads, headDim, tokens seen, last position, prompted,
+ *   u8 version 4, layers, kvHeads, headDim, tokens seen, last position, prompted,
  *   with per-model KLT bases (basis=FILE or auto): their fingerprint (i64, {@link ModelBasis#fingerprint}),
  *   bit allocation (allocated, boosted layers), the codec table (descriptors the segments refer to by index),
  *   per (layer, KV head):
@@ -47,7 +47,8 @@ import static dev.nexusquant.codec.state.StateInput.corrupt;
 final class CacheState {
 
     static final String TYPE = "nexusquant";
-    static final int VERSION = 3; // 2: fp32 window rows byte-shuffled; 3: fingerprint of the per-model KLT bases
+    static final int VERSION = 4; // 2: fp32 window rows byte-shuffled; 3: fingerprint of the per-model KLT bases;
+                                  // 4: plans of KLT keys index BudgetAllocator.KLT_KEY_CODECS
     static final int OLDEST_READ = 2;
 
     private CacheState() {
@@ -110,7 +111,7 @@ final class CacheState {
                     out.raw(kb, 0, kb.length).raw(vb, 0, vb.length);
                     writeAccumulator(out, s.mass());
                 }
-                if (c.config().ratio() > 0) writePlan(out, hd.plan);
+                if (c.config().ratio() > 0) writePlan(out, hd.plan, BudgetAllocator.keyCodecs(c.config()));
             }
         }
     }
@@ -144,28 +145,34 @@ final class CacheState {
         }
     }
 
-    private static void writePlan(StateOutput out, HeadPlan p) {
+    private static void writePlan(StateOutput out, HeadPlan p, String[] keyCodecs) {
         out.bool(p != null);
         if (p == null) return;
         out.varint(p.keep()).varint(p.oldRows());
-        out.varint(java.util.Arrays.asList(BudgetAllocator.KEY_CODECS).indexOf(p.keyName()));
+        out.varint(java.util.Arrays.asList(keyCodecs).indexOf(p.keyName()));
         out.varint(java.util.Arrays.asList(BudgetAllocator.VALUE_CODECS).indexOf(p.valueName()));
         out.varint(p.bytes()).f64(p.error()).varint(p.budget()).varint(p.tokens());
     }
 
-    private static HeadPlan readPlan(StateInput in, String f, CompressedKvCache c, int l, int h) throws StateFormatException {
+    private static HeadPlan readPlan(StateInput in, String f, CompressedKvCache c, int l, int h, int version) throws StateFormatException {
         if (!in.bool(f + ".present")) return null;
+        // the key codecs the plan indexes: before version 4 KLT keys were offered no 1-bit codec (an old index is
+        // shifted into this build's list, which only adds e8:1 in front)
+        String[] keyCodecs = version >= 4 ? BudgetAllocator.keyCodecs(c.config()) : BudgetAllocator.KEY_CODECS;
+        int shift = version >= 4 ? 0 : BudgetAllocator.keyCodecs(c.config()).length - BudgetAllocator.KEY_CODECS.length;
         int keep = in.varint(f + ".keep", 0, Integer.MAX_VALUE);
         int old = in.varint(f + ".oldRows", keep, Integer.MAX_VALUE);
-        int k = in.varint(f + ".keyCodec", 0, BudgetAllocator.KEY_CODECS.length - 1);
+        int k = in.varint(f + ".keyCodec", 0, keyCodecs.length - 1) + shift;
         int v = in.varint(f + ".valueCodec", 0, BudgetAllocator.VALUE_CODECS.length - 1);
         long bytes = in.varint(f + ".bytes", 0L, Long.MAX_VALUE);
         double error = in.f64(f + ".error");
         long budget = in.varint(f + ".budget", 0L, Long.MAX_VALUE);
         long tokens = in.varint(f + ".tokens", 0L, Long.MAX_VALUE);
         BitAllocation a = c.codecs();
-        return new HeadPlan(l, h, keep, old, BudgetAllocator.KEY_CODECS[k], BudgetAllocator.VALUE_CODECS[v],
-                a.allocatorKeys()[k], a.allocatorValues()[v], bytes, error, budget, tokens);
+        RowTransform t = c.head(l, h).transform; // restored before the plan: the codecs its rows are stored with
+        return new HeadPlan(l, h, keep, old, BudgetAllocator.keyCodecs(c.config())[k], BudgetAllocator.VALUE_CODECS[v],
+                a.allocatorKeys()[k], a.allocatorValues()[v], t.keyCodec(a.allocatorKeys()[k]), t.valueCodec(a.allocatorValues()[v]),
+                bytes, error, budget, tokens);
     }
 
     private static void writeWindow(StateOutput out, RowWindow w, int dim, boolean half) {
@@ -271,7 +278,7 @@ final class CacheState {
                 readPromptQueries(in, f + ".promptQueries", hd, layout.groupSize() * dim);
                 hd.received = readAccumulator(in, f + ".received", Math.max(hd.window.capacity(), hd.window.count()));
                 readSegments(in, f + ".segments", hd, headCodecs, table, dim, windowFirst, (int) last);
-                if (cfg.ratio() > 0) hd.plan = readPlan(in, f + ".plan", c, l, h);
+                if (cfg.ratio() > 0) hd.plan = readPlan(in, f + ".plan", c, l, h, version);
             }
         }
         c.restoreCounters(seen, (int) last, prompted);

@@ -549,7 +549,7 @@ final class CompressedKvCache implements KvCache {
             sinks[h] = sinkRows(hd, ranked);
             shares[h] = Math.max(sinks[h], shareOf(hd, ranked, true));
             HeadPlan plan = hd.plan;
-            cost[h] = plan == null ? 1 : (CodedRows.bytesFor(plan.keyCodec(), 256) + CodedRows.bytesFor(plan.valueCodec(), 256)) / 256.0;
+            cost[h] = plan == null ? 1 : (CodedRows.bytesFor(plan.storedKey(), 256) + CodedRows.bytesFor(plan.storedValue(), 256)) / 256.0;
         }
         int[] counts = JointCounts.counts(scores, sinks, shares, cost, ev.jointFloor());
         for (int h = 0; h < hs.length; h++) hs[h].jointKeep = scores[h].length == 0 ? -1 : counts[h];

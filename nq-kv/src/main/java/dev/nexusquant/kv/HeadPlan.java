@@ -12,6 +12,9 @@ import dev.nexusquant.codec.VectorCompressor;
  * @param oldRows    old rows of the prompt the plan chose among
  * @param keyCodec   codec of the old rows' keys
  * @param valueCodec codec of the old rows' values
+ * @param storedKey   the codec the old rows' keys are stored with: {@code keyCodec}, or with a KLT basis the head's
+ *                   rates by variance in the same bytes per row (which may spend fewer: what the counts below use)
+ * @param storedValue the same for values
  * @param bytes      bytes the plan's rows take (codes and positions), as the allocator counted them
  * @param error      the attention-output error the allocator measured for the option it started from
  * @param budget     bytes the head may hold in all when the plan was made (the plan's rows and everything else:
@@ -19,7 +22,8 @@ import dev.nexusquant.codec.VectorCompressor;
  * @param tokens     tokens seen when the plan was made
  */
 record HeadPlan(int layer, int head, int keep, int oldRows, String keyName, String valueName,
-                VectorCompressor keyCodec, VectorCompressor valueCodec, long bytes, double error, long budget,
+                VectorCompressor keyCodec, VectorCompressor valueCodec, VectorCompressor storedKey,
+                VectorCompressor storedValue, long bytes, double error, long budget,
                 long tokens) {
 
     /** The share of old rows kept. */
@@ -53,16 +57,15 @@ record HeadPlan(int layer, int head, int keep, int oldRows, String keyName, Stri
         return k;
     }
 
-    /** Bytes of the codes of {@code n} rows at the plan's codecs. */
+    /** Bytes of the codes of {@code n} rows as stored at the plan's codecs. */
     private long codeBytes(int n) {
-        return dev.nexusquant.codec.CodedRows.bytesFor(keyCodec, n) + dev.nexusquant.codec.CodedRows.bytesFor(valueCodec, n);
+        return dev.nexusquant.codec.CodedRows.bytesFor(storedKey, n) + dev.nexusquant.codec.CodedRows.bytesFor(storedValue, n);
     }
 
     /** Bytes of {@code n} rows at the plan's codecs, positions included. */
     long bytesFor(int n, long span) {
         if (n <= 0) return 0;
-        return dev.nexusquant.codec.CodedRows.bytesFor(keyCodec, n) + dev.nexusquant.codec.CodedRows.bytesFor(valueCodec, n)
-                + BudgetPlanner.positionBytes(n, span);
+        return codeBytes(n) + BudgetPlanner.positionBytes(n, span);
     }
 
     /** {@code L3H1 keep 812/1000 e8:3/e8:2}. */

@@ -6,6 +6,7 @@ import dev.nexusquant.engine.kv.KvCache;
 import dev.nexusquant.engine.kv.KvLayout;
 import org.junit.jupiter.api.Test;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -73,9 +74,33 @@ class KltBudgetTest {
                     bytes += CodedRows.bytesFor(s.keyCodec(), s.positions().length) + CodedRows.bytesFor(s.valueCodec(), s.positions().length);
                 }
                 assertEquals(p.keep(), rows, p.describe());
+                // generation's counts use the codecs the rows are stored with (the head's rates by variance)
+                assertSame(t.keyCodec(p.keyCodec()), p.storedKey(), p.describe());
+                assertSame(t.valueCodec(p.valueCodec()), p.storedValue(), p.describe());
                 // the plan's bytes are the rows' codes at the mapped codecs plus their positions
                 assertTrue(p.bytes() >= bytes && p.bytes() - bytes <= 12 + 8 * ((900 + 63) / 64), p.describe() + ": plan "
                         + p.bytes() + " bytes, codes " + bytes);
+            }
+        }
+    }
+
+    @Test
+    void kltKeysAreOfferedOneBitCodesAndTheirPlansSurviveSaveAndRestore() throws Exception {
+        assertArrayEquals(new String[]{"e8:1", "e8:2", "e8:3", "e8:4"}, BudgetAllocator.keyCodecs(KvSpec.parse(BASE + ",rot=klt,ratio=10")));
+        assertArrayEquals(BudgetAllocator.KEY_CODECS, BudgetAllocator.keyCodecs(KvSpec.parse(BASE + ",rot=klt:v,ratio=10")));
+        assertArrayEquals(BudgetAllocator.KEY_CODECS, BudgetAllocator.keyCodecs(KvSpec.parse(BASE + ",rot=on,ratio=10")));
+        CompressedKvCache c = (CompressedKvCache) KvSpec.parse(BASE + ",window=8,rot=klt,ratio=24").create(KltCacheTest.LAYOUT);
+        KltCacheTest.run(c, 900, 31, false);
+        var out = new dev.nexusquant.codec.state.StateOutput();
+        c.writeState(out);
+        CompressedKvCache r = CacheState.read(KltCacheTest.LAYOUT, c.settings(),
+                new dev.nexusquant.codec.state.StateInput(out.toByteArray(), Long.MAX_VALUE));
+        for (int l = 0; l < KltCacheTest.LAYOUT.layers(); l++) {
+            for (int h = 0; h < KltCacheTest.LAYOUT.kvHeads(); h++) {
+                HeadPlan a = c.plans()[l][h], b = r.plans()[l][h];
+                assertEquals(a.describe(), b.describe());
+                assertEquals(a.storedKey().descriptor(), b.storedKey().descriptor(), a.describe());
+                assertEquals(a.bytesFor(100, 900), b.bytesFor(100, 900), a.describe());
             }
         }
     }
