@@ -140,8 +140,19 @@ public final class ColdStart {
 
     /** The {@code --json} output of one more cold run (a new process; its timings are the CLI's own). */
     static String coldJson(List<String> base, Setting s) throws IOException, InterruptedException {
+        return jsonRun(base, s, "--json");
+    }
+
+    /** The CLI's own time to first token of the timed generation after an untimed one in the same process. */
+    static double warm(List<String> base, Setting s) throws IOException, InterruptedException {
+        String out = jsonRun(base, s, "--warmup", "--json");
+        return PeerComparison.number(out, "\"time_to_first_token_seconds\":([0-9.Ee-]+)");
+    }
+
+    /** Runs {@code base} with {@code extra} arguments in a new process under the setting's environment: its stdout. */
+    private static String jsonRun(List<String> base, Setting s, String... extra) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(base);
-        cmd.add("--json");
+        cmd.addAll(List.of(extra));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD);
         pb.environment().putAll(s.env());
         Process p = pb.start();
@@ -151,22 +162,6 @@ public final class ColdStart {
         }
         finish(p, cmd);
         return out;
-    }
-
-    /** The CLI's own time to first token of the timed generation after an untimed one in the same process. */
-    static double warm(List<String> base, Setting s) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(base);
-        cmd.add("--warmup");
-        cmd.add("--json");
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD);
-        pb.environment().putAll(s.env());
-        Process p = pb.start();
-        String out;
-        try (InputStream in = p.getInputStream()) {
-            out = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-        }
-        finish(p, cmd);
-        return PeerComparison.number(out, "\"time_to_first_token_seconds\":([0-9.Ee-]+)");
     }
 
     private static void finish(Process p, List<String> cmd) throws InterruptedException {

@@ -35,13 +35,7 @@ class PreparedWeightsTest {
             if (old == null) System.clearProperty(Model.PREPARE_MIN_PROPERTY);
             else System.setProperty(Model.PREPARE_MIN_PROPERTY, old);
         }
-        for (int s = 0; s < plain.length; s++) {
-            double scale = 0;
-            for (float v : plain[s]) scale = Math.max(scale, Math.abs(v));
-            for (int i = 0; i < plain[s].length; i++) {
-                assertEquals(plain[s][i], packed[s][i], 1e-4 * scale, "step " + s + ", logit " + i);
-            }
-        }
+        assertSameLogits(plain, packed);
     }
 
     /**
@@ -71,13 +65,7 @@ class PreparedWeightsTest {
             if (old == null) System.clearProperty(Model.PREPARE_MIN_PROPERTY);
             else System.setProperty(Model.PREPARE_MIN_PROPERTY, old);
         }
-        for (int s = 0; s < plain.length; s++) {
-            double scale = 0;
-            for (float v : plain[s]) scale = Math.max(scale, Math.abs(v));
-            for (int i = 0; i < plain[s].length; i++) {
-                assertEquals(plain[s][i], packed[s][i], 1e-4 * scale, "step " + s + ", logit " + i);
-            }
-        }
+        assertSameLogits(plain, packed);
     }
 
     /** Logits after a prefill of 16 tokens, then after each of 8 single-token steps. */
@@ -88,5 +76,16 @@ class PreparedWeightsTest {
             for (int i = 16; i < 24; i++) out[i - 15] = s.forward(tokens, i, 1, false);
         }
         return out;
+    }
+
+    /** Each step's logits [steps][vocab] equal to 1e-4 of the step's largest logit. */
+    private static void assertSameLogits(float[][] plain, float[][] packed) {
+        for (int s = 0; s < plain.length; s++) {
+            double scale = 0;
+            for (float v : plain[s]) scale = Math.max(scale, Math.abs(v));
+            for (int i = 0; i < plain[s].length; i++) {
+                assertEquals(plain[s][i], packed[s][i], 1e-4 * scale, "step " + s + ", logit " + i);
+            }
+        }
     }
 }
