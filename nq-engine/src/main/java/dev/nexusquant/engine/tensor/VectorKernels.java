@@ -553,6 +553,7 @@ public final class VectorKernels implements Kernels {
 
     static float dotQ4_KPacked(MemorySegment p, long q, long m, float[] xp, float[] sums, int n) {
         FloatVector t0 = FloatVector.zero(F), t1 = t0, t2 = t0, t3 = t0, mins = t0;
+        IntVector mant = IntVector.broadcast(I, NIBBLE_MANTISSA), one = IntVector.broadcast(I, ONE_BITS);
         for (int c = 0; c < n; c += 256, q += 128, m += Q4kPacking.META) {
             IntVector b = (IntVector) ByteVector.fromMemorySegment(B16, p, m, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
             // lanes 0..7: d * scale_j; lanes 8..15: -dmin * min_j
@@ -560,25 +561,25 @@ public final class VectorKernels implements Kernels {
                     .mul(FloatVector.broadcast(F, p.get(Q4kPacking.F32, m + 16)).blend(p.get(Q4kPacking.F32, m + 20), UPPER_8));
             mins = sc.fma(FloatVector.fromArray(F, sums, c >> 4), mins);
             IntVector v = IntVector.fromMemorySegment(I, p, q, LE);
-            FloatVector even = v.lanewise(VectorOperators.LSHL, 19).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().mul(FloatVector.fromArray(F, xp, c));
-            FloatVector odd = v.lanewise(VectorOperators.LSHL, 15).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().mul(FloatVector.fromArray(F, xp, c + 16));
-            even = v.lanewise(VectorOperators.LSHL, 11).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 32), even);
-            odd = v.lanewise(VectorOperators.LSHL, 7).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 48), odd);
-            even = v.lanewise(VectorOperators.LSHL, 3).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 64), even);
-            odd = v.lanewise(VectorOperators.LSHR, 1).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 80), odd);
-            even = v.lanewise(VectorOperators.LSHR, 5).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 96), even);
-            odd = v.lanewise(VectorOperators.LSHR, 9).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 112), odd);
+            FloatVector even = v.lanewise(VectorOperators.LSHL, 19).and(mant).or(one).reinterpretAsFloats().mul(FloatVector.fromArray(F, xp, c));
+            FloatVector odd = v.lanewise(VectorOperators.LSHL, 15).and(mant).or(one).reinterpretAsFloats().mul(FloatVector.fromArray(F, xp, c + 16));
+            even = v.lanewise(VectorOperators.LSHL, 11).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 32), even);
+            odd = v.lanewise(VectorOperators.LSHL, 7).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 48), odd);
+            even = v.lanewise(VectorOperators.LSHL, 3).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 64), even);
+            odd = v.lanewise(VectorOperators.LSHR, 1).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 80), odd);
+            even = v.lanewise(VectorOperators.LSHR, 5).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 96), even);
+            odd = v.lanewise(VectorOperators.LSHR, 9).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 112), odd);
             t0 = even.fma(sc.rearrange(SUB_0_2), t0);
             t1 = odd.fma(sc.rearrange(SUB_1_3), t1);
             IntVector u = IntVector.fromMemorySegment(I, p, q + 64, LE);
-            even = u.lanewise(VectorOperators.LSHL, 19).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().mul(FloatVector.fromArray(F, xp, c + 128));
-            odd = u.lanewise(VectorOperators.LSHL, 15).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().mul(FloatVector.fromArray(F, xp, c + 144));
-            even = u.lanewise(VectorOperators.LSHL, 11).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 160), even);
-            odd = u.lanewise(VectorOperators.LSHL, 7).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 176), odd);
-            even = u.lanewise(VectorOperators.LSHL, 3).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 192), even);
-            odd = u.lanewise(VectorOperators.LSHR, 1).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 208), odd);
-            even = u.lanewise(VectorOperators.LSHR, 5).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 224), even);
-            odd = u.lanewise(VectorOperators.LSHR, 9).and(NIBBLE_MANTISSA).or(ONE_BITS).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 240), odd);
+            even = u.lanewise(VectorOperators.LSHL, 19).and(mant).or(one).reinterpretAsFloats().mul(FloatVector.fromArray(F, xp, c + 128));
+            odd = u.lanewise(VectorOperators.LSHL, 15).and(mant).or(one).reinterpretAsFloats().mul(FloatVector.fromArray(F, xp, c + 144));
+            even = u.lanewise(VectorOperators.LSHL, 11).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 160), even);
+            odd = u.lanewise(VectorOperators.LSHL, 7).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 176), odd);
+            even = u.lanewise(VectorOperators.LSHL, 3).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 192), even);
+            odd = u.lanewise(VectorOperators.LSHR, 1).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 208), odd);
+            even = u.lanewise(VectorOperators.LSHR, 5).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 224), even);
+            odd = u.lanewise(VectorOperators.LSHR, 9).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 240), odd);
             t2 = even.fma(sc.rearrange(SUB_4_6), t2);
             t3 = odd.fma(sc.rearrange(SUB_5_7), t3);
         }
