@@ -156,6 +156,29 @@ class KernelsTest {
         return new Weights("w", GgmlType.Q4_K, rows, cols, MemorySegment.ofArray(bytes));
     }
 
+    /**
+     * The vector dotRows of {@code w} over a random row range against the scalar dotRow of {@code file} (the same rows
+     * in the file's layout; {@code d}: their values [rows][cols] from {@code dOff}, for the tolerance), writing only its
+     * range; with {@code rowToo} the vector dotRow of each row as well.
+     */
+    private static void checkDotRows(Random r, Weights w, Weights file, float[] d, int dOff, int rows, int cols,
+                                     boolean rowToo, String what) {
+        int xOff = r.nextInt(7);
+        float[] x = random(r, cols + xOff, 1);
+        int from = r.nextInt(rows), to = from + 1 + r.nextInt(rows - from);
+        float[] out = new float[to - from + 2];
+        out[0] = out[out.length - 1] = 42f;
+        V.dotRows(w, from, to, x, xOff, out, 1);
+        assertEquals(42f, out[0], "dotRows wrote before its range");
+        assertEquals(42f, out[out.length - 1], "dotRows wrote after its range");
+        for (int row = from; row < to; row++) {
+            double mag = 0;
+            for (int i = 0; i < cols; i++) mag += Math.abs(d[dOff + row * cols + i] * x[xOff + i]);
+            close(S.dotRow(file, row, x, xOff), out[1 + row - from], mag, what + " dotRows cols=" + cols + " row " + row);
+            if (rowToo) close(S.dotRow(file, row, x, xOff), V.dotRow(w, row, x, xOff), mag, what + " dotRow cols=" + cols);
+        }
+    }
+
     /** Q4_K rows of random bytes (every scale/min pattern) of many widths, the vector dotRows against the scalar dotRow. */
     @Test
     void q4kRowRangesAgainstScalarRows() {
@@ -163,21 +186,9 @@ class KernelsTest {
         for (int cols : new int[]{256, 512, 768, 2048, 8192}) {
             int rows = 1 + r.nextInt(9);
             Weights w = randomQ4kRows(r, rows, cols);
-            int xOff = r.nextInt(7);
-            float[] x = random(r, cols + xOff, 1);
             float[] d = new float[rows * cols];
             S.dequantizeRows(w, 0, rows, d, 0);
-            int from = r.nextInt(rows), to = from + 1 + r.nextInt(rows - from);
-            float[] out = new float[to - from + 3];
-            out[0] = out[out.length - 1] = 42f;
-            V.dotRows(w, from, to, x, xOff, out, 1);
-            assertEquals(42f, out[0], "dotRows wrote before its range");
-            assertEquals(42f, out[out.length - 1], "dotRows wrote after its range");
-            for (int row = from; row < to; row++) {
-                double mag = 0;
-                for (int i = 0; i < cols; i++) mag += Math.abs(d[row * cols + i] * x[xOff + i]);
-                close(S.dotRow(w, row, x, xOff), out[1 + row - from], mag, "Q4_K dotRows cols=" + cols + " row " + row);
-            }
+            checkDotRows(r, w, w, d, 0, rows, cols, false, "Q4_K");
         }
     }
 
@@ -228,20 +239,7 @@ class KernelsTest {
                 S.dequantizeRows(w, 0, rows, d1, 3);
                 V.dequantizeRows(p, 0, rows, d2, 3);
                 org.junit.jupiter.api.Assertions.assertArrayEquals(d1, d2, "packed Q4_K rows decode to the file's values, cols=" + cols);
-                int xOff = r.nextInt(7);
-                float[] x = random(r, cols + xOff, 1);
-                int from = r.nextInt(rows), to = from + 1 + r.nextInt(rows - from);
-                float[] out = new float[to - from + 2];
-                out[0] = out[out.length - 1] = 42f;
-                V.dotRows(p, from, to, x, xOff, out, 1);
-                assertEquals(42f, out[0], "dotRows wrote before its range");
-                assertEquals(42f, out[out.length - 1], "dotRows wrote after its range");
-                for (int row = from; row < to; row++) {
-                    double mag = 0;
-                    for (int i = 0; i < cols; i++) mag += Math.abs(d1[3 + row * cols + i] * x[xOff + i]);
-                    close(S.dotRow(w, row, x, xOff), out[1 + row - from], mag, "packed Q4_K dotRows cols=" + cols + " row " + row);
-                    close(S.dotRow(w, row, x, xOff), V.dotRow(p, row, x, xOff), mag, "packed Q4_K dotRow cols=" + cols);
-                }
+                checkDotRows(r, p, w, d1, 3, rows, cols, true, "packed Q4_K");
             }
         }
     }
