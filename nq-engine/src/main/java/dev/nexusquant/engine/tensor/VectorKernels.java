@@ -336,7 +336,7 @@ public final class VectorKernels implements Kernels {
     public Weights prepare(Weights w, java.lang.foreign.Arena arena) {
         if (!PACK || L != 16 || w.packed() != null) return w;
         if (Q8Packing.worthPacking(w)) return Q8Packing.pack(w, arena);
-        if (Q4kPacking.packable(w) && (long) w.rows() * w.cols() >= Q8Packing.MIN_VALUES) return Q4kPacking.pack(w, arena);
+        if (Q4kGroups.packable(w) && (long) w.rows() * w.cols() >= Q8Packing.MIN_VALUES) return Q4kGroups.pack(w, arena);
         return w;
     }
 
@@ -463,14 +463,12 @@ public final class VectorKernels implements Kernels {
     public void dotRows(Weights w, int from, int to, float[] x, int xOff, float[] out, int outOff) {
         if (w.type() == dev.nexusquant.engine.gguf.GgmlType.Q4_K && L == 16) {
             int cols = w.cols();
-            Q4kActivations a = Q4K_ACTIVATIONS.get().prepare(x, xOff, cols);
             MemorySegment p = w.packed();
             if (p != null) {
-                for (int r = from; r < to; r++) {
-                    out[outOff + r - from] = dotQ4_KPacked(p, Q4kPacking.quants(r, cols), Q4kPacking.meta(r, w.rows(), cols), a.perm16, a.sums16, cols);
-                }
+                dotQ4_KGroups(w, from, to, Q4K_ACTIVATIONS.get().prepareGroups(x, xOff, cols), out, outOff);
                 return;
             }
+            Q4kActivations a = Q4K_ACTIVATIONS.get().prepare(x, xOff, cols);
             MemorySegment s = w.data();
             for (int r = from; r < to; r++) out[outOff + r - from] = dotQ4_KPrepared(s, w.rowOffset(r), a.perm, a.sums, cols);
             return;
@@ -479,6 +477,27 @@ public final class VectorKernels implements Kernels {
     }
 
     private static final ThreadLocal<Q4kActivations> Q4K_ACTIVATIONS = ThreadLocal.withInitial(Q4kActivations::new);
+
+    /** Per-thread [16]: the outputs of a group that a range of rows cuts. */
+    private static final ThreadLocal<float[]> GROUP_OUT = ThreadLocal.withInitial(() -> new float[Q4kGroups.ROWS]);
+
+    /** Rows {@code from .. to - 1} of a grouped Q4_K matrix: whole groups straight into {@code out}, cut ones through a scratch. */
+    private static void dotQ4_KGroups(Weights w, int from, int to, Q4kActivations a, float[] out, int outOff) {
+        int cols = w.cols(), rows = w.rows(), n = Q4kGroups.ROWS;
+        MemorySegment p = w.packed();
+        for (int g = from / n; g * n < to; g++) {
+            long q = Q4kGroups.quants(g, cols), m = Q4kGroups.meta(g, rows, cols);
+            int r0 = g * n;
+            if (r0 >= from && r0 + n <= to) {
+                dotQ4_KGroup(p, q, m, a.xt, a.st, cols, out, outOff + r0 - from);
+            } else {
+                float[] tmp = GROUP_OUT.get();
+                dotQ4_KGroup(p, q, m, a.xt, a.st, cols, tmp, 0);
+                int lo = Math.max(from, r0), hi = Math.min(to, r0 + n);
+                System.arraycopy(tmp, lo - r0, out, outOff + lo - from, hi - lo);
+            }
+        }
+    }
 
     /** Lane i < 8 takes lane {@code a} of a vector, lane 8 + i lane {@code a + 2}: the scales of two sub-blocks. */
     private static VectorShuffle<Float> pairOf(int a) {
@@ -539,74 +558,67 @@ public final class VectorKernels implements Kernels {
         return (s4.lane(0) + s4.lane(2)) + (s4.lane(1) + s4.lane(3));
     }
 
-    /**
-     * {@link #dotQ4_KPrepared} on packed rows ({@link Q4kPacking}): the quant loads are aligned to cache lines, and a
-     * block's scales and mins are 16 bytes widened and converted in one step (no shuffles, shifts or masks).
-     *
-     * @param q    byte offset of the row's quants in {@code p}
-     * @param m    byte offset of its metadata
-     * @param xp   [cols] x rearranged by {@link Q4kActivations#prepare}
-     * @param sums [cols / 16] its sub-block sums
-     */
-    /** Mantissa bits 19..22, where {@link #dotQ4_KPacked} puts a nibble, and the bits of 1.0f. */
+    /** Mantissa bits 19..22, where {@link #dotQ4_KGroup} puts a nibble, and the bits of 1.0f. */
     private static final int NIBBLE_MANTISSA = 0x00780000, ONE_BITS = 0x3F800000;
 
-    static float dotQ4_KPacked(MemorySegment p, long q, long m, float[] xp, float[] sums, int n) {
-        FloatVector t0 = FloatVector.zero(F), t1 = t0, t2 = t0, t3 = t0, mins = t0;
-        IntVector mant = IntVector.broadcast(I, NIBBLE_MANTISSA), one = IntVector.broadcast(I, ONE_BITS);
-        for (int c = 0; c < n; c += 256, q += 128, m += Q4kPacking.META) {
-            IntVector b = (IntVector) ByteVector.fromMemorySegment(B16, p, m, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            // lanes 0..7: d * scale_j; lanes 8..15: -dmin * min_j
-            FloatVector sc = ((FloatVector) b.castShape(F, 0))
-                    .mul(FloatVector.broadcast(F, p.get(Q4kPacking.F32, m + 16)).blend(p.get(Q4kPacking.F32, m + 20), UPPER_8));
-            mins = sc.fma(FloatVector.fromArray(F, sums, c >> 4), mins);
-            IntVector v = IntVector.fromMemorySegment(I, p, q, LE);
-            FloatVector even = v.lanewise(VectorOperators.LSHL, 19).and(mant).or(one).reinterpretAsFloats().mul(FloatVector.fromArray(F, xp, c));
-            FloatVector odd = v.lanewise(VectorOperators.LSHL, 15).and(mant).or(one).reinterpretAsFloats().mul(FloatVector.fromArray(F, xp, c + 16));
-            even = v.lanewise(VectorOperators.LSHL, 11).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 32), even);
-            odd = v.lanewise(VectorOperators.LSHL, 7).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 48), odd);
-            even = v.lanewise(VectorOperators.LSHL, 3).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 64), even);
-            odd = v.lanewise(VectorOperators.LSHR, 1).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 80), odd);
-            even = v.lanewise(VectorOperators.LSHR, 5).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 96), even);
-            odd = v.lanewise(VectorOperators.LSHR, 9).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 112), odd);
-            t0 = even.fma(sc.rearrange(SUB_0_2), t0);
-            t1 = odd.fma(sc.rearrange(SUB_1_3), t1);
-            IntVector u = IntVector.fromMemorySegment(I, p, q + 64, LE);
-            even = u.lanewise(VectorOperators.LSHL, 19).and(mant).or(one).reinterpretAsFloats().mul(FloatVector.fromArray(F, xp, c + 128));
-            odd = u.lanewise(VectorOperators.LSHL, 15).and(mant).or(one).reinterpretAsFloats().mul(FloatVector.fromArray(F, xp, c + 144));
-            even = u.lanewise(VectorOperators.LSHL, 11).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 160), even);
-            odd = u.lanewise(VectorOperators.LSHL, 7).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 176), odd);
-            even = u.lanewise(VectorOperators.LSHL, 3).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 192), even);
-            odd = u.lanewise(VectorOperators.LSHR, 1).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 208), odd);
-            even = u.lanewise(VectorOperators.LSHR, 5).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 224), even);
-            odd = u.lanewise(VectorOperators.LSHR, 9).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 240), odd);
-            t2 = even.fma(sc.rearrange(SUB_4_6), t2);
-            t3 = odd.fma(sc.rearrange(SUB_5_7), t3);
-        }
-        // Lanes.sum written out (see dotQ4_KPrepared)
-        FloatVector t = t0.add(t1).add(t2.add(t3)).add(mins);
-        FloatVector s8 = ((FloatVector) t.reinterpretShape(FloatVector.SPECIES_256, 0)).add((FloatVector) t.reinterpretShape(FloatVector.SPECIES_256, 1));
-        FloatVector s4 = ((FloatVector) s8.reinterpretShape(FloatVector.SPECIES_128, 0)).add((FloatVector) s8.reinterpretShape(FloatVector.SPECIES_128, 1));
-        return (s4.lane(0) + s4.lane(2)) + (s4.lane(1) + s4.lane(3));
-    }
 
-    /** Packed Q4_K rows ({@link Q4kPacking}) to floats in the file's order, the same operations as {@link #dequantizeQ4_K}. */
-    private static void dequantizeQ4_KPacked(MemorySegment p, long q, long m, float[] dst, int o, int n) {
-        for (int c = 0; c < n; c += 256, q += 128, m += Q4kPacking.META) {
-            float d = p.get(Q4kPacking.F32, m + 16), dmin = -p.get(Q4kPacking.F32, m + 20);
-            for (int j = 0; j < 4; j++) {
-                float d1 = d * Byte.toUnsignedInt(p.get(ValueLayout.JAVA_BYTE, m + 2 * j));
-                float m1 = dmin * Byte.toUnsignedInt(p.get(ValueLayout.JAVA_BYTE, m + 8 + 2 * j));
-                float d2 = d * Byte.toUnsignedInt(p.get(ValueLayout.JAVA_BYTE, m + 2 * j + 1));
-                float m2 = dmin * Byte.toUnsignedInt(p.get(ValueLayout.JAVA_BYTE, m + 9 + 2 * j));
-                int y = o + c + 64 * j;
-                for (int g = 0; g < 32; g += L) {
-                    IntVector b = ((IntVector) ByteVector.fromMemorySegment(BL, p, q + 32L * j + g, LE).castShape(I, 0)).and(0xFF);
-                    ((FloatVector) b.and(15).castShape(F, 0)).mul(d1).sub(m1).intoArray(dst, y + g);
-                    ((FloatVector) b.lanewise(VectorOperators.LSHR, 4).castShape(F, 0)).mul(d2).sub(m2).intoArray(dst, y + 32 + g);
+    /**
+     * 16 rows of a grouped Q4_K matrix ({@link Q4kGroups}) dotted with x: {@code out[o + i]} = row {@code i} of the group
+     * (one row per lane). Each 64-byte load holds 8 values of every row; nibble {@code k} is shifted to the top of a
+     * float's mantissa and masked, giving {@code 1 + q / 16}, multiplied by a broadcast {@code 16 x}; the constant part
+     * is taken out by starting each sub-block's sum at {@code -16 sum(x)}. Even nibbles belong to one sub-block, odd
+     * ones to the next: four chains (two per sub-block) of 16 FMAs, then one FMA with the 16 rows' scales per sub-block,
+     * and the mins as {@code min_j * sum(x over j)}; {@code d} and {@code -dmin} once per block. The masks are vectors
+     * made once per call (a mask given as an int made some processes run the Vector API's Java fallback).
+     *
+     * @param q  byte offset of the group's quants in {@code p}
+     * @param m  byte offset of its metadata
+     * @param xt [cols] 16 x in {@link Q4kActivations#GROUP_ORDER}
+     * @param st [cols / 32] sums of x per sub-block
+     */
+    static void dotQ4_KGroup(MemorySegment p, long q, long m, float[] xt, float[] st, int n, float[] out, int o) {
+        FloatVector total = FloatVector.zero(F);
+        IntVector mant = IntVector.broadcast(I, NIBBLE_MANTISSA), one = IntVector.broadcast(I, ONE_BITS);
+        for (int c = 0; c < n; c += 256, q += Q4kGroups.QUANTS, m += Q4kGroups.META) {
+            FloatVector blk = FloatVector.zero(F), mn = blk;
+            for (int g = 0; g < 4; g++) { // quant bytes 32g .. 32g + 31: sub-blocks 2g (low nibbles) and 2g + 1
+                float se = st[(c >> 5) + 2 * g], so = st[(c >> 5) + 2 * g + 1];
+                FloatVector a = FloatVector.broadcast(F, -16 * se), b = FloatVector.zero(F), e = FloatVector.broadcast(F, -16 * so), f = b;
+                for (int h = 0; h < 4; h++) {
+                    long qq = q + 64L * (8 * g + 2 * h);
+                    int xi = c + 8 * (8 * g + 2 * h);
+                    IntVector v = IntVector.fromMemorySegment(I, p, qq, LE), u = IntVector.fromMemorySegment(I, p, qq + 64, LE);
+                    a = v.lanewise(VectorOperators.LSHL, 19).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi]), a);
+                    e = v.lanewise(VectorOperators.LSHL, 15).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 1]), e);
+                    b = u.lanewise(VectorOperators.LSHL, 19).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 8]), b);
+                    f = u.lanewise(VectorOperators.LSHL, 15).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 9]), f);
+                    a = v.lanewise(VectorOperators.LSHL, 11).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 2]), a);
+                    e = v.lanewise(VectorOperators.LSHL, 7).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 3]), e);
+                    b = u.lanewise(VectorOperators.LSHL, 11).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 10]), b);
+                    f = u.lanewise(VectorOperators.LSHL, 7).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 11]), f);
+                    a = v.lanewise(VectorOperators.LSHL, 3).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 4]), a);
+                    e = v.lanewise(VectorOperators.LSHR, 1).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 5]), e);
+                    b = u.lanewise(VectorOperators.LSHL, 3).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 12]), b);
+                    f = u.lanewise(VectorOperators.LSHR, 1).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 13]), f);
+                    a = v.lanewise(VectorOperators.LSHR, 5).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 6]), a);
+                    e = v.lanewise(VectorOperators.LSHR, 9).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 7]), e);
+                    b = u.lanewise(VectorOperators.LSHR, 5).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 14]), b);
+                    f = u.lanewise(VectorOperators.LSHR, 9).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 15]), f);
                 }
+                long ms = m + 32L * g;
+                FloatVector sce = (FloatVector) ByteVector.fromMemorySegment(B16, p, ms, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0).castShape(F, 0);
+                FloatVector sco = (FloatVector) ByteVector.fromMemorySegment(B16, p, ms + 16, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0).castShape(F, 0);
+                FloatVector mne = (FloatVector) ByteVector.fromMemorySegment(B16, p, ms + 128, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0).castShape(F, 0);
+                FloatVector mno = (FloatVector) ByteVector.fromMemorySegment(B16, p, ms + 144, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0).castShape(F, 0);
+                blk = a.add(b).fma(sce, blk);
+                blk = e.add(f).fma(sco, blk);
+                mn = mne.fma(FloatVector.broadcast(F, se), mn);
+                mn = mno.fma(FloatVector.broadcast(F, so), mn);
             }
+            total = blk.fma(FloatVector.fromMemorySegment(F, p, m + 256, LE), total);
+            total = mn.fma(FloatVector.fromMemorySegment(F, p, m + 320, LE), total);
         }
+        total.intoArray(out, o);
     }
 
     /**
@@ -788,13 +800,7 @@ public final class VectorKernels implements Kernels {
                     }
                 }
                 case Q6_K -> dequantizeQ6_K(s, off, dst, o, cols);
-                case Q4_K -> {
-                    if (w.packed() != null && L == 16) {
-                        dequantizeQ4_KPacked(w.packed(), Q4kPacking.quants(row + r, cols), Q4kPacking.meta(row + r, w.rows(), cols), dst, o, cols);
-                    } else {
-                        dequantizeQ4_K(s, off, dst, o, cols);
-                    }
-                }
+                case Q4_K -> dequantizeQ4_K(s, off, dst, o, cols); // grouped rows ({@link Q4kGroups}) decode from the file
                 default -> Quants.dequantize(w.type(), s, off, dst, o, cols);
             }
         }
