@@ -40,7 +40,9 @@ import java.util.List;
 final class CompressedKvCache implements KvCache {
 
     private final KvLayout layout;
-    private final KvCompression cfg;
+    private final KvCompression spec; // the settings as given: what settings() names
+    private final KvCompression cfg;  // what the cache runs: spec, or its BasisFallback without a model's bases
+    private final String note;        // BasisFallback.NOTE when it falls back, else empty
     private final int dim;
     private final int group;
     private final MemoryAccount account;
@@ -62,9 +64,14 @@ final class CompressedKvCache implements KvCache {
     private long planTotal = -1;  // sum of the heads' plan budgets (see headCap), -1 until counted
     private long promptHint;      // the first prompt's length in tokens, when told (expectPrompt), else 0
 
-    CompressedKvCache(KvLayout layout, KvCompression cfg) {
+    CompressedKvCache(KvLayout layout, KvCompression given) {
+        boolean fallback = BasisFallback.applies(given);
+        if (fallback) BasisFallback.sayOnce(given);
+        KvCompression cfg = fallback ? BasisFallback.hadamard(given) : given;
         this.layout = layout;
+        this.spec = given;
         this.cfg = cfg;
+        this.note = fallback ? BasisFallback.NOTE : "";
         this.dim = layout.headDim();
         this.group = layout.groupSize();
         this.account = new MemoryAccount(cfg.memoryBudget());
@@ -82,11 +89,7 @@ final class CompressedKvCache implements KvCache {
                 cfg.ratio() > 0 ? BudgetAllocator.QUERIES : 0) : 0;
         this.heads = new HeadState[layout.layers()][layout.kvHeads()];
         ModelBasis shared = null;
-        if (cfg.kltBasis() != null) {
-            if (cfg.basisFileToLoad() == null || KvCompression.AUTO_BASIS.equalsIgnoreCase(cfg.basisFileToLoad())) {
-                throw new IllegalArgumentException("basis=auto names the model's own KLT bases: resolve it for the model first"
-                        + " (KvCompression.forModel(model); Model.newSession and every entry point of the library do)");
-            }
+        if (cfg.kltBasis() != null) { // basis=FILE, or auto resolved for a model (unresolved: fallen back above)
             shared = ModelBasis.load(cfg.basisFileToLoad());
             shared.check(layout, rope != null);
         }
@@ -187,7 +190,12 @@ final class CompressedKvCache implements KvCache {
 
     @Override
     public String settings() {
-        return KvSpec.format(cfg);
+        return KvSpec.format(spec);
+    }
+
+    /** Whether this cache runs the Hadamard rotation in place of {@code basis=auto}'s bases ({@link BasisFallback}). */
+    boolean basisFallback() {
+        return !note.isEmpty();
     }
 
     @Override
@@ -244,7 +252,10 @@ final class CompressedKvCache implements KvCache {
         account.addAccumulators(accumulators);
     }
 
-    /** The configuration this cache was built from. */
+    /**
+     * The configuration this cache runs: the one it was built from, or with {@code basis=auto} and no model its
+     * {@link BasisFallback} (see {@link #settings()} for the settings as given).
+     */
     KvCompression config() {
         return cfg;
     }
@@ -783,7 +794,7 @@ final class CompressedKvCache implements KvCache {
         }
         double kept = (double) rowsHeld / ((long) layout.layers() * layout.kvHeads());
         long values = seen * layout.layers() * 2L * layout.kvDim();
-        return new KvStats(seen, kept, account.held(), seen * layout.fp16BytesPerToken(), values);
+        return new KvStats(seen, kept, account.held(), seen * layout.fp16BytesPerToken(), values, note);
     }
 
     // ---------------------------------------------------------------------------------------------------------
