@@ -253,6 +253,33 @@ class KernelsTest {
         }
     }
 
+    /**
+     * Prefill panels decoded straight from grouped Q4_K rows: bit-equal to the scalar decode of the file's rows
+     * transposed ({@link Kernels#panel}'s default), for whole panels, the matrix's last partial panel and panels cut
+     * short (rows past {@code count} zero), over stale panel contents.
+     */
+    @Test
+    void q4kGroupedPanelsAgainstScalar() {
+        if (!V.name().equals("vector512")) return; // 16 lanes only
+        Random r = new Random(SEED + 11);
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared()) {
+            for (int cols : new int[]{256, 768, 2048}) {
+                int rows = 1 + r.nextInt(80);
+                Weights w = randomQ4kRows(r, rows, cols);
+                Weights p = Q4kGroups.pack(w, arena);
+                float[] scratch = new float[Kernels.PANEL * cols];
+                for (int row = 0; row < rows; row += Kernels.PANEL) {
+                    for (int count : new int[]{Math.min(Kernels.PANEL, rows - row), 1 + r.nextInt(Math.min(Kernels.PANEL, rows - row))}) {
+                        float[] expected = new float[Kernels.PANEL * cols], got = random(r, Kernels.PANEL * cols, 1);
+                        S.panel(w, row, count, scratch, expected);
+                        V.panel(p, row, count, scratch, got);
+                        org.junit.jupiter.api.Assertions.assertArrayEquals(expected, got, "grouped Q4_K panel cols=" + cols + " row " + row + " count " + count);
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void q4kGroupOrderIsAPermutation() {
         boolean[] seen = new boolean[256];
