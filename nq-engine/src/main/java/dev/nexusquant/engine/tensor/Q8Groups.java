@@ -9,13 +9,14 @@ import java.nio.ByteOrder;
 
 /**
  * Q8_0 weights rearranged at load for the 16-lane decode kernel {@link VectorKernels#dotQ8_0Group}, which computes 16
- * rows at once with one row per lane (as {@link Q4kGroups} for Q4_K): 16 bytes hold one column of 16 rows, widened to
- * floats in one step and multiplied by one broadcast activation; no lane sums, and one read of x per 16 rows (a row
+ * rows at once with one row per lane (as {@link Q4kGroups} for Q4_K): a 64-byte load holds 4 columns of 16 rows (4
+ * bytes per row, one int lane), each value taken by two shifts (the sign comes along), converted, and multiplied by
+ * one broadcast activation; no lane sums, and one read of x per 16 rows (a row
  * kernel reads 64 bytes of x per 16 values: 32 KB per 8192-value row, which no longer stays in L1 while weights
  * stream through it). Rows in groups of 16 (the last padded with zero rows); per group and block of 32 columns:
  *
  * <pre>
- * quants [groups][cols / 32][32 columns][16 rows] int8
+ * quants [groups][cols / 32][8 chunks][16 rows][4 columns] int8   (chunk j: columns 4j .. 4j + 3 of the block)
  * scales [groups][cols / 32][16 rows] float32        (a region of its own, after all the quants)
  * </pre>
  *
@@ -93,7 +94,7 @@ final class Q8Groups {
     }
 
     /**
-     * Group {@code g} of {@code w}: quants into {@code q} ([cols / 32][32][16]), scales into {@code sc} ([cols / 32][16]),
+     * Group {@code g} of {@code w}: quants into {@code q} ([cols / 32][8][16][4]), scales into {@code sc} ([cols / 32][16]),
      * rows past the matrix's end 0; {@code row} is scratch of one file row.
      */
     static void packGroup(Weights w, int g, byte[] row, byte[] q, float[] sc) {
@@ -105,7 +106,7 @@ final class Q8Groups {
             MemorySegment.copy(w.data(), ValueLayout.JAVA_BYTE, w.rowOffset(ROWS * g + i), row, 0, row.length);
             for (int b = 0; b < blocks; b++) {
                 sc[b * ROWS + i] = Float.float16ToFloat(r.get(I16, 34L * b));
-                for (int c = 0; c < 32; c++) q[b * QUANTS + c * ROWS + i] = row[34 * b + 2 + c];
+                for (int c = 0; c < 32; c++) q[b * QUANTS + 64 * (c / 4) + 4 * i + c % 4] = row[34 * b + 2 + c];
             }
         }
     }
