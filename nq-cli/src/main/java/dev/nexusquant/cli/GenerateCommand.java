@@ -158,6 +158,7 @@ public final class GenerateCommand extends ModelCommand {
             boolean showBar = rest >= PROGRESS_FROM_TOKENS && !json;
             ProgressBar bar = progress("prefill", showBar);
             long p0 = System.nanoTime();
+            session.expectPrompt(prompt.length);
             for (int done = 0; done < rest; ) {
                 int n = Math.min(Session.MAX_BATCH, rest - done);
                 session.forward(prompt, from + done, n, false);

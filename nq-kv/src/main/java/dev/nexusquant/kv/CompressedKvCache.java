@@ -62,6 +62,7 @@ final class CompressedKvCache implements KvCache {
     private boolean promptEnding; // endOfPrompt() is compressing the first prompt's last rows
     private boolean pieceDue;     // the prompt's rows staged so far are compressed before this batch joins them
     private long planTotal = -1;  // sum of the heads' plan budgets (see headCap), -1 until counted
+    private long promptHint;      // the first prompt's length in tokens, when told (expectPrompt), else 0
 
     CompressedKvCache(KvLayout layout, KvCompression given) {
         boolean fallback = BasisFallback.applies(given);
@@ -135,9 +136,23 @@ final class CompressedKvCache implements KvCache {
         return Math.max(0, cfg.memoryBudget() - cfg.memoryBudget() / 64 - rings);
     }
 
-    /** Whether the first prompt is coming in pieces under a memory target (its last piece not yet arrived). */
+    /**
+     * Whether a piece of the first prompt is being planned under a ratio target (its last piece not yet arrived): a
+     * prompt past the staging limit or, under a memory target, past three quarters of the budget is compressed in
+     * pieces, each planned against what the cache already holds.
+     */
     boolean promptInPieces() {
-        return memoryTarget() && !prompted && !promptEnding;
+        return cfg.ratio() > 0 && !prompted && !promptEnding;
+    }
+
+    @Override
+    public void expectPrompt(long tokens) {
+        if (!prompted && !promptEnding && tokens > promptHint) promptHint = tokens;
+    }
+
+    /** The first prompt's length in tokens as told by {@link #expectPrompt}, or 0. */
+    long promptHint() {
+        return promptHint;
     }
 
     /**
@@ -279,9 +294,9 @@ final class CompressedKvCache implements KvCache {
                 // a prompt longer than the staging limit is compressed as it comes; under a memory target each piece
                 // is planned against what the cache holds (every layer holds the same rows when layer 0 arrives),
                 // and its rows age as generation's would, so that the cache stays within the budget
-                if (memoryTarget() && layer == 0 && h == 0 && codecs.allocated()) new BudgetPlanner(this).plan();
+                if (cfg.ratio() > 0 && layer == 0 && h == 0 && codecs.allocated()) new BudgetPlanner(this).plan();
                 compress(layer, hd, hd.window.count() - cfg.window(), true);
-                if (memoryTarget() && codecs.aging()) ageRows(layer, hd, positions[0]);
+                if (cfg.ratio() > 0 && codecs.aging()) ageRows(layer, hd, positions[0]);
             }
             growWindow(hd, hd.window.count() + n);
             for (int i = 0; i < n; i++) {
@@ -320,8 +335,15 @@ final class CompressedKvCache implements KvCache {
         int limit = newestHeld - cfg.ageAfter();
         if (hd.plan != null) {
             HeadPlan pl = hd.plan;
+            // while a prompt comes in pieces, the rows staged for the next piece and the prompt's observation queries
+            // are held only until the prompt ends: they count against the head's share of a memory budget, not
+            // against the ratio the rows that age now are cut to (else the staged piece, in full precision, leaves
+            // them no room at all)
+            long held = prompted ? 0 : hd.window.bytes() + (hd.promptQueries == null ? 0 : hd.promptQueries.bytes());
+            long cap = headCap(pl);
             hd.segments.age(limit, (rows, seg, positionBytes) -> pl.keepCount(rows, positionBytes, seen,
-                            headBytes(hd) - seg.bytes() - (seg.mass() == null ? 0 : seg.mass().bytes()), headCap(pl)),
+                            headBytes(hd) - seg.bytes() - (seg.mass() == null ? 0 : seg.mass().bytes()) - held,
+                            cap == Long.MAX_VALUE ? cap : cap - held),
                     hd.transform.keyCodec(pl.keyCodec()), hd.transform.valueCodec(pl.valueCodec()), cfg.eviction().sinks(),
                     (received, stored, rows) -> cfg.eviction().agingScores(received, stored, rows, dim),
                     evictAtAging() && !cfg.eviction().agingAttention());
@@ -340,7 +362,7 @@ final class CompressedKvCache implements KvCache {
         promptEnding = !prompted;
         // a prompt compressed in pieces under a memory target: the earlier pieces' young rows that are old now age
         // (under the last piece's plan), and the last piece is planned against what the rest holds
-        boolean pieces = memoryTarget() && !prompted && codecs.allocated();
+        boolean pieces = cfg.ratio() > 0 && !prompted && codecs.allocated();
         if (pieces) {
             if (codecs.aging()) {
                 for (int l = 0; l < layout.layers(); l++) {
