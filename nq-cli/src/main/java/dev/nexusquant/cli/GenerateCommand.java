@@ -158,6 +158,7 @@ public final class GenerateCommand extends ModelCommand {
             boolean showBar = rest >= PROGRESS_FROM_TOKENS && !json;
             ProgressBar bar = progress("prefill", showBar);
             long p0 = System.nanoTime();
+            session.expectPrompt(prompt.length);
             for (int done = 0; done < rest; ) {
                 int n = Math.min(Session.MAX_BATCH, rest - done);
                 session.forward(prompt, from + done, n, false);
@@ -320,9 +321,14 @@ public final class GenerateCommand extends ModelCommand {
         }
     }
 
-    /** The fields every --json result starts with. */
+    /**
+     * The fields every --json result starts with; {@code kv_note} when the cache does something other than its settings
+     * say (a session restored from a cache that ran {@code basis=auto} without a model: the Hadamard rotation).
+     */
     private static Json resultJson(Model model, String text, int promptTokens, GenerationResult r) {
-        return new Json()
+        Json j = new Json();
+        if (!r.kvStats().note().isEmpty()) j.put("kv_note", r.kvStats().note());
+        return j
                 .put("model", model.config().name())
                 .put("prompt", text)
                 .put("text", r.text())

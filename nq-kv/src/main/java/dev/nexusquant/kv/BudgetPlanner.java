@@ -58,6 +58,7 @@ final class BudgetPlanner {
         long target = (long) Math.floor(cache.seenTokens() * (double) layout.fp16BytesPerToken() / cfg.ratio());
         long stagingRoom = 0; // a prompt coming in pieces: the room its heads keep to stage the next piece
         long fixed = 0;
+        long young = 0; // of fixed: the young rows' codes, positions and attention-mass accumulators
         boolean pieces = cache.promptInPieces(); // planning a piece of a prompt, or its end after pieces
         List<List<BudgetAllocator.Option>> options = new ArrayList<>();
         List<IntToLongFunction[][]> byteFns = new ArrayList<>();
@@ -105,8 +106,10 @@ final class BudgetPlanner {
                 int staged = cache.frozen() ? rows - cand : Math.max(rows - cand, cfg.window() + cfg.block());
                 long window = hd.window.bytesFor(staged);
                 // a prompt coming in pieces: the head keeps its staging room until the prompt's end
+                long excess = 0;
                 if (cache.promptInPieces() && hd.window.bytes() > window) {
-                    stagingRoom += hd.window.bytes() - window;
+                    excess = hd.window.bytes() - window;
+                    stagingRoom += excess;
                     window = hd.window.bytes();
                 }
                 fixed += window + t.bytes() + hd.segments.bytes(); // (segments: the pieces already compressed)
@@ -117,15 +120,17 @@ final class BudgetPlanner {
                 vy = t.valueCodec(vy);
                 for (int from = old; from < cand; from += cfg.block()) {
                     int nb = Math.min(cfg.block(), cand - from);
-                    fixed += CodedRows.bytesFor(ky, nb) + CodedRows.bytesFor(vy, nb)
+                    long b = CodedRows.bytesFor(ky, nb) + CodedRows.bytesFor(vy, nb)
                             + positionBytes(nb, pos[from + nb - 1] - pos[from] + 1) + (cache.tracksYoungMass() ? 8L * nb : 0);
+                    fixed += b;
+                    young += b;
                 }
                 if (hd.received != null) {
                     fixed += hd.received.bytes();
                 } else if (!cache.frozen() && cfg.eviction().recordsAttention(true)) {
                     fixed += 8L * staged; // the staged rows' attention-mass accumulator, made at the window's capacity
                 }
-                headFixed[i] = fixed - fixed0;
+                headFixed[i] = fixed - fixed0 - excess; // (the staging room is the piece's, not the head's plan)
                 // ranking of the old rows: sinks first, then by the eviction policy's score (ties to the later row)
                 EvictionPolicy ev = cfg.eviction();
                 int sinks = 0;
@@ -168,10 +173,15 @@ final class BudgetPlanner {
                         rank, sinks, keyDec, valueDec, youngK, youngV, qs, qpos, nq, fns), cache.kernels()));
             }
         }
-        if (cache.memoryTarget()) {
-            // a piece of a prompt that comes in pieces: the room kept to stage the next piece comes on top
-            target = Math.min(target + stagingRoom, cache.memoryRoom());
+        if (cache.promptInPieces()) {
+            // a piece of a prompt that comes in pieces: the room kept to stage the next piece comes on top; and when
+            // the prompt's length is known, the young rows are charged as the whole prompt's target will charge them
+            // (their count does not grow with the prompt): only the share of the prompt seen so far, the rest on top
+            target += stagingRoom;
+            long hint = cache.promptHint(), seen = cache.seenTokens();
+            if (hint > seen) target += (long) Math.floor(young * (double) (hint - seen) / hint);
         }
+        if (cache.memoryTarget()) target = Math.min(target, cache.memoryRoom());
         long budget = target - fixed;
         BudgetAllocator.Option[] chosen = BudgetAllocator.choose(options, oldRows, budget,
                 (i, o) -> byteFns.get(i)[o.keyCodec()][o.valueCodec()].applyAsLong(o.keep()));
@@ -181,7 +191,8 @@ final class BudgetPlanner {
         for (int i = 0; i < chosen.length; i++) total += headFixed[i] + chosen[i].bytes();
         // (a piece of a prompt may have no old rows to spend the target on: its heads get their share of it all the
         // same, for the rows that age later)
-        double scale = total > target || (pieces && total > 0) ? (double) Math.max(0, target) / total : 1.0;
+        long planTarget = target - stagingRoom;
+        double scale = total > planTarget || (pieces && total > 0) ? (double) Math.max(0, planTarget) / total : 1.0;
         for (int l = 0; l < layers; l++) {
             for (int h = 0; h < kvHeads; h++) {
                 int i = l * kvHeads + h;

@@ -24,8 +24,10 @@ import static dev.nexusquant.codec.state.StateInput.corrupt;
  * evicts, compresses and ages exactly as the saved one would have. The settings (the canonical spec) travel in the
  * session header; the state is
  * <pre>
- *   u8 version 4, layers, kvHeads, headDim, tokens seen, last position, prompted,
- *   with per-model KLT bases (basis=FILE or auto): their fingerprint (i64, {@link ModelBasis#fingerprint}),
+ *   u8 version 5, layers, kvHeads, headDim, tokens seen, last position, prompted,
+ *   with per-model KLT bases (basis=FILE or auto): fallen back (bool: basis=auto built without a model, the
+ *   Hadamard rotation instead, {@link BasisFallback}), unless fallen back their fingerprint (i64,
+ *   {@link ModelBasis#fingerprint}),
  *   bit allocation (allocated, boosted layers), the codec table (descriptors the segments refer to by index),
  *   per (layer, KV head):
  *     window     capacity, count, positions (delta), keys and values (fp16 bits, or fp32 byte-shuffled)
@@ -47,8 +49,8 @@ import static dev.nexusquant.codec.state.StateInput.corrupt;
 final class CacheState {
 
     static final String TYPE = "nexusquant";
-    static final int VERSION = 4; // 2: fp32 window rows byte-shuffled; 3: fingerprint of the per-model KLT bases;
-                                  // 4: plans of KLT keys index BudgetAllocator.KLT_KEY_CODECS
+    static final int VERSION = 5; // 2: fp32 window rows byte-shuffled; 3: fingerprint of the per-model KLT bases;
+                                  // 4: plans of KLT keys index BudgetAllocator.KLT_KEY_CODECS; 5: basis=auto's fallback
     static final int OLDEST_READ = 2;
 
     private CacheState() {
@@ -60,7 +62,10 @@ final class CacheState {
         out.u8(VERSION);
         out.varint(layout.layers()).varint(layout.kvHeads()).varint(dim);
         out.varint(c.tokensSeen()).svarint(c.lastPosition()).bool(c.prompted());
-        if (c.sharedBasis() != null) out.i64(c.sharedBasis().fingerprint());
+        if (c.sharedBasis() != null || c.basisFallback()) {
+            out.bool(c.basisFallback());
+            if (!c.basisFallback()) out.i64(c.sharedBasis().fingerprint());
+        }
         BitAllocation codecs = c.codecs();
         out.bool(codecs.allocated());
         int[] boosted = codecs.boostedLayers();
@@ -237,14 +242,27 @@ final class CacheState {
             throw corrupt("nq.lastPosition", last + " does not follow " + seen + " tokens seen");
         }
         boolean prompted = in.bool("nq.prompted");
-        long savedBasis = cfg.kltBasis() != null && version >= 3 ? in.i64("nq.kltBasis") : 0;
-        CompressedKvCache c = new CompressedKvCache(layout, cfg);
-        if (cfg.kltBasis() != null && version >= 3 && c.sharedBasis().fingerprint() != savedBasis) {
+        boolean fellBack = cfg.kltBasis() != null && version >= 5 && in.bool("nq.kltFallback");
+        long savedBasis = cfg.kltBasis() != null && version >= 3 && !fellBack ? in.i64("nq.kltBasis") : 0;
+        KvCompression run = cfg;
+        if (fellBack) { // coded with the Hadamard rotation: restored the same way, model or not
+            if (!KvCompression.AUTO_BASIS.equalsIgnoreCase(cfg.kltBasis())) {
+                throw corrupt("nq.kltFallback", "basis=auto's fallback, but the settings name basis=" + cfg.kltBasis());
+            }
+            run = cfg.toBuilder().kltBasis(cfg.kltBasis()).build(); // unresolved: the cache falls back as the saved one did
+        } else if (BasisFallback.applies(cfg)) {
+            throw new StateFormatException(StateFormatException.Problem.FOREIGN_SHARED_DATA, "nq.kltBasis",
+                    "the cache was coded with the model's own KLT bases (basis=auto), and this reader has no model to find"
+                            + " them for: restore it with its model (Model.restore)");
+        }
+        CompressedKvCache c = new CompressedKvCache(layout, run);
+        if (cfg.kltBasis() != null && version >= 3 && !fellBack && c.sharedBasis().fingerprint() != savedBasis) {
             throw new StateFormatException(StateFormatException.Problem.FOREIGN_SHARED_DATA, "nq.kltBasis", String.format(
                     "the cache was coded with the per-model KLT bases %016x, the bases found here for this model (%s) are %016x;"
                             + " they differ when they were fitted by another build of the engine: restore where the saved"
                             + " bases are, or run the prompt again", savedBasis, cfg.basisFileToLoad(), c.sharedBasis().fingerprint()));
         }
+        KvCompression runs = c.config(); // what the rows were coded with (the fallback's Hadamard rotation, if so)
         boolean allocated = in.bool("nq.allocated");
         int nBoost = in.count("nq.boosted.count", layout.layers(), 1);
         int[] boosted = in.varints("nq.boosted", nBoost, layout.layers() - 1);
@@ -257,16 +275,16 @@ final class CacheState {
         int nCodecs = in.count("nq.codecs.count", 1 << 12, 6);
         CodecDescriptor[] table = new CodecDescriptor[nCodecs];
         for (int i = 0; i < nCodecs; i++) table[i] = in.descriptor("nq.codecs[" + i + "]");
-        boolean half = cfg.windowPrecision() == KvCompression.Precision.F16;
+        boolean half = runs.windowPrecision() == KvCompression.Precision.F16;
         for (int l = 0; l < layout.layers(); l++) {
             VectorCompressor[] codecs = resolve(table, c.codecs().codecsOf(l), l);
             for (int h = 0; h < layout.kvHeads(); h++) {
                 String f = "nq.layer[" + l + "].head[" + h + "]";
                 HeadState hd = c.head(l, h);
-                int windowFirst = readWindow(in, f + ".window", hd.window, dim, half, cfg, (int) last);
-                readTransform(in, f + ".transform", hd.transform, dim, cfg);
+                int windowFirst = readWindow(in, f + ".window", hd.window, dim, half, runs, (int) last);
+                readTransform(in, f + ".transform", hd.transform, dim, runs);
                 VectorCompressor[] headCodecs = codecs;
-                if (cfg.kltKeys() || cfg.kltValues()) { // the head's KLT codecs, made from its basis as compression made them
+                if (runs.kltKeys() || runs.kltValues()) { // the head's KLT codecs, made from its basis as compression made them
                     List<VectorCompressor> live = new ArrayList<>();
                     for (VectorCompressor v : c.codecs().codecsOf(l)) {
                         live.add(v);
@@ -278,7 +296,7 @@ final class CacheState {
                 readPromptQueries(in, f + ".promptQueries", hd, layout.groupSize() * dim);
                 hd.received = readAccumulator(in, f + ".received", Math.max(hd.window.capacity(), hd.window.count()));
                 readSegments(in, f + ".segments", hd, headCodecs, table, dim, windowFirst, (int) last);
-                if (cfg.ratio() > 0) hd.plan = readPlan(in, f + ".plan", c, l, h, version);
+                if (runs.ratio() > 0) hd.plan = readPlan(in, f + ".plan", c, l, h, version);
             }
         }
         c.restoreCounters(seen, (int) last, prompted);

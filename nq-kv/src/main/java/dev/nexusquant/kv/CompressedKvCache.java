@@ -40,7 +40,9 @@ import java.util.List;
 final class CompressedKvCache implements KvCache {
 
     private final KvLayout layout;
-    private final KvCompression cfg;
+    private final KvCompression spec; // the settings as given: what settings() names
+    private final KvCompression cfg;  // what the cache runs: spec, or its BasisFallback without a model's bases
+    private final String note;        // BasisFallback.NOTE when it falls back, else empty
     private final int dim;
     private final int group;
     private final MemoryAccount account;
@@ -60,10 +62,16 @@ final class CompressedKvCache implements KvCache {
     private boolean promptEnding; // endOfPrompt() is compressing the first prompt's last rows
     private boolean pieceDue;     // the prompt's rows staged so far are compressed before this batch joins them
     private long planTotal = -1;  // sum of the heads' plan budgets (see headCap), -1 until counted
+    private long promptHint;      // the first prompt's length in tokens, when told (expectPrompt), else 0
 
-    CompressedKvCache(KvLayout layout, KvCompression cfg) {
+    CompressedKvCache(KvLayout layout, KvCompression given) {
+        boolean fallback = BasisFallback.applies(given);
+        if (fallback) BasisFallback.sayOnce(given);
+        KvCompression cfg = fallback ? BasisFallback.hadamard(given) : given;
         this.layout = layout;
+        this.spec = given;
         this.cfg = cfg;
+        this.note = fallback ? BasisFallback.NOTE : "";
         this.dim = layout.headDim();
         this.group = layout.groupSize();
         this.account = new MemoryAccount(cfg.memoryBudget());
@@ -81,11 +89,7 @@ final class CompressedKvCache implements KvCache {
                 cfg.ratio() > 0 ? BudgetAllocator.QUERIES : 0) : 0;
         this.heads = new HeadState[layout.layers()][layout.kvHeads()];
         ModelBasis shared = null;
-        if (cfg.kltBasis() != null) {
-            if (cfg.basisFileToLoad() == null || KvCompression.AUTO_BASIS.equalsIgnoreCase(cfg.basisFileToLoad())) {
-                throw new IllegalArgumentException("basis=auto names the model's own KLT bases: resolve it for the model first"
-                        + " (KvCompression.forModel(model); Model.newSession and every entry point of the library do)");
-            }
+        if (cfg.kltBasis() != null) { // basis=FILE, or auto resolved for a model (unresolved: fallen back above)
             shared = ModelBasis.load(cfg.basisFileToLoad());
             shared.check(layout, rope != null);
         }
@@ -132,9 +136,23 @@ final class CompressedKvCache implements KvCache {
         return Math.max(0, cfg.memoryBudget() - cfg.memoryBudget() / 64 - rings);
     }
 
-    /** Whether the first prompt is coming in pieces under a memory target (its last piece not yet arrived). */
+    /**
+     * Whether a piece of the first prompt is being planned under a ratio target (its last piece not yet arrived): a
+     * prompt past the staging limit or, under a memory target, past three quarters of the budget is compressed in
+     * pieces, each planned against what the cache already holds.
+     */
     boolean promptInPieces() {
-        return memoryTarget() && !prompted && !promptEnding;
+        return cfg.ratio() > 0 && !prompted && !promptEnding;
+    }
+
+    @Override
+    public void expectPrompt(long tokens) {
+        if (!prompted && !promptEnding && tokens > promptHint) promptHint = tokens;
+    }
+
+    /** The first prompt's length in tokens as told by {@link #expectPrompt}, or 0. */
+    long promptHint() {
+        return promptHint;
     }
 
     /**
@@ -172,7 +190,12 @@ final class CompressedKvCache implements KvCache {
 
     @Override
     public String settings() {
-        return KvSpec.format(cfg);
+        return KvSpec.format(spec);
+    }
+
+    /** Whether this cache runs the Hadamard rotation in place of {@code basis=auto}'s bases ({@link BasisFallback}). */
+    boolean basisFallback() {
+        return !note.isEmpty();
     }
 
     @Override
@@ -229,7 +252,10 @@ final class CompressedKvCache implements KvCache {
         account.addAccumulators(accumulators);
     }
 
-    /** The configuration this cache was built from. */
+    /**
+     * The configuration this cache runs: the one it was built from, or with {@code basis=auto} and no model its
+     * {@link BasisFallback} (see {@link #settings()} for the settings as given).
+     */
     KvCompression config() {
         return cfg;
     }
@@ -268,9 +294,9 @@ final class CompressedKvCache implements KvCache {
                 // a prompt longer than the staging limit is compressed as it comes; under a memory target each piece
                 // is planned against what the cache holds (every layer holds the same rows when layer 0 arrives),
                 // and its rows age as generation's would, so that the cache stays within the budget
-                if (memoryTarget() && layer == 0 && h == 0 && codecs.allocated()) new BudgetPlanner(this).plan();
+                if (cfg.ratio() > 0 && layer == 0 && h == 0 && codecs.allocated()) new BudgetPlanner(this).plan();
                 compress(layer, hd, hd.window.count() - cfg.window(), true);
-                if (memoryTarget() && codecs.aging()) ageRows(layer, hd, positions[0]);
+                if (cfg.ratio() > 0 && codecs.aging()) ageRows(layer, hd, positions[0]);
             }
             growWindow(hd, hd.window.count() + n);
             for (int i = 0; i < n; i++) {
@@ -309,8 +335,15 @@ final class CompressedKvCache implements KvCache {
         int limit = newestHeld - cfg.ageAfter();
         if (hd.plan != null) {
             HeadPlan pl = hd.plan;
+            // while a prompt comes in pieces, the rows staged for the next piece and the prompt's observation queries
+            // are held only until the prompt ends: they count against the head's share of a memory budget, not
+            // against the ratio the rows that age now are cut to (else the staged piece, in full precision, leaves
+            // them no room at all)
+            long held = prompted ? 0 : hd.window.bytes() + (hd.promptQueries == null ? 0 : hd.promptQueries.bytes());
+            long cap = headCap(pl);
             hd.segments.age(limit, (rows, seg, positionBytes) -> pl.keepCount(rows, positionBytes, seen,
-                            headBytes(hd) - seg.bytes() - (seg.mass() == null ? 0 : seg.mass().bytes()), headCap(pl)),
+                            headBytes(hd) - seg.bytes() - (seg.mass() == null ? 0 : seg.mass().bytes()) - held,
+                            cap == Long.MAX_VALUE ? cap : cap - held),
                     hd.transform.keyCodec(pl.keyCodec()), hd.transform.valueCodec(pl.valueCodec()), cfg.eviction().sinks(),
                     (received, stored, rows) -> cfg.eviction().agingScores(received, stored, rows, dim),
                     evictAtAging() && !cfg.eviction().agingAttention());
@@ -329,7 +362,7 @@ final class CompressedKvCache implements KvCache {
         promptEnding = !prompted;
         // a prompt compressed in pieces under a memory target: the earlier pieces' young rows that are old now age
         // (under the last piece's plan), and the last piece is planned against what the rest holds
-        boolean pieces = memoryTarget() && !prompted && codecs.allocated();
+        boolean pieces = cfg.ratio() > 0 && !prompted && codecs.allocated();
         if (pieces) {
             if (codecs.aging()) {
                 for (int l = 0; l < layout.layers(); l++) {
@@ -761,7 +794,7 @@ final class CompressedKvCache implements KvCache {
         }
         double kept = (double) rowsHeld / ((long) layout.layers() * layout.kvHeads());
         long values = seen * layout.layers() * 2L * layout.kvDim();
-        return new KvStats(seen, kept, account.held(), seen * layout.fp16BytesPerToken(), values);
+        return new KvStats(seen, kept, account.held(), seen * layout.fp16BytesPerToken(), values, note);
     }
 
     // ---------------------------------------------------------------------------------------------------------

@@ -318,13 +318,22 @@ final class RowTransform {
             if (keyScale != null) {
                 for (int c = 0; c < dim; c++) qs[j * dim + c] /= keyScale[c];
             }
-            keyForward(qs, j * dim);
+            if (keyKlt == null) keyForward(qs, j * dim);
         }
+        if (keyKlt != null) keyKlt.forwardRows(qs, 0, m, new float[dim]); // the basis's explicit matrix, vectorized
         return qs;
     }
 
-    /** Rotates a row of the storage domain back (values accumulated in the rotated domain). */
-    void rotateBack(float[] x, int off) {
-        valueInverse(x, off);
+    /**
+     * Rotates {@code m} rows of the storage domain back ([m][dim] at 0: values accumulated in the rotated domain): the
+     * rotation's inverse row by row, or with a KLT basis its explicit matrix ({@link KltBasis#inverseRows}), the same
+     * rows as the reflectors to float rounding.
+     */
+    void rotateBackRows(float[] x, int m) {
+        if (valueKlt != null) {
+            valueKlt.inverseRows(x, 0, m, new float[dim]);
+            return;
+        }
+        for (int j = 0; j < m; j++) valueInverse(x, j * dim);
     }
 }

@@ -48,8 +48,8 @@ class ModelBasisTest {
         System.setProperty("nq.klt.cache", cacheDir.toString());
         try {
             KvCompression auto = KvSpec.parse("balanced,keys=pre,rot=klt,basis=auto");
-            var e = assertThrows(IllegalArgumentException.class, () -> auto.create(model.kvLayout()));
-            assertTrue(e.getMessage().contains("basis=auto"), e.getMessage());
+            // from the bare layout (no model): the Hadamard rotation instead, said in its stats (BasisFallbackTest)
+            assertEquals(BasisFallback.NOTE, auto.create(model.kvLayout()).stats().note());
             KvCompression resolved = auto.forModel(model);
             Path file = ModelBasisCache.fileFor(model, true);
             assertEquals(file.toString(), resolved.kltBasisFile());
@@ -80,6 +80,7 @@ class ModelBasisTest {
             // the drop-in block with a memory budget
             try (Session s = model.newSession(auto)) {
                 assertTrue(((CompressedKvCache) s.kvCache()).sharedBasis() == b);
+                assertEquals("", s.kvCache().stats().note(), "with a model the bases are used: nothing to note");
             }
             var previous = model.setKvCacheFactory(auto);
             try (Session s = model.newSession()) {
@@ -143,6 +144,52 @@ class ModelBasisTest {
             assertEquals(SessionRestoreException.Kind.FOREIGN_BASIS, e.kind());
             assertTrue(e.getMessage().contains(String.format("%016x", mine)) && e.getMessage().contains(String.format("%016x", theirs)),
                     e.getMessage());
+        } finally {
+            if (before == null) System.clearProperty("nq.klt.cache");
+            else System.setProperty("nq.klt.cache", before);
+        }
+    }
+
+    /**
+     * A session whose cache fell back to the Hadamard rotation (made from the bare layout, never resolved) restores as
+     * it ran, though the reader has the model and resolves basis=auto; a state coded with the model's bases cannot be
+     * read without the model (typed, saying why).
+     */
+    @Test
+    void aFallbackSessionRestoresAsItRanAndModelBasesNeedTheModel() throws Exception {
+        String before = System.getProperty("nq.klt.cache");
+        try {
+            System.setProperty("nq.klt.cache", dir.resolve("fallback").toString());
+            KvCompression auto = KvSpec.parse("k=e8:2,v=e8:2,rot=klt,keys=pre,center=kv,window=8,block=8,wprec=f16,basis=auto");
+            dev.nexusquant.engine.kv.KvCacheFactory bare = auto::create; // a factory that never resolves for a model
+            int[] prompt = new int[120];
+            for (int i = 0; i < prompt.length; i++) prompt[i] = 3 + (i * 37) % 400;
+            int[] next = {5, 8, 13};
+            byte[] saved;
+            float[][] expected = new float[next.length][];
+            try (Session s = model.newSession(bare)) {
+                s.forward(prompt, 0, prompt.length, false);
+                s.endOfPrompt();
+                assertEquals(BasisFallback.NOTE, s.kvCache().stats().note());
+                saved = s.toBytes();
+                for (int i = 0; i < next.length; i++) expected[i] = s.forward(new int[]{next[i]}, 0, 1, false);
+            }
+            try (Session r = model.restore(saved)) {
+                assertEquals(BasisFallback.NOTE, r.kvCache().stats().note(), "restored as it was coded");
+                assertTrue(r.kvCache().settings().contains("basis=auto"), r.kvCache().settings());
+                for (int i = 0; i < next.length; i++) assertArrayEquals(expected[i], r.forward(new int[]{next[i]}, 0, 1, false));
+            }
+            try (Session s = model.newSession(auto)) {
+                s.forward(prompt, 0, prompt.length, false);
+                s.endOfPrompt();
+                var out = new dev.nexusquant.codec.state.StateOutput();
+                s.kvCache().writeState(out);
+                String settings = s.kvCache().settings();
+                var e = assertThrows(dev.nexusquant.codec.state.StateFormatException.class, () -> CacheState.read(
+                        model.kvLayout(), settings, new dev.nexusquant.codec.state.StateInput(out.toByteArray(), Long.MAX_VALUE)));
+                assertEquals(dev.nexusquant.codec.state.StateFormatException.Problem.FOREIGN_SHARED_DATA, e.problem());
+                assertTrue(e.getMessage().contains("basis=auto") && e.getMessage().contains("Model.restore"), e.getMessage());
+            }
         } finally {
             if (before == null) System.clearProperty("nq.klt.cache");
             else System.setProperty("nq.klt.cache", before);

@@ -84,6 +84,15 @@ public interface KvCache extends AutoCloseable {
     }
 
     /**
+     * A hint, before or while a first prompt is appended: it will hold {@code tokens} tokens in all when it ends. A
+     * compressing cache that must compress a long prompt in pieces (past its staging limit or its memory budget)
+     * plans each piece with the prompt's length in view. Hints after the prompt's end, or smaller than what was
+     * already appended or hinted, are ignored. Default: ignored.
+     */
+    default void expectPrompt(long tokens) {
+    }
+
+    /**
      * Whether, and how, the state this cache reaches while prefilling a first prompt can be rebuilt by replaying the
      * forward pass's calls rather than running the model (a prefix store restores shared prompt prefixes this way).
      * Default: {@link PromptReplay#NONE}.

@@ -301,6 +301,7 @@ public final class Model implements AutoCloseable {
             logits = s.forward(prompt_, 0, prompt_.length, false);
         } else {
             logits = null;
+            s.expectPrompt(s.position() + prompt_.length);
             for (int done = 0; done < prompt_.length; ) {
                 int n = Math.min(Session.MAX_BATCH, prompt_.length - done);
                 logits = s.forward(prompt_, done, n, false);

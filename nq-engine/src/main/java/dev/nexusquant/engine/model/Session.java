@@ -90,6 +90,15 @@ public final class Session implements AutoCloseable {
     }
 
     /**
+     * Tells the KV cache the prompt being prefilled holds {@code tokens} tokens in all (from position 0), for a
+     * caller that runs it through {@link #forward} in several calls; one call to forward gives the hint itself.
+     */
+    public void expectPrompt(int tokens) {
+        if (tokens < 0) throw new IllegalArgumentException("prompt length must be >= 0: " + tokens);
+        cache.expectPrompt(tokens);
+    }
+
+    /**
      * Runs {@code tokens[from .. from + n)} through the model at positions {@link #position()} onward, appends their
      * keys and values to the KV cache, and advances the position by {@code n}.
      *
@@ -111,6 +120,7 @@ public final class Session implements AutoCloseable {
         int known = position - tokensFrom;
         if (known + n > this.tokens.length) this.tokens = Arrays.copyOf(this.tokens, Math.max(known + n, 2 * this.tokens.length));
         float[] logits = new float[allLogits ? n * vocab : vocab];
+        if (n > 1) cache.expectPrompt((long) position + n); // a prompt being prefilled holds at least these tokens
         for (int done = 0; done < n; ) {
             int b = Math.min(Math.min(MAX_BATCH, Math.max(1, cache.maxAppend())), n - done);
             boolean last = done + b == n;

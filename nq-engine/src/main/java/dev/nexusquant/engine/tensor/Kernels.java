@@ -75,6 +75,16 @@ public interface Kernels {
     void toPanel(float[] rows, int count, int cols, float[] panel);
 
     /**
+     * Rows {@code [row, row + count)} of {@code w} ({@code count <= PANEL}) as a panel for {@link #gemmPanel}: the same
+     * as {@link #dequantizeRows} into {@code rows} ([count][cols] scratch) then {@link #toPanel} into {@code panel}
+     * ([cols][PANEL], written whole), which is what this default does; a kernel may decode straight into the panel.
+     */
+    default void panel(Weights w, int row, int count, float[] rows, float[] panel) {
+        dequantizeRows(w, row, count, rows, 0);
+        toPanel(rows, count, w.cols(), panel);
+    }
+
+    /**
      * A panel of a matrix-matrix product: {@code out[outOff + t * outStride + r] = sum_c x[xOff + t * cols + c] *
      * panel[c * PANEL + r]} for {@code r < rows}, {@code t < tokens}.
      *

@@ -65,13 +65,14 @@ final class Lanes {
      * subnormal results), +inf above 88.72, between 88.38 and 88.72 the value at 88.38; NaN stays NaN.
      */
     static FloatVector exp(FloatVector x) {
-        VectorMask<Float> over = x.compare(VectorOperators.GT, 88.72283f);
-        VectorMask<Float> under = x.compare(VectorOperators.LT, MIN_X);
+        FloatVector round = FloatVector.broadcast(F, ROUND), minX = FloatVector.broadcast(F, MIN_X);
+        VectorMask<Float> over = x.compare(VectorOperators.GT, FloatVector.broadcast(F, 88.72283f));
+        VectorMask<Float> under = x.compare(VectorOperators.LT, minX);
         VectorMask<Float> nan = x.compare(VectorOperators.NE, x);
-        FloatVector c = x.min(MAX_X).max(MIN_X);
-        FloatVector t = c.fma(FloatVector.broadcast(F, LOG2E), FloatVector.broadcast(F, ROUND));
-        IntVector n = t.reinterpretAsInts().sub(Float.floatToRawIntBits(ROUND));
-        FloatVector fn = t.sub(ROUND);
+        FloatVector c = x.min(FloatVector.broadcast(F, MAX_X)).max(minX);
+        FloatVector t = c.fma(FloatVector.broadcast(F, LOG2E), round);
+        IntVector n = t.reinterpretAsInts().sub(round.reinterpretAsInts());
+        FloatVector fn = t.sub(round);
         FloatVector r = fn.fma(FloatVector.broadcast(F, -LN2_HI), c);
         r = fn.fma(FloatVector.broadcast(F, -LN2_LO), r);
         FloatVector p = FloatVector.broadcast(F, 1.9875691500e-4f);
@@ -80,10 +81,10 @@ final class Lanes {
         p = p.fma(r, FloatVector.broadcast(F, 4.1665795894e-2f));
         p = p.fma(r, FloatVector.broadcast(F, 1.6666665459e-1f));
         p = p.fma(r, FloatVector.broadcast(F, 5.0000001201e-1f));
-        FloatVector e = p.fma(r.mul(r), r).add(1f);
-        FloatVector scale = n.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        FloatVector e = p.fma(r.mul(r), r).add(FloatVector.broadcast(F, 1f));
+        FloatVector scale = n.add(IntVector.broadcast(I, 127)).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
         FloatVector y = e.mul(scale);
-        y = y.blend(0f, under).blend(Float.POSITIVE_INFINITY, over);
+        y = y.blend(FloatVector.zero(F), under).blend(FloatVector.broadcast(F, Float.POSITIVE_INFINITY), over);
         return y.blend(x, nan);
     }
 }

@@ -48,9 +48,8 @@ public final class Linear {
                 int tokens = Math.min(TOKEN_BLOCK, n - t0);
                 for (int r = from; r < to; r += panel) {
                     int count = Math.min(panel, to - r);
-                    // decode `count` rows, then transpose them into [cols][PANEL] so the kernel broadcasts activations
-                    k.dequantizeRows(w, r, count, rowsBuf, 0);
-                    k.toPanel(rowsBuf, count, cols, packed);
+                    // decode `count` rows transposed into [cols][PANEL], so the kernel broadcasts activations
+                    k.panel(w, r, count, rowsBuf, packed);
                     k.gemmPanel(packed, cols, count, x, xOff + t0 * cols, tokens, out, outOff + t0 * rows + r, rows);
                 }
             }

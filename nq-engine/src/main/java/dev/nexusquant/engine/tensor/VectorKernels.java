@@ -107,10 +107,11 @@ public final class VectorKernels implements Kernels {
     @Override
     public void siluMul(float[] gate, float[] up, int n) {
         int i = 0;
+        FloatVector one = FloatVector.broadcast(F, 1f);
         for (int bound = F.loopBound(n); i < bound; i += L) {
             FloatVector g = FloatVector.fromArray(F, gate, i);
             FloatVector e = Lanes.exp(g.neg());
-            g.div(e.add(1f)).mul(FloatVector.fromArray(F, up, i)).intoArray(gate, i);
+            g.div(e.add(one)).mul(FloatVector.fromArray(F, up, i)).intoArray(gate, i);
         }
         for (; i < n; i++) {
             float g = gate[i];
@@ -120,12 +121,12 @@ public final class VectorKernels implements Kernels {
 
     /** fp16 bits (sign-extended in int lanes) to floats. */
     static FloatVector halfToFloat(IntVector h) {
-        IntVector abs = h.and(0x7FFF);
-        IntVector sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
+        IntVector abs = h.and(IntVector.broadcast(I, 0x7FFF));
+        IntVector sign = h.and(IntVector.broadcast(I, 0x8000)).lanewise(VectorOperators.LSHL, 16);
         IntVector shifted = abs.lanewise(VectorOperators.LSHL, 13);
-        IntVector normal = shifted.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();
-        VectorMask<Integer> special = abs.compare(VectorOperators.GE, 0x7C00);
-        return normal.blend(shifted.or(0x7F800000), special).or(sign).reinterpretAsFloats();
+        IntVector normal = shifted.reinterpretAsFloats().mul(FloatVector.broadcast(F, 0x1p112f)).reinterpretAsInts();
+        VectorMask<Integer> special = abs.compare(VectorOperators.GE, IntVector.broadcast(I, 0x7C00));
+        return normal.blend(shifted.or(IntVector.broadcast(I, 0x7F800000)), special).or(sign).reinterpretAsFloats();
     }
 
     static FloatVector halves(short[] a, int off) {
@@ -228,13 +229,16 @@ public final class VectorKernels implements Kernels {
     static float dotF16Lanes(MemorySegment s, long off, float[] x, int xOff, int n) {
         int i = 0;
         FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
+        IntVector absMask = IntVector.broadcast(I, 0x7FFF), signMask = IntVector.broadcast(I, 0x8000);
+        IntVector infinity = IntVector.broadcast(I, 0x7C00), expAll = IntVector.broadcast(I, 0x7F800000);
+        FloatVector rebias = FloatVector.broadcast(F, 0x1p112f);
         for (int bound = n - L; i <= bound; i += L) {
             IntVector h = (IntVector) ShortVector.fromMemorySegment(S, s, off + 2L * i, LE).convertShape(VectorOperators.S2I, I, 0);
-            IntVector abs = h.and(0x7FFF);
+            IntVector abs = h.and(absMask);
             IntVector shifted = abs.lanewise(VectorOperators.LSHL, 13);
-            IntVector normal = shifted.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();
-            VectorMask<Integer> special = abs.compare(VectorOperators.GE, 0x7C00);
-            FloatVector w = normal.blend(shifted.or(0x7F800000), special).or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+            IntVector normal = shifted.reinterpretAsFloats().mul(rebias).reinterpretAsInts();
+            VectorMask<Integer> special = abs.compare(VectorOperators.GE, infinity);
+            FloatVector w = normal.blend(shifted.or(expAll), special).or(h.and(signMask).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
             if ((i & L) == 0) acc0 = w.fma(FloatVector.fromArray(F, x, xOff + i), acc0);
             else acc1 = w.fma(FloatVector.fromArray(F, x, xOff + i), acc1);
         }
@@ -336,7 +340,7 @@ public final class VectorKernels implements Kernels {
     public Weights prepare(Weights w, java.lang.foreign.Arena arena) {
         if (!PACK || L != 16 || w.packed() != null) return w;
         if (Q8Packing.worthPacking(w)) return Q8Packing.pack(w, arena);
-        if (Q4kPacking.packable(w) && (long) w.rows() * w.cols() >= Q8Packing.MIN_VALUES) return Q4kPacking.pack(w, arena);
+        if (Q4kGroups.packable(w) && (long) w.rows() * w.cols() >= Q8Packing.MIN_VALUES) return Q4kGroups.pack(w, arena);
         return w;
     }
 
@@ -380,7 +384,7 @@ public final class VectorKernels implements Kernels {
 
     /** L bytes at {@code off}, widened to int lanes with their unsigned values. */
     private static IntVector bytesU(MemorySegment s, long off) {
-        return ((IntVector) ByteVector.fromMemorySegment(BL, s, off, LE).castShape(I, 0)).and(0xFF);
+        return ((IntVector) ByteVector.fromMemorySegment(BL, s, off, LE).castShape(I, 0)).and(IntVector.broadcast(I, 0xFF));
     }
 
     private static FloatVector toFloat(IntVector v) {
@@ -403,10 +407,11 @@ public final class VectorKernels implements Kernels {
     /** Sum of the 32 products of one Q4_0 block (without its scale), as L lanes. */
     private static FloatVector q4Block(MemorySegment s, long off, float[] x, int xOff) {
         FloatVector a = FloatVector.zero(F), c = a;
+        IntVector low = IntVector.broadcast(I, 15), eight = IntVector.broadcast(I, 8);
         for (int g = 0; g < 16; g += L) { // L bytes: low nibbles are values g.., high nibbles values 16 + g..
             IntVector b = bytesU(s, off + 2 + g);
-            a = toFloat(b.and(15).sub(8)).fma(FloatVector.fromArray(F, x, xOff + g), a);
-            c = toFloat(b.lanewise(VectorOperators.LSHR, 4).sub(8)).fma(FloatVector.fromArray(F, x, xOff + 16 + g), c);
+            a = toFloat(b.and(low).sub(eight)).fma(FloatVector.fromArray(F, x, xOff + g), a);
+            c = toFloat(b.lanewise(VectorOperators.LSHR, 4).sub(eight)).fma(FloatVector.fromArray(F, x, xOff + 16 + g), c);
         }
         return a.add(c);
     }
@@ -441,6 +446,7 @@ public final class VectorKernels implements Kernels {
     static float dotQ4_K16(MemorySegment s, long off, float[] x, int xOff, int n) {
         float[] ks = Q4K_SCALES.get();
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        IntVector low = IntVector.broadcast(I, 15);
         for (int c = 0; c < n; c += 256, off += 144) {
             q4kScales(s, off, ks);
             for (int j = 0; j < 4; j++) { // 32 bytes: low nibbles are values 64j .. 64j + 31, high nibbles 64j + 32 ..
@@ -450,8 +456,8 @@ public final class VectorKernels implements Kernels {
                 IntVector q = (IntVector) ByteVector.fromMemorySegment(BL, s, off + 16 + 32L * j, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
                 IntVector q2 = (IntVector) ByteVector.fromMemorySegment(BL, s, off + 32 + 32L * j, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
                 // (casts written out: through the toFloat helper C2 did not inline it here and boxed every vector)
-                a0 = ((FloatVector) q.and(15).castShape(F, 0)).fma(d0, m0).fma(FloatVector.fromArray(F, x, base), a0);
-                a1 = ((FloatVector) q2.and(15).castShape(F, 0)).fma(d0, m0).fma(FloatVector.fromArray(F, x, base + 16), a1);
+                a0 = ((FloatVector) q.and(low).castShape(F, 0)).fma(d0, m0).fma(FloatVector.fromArray(F, x, base), a0);
+                a1 = ((FloatVector) q2.and(low).castShape(F, 0)).fma(d0, m0).fma(FloatVector.fromArray(F, x, base + 16), a1);
                 a2 = ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).castShape(F, 0)).fma(d1, m1).fma(FloatVector.fromArray(F, x, base + 32), a2);
                 a3 = ((FloatVector) q2.lanewise(VectorOperators.LSHR, 4).castShape(F, 0)).fma(d1, m1).fma(FloatVector.fromArray(F, x, base + 48), a3);
             }
@@ -463,14 +469,12 @@ public final class VectorKernels implements Kernels {
     public void dotRows(Weights w, int from, int to, float[] x, int xOff, float[] out, int outOff) {
         if (w.type() == dev.nexusquant.engine.gguf.GgmlType.Q4_K && L == 16) {
             int cols = w.cols();
-            Q4kActivations a = Q4K_ACTIVATIONS.get().prepare(x, xOff, cols);
             MemorySegment p = w.packed();
             if (p != null) {
-                for (int r = from; r < to; r++) {
-                    out[outOff + r - from] = dotQ4_KPacked(p, Q4kPacking.quants(r, cols), Q4kPacking.meta(r, w.rows(), cols), a.perm16, a.sums16, cols);
-                }
+                dotQ4_KGroups(w, from, to, Q4K_ACTIVATIONS.get().prepareGroups(x, xOff, cols), out, outOff);
                 return;
             }
+            Q4kActivations a = Q4K_ACTIVATIONS.get().prepare(x, xOff, cols);
             MemorySegment s = w.data();
             for (int r = from; r < to; r++) out[outOff + r - from] = dotQ4_KPrepared(s, w.rowOffset(r), a.perm, a.sums, cols);
             return;
@@ -479,6 +483,27 @@ public final class VectorKernels implements Kernels {
     }
 
     private static final ThreadLocal<Q4kActivations> Q4K_ACTIVATIONS = ThreadLocal.withInitial(Q4kActivations::new);
+
+    /** Per-thread [16]: the outputs of a group that a range of rows cuts. */
+    private static final ThreadLocal<float[]> GROUP_OUT = ThreadLocal.withInitial(() -> new float[Q4kGroups.ROWS]);
+
+    /** Rows {@code from .. to - 1} of a grouped Q4_K matrix: whole groups straight into {@code out}, cut ones through a scratch. */
+    private static void dotQ4_KGroups(Weights w, int from, int to, Q4kActivations a, float[] out, int outOff) {
+        int cols = w.cols(), rows = w.rows(), n = Q4kGroups.ROWS;
+        MemorySegment p = w.packed();
+        for (int g = from / n; g * n < to; g++) {
+            long q = Q4kGroups.quants(g, cols), m = Q4kGroups.meta(g, rows, cols);
+            int r0 = g * n;
+            if (r0 >= from && r0 + n <= to) {
+                dotQ4_KGroup(p, q, m, a.xt, a.st, cols, out, outOff + r0 - from);
+            } else {
+                float[] tmp = GROUP_OUT.get();
+                dotQ4_KGroup(p, q, m, a.xt, a.st, cols, tmp, 0);
+                int lo = Math.max(from, r0), hi = Math.min(to, r0 + n);
+                System.arraycopy(tmp, lo - r0, out, outOff + lo - from, hi - lo);
+            }
+        }
+    }
 
     /** Lane i < 8 takes lane {@code a} of a vector, lane 8 + i lane {@code a + 2}: the scales of two sub-blocks. */
     private static VectorShuffle<Float> pairOf(int a) {
@@ -501,6 +526,7 @@ public final class VectorKernels implements Kernels {
      */
     static float dotQ4_KPrepared(MemorySegment s, long off, float[] xp, float[] sums, int n) {
         FloatVector t0 = FloatVector.zero(F), t1 = t0, t2 = t0, t3 = t0, mins = t0;
+        IntVector low = IntVector.broadcast(I, 15);
         for (int c = 0; c < n; c += 256, off += 144) {
             float d = Quants.f16(s, off), dmin = Quants.f16(s, off + 2);
             IntVector b = (IntVector) ByteVector.fromMemorySegment(B16, s, off + 4, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
@@ -510,24 +536,24 @@ public final class VectorKernels implements Kernels {
             FloatVector sc = ((FloatVector) lowBits.or(highBits).castShape(F, 0)).mul(FloatVector.broadcast(F, d).blend(-dmin, UPPER_8));
             mins = sc.fma(FloatVector.fromArray(F, sums, c >> 4), mins);
             IntVector v = IntVector.fromMemorySegment(I, s, off + 16, LE);
-            FloatVector even = ((FloatVector) v.and(15).castShape(F, 0)).mul(FloatVector.fromArray(F, xp, c));
-            FloatVector odd = ((FloatVector) v.lanewise(VectorOperators.LSHR, 4).and(15).castShape(F, 0)).mul(FloatVector.fromArray(F, xp, c + 16));
-            even = ((FloatVector) v.lanewise(VectorOperators.LSHR, 8).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 32), even);
-            odd = ((FloatVector) v.lanewise(VectorOperators.LSHR, 12).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 48), odd);
-            even = ((FloatVector) v.lanewise(VectorOperators.LSHR, 16).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 64), even);
-            odd = ((FloatVector) v.lanewise(VectorOperators.LSHR, 20).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 80), odd);
-            even = ((FloatVector) v.lanewise(VectorOperators.LSHR, 24).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 96), even);
+            FloatVector even = ((FloatVector) v.and(low).castShape(F, 0)).mul(FloatVector.fromArray(F, xp, c));
+            FloatVector odd = ((FloatVector) v.lanewise(VectorOperators.LSHR, 4).and(low).castShape(F, 0)).mul(FloatVector.fromArray(F, xp, c + 16));
+            even = ((FloatVector) v.lanewise(VectorOperators.LSHR, 8).and(low).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 32), even);
+            odd = ((FloatVector) v.lanewise(VectorOperators.LSHR, 12).and(low).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 48), odd);
+            even = ((FloatVector) v.lanewise(VectorOperators.LSHR, 16).and(low).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 64), even);
+            odd = ((FloatVector) v.lanewise(VectorOperators.LSHR, 20).and(low).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 80), odd);
+            even = ((FloatVector) v.lanewise(VectorOperators.LSHR, 24).and(low).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 96), even);
             odd = ((FloatVector) v.lanewise(VectorOperators.LSHR, 28).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 112), odd);
             t0 = even.fma(sc.rearrange(SUB_0_2), t0);
             t1 = odd.fma(sc.rearrange(SUB_1_3), t1);
             IntVector u = IntVector.fromMemorySegment(I, s, off + 80, LE);
-            even = ((FloatVector) u.and(15).castShape(F, 0)).mul(FloatVector.fromArray(F, xp, c + 128));
-            odd = ((FloatVector) u.lanewise(VectorOperators.LSHR, 4).and(15).castShape(F, 0)).mul(FloatVector.fromArray(F, xp, c + 144));
-            even = ((FloatVector) u.lanewise(VectorOperators.LSHR, 8).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 160), even);
-            odd = ((FloatVector) u.lanewise(VectorOperators.LSHR, 12).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 176), odd);
-            even = ((FloatVector) u.lanewise(VectorOperators.LSHR, 16).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 192), even);
-            odd = ((FloatVector) u.lanewise(VectorOperators.LSHR, 20).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 208), odd);
-            even = ((FloatVector) u.lanewise(VectorOperators.LSHR, 24).and(15).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 224), even);
+            even = ((FloatVector) u.and(low).castShape(F, 0)).mul(FloatVector.fromArray(F, xp, c + 128));
+            odd = ((FloatVector) u.lanewise(VectorOperators.LSHR, 4).and(low).castShape(F, 0)).mul(FloatVector.fromArray(F, xp, c + 144));
+            even = ((FloatVector) u.lanewise(VectorOperators.LSHR, 8).and(low).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 160), even);
+            odd = ((FloatVector) u.lanewise(VectorOperators.LSHR, 12).and(low).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 176), odd);
+            even = ((FloatVector) u.lanewise(VectorOperators.LSHR, 16).and(low).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 192), even);
+            odd = ((FloatVector) u.lanewise(VectorOperators.LSHR, 20).and(low).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 208), odd);
+            even = ((FloatVector) u.lanewise(VectorOperators.LSHR, 24).and(low).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 224), even);
             odd = ((FloatVector) u.lanewise(VectorOperators.LSHR, 28).castShape(F, 0)).fma(FloatVector.fromArray(F, xp, c + 240), odd);
             t2 = even.fma(sc.rearrange(SUB_4_6), t2);
             t3 = odd.fma(sc.rearrange(SUB_5_7), t3);
@@ -539,74 +565,67 @@ public final class VectorKernels implements Kernels {
         return (s4.lane(0) + s4.lane(2)) + (s4.lane(1) + s4.lane(3));
     }
 
-    /**
-     * {@link #dotQ4_KPrepared} on packed rows ({@link Q4kPacking}): the quant loads are aligned to cache lines, and a
-     * block's scales and mins are 16 bytes widened and converted in one step (no shuffles, shifts or masks).
-     *
-     * @param q    byte offset of the row's quants in {@code p}
-     * @param m    byte offset of its metadata
-     * @param xp   [cols] x rearranged by {@link Q4kActivations#prepare}
-     * @param sums [cols / 16] its sub-block sums
-     */
-    /** Mantissa bits 19..22, where {@link #dotQ4_KPacked} puts a nibble, and the bits of 1.0f. */
+    /** Mantissa bits 19..22, where {@link #dotQ4_KGroup} puts a nibble, and the bits of 1.0f. */
     private static final int NIBBLE_MANTISSA = 0x00780000, ONE_BITS = 0x3F800000;
 
-    static float dotQ4_KPacked(MemorySegment p, long q, long m, float[] xp, float[] sums, int n) {
-        FloatVector t0 = FloatVector.zero(F), t1 = t0, t2 = t0, t3 = t0, mins = t0;
-        IntVector mant = IntVector.broadcast(I, NIBBLE_MANTISSA), one = IntVector.broadcast(I, ONE_BITS);
-        for (int c = 0; c < n; c += 256, q += 128, m += Q4kPacking.META) {
-            IntVector b = (IntVector) ByteVector.fromMemorySegment(B16, p, m, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            // lanes 0..7: d * scale_j; lanes 8..15: -dmin * min_j
-            FloatVector sc = ((FloatVector) b.castShape(F, 0))
-                    .mul(FloatVector.broadcast(F, p.get(Q4kPacking.F32, m + 16)).blend(p.get(Q4kPacking.F32, m + 20), UPPER_8));
-            mins = sc.fma(FloatVector.fromArray(F, sums, c >> 4), mins);
-            IntVector v = IntVector.fromMemorySegment(I, p, q, LE);
-            FloatVector even = v.lanewise(VectorOperators.LSHL, 19).and(mant).or(one).reinterpretAsFloats().mul(FloatVector.fromArray(F, xp, c));
-            FloatVector odd = v.lanewise(VectorOperators.LSHL, 15).and(mant).or(one).reinterpretAsFloats().mul(FloatVector.fromArray(F, xp, c + 16));
-            even = v.lanewise(VectorOperators.LSHL, 11).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 32), even);
-            odd = v.lanewise(VectorOperators.LSHL, 7).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 48), odd);
-            even = v.lanewise(VectorOperators.LSHL, 3).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 64), even);
-            odd = v.lanewise(VectorOperators.LSHR, 1).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 80), odd);
-            even = v.lanewise(VectorOperators.LSHR, 5).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 96), even);
-            odd = v.lanewise(VectorOperators.LSHR, 9).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 112), odd);
-            t0 = even.fma(sc.rearrange(SUB_0_2), t0);
-            t1 = odd.fma(sc.rearrange(SUB_1_3), t1);
-            IntVector u = IntVector.fromMemorySegment(I, p, q + 64, LE);
-            even = u.lanewise(VectorOperators.LSHL, 19).and(mant).or(one).reinterpretAsFloats().mul(FloatVector.fromArray(F, xp, c + 128));
-            odd = u.lanewise(VectorOperators.LSHL, 15).and(mant).or(one).reinterpretAsFloats().mul(FloatVector.fromArray(F, xp, c + 144));
-            even = u.lanewise(VectorOperators.LSHL, 11).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 160), even);
-            odd = u.lanewise(VectorOperators.LSHL, 7).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 176), odd);
-            even = u.lanewise(VectorOperators.LSHL, 3).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 192), even);
-            odd = u.lanewise(VectorOperators.LSHR, 1).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 208), odd);
-            even = u.lanewise(VectorOperators.LSHR, 5).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 224), even);
-            odd = u.lanewise(VectorOperators.LSHR, 9).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, c + 240), odd);
-            t2 = even.fma(sc.rearrange(SUB_4_6), t2);
-            t3 = odd.fma(sc.rearrange(SUB_5_7), t3);
-        }
-        // Lanes.sum written out (see dotQ4_KPrepared)
-        FloatVector t = t0.add(t1).add(t2.add(t3)).add(mins);
-        FloatVector s8 = ((FloatVector) t.reinterpretShape(FloatVector.SPECIES_256, 0)).add((FloatVector) t.reinterpretShape(FloatVector.SPECIES_256, 1));
-        FloatVector s4 = ((FloatVector) s8.reinterpretShape(FloatVector.SPECIES_128, 0)).add((FloatVector) s8.reinterpretShape(FloatVector.SPECIES_128, 1));
-        return (s4.lane(0) + s4.lane(2)) + (s4.lane(1) + s4.lane(3));
-    }
 
-    /** Packed Q4_K rows ({@link Q4kPacking}) to floats in the file's order, the same operations as {@link #dequantizeQ4_K}. */
-    private static void dequantizeQ4_KPacked(MemorySegment p, long q, long m, float[] dst, int o, int n) {
-        for (int c = 0; c < n; c += 256, q += 128, m += Q4kPacking.META) {
-            float d = p.get(Q4kPacking.F32, m + 16), dmin = -p.get(Q4kPacking.F32, m + 20);
-            for (int j = 0; j < 4; j++) {
-                float d1 = d * Byte.toUnsignedInt(p.get(ValueLayout.JAVA_BYTE, m + 2 * j));
-                float m1 = dmin * Byte.toUnsignedInt(p.get(ValueLayout.JAVA_BYTE, m + 8 + 2 * j));
-                float d2 = d * Byte.toUnsignedInt(p.get(ValueLayout.JAVA_BYTE, m + 2 * j + 1));
-                float m2 = dmin * Byte.toUnsignedInt(p.get(ValueLayout.JAVA_BYTE, m + 9 + 2 * j));
-                int y = o + c + 64 * j;
-                for (int g = 0; g < 32; g += L) {
-                    IntVector b = ((IntVector) ByteVector.fromMemorySegment(BL, p, q + 32L * j + g, LE).castShape(I, 0)).and(0xFF);
-                    ((FloatVector) b.and(15).castShape(F, 0)).mul(d1).sub(m1).intoArray(dst, y + g);
-                    ((FloatVector) b.lanewise(VectorOperators.LSHR, 4).castShape(F, 0)).mul(d2).sub(m2).intoArray(dst, y + 32 + g);
+    /**
+     * 16 rows of a grouped Q4_K matrix ({@link Q4kGroups}) dotted with x: {@code out[o + i]} = row {@code i} of the group
+     * (one row per lane). Each 64-byte load holds 8 values of every row; nibble {@code k} is shifted to the top of a
+     * float's mantissa and masked, giving {@code 1 + q / 16}, multiplied by a broadcast {@code 16 x}; the constant part
+     * is taken out by starting each sub-block's sum at {@code -16 sum(x)}. Even nibbles belong to one sub-block, odd
+     * ones to the next: four chains (two per sub-block) of 16 FMAs, then one FMA with the 16 rows' scales per sub-block,
+     * and the mins as {@code min_j * sum(x over j)}; {@code d} and {@code -dmin} once per block. The masks are vectors
+     * made once per call (a mask given as an int made some processes run the Vector API's Java fallback).
+     *
+     * @param q  byte offset of the group's quants in {@code p}
+     * @param m  byte offset of its metadata
+     * @param xt [cols] 16 x in {@link Q4kActivations#GROUP_ORDER}
+     * @param st [cols / 32] sums of x per sub-block
+     */
+    static void dotQ4_KGroup(MemorySegment p, long q, long m, float[] xt, float[] st, int n, float[] out, int o) {
+        FloatVector total = FloatVector.zero(F);
+        IntVector mant = IntVector.broadcast(I, NIBBLE_MANTISSA), one = IntVector.broadcast(I, ONE_BITS);
+        for (int c = 0; c < n; c += 256, q += Q4kGroups.QUANTS, m += Q4kGroups.META) {
+            FloatVector blk = FloatVector.zero(F), mn = blk;
+            for (int g = 0; g < 4; g++) { // quant bytes 32g .. 32g + 31: sub-blocks 2g (low nibbles) and 2g + 1
+                float se = st[(c >> 5) + 2 * g], so = st[(c >> 5) + 2 * g + 1];
+                FloatVector a = FloatVector.broadcast(F, -16 * se), b = FloatVector.zero(F), e = FloatVector.broadcast(F, -16 * so), f = b;
+                for (int h = 0; h < 4; h++) {
+                    long qq = q + 64L * (8 * g + 2 * h);
+                    int xi = c + 8 * (8 * g + 2 * h);
+                    IntVector v = IntVector.fromMemorySegment(I, p, qq, LE), u = IntVector.fromMemorySegment(I, p, qq + 64, LE);
+                    a = v.lanewise(VectorOperators.LSHL, 19).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi]), a);
+                    e = v.lanewise(VectorOperators.LSHL, 15).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 1]), e);
+                    b = u.lanewise(VectorOperators.LSHL, 19).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 8]), b);
+                    f = u.lanewise(VectorOperators.LSHL, 15).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 9]), f);
+                    a = v.lanewise(VectorOperators.LSHL, 11).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 2]), a);
+                    e = v.lanewise(VectorOperators.LSHL, 7).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 3]), e);
+                    b = u.lanewise(VectorOperators.LSHL, 11).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 10]), b);
+                    f = u.lanewise(VectorOperators.LSHL, 7).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 11]), f);
+                    a = v.lanewise(VectorOperators.LSHL, 3).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 4]), a);
+                    e = v.lanewise(VectorOperators.LSHR, 1).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 5]), e);
+                    b = u.lanewise(VectorOperators.LSHL, 3).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 12]), b);
+                    f = u.lanewise(VectorOperators.LSHR, 1).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 13]), f);
+                    a = v.lanewise(VectorOperators.LSHR, 5).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 6]), a);
+                    e = v.lanewise(VectorOperators.LSHR, 9).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 7]), e);
+                    b = u.lanewise(VectorOperators.LSHR, 5).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 14]), b);
+                    f = u.lanewise(VectorOperators.LSHR, 9).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 15]), f);
                 }
+                long ms = m + 32L * g;
+                FloatVector sce = (FloatVector) ByteVector.fromMemorySegment(B16, p, ms, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0).castShape(F, 0);
+                FloatVector sco = (FloatVector) ByteVector.fromMemorySegment(B16, p, ms + 16, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0).castShape(F, 0);
+                FloatVector mne = (FloatVector) ByteVector.fromMemorySegment(B16, p, ms + 128, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0).castShape(F, 0);
+                FloatVector mno = (FloatVector) ByteVector.fromMemorySegment(B16, p, ms + 144, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0).castShape(F, 0);
+                blk = a.add(b).fma(sce, blk);
+                blk = e.add(f).fma(sco, blk);
+                mn = mne.fma(FloatVector.broadcast(F, se), mn);
+                mn = mno.fma(FloatVector.broadcast(F, so), mn);
             }
+            total = blk.fma(FloatVector.fromMemorySegment(F, p, m + 256, LE), total);
+            total = mn.fma(FloatVector.fromMemorySegment(F, p, m + 320, LE), total);
         }
+        total.intoArray(out, o);
     }
 
     /**
@@ -627,6 +646,7 @@ public final class VectorKernels implements Kernels {
     static float dotQ4_K8(MemorySegment s, long off, float[] x, int xOff, int n) {
         // per sub-block pair j: qx0/qx1 = sum q * x, xs0/xs1 = sum x (for the mins); short chains, 6 totals
         FloatVector total = FloatVector.zero(F), total1 = total, min0 = total, min1 = total;
+        IntVector low = IntVector.broadcast(I, 15);
         for (int c = 0; c < n; c += 256, off += 144) {
             float d = Quants.f16(s, off), dmin = Quants.f16(s, off + 2);
             // the 8 scales and 8 mins, 6 bits each, unpacked four at a time as the bytes of an int (Quants.q4kScale/q4kMin)
@@ -645,7 +665,7 @@ public final class VectorKernels implements Kernels {
                             .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
                     FloatVector x0 = FloatVector.fromArray(F, x, base + g);
                     FloatVector x1 = FloatVector.fromArray(F, x, base + 32 + g);
-                    qx0 = toFloat(b.and(15)).fma(x0, qx0);
+                    qx0 = toFloat(b.and(low)).fma(x0, qx0);
                     qx1 = toFloat(b.lanewise(VectorOperators.LSHR, 4)).fma(x1, qx1);
                     xs0 = xs0.add(x0);
                     xs1 = xs1.add(x1);
@@ -669,6 +689,8 @@ public final class VectorKernels implements Kernels {
      * group are summed in float lanes and added to the total with {@code d * scale} (4 chains of accumulation).
      */
     static float dotQ6_K(MemorySegment s, long off, float[] x, int xOff, int n) {
+        IntVector bytes = IntVector.broadcast(I, 0xFF), low = IntVector.broadcast(I, 15), bias = IntVector.broadcast(I, 32);
+        IntVector m3 = IntVector.broadcast(I, 3), m12 = IntVector.broadcast(I, 12), m48 = IntVector.broadcast(I, 48), m192 = IntVector.broadcast(I, 192);
         FloatVector acc0 = FloatVector.zero(F), acc1 = acc0, acc2 = acc0, acc3 = acc0;
         for (int c = 0; c < n; c += 256, off += 210) {
             float d = Quants.f16(s, off + 208);
@@ -676,14 +698,14 @@ public final class VectorKernels implements Kernels {
                 long ql = off + 64 * half, qh = off + 128 + 32 * half, sc = off + 192 + 8 * half;
                 int y = xOff + c + 128 * half;
                 for (int l = 0; l < 32; l += L) {
-                    IntVector a = ((IntVector) ByteVector.fromMemorySegment(BL, s, ql + l, LE).castShape(I, 0)).and(0xFF);
-                    IntVector b = ((IntVector) ByteVector.fromMemorySegment(BL, s, ql + 32 + l, LE).castShape(I, 0)).and(0xFF);
-                    IntVector h = ((IntVector) ByteVector.fromMemorySegment(BL, s, qh + l, LE).castShape(I, 0)).and(0xFF);
+                    IntVector a = ((IntVector) ByteVector.fromMemorySegment(BL, s, ql + l, LE).castShape(I, 0)).and(bytes);
+                    IntVector b = ((IntVector) ByteVector.fromMemorySegment(BL, s, ql + 32 + l, LE).castShape(I, 0)).and(bytes);
+                    IntVector h = ((IntVector) ByteVector.fromMemorySegment(BL, s, qh + l, LE).castShape(I, 0)).and(bytes);
                     int is = l >> 4;
-                    IntVector q1 = a.and(15).or(h.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32);
-                    IntVector q2 = b.and(15).or(h.and(12).lanewise(VectorOperators.LSHL, 2)).sub(32);
-                    IntVector q3 = a.lanewise(VectorOperators.LSHR, 4).or(h.and(48)).sub(32);
-                    IntVector q4 = b.lanewise(VectorOperators.LSHR, 4).or(h.and(192).lanewise(VectorOperators.LSHR, 2)).sub(32);
+                    IntVector q1 = a.and(low).or(h.and(m3).lanewise(VectorOperators.LSHL, 4)).sub(bias);
+                    IntVector q2 = b.and(low).or(h.and(m12).lanewise(VectorOperators.LSHL, 2)).sub(bias);
+                    IntVector q3 = a.lanewise(VectorOperators.LSHR, 4).or(h.and(m48)).sub(bias);
+                    IntVector q4 = b.lanewise(VectorOperators.LSHR, 4).or(h.and(m192).lanewise(VectorOperators.LSHR, 2)).sub(bias);
                     FloatVector p1 = ((FloatVector) q1.castShape(F, 0)).mul(FloatVector.fromArray(F, x, y + l));
                     FloatVector p2 = ((FloatVector) q2.castShape(F, 0)).mul(FloatVector.fromArray(F, x, y + l + 32));
                     FloatVector p3 = ((FloatVector) q3.castShape(F, 0)).mul(FloatVector.fromArray(F, x, y + l + 64));
@@ -700,6 +722,7 @@ public final class VectorKernels implements Kernels {
 
     /** Q4_K rows to floats, {@code dst = d * scale * q - dmin * min} per sub-block of 32 (the definition's operations). */
     private static void dequantizeQ4_K(MemorySegment s, long off, float[] dst, int o, int n) {
+        IntVector bytes = IntVector.broadcast(I, 0xFF), low = IntVector.broadcast(I, 15);
         for (int c = 0; c < n; c += 256, off += 144) {
             float d = Quants.f16(s, off), dmin = Quants.f16(s, off + 2);
             long scales = off + 4;
@@ -708,9 +731,9 @@ public final class VectorKernels implements Kernels {
                 float d2 = d * Quants.q4kScale(s, scales, 2 * j + 1), m2 = dmin * Quants.q4kMin(s, scales, 2 * j + 1);
                 int y = o + c + 64 * j;
                 for (int g = 0; g < 32; g += L) {
-                    IntVector b = ((IntVector) ByteVector.fromMemorySegment(BL, s, off + 16 + 32L * j + g, LE).castShape(I, 0)).and(0xFF);
-                    ((FloatVector) b.and(15).castShape(F, 0)).mul(d1).sub(m1).intoArray(dst, y + g);
-                    ((FloatVector) b.lanewise(VectorOperators.LSHR, 4).castShape(F, 0)).mul(d2).sub(m2).intoArray(dst, y + 32 + g);
+                    IntVector b = ((IntVector) ByteVector.fromMemorySegment(BL, s, off + 16 + 32L * j + g, LE).castShape(I, 0)).and(bytes);
+                    ((FloatVector) b.and(low).castShape(F, 0)).mul(FloatVector.broadcast(F, d1)).sub(FloatVector.broadcast(F, m1)).intoArray(dst, y + g);
+                    ((FloatVector) b.lanewise(VectorOperators.LSHR, 4).castShape(F, 0)).mul(FloatVector.broadcast(F, d2)).sub(FloatVector.broadcast(F, m2)).intoArray(dst, y + 32 + g);
                 }
             }
         }
@@ -718,24 +741,26 @@ public final class VectorKernels implements Kernels {
 
     /** Q6_K rows decoded as in {@link #dotQ6_K}, to floats: {@code dst[y] = d * scale * (q - 32)}. */
     private static void dequantizeQ6_K(MemorySegment s, long off, float[] dst, int o, int n) {
+        IntVector bytes = IntVector.broadcast(I, 0xFF), low = IntVector.broadcast(I, 15), bias = IntVector.broadcast(I, 32);
+        IntVector m3 = IntVector.broadcast(I, 3), m12 = IntVector.broadcast(I, 12), m48 = IntVector.broadcast(I, 48), m192 = IntVector.broadcast(I, 192);
         for (int c = 0; c < n; c += 256, off += 210) {
             float d = Quants.f16(s, off + 208);
             for (int half = 0; half < 2; half++) {
                 long ql = off + 64 * half, qh = off + 128 + 32 * half, sc = off + 192 + 8 * half;
                 int y = o + c + 128 * half;
                 for (int l = 0; l < 32; l += L) {
-                    IntVector a = ((IntVector) ByteVector.fromMemorySegment(BL, s, ql + l, LE).castShape(I, 0)).and(0xFF);
-                    IntVector b = ((IntVector) ByteVector.fromMemorySegment(BL, s, ql + 32 + l, LE).castShape(I, 0)).and(0xFF);
-                    IntVector h = ((IntVector) ByteVector.fromMemorySegment(BL, s, qh + l, LE).castShape(I, 0)).and(0xFF);
+                    IntVector a = ((IntVector) ByteVector.fromMemorySegment(BL, s, ql + l, LE).castShape(I, 0)).and(bytes);
+                    IntVector b = ((IntVector) ByteVector.fromMemorySegment(BL, s, ql + 32 + l, LE).castShape(I, 0)).and(bytes);
+                    IntVector h = ((IntVector) ByteVector.fromMemorySegment(BL, s, qh + l, LE).castShape(I, 0)).and(bytes);
                     int is = l >> 4;
-                    IntVector q1 = a.and(15).or(h.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32);
-                    IntVector q2 = b.and(15).or(h.and(12).lanewise(VectorOperators.LSHL, 2)).sub(32);
-                    IntVector q3 = a.lanewise(VectorOperators.LSHR, 4).or(h.and(48)).sub(32);
-                    IntVector q4 = b.lanewise(VectorOperators.LSHR, 4).or(h.and(192).lanewise(VectorOperators.LSHR, 2)).sub(32);
-                    ((FloatVector) q1.castShape(F, 0)).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + is)).intoArray(dst, y + l);
-                    ((FloatVector) q2.castShape(F, 0)).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + is + 2)).intoArray(dst, y + l + 32);
-                    ((FloatVector) q3.castShape(F, 0)).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + is + 4)).intoArray(dst, y + l + 64);
-                    ((FloatVector) q4.castShape(F, 0)).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + is + 6)).intoArray(dst, y + l + 96);
+                    IntVector q1 = a.and(low).or(h.and(m3).lanewise(VectorOperators.LSHL, 4)).sub(bias);
+                    IntVector q2 = b.and(low).or(h.and(m12).lanewise(VectorOperators.LSHL, 2)).sub(bias);
+                    IntVector q3 = a.lanewise(VectorOperators.LSHR, 4).or(h.and(m48)).sub(bias);
+                    IntVector q4 = b.lanewise(VectorOperators.LSHR, 4).or(h.and(m192).lanewise(VectorOperators.LSHR, 2)).sub(bias);
+                    ((FloatVector) q1.castShape(F, 0)).mul(FloatVector.broadcast(F, d * s.get(ValueLayout.JAVA_BYTE, sc + is))).intoArray(dst, y + l);
+                    ((FloatVector) q2.castShape(F, 0)).mul(FloatVector.broadcast(F, d * s.get(ValueLayout.JAVA_BYTE, sc + is + 2))).intoArray(dst, y + l + 32);
+                    ((FloatVector) q3.castShape(F, 0)).mul(FloatVector.broadcast(F, d * s.get(ValueLayout.JAVA_BYTE, sc + is + 4))).intoArray(dst, y + l + 64);
+                    ((FloatVector) q4.castShape(F, 0)).mul(FloatVector.broadcast(F, d * s.get(ValueLayout.JAVA_BYTE, sc + is + 6))).intoArray(dst, y + l + 96);
                 }
             }
         }
@@ -778,9 +803,10 @@ public final class VectorKernels implements Kernels {
                 case Q4_0 -> {
                     for (int c = 0; c < cols; c += 32, off += 18) {
                         ByteVector b = ByteVector.fromMemorySegment(B16, s, off + 2, LE);
-                        ByteVector lo = b.and((byte) 0x0F).sub((byte) 8);
-                        ByteVector hi = b.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0F).sub((byte) 8);
-                        float d = Quants.f16(s, off);
+                        ByteVector nib = ByteVector.broadcast(B16, (byte) 0x0F), eight = ByteVector.broadcast(B16, (byte) 8);
+                        ByteVector lo = b.and(nib).sub(eight);
+                        ByteVector hi = b.lanewise(VectorOperators.LSHR, 4).and(nib).sub(eight);
+                        FloatVector d = FloatVector.broadcast(F, Quants.f16(s, off));
                         for (int p = 0; p < 16 / L; p++) {
                             ((FloatVector) lo.castShape(F, p)).mul(d).intoArray(dst, o + c + p * L);
                             ((FloatVector) hi.castShape(F, p)).mul(d).intoArray(dst, o + c + 16 + p * L);
@@ -788,13 +814,7 @@ public final class VectorKernels implements Kernels {
                     }
                 }
                 case Q6_K -> dequantizeQ6_K(s, off, dst, o, cols);
-                case Q4_K -> {
-                    if (w.packed() != null && L == 16) {
-                        dequantizeQ4_KPacked(w.packed(), Q4kPacking.quants(row + r, cols), Q4kPacking.meta(row + r, w.rows(), cols), dst, o, cols);
-                    } else {
-                        dequantizeQ4_K(s, off, dst, o, cols);
-                    }
-                }
+                case Q4_K -> dequantizeQ4_K(s, off, dst, o, cols); // grouped rows ({@link Q4kGroups}) decode from the file
                 default -> Quants.dequantize(w.type(), s, off, dst, o, cols);
             }
         }
@@ -822,6 +842,56 @@ public final class VectorKernels implements Kernels {
         }
         for (int c = 0, dst = 0; c < cols; c++, dst += PANEL) {
             for (int i = 0; i < PANEL; i += L) FloatVector.fromArray(F, rows, c, index, i).intoArray(panel, dst + i);
+        }
+    }
+
+    /**
+     * Grouped Q4_K rows ({@link Q4kGroups}) decode straight into the panel: each nibble of a 64-byte load is one column
+     * of 16 rows, stored as one vector (no row-major buffer, no transposition, and the file's pages are not read); the
+     * same operations as {@link #dequantizeQ4_K} ({@code q * (d * scale) - dmin * min}), so the same bits.
+     */
+    @Override
+    public void panel(Weights w, int row, int count, float[] rows, float[] panel) {
+        int n = Q4kGroups.ROWS;
+        if (w.type() != dev.nexusquant.engine.gguf.GgmlType.Q4_K || w.packed() == null || row % n != 0 || PANEL != 2 * n) {
+            Kernels.super.panel(w, row, count, rows, panel);
+            return;
+        }
+        int cols = w.cols(), g = row / n;
+        panelQ4_KGroup(w.packed(), Q4kGroups.quants(g, cols), Q4kGroups.meta(g, w.rows(), cols), cols, panel, 0);
+        if (count > n) {
+            panelQ4_KGroup(w.packed(), Q4kGroups.quants(g + 1, cols), Q4kGroups.meta(g + 1, w.rows(), cols), cols, panel, n);
+        }
+        if (count < PANEL) { // rows past count are 0 (past the matrix's end the group's padding decodes to 0 already)
+            for (int c = 0; c < cols; c++) java.util.Arrays.fill(panel, c * PANEL + count, (c + 1) * PANEL, 0f);
+        }
+    }
+
+    /** The 16 rows of one group into lanes {@code lane0 .. lane0 + 15} of every column of {@code panel} ([cols][PANEL]). */
+    private static void panelQ4_KGroup(MemorySegment p, long q, long m, int cols, float[] panel, int lane0) {
+        IntVector low = IntVector.broadcast(I, 15);
+        for (int c = 0; c < cols; c += 256, q += Q4kGroups.QUANTS, m += Q4kGroups.META) {
+            FloatVector d = FloatVector.fromMemorySegment(F, p, m + 256, LE), negDmin = FloatVector.fromMemorySegment(F, p, m + 320, LE);
+            for (int g = 0; g < 4; g++) { // quant bytes 32g .. 32g + 31 of each row: sub-blocks 2g (low nibbles), 2g + 1
+                long ms = m + 32L * g;
+                FloatVector de = ((FloatVector) ByteVector.fromMemorySegment(B16, p, ms, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0).castShape(F, 0)).mul(d);
+                FloatVector dd = ((FloatVector) ByteVector.fromMemorySegment(B16, p, ms + 16, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0).castShape(F, 0)).mul(d);
+                FloatVector me = ((FloatVector) ByteVector.fromMemorySegment(B16, p, ms + 128, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0).castShape(F, 0)).mul(negDmin);
+                FloatVector mo = ((FloatVector) ByteVector.fromMemorySegment(B16, p, ms + 144, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0).castShape(F, 0)).mul(negDmin);
+                for (int ch = 8 * g; ch < 8 * g + 8; ch++) {
+                    IntVector v = IntVector.fromMemorySegment(I, p, q + 64L * ch, LE);
+                    // nibble k of chunk ch is column 64g + 32 (k % 2) + 4ch % 32 + k / 2 of the block (Q4kGroups.column)
+                    int at = (c + 64 * g + 4 * ch % 32) * PANEL + lane0;
+                    ((FloatVector) v.and(low).castShape(F, 0)).mul(de).add(me).intoArray(panel, at);
+                    ((FloatVector) v.lanewise(VectorOperators.LSHR, 4).and(low).castShape(F, 0)).mul(dd).add(mo).intoArray(panel, at + 32 * PANEL);
+                    ((FloatVector) v.lanewise(VectorOperators.LSHR, 8).and(low).castShape(F, 0)).mul(de).add(me).intoArray(panel, at + PANEL);
+                    ((FloatVector) v.lanewise(VectorOperators.LSHR, 12).and(low).castShape(F, 0)).mul(dd).add(mo).intoArray(panel, at + 33 * PANEL);
+                    ((FloatVector) v.lanewise(VectorOperators.LSHR, 16).and(low).castShape(F, 0)).mul(de).add(me).intoArray(panel, at + 2 * PANEL);
+                    ((FloatVector) v.lanewise(VectorOperators.LSHR, 20).and(low).castShape(F, 0)).mul(dd).add(mo).intoArray(panel, at + 34 * PANEL);
+                    ((FloatVector) v.lanewise(VectorOperators.LSHR, 24).and(low).castShape(F, 0)).mul(de).add(me).intoArray(panel, at + 3 * PANEL);
+                    ((FloatVector) v.lanewise(VectorOperators.LSHR, 28).castShape(F, 0)).mul(dd).add(mo).intoArray(panel, at + 35 * PANEL);
+                }
+            }
         }
     }
 
@@ -995,6 +1065,7 @@ public final class VectorKernels implements Kernels {
     public void scores(float[] q, int qOff, int qStride, int rows, int hd, float[] kt, int ktOff, int ktStride, int tokens,
                        float scale, float[] s, int sOff, int sStride) {
         int t = 0;
+        FloatVector sv = FloatVector.broadcast(F, scale);
         if (rows == 4) {
             for (; t + 2 * L <= tokens; t += 2 * L) { // 8 independent accumulators: 4 rows x 2 vectors of tokens
                 FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
@@ -1005,14 +1076,14 @@ public final class VectorKernels implements Kernels {
                     a0 = k.fma(q0, a0); a1 = k.fma(q1, a1); a2 = k.fma(q2, a2); a3 = k.fma(q3, a3);
                     b0 = k2.fma(q0, b0); b1 = k2.fma(q1, b1); b2 = k2.fma(q2, b2); b3 = k2.fma(q3, b3);
                 }
-                a0.mul(scale).intoArray(s, sOff + t);
-                a1.mul(scale).intoArray(s, sOff + sStride + t);
-                a2.mul(scale).intoArray(s, sOff + 2 * sStride + t);
-                a3.mul(scale).intoArray(s, sOff + 3 * sStride + t);
-                b0.mul(scale).intoArray(s, sOff + t + L);
-                b1.mul(scale).intoArray(s, sOff + sStride + t + L);
-                b2.mul(scale).intoArray(s, sOff + 2 * sStride + t + L);
-                b3.mul(scale).intoArray(s, sOff + 3 * sStride + t + L);
+                a0.mul(sv).intoArray(s, sOff + t);
+                a1.mul(sv).intoArray(s, sOff + sStride + t);
+                a2.mul(sv).intoArray(s, sOff + 2 * sStride + t);
+                a3.mul(sv).intoArray(s, sOff + 3 * sStride + t);
+                b0.mul(sv).intoArray(s, sOff + t + L);
+                b1.mul(sv).intoArray(s, sOff + sStride + t + L);
+                b2.mul(sv).intoArray(s, sOff + 2 * sStride + t + L);
+                b3.mul(sv).intoArray(s, sOff + 3 * sStride + t + L);
             }
             for (; t + L <= tokens; t += L) {
                 FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
@@ -1023,10 +1094,10 @@ public final class VectorKernels implements Kernels {
                     a2 = k.fma(FloatVector.broadcast(F, q[qOff + 2 * qStride + d]), a2);
                     a3 = k.fma(FloatVector.broadcast(F, q[qOff + 3 * qStride + d]), a3);
                 }
-                a0.mul(scale).intoArray(s, sOff + t);
-                a1.mul(scale).intoArray(s, sOff + sStride + t);
-                a2.mul(scale).intoArray(s, sOff + 2 * sStride + t);
-                a3.mul(scale).intoArray(s, sOff + 3 * sStride + t);
+                a0.mul(sv).intoArray(s, sOff + t);
+                a1.mul(sv).intoArray(s, sOff + sStride + t);
+                a2.mul(sv).intoArray(s, sOff + 2 * sStride + t);
+                a3.mul(sv).intoArray(s, sOff + 3 * sStride + t);
             }
         } else if (rows == 2) { // GQA 2:1 at decode: each key vector loaded once for both rows, 4 accumulators
             for (; t + 2 * L <= tokens; t += 2 * L) {
@@ -1037,10 +1108,10 @@ public final class VectorKernels implements Kernels {
                     a0 = k.fma(q0, a0); a1 = k.fma(q1, a1);
                     b0 = k2.fma(q0, b0); b1 = k2.fma(q1, b1);
                 }
-                a0.mul(scale).intoArray(s, sOff + t);
-                a1.mul(scale).intoArray(s, sOff + sStride + t);
-                b0.mul(scale).intoArray(s, sOff + t + L);
-                b1.mul(scale).intoArray(s, sOff + sStride + t + L);
+                a0.mul(sv).intoArray(s, sOff + t);
+                a1.mul(sv).intoArray(s, sOff + sStride + t);
+                b0.mul(sv).intoArray(s, sOff + t + L);
+                b1.mul(sv).intoArray(s, sOff + sStride + t + L);
             }
             for (; t + L <= tokens; t += L) {
                 FloatVector a0 = FloatVector.zero(F), a1 = a0;
@@ -1049,8 +1120,8 @@ public final class VectorKernels implements Kernels {
                     a0 = k.fma(FloatVector.broadcast(F, q[qOff + d]), a0);
                     a1 = k.fma(FloatVector.broadcast(F, q[qOff + qStride + d]), a1);
                 }
-                a0.mul(scale).intoArray(s, sOff + t);
-                a1.mul(scale).intoArray(s, sOff + sStride + t);
+                a0.mul(sv).intoArray(s, sOff + t);
+                a1.mul(sv).intoArray(s, sOff + sStride + t);
             }
         } else {
             for (; t + L <= tokens; t += L) {
@@ -1059,7 +1130,7 @@ public final class VectorKernels implements Kernels {
                     for (int d = 0; d < hd; d++) {
                         a = FloatVector.fromArray(F, kt, ktOff + d * ktStride + t).fma(FloatVector.broadcast(F, q[qOff + r * qStride + d]), a);
                     }
-                    a.mul(scale).intoArray(s, sOff + r * sStride + t);
+                    a.mul(sv).intoArray(s, sOff + r * sStride + t);
                 }
             }
         }
@@ -1070,6 +1141,7 @@ public final class VectorKernels implements Kernels {
     public void scoresF16(float[] q, int qOff, int qStride, int rows, int hd, short[] kt, int ktOff, int ktStride, int tokens,
                           float scale, float[] s, int sOff, int sStride) {
         int t = 0;
+        FloatVector sv = FloatVector.broadcast(F, scale);
         for (; t + L <= tokens; t += L) {
             if (rows == 4) {
                 FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
@@ -1080,17 +1152,17 @@ public final class VectorKernels implements Kernels {
                     a2 = k.fma(FloatVector.broadcast(F, q[qOff + 2 * qStride + d]), a2);
                     a3 = k.fma(FloatVector.broadcast(F, q[qOff + 3 * qStride + d]), a3);
                 }
-                a0.mul(scale).intoArray(s, sOff + t);
-                a1.mul(scale).intoArray(s, sOff + sStride + t);
-                a2.mul(scale).intoArray(s, sOff + 2 * sStride + t);
-                a3.mul(scale).intoArray(s, sOff + 3 * sStride + t);
+                a0.mul(sv).intoArray(s, sOff + t);
+                a1.mul(sv).intoArray(s, sOff + sStride + t);
+                a2.mul(sv).intoArray(s, sOff + 2 * sStride + t);
+                a3.mul(sv).intoArray(s, sOff + 3 * sStride + t);
             } else {
                 for (int r = 0; r < rows; r++) {
                     FloatVector a = FloatVector.zero(F);
                     for (int d = 0; d < hd; d++) {
                         a = halves(kt, ktOff + d * ktStride + t).fma(FloatVector.broadcast(F, q[qOff + r * qStride + d]), a);
                     }
-                    a.mul(scale).intoArray(s, sOff + r * sStride + t);
+                    a.mul(sv).intoArray(s, sOff + r * sStride + t);
                 }
             }
         }

@@ -39,9 +39,9 @@ class PreparedWeightsTest {
     }
 
     /**
-     * A random Q4_K model whose large matrices (1-2 M values) the vector kernels pack at load ({@code Q4kPacking}): the
-     * same logits as from the file's rows, up to the order of float additions, in prefill (which decodes the packed
-     * rows) and in decode (the packed kernel).
+     * A random Q4_K model whose large matrices (1-2 M values) the vector kernels pack at load ({@code Q4kGroups}: rows in
+     * groups of 16): the same logits as from the file's rows, up to the order of float additions, in prefill (which
+     * decodes the file's rows) and in decode (the grouped kernel).
      */
     @Test
     void packedQ4kWeightsGiveTheFilesLogits(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {

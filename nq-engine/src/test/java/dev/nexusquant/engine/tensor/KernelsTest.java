@@ -222,25 +222,70 @@ class KernelsTest {
     }
 
     /**
-     * Q4_K rows packed for 16 lanes ({@link Q4kPacking}), of random bytes (every 6-bit scale and min pattern): the packed
-     * rows decode to the file's values bit for bit, and the vector dotRows on them matches the scalar dotRow on the
-     * file's rows, over random sub-ranges, writing only its range.
+     * Q4_K rows in groups of 16 ({@link Q4kGroups}, one row per lane), of random bytes (every 6-bit scale and min
+     * pattern), row counts that leave the last group partly empty: the grouped dotRows matches the scalar dotRow on the
+     * file's rows over random sub-ranges (ranges that cut groups included), writing only its range; decoding and single
+     * rows still read the file's rows (bit-equal to the scalar decode).
      */
     @Test
-    void q4kPackedRowsAgainstScalarRows() {
-        Random r = new Random(SEED + 9);
+    void q4kGroupedRowsAgainstScalarRows() {
+        if (!V.name().equals("vector512")) return; // 16 lanes only
+        Random r = new Random(SEED + 10);
         try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared()) {
             for (int cols : new int[]{256, 512, 768, 2048, 2816, 8192}) {
-                int rows = 1 + r.nextInt(9);
+                int rows = 1 + r.nextInt(40);
                 Weights w = randomQ4kRows(r, rows, cols);
-                Weights p = Q4kPacking.pack(w, arena);
-                assertTrue(p.packed() != null, "packed");
+                Weights p = Q4kGroups.pack(w, arena);
+                assertEquals(Q4kGroups.bytes(rows, cols), p.packed().byteSize());
                 float[] d1 = new float[rows * cols + 3], d2 = new float[rows * cols + 3];
                 S.dequantizeRows(w, 0, rows, d1, 3);
                 V.dequantizeRows(p, 0, rows, d2, 3);
-                org.junit.jupiter.api.Assertions.assertArrayEquals(d1, d2, "packed Q4_K rows decode to the file's values, cols=" + cols);
-                checkDotRows(r, p, w, d1, 3, rows, cols, true, "packed Q4_K");
+                org.junit.jupiter.api.Assertions.assertArrayEquals(d1, d2, "grouped Q4_K rows decode to the file's values, cols=" + cols);
+                for (int t = 0; t < 4; t++) checkDotRows(r, p, w, d1, 3, rows, cols, t == 0, "grouped Q4_K");
+                float[] x = random(r, cols, 1), all = new float[rows];
+                V.dotRows(p, 0, rows, x, 0, all, 0);
+                for (int row = 0; row < rows; row++) {
+                    double mag = 0;
+                    for (int i = 0; i < cols; i++) mag += Math.abs(d1[3 + row * cols + i] * x[i]);
+                    close(S.dotRow(w, row, x, 0), all[row], mag, "grouped Q4_K all rows cols=" + cols + " row " + row);
+                }
             }
+        }
+    }
+
+    /**
+     * Prefill panels decoded straight from grouped Q4_K rows: bit-equal to the scalar decode of the file's rows
+     * transposed ({@link Kernels#panel}'s default), for whole panels, the matrix's last partial panel and panels cut
+     * short (rows past {@code count} zero), over stale panel contents.
+     */
+    @Test
+    void q4kGroupedPanelsAgainstScalar() {
+        if (!V.name().equals("vector512")) return; // 16 lanes only
+        Random r = new Random(SEED + 11);
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared()) {
+            for (int cols : new int[]{256, 768, 2048}) {
+                int rows = 1 + r.nextInt(80);
+                Weights w = randomQ4kRows(r, rows, cols);
+                Weights p = Q4kGroups.pack(w, arena);
+                float[] scratch = new float[Kernels.PANEL * cols];
+                for (int row = 0; row < rows; row += Kernels.PANEL) {
+                    for (int count : new int[]{Math.min(Kernels.PANEL, rows - row), 1 + r.nextInt(Math.min(Kernels.PANEL, rows - row))}) {
+                        float[] expected = new float[Kernels.PANEL * cols], got = random(r, Kernels.PANEL * cols, 1);
+                        S.panel(w, row, count, scratch, expected);
+                        V.panel(p, row, count, scratch, got);
+                        org.junit.jupiter.api.Assertions.assertArrayEquals(expected, got, "grouped Q4_K panel cols=" + cols + " row " + row + " count " + count);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void q4kGroupOrderIsAPermutation() {
+        boolean[] seen = new boolean[256];
+        for (int v : Q4kActivations.GROUP_ORDER) {
+            assertTrue(v >= 0 && v < 256 && !seen[v], "column " + v + " twice or out of the block");
+            seen[v] = true;
         }
     }
 
@@ -254,7 +299,7 @@ class KernelsTest {
             if (V.name().equals("vector512")) {
                 Weights p = V.prepare(big, arena);
                 assertTrue(p.packed() != null, "16 lanes pack Q4_K rows");
-                assertEquals(Q4kPacking.bytes(1024, 1024), p.packed().byteSize());
+                assertEquals(Q4kGroups.bytes(1024, 1024), p.packed().byteSize());
             }
         }
     }

@@ -83,6 +83,11 @@ public final class MeteredKvCache implements KvCache {
     }
 
     @Override
+    public void expectPrompt(long tokens) {
+        inner.expectPrompt(tokens);
+    }
+
+    @Override
     public long tokensSeen() {
         return inner.tokensSeen();
     }

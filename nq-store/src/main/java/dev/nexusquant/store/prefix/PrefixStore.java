@@ -92,6 +92,7 @@ public final class PrefixStore {
         List<String> problems = new ArrayList<>();
         long t0 = System.nanoTime();
         KvCache cache = factory.create(layout);
+        cache.expectPrompt(tokens.length); // as a session prefilling the whole prompt at once tells it
         PromptReplay replay = cache.promptReplay();
         if (!replay.replayable()) {
             problems.add("the KV cache " + factory.describe() + " cannot be restored from chunks (its prompt state depends on"
@@ -146,6 +147,7 @@ public final class PrefixStore {
                 problems.add("replaying chunk " + c + " failed, prefilling the whole prompt: " + e);
                 cache.close();
                 cache = factory.create(layout);
+                cache.expectPrompt(tokens.length);
                 hits = 0;
                 bytesRead = 0;
                 break;

@@ -108,6 +108,11 @@ final class RecordingKvCache implements KvCache {
     }
 
     @Override
+    public void expectPrompt(long tokens) {
+        inner.expectPrompt(tokens);
+    }
+
+    @Override
     public PromptReplay promptReplay() {
         return inner.promptReplay();
     }
