@@ -72,7 +72,7 @@ final class CompressedAttention {
         float[] vbuf = new float[CHUNK * dim];
         float[] s = new float[m * CHUNK];   // [m][CHUNK] scores, then softmax weights
         int[] pbuf = new int[CHUNK];
-        float[] work = new float[dim];
+        float[] work = new float[2 * dim]; // scratch of the KLT rebuild (two rows at a time)
 
         RowTransform t = hd.transform;
         YoungLogits young = recordYoung ? new YoungLogits() : null;
@@ -128,11 +128,11 @@ final class CompressedAttention {
 
         // out = (H^T accC + sumC * valueMean + accW) / sum
         int qDimOff = kvHead * group * dim;
+        if (sm.accC != null) t.rotateBackRows(sm.accC, m);
         for (int j = 0; j < m; j++) {
             int o = (j / group) * qDim + qDimOff + (j % group) * dim;
             float inv = sm.sum[j] > 0f ? 1f / sm.sum[j] : 0f;
             if (sm.accC != null) {
-                t.rotateBack(sm.accC, j * dim);
                 if (t.valueMean() != null) kernels.axpy(sm.sumC[j], t.valueMean(), 0, sm.accC, j * dim, dim);
                 for (int c = 0; c < dim; c++) out[o + c] = (sm.accC[j * dim + c] + sm.accW[j * dim + c]) * inv;
             } else {

@@ -277,7 +277,7 @@ final class RowTransform {
      * ({@link KltBasis#inverseRows}: only the coefficients a row stores are touched, in a vector kernel), the same rows
      * to float rounding. What attention runs per stored key when keys are kept with RoPE undone.
      *
-     * @param work [dim] scratch
+     * @param work [2 * dim] scratch (rows rebuilt two at a time)
      */
     void keysFromStorage(float[] k, int n, int[] pos, float[] work) {
         if (keyKlt == null) {
@@ -293,8 +293,8 @@ final class RowTransform {
             if (keyMean != null) {
                 for (int c = 0; c < dim; c++) k[off + c] += keyMean[c];
             }
-            if (rope != null) rope.forward(k, off, pos[r]);
         }
+        if (rope != null) rope.forwardRows(k, n, dim, pos); // vector kernels, the same bits as row by row
     }
 
     /** A stored value row back, in place: rotate back, add the mean. */
@@ -318,13 +318,22 @@ final class RowTransform {
             if (keyScale != null) {
                 for (int c = 0; c < dim; c++) qs[j * dim + c] /= keyScale[c];
             }
-            keyForward(qs, j * dim);
+            if (keyKlt == null) keyForward(qs, j * dim);
         }
+        if (keyKlt != null) keyKlt.forwardRows(qs, 0, m, new float[2 * dim]); // the basis's explicit matrix, vectorized
         return qs;
     }
 
-    /** Rotates a row of the storage domain back (values accumulated in the rotated domain). */
-    void rotateBack(float[] x, int off) {
-        valueInverse(x, off);
+    /**
+     * Rotates {@code m} rows of the storage domain back ([m][dim] at 0: values accumulated in the rotated domain): the
+     * rotation's inverse row by row, or with a KLT basis its explicit matrix ({@link KltBasis#inverseRows}), the same
+     * rows as the reflectors to float rounding.
+     */
+    void rotateBackRows(float[] x, int m) {
+        if (valueKlt != null) {
+            valueKlt.inverseRows(x, 0, m, new float[2 * dim]);
+            return;
+        }
+        for (int j = 0; j < m; j++) valueInverse(x, j * dim);
     }
 }

@@ -26,6 +26,7 @@ public final class KltBasis {
     private final HouseholderBasis basis;
     private final float[] sigma; // [rank / 8] standard deviation per value of each coded group
     private volatile float[] columns; // [dim][dim] the explicit transform, made at the first inverseRows
+    private volatile float[] rowsOfQ; // [dim][dim] row i of Q at i * dim (column i of Q^T), made at the first forwardRows
     private final int reserve;   // bytes per row the basis takes out of every row budget
     private final Map<Integer, E8MixedCodec> codecs = new HashMap<>();
 
@@ -152,10 +153,39 @@ public final class KltBasis {
      * made at the first call and kept: heap derived from the basis, like the float copy of its reflectors.
      *
      * @param y    [n][dim] at {@code off}
-     * @param work [dim] scratch
+     * @param work [dim] scratch, or [2 * dim] to take the rows two at a time (faster; see {@link KltKernels#inverse})
      */
     public void inverseRows(float[] y, int off, int n, float[] work) {
         KltKernels.preferred().inverse(columns(), basis.dim(), y, off, n, work);
+    }
+
+    /**
+     * Rows to their coefficients, in place, by the explicit matrix: {@code y = Q^T x = Σ_i x_i (row i of Q)}, the
+     * kernels of {@link #inverseRows} with the transposed matrix (a second [dim][dim] array, made at the first call);
+     * the same coefficients as {@link #forward} to float rounding, at {@code 2 dim²} flops per row in the vector
+     * kernels against {@code 4 r dim} in scalar reflections. What attention runs once per query head and call when
+     * keys are stored as they come (post-RoPE) in this basis.
+     *
+     * @param x    [n][dim] at {@code off}
+     * @param work [dim] or [2 * dim] scratch, as for {@link #inverseRows}
+     */
+    public void forwardRows(float[] x, int off, int n, float[] work) {
+        KltKernels.preferred().inverse(rowsOfQ(), basis.dim(), x, off, n, work);
+    }
+
+    /** [dim][dim] row i of Q at {@code i * dim}: the columns of Q^T, made once from {@link #columns()}. */
+    float[] rowsOfQ() {
+        float[] t = rowsOfQ;
+        if (t == null) {
+            int dim = basis.dim();
+            float[] c = columns();
+            t = new float[dim * dim];
+            for (int j = 0; j < dim; j++) {
+                for (int i = 0; i < dim; i++) t[i * dim + j] = c[j * dim + i];
+            }
+            rowsOfQ = t; // a racing thread makes the same array: either may be kept
+        }
+        return t;
     }
 
     /** [dim][dim] column j of Q (Q e_j) at {@code j * dim}, made once. */

@@ -10,7 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * The explicit inverse of a KLT basis ({@link KltBasis#inverseRows}): the vector kernel gives its scalar twin's bits,
+ * The explicit inverse of a KLT basis ({@link KltBasis#inverseRows}) and forward ({@link KltBasis#forwardRows}, the
+ * same kernels on the transposed matrix): the vector kernel gives its scalar twin's bits,
  * and both give the rows the reflectors give ({@link KltBasis#inverse}) to float rounding, on seeded random bases and
  * rows whose trailing coefficients are zero as a mixed-rate codec leaves them (and on rows with scattered zeros).
  */
@@ -48,12 +49,38 @@ class KltKernelsTest {
             int n = 7;
             float[] y = rows(rnd, n, dim);
             float[] fast = y.clone(), slow = y.clone();
-            b.inverseRows(fast, 0, n, new float[dim]);
+            b.inverseRows(fast, 0, n, new float[2 * dim]); // two rows at a time (and a last one alone: n is odd)
             double scale = 0;
             for (float v : y) scale = Math.max(scale, Math.abs(v));
             for (int r = 0; r < n; r++) b.inverse(slow, r * dim);
             for (int i = 0; i < fast.length; i++) {
                 assertEquals(slow[i], fast[i], 1e-5 * Math.max(1, scale), "dim " + dim + " value " + i);
+            }
+        }
+    }
+
+    /** The forward transform by the transposed matrix ({@link KltBasis#forwardRows}) against the reflectors. */
+    @Test
+    void forwardRowsMatchTheReflectors() {
+        SplittableRandom rnd = new SplittableRandom(23);
+        for (int dim : new int[]{8, 16, 24, 64, 128}) {
+            KltBasis b = randomBasis(rnd, dim);
+            int n = 9;
+            float[] x = new float[n * dim];
+            double scale = 0;
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) (rnd.nextGaussian() * 2);
+                scale = Math.max(scale, Math.abs(x[i]));
+            }
+            float[] fast = x.clone(), slow = x.clone();
+            b.forwardRows(fast, 0, n, new float[dim]);
+            for (int r = 0; r < n; r++) b.forward(slow, r * dim);
+            for (int i = 0; i < fast.length; i++) {
+                assertEquals(slow[i], fast[i], 1e-5 * Math.max(1, scale) * Math.sqrt(dim), "dim " + dim + " value " + i);
+            }
+            b.inverseRows(fast, 0, n, new float[dim]); // and back: the rows themselves
+            for (int i = 0; i < fast.length; i++) {
+                assertEquals(x[i], fast[i], 1e-5 * Math.max(1, scale) * Math.sqrt(dim), "round trip dim " + dim + " value " + i);
             }
         }
     }
@@ -64,15 +91,25 @@ class KltKernelsTest {
         SplittableRandom rnd = new SplittableRandom(22);
         assertEquals("vector", KltKernels.preferred().name());
         for (int trial = 0; trial < 40; trial++) {
-            int dim = 8 * (1 + rnd.nextInt(20));
+            // the first trials at 128 and 256 (multiples of 8 vectors at 256 and 512 bits: the register-blocked path)
+            int dim = trial < 6 ? 128 * (1 + trial % 2) : 8 * (1 + rnd.nextInt(20));
             KltBasis b = randomBasis(rnd, dim);
             int n = 1 + rnd.nextInt(9), off = rnd.nextInt(3);
             float[] y = new float[off + n * dim];
             System.arraycopy(rows(rnd, n, dim), 0, y, off, n * dim);
+            // rows one at a time (scratch [dim]) and two at a time (scratch [2 dim]): each the scalar twin's bits
+            int work = (trial / 2) % 2 == 0 ? dim : 2 * dim;
             float[] v = y.clone(), s = y.clone();
-            KltKernels.preferred().inverse(b.columns(), dim, v, off, n, new float[dim]);
-            KltKernels.SCALAR.inverse(b.columns(), dim, s, off, n, new float[dim]);
-            assertArrayEquals(s, v, "trial " + trial + " dim " + dim);
+            KltKernels.preferred().inverse(b.columns(), dim, v, off, n, new float[work]);
+            KltKernels.SCALAR.inverse(b.columns(), dim, s, off, n, new float[work]);
+            assertArrayEquals(s, v, "trial " + trial + " dim " + dim + " work " + work);
+            // the forward matrix (rows of Q) through the same kernels: dense rows, no zero to skip
+            float[] x = new float[off + n * dim];
+            for (int i = off; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+            float[] fv = x.clone(), fs = x.clone();
+            KltKernels.preferred().inverse(b.rowsOfQ(), dim, fv, off, n, new float[work]);
+            KltKernels.SCALAR.inverse(b.rowsOfQ(), dim, fs, off, n, new float[work]);
+            assertArrayEquals(fs, fv, "forward, trial " + trial + " dim " + dim);
         }
     }
 }
