@@ -65,17 +65,23 @@ final class PositionSet {
             System.arraycopy(plain, from, out, 0, n);
             return;
         }
+        if (n <= 0) return;
         int idx = 0;
         int written = 0;
         if (gaps != null) {
-            int p = first;
-            for (int i = 0; i < from + n; i++) {
-                if (i > 0) p += (gaps[i - 1] & 0xFFFF) + 1;
-                if (i >= from) out[written++] = p;
+            // entry i sits at first + i + (the gaps before it): the sum up to from in one pass, then step by step
+            int p = first + from;
+            for (int i = 0; i < from; i++) p += gaps[i] & 0xFFFF;
+            out[written++] = p;
+            for (int i = from + 1; i < from + n; i++) {
+                p += (gaps[i - 1] & 0xFFFF) + 1;
+                out[written++] = p;
             }
             return;
         }
-        for (int w = 0; w < bitmap.length && written < n; w++) {
+        int w = 0;
+        for (int c; w < bitmap.length && idx + (c = Long.bitCount(bitmap[w])) <= from; w++) idx += c; // whole words before from
+        for (; w < bitmap.length && written < n; w++) {
             long bits = bitmap[w];
             while (bits != 0 && written < n) {
                 int b = Long.numberOfTrailingZeros(bits);

@@ -277,7 +277,7 @@ final class RowTransform {
      * ({@link KltBasis#inverseRows}: only the coefficients a row stores are touched, in a vector kernel), the same rows
      * to float rounding. What attention runs per stored key when keys are kept with RoPE undone.
      *
-     * @param work [dim] scratch
+     * @param work [2 * dim] scratch (rows rebuilt two at a time)
      */
     void keysFromStorage(float[] k, int n, int[] pos, float[] work) {
         if (keyKlt == null) {
@@ -293,8 +293,8 @@ final class RowTransform {
             if (keyMean != null) {
                 for (int c = 0; c < dim; c++) k[off + c] += keyMean[c];
             }
-            if (rope != null) rope.forward(k, off, pos[r]);
         }
+        if (rope != null) rope.forwardRows(k, n, dim, pos); // vector kernels, the same bits as row by row
     }
 
     /** A stored value row back, in place: rotate back, add the mean. */
@@ -320,7 +320,7 @@ final class RowTransform {
             }
             if (keyKlt == null) keyForward(qs, j * dim);
         }
-        if (keyKlt != null) keyKlt.forwardRows(qs, 0, m, new float[dim]); // the basis's explicit matrix, vectorized
+        if (keyKlt != null) keyKlt.forwardRows(qs, 0, m, new float[2 * dim]); // the basis's explicit matrix, vectorized
         return qs;
     }
 
@@ -331,7 +331,7 @@ final class RowTransform {
      */
     void rotateBackRows(float[] x, int m) {
         if (valueKlt != null) {
-            valueKlt.inverseRows(x, 0, m, new float[dim]);
+            valueKlt.inverseRows(x, 0, m, new float[2 * dim]);
             return;
         }
         for (int j = 0; j < m; j++) valueInverse(x, j * dim);

@@ -153,7 +153,7 @@ public final class KltBasis {
      * made at the first call and kept: heap derived from the basis, like the float copy of its reflectors.
      *
      * @param y    [n][dim] at {@code off}
-     * @param work [dim] scratch
+     * @param work [dim] scratch, or [2 * dim] to take the rows two at a time (faster; see {@link KltKernels#inverse})
      */
     public void inverseRows(float[] y, int off, int n, float[] work) {
         KltKernels.preferred().inverse(columns(), basis.dim(), y, off, n, work);
@@ -167,7 +167,7 @@ public final class KltBasis {
      * keys are stored as they come (post-RoPE) in this basis.
      *
      * @param x    [n][dim] at {@code off}
-     * @param work [dim] scratch
+     * @param work [dim] or [2 * dim] scratch, as for {@link #inverseRows}
      */
     public void forwardRows(float[] x, int off, int n, float[] work) {
         KltKernels.preferred().inverse(rowsOfQ(), basis.dim(), x, off, n, work);

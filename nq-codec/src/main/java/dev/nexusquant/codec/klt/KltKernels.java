@@ -10,8 +10,8 @@ import dev.nexusquant.vector.Vectorization;
  * position): {@code 2 c dim} flops per row for c nonzero coefficients, against {@code 4 r dim} for the reflectors.
  *
  * <p>Two implementations compute the same bits: {@link ScalarKltKernels} (plain loops) and {@code VectorKltKernels}
- * (the Vector API); per value both take the nonzero coefficients in ascending order and accumulate them with one
- * fused multiply-add each, starting from zero.
+ * (the Vector API); per value both take the coefficients in ascending order (skipping zeros by the same rule) and
+ * accumulate them with one fused multiply-add each, starting from zero.
  */
 interface KltKernels {
 
@@ -29,7 +29,8 @@ interface KltKernels {
      *
      * @param columns [dim][dim] column j of Q at {@code j * dim}
      * @param y       [n][dim] rows at {@code yOff}: coefficients in, rows out
-     * @param work    [dim] scratch
+     * @param work    [dim] scratch, or [2 * dim] (or more) to take the rows two at a time (each column read once for
+     *                both; a coefficient is then skipped only when it is zero in both rows): what the twins agree on
      */
     void inverse(float[] columns, int dim, float[] y, int yOff, int n, float[] work);
 

@@ -49,7 +49,7 @@ class KltKernelsTest {
             int n = 7;
             float[] y = rows(rnd, n, dim);
             float[] fast = y.clone(), slow = y.clone();
-            b.inverseRows(fast, 0, n, new float[dim]);
+            b.inverseRows(fast, 0, n, new float[2 * dim]); // two rows at a time (and a last one alone: n is odd)
             double scale = 0;
             for (float v : y) scale = Math.max(scale, Math.abs(v));
             for (int r = 0; r < n; r++) b.inverse(slow, r * dim);
@@ -97,16 +97,18 @@ class KltKernelsTest {
             int n = 1 + rnd.nextInt(9), off = rnd.nextInt(3);
             float[] y = new float[off + n * dim];
             System.arraycopy(rows(rnd, n, dim), 0, y, off, n * dim);
+            // rows one at a time (scratch [dim]) and two at a time (scratch [2 dim]): each the scalar twin's bits
+            int work = (trial / 2) % 2 == 0 ? dim : 2 * dim;
             float[] v = y.clone(), s = y.clone();
-            KltKernels.preferred().inverse(b.columns(), dim, v, off, n, new float[dim]);
-            KltKernels.SCALAR.inverse(b.columns(), dim, s, off, n, new float[dim]);
-            assertArrayEquals(s, v, "trial " + trial + " dim " + dim);
+            KltKernels.preferred().inverse(b.columns(), dim, v, off, n, new float[work]);
+            KltKernels.SCALAR.inverse(b.columns(), dim, s, off, n, new float[work]);
+            assertArrayEquals(s, v, "trial " + trial + " dim " + dim + " work " + work);
             // the forward matrix (rows of Q) through the same kernels: dense rows, no zero to skip
             float[] x = new float[off + n * dim];
             for (int i = off; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
             float[] fv = x.clone(), fs = x.clone();
-            KltKernels.preferred().inverse(b.rowsOfQ(), dim, fv, off, n, new float[dim]);
-            KltKernels.SCALAR.inverse(b.rowsOfQ(), dim, fs, off, n, new float[dim]);
+            KltKernels.preferred().inverse(b.rowsOfQ(), dim, fv, off, n, new float[work]);
+            KltKernels.SCALAR.inverse(b.rowsOfQ(), dim, fs, off, n, new float[work]);
             assertArrayEquals(fs, fv, "forward, trial " + trial + " dim " + dim);
         }
     }

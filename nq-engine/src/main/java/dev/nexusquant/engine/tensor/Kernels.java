@@ -40,7 +40,7 @@ public interface Kernels {
     /**
      * The form of {@code w} these kernels read fastest: {@code w} itself, or {@code w} with its rows rearranged in memory
      * allocated from {@code arena}, a shared arena (the vector kernels pack Q8_0 rows for 16 lanes on several threads,
-     * {@link Q8Packing}, unless {@code -Dnq.packWeights=false}). Called once per matrix when a model loads.
+     * {@link Q8Groups}, {@link Q4kGroups}, unless {@code -Dnq.packWeights=false}). Called once per matrix when a model loads.
      */
     default Weights prepare(Weights w, java.lang.foreign.Arena arena) {
         return w;

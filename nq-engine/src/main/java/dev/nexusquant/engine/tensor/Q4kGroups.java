@@ -20,7 +20,7 @@ import java.nio.ByteOrder;
  * </pre>
  *
  * The quants of all groups come first, then the metadata of all groups (two streams that each run forward, as in
- * {@link Q8Packing}). 152 bytes per row and block against 144 in the file. Prefill and single rows ({@link VectorKernels#dequantizeRows},
+ * {@link Q8Groups}). 152 bytes per row and block against 144 in the file. Prefill and single rows ({@link VectorKernels#dequantizeRows},
  * {@code dotRow}) read the file's rows.
  */
 final class Q4kGroups {
@@ -31,7 +31,7 @@ final class Q4kGroups {
     static final int QUANTS = ROWS * 128;
     /** Metadata bytes of one group and block. */
     static final int META = ROWS * 24;
-    static final ValueLayout.OfFloat F32 = Q8Packing.F32;
+    static final ValueLayout.OfFloat F32 = Q8Groups.F32;
     private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private Q4kGroups() {

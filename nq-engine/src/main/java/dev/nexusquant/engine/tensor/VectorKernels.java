@@ -180,9 +180,7 @@ public final class VectorKernels implements Kernels {
             case F32 -> dotF32(s, off, x, xOff, cols);
             case F16 -> dotF16(s, off, x, xOff, cols);
             case BF16 -> dotBF16(s, off, x, xOff, cols);
-            case Q8_0 -> w.packed() != null && L == 16
-                    ? dotQ8_0Packed(w.packed(), Q8Packing.quants(row, cols), Q8Packing.scales(row, w.rows(), cols), x, xOff, cols)
-                    : dotQ8_0(s, off, x, xOff, cols);
+            case Q8_0 -> dotQ8_0(s, off, x, xOff, cols); // grouped rows (Q8Groups) are read from the file one at a time
             case Q4_0 -> dotQ4_0(s, off, x, xOff, cols);
             case Q4_K -> dotQ4_K(s, off, x, xOff, cols);
             case Q6_K -> dotQ6_K(s, off, x, xOff, cols);
@@ -333,52 +331,60 @@ public final class VectorKernels implements Kernels {
         return Lanes.sum(total0.add(total1));
     }
 
-    /** Whether {@link #prepare} packs Q8_0 rows ({@code -Dnq.packWeights=false} keeps reading them from the file). */
+    /** Whether {@link #prepare} packs Q8_0 and Q4_K rows ({@code -Dnq.packWeights=false} keeps reading them from the file). */
     static final boolean PACK = !"false".equalsIgnoreCase(System.getProperty("nq.packWeights", "true"));
 
     @Override
     public Weights prepare(Weights w, java.lang.foreign.Arena arena) {
         if (!PACK || L != 16 || w.packed() != null) return w;
-        if (Q8Packing.worthPacking(w)) return Q8Packing.pack(w, arena);
-        if (Q4kGroups.packable(w) && (long) w.rows() * w.cols() >= Q8Packing.MIN_VALUES) return Q4kGroups.pack(w, arena);
+        if (Q8Groups.worthPacking(w)) return Q8Groups.pack(w, arena);
+        if (Q4kGroups.packable(w) && (long) w.rows() * w.cols() >= Q8Groups.MIN_VALUES) return Q4kGroups.pack(w, arena);
         return w;
     }
 
     /**
-     * Q8_0 row . x from packed rows ({@link Q8Packing}), 16 lanes: each 64-byte load holds two blocks; byte k of every
-     * int lane is taken by shifting it to the top and back (arithmetic shift: the sign comes along), which gives 16
-     * consecutive values of one block, multiplied with x as it is. Scratch benchmark against {@link #dotQ8_0} (2048 x
-     * 256 rows from cache, best of 300, load 14): 27.7-29.4 against 15.2-16.5 GB/s of the file's bytes.
+     * 16 rows of a grouped Q8_0 matrix ({@link Q8Groups}) dotted with x: {@code out[o + i]} = row {@code i} of the group.
+     * Each 64-byte load holds 4 columns of 16 rows; byte {@code k} of every int lane is taken by shifting it to the top
+     * and back (arithmetic: the sign comes along), converted, and multiplied by one broadcast {@code x[c]}; one chain
+     * per byte position, then one FMA with the 16 rows' scales per block of 32 columns. (With the column's 16 bytes
+     * widened by one cross-lane conversion instead, RowThroughput Q8_0 from cache ran at 21-22 GB/s against 37-40 for
+     * the row kernel it replaced.)
      *
-     * @param off byte offset of the row's quants
-     * @param sc  byte offset of its scales
+     * @param q byte offset of the group's quants in {@code p}
+     * @param s byte offset of its scales
      */
-    static float dotQ8_0Packed(MemorySegment p, long off, long sc, float[] x, int xOff, int n) {
-        FloatVector t0 = FloatVector.zero(F), t1 = t0;
-        for (int c = 0; c < n; c += 64, off += 64, sc += 8) {
-            IntVector v = IntVector.fromMemorySegment(I, p, off, LE);
-            FloatVector a = ((FloatVector) v.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).castShape(F, 0))
-                    .mul(FloatVector.fromArray(F, x, xOff + c));
-            a = ((FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).castShape(F, 0))
-                    .fma(FloatVector.fromArray(F, x, xOff + c + 16), a);
-            FloatVector b = ((FloatVector) v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).castShape(F, 0))
-                    .mul(FloatVector.fromArray(F, x, xOff + c + 32));
-            b = ((FloatVector) v.lanewise(VectorOperators.ASHR, 24).castShape(F, 0)).fma(FloatVector.fromArray(F, x, xOff + c + 48), b);
-            t0 = a.fma(FloatVector.broadcast(F, p.get(Q8Packing.F32, sc)), t0);
-            t1 = b.fma(FloatVector.broadcast(F, p.get(Q8Packing.F32, sc + 4)), t1);
+    static void dotQ8_0Group(MemorySegment p, long q, long s, float[] x, int xOff, int n, float[] out, int o) {
+        FloatVector total = FloatVector.zero(F);
+        for (int c = 0; c < n; c += 32, q += Q8Groups.QUANTS, s += Q8Groups.SCALES) {
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            for (int j = 0; j < 8; j++) {
+                int xi = xOff + c + 4 * j;
+                IntVector v = IntVector.fromMemorySegment(I, p, q + 64L * j, LE);
+                a0 = ((FloatVector) v.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).castShape(F, 0)).fma(FloatVector.broadcast(F, x[xi]), a0);
+                a1 = ((FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).castShape(F, 0)).fma(FloatVector.broadcast(F, x[xi + 1]), a1);
+                a2 = ((FloatVector) v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).castShape(F, 0)).fma(FloatVector.broadcast(F, x[xi + 2]), a2);
+                a3 = ((FloatVector) v.lanewise(VectorOperators.ASHR, 24).castShape(F, 0)).fma(FloatVector.broadcast(F, x[xi + 3]), a3);
+            }
+            total = a0.add(a1).add(a2.add(a3)).fma(FloatVector.fromMemorySegment(F, p, s, LE), total);
         }
-        return Lanes.sum(t0.add(t1));
+        total.intoArray(out, o);
     }
 
-    /** Packed Q8_0 rows ({@link Q8Packing}) to floats in the file's order: {@code dst[c] = q * d}. */
-    private static void dequantizeQ8_0Packed(MemorySegment p, long off, long sc, float[] dst, int o, int n) {
-        for (int c = 0; c < n; c += 64, off += 64, sc += 8) {
-            IntVector v = IntVector.fromMemorySegment(I, p, off, LE);
-            FloatVector da = FloatVector.broadcast(F, p.get(Q8Packing.F32, sc)), db = FloatVector.broadcast(F, p.get(Q8Packing.F32, sc + 4));
-            ((FloatVector) v.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).castShape(F, 0)).mul(da).intoArray(dst, o + c);
-            ((FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).castShape(F, 0)).mul(da).intoArray(dst, o + c + 16);
-            ((FloatVector) v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).castShape(F, 0)).mul(db).intoArray(dst, o + c + 32);
-            ((FloatVector) v.lanewise(VectorOperators.ASHR, 24).castShape(F, 0)).mul(db).intoArray(dst, o + c + 48);
+    /** Rows {@code from .. to - 1} of a grouped Q8_0 matrix: whole groups straight into {@code out}, cut ones through a scratch. */
+    private static void dotQ8_0Groups(Weights w, int from, int to, float[] x, int xOff, float[] out, int outOff) {
+        int cols = w.cols(), rows = w.rows(), n = Q8Groups.ROWS;
+        MemorySegment p = w.packed();
+        for (int g = from / n; g * n < to; g++) {
+            long q = Q8Groups.quants(g, cols), sc = Q8Groups.scales(g, rows, cols);
+            int r0 = g * n;
+            if (r0 >= from && r0 + n <= to) {
+                dotQ8_0Group(p, q, sc, x, xOff, cols, out, outOff + r0 - from);
+            } else {
+                float[] tmp = GROUP_OUT.get();
+                dotQ8_0Group(p, q, sc, x, xOff, cols, tmp, 0);
+                int lo = Math.max(from, r0), hi = Math.min(to, r0 + n);
+                System.arraycopy(tmp, lo - r0, out, outOff + lo - from, hi - lo);
+            }
         }
     }
 
@@ -467,6 +473,10 @@ public final class VectorKernels implements Kernels {
 
     @Override
     public void dotRows(Weights w, int from, int to, float[] x, int xOff, float[] out, int outOff) {
+        if (w.type() == dev.nexusquant.engine.gguf.GgmlType.Q8_0 && w.packed() != null) {
+            dotQ8_0Groups(w, from, to, x, xOff, out, outOff);
+            return;
+        }
         if (w.type() == dev.nexusquant.engine.gguf.GgmlType.Q4_K && L == 16) {
             int cols = w.cols();
             MemorySegment p = w.packed();
@@ -789,10 +799,6 @@ public final class VectorKernels implements Kernels {
                     for (; i < cols; i++) dst[o + i] = Quants.bf16(s.get(I16, off + 2L * i));
                 }
                 case Q8_0 -> {
-                    if (w.packed() != null && L == 16) {
-                        dequantizeQ8_0Packed(w.packed(), Q8Packing.quants(row + r, cols), Q8Packing.scales(row + r, w.rows(), cols), dst, o, cols);
-                        continue;
-                    }
                     for (int c = 0; c < cols; c += 32, off += 34) { // L bytes at a time, widened in one step
                         FloatVector d = FloatVector.broadcast(F, Quants.f16(s, off));
                         for (int p = 0; p < 32; p += L) {
@@ -852,22 +858,38 @@ public final class VectorKernels implements Kernels {
      */
     @Override
     public void panel(Weights w, int row, int count, float[] rows, float[] panel) {
-        int n = Q4kGroups.ROWS;
-        if (w.type() != dev.nexusquant.engine.gguf.GgmlType.Q4_K || w.packed() == null || row % n != 0 || PANEL != 2 * n) {
+        int n = Q4kGroups.ROWS; // = Q8Groups.ROWS
+        boolean q4k = w.type() == dev.nexusquant.engine.gguf.GgmlType.Q4_K, q8 = w.type() == dev.nexusquant.engine.gguf.GgmlType.Q8_0;
+        if (!(q4k || q8) || w.packed() == null || row % n != 0 || PANEL != 2 * n) {
             Kernels.super.panel(w, row, count, rows, panel);
             return;
         }
         int cols = w.cols(), g = row / n;
-        panelQ4_KGroup(w.packed(), Q4kGroups.quants(g, cols), Q4kGroups.meta(g, w.rows(), cols), cols, panel, 0);
-        if (count > n) {
-            panelQ4_KGroup(w.packed(), Q4kGroups.quants(g + 1, cols), Q4kGroups.meta(g + 1, w.rows(), cols), cols, panel, n);
+        for (int h = 0; h < 2 && h * n < count; h++) {
+            if (q4k) panelQ4_KGroup(w.packed(), Q4kGroups.quants(g + h, cols), Q4kGroups.meta(g + h, w.rows(), cols), cols, panel, h * n);
+            else panelQ8_0Group(w.packed(), Q8Groups.quants(g + h, cols), Q8Groups.scales(g + h, w.rows(), cols), cols, panel, h * n);
         }
         if (count < PANEL) { // rows past count are 0 (past the matrix's end the group's padding decodes to 0 already)
             for (int c = 0; c < cols; c++) java.util.Arrays.fill(panel, c * PANEL + count, (c + 1) * PANEL, 0f);
         }
     }
 
-    /** The 16 rows of one group into lanes {@code lane0 .. lane0 + 15} of every column of {@code panel} ([cols][PANEL]). */
+    /** The 16 rows of a Q8_0 group into lanes {@code lane0 .. lane0 + 15} of every column of {@code panel} ([cols][PANEL]): {@code q * d}. */
+    private static void panelQ8_0Group(MemorySegment p, long q, long s, int cols, float[] panel, int lane0) {
+        for (int c = 0; c < cols; c += 32, q += Q8Groups.QUANTS, s += Q8Groups.SCALES) {
+            FloatVector d = FloatVector.fromMemorySegment(F, p, s, LE);
+            for (int j = 0; j < 8; j++) {
+                IntVector v = IntVector.fromMemorySegment(I, p, q + 64L * j, LE);
+                int at = (c + 4 * j) * PANEL + lane0;
+                ((FloatVector) v.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).castShape(F, 0)).mul(d).intoArray(panel, at);
+                ((FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).castShape(F, 0)).mul(d).intoArray(panel, at + PANEL);
+                ((FloatVector) v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).castShape(F, 0)).mul(d).intoArray(panel, at + 2 * PANEL);
+                ((FloatVector) v.lanewise(VectorOperators.ASHR, 24).castShape(F, 0)).mul(d).intoArray(panel, at + 3 * PANEL);
+            }
+        }
+    }
+
+    /** The 16 rows of a Q4_K group into lanes {@code lane0 .. lane0 + 15} of every column of {@code panel} ([cols][PANEL]). */
     private static void panelQ4_KGroup(MemorySegment p, long q, long m, int cols, float[] panel, int lane0) {
         IntVector low = IntVector.broadcast(I, 15);
         for (int c = 0; c < cols; c += 256, q += Q4kGroups.QUANTS, m += Q4kGroups.META) {

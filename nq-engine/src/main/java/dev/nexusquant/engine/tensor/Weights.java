@@ -13,7 +13,7 @@ import java.lang.foreign.MemorySegment;
  * @param rows number of rows (output features)
  * @param cols length of a row (input features), a multiple of the type's block size
  * @param data   {@code rows * rowBytes()} bytes
- * @param packed null, or the same rows rearranged for a kernel ({@link Q8Packing}: Q8_0 rows, {@link Q4kGroups}: Q4_K rows in groups of 16, for 16 lanes), which reads
+ * @param packed null, or the same rows rearranged for a kernel ({@link Q8Groups}, {@link Q4kGroups}: Q8_0 and Q4_K rows in groups of 16, for 16 lanes), which reads
  *               them instead of {@code data}
  */
 public record Weights(String name, GgmlType type, int rows, int cols, MemorySegment data, MemorySegment packed) {
@@ -33,7 +33,7 @@ public record Weights(String name, GgmlType type, int rows, int cols, MemorySegm
     /** Bytes of the packed form of a matrix of this type and shape, or -1 where the type has none. */
     private static long packedBytes(GgmlType type, int rows, int cols) {
         return switch (type) {
-            case Q8_0 -> Q8Packing.bytes(rows, cols);
+            case Q8_0 -> Q8Groups.bytes(rows, cols);
             case Q4_K -> Q4kGroups.bytes(rows, cols);
             default -> -1;
         };

@@ -192,30 +192,45 @@ class KernelsTest {
         }
     }
 
-    /** Q8_0 rows packed for 16 lanes: the vector kernels on the packed rows against the scalar ones on the file's. */
+    /**
+     * Q8_0 rows in groups of 16 ({@link Q8Groups}), blocks of very different scales, row counts that leave the last group
+     * partly empty: the grouped dotRows over random sub-ranges (cut groups included) against the scalar dotRow on the
+     * file's rows, writing only its range; decoding, single rows and prefill panels bit-equal to the scalar kernels on
+     * the file's rows.
+     */
     @Test
-    void q8PackedRowsAgainstScalarRows() {
+    void q8GroupedRowsAgainstScalarRows() {
+        if (!V.name().equals("vector512")) return; // 16 lanes only
         Random r = new Random(SEED + 7);
         try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared()) {
-            for (int cols : new int[]{64, 128, 512, 1280, 2048, 8192}) {
-                int rows = 1 + r.nextInt(7);
+            for (int cols : new int[]{32, 64, 96, 512, 1280, 2048, 8192}) {
+                int rows = 1 + r.nextInt(40);
                 float[] v = random(r, rows * cols, 1);
                 for (int i = 0; i < v.length; i += 97) v[i] *= 50; // blocks of very different scales
                 Weights w = new Weights("w", GgmlType.Q8_0, rows, cols, MemorySegment.ofArray(Quants.quantize(GgmlType.Q8_0, v)));
-                Weights p = Q8Packing.pack(w, arena);
+                Weights p = Q8Groups.pack(w, arena);
+                assertEquals(Q8Groups.bytes(rows, cols), p.packed().byteSize());
                 float[] d1 = new float[rows * cols + 3], d2 = new float[rows * cols + 3];
                 S.dequantizeRows(w, 0, rows, d1, 3);
                 V.dequantizeRows(p, 0, rows, d2, 3);
-                org.junit.jupiter.api.Assertions.assertArrayEquals(d1, d2, "packed Q8_0 rows decode to the file's values, cols=" + cols);
+                org.junit.jupiter.api.Assertions.assertArrayEquals(d1, d2, "grouped Q8_0 rows decode to the file's values, cols=" + cols);
+                for (int t = 0; t < 4; t++) checkDotRows(r, p, w, d1, 3, rows, cols, t == 0, "grouped Q8_0");
                 int xOff = r.nextInt(5);
-                float[] x = random(r, cols + xOff, 1);
-                float[] out = new float[rows];
+                float[] x = random(r, cols + xOff, 1), out = new float[rows];
                 V.dotRows(p, 0, rows, x, xOff, out, 0);
                 for (int row = 0; row < rows; row++) {
                     double mag = 0;
                     for (int i = 0; i < cols; i++) mag += Math.abs(d1[3 + row * cols + i] * x[xOff + i]);
-                    close(S.dotRow(w, row, x, xOff), V.dotRow(p, row, x, xOff), mag, "packed Q8_0 dotRow cols=" + cols);
-                    close(S.dotRow(w, row, x, xOff), out[row], mag, "packed Q8_0 dotRows cols=" + cols);
+                    close(S.dotRow(w, row, x, xOff), out[row], mag, "grouped Q8_0 dotRows cols=" + cols + " row " + row);
+                }
+                float[] scratch = new float[Kernels.PANEL * cols];
+                for (int row = 0; row < rows; row += Kernels.PANEL) {
+                    for (int count : new int[]{Math.min(Kernels.PANEL, rows - row), 1 + r.nextInt(Math.min(Kernels.PANEL, rows - row))}) {
+                        float[] expected = new float[Kernels.PANEL * cols], got = random(r, Kernels.PANEL * cols, 1);
+                        S.panel(w, row, count, scratch, expected);
+                        V.panel(p, row, count, scratch, got);
+                        org.junit.jupiter.api.Assertions.assertArrayEquals(expected, got, "grouped Q8_0 panel cols=" + cols + " row " + row + " count " + count);
+                    }
                 }
             }
         }
@@ -304,40 +319,18 @@ class KernelsTest {
         }
     }
 
-    /** The vector packing of a Q8_0 row against the scalar one, on rows of random bytes. */
-    @Test
-    void q8RowPackingVectorAgainstScalar() {
-        Random r = new Random(SEED + 8);
-        for (int cols : new int[]{64, 128, 192, 2048, 8192}) {
-            int rowBytes = cols / 32 * 34;
-            byte[] src = new byte[rowBytes + 64];
-            r.nextBytes(src);
-            java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(src).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-            for (int b = 0; b < rowBytes; b += 34) bb.putShort(b, Float.floatToFloat16((float) r.nextGaussian()));
-            byte[] q1 = new byte[cols], q2 = new byte[cols];
-            float[] s1 = new float[cols / 32], s2 = new float[cols / 32];
-            Q8Packing.packRow(src, cols, q1, s1);
-            Q8Packing.Wide.packRow(src, cols, q2, s2);
-            org.junit.jupiter.api.Assertions.assertArrayEquals(q1, q2, "packed quants, cols=" + cols);
-            org.junit.jupiter.api.Assertions.assertArrayEquals(s1, s2, "packed scales, cols=" + cols);
-        }
-    }
-
     @Test
     void q8PackingIsChosenWhereItApplies() {
         try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared()) { // packing spreads over threads
-            Weights even = new Weights("w", GgmlType.Q8_0, 1024, 1024, MemorySegment.ofArray(new byte[1024 * 32 * 34]));
             Weights odd = new Weights("w", GgmlType.Q8_0, 1024, 1056, MemorySegment.ofArray(new byte[1024 * 33 * 34]));
             Weights small = new Weights("w", GgmlType.Q8_0, 1023, 1024, MemorySegment.ofArray(new byte[1023 * 32 * 34]));
-            assertTrue(V.prepare(odd, arena).packed() == null, "rows of 1056 values are not whole 64-value chunks");
             assertTrue(V.prepare(small, arena).packed() == null, "below 1 M values a matrix is read from the file");
-            assertTrue(S.prepare(even, arena).packed() == null, "the scalar kernels read the file's rows");
-            if (V.name().equals("vector512")) assertTrue(V.prepare(even, arena).packed() != null, "16 lanes pack Q8_0 rows");
-        }
-        boolean[] seen = new boolean[64];
-        for (int v : Q8Packing.SOURCE) {
-            assertTrue(v >= 0 && v < 64 && !seen[v], "value " + v + " twice or out of the chunk");
-            seen[v] = true;
+            assertTrue(S.prepare(odd, arena).packed() == null, "the scalar kernels read the file's rows");
+            if (V.name().equals("vector512")) {
+                Weights p = V.prepare(odd, arena);
+                assertTrue(p.packed() != null, "16 lanes pack Q8_0 rows, also of an odd number of blocks");
+                assertEquals(Q8Groups.bytes(1024, 1056), p.packed().byteSize());
+            }
         }
     }
 

@@ -1,0 +1,113 @@
+package dev.nexusquant.engine.tensor;
+
+import dev.nexusquant.engine.gguf.GgmlType;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * Q8_0 weights rearranged at load for the 16-lane decode kernel {@link VectorKernels#dotQ8_0Group}, which computes 16
+ * rows at once with one row per lane (as {@link Q4kGroups} for Q4_K): a 64-byte load holds 4 columns of 16 rows (4
+ * bytes per row, one int lane), each value taken by two shifts (the sign comes along), converted, and multiplied by
+ * one broadcast activation; no lane sums, and one read of x per 16 rows (a row
+ * kernel reads 64 bytes of x per 16 values: 32 KB per 8192-value row, which no longer stays in L1 while weights
+ * stream through it). Rows in groups of 16 (the last padded with zero rows); per group and block of 32 columns:
+ *
+ * <pre>
+ * quants [groups][cols / 32][8 chunks][16 rows][4 columns] int8   (chunk j: columns 4j .. 4j + 3 of the block)
+ * scales [groups][cols / 32][16 rows] float32        (a region of its own, after all the quants)
+ * </pre>
+ *
+ * 36 bytes per row and block against 34 in the file (scales as float32). Prefill decodes the groups straight into its
+ * panels; single rows ({@code dotRow}) and the token embedding read the file's rows.
+ */
+final class Q8Groups {
+
+    static final int ROWS = 16;
+    /** Quant bytes of one group and block. */
+    static final int QUANTS = ROWS * 32;
+    /** Scale bytes of one group and block. */
+    static final int SCALES = ROWS * 4;
+    static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    /**
+     * Values from which {@link VectorKernels#prepare} packs a matrix (Q8_0 and Q4_K): packing runs before the JIT has
+     * compiled it, so it costs more per byte on a small model (the project's model loaded in 1.0-2.0 s with every
+     * matrix packed against 0.26-0.8 s, row-by-row packing of 2026-12-03); models below 200 M parameters are not
+     * packed at all ({@code Model}).
+     */
+    static final long MIN_VALUES = 1L << 20;
+
+    private Q8Groups() {
+    }
+
+    /** Whether {@code w} can be grouped and is worth it: Q8_0 of at least {@link #MIN_VALUES} values. */
+    static boolean worthPacking(Weights w) {
+        return w.type() == GgmlType.Q8_0 && (long) w.rows() * w.cols() >= MIN_VALUES;
+    }
+
+    static int groups(int rows) {
+        return (rows + ROWS - 1) / ROWS;
+    }
+
+    /** Bytes of a grouped matrix. */
+    static long bytes(int rows, int cols) {
+        return (long) groups(rows) * (cols / 32) * (QUANTS + SCALES);
+    }
+
+    /** Byte offset of the quants of group {@code g}. */
+    static long quants(int g, int cols) {
+        return (long) g * (cols / 32) * QUANTS;
+    }
+
+    /** Byte offset of the scales of group {@code g} in a matrix of {@code rows} rows. */
+    static long scales(int g, int rows, int cols) {
+        return (long) groups(rows) * (cols / 32) * QUANTS + (long) g * (cols / 32) * SCALES;
+    }
+
+    /**
+     * {@code w} with a grouped copy of its rows allocated in {@code arena} (groups spread over the engine's threads), or
+     * {@code w} as it is when the JVM's limit on native memory ({@code -XX:MaxDirectMemorySize}) leaves no room.
+     */
+    static Weights pack(Weights w, Arena arena) {
+        if (w.type() != GgmlType.Q8_0) throw new IllegalArgumentException(w.name() + ": not Q8_0: " + w.type());
+        int rows = w.rows(), cols = w.cols();
+        MemorySegment p;
+        try {
+            p = arena.allocate(bytes(rows, cols), 64); // zeroed: the padding rows of the last group stay 0
+        } catch (OutOfMemoryError e) { // "Cannot reserve ... bytes of direct buffer memory": nothing was allocated
+            return w;
+        }
+        Parallel.forRange(groups(rows), Parallel.threads(), 4, (from, to) -> {
+            byte[] row = new byte[Math.toIntExact(w.rowBytes())], q = new byte[(cols / 32) * QUANTS];
+            float[] sc = new float[(cols / 32) * ROWS];
+            for (int g = from; g < to; g++) {
+                packGroup(w, g, row, q, sc);
+                MemorySegment.copy(q, 0, p, ValueLayout.JAVA_BYTE, quants(g, cols), q.length);
+                MemorySegment.copy(sc, 0, p, F32, scales(g, rows, cols), sc.length);
+            }
+        });
+        return w.withPacked(p);
+    }
+
+    /**
+     * Group {@code g} of {@code w}: quants into {@code q} ([cols / 32][8][16][4]), scales into {@code sc} ([cols / 32][16]),
+     * rows past the matrix's end 0; {@code row} is scratch of one file row.
+     */
+    static void packGroup(Weights w, int g, byte[] row, byte[] q, float[] sc) {
+        int blocks = w.cols() / 32;
+        java.util.Arrays.fill(q, (byte) 0);
+        java.util.Arrays.fill(sc, 0f);
+        MemorySegment r = MemorySegment.ofArray(row);
+        for (int i = 0; i < ROWS && ROWS * g + i < w.rows(); i++) {
+            MemorySegment.copy(w.data(), ValueLayout.JAVA_BYTE, w.rowOffset(ROWS * g + i), row, 0, row.length);
+            for (int b = 0; b < blocks; b++) {
+                sc[b * ROWS + i] = Float.float16ToFloat(r.get(I16, 34L * b));
+                for (int c = 0; c < 32; c++) q[b * QUANTS + 64 * (c / 4) + 4 * i + c % 4] = row[34 * b + 2 + c];
+            }
+        }
+    }
+}
