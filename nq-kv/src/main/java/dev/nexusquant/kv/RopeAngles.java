@@ -79,53 +79,15 @@ final class RopeAngles implements PositionalRotation {
         }
         double[] cb = block(pos >>> FINE_BITS);
         int fo = (pos & (FINE - 1)) * half;
-        for (int i = 0; i < half; i++) turnPair(x, off, i, cb, fo, direction);
-    }
-
-    /** Turns pair {@code i} of the row at {@code off}: coarse entry {@code cb}, fine row at {@code fo}. */
-    void turnPair(float[] x, int off, int i, double[] cb, int fo, double direction) {
-        double c0 = cb[i], s0 = cb[half + i], c1 = fineCos[fo + i], s1 = fineSin[fo + i];
-        double c = c0 * c1 - s0 * s1;
-        double s = direction * (s0 * c1 + c0 * s1);
-        int a = off + first[i], b = off + second[i];
-        double x0 = x[a], x1 = x[b];
-        x[a] = (float) (x0 * c - x1 * s);
-        x[b] = (float) (x0 * s + x1 * c);
-    }
-
-    /**
-     * {@link #forward} of {@code n} rows ([n][dim] from 0) at their positions, by the preferred {@link RopeKernels}
-     * (the same bits as row by row).
-     */
-    @Override
-    public void forwardRows(float[] x, int n, int dim, int[] pos) {
-        RopeKernels.preferred().forwardRows(this, x, n, dim, pos);
-    }
-
-    // the tables, for the vector twin (read only)
-    int pairs() {
-        return half;
-    }
-
-    int[] firstIndex() {
-        return first;
-    }
-
-    int[] secondIndex() {
-        return second;
-    }
-
-    double[] fineCos() {
-        return fineCos;
-    }
-
-    double[] fineSin() {
-        return fineSin;
-    }
-
-    /** The coarse entry of block {@code b} ([2 * pairs]: cosines, then sines). */
-    double[] coarse(int b) {
-        return block(b);
+        for (int i = 0; i < half; i++) {
+            double c0 = cb[i], s0 = cb[half + i], c1 = fineCos[fo + i], s1 = fineSin[fo + i];
+            double c = c0 * c1 - s0 * s1;
+            double s = direction * (s0 * c1 + c0 * s1);
+            int a = off + first[i], b = off + second[i];
+            double x0 = x[a], x1 = x[b];
+            x[a] = (float) (x0 * c - x1 * s);
+            x[b] = (float) (x0 * s + x1 * c);
+        }
     }
 
     /** The coarse entry of block {@code b}, the table grown (doubled, at least to b) when it has none yet. */

@@ -293,8 +293,8 @@ final class RowTransform {
             if (keyMean != null) {
                 for (int c = 0; c < dim; c++) k[off + c] += keyMean[c];
             }
+            if (rope != null) rope.forward(k, off, pos[r]);
         }
-        if (rope != null) rope.forwardRows(k, n, dim, pos); // vector kernels, the same bits as row by row
     }
 
     /** A stored value row back, in place: rotate back, add the mean. */

@@ -50,33 +50,6 @@ class RopeAnglesTest {
         }
     }
 
-    /** Rows at once (the preferred kernels: vector where enabled) give the bits of the row-by-row rotation. */
-    @Test
-    void rowsAtOnceGiveTheRowByRowBits() {
-        SplittableRandom rnd = new SplittableRandom(6);
-        RopeParams[] configs = {RopeParams.llama(10000, 128), RopeParams.neox(500000, 64),
-                new RopeParams(RopeParams.Convention.HALVES, 10000, 4.0, 32),
-                new RopeParams(RopeParams.Convention.ADJACENT, 20000, 1.0, 46)};
-        int[] dims = {128, 64, 64, 64};
-        for (int c = 0; c < configs.length; c++) {
-            int dim = dims[c];
-            RopeAngles t = RopeAngles.of(configs[c], dim);
-            for (int trial = 0; trial < 60; trial++) {
-                int n = 1 + rnd.nextInt(70);
-                int[] pos = new int[n];
-                for (int r = 0; r < n; r++) pos[r] = trial % 7 == 0 && r == 0 ? -3 : rnd.nextInt(trial % 2 == 0 ? 4096 : 1 << 20);
-                float[] x = new float[n * dim];
-                for (int i = 0; i < x.length; i++) x[i] = (float) (rnd.nextGaussian() * 3);
-                float[] rows = x.clone(), one = x.clone(), scalar = x.clone();
-                t.forwardRows(rows, n, dim, pos);
-                RopeKernels.SCALAR.forwardRows(t, scalar, n, dim, pos);
-                for (int r = 0; r < n; r++) t.forward(one, r * dim, pos[r]);
-                org.junit.jupiter.api.Assertions.assertArrayEquals(one, rows, "config " + c + " trial " + trial);
-                org.junit.jupiter.api.Assertions.assertArrayEquals(one, scalar, "scalar, config " + c + " trial " + trial);
-            }
-        }
-    }
-
     @Test
     void threadsGrowingTheTableSeeTheSameRotations() throws Exception {
         RopeParams p = new RopeParams(RopeParams.Convention.ADJACENT, 20000, 1.0, 48);
