@@ -597,30 +597,36 @@ public final class VectorKernels implements Kernels {
      */
     static void dotQ4_KGroup(MemorySegment p, long q, long m, float[] xt, float[] st, int n, float[] out, int o) {
         FloatVector total = FloatVector.zero(F);
-        IntVector mant = IntVector.broadcast(I, NIBBLE_MANTISSA), one = IntVector.broadcast(I, ONE_BITS);
+        IntVector mant = IntVector.broadcast(I, NIBBLE_MANTISSA), one = IntVector.broadcast(I, ONE_BITS), bytes = IntVector.broadcast(I, 0xFF);
         for (int c = 0; c < n; c += 256, q += Q4kGroups.QUANTS, m += Q4kGroups.META) {
             FloatVector blk = FloatVector.zero(F);
             for (int g = 0; g < 4; g++) { // quant bytes 32g .. 32g + 31: sub-blocks 2g (low nibbles) and 2g + 1
                 float se = st[(c >> 5) + 2 * g], so = st[(c >> 5) + 2 * g + 1];
-                // even nibbles (sub-block 2g) in a and b, odd ones (2g + 1) in e and f: 4 chains
                 FloatVector a = FloatVector.broadcast(F, -16 * se), b = FloatVector.zero(F), e = FloatVector.broadcast(F, -16 * so), f = b;
-                for (int h = 0; h < 8; h++) { // one 64-byte load per step: a small loop body keeps C2 within its inlining budget
-                    IntVector v = IntVector.fromMemorySegment(I, p, q + 64L * (8 * g + h), LE);
-                    int xi = c + 8 * (8 * g + h);
+                for (int h = 0; h < 4; h++) {
+                    long qq = q + 64L * (8 * g + 2 * h);
+                    int xi = c + 8 * (8 * g + 2 * h);
+                    IntVector v = IntVector.fromMemorySegment(I, p, qq, LE), u = IntVector.fromMemorySegment(I, p, qq + 64, LE);
                     a = v.lanewise(VectorOperators.LSHL, 19).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi]), a);
                     e = v.lanewise(VectorOperators.LSHL, 15).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 1]), e);
-                    b = v.lanewise(VectorOperators.LSHL, 11).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 2]), b);
-                    f = v.lanewise(VectorOperators.LSHL, 7).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 3]), f);
+                    b = u.lanewise(VectorOperators.LSHL, 19).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 8]), b);
+                    f = u.lanewise(VectorOperators.LSHL, 15).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 9]), f);
+                    a = v.lanewise(VectorOperators.LSHL, 11).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 2]), a);
+                    e = v.lanewise(VectorOperators.LSHL, 7).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 3]), e);
+                    b = u.lanewise(VectorOperators.LSHL, 11).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 10]), b);
+                    f = u.lanewise(VectorOperators.LSHL, 7).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 11]), f);
                     a = v.lanewise(VectorOperators.LSHL, 3).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 4]), a);
                     e = v.lanewise(VectorOperators.LSHR, 1).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 5]), e);
-                    b = v.lanewise(VectorOperators.LSHR, 5).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 6]), b);
-                    f = v.lanewise(VectorOperators.LSHR, 9).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 7]), f);
+                    b = u.lanewise(VectorOperators.LSHL, 3).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 12]), b);
+                    f = u.lanewise(VectorOperators.LSHR, 1).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 13]), f);
+                    a = v.lanewise(VectorOperators.LSHR, 5).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 6]), a);
+                    e = v.lanewise(VectorOperators.LSHR, 9).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 7]), e);
+                    b = u.lanewise(VectorOperators.LSHR, 5).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 14]), b);
+                    f = u.lanewise(VectorOperators.LSHR, 9).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 15]), f);
                 }
-                long ms = m + 32L * g;
-                FloatVector sce = (FloatVector) ByteVector.fromMemorySegment(B16, p, ms, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0).castShape(F, 0);
-                FloatVector sco = (FloatVector) ByteVector.fromMemorySegment(B16, p, ms + 16, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0).castShape(F, 0);
-                blk = a.add(b).fma(sce, blk);
-                blk = e.add(f).fma(sco, blk);
+                IntVector sm = IntVector.fromMemorySegment(I, p, m + 64L * g, LE); // per row: scale 2g, 2g + 1, min 2g, 2g + 1
+                blk = a.add(b).fma((FloatVector) sm.and(bytes).castShape(F, 0), blk);
+                blk = e.add(f).fma((FloatVector) sm.lanewise(VectorOperators.LSHR, 8).and(bytes).castShape(F, 0), blk);
             }
             total = blk.fma(FloatVector.fromMemorySegment(F, p, m + 256, LE), total);
         }
@@ -635,11 +641,13 @@ public final class VectorKernels implements Kernels {
      */
     static void minsQ4_KGroup(MemorySegment p, long m, float[] st, int n, float[] out, int o) {
         FloatVector total = FloatVector.fromArray(F, out, o);
+        IntVector bytes = IntVector.broadcast(I, 0xFF);
         for (int c = 0; c < n; c += 256, m += Q4kGroups.META) {
             FloatVector mn = FloatVector.zero(F);
-            for (int j = 0; j < 8; j++) {
-                FloatVector mins = (FloatVector) ByteVector.fromMemorySegment(B16, p, m + 128 + 16L * j, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0).castShape(F, 0);
-                mn = mins.fma(FloatVector.broadcast(F, st[(c >> 5) + j]), mn);
+            for (int g = 0; g < 4; g++) {
+                IntVector sm = IntVector.fromMemorySegment(I, p, m + 64L * g, LE);
+                mn = ((FloatVector) sm.lanewise(VectorOperators.LSHR, 16).and(bytes).castShape(F, 0)).fma(FloatVector.broadcast(F, st[(c >> 5) + 2 * g]), mn);
+                mn = ((FloatVector) sm.lanewise(VectorOperators.LSHR, 24).castShape(F, 0)).fma(FloatVector.broadcast(F, st[(c >> 5) + 2 * g + 1]), mn);
             }
             total = mn.fma(FloatVector.fromMemorySegment(F, p, m + 320, LE), total);
         }
@@ -899,15 +907,15 @@ public final class VectorKernels implements Kernels {
 
     /** The 16 rows of a Q4_K group into lanes {@code lane0 .. lane0 + 15} of every column of {@code panel} ([cols][PANEL]). */
     private static void panelQ4_KGroup(MemorySegment p, long q, long m, int cols, float[] panel, int lane0) {
-        IntVector low = IntVector.broadcast(I, 15);
+        IntVector low = IntVector.broadcast(I, 15), bytes = IntVector.broadcast(I, 0xFF);
         for (int c = 0; c < cols; c += 256, q += Q4kGroups.QUANTS, m += Q4kGroups.META) {
             FloatVector d = FloatVector.fromMemorySegment(F, p, m + 256, LE), negDmin = FloatVector.fromMemorySegment(F, p, m + 320, LE);
             for (int g = 0; g < 4; g++) { // quant bytes 32g .. 32g + 31 of each row: sub-blocks 2g (low nibbles), 2g + 1
-                long ms = m + 32L * g;
-                FloatVector de = ((FloatVector) ByteVector.fromMemorySegment(B16, p, ms, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0).castShape(F, 0)).mul(d);
-                FloatVector dd = ((FloatVector) ByteVector.fromMemorySegment(B16, p, ms + 16, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0).castShape(F, 0)).mul(d);
-                FloatVector me = ((FloatVector) ByteVector.fromMemorySegment(B16, p, ms + 128, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0).castShape(F, 0)).mul(negDmin);
-                FloatVector mo = ((FloatVector) ByteVector.fromMemorySegment(B16, p, ms + 144, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0).castShape(F, 0)).mul(negDmin);
+                IntVector sm = IntVector.fromMemorySegment(I, p, m + 64L * g, LE); // per row: scale 2g, 2g + 1, min 2g, 2g + 1
+                FloatVector de = ((FloatVector) sm.and(bytes).castShape(F, 0)).mul(d);
+                FloatVector dd = ((FloatVector) sm.lanewise(VectorOperators.LSHR, 8).and(bytes).castShape(F, 0)).mul(d);
+                FloatVector me = ((FloatVector) sm.lanewise(VectorOperators.LSHR, 16).and(bytes).castShape(F, 0)).mul(negDmin);
+                FloatVector mo = ((FloatVector) sm.lanewise(VectorOperators.LSHR, 24).castShape(F, 0)).mul(negDmin);
                 for (int ch = 8 * g; ch < 8 * g + 8; ch++) {
                     IntVector v = IntVector.fromMemorySegment(I, p, q + 64L * ch, LE);
                     // nibble k of chunk ch is column 64g + 32 (k % 2) + 4ch % 32 + k / 2 of the block (Q4kGroups.column)
