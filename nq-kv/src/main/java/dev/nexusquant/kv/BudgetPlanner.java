@@ -59,6 +59,8 @@ final class BudgetPlanner {
         long stagingRoom = 0; // a prompt coming in pieces: the room its heads keep to stage the next piece
         long fixed = 0;
         long young = 0; // of fixed: the young rows' codes, positions and attention-mass accumulators
+        long segments = 0; // of fixed: what the earlier pieces of a prompt coming in pieces hold
+        int youngRows = 0; // rows young now in the first head (every head holds the same rows)
         boolean pieces = cache.promptInPieces(); // planning a piece of a prompt, or its end after pieces
         List<List<BudgetAllocator.Option>> options = new ArrayList<>();
         List<IntToLongFunction[][]> byteFns = new ArrayList<>();
@@ -113,6 +115,8 @@ final class BudgetPlanner {
                     window = hd.window.bytes();
                 }
                 fixed += window + t.bytes() + hd.segments.bytes(); // (segments: the pieces already compressed)
+                segments += hd.segments.bytes();
+                if (i == 0) youngRows = cand - old;
                 pieces |= later;
                 // young rows: kept whole at the young codecs, in blocks, each with its attention-mass accumulator
                 // (with rot=klt the codecs are the head's rates by variance in the same bytes per row)
@@ -175,11 +179,17 @@ final class BudgetPlanner {
         }
         if (cache.promptInPieces()) {
             // a piece of a prompt that comes in pieces: the room kept to stage the next piece comes on top; and when
-            // the prompt's length is known, the young rows are charged as the whole prompt's target will charge them
-            // (their count does not grow with the prompt): only the share of the prompt seen so far, the rest on top
-            target += stagingRoom;
+            // the prompt's length is known, the old rows seen so far get their share of what the whole prompt's
+            // target leaves the old rows (the young rows, window and transform do not grow with the prompt), where
+            // the seen tokens' share of the target would let the young rows crowd them out in an early piece
             long hint = cache.promptHint(), seen = cache.seenTokens();
-            if (hint > seen) target += (long) Math.floor(young * (double) (hint - seen) / hint);
+            if (hint > seen && hint > youngRows) {
+                long others = fixed - segments - stagingRoom; // the young rows, the window, the transform, the counts
+                long whole = (long) Math.floor(hint * (double) layout.fp16BytesPerToken() / cfg.ratio());
+                double share = Math.max(0, seen - youngRows) / (double) (hint - youngRows);
+                target = others + (long) Math.floor(Math.max(0, whole - others) * share);
+            }
+            target += stagingRoom;
         }
         if (cache.memoryTarget()) target = Math.min(target, cache.memoryRoom());
         long budget = target - fixed;

@@ -341,7 +341,10 @@ final class CompressedKvCache implements KvCache {
             // them no room at all)
             long held = prompted ? 0 : hd.window.bytes() + (hd.promptQueries == null ? 0 : hd.promptQueries.bytes());
             long cap = headCap(pl);
-            hd.segments.age(limit, (rows, seg, positionBytes) -> pl.keepCount(rows, positionBytes, seen,
+            // (while the prompt comes, layers after the first age rows after layer 0 has counted the batch being
+            // appended: the piece's plan is for the tokens seen before it)
+            long at = prompted ? seen : Math.min(seen, pl.tokens());
+            hd.segments.age(limit, (rows, seg, positionBytes) -> pl.keepCount(rows, positionBytes, at,
                             headBytes(hd) - seg.bytes() - (seg.mass() == null ? 0 : seg.mass().bytes()) - held,
                             cap == Long.MAX_VALUE ? cap : cap - held),
                     hd.transform.keyCodec(pl.keyCodec()), hd.transform.valueCodec(pl.valueCodec()), cfg.eviction().sinks(),

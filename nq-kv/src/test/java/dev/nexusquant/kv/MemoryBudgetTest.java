@@ -149,37 +149,20 @@ class MemoryBudgetTest {
      */
     @Test
     void aPromptPastTheStagingLimitIsCompressedInPiecesAtThePresetsRatio() {
-        Random rnd = new Random(23);
         for (Quality q : Quality.values()) {
             for (boolean hint : new boolean[]{false, true}) {
                 KvCache c = KvSpec.parse(q.name().toLowerCase(java.util.Locale.ROOT) + ",staging=300").create(SMALL);
                 c.freeze();
-                int prompt = 1500;
-                if (hint) c.expectPrompt(prompt);
-                int kvDim = SMALL.kvDim(), qDim = SMALL.qDim();
-                for (int next = 0; next < prompt; ) {
-                    int n = Math.min(Math.min(128, c.maxAppend()), prompt - next);
-                    int[] pos = new int[n];
-                    for (int i = 0; i < n; i++) pos[i] = next + i;
-                    for (int l = 0; l < SMALL.layers(); l++) {
-                        float[] k = new float[n * kvDim], v = new float[n * kvDim], qs = new float[n * qDim];
-                        for (int i = 0; i < k.length; i++) {
-                            k[i] = (float) rnd.nextGaussian() + (i % 7 == 0 ? 1.5f : 0f);
-                            v[i] = (float) rnd.nextGaussian();
-                        }
-                        for (int i = 0; i < qs.length; i++) qs[i] = (float) rnd.nextGaussian();
-                        c.append(l, n, pos, k, v);
-                        for (int h = 0; h < SMALL.kvHeads(); h++) c.attend(l, h, n, pos, qs, new float[qs.length]);
-                    }
-                    next += n;
-                }
-                c.endOfPrompt();
+                if (hint) c.expectPrompt(1500);
+                run(c, 1500, 0, 0, null); // batches of 256: pieces of 256 rows
                 KvStats s = c.stats();
-                // told the prompt's length, each piece gives the old rows their share of the whole prompt's target
-                // (within 5%); not told, the young rows take most of an early piece's target and the rows it cuts are
-                // not given back (HIGH under-spends by 9% here), within 10%
-                assertEquals(q.config().ratio(), s.ratio(), (hint ? 0.05 : 0.10) * q.config().ratio(),
-                        q + (hint ? " told the prompt's length" : "") + ": the prompt in pieces of 300 rows meets the ratio: " + s);
+                // never above the target's bytes by more than 3%; below it by up to 8% when told the prompt's length
+                // (HIGH: its 192 young rows leave the last piece few old rows to spend the rest on) and 13% when not
+                // (an early piece's young rows take most of its share and the rows it cuts are not given back)
+                double r = q.config().ratio();
+                String what = q + (hint ? " told the prompt's length" : "") + ", the prompt in pieces: " + s;
+                assertTrue(s.ratio() >= 0.97 * r, what);
+                assertTrue(s.ratio() <= (hint ? 1.08 : 1.13) * r, what);
             }
         }
     }

@@ -16,7 +16,9 @@ import java.nio.ByteOrder;
  *
  * <pre>
  * quants [32 chunks][16 rows][4 bytes]: chunk ch of row r = the file's quant bytes 4ch .. 4ch + 3 of row r's block
- * meta   [8][16] scale bytes, [8][16] min bytes (sub-block j, row r at 16j + r), [16] float32 d, [16] float32 -dmin
+ * meta   [4][16 rows][4 bytes]: scale 2g, scale 2g + 1, min 2g, min 2g + 1 (one int lane per row: one 64-byte load
+ *        and shifts give the kernel a vector of 16 rows' scales; byte loads widened across lanes fell back to the
+ *        Java code in some processes), then [16] float32 d, [16] float32 -dmin
  * </pre>
  *
  * The quants of all groups come first, then the metadata of all groups (two streams that each run forward, as in
@@ -90,8 +92,9 @@ final class Q4kGroups {
             for (int b = 0; b < blocks; b++, off += 144, q += QUANTS, m += META) {
                 for (int ch = 0; ch < 32; ch++) dst.set(I32, q + 64L * ch, src.get(I32, off + 16 + 4L * ch));
                 for (int j = 0; j < 8; j++) {
-                    dst.set(ValueLayout.JAVA_BYTE, m + 16 * j, (byte) Quants.q4kScale(src, off + 4, j));
-                    dst.set(ValueLayout.JAVA_BYTE, m + 128 + 16 * j, (byte) Quants.q4kMin(src, off + 4, j));
+                    long at = m - i + 64L * (j / 2) + 4L * i + j % 2;
+                    dst.set(ValueLayout.JAVA_BYTE, at, (byte) Quants.q4kScale(src, off + 4, j));
+                    dst.set(ValueLayout.JAVA_BYTE, at + 2, (byte) Quants.q4kMin(src, off + 4, j));
                 }
                 dst.set(F32, m - i + 256 + 4L * i, Quants.f16(src, off));
                 dst.set(F32, m - i + 320 + 4L * i, -Quants.f16(src, off + 2));

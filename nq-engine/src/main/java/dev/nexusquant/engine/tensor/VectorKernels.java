@@ -506,9 +506,11 @@ public final class VectorKernels implements Kernels {
             int r0 = g * n;
             if (r0 >= from && r0 + n <= to) {
                 dotQ4_KGroup(p, q, m, a.xt, a.st, cols, out, outOff + r0 - from);
+                minsQ4_KGroup(p, m, a.st, cols, out, outOff + r0 - from);
             } else {
                 float[] tmp = GROUP_OUT.get();
                 dotQ4_KGroup(p, q, m, a.xt, a.st, cols, tmp, 0);
+                minsQ4_KGroup(p, m, a.st, cols, tmp, 0);
                 int lo = Math.max(from, r0), hi = Math.min(to, r0 + n);
                 System.arraycopy(tmp, lo - r0, out, outOff + lo - from, hi - lo);
             }
@@ -580,12 +582,12 @@ public final class VectorKernels implements Kernels {
 
 
     /**
-     * 16 rows of a grouped Q4_K matrix ({@link Q4kGroups}) dotted with x: {@code out[o + i]} = row {@code i} of the group
-     * (one row per lane). Each 64-byte load holds 8 values of every row; nibble {@code k} is shifted to the top of a
+     * 16 rows of a grouped Q4_K matrix ({@link Q4kGroups}) dotted with x, without the mins' part: {@code out[o + i]} =
+     * row {@code i} of the group (one row per lane) before {@link #minsQ4_KGroup}. Each 64-byte load holds 8 values of every row; nibble {@code k} is shifted to the top of a
      * float's mantissa and masked, giving {@code 1 + q / 16}, multiplied by a broadcast {@code 16 x}; the constant part
      * is taken out by starting each sub-block's sum at {@code -16 sum(x)}. Even nibbles belong to one sub-block, odd
-     * ones to the next: four chains (two per sub-block) of 16 FMAs, then one FMA with the 16 rows' scales per sub-block,
-     * and the mins as {@code min_j * sum(x over j)}; {@code d} and {@code -dmin} once per block. The masks are vectors
+     * ones to the next: four chains (two per sub-block) of 16 FMAs, then one FMA with the 16 rows' scales per sub-block
+     * and one with {@code d} per block; the mins are added by {@link #minsQ4_KGroup}. The masks are vectors
      * made once per call (a mask given as an int made some processes run the Vector API's Java fallback).
      *
      * @param q  byte offset of the group's quants in {@code p}
@@ -595,9 +597,9 @@ public final class VectorKernels implements Kernels {
      */
     static void dotQ4_KGroup(MemorySegment p, long q, long m, float[] xt, float[] st, int n, float[] out, int o) {
         FloatVector total = FloatVector.zero(F);
-        IntVector mant = IntVector.broadcast(I, NIBBLE_MANTISSA), one = IntVector.broadcast(I, ONE_BITS);
+        IntVector mant = IntVector.broadcast(I, NIBBLE_MANTISSA), one = IntVector.broadcast(I, ONE_BITS), bytes = IntVector.broadcast(I, 0xFF);
         for (int c = 0; c < n; c += 256, q += Q4kGroups.QUANTS, m += Q4kGroups.META) {
-            FloatVector blk = FloatVector.zero(F), mn = blk;
+            FloatVector blk = FloatVector.zero(F);
             for (int g = 0; g < 4; g++) { // quant bytes 32g .. 32g + 31: sub-blocks 2g (low nibbles) and 2g + 1
                 float se = st[(c >> 5) + 2 * g], so = st[(c >> 5) + 2 * g + 1];
                 FloatVector a = FloatVector.broadcast(F, -16 * se), b = FloatVector.zero(F), e = FloatVector.broadcast(F, -16 * so), f = b;
@@ -622,17 +624,31 @@ public final class VectorKernels implements Kernels {
                     b = u.lanewise(VectorOperators.LSHR, 5).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 14]), b);
                     f = u.lanewise(VectorOperators.LSHR, 9).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 15]), f);
                 }
-                long ms = m + 32L * g;
-                FloatVector sce = (FloatVector) ByteVector.fromMemorySegment(B16, p, ms, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0).castShape(F, 0);
-                FloatVector sco = (FloatVector) ByteVector.fromMemorySegment(B16, p, ms + 16, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0).castShape(F, 0);
-                FloatVector mne = (FloatVector) ByteVector.fromMemorySegment(B16, p, ms + 128, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0).castShape(F, 0);
-                FloatVector mno = (FloatVector) ByteVector.fromMemorySegment(B16, p, ms + 144, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0).castShape(F, 0);
-                blk = a.add(b).fma(sce, blk);
-                blk = e.add(f).fma(sco, blk);
-                mn = mne.fma(FloatVector.broadcast(F, se), mn);
-                mn = mno.fma(FloatVector.broadcast(F, so), mn);
+                IntVector sm = IntVector.fromMemorySegment(I, p, m + 64L * g, LE); // per row: scale 2g, 2g + 1, min 2g, 2g + 1
+                blk = a.add(b).fma((FloatVector) sm.and(bytes).castShape(F, 0), blk);
+                blk = e.add(f).fma((FloatVector) sm.lanewise(VectorOperators.LSHR, 8).and(bytes).castShape(F, 0), blk);
             }
             total = blk.fma(FloatVector.fromMemorySegment(F, p, m + 256, LE), total);
+        }
+        total.intoArray(out, o);
+    }
+
+    /**
+     * Adds the mins' part of 16 grouped Q4_K rows to {@code out[o .. o + 15]}: {@code -dmin * sum_j min_j * sum(x over
+     * sub-block j)} per block. A method of its own: with it inside {@link #dotQ4_KGroup}, some processes' C2 code of
+     * that kernel ran its last vector operations (these) in the Vector API's Java fallback (JFR allocation samples at
+     * the mins' lines, 32-51 collections per EngineBench run against 13-16).
+     */
+    static void minsQ4_KGroup(MemorySegment p, long m, float[] st, int n, float[] out, int o) {
+        FloatVector total = FloatVector.fromArray(F, out, o);
+        IntVector bytes = IntVector.broadcast(I, 0xFF);
+        for (int c = 0; c < n; c += 256, m += Q4kGroups.META) {
+            FloatVector mn = FloatVector.zero(F);
+            for (int g = 0; g < 4; g++) {
+                IntVector sm = IntVector.fromMemorySegment(I, p, m + 64L * g, LE);
+                mn = ((FloatVector) sm.lanewise(VectorOperators.LSHR, 16).and(bytes).castShape(F, 0)).fma(FloatVector.broadcast(F, st[(c >> 5) + 2 * g]), mn);
+                mn = ((FloatVector) sm.lanewise(VectorOperators.LSHR, 24).castShape(F, 0)).fma(FloatVector.broadcast(F, st[(c >> 5) + 2 * g + 1]), mn);
+            }
             total = mn.fma(FloatVector.fromMemorySegment(F, p, m + 320, LE), total);
         }
         total.intoArray(out, o);
@@ -891,15 +907,15 @@ public final class VectorKernels implements Kernels {
 
     /** The 16 rows of a Q4_K group into lanes {@code lane0 .. lane0 + 15} of every column of {@code panel} ([cols][PANEL]). */
     private static void panelQ4_KGroup(MemorySegment p, long q, long m, int cols, float[] panel, int lane0) {
-        IntVector low = IntVector.broadcast(I, 15);
+        IntVector low = IntVector.broadcast(I, 15), bytes = IntVector.broadcast(I, 0xFF);
         for (int c = 0; c < cols; c += 256, q += Q4kGroups.QUANTS, m += Q4kGroups.META) {
             FloatVector d = FloatVector.fromMemorySegment(F, p, m + 256, LE), negDmin = FloatVector.fromMemorySegment(F, p, m + 320, LE);
             for (int g = 0; g < 4; g++) { // quant bytes 32g .. 32g + 31 of each row: sub-blocks 2g (low nibbles), 2g + 1
-                long ms = m + 32L * g;
-                FloatVector de = ((FloatVector) ByteVector.fromMemorySegment(B16, p, ms, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0).castShape(F, 0)).mul(d);
-                FloatVector dd = ((FloatVector) ByteVector.fromMemorySegment(B16, p, ms + 16, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0).castShape(F, 0)).mul(d);
-                FloatVector me = ((FloatVector) ByteVector.fromMemorySegment(B16, p, ms + 128, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0).castShape(F, 0)).mul(negDmin);
-                FloatVector mo = ((FloatVector) ByteVector.fromMemorySegment(B16, p, ms + 144, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0).castShape(F, 0)).mul(negDmin);
+                IntVector sm = IntVector.fromMemorySegment(I, p, m + 64L * g, LE); // per row: scale 2g, 2g + 1, min 2g, 2g + 1
+                FloatVector de = ((FloatVector) sm.and(bytes).castShape(F, 0)).mul(d);
+                FloatVector dd = ((FloatVector) sm.lanewise(VectorOperators.LSHR, 8).and(bytes).castShape(F, 0)).mul(d);
+                FloatVector me = ((FloatVector) sm.lanewise(VectorOperators.LSHR, 16).and(bytes).castShape(F, 0)).mul(negDmin);
+                FloatVector mo = ((FloatVector) sm.lanewise(VectorOperators.LSHR, 24).castShape(F, 0)).mul(negDmin);
                 for (int ch = 8 * g; ch < 8 * g + 8; ch++) {
                     IntVector v = IntVector.fromMemorySegment(I, p, q + 64L * ch, LE);
                     // nibble k of chunk ch is column 64g + 32 (k % 2) + 4ch % 32 + k / 2 of the block (Q4kGroups.column)

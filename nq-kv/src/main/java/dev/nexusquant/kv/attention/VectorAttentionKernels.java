@@ -28,8 +28,11 @@ final class VectorAttentionKernels implements AttentionKernels {
     public void scale(float[] y, int off, int n, float s) {
         int i = 0;
         int bound = S.loopBound(n);
+        // the factor as a vector made once: a scalar operand goes through the Vector API's wrappers, which C2 has left
+        // to their Java fallbacks in some processes (the packed Q4_K kernel's slow runs); the same bits
+        FloatVector sv = FloatVector.broadcast(S, s);
         for (; i < bound; i += S.length()) {
-            FloatVector.fromArray(S, y, off + i).mul(s).intoArray(y, off + i);
+            FloatVector.fromArray(S, y, off + i).mul(sv).intoArray(y, off + i);
         }
         for (; i < n; i++) y[off + i] *= s;
     }
