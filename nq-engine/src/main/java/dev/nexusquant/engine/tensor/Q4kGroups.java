@@ -28,7 +28,7 @@ import java.nio.ByteOrder;
 final class Q4kGroups {
 
     /** Rows per group: one per lane of a 512-bit float vector. */
-    static final int ROWS = 16;
+    static final int ROWS = GroupedRows.ROWS;
     /** Quant bytes of one group and block. */
     static final int QUANTS = ROWS * 128;
     /** Metadata bytes of one group and block. */
@@ -45,7 +45,7 @@ final class Q4kGroups {
     }
 
     static int groups(int rows) {
-        return (rows + ROWS - 1) / ROWS;
+        return GroupedRows.groups(rows);
     }
 
     /** Bytes of a grouped matrix. */
@@ -70,12 +70,8 @@ final class Q4kGroups {
     static Weights pack(Weights w, Arena arena) {
         if (!packable(w)) throw new IllegalArgumentException(w.name() + ": not packable: " + w.type());
         int rows = w.rows(), cols = w.cols();
-        MemorySegment p;
-        try {
-            p = arena.allocate(bytes(rows, cols), 64); // zeroed: the padding rows of the last group stay 0
-        } catch (OutOfMemoryError e) { // "Cannot reserve ... bytes of direct buffer memory": nothing was allocated
-            return w;
-        }
+        MemorySegment p = GroupedRows.allocateOrNull(arena, bytes(rows, cols));
+        if (p == null) return w;
         Parallel.forRange(groups(rows), Parallel.threads(), 4, (from, to) -> {
             for (int g = from; g < to; g++) packGroup(w, g, p);
         });

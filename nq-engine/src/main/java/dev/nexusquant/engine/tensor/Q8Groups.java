@@ -25,7 +25,7 @@ import java.nio.ByteOrder;
  */
 final class Q8Groups {
 
-    static final int ROWS = 16;
+    static final int ROWS = GroupedRows.ROWS;
     /** Quant bytes of one group and block. */
     static final int QUANTS = ROWS * 32;
     /** Scale bytes of one group and block. */
@@ -50,7 +50,7 @@ final class Q8Groups {
     }
 
     static int groups(int rows) {
-        return (rows + ROWS - 1) / ROWS;
+        return GroupedRows.groups(rows);
     }
 
     /** Bytes of a grouped matrix. */
@@ -75,12 +75,8 @@ final class Q8Groups {
     static Weights pack(Weights w, Arena arena) {
         if (w.type() != GgmlType.Q8_0) throw new IllegalArgumentException(w.name() + ": not Q8_0: " + w.type());
         int rows = w.rows(), cols = w.cols();
-        MemorySegment p;
-        try {
-            p = arena.allocate(bytes(rows, cols), 64); // zeroed: the padding rows of the last group stay 0
-        } catch (OutOfMemoryError e) { // "Cannot reserve ... bytes of direct buffer memory": nothing was allocated
-            return w;
-        }
+        MemorySegment p = GroupedRows.allocateOrNull(arena, bytes(rows, cols));
+        if (p == null) return w;
         Parallel.forRange(groups(rows), Parallel.threads(), 4, (from, to) -> {
             byte[] row = new byte[Math.toIntExact(w.rowBytes())], q = new byte[(cols / 32) * QUANTS];
             float[] sc = new float[(cols / 32) * ROWS];
