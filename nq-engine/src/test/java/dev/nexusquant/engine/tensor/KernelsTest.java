@@ -161,6 +161,22 @@ class KernelsTest {
      * in the file's layout; {@code d}: their values [rows][cols] from {@code dOff}, for the tolerance), writing only its
      * range; with {@code rowToo} the vector dotRow of each row as well.
      */
+    /**
+     * Prefill panels of {@code grouped} (the vector kernels) against the scalar decode of {@code file}'s rows transposed:
+     * bit-equal for every whole panel, the last partial one and a panel cut short at a random count, over stale contents.
+     */
+    private static void checkPanels(Random r, Weights file, Weights grouped, int rows, int cols, String what) {
+        float[] scratch = new float[Kernels.PANEL * cols];
+        for (int row = 0; row < rows; row += Kernels.PANEL) {
+            for (int count : new int[]{Math.min(Kernels.PANEL, rows - row), 1 + r.nextInt(Math.min(Kernels.PANEL, rows - row))}) {
+                float[] expected = new float[Kernels.PANEL * cols], got = random(r, Kernels.PANEL * cols, 1);
+                S.panel(file, row, count, scratch, expected);
+                V.panel(grouped, row, count, scratch, got);
+                org.junit.jupiter.api.Assertions.assertArrayEquals(expected, got, what + " panel cols=" + cols + " row " + row + " count " + count);
+            }
+        }
+    }
+
     private static void checkDotRows(Random r, Weights w, Weights file, float[] d, int dOff, int rows, int cols,
                                      boolean rowToo, String what) {
         int xOff = r.nextInt(7);
@@ -223,15 +239,7 @@ class KernelsTest {
                     for (int i = 0; i < cols; i++) mag += Math.abs(d1[3 + row * cols + i] * x[xOff + i]);
                     close(S.dotRow(w, row, x, xOff), out[row], mag, "grouped Q8_0 dotRows cols=" + cols + " row " + row);
                 }
-                float[] scratch = new float[Kernels.PANEL * cols];
-                for (int row = 0; row < rows; row += Kernels.PANEL) {
-                    for (int count : new int[]{Math.min(Kernels.PANEL, rows - row), 1 + r.nextInt(Math.min(Kernels.PANEL, rows - row))}) {
-                        float[] expected = new float[Kernels.PANEL * cols], got = random(r, Kernels.PANEL * cols, 1);
-                        S.panel(w, row, count, scratch, expected);
-                        V.panel(p, row, count, scratch, got);
-                        org.junit.jupiter.api.Assertions.assertArrayEquals(expected, got, "grouped Q8_0 panel cols=" + cols + " row " + row + " count " + count);
-                    }
-                }
+                checkPanels(r, w, p, rows, cols, "grouped Q8_0");
             }
         }
     }
@@ -282,15 +290,7 @@ class KernelsTest {
                 int rows = 1 + r.nextInt(80);
                 Weights w = randomQ4kRows(r, rows, cols);
                 Weights p = Q4kGroups.pack(w, arena);
-                float[] scratch = new float[Kernels.PANEL * cols];
-                for (int row = 0; row < rows; row += Kernels.PANEL) {
-                    for (int count : new int[]{Math.min(Kernels.PANEL, rows - row), 1 + r.nextInt(Math.min(Kernels.PANEL, rows - row))}) {
-                        float[] expected = new float[Kernels.PANEL * cols], got = random(r, Kernels.PANEL * cols, 1);
-                        S.panel(w, row, count, scratch, expected);
-                        V.panel(p, row, count, scratch, got);
-                        org.junit.jupiter.api.Assertions.assertArrayEquals(expected, got, "grouped Q4_K panel cols=" + cols + " row " + row + " count " + count);
-                    }
-                }
+                checkPanels(r, w, p, rows, cols, "grouped Q4_K");
             }
         }
     }
