@@ -97,7 +97,7 @@ final class CompressedAttention {
                     boolean needPos = pre || seg.positions().last() > positions[0]; // decode: never masked
                     if (needPos) seg.positions().decode(from, cnt, pbuf);
                     if (pre) {
-                        t.keysFromStorage(kbuf, cnt, pbuf, work);
+                        t.keysFromStorage(kbuf, cnt, pbuf, work, seg.keys().codec());
                     }
                     ak.scores(qs, 0, m, dim, kbuf, cnt, qmu, invSqrtD, s, CHUNK);
                     if (needPos) mask(s, m, cnt, positions, pbuf, seg.positions().last());

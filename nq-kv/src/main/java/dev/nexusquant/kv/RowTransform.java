@@ -2,6 +2,7 @@ package dev.nexusquant.kv;
 
 import dev.nexusquant.codec.VectorCompressor;
 import dev.nexusquant.codec.e8.E8Codec;
+import dev.nexusquant.codec.e8.E8MixedCodec;
 import dev.nexusquant.codec.klt.KltBasis;
 import dev.nexusquant.engine.kv.RopeSpec;
 
@@ -277,14 +278,16 @@ final class RowTransform {
      * ({@link KltBasis#inverseRows}: only the coefficients a row stores are touched, in a vector kernel), the same rows
      * to float rounding. What attention runs per stored key when keys are kept with RoPE undone.
      *
-     * @param work [{@link KltBasis#rowsScratch}] scratch (rows rebuilt two or three at a time)
+     * @param work  [{@link KltBasis#rowsScratch}] scratch (rows rebuilt two or three at a time)
+     * @param codec the codec the rows were decoded with: with a KLT basis and a mixed-rate codec the rebuild stops at
+     *              its last coded group ({@link E8MixedCodec#codedDims()}: the coefficients past it are zero)
      */
-    void keysFromStorage(float[] k, int n, int[] pos, float[] work) {
+    void keysFromStorage(float[] k, int n, int[] pos, float[] work, VectorCompressor codec) {
         if (keyKlt == null) {
             for (int r = 0; r < n; r++) keyFromStorage(k, r * dim, pos[r]);
             return;
         }
-        keyKlt.inverseRows(k, 0, n, work);
+        keyKlt.inverseRows(k, 0, n, work, codec instanceof E8MixedCodec mixed && mixed.dimension() == dim ? mixed.codedDims() : dim);
         for (int r = 0; r < n; r++) {
             int off = r * dim;
             if (keyScale != null) {

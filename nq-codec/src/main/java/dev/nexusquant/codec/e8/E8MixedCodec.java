@@ -43,6 +43,7 @@ public final class E8MixedCodec implements VectorCompressor {
     final int[] codeAt;             // [groups] byte offset of the group's codes in a row
     private final E8MixedKernels kernels;
     private final int bytes;
+    private final int codedDims;    // values before it may be nonzero; from it on every group has rate 0
 
     /**
      * @param rates [dim / 8] code bits per value of each group, 0..4
@@ -71,6 +72,9 @@ public final class E8MixedCodec implements VectorCompressor {
             at += r;
         }
         this.bytes = at;
+        int last = groups;
+        while (last > 0 && rates[last - 1] == 0) last--;
+        this.codedDims = 8 * last;
         this.kernels = E8MixedKernels.preferred();
     }
 
@@ -82,6 +86,7 @@ public final class E8MixedCodec implements VectorCompressor {
         this.step = c.step;
         this.codeAt = c.codeAt;
         this.bytes = c.bytes;
+        this.codedDims = c.codedDims;
         this.kernels = kernels;
     }
 
@@ -116,6 +121,14 @@ public final class E8MixedCodec implements VectorCompressor {
         } catch (IllegalArgumentException e) {
             throw new IOException(e.getMessage(), e);
         }
+    }
+
+    /**
+     * The values a decoded row may hold nonzero: every value at and past this index is in a group of rate 0, which
+     * decodes as exactly zero (so a transform of the row may stop its sum there).
+     */
+    public int codedDims() {
+        return codedDims;
     }
 
     /** Code bits per value of group g. */

@@ -157,7 +157,17 @@ public final class KltBasis {
      *             {@link KltKernels#inverse} and {@link #rowsScratch})
      */
     public void inverseRows(float[] y, int off, int n, float[] work) {
-        KltKernels.preferred().inverse(columns(), basis.dim(), y, off, n, work);
+        inverseRows(y, off, n, work, basis.dim());
+    }
+
+    /**
+     * As {@link #inverseRows(float[], int, int, float[])} for rows whose coefficients at and past {@code coded} are
+     * zero (a mixed-rate codec's uncoded groups, {@link dev.nexusquant.codec.e8.E8MixedCodec#codedDims()}): the same
+     * rows, without visiting those coefficients.
+     */
+    public void inverseRows(float[] y, int off, int n, float[] work, int coded) {
+        if (coded < 0 || coded > basis.dim()) throw new IllegalArgumentException("coded coefficients must be in 0.." + basis.dim() + ": " + coded);
+        KltKernels.preferred().inverse(columns(), basis.dim(), y, off, n, work, coded);
     }
 
     /** Floats of the scratch {@link #inverseRows} runs fastest with at this head size (rows per pass times dim). */

@@ -39,7 +39,16 @@ interface KltKernels {
      *                time (each column read once for the rows of a pass; a coefficient is then skipped only when it is
      *                zero in all of them): what the twins agree on
      */
-    void inverse(float[] columns, int dim, float[] y, int yOff, int n, float[] work);
+    default void inverse(float[] columns, int dim, float[] y, int yOff, int n, float[] work) {
+        inverse(columns, dim, y, yOff, n, work, dim);
+    }
+
+    /**
+     * As {@link #inverse(float[], int, float[], int, int, float[])} for rows whose coefficients at and past
+     * {@code coded} are all zero (a mixed-rate codec's groups of rate 0, {@code E8MixedCodec.codedDims()}): the sums
+     * stop there, which is what the zero rule would skip anyway (the same bits).
+     */
+    void inverse(float[] columns, int dim, float[] y, int yOff, int n, float[] work, int coded);
 
     /** The vector kernels, loaded only when asked for (they need jdk.incubator.vector). */
     final class Holder {

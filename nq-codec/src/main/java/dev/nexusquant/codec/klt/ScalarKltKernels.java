@@ -14,14 +14,14 @@ final class ScalarKltKernels implements KltKernels {
     }
 
     @Override
-    public void inverse(float[] columns, int dim, float[] y, int yOff, int n, float[] work) {
+    public void inverse(float[] columns, int dim, float[] y, int yOff, int n, float[] work, int coded) {
         int r = 0;
         if (work.length >= 3 * dim) { // rows three at a time: a coefficient skipped when it is zero in all three
             for (; r + 2 < n; r += 3) {
                 int o = yOff + r * dim;
                 System.arraycopy(y, o, work, 0, 3 * dim);
                 java.util.Arrays.fill(y, o, o + 3 * dim, 0f);
-                for (int j = 0; j < dim; j++) {
+                for (int j = 0; j < coded; j++) {
                     float c = work[j], d = work[dim + j], e = work[2 * dim + j];
                     if (c == 0f && d == 0f && e == 0f) continue;
                     int base = j * dim;
@@ -38,7 +38,7 @@ final class ScalarKltKernels implements KltKernels {
                 int o = yOff + r * dim;
                 System.arraycopy(y, o, work, 0, 2 * dim);
                 java.util.Arrays.fill(y, o, o + 2 * dim, 0f);
-                for (int j = 0; j < dim; j++) {
+                for (int j = 0; j < coded; j++) {
                     float c = work[j], d = work[dim + j];
                     if (c == 0f && d == 0f) continue;
                     int base = j * dim;
@@ -53,7 +53,7 @@ final class ScalarKltKernels implements KltKernels {
             int o = yOff + r * dim;
             System.arraycopy(y, o, work, 0, dim);
             java.util.Arrays.fill(y, o, o + dim, 0f);
-            for (int j = 0; j < dim; j++) {
+            for (int j = 0; j < coded; j++) {
                 float c = work[j];
                 if (c == 0f) continue;
                 int base = j * dim;

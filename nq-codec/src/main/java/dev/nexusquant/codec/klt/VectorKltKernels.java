@@ -27,39 +27,39 @@ final class VectorKltKernels implements KltKernels {
     }
 
     @Override
-    public void inverse(float[] columns, int dim, float[] y, int yOff, int n, float[] work) {
+    public void inverse(float[] columns, int dim, float[] y, int yOff, int n, float[] work, int coded) {
         boolean by8 = dim % (8 * F.length()) == 0;
         int r = 0;
         if (work.length >= 3 * dim) {
             for (; r + 2 < n; r += 3) {
                 int o = yOff + r * dim;
                 System.arraycopy(y, o, work, 0, 3 * dim);
-                if (by8) tripleBy8(columns, dim, y, o, work);
-                else triple(columns, dim, y, o, work);
+                if (by8) tripleBy8(columns, dim, y, o, work, coded);
+                else triple(columns, dim, y, o, work, coded);
             }
         }
         if (work.length >= 2 * dim) {
             for (; r + 1 < n; r += 2) {
                 int o = yOff + r * dim;
                 System.arraycopy(y, o, work, 0, 2 * dim);
-                if (by8) pairBy8(columns, dim, y, o, work);
-                else pair(columns, dim, y, o, work);
+                if (by8) pairBy8(columns, dim, y, o, work, coded);
+                else pair(columns, dim, y, o, work, coded);
             }
         }
         for (; r < n; r++) {
             int o = yOff + r * dim;
             System.arraycopy(y, o, work, 0, dim);
-            if (by8) rowBy8(columns, dim, y, o, work);
-            else row(columns, dim, y, o, work);
+            if (by8) rowBy8(columns, dim, y, o, work, coded);
+            else row(columns, dim, y, o, work, coded);
         }
     }
 
     /** One row at {@code o} from its coefficients in {@code work[0, dim)}: a vector slice at a time, then a scalar tail. */
-    private static void row(float[] columns, int dim, float[] y, int o, float[] work) {
+    private static void row(float[] columns, int dim, float[] y, int o, float[] work, int coded) {
         int bound = F.loopBound(dim), lanes = F.length();
         for (int i = 0; i < bound; i += lanes) {
             FloatVector acc = FloatVector.zero(F);
-            for (int j = 0; j < dim; j++) {
+            for (int j = 0; j < coded; j++) {
                 float c = work[j];
                 if (c == 0f) continue;
                 acc = FloatVector.fromArray(F, columns, j * dim + i).fma(FloatVector.broadcast(F, c), acc);
@@ -68,7 +68,7 @@ final class VectorKltKernels implements KltKernels {
         }
         for (int i = bound; i < dim; i++) {
             float acc = 0f;
-            for (int j = 0; j < dim; j++) {
+            for (int j = 0; j < coded; j++) {
                 float c = work[j];
                 if (c != 0f) acc = Math.fma(c, columns[j * dim + i], acc);
             }
@@ -77,11 +77,11 @@ final class VectorKltKernels implements KltKernels {
     }
 
     /** Three rows at {@code o}, {@code o + dim}, {@code o + 2 dim} from {@code work[0, 3 dim)}, a coefficient skipped when zero in all three. */
-    private static void triple(float[] columns, int dim, float[] y, int o, float[] work) {
+    private static void triple(float[] columns, int dim, float[] y, int o, float[] work, int coded) {
         int bound = F.loopBound(dim), lanes = F.length();
         for (int i = 0; i < bound; i += lanes) {
             FloatVector a = FloatVector.zero(F), b = FloatVector.zero(F), e = FloatVector.zero(F);
-            for (int j = 0; j < dim; j++) {
+            for (int j = 0; j < coded; j++) {
                 float c = work[j], d = work[dim + j], f = work[2 * dim + j];
                 if (c == 0f && d == 0f && f == 0f) continue;
                 FloatVector col = FloatVector.fromArray(F, columns, j * dim + i);
@@ -95,7 +95,7 @@ final class VectorKltKernels implements KltKernels {
         }
         for (int i = bound; i < dim; i++) {
             float a = 0f, b = 0f, e = 0f;
-            for (int j = 0; j < dim; j++) {
+            for (int j = 0; j < coded; j++) {
                 float c = work[j], d = work[dim + j], f = work[2 * dim + j];
                 if (c == 0f && d == 0f && f == 0f) continue;
                 float col = columns[j * dim + i];
@@ -110,11 +110,11 @@ final class VectorKltKernels implements KltKernels {
     }
 
     /** Two rows at {@code o} and {@code o + dim} from {@code work[0, 2 dim)}, a coefficient skipped when zero in both. */
-    private static void pair(float[] columns, int dim, float[] y, int o, float[] work) {
+    private static void pair(float[] columns, int dim, float[] y, int o, float[] work, int coded) {
         int bound = F.loopBound(dim), lanes = F.length();
         for (int i = 0; i < bound; i += lanes) {
             FloatVector a = FloatVector.zero(F), b = FloatVector.zero(F);
-            for (int j = 0; j < dim; j++) {
+            for (int j = 0; j < coded; j++) {
                 float c = work[j], d = work[dim + j];
                 if (c == 0f && d == 0f) continue;
                 FloatVector col = FloatVector.fromArray(F, columns, j * dim + i);
@@ -126,7 +126,7 @@ final class VectorKltKernels implements KltKernels {
         }
         for (int i = bound; i < dim; i++) {
             float a = 0f, b = 0f;
-            for (int j = 0; j < dim; j++) {
+            for (int j = 0; j < coded; j++) {
                 float c = work[j], d = work[dim + j];
                 if (c == 0f && d == 0f) continue;
                 a = Math.fma(c, columns[j * dim + i], a);
@@ -142,12 +142,12 @@ final class VectorKltKernels implements KltKernels {
      * accumulators are named locals (kept in registers) and each nonzero coefficient is broadcast once and meets its
      * column's 8 vectors, read in order; per value the same fused multiply-adds in the same order.
      */
-    private static void rowBy8(float[] columns, int dim, float[] y, int o, float[] work) {
+    private static void rowBy8(float[] columns, int dim, float[] y, int o, float[] work, int coded) {
         int L = F.length();
         for (int i = 0; i < dim; i += 8 * L) {
             FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
             FloatVector a4 = FloatVector.zero(F), a5 = FloatVector.zero(F), a6 = FloatVector.zero(F), a7 = FloatVector.zero(F);
-            for (int j = 0; j < dim; j++) {
+            for (int j = 0; j < coded; j++) {
                 float c = work[j];
                 if (c == 0f) continue;
                 FloatVector b = FloatVector.broadcast(F, c);
@@ -176,14 +176,14 @@ final class VectorKltKernels implements KltKernels {
      * {@link #pair} for rows of a multiple of 8 vectors: 16 named accumulators per block (8 per row), each column
      * vector loaded once for both rows.
      */
-    private static void pairBy8(float[] columns, int dim, float[] y, int o, float[] work) {
+    private static void pairBy8(float[] columns, int dim, float[] y, int o, float[] work, int coded) {
         int L = F.length();
         for (int i = 0; i < dim; i += 8 * L) {
             FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
             FloatVector a4 = FloatVector.zero(F), a5 = FloatVector.zero(F), a6 = FloatVector.zero(F), a7 = FloatVector.zero(F);
             FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
             FloatVector b4 = FloatVector.zero(F), b5 = FloatVector.zero(F), b6 = FloatVector.zero(F), b7 = FloatVector.zero(F);
-            for (int j = 0; j < dim; j++) {
+            for (int j = 0; j < coded; j++) {
                 float c = work[j], d = work[dim + j];
                 if (c == 0f && d == 0f) continue;
                 FloatVector bc = FloatVector.broadcast(F, c), bd = FloatVector.broadcast(F, d);
@@ -238,13 +238,13 @@ final class VectorKltKernels implements KltKernels {
      * vector loaded once for the three rows (512-bit vectors: the accumulators, three broadcasts and the column vector
      * take 28 of the 32 registers). In the micro-benchmark of the notes 1.2-1.5x faster per row than two at a time.
      */
-    private static void tripleBy8(float[] columns, int dim, float[] y, int o, float[] work) {
+    private static void tripleBy8(float[] columns, int dim, float[] y, int o, float[] work, int coded) {
         int L = F.length();
         for (int i = 0; i < dim; i += 8 * L) {
             FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
             FloatVector b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0, b6 = a0, b7 = a0;
             FloatVector c0 = a0, c1 = a0, c2 = a0, c3 = a0, c4 = a0, c5 = a0, c6 = a0, c7 = a0;
-            for (int j = 0; j < dim; j++) {
+            for (int j = 0; j < coded; j++) {
                 float wa = work[j], wb = work[dim + j], wc = work[2 * dim + j];
                 if (wa == 0f && wb == 0f && wc == 0f) continue;
                 FloatVector ba = FloatVector.broadcast(F, wa), bb = FloatVector.broadcast(F, wb), bc = FloatVector.broadcast(F, wc);

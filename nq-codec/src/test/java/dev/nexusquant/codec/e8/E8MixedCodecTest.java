@@ -48,6 +48,26 @@ class E8MixedCodecTest {
         assertEquals(2 + 2 * 16, new E8MixedCodec(128, rates(2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2), ones(16)).bytesPerBlock());
     }
 
+    /** codedDims: where the trailing groups of rate 0 start (an inner group of rate 0 does not end it). */
+    @Test
+    void codedDimsStopAtTheTrailingDroppedGroups() {
+        assertEquals(24, new E8MixedCodec(32, rates(4, 3, 1, 0), ones(4)).codedDims());
+        assertEquals(32, new E8MixedCodec(32, rates(4, 0, 1, 2), ones(4)).codedDims());
+        assertEquals(8, new E8MixedCodec(32, rates(1, 0, 0, 0), ones(4)).codedDims());
+        assertEquals(0, new E8MixedCodec(32, rates(0, 0, 0, 0), ones(4)).codedDims());
+        E8MixedCodec c = new E8MixedCodec(32, rates(4, 0, 2, 0), ones(4));
+        assertEquals(c.codedDims(), c.scalar().codedDims());
+        SplittableRandom rnd = new SplittableRandom(8);
+        float[] x = new float[32], y = new float[32];
+        byte[] b = new byte[c.bytesPerBlock()];
+        for (int t = 0; t < 50; t++) { // every value past codedDims decodes as exactly zero
+            for (int i = 0; i < 32; i++) x[i] = (float) (rnd.nextGaussian() * 4);
+            c.encodeBlock(x, 0, b, 0);
+            c.decode(b, 0, 0, y, 0);
+            for (int i = c.codedDims(); i < 32; i++) assertEquals(0, Float.floatToIntBits(y[i]), "value " + i);
+        }
+    }
+
     @Test
     void uniformRatesCodeAsWellAsTheE8Codec() {
         int dim = 128, n = 400;
