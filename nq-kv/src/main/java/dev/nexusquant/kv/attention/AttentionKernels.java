@@ -55,6 +55,24 @@ public interface AttentionKernels {
         }
     }
 
+    /**
+     * Dot products of one row with the {@code m} columns of a transposed matrix, each summed in double in index order:
+     * {@code out[j] = sum over i < d, in order, of qT[i * m + j] * (double) k[kOff + i]}. With {@code qT} holding
+     * floats widened to double, every product is exact, so a fused multiply-add gives the same bits as a multiply then
+     * an add, and the twins agree bit for bit (expected attention ranks a prompt's rows with these sums).
+     *
+     * @param qT  [d][m] columns, widened floats
+     * @param k   the row, {@code d} floats from {@code kOff}
+     * @param out [m] sums
+     */
+    default void dotsInDouble(double[] qT, int m, int d, float[] k, int kOff, double[] out) {
+        for (int j = 0; j < m; j++) {
+            double t = 0;
+            for (int i = 0; i < d; i++) t += qT[i * m + j] * (double) k[kOff + i];
+            out[j] = t;
+        }
+    }
+
     /** The plain twin. */
     static AttentionKernels scalar() {
         return ScalarAttentionKernels.INSTANCE;

@@ -1,6 +1,7 @@
 package dev.nexusquant.kv.attention;
 
 import dev.nexusquant.engine.tensor.Kernels;
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
@@ -15,6 +16,7 @@ final class VectorAttentionKernels implements AttentionKernels {
     static final VectorAttentionKernels INSTANCE = new VectorAttentionKernels();
 
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Double> SD = DoubleVector.SPECIES_PREFERRED;
 
     private VectorAttentionKernels() {
     }
@@ -49,6 +51,45 @@ final class VectorAttentionKernels implements AttentionKernels {
         }
         for (; i < n; i++) m = Math.max(m, s[off + i]);
         return m;
+    }
+
+    /**
+     * Lanes are columns: each lane runs the scalar twin's chain for its column (the row's value {@code k[i]} broadcast,
+     * one FMA per index, in order), four vectors of columns at a time in named accumulators, then one vector at a time,
+     * then the remaining columns as in the scalar twin. The same bits as the scalar twin (every product is exact).
+     */
+    @Override
+    public void dotsInDouble(double[] qT, int m, int d, float[] k, int kOff, double[] out) {
+        int L = SD.length();
+        int j = 0;
+        for (; j + 4 * L <= m; j += 4 * L) {
+            DoubleVector a0 = DoubleVector.zero(SD), a1 = DoubleVector.zero(SD);
+            DoubleVector a2 = DoubleVector.zero(SD), a3 = DoubleVector.zero(SD);
+            for (int i = 0; i < d; i++) {
+                DoubleVector kv = DoubleVector.broadcast(SD, (double) k[kOff + i]);
+                int o = i * m + j;
+                a0 = DoubleVector.fromArray(SD, qT, o).fma(kv, a0);
+                a1 = DoubleVector.fromArray(SD, qT, o + L).fma(kv, a1);
+                a2 = DoubleVector.fromArray(SD, qT, o + 2 * L).fma(kv, a2);
+                a3 = DoubleVector.fromArray(SD, qT, o + 3 * L).fma(kv, a3);
+            }
+            a0.intoArray(out, j);
+            a1.intoArray(out, j + L);
+            a2.intoArray(out, j + 2 * L);
+            a3.intoArray(out, j + 3 * L);
+        }
+        for (; j + L <= m; j += L) {
+            DoubleVector a0 = DoubleVector.zero(SD);
+            for (int i = 0; i < d; i++) {
+                a0 = DoubleVector.fromArray(SD, qT, i * m + j).fma(DoubleVector.broadcast(SD, (double) k[kOff + i]), a0);
+            }
+            a0.intoArray(out, j);
+        }
+        for (; j < m; j++) {
+            double t = 0;
+            for (int i = 0; i < d; i++) t += qT[i * m + j] * (double) k[kOff + i];
+            out[j] = t;
+        }
     }
 
     /**

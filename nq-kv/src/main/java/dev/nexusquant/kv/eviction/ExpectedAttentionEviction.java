@@ -1,6 +1,7 @@
 package dev.nexusquant.kv.eviction;
 
 import dev.nexusquant.kv.PositionalRotation;
+import dev.nexusquant.kv.attention.AttentionKernels;
 
 import java.util.Arrays;
 
@@ -53,6 +54,11 @@ public record ExpectedAttentionEviction(double keepRatio, int sinks, int observa
      * @return [rows] scores
      */
     public static float[] scores(PromptQueries q, PositionalRotation rope, int future) {
+        return scores(q, rope, future, AttentionKernels.preferred());
+    }
+
+    /** The same with the given kernels' double sums (the twins give the same bits). */
+    static float[] scores(PromptQueries q, PositionalRotation rope, int future, AttentionKernels kernels) {
         int dim = q.dim(), group = q.group(), rows = q.rows(), cap = q.slots();
         int n = Math.min(cap, q.recorded());
         float[] out = new float[rows];
@@ -68,6 +74,8 @@ public record ExpectedAttentionEviction(double keepRatio, int sinks, int observa
         float[] mu = new float[dim];
         float[] y = new float[n * dim]; // [n][dim] centred queries, carried forward
         double[] logit = new double[rows];
+        double[] cols = new double[dim * (n + 1)]; // [dim][n + 1]
+        double[] dots = new double[n + 1];
         for (int g = 0; g < group; g++) {
             Arrays.fill(mu, 0f);
             for (int o = 0; o < n; o++) {
@@ -80,15 +88,17 @@ public record ExpectedAttentionEviction(double keepRatio, int sinks, int observa
                 if (m != null) m.apply(y, o * dim, p0);
             }
             if (m != null) m.apply(mu, 0, p0);
+            // columns 0..n-1: the centred queries, column n: the mean, widened to double ([dim][n + 1])
+            for (int i = 0; i < dim; i++) {
+                for (int o = 0; o < n; o++) cols[i * (n + 1) + o] = y[o * dim + i];
+                cols[i * (n + 1) + n] = mu[i];
+            }
             double max = Double.NEGATIVE_INFINITY;
             for (int r = 0; r < rows; r++) {
-                int ko = r * dim;
-                double mean = dot(mu, 0, q.keys(), ko, dim);
+                kernels.dotsInDouble(cols, n + 1, dim, q.keys(), r * dim, dots);
+                double mean = dots[n];
                 double var = 0;
-                for (int o = 0; o < n; o++) {
-                    double d = dot(y, o * dim, q.keys(), ko, dim);
-                    var += d * d;
-                }
+                for (int o = 0; o < n; o++) var += dots[o] * dots[o];
                 logit[r] = s * mean + 0.5 * s * s * var / n;
                 max = Math.max(max, logit[r]);
             }
@@ -100,12 +110,6 @@ public record ExpectedAttentionEviction(double keepRatio, int sinks, int observa
             for (int r = 0; r < rows; r++) out[r] += (float) (logit[r] / z);
         }
         return out;
-    }
-
-    private static double dot(float[] a, int ao, float[] b, int bo, int n) {
-        double t = 0;
-        for (int i = 0; i < n; i++) t += (double) a[ao + i] * b[bo + i];
-        return t;
     }
 
     @Override

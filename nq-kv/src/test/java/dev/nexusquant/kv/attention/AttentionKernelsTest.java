@@ -39,6 +39,28 @@ class AttentionKernelsTest {
     }
 
     @Test
+    void doubleDotsAreTheScalarChainsBitForBit() {
+        Random rnd = new Random(SEED);
+        for (int d : new int[]{1, 3, 16, 64, 128}) {
+            for (int m : new int[]{1, 5, 8, 9, 31, 32, 33, 65, 72}) {
+                double[] qT = new double[d * m];
+                for (int i = 0; i < qT.length; i++) qT[i] = (float) (rnd.nextGaussian() * Math.exp(3 * rnd.nextGaussian()));
+                float[] k = random(rnd, d + 3);
+                double[] a = new double[m], b = new double[m];
+                SCALAR.dotsInDouble(qT, m, d, k, 3, a);
+                VECTOR.dotsInDouble(qT, m, d, k, 3, b);
+                for (int j = 0; j < m; j++) {
+                    double t = 0; // the definition: column j against the row, in index order
+                    for (int i = 0; i < d; i++) t += qT[i * m + j] * (double) k[3 + i];
+                    String at = "d=" + d + " m=" + m + " j=" + j + " seed=" + SEED;
+                    assertEquals(Double.doubleToLongBits(t), Double.doubleToLongBits(a[j]), "scalar " + at);
+                    assertEquals(Double.doubleToLongBits(t), Double.doubleToLongBits(b[j]), "vector " + at);
+                }
+            }
+        }
+    }
+
+    @Test
     void blockScoresAndAccumulationMatchScalar() {
         Random rnd = new Random(SEED);
         for (int d : new int[]{8, 16, 24, 32, 64, 96, 128, 160, 256}) {
