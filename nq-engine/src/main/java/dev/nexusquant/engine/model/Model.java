@@ -8,6 +8,7 @@ import dev.nexusquant.engine.kv.DenseKvCache;
 import dev.nexusquant.engine.kv.KvCache;
 import dev.nexusquant.engine.kv.KvCacheFactory;
 import dev.nexusquant.engine.kv.KvLayout;
+import dev.nexusquant.engine.tensor.HugePageArena;
 import dev.nexusquant.engine.tensor.Kernels;
 import dev.nexusquant.engine.tensor.Quants;
 import dev.nexusquant.engine.tensor.Weights;
@@ -49,15 +50,19 @@ public final class Model implements AutoCloseable {
 
     private final GgufFile file;
     private final Arena expanded;
-    /** Weights the kernels rearranged at load ({@link Kernels#prepare}); closed with the model. */
-    private final Arena prepared = Arena.ofShared();
     /**
-     * Parameters from which the kernels may rearrange the weights at load ({@link Kernels#prepare}). The rearranging
-     * runs before the JIT has compiled it, a fixed cost of about a second at load 10: the project's model (37 M) took
-     * 1.6-2.2 s to load with its largest matrix packed against 0.4-0.7 s before (EngineBench load_s), for a decode
-     * gain lost in the noise; the 1B shape gains a third in decode speed for 4 s more of load time.
+     * Weights the kernels rearranged at load ({@link Kernels#prepare}), on huge pages where the system gives them
+     * ({@link HugePageArena}); closed with the model. Weights no kernel rearranged are read from the file's mapping
+     * (copying them onto huge pages did not pay: 1B Q8_0 rows read by the row kernel, 136 against 139 ms of CPU a token).
      */
-    static final long PREPARE_MIN_PARAMETERS = 200_000_000L;
+    private final Arena prepared = HugePageArena.ofShared();
+    /**
+     * Parameters from which the kernels may rearrange the weights at load ({@link Kernels#prepare}): every model since
+     * the grouped Q8_0 kernel also pays on the project's model's 512-value rows (about 1.2x in decode) and packing moves
+     * 4 bytes at a time (before, models below 200 M parameters were left in the file's layout: row-by-row packing cost
+     * about a second of load for a gain lost in the noise).
+     */
+    static final long PREPARE_MIN_PARAMETERS = 0L;
     /** Property that changes {@link #PREPARE_MIN_PARAMETERS} (tests pack the project's model with it). */
     static final String PREPARE_MIN_PROPERTY = "nq.prepareMinParameters";
     private final boolean prepare;
@@ -86,7 +91,7 @@ public final class Model implements AutoCloseable {
             throw new GgufException("tokenizer.ggml.tokens", tokenizer.vocabSize() + " tokens, but token_embd.weight has "
                     + c.vocabSize() + " rows");
         }
-        this.expanded = half == HalfWeights.EXPAND ? Arena.ofShared() : null;
+        this.expanded = half == HalfWeights.EXPAND ? HugePageArena.ofShared() : null;
         this.prepare = c.parameters() >= Long.getLong(PREPARE_MIN_PROPERTY, PREPARE_MIN_PARAMETERS);
         try {
             tokenEmbedding = matrix("token_embd.weight", c.dim(), c.vocabSize());

@@ -22,9 +22,9 @@ final class GroupedRows {
     }
 
     /**
-     * {@code bytes} zeroed bytes (the padding rows of a last group stay 0) aligned to 64 in {@code arena}, or null when
-     * the JVM's limit on native memory ({@code -XX:MaxDirectMemorySize}) leaves no room: nothing is allocated then, and
-     * the caller keeps the file's layout.
+     * {@code bytes} zeroed bytes (the padding rows of a last group stay 0) aligned to 64 in {@code arena} (the model's
+     * is a {@link HugePageArena}), or null when the JVM's limit on native memory ({@code -XX:MaxDirectMemorySize})
+     * leaves no room: nothing is allocated then, and the caller keeps the file's layout.
      */
     static MemorySegment allocateOrNull(Arena arena, long bytes) {
         try {

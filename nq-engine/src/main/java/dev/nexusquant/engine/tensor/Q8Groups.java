@@ -32,21 +32,17 @@ final class Q8Groups {
     static final int SCALES = ROWS * 4;
     static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-
-    /**
-     * Values from which {@link VectorKernels#prepare} packs a matrix (Q8_0 and Q4_K): packing runs before the JIT has
-     * compiled it, so it costs more per byte on a small model (the project's model loaded in 1.0-2.0 s with every
-     * matrix packed against 0.26-0.8 s, row-by-row packing of 2026-12-03); models below 200 M parameters are not
-     * packed at all ({@code Model}).
-     */
-    static final long MIN_VALUES = 1L << 20;
+    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private Q8Groups() {
     }
 
-    /** Whether {@code w} can be grouped and is worth it: Q8_0 of at least {@link #MIN_VALUES} values. */
+    /**
+     * Whether {@code w} is grouped at load: every Q8_0 matrix (the 512-value rows of the project's model as well as the
+     * 1B shape's: a group of 16 rows needs no lane sums at the end of each row).
+     */
     static boolean worthPacking(Weights w) {
-        return w.type() == GgmlType.Q8_0 && (long) w.rows() * w.cols() >= MIN_VALUES;
+        return w.type() == GgmlType.Q8_0;
     }
 
     static int groups(int rows) {
@@ -78,11 +74,11 @@ final class Q8Groups {
         MemorySegment p = GroupedRows.allocateOrNull(arena, bytes(rows, cols));
         if (p == null) return w;
         Parallel.forRange(groups(rows), Parallel.threads(), 4, (from, to) -> {
-            byte[] row = new byte[Math.toIntExact(w.rowBytes())], q = new byte[(cols / 32) * QUANTS];
+            int[] q = new int[(cols / 32) * QUANTS / 4];
             float[] sc = new float[(cols / 32) * ROWS];
             for (int g = from; g < to; g++) {
-                packGroup(w, g, row, q, sc);
-                MemorySegment.copy(q, 0, p, ValueLayout.JAVA_BYTE, quants(g, cols), q.length);
+                packGroup(w, g, q, sc);
+                MemorySegment.copy(q, 0, p, I32, quants(g, cols), q.length);
                 MemorySegment.copy(sc, 0, p, F32, scales(g, rows, cols), sc.length);
             }
         });
@@ -90,19 +86,19 @@ final class Q8Groups {
     }
 
     /**
-     * Group {@code g} of {@code w}: quants into {@code q} ([cols / 32][8][16][4]), scales into {@code sc} ([cols / 32][16]),
-     * rows past the matrix's end 0; {@code row} is scratch of one file row.
+     * Group {@code g} of {@code w}: quants into {@code q} ([cols / 32][8 chunks][16 rows] ints of 4 little-endian
+     * bytes, the file's bytes moved 4 at a time), scales into {@code sc} ([cols / 32][16]), rows past the matrix's end 0.
      */
-    static void packGroup(Weights w, int g, byte[] row, byte[] q, float[] sc) {
+    static void packGroup(Weights w, int g, int[] q, float[] sc) {
         int blocks = w.cols() / 32;
-        java.util.Arrays.fill(q, (byte) 0);
+        java.util.Arrays.fill(q, 0);
         java.util.Arrays.fill(sc, 0f);
-        MemorySegment r = MemorySegment.ofArray(row);
+        MemorySegment d = w.data();
         for (int i = 0; i < ROWS && ROWS * g + i < w.rows(); i++) {
-            MemorySegment.copy(w.data(), ValueLayout.JAVA_BYTE, w.rowOffset(ROWS * g + i), row, 0, row.length);
-            for (int b = 0; b < blocks; b++) {
-                sc[b * ROWS + i] = Float.float16ToFloat(r.get(I16, 34L * b));
-                for (int c = 0; c < 32; c++) q[b * QUANTS + 64 * (c / 4) + 4 * i + c % 4] = row[34 * b + 2 + c];
+            long off = w.rowOffset(ROWS * g + i);
+            for (int b = 0; b < blocks; b++, off += 34) {
+                sc[b * ROWS + i] = Float.float16ToFloat(d.get(I16, off));
+                for (int j = 0; j < 8; j++) q[b * (QUANTS / 4) + ROWS * j + i] = d.get(I32, off + 2 + 4 * j);
             }
         }
     }

@@ -338,7 +338,7 @@ public final class VectorKernels implements Kernels {
     public Weights prepare(Weights w, java.lang.foreign.Arena arena) {
         if (!PACK || L != 16 || w.packed() != null) return w;
         if (Q8Groups.worthPacking(w)) return Q8Groups.pack(w, arena);
-        if (Q4kGroups.packable(w) && (long) w.rows() * w.cols() >= Q8Groups.MIN_VALUES) return Q4kGroups.pack(w, arena);
+        if (Q4kGroups.packable(w)) return Q4kGroups.pack(w, arena);
         return w;
     }
 

@@ -11,8 +11,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 
 /**
  * The project's model loaded with its weights rearranged by the kernels at load ({@code Kernels.prepare}: Q8_0 rows
- * packed for 16 lanes), which only models of 200 M parameters and more get by default: the same logits as the file's
- * rows, up to the order of float additions, in prefill and in decode.
+ * in groups for 16 lanes), as every model is by default: the same logits as the file's rows (a model loaded with
+ * {@code nq.prepareMinParameters} above its size), up to the order of float additions, in prefill and in decode.
  */
 class PreparedWeightsTest {
 
@@ -22,18 +22,17 @@ class PreparedWeightsTest {
         int[] tokens = new int[24];
         Random r = new Random(3);
         float[][] plain, packed;
-        try (Model m = Model.load(file)) {
-            assertNull(m.output.packed(), "a 37 M model reads its rows from the file by default");
+        try (Model m = fileRows(file)) {
+            assertNull(m.output.packed(), "above nq.prepareMinParameters a model reads its rows from the file");
             for (int i = 0; i < tokens.length; i++) tokens[i] = 1 + r.nextInt(m.config().vocabSize() - 1);
             plain = run(m, tokens);
         }
-        String old = System.setProperty(Model.PREPARE_MIN_PROPERTY, "0");
         try (Model m = Model.load(file)) {
-            if (m.kernels().name().equals("vector512")) assertNotNull(m.output.packed(), "16 lanes pack Q8_0 rows");
+            if (m.kernels().name().equals("vector512")) {
+                assertNotNull(m.output.packed(), "16 lanes pack Q8_0 rows by default");
+                assertNotNull(m.layers[0].wk().packed(), "also the 256 x 512 ones");
+            }
             packed = run(m, tokens);
-        } finally {
-            if (old == null) System.clearProperty(Model.PREPARE_MIN_PROPERTY);
-            else System.setProperty(Model.PREPARE_MIN_PROPERTY, old);
         }
         assertSameLogits(plain, packed);
     }
@@ -49,23 +48,30 @@ class PreparedWeightsTest {
         int[] tokens = new int[24];
         Random r = new Random(4);
         float[][] plain, packed;
-        try (Model m = Model.load(file)) {
-            assertNull(m.layers[0].wq().packed(), "a small model reads its rows from the file by default");
+        try (Model m = fileRows(file)) {
+            assertNull(m.layers[0].wq().packed(), "above nq.prepareMinParameters a model reads its rows from the file");
             for (int i = 0; i < tokens.length; i++) tokens[i] = 1 + r.nextInt(m.config().vocabSize() - 1);
             plain = run(m, tokens);
         }
-        String old = System.setProperty(Model.PREPARE_MIN_PROPERTY, "0");
         try (Model m = Model.load(file)) {
             if (m.kernels().name().equals("vector512")) {
                 assertNotNull(m.layers[0].wq().packed(), "16 lanes pack Q4_K rows of 1 M values");
                 assertNotNull(m.layers[0].wGate().packed(), "16 lanes pack Q4_K rows of 2 M values");
             }
             packed = run(m, tokens);
+        }
+        assertSameLogits(plain, packed);
+    }
+
+    /** The model with every matrix read from the file (no kernel rearranges it at load). */
+    private static Model fileRows(Path file) throws java.io.IOException {
+        String old = System.setProperty(Model.PREPARE_MIN_PROPERTY, Long.toString(Long.MAX_VALUE));
+        try {
+            return Model.load(file);
         } finally {
             if (old == null) System.clearProperty(Model.PREPARE_MIN_PROPERTY);
             else System.setProperty(Model.PREPARE_MIN_PROPERTY, old);
         }
-        assertSameLogits(plain, packed);
     }
 
     /** Logits after a prefill of 16 tokens, then after each of 8 single-token steps. */

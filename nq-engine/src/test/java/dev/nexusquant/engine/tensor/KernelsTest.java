@@ -308,10 +308,10 @@ class KernelsTest {
     void q4kPackingIsChosenWhereItApplies() {
         try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared()) {
             Weights big = new Weights("w", GgmlType.Q4_K, 1024, 1024, MemorySegment.ofArray(new byte[1024 * 4 * 144]));
-            Weights small = new Weights("w", GgmlType.Q4_K, 1023, 1024, MemorySegment.ofArray(new byte[1023 * 4 * 144]));
-            assertTrue(V.prepare(small, arena).packed() == null, "below 1 M values a matrix is read from the file");
+            Weights small = new Weights("w", GgmlType.Q4_K, 3, 256, MemorySegment.ofArray(new byte[3 * 144]));
             assertTrue(S.prepare(big, arena).packed() == null, "the scalar kernels read the file's rows");
             if (V.name().equals("vector512")) {
+                assertEquals(Q4kGroups.bytes(3, 256), V.prepare(small, arena).packed().byteSize(), "small matrices are packed too");
                 Weights p = V.prepare(big, arena);
                 assertTrue(p.packed() != null, "16 lanes pack Q4_K rows");
                 assertEquals(Q4kGroups.bytes(1024, 1024), p.packed().byteSize());
@@ -323,10 +323,12 @@ class KernelsTest {
     void q8PackingIsChosenWhereItApplies() {
         try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared()) { // packing spreads over threads
             Weights odd = new Weights("w", GgmlType.Q8_0, 1024, 1056, MemorySegment.ofArray(new byte[1024 * 33 * 34]));
-            Weights small = new Weights("w", GgmlType.Q8_0, 1023, 1024, MemorySegment.ofArray(new byte[1023 * 32 * 34]));
-            assertTrue(V.prepare(small, arena).packed() == null, "below 1 M values a matrix is read from the file");
+            Weights small = new Weights("w", GgmlType.Q8_0, 3, 64, MemorySegment.ofArray(new byte[3 * 2 * 34]));
+            Weights f16 = new Weights("w", GgmlType.F16, 1024, 1024, MemorySegment.ofArray(new byte[1024 * 1024 * 2]));
             assertTrue(S.prepare(odd, arena).packed() == null, "the scalar kernels read the file's rows");
+            assertTrue(V.prepare(f16, arena).packed() == null, "F16 rows are read from the file");
             if (V.name().equals("vector512")) {
+                assertEquals(Q8Groups.bytes(3, 64), V.prepare(small, arena).packed().byteSize(), "small matrices are packed too");
                 Weights p = V.prepare(odd, arena);
                 assertTrue(p.packed() != null, "16 lanes pack Q8_0 rows, also of an odd number of blocks");
                 assertEquals(Q8Groups.bytes(1024, 1056), p.packed().byteSize());

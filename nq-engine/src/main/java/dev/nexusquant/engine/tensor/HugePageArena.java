@@ -1,0 +1,115 @@
+package dev.nexusquant.engine.tensor;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.management.ManagementFactory;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A shared arena for weights that hands out slices of huge-page mappings ({@link LinuxPages}): decode streams every
+ * weight once per token, and on 4 KiB pages that is a TLB miss every 4 KiB (175,000 pages a token for a 700 MB
+ * model), on 2 MiB pages one every 2 MiB. Slices are taken in order from mappings of {@link #CHUNK} bytes (a larger
+ * request gets a mapping of its own), so that the many small matrices of a small model share huge pages instead of
+ * each rounding up to one; memory is never reused, so every slice is zeroed; everything is unmapped when the arena
+ * closes.
+ *
+ * <p>Mappings count against the JVM's limit on native memory as direct buffers do ({@code -XX:MaxDirectMemorySize},
+ * by default the maximum heap): past it, {@link #allocate} throws {@link OutOfMemoryError} as {@link Arena#ofShared()}
+ * does, and the callers keep the file's layout. Where a mapping cannot be made, the slice comes from an ordinary
+ * shared arena (4 KiB pages). {@link #ofShared()} gives an ordinary arena where huge pages are off
+ * ({@code -Dnq.hugePages=false}) or not available (not Linux on x86-64 or AArch64).
+ */
+public final class HugePageArena implements Arena {
+
+    /** System property that turns huge pages off ({@code false}). */
+    public static final String PROPERTY = "nq.hugePages";
+    /** Bytes mapped at a time (virtual: only the huge pages that slices touch take memory). */
+    static final long CHUNK = 64L << 20;
+    /** Bytes mapped by all open arenas of this class. */
+    private static final AtomicLong MAPPED = new AtomicLong();
+    private static final long LIMIT = nativeLimit();
+
+    private final Arena owner = Arena.ofShared();
+    /** The mapping slices come from, and the bytes of it handed out; guarded by this. */
+    private MemorySegment chunk;
+    private long used;
+    private long mapped;
+
+    private HugePageArena() {
+    }
+
+    /** A shared arena on huge pages where they are on and available, else {@link Arena#ofShared()}. */
+    public static Arena ofShared() {
+        return enabled() ? new HugePageArena() : Arena.ofShared();
+    }
+
+    /** Whether {@link #ofShared()} gives huge pages: the property is not {@code false} and the system calls were found. */
+    public static boolean enabled() {
+        return LinuxPages.available() && !"false".equalsIgnoreCase(System.getProperty(PROPERTY, "true"));
+    }
+
+    private static long nativeLimit() {
+        try {
+            var bean = ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
+            long set = Long.parseLong(bean.getVMOption("MaxDirectMemorySize").getValue());
+            if (set > 0) return set;
+        } catch (RuntimeException | LinkageError e) { // no such option or bean: the default below
+        }
+        return Runtime.getRuntime().maxMemory();
+    }
+
+    @Override
+    public synchronized MemorySegment allocate(long byteSize, long byteAlignment) {
+        if (byteSize < 0 || byteAlignment <= 0 || Long.bitCount(byteAlignment) != 1) {
+            throw new IllegalArgumentException("bad size " + byteSize + " or alignment " + byteAlignment);
+        }
+        if (byteAlignment > LinuxPages.HUGE_PAGE) return owner.allocate(byteSize, byteAlignment);
+        long align = Math.max(byteAlignment, 64);
+        if (chunk != null) {
+            long at = (used + align - 1) & -align;
+            if (at + byteSize <= chunk.byteSize()) {
+                used = at + byteSize;
+                return chunk.asSlice(at, byteSize);
+            }
+        }
+        long want = Math.max(byteSize, CHUNK);
+        long span = (want + LinuxPages.HUGE_PAGE - 1) / LinuxPages.HUGE_PAGE * LinuxPages.HUGE_PAGE;
+        if (MAPPED.addAndGet(span) > LIMIT) {
+            MAPPED.addAndGet(-span);
+            throw new OutOfMemoryError("Cannot reserve " + byteSize + " bytes of native memory for weights (limit "
+                    + LIMIT + " bytes: -XX:MaxDirectMemorySize)");
+        }
+        MemorySegment m = LinuxPages.map(span, owner);
+        if (m == null) {
+            MAPPED.addAndGet(-span);
+            return owner.allocate(byteSize, byteAlignment);
+        }
+        mapped += span;
+        long left = chunk == null ? 0 : chunk.byteSize() - used;
+        if (m.byteSize() - byteSize > left) { // keep the mapping with more room for the next slices
+            chunk = m;
+            used = byteSize;
+        }
+        return m.asSlice(0, byteSize);
+    }
+
+    /** Bytes mapped by this arena so far (0 where every slice came from the ordinary arena). */
+    synchronized long mappedBytes() {
+        return mapped;
+    }
+
+    @Override
+    public MemorySegment.Scope scope() {
+        return owner.scope();
+    }
+
+    @Override
+    public void close() {
+        owner.close(); // unmaps (LinuxPages.map registered the cleanup with owner)
+        synchronized (this) {
+            MAPPED.addAndGet(-mapped);
+            mapped = 0;
+            chunk = null;
+        }
+    }
+}
