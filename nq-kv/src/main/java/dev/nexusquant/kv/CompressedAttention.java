@@ -72,7 +72,7 @@ final class CompressedAttention {
         float[] vbuf = new float[CHUNK * dim];
         float[] s = new float[m * CHUNK];   // [m][CHUNK] scores, then softmax weights
         int[] pbuf = new int[CHUNK];
-        float[] work = new float[2 * dim]; // scratch of the KLT rebuild (two rows at a time)
+        float[] work = new float[dev.nexusquant.codec.klt.KltBasis.rowsScratch(dim)]; // scratch of the KLT rebuild (rows per pass)
 
         RowTransform t = hd.transform;
         YoungLogits young = recordYoung ? new YoungLogits() : null;

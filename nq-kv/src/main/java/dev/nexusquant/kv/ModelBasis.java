@@ -8,6 +8,7 @@ import dev.nexusquant.engine.kv.KvLayout;
 import dev.nexusquant.engine.kv.KvStats;
 import dev.nexusquant.engine.model.Model;
 import dev.nexusquant.engine.model.Session;
+import dev.nexusquant.engine.tensor.Parallel;
 
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -73,11 +74,13 @@ public record ModelBasis(boolean preRope, int layers, int kvHeads, int headDim, 
     }
 
     /** Keeps what a session appends (rows of every layer), over a dense cache that attends. */
-    private static final class Rows implements KvCache {
+    static final class Rows implements KvCache {
         final DenseKvCache dense;
+        final int tokens;
         final float[][] keys, values; // [layers][tokens * kvDim]
 
         Rows(KvLayout layout, int tokens) {
+            this.tokens = tokens;
             dense = new DenseKvCache(layout, DenseKvCache.Precision.FP32);
             keys = new float[layout.layers()][tokens * layout.kvDim()];
             values = new float[layout.layers()][tokens * layout.kvDim()];
@@ -120,6 +123,14 @@ public record ModelBasis(boolean preRope, int layers, int kvHeads, int headDim, 
      * @param preRope fit the key bases with RoPE undone (for {@code keys=pre}) or on keys as appended
      */
     public static ModelBasis fit(Model model, int tokens, long seed, boolean preRope) {
+        return fit(model.kvLayout(), sample(model, tokens, seed), seed, preRope);
+    }
+
+    /**
+     * The rows the model appends while it samples {@code tokens} tokens from BOS (temperature 1, seeded): the first
+     * half of {@link #fit(Model, int, long, boolean)}, one token at a time (what takes most of the time).
+     */
+    static Rows sample(Model model, int tokens, long seed) {
         KvLayout layout = model.kvLayout();
         if (tokens < 2 || tokens > layout.contextLength()) {
             throw new IllegalArgumentException("sampled tokens must be in 2.." + layout.contextLength() + ": " + tokens);
@@ -133,21 +144,29 @@ public record ModelBasis(boolean preRope, int layers, int kvHeads, int headDim, 
             for (int i = 0; i < tokens - 1; i++) t[i + 1] = sample(s.forward(t, i, 1, false), rnd);
             s.forward(t, tokens - 1, 1, false);
         }
-        int dim = layout.headDim(), kvDim = layout.kvDim();
+        return rows;
+    }
+
+    /**
+     * The second half of {@link #fit(Model, int, long, boolean)}: one key and one value basis per layer and KV head
+     * from the sampled rows, the heads fitted in parallel ({@link Parallel}: each fit is independent and
+     * deterministic, so the bases do not depend on the threads).
+     */
+    static ModelBasis fit(KvLayout layout, Rows rows, long seed, boolean preRope) {
+        int tokens = rows.tokens;
+        int dim = layout.headDim(), kvDim = layout.kvDim(), kvHeads = layout.kvHeads();
         PositionalRotation rope = preRope ? Transforms.rope(layout) : null;
-        KltBasis[][][] b = new KltBasis[layout.layers()][layout.kvHeads()][2];
-        for (int l = 0; l < layout.layers(); l++) {
-            for (int h = 0; h < layout.kvHeads(); h++) {
-                float[] k = new float[tokens * dim], v = new float[tokens * dim];
-                for (int i = 0; i < tokens; i++) {
-                    System.arraycopy(rows.keys[l], i * kvDim + h * dim, k, i * dim, dim);
-                    System.arraycopy(rows.values[l], i * kvDim + h * dim, v, i * dim, dim);
-                    if (rope != null) rope.inverse(k, i * dim, i);
-                }
-                b[l][h][0] = KltBasis.fit(centred(k, tokens, dim), tokens, dim, 0, 0);
-                b[l][h][1] = KltBasis.fit(centred(v, tokens, dim), tokens, dim, 0, 0);
+        KltBasis[][][] b = new KltBasis[layout.layers()][kvHeads][2];
+        Parallel.run(2 * layout.layers() * kvHeads, task -> {
+            int l = task / (2 * kvHeads), h = (task / 2) % kvHeads, kv = task % 2;
+            float[] x = new float[tokens * dim];
+            float[][] src = kv == 0 ? rows.keys : rows.values;
+            for (int i = 0; i < tokens; i++) {
+                System.arraycopy(src[l], i * kvDim + h * dim, x, i * dim, dim);
+                if (kv == 0 && rope != null) rope.inverse(x, i * dim, i);
             }
-        }
+            b[l][h][kv] = KltBasis.fit(centred(x, tokens, dim), tokens, dim, 0, 0);
+        });
         return new ModelBasis(preRope, layout.layers(), layout.kvHeads(), dim, tokens, seed, b);
     }
 

@@ -2,6 +2,7 @@ package dev.nexusquant.kv;
 
 import dev.nexusquant.engine.model.Model;
 import dev.nexusquant.engine.model.ModelIdentity;
+import dev.nexusquant.engine.tensor.Parallel;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -90,7 +91,10 @@ public final class ModelBasisCache {
         System.err.printf("basis=auto: fitting the KLT bases of this model (keys %s-RoPE) from %d tokens it samples, once per"
                 + " model and machine (tens of seconds), into %s%n", preRope ? "pre" : "post", tokens, file);
         long t0 = System.nanoTime();
-        ModelBasis b = ModelBasis.fit(model, tokens, SEED, preRope);
+        ModelBasis.Rows rows = ModelBasis.sample(model, tokens, SEED);
+        long t1 = System.nanoTime();
+        ModelBasis b = ModelBasis.fit(model.kvLayout(), rows, SEED, preRope);
+        long t2 = System.nanoTime();
         Path tmp = Files.createTempFile(file.getParent(), file.getFileName().toString(), ".tmp");
         try {
             b.write(tmp);
@@ -107,6 +111,8 @@ public final class ModelBasisCache {
         } finally {
             Files.deleteIfExists(tmp);
         }
-        System.err.printf("basis=auto: fitted in %.1f s: %d bytes of bases, %s%n", (System.nanoTime() - t0) / 1e9, b.bytes(), file);
+        System.err.printf("basis=auto: fitted in %.1f s (sampling %.1f s, %d bases %.1f s on %d threads): %d bytes of bases, %s%n",
+                (System.nanoTime() - t0) / 1e9, (t1 - t0) / 1e9, 2 * model.kvLayout().layers() * model.kvLayout().kvHeads(),
+                (t2 - t1) / 1e9, Parallel.threads(), b.bytes(), file);
     }
 }

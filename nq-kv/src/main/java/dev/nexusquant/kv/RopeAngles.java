@@ -27,10 +27,11 @@ final class RopeAngles implements PositionalRotation {
 
     private static final ConcurrentHashMap<Key, RopeAngles> SHARED = new ConcurrentHashMap<>();
 
+    private static final RopeKernels KERNELS = RopeKernels.preferred();
+
     private final Rope rope;
     private final int half;
-    private final int[] first;      // [half] index of each pair's first element
-    private final int[] second;     // [half] and of its second
+    private final RopeParams.Convention convention; // which elements pair up (first(i), second(i))
     private final double[] fineCos; // [FINE][half] cos θ_i(t)
     private final double[] fineSin; // [FINE][half] sin θ_i(t)
     private volatile double[][] coarse = new double[0][]; // [blocks][2 * half] cos, then sin, of θ_i(FINE b)
@@ -39,12 +40,7 @@ final class RopeAngles implements PositionalRotation {
         this.rope = rope;
         RopeParams p = rope.params();
         this.half = p.rotaryDims() / 2;
-        this.first = new int[half];
-        this.second = new int[half];
-        for (int i = 0; i < half; i++) {
-            first[i] = p.first(i);
-            second[i] = p.second(i);
-        }
+        this.convention = p.convention();
         this.fineCos = new double[FINE * half];
         this.fineSin = new double[FINE * half];
         for (int t = 0; t < FINE; t++) {
@@ -77,17 +73,8 @@ final class RopeAngles implements PositionalRotation {
             else rope.inverse(x, off, pos);
             return;
         }
-        double[] cb = block(pos >>> FINE_BITS);
-        int fo = (pos & (FINE - 1)) * half;
-        for (int i = 0; i < half; i++) {
-            double c0 = cb[i], s0 = cb[half + i], c1 = fineCos[fo + i], s1 = fineSin[fo + i];
-            double c = c0 * c1 - s0 * s1;
-            double s = direction * (s0 * c1 + c0 * s1);
-            int a = off + first[i], b = off + second[i];
-            double x0 = x[a], x1 = x[b];
-            x[a] = (float) (x0 * c - x1 * s);
-            x[b] = (float) (x0 * s + x1 * c);
-        }
+        KERNELS.rotate(convention, half, x, off, block(pos >>> FINE_BITS), fineCos, fineSin, (pos & (FINE - 1)) * half,
+                direction);
     }
 
     /** The coarse entry of block {@code b}, the table grown (doubled, at least to b) when it has none yet. */

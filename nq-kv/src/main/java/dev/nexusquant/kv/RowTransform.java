@@ -277,7 +277,7 @@ final class RowTransform {
      * ({@link KltBasis#inverseRows}: only the coefficients a row stores are touched, in a vector kernel), the same rows
      * to float rounding. What attention runs per stored key when keys are kept with RoPE undone.
      *
-     * @param work [2 * dim] scratch (rows rebuilt two at a time)
+     * @param work [{@link KltBasis#rowsScratch}] scratch (rows rebuilt two or three at a time)
      */
     void keysFromStorage(float[] k, int n, int[] pos, float[] work) {
         if (keyKlt == null) {
@@ -320,7 +320,7 @@ final class RowTransform {
             }
             if (keyKlt == null) keyForward(qs, j * dim);
         }
-        if (keyKlt != null) keyKlt.forwardRows(qs, 0, m, new float[2 * dim]); // the basis's explicit matrix, vectorized
+        if (keyKlt != null) keyKlt.forwardRows(qs, 0, m, new float[KltBasis.rowsScratch(dim)]); // the basis's explicit matrix, vectorized
         return qs;
     }
 
@@ -331,7 +331,7 @@ final class RowTransform {
      */
     void rotateBackRows(float[] x, int m) {
         if (valueKlt != null) {
-            valueKlt.inverseRows(x, 0, m, new float[2 * dim]);
+            valueKlt.inverseRows(x, 0, m, new float[KltBasis.rowsScratch(dim)]);
             return;
         }
         for (int j = 0; j < m; j++) valueInverse(x, j * dim);

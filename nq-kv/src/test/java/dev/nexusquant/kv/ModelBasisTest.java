@@ -1,5 +1,6 @@
 package dev.nexusquant.kv;
 
+import dev.nexusquant.codec.klt.KltBasis;
 import dev.nexusquant.engine.gguf.GgmlType;
 import dev.nexusquant.engine.model.Model;
 import dev.nexusquant.engine.model.Session;
@@ -220,6 +221,41 @@ class ModelBasisTest {
             if (before == null) System.clearProperty("nq.klt.cache");
             else System.setProperty("nq.klt.cache", before);
         }
+    }
+
+    /**
+     * The heads' bases are fitted in parallel: each is the basis fitted on its own from that head's rows (keys with
+     * RoPE undone at their positions, values as they are, both centred), whatever thread fitted it.
+     */
+    @Test
+    void basesFittedInParallelAreEachHeadsOwnFit() {
+        var layout = model.kvLayout();
+        int tokens = 160, dim = layout.headDim(), kvDim = layout.kvDim();
+        ModelBasis.Rows rows = ModelBasis.sample(model, tokens, 11);
+        ModelBasis b = ModelBasis.fit(layout, rows, 11, true);
+        PositionalRotation rope = Transforms.rope(layout);
+        for (int l = 0; l < layout.layers(); l++) {
+            for (int h = 0; h < layout.kvHeads(); h++) {
+                for (int kv = 0; kv < 2; kv++) {
+                    float[] x = new float[tokens * dim];
+                    double[] mean = new double[dim];
+                    for (int i = 0; i < tokens; i++) {
+                        System.arraycopy((kv == 0 ? rows.keys : rows.values)[l], i * kvDim + h * dim, x, i * dim, dim);
+                        if (kv == 0) rope.inverse(x, i * dim, i);
+                        for (int j = 0; j < dim; j++) mean[j] += x[i * dim + j];
+                    }
+                    for (int i = 0; i < tokens; i++) for (int j = 0; j < dim; j++) x[i * dim + j] -= (float) (mean[j] / tokens);
+                    KltBasis want = KltBasis.fit(x, tokens, dim, 0, 0);
+                    KltBasis got = kv == 0 ? b.keys(l, h) : b.values(l, h);
+                    String what = "layer " + l + " head " + h + (kv == 0 ? " keys" : " values");
+                    assertArrayEquals(want.stored(), got.stored(), what);
+                    assertArrayEquals(want.sigmas(), got.sigmas(), what);
+                }
+            }
+        }
+        // and the whole fit is the one-call fit of the same model and seed
+        ModelBasis once = ModelBasis.fit(model, tokens, 11, true);
+        assertArrayEquals(once.keys(1, 1).stored(), b.keys(1, 1).stored());
     }
 
     @Test

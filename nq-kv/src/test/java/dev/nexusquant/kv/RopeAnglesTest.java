@@ -50,6 +50,45 @@ class RopeAnglesTest {
         }
     }
 
+    /**
+     * The vector twin of the row rotation gives the scalar twin's bits: both conventions, every pair count from 1 to
+     * 72 (whole vectors of pairs and left-over pairs), rows at offsets inside a longer array with elements past the
+     * rotary part, both directions, seeded random angle tables and rows (including zeros and large values).
+     */
+    @Test
+    void vectorTwinGivesTheScalarTwinsBits() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(dev.nexusquant.vector.Vectorization.enabled(), "Vector API not available");
+        RopeKernels vector = RopeKernels.preferred();
+        assertEquals("vector", vector.name());
+        SplittableRandom rnd = new SplittableRandom(17);
+        for (int trial = 0; trial < 600; trial++) {
+            RopeParams.Convention conv = RopeParams.Convention.values()[trial % 2];
+            int half = 1 + (trial / 2) % 72;
+            int rows = 2 * half + rnd.nextInt(9), off = rnd.nextInt(5), fo = rnd.nextInt(3) * half;
+            double[] coarse = new double[2 * half];
+            double[] fineCos = new double[fo + half], fineSin = new double[fo + half];
+            for (int i = 0; i < 2 * half; i++) coarse[i] = rnd.nextDouble(-1, 1);
+            for (int i = 0; i < fineCos.length; i++) {
+                double a = rnd.nextDouble(-Math.PI, Math.PI);
+                fineCos[i] = Math.cos(a);
+                fineSin[i] = Math.sin(a);
+            }
+            float[] x = new float[off + rows + 3];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = switch (rnd.nextInt(6)) {
+                    case 0 -> 0f;
+                    case 1 -> (float) (rnd.nextGaussian() * 1e6);
+                    default -> (float) rnd.nextGaussian();
+                };
+            }
+            double direction = rnd.nextBoolean() ? 1.0 : -1.0;
+            float[] s = x.clone(), v = x.clone();
+            RopeKernels.SCALAR.rotate(conv, half, s, off, coarse, fineCos, fineSin, fo, direction);
+            vector.rotate(conv, half, v, off, coarse, fineCos, fineSin, fo, direction);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(s, v, "trial " + trial + " " + conv + " pairs " + half);
+        }
+    }
+
     @Test
     void threadsGrowingTheTableSeeTheSameRotations() throws Exception {
         RopeParams p = new RopeParams(RopeParams.Convention.ADJACENT, 20000, 1.0, 48);

@@ -153,10 +153,16 @@ public final class KltBasis {
      * made at the first call and kept: heap derived from the basis, like the float copy of its reflectors.
      *
      * @param y    [n][dim] at {@code off}
-     * @param work [dim] scratch, or [2 * dim] to take the rows two at a time (faster; see {@link KltKernels#inverse})
+     * @param work [dim] scratch, or [2 * dim] / [3 * dim] to take the rows two / three at a time (faster; see
+     *             {@link KltKernels#inverse} and {@link #rowsScratch})
      */
     public void inverseRows(float[] y, int off, int n, float[] work) {
         KltKernels.preferred().inverse(columns(), basis.dim(), y, off, n, work);
+    }
+
+    /** Floats of the scratch {@link #inverseRows} runs fastest with at this head size (rows per pass times dim). */
+    public static int rowsScratch(int dim) {
+        return KltKernels.preferred().rowsPerPass() * dim;
     }
 
     /**

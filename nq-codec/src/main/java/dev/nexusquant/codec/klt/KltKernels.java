@@ -25,12 +25,19 @@ interface KltKernels {
     String name();
 
     /**
+     * Rows these kernels rebuild best at a time: the scratch to pass is this many rows ({@code rowsPerPass() * dim});
+     * both twins give the same bits for the same scratch.
+     */
+    int rowsPerPass();
+
+    /**
      * Rows of coefficients to rows, in place.
      *
      * @param columns [dim][dim] column j of Q at {@code j * dim}
      * @param y       [n][dim] rows at {@code yOff}: coefficients in, rows out
-     * @param work    [dim] scratch, or [2 * dim] (or more) to take the rows two at a time (each column read once for
-     *                both; a coefficient is then skipped only when it is zero in both rows): what the twins agree on
+     * @param work    [dim] scratch, or [2 * dim] to take the rows two at a time, or [3 * dim] (or more) three at a
+     *                time (each column read once for the rows of a pass; a coefficient is then skipped only when it is
+     *                zero in all of them): what the twins agree on
      */
     void inverse(float[] columns, int dim, float[] y, int yOff, int n, float[] work);
 

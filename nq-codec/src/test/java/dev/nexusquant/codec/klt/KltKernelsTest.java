@@ -50,6 +50,9 @@ class KltKernelsTest {
             float[] y = rows(rnd, n, dim);
             float[] fast = y.clone(), slow = y.clone();
             b.inverseRows(fast, 0, n, new float[2 * dim]); // two rows at a time (and a last one alone: n is odd)
+            float[] three = y.clone();
+            b.inverseRows(three, 0, n, new float[3 * dim]); // three at a time (and one left)
+            assertArrayEquals(fast, three, "three rows at a time, dim " + dim);
             double scale = 0;
             for (float v : y) scale = Math.max(scale, Math.abs(v));
             for (int r = 0; r < n; r++) b.inverse(slow, r * dim);
@@ -94,11 +97,11 @@ class KltKernelsTest {
             // the first trials at 128 and 256 (multiples of 8 vectors at 256 and 512 bits: the register-blocked path)
             int dim = trial < 6 ? 128 * (1 + trial % 2) : 8 * (1 + rnd.nextInt(20));
             KltBasis b = randomBasis(rnd, dim);
-            int n = 1 + rnd.nextInt(9), off = rnd.nextInt(3);
+            int n = 1 + rnd.nextInt(11), off = rnd.nextInt(3);
             float[] y = new float[off + n * dim];
             System.arraycopy(rows(rnd, n, dim), 0, y, off, n * dim);
-            // rows one at a time (scratch [dim]) and two at a time (scratch [2 dim]): each the scalar twin's bits
-            int work = (trial / 2) % 2 == 0 ? dim : 2 * dim;
+            // rows one, two and three at a time (scratch [dim], [2 dim], [3 dim]): each the scalar twin's bits
+            int work = (1 + (trial / 2) % 3) * dim;
             float[] v = y.clone(), s = y.clone();
             KltKernels.preferred().inverse(b.columns(), dim, v, off, n, new float[work]);
             KltKernels.SCALAR.inverse(b.columns(), dim, s, off, n, new float[work]);

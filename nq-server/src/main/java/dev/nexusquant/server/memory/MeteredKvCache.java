@@ -1,17 +1,17 @@
 package dev.nexusquant.server.memory;
 
+import dev.nexusquant.engine.kv.ForwardingKvCache;
 import dev.nexusquant.engine.kv.KvCache;
-import dev.nexusquant.engine.kv.KvLayout;
 import dev.nexusquant.engine.kv.KvStats;
 
 /**
  * A KV cache that reports every change of its bytes to the {@link KvMemoryBudget} and stops its session (with
  * {@link KvBudgetExceededException}) if it grows past the lease of its conversation. The lease is set by the pool
- * before each turn; {@code stats()} is read after each append and at the end of each prompt.
+ * before each turn; {@code stats()} is read after each append and at the end of each prompt. Everything else goes to the
+ * wrapped cache: saving a session saves its state (a restored one is wrapped again), and a prefix store replays into it.
  */
-public final class MeteredKvCache implements KvCache {
+public final class MeteredKvCache extends ForwardingKvCache {
 
-    private final KvCache inner;
     private final KvMemoryBudget budget;
     private volatile long lease;
     private long bytes;
@@ -19,7 +19,7 @@ public final class MeteredKvCache implements KvCache {
     private boolean closed;
 
     public MeteredKvCache(KvCache inner, KvMemoryBudget budget, long lease) {
-        this.inner = inner;
+        super(inner);
         this.budget = budget;
         this.lease = lease;
         measure();
@@ -56,71 +56,15 @@ public final class MeteredKvCache implements KvCache {
     }
 
     @Override
-    public KvLayout layout() {
-        return inner.layout();
-    }
-
-    @Override
     public void append(int layer, int n, int[] positions, float[] keys, float[] values) {
         inner.append(layer, n, positions, keys, values);
         measure();
     }
 
     @Override
-    public void attend(int layer, int kvHead, int n, int[] positions, float[] q, float[] out) {
-        inner.attend(layer, kvHead, n, positions, q, out);
-    }
-
-    @Override
     public void endOfPrompt() {
         inner.endOfPrompt();
         measure();
-    }
-
-    @Override
-    public int maxAppend() {
-        return inner.maxAppend();
-    }
-
-    @Override
-    public void expectPrompt(long tokens) {
-        inner.expectPrompt(tokens);
-    }
-
-    @Override
-    public long tokensSeen() {
-        return inner.tokensSeen();
-    }
-
-    @Override
-    public KvStats stats() {
-        return inner.stats();
-    }
-
-    // saving a session saves the inner cache's state (Session.save); a restored one is wrapped again (Model.restore)
-    @Override
-    public String stateType() {
-        return inner.stateType();
-    }
-
-    @Override
-    public String settings() {
-        return inner.settings();
-    }
-
-    @Override
-    public void writeState(dev.nexusquant.codec.state.StateOutput out) {
-        inner.writeState(out);
-    }
-
-    // a prefix store replays recorded calls into this cache: it needs the inner cache's replay description
-    @Override
-    public dev.nexusquant.engine.kv.PromptReplay promptReplay() {
-        return inner.promptReplay();
-    }
-
-    public KvCache inner() {
-        return inner;
     }
 
     @Override

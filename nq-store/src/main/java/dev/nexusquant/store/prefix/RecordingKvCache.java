@@ -1,9 +1,8 @@
 package dev.nexusquant.store.prefix;
 
-import dev.nexusquant.codec.state.StateOutput;
+import dev.nexusquant.engine.kv.ForwardingKvCache;
 import dev.nexusquant.engine.kv.KvCache;
 import dev.nexusquant.engine.kv.KvLayout;
-import dev.nexusquant.engine.kv.KvStats;
 import dev.nexusquant.engine.kv.PromptReplay;
 
 import java.util.ArrayList;
@@ -14,11 +13,11 @@ import java.util.List;
  * A KV cache that passes every call to the cache it wraps and, while recording, keeps what a replay of the prefill
  * needs ({@link ReplayCall}s): the rows of every append and the last {@code queriesPerCall} queries of every attend.
  * Recording stops by itself at the first call after the prompt ({@link #endOfPrompt}) or when {@link #stopRecording}
- * is called; after that it costs one indirection per call.
+ * is called; after that it costs one indirection per call. Everything else goes to the wrapped cache: a session
+ * prefilled through a prefix store saves the wrapped cache's state like any other.
  */
-final class RecordingKvCache implements KvCache {
+final class RecordingKvCache extends ForwardingKvCache {
 
-    private final KvCache inner;
     private final int layers;
     private final int kvDim;
     private final int qDim;
@@ -28,16 +27,12 @@ final class RecordingKvCache implements KvCache {
     private volatile boolean recording = true;
 
     RecordingKvCache(KvCache inner, PromptReplay replay) {
-        this.inner = inner;
+        super(inner);
         KvLayout l = inner.layout();
         this.layers = l.layers();
         this.kvDim = l.kvDim();
         this.qDim = l.qDim();
         this.queriesPerCall = replay.queriesPerCall();
-    }
-
-    KvCache inner() {
-        return inner;
     }
 
     /** The calls recorded so far, in order. */
@@ -53,11 +48,6 @@ final class RecordingKvCache implements KvCache {
     /** Drops what was recorded (after it was stored). */
     void forget() {
         calls.clear();
-    }
-
-    @Override
-    public KvLayout layout() {
-        return inner.layout();
     }
 
     @Override
@@ -100,47 +90,6 @@ final class RecordingKvCache implements KvCache {
     public void endOfPrompt() {
         stopRecording();
         inner.endOfPrompt();
-    }
-
-    @Override
-    public int maxAppend() {
-        return inner.maxAppend();
-    }
-
-    @Override
-    public void expectPrompt(long tokens) {
-        inner.expectPrompt(tokens);
-    }
-
-    @Override
-    public PromptReplay promptReplay() {
-        return inner.promptReplay();
-    }
-
-    @Override
-    public String stateType() {
-        return inner.stateType();
-    }
-
-    @Override
-    public String settings() {
-        return inner.settings();
-    }
-
-    /** The inner cache's state: a session prefilled through a prefix store saves like any other. */
-    @Override
-    public void writeState(StateOutput out) {
-        inner.writeState(out);
-    }
-
-    @Override
-    public long tokensSeen() {
-        return inner.tokensSeen();
-    }
-
-    @Override
-    public KvStats stats() {
-        return inner.stats();
     }
 
     @Override
