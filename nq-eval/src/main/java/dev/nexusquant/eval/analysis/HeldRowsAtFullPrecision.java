@@ -9,8 +9,8 @@ import java.util.Arrays;
 
 /**
  * An analysis cache: a compressed cache runs beside it and decides which rows are held (its eviction, its byte
- * budget), but attention reads the held rows at full precision (fp32, as appended): the loss of eviction alone at
- * the kept fraction the compressed cache reaches. {@link #stats()} counts the held rows as fp16 would store them
+ * budget), but once the prompt has ended attention reads the held rows at full precision (fp32, as appended): the
+ * loss of eviction alone at the kept fraction the compressed cache reaches. {@link #stats()} counts the held rows as fp16 would store them
  * (2 bytes a value, positions not counted), so its ratio is the kept fraction's, not the target.
  */
 final class HeldRowsAtFullPrecision implements KvCache {
@@ -23,6 +23,7 @@ final class HeldRowsAtFullPrecision implements KvCache {
     /** [layer][rows] positions as appended, ascending. */
     private final int[][] positions;
     private final int[] counts;
+    private boolean prompted;
 
     HeldRowsAtFullPrecision(KvCache decider) {
         this.decider = decider;
@@ -60,12 +61,17 @@ final class HeldRowsAtFullPrecision implements KvCache {
     }
 
     /**
-     * The deciding cache attends too, its output thrown away (it records the prompt's last queries and the attention
-     * rows receive, which its plans, counts and bytes depend on: so it holds exactly the rows it holds alone); the
-     * output is attention over the rows it holds, at full precision.
+     * While the prompt comes, the deciding cache's own attention (it holds the prompt's rows uncoded in its staging
+     * window until the prompt ends: the plans it then makes see exactly the hidden states they see alone). Afterwards
+     * the deciding cache attends too, its output thrown away (it records the attention rows receive, which its counts
+     * and bytes depend on), and the output is attention over the rows it holds, read at full precision.
      */
     @Override
     public void attend(int layer, int kvHead, int n, int[] pos, float[] q, float[] out) {
+        if (!prompted) {
+            decider.attend(layer, kvHead, n, pos, q, out);
+            return;
+        }
         decider.attend(layer, kvHead, n, pos, q, out.clone());
         int[] held = HeldRows.positions(decider, layer, kvHead);
         int[] rows = new int[held.length]; // [held] row index in this cache's arrays
@@ -79,6 +85,7 @@ final class HeldRowsAtFullPrecision implements KvCache {
     @Override
     public void endOfPrompt() {
         decider.endOfPrompt();
+        prompted = true;
     }
 
     @Override

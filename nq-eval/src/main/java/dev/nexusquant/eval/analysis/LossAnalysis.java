@@ -19,6 +19,10 @@ import java.util.function.IntFunction;
 public enum LossAnalysis {
     /** The same plans, codecs and byte target; every ranking by the attention the rows receive later (a dense pass). */
     ORACLE("oracle"),
+    /** The oracle ranks at the prompt's end only; rows that age are ranked by the setting's own policy. */
+    ORACLE_PROMPT("oracle-prompt"),
+    /** The oracle ranks rows that age only; the prompt's end is ranked by the setting's own policy. */
+    ORACLE_AGING("oracle-aging"),
     /** The rows the oracle-ranked cache holds, read at full precision: eviction alone at that kept fraction. */
     ORACLE_FULL_PRECISION("oracle-fp32"),
     /** No row dropped, the plans' codecs: the codes alone (the ratio is then far below the target). */
@@ -34,10 +38,10 @@ public enum LossAnalysis {
         return label;
     }
 
-    /** {@code oracle}, {@code oracle-fp32} or {@code codes}; IllegalArgumentException naming the choices otherwise. */
+    /** A label of {@link #label()}; IllegalArgumentException naming the choices otherwise. */
     public static LossAnalysis parse(String s) {
         for (LossAnalysis a : values()) if (a.label.equals(s == null ? null : s.trim().toLowerCase(Locale.ROOT))) return a;
-        throw new IllegalArgumentException("unknown analysis '" + s + "' (oracle, oracle-fp32, codes)");
+        throw new IllegalArgumentException("unknown analysis '" + s + "' (oracle, oracle-prompt, oracle-aging, oracle-fp32, codes)");
     }
 
     /**
@@ -59,6 +63,8 @@ public enum LossAnalysis {
                 yield c -> all;
             }
             case ORACLE -> c -> oracle(kc, record(model, tokens, c, nCtx));
+            case ORACLE_PROMPT -> c -> kc.toBuilder().eviction(new OracleRanking(kc.eviction(), record(model, tokens, c, nCtx), true, false)).build();
+            case ORACLE_AGING -> c -> kc.toBuilder().eviction(new OracleRanking(kc.eviction(), record(model, tokens, c, nCtx), false, true)).build();
             case ORACLE_FULL_PRECISION -> c -> {
                 KvCompression o = oracle(kc, record(model, tokens, c, nCtx));
                 return new KvCacheFactory() {

@@ -8,10 +8,17 @@ import dev.nexusquant.kv.eviction.EvictionPolicy;
 /**
  * An analysis, not a policy to offer: the base policy's counts, sinks and settings, but every ranking (at the
  * prompt's end and when rows age) by the attention each row receives in a dense pass from the continuation's
- * queries still to come ({@link OracleMass#future}: after the newest position the head holds). What eviction could
+ * queries still to come ({@link OracleMass#future}: after the newest position the head holds); or only the ranking
+ * at the prompt's end ({@code atAging} false), or only the rankings when rows age. What eviction could
  * reach at the same kept counts if it knew the future; no cache built from a {@code --kv} spec can use it.
  */
-public record OracleRanking(EvictionPolicy base, OracleMass mass) implements DelegatingPolicy {
+public record OracleRanking(EvictionPolicy base, OracleMass mass, boolean atPromptEnd, boolean atAging)
+        implements DelegatingPolicy {
+
+    /** The oracle at every ranking. */
+    public OracleRanking(EvictionPolicy base, OracleMass mass) {
+        this(base, mass, true, true);
+    }
 
     public OracleRanking {
         DelegatingPolicy.scoring(base, "the oracle ranking");
@@ -20,6 +27,7 @@ public record OracleRanking(EvictionPolicy base, OracleMass mass) implements Del
 
     @Override
     public float[] scores(Candidates c) {
+        if (!(c.atPromptEnd() ? atPromptEnd : atAging)) return base.scores(c);
         int[] pos = c.positions();
         if (pos == null || c.layer() < 0 || c.head() < 0) {
             throw new IllegalStateException("the oracle ranking needs the candidates' layer, head and positions");
@@ -29,11 +37,13 @@ public record OracleRanking(EvictionPolicy base, OracleMass mass) implements Del
 
     @Override
     public float[] agingScores(AgingRows rows) {
+        if (!atAging) return base.agingScores(rows);
         return future(rows.layer(), rows.head(), rows.positions(), rows.count(), rows.newest());
     }
 
     @Override
     public float[] agingScores(float[] received, float[] values, int n, int dim) {
+        if (!atAging) return base.agingScores(received, values, n, dim);
         throw new IllegalStateException("the oracle ranking needs the aging rows' positions");
     }
 
@@ -45,6 +55,6 @@ public record OracleRanking(EvictionPolicy base, OracleMass mass) implements Del
 
     @Override
     public String spec() {
-        return base.spec() + ",analysis=oracle";
+        return base.spec() + ",analysis=oracle" + (atPromptEnd && atAging ? "" : atPromptEnd ? "-prompt" : "-aging");
     }
 }
