@@ -3,7 +3,9 @@ package dev.nexusquant.cli;
 import dev.nexusquant.engine.eval.Perplexity;
 import dev.nexusquant.eval.perplexity.ChunkScore;
 import dev.nexusquant.eval.perplexity.ChunkSelection;
+import dev.nexusquant.eval.analysis.LossAnalysis;
 import dev.nexusquant.eval.perplexity.ChunkedPerplexity;
+import dev.nexusquant.engine.eval.ProgressListener;
 import dev.nexusquant.eval.perplexity.Protocol;
 import dev.nexusquant.eval.perplexity.Spread;
 import dev.nexusquant.engine.kv.KvCacheFactory;
@@ -53,6 +55,12 @@ public final class PerplexityCommand extends ModelCommand {
             + " the change per chunk: mean, median, min, max")
     boolean baseline;
 
+    @Option(names = "--analysis", paramLabel = "NAME",
+            description = "split the --kv setting's loss (an analysis, not a setting): oracle (rankings by the attention a dense pass"
+                    + " sees each row receive later; oracle-prompt / oracle-aging: at the prompt's end / when rows age only), oracle-fp32 (the rows the oracle keeps, read at full precision),"
+                    + " codes (no row dropped, the plans' codecs)")
+    String analysis;
+
     @Option(names = "--json", description = "print one JSON object (with a per-chunk list), no progress bar")
     boolean json;
 
@@ -70,6 +78,7 @@ public final class PerplexityCommand extends ModelCommand {
             throw new IllegalArgumentException("--chunk-threads must be in 1..256, is " + chunkThreads);
         }
         Protocol proto = Protocol.parse(protocol);
+        LossAnalysis analysed = analysis == null ? null : LossAnalysis.parse(analysis);
         ChunkSelection selection = new ChunkSelection(chunks);
         if (!Files.isRegularFile(text)) throw new NoSuchFileException(text.toString(), null, "no such text file");
         try (Model model = modelOption.load()) {
@@ -97,8 +106,11 @@ public final class PerplexityCommand extends ModelCommand {
                 bb.finish();
             }
             ProgressBar bar = progress("perplexity", !json);
-            ChunkedPerplexity.Result r = ChunkedPerplexity.evaluate(model, tokens, ctx, picked, factory, proto,
-                    (done, total, ppl) -> bar.update(done, total, String.format("ppl %.4f", ppl)), threads);
+            ProgressListener shown = (done, total, ppl) -> bar.update(done, total, String.format("ppl %.4f", ppl));
+            ChunkedPerplexity.Result r = analysed == null
+                    ? ChunkedPerplexity.evaluate(model, tokens, ctx, picked, factory, proto, shown, threads)
+                    : ChunkedPerplexity.evaluate(model, tokens, ctx, picked, analysed.factories(model, tokens, ctx, factory),
+                            factory.describe() + " [analysis " + analysed.label() + "]", proto, shown, threads);
             bar.finish();
             double[] changes = base == null ? null : r.changesAgainst(base);
             Spread spread = changes == null ? null : Spread.of(changes);
@@ -118,6 +130,7 @@ public final class PerplexityCommand extends ModelCommand {
                         .put("model", model.config().name())
                         .put("text", text.toString())
                         .put("protocol", proto.label())
+                        .put("analysis", analysed == null ? "" : analysed.label())
                         .put("chunk_selection", selection.spec())
                         .put("ppl", r.ppl())
                         .put("nll_per_token", r.nllPerToken())

@@ -10,6 +10,7 @@ import dev.nexusquant.engine.kv.KvLayout;
 import dev.nexusquant.engine.kv.KvStats;
 import dev.nexusquant.engine.kv.PromptReplay;
 import dev.nexusquant.kv.attention.AttentionKernels;
+import dev.nexusquant.kv.eviction.AgingRows;
 import dev.nexusquant.kv.eviction.Candidates;
 import dev.nexusquant.kv.eviction.EvictionPolicy;
 import dev.nexusquant.kv.eviction.JointCounts;
@@ -344,18 +345,54 @@ final class CompressedKvCache implements KvCache {
             // (while the prompt comes, layers after the first age rows after layer 0 has counted the batch being
             // appended: the piece's plan is for the tokens seen before it)
             long at = prompted ? seen : Math.min(seen, pl.tokens());
-            hd.segments.age(limit, (rows, seg, positionBytes) -> pl.keepCount(rows, positionBytes, at,
+            boolean all = cfg.eviction().keepsEveryRow();
+            hd.segments.age(limit, (rows, seg, positionBytes) -> all ? rows : pl.keepCount(rows, positionBytes, at,
                             headBytes(hd) - seg.bytes() - (seg.mass() == null ? 0 : seg.mass().bytes()) - held,
                             cap == Long.MAX_VALUE ? cap : cap - held),
                     hd.transform.keyCodec(pl.keyCodec()), hd.transform.valueCodec(pl.valueCodec()), cfg.eviction().sinks(),
-                    (received, stored, rows) -> cfg.eviction().agingScores(received, stored, rows, dim),
+                    new PolicyAging(layer, hd, newestHeld),
                     evictAtAging() && !cfg.eviction().agingAttention());
         } else {
-            hd.segments.age(limit, (rows, seg, positionBytes) -> cfg.eviction().keepCount(rows), hd.transform.keyCodec(codecs.agedKeys(layer)),
+            hd.segments.age(limit, (rows, seg, positionBytes) -> cfg.eviction().keepsEveryRow() ? rows : cfg.eviction().keepCount(rows), hd.transform.keyCodec(codecs.agedKeys(layer)),
                     hd.transform.valueCodec(codecs.agedValues(layer)), 0,
-                    (received, stored, rows) -> cfg.eviction().agingScores(received, stored, rows, dim),
+                    new PolicyAging(layer, hd, newestHeld),
                     evictAtAging() && !cfg.eviction().agingAttention());
         }
+    }
+
+    /** The eviction policy's ranking of a head's rows that age now, told where they are. */
+    private final class PolicyAging implements SegmentStore.AgingScores {
+        private final int layer;
+        private final HeadState hd;
+        private final int newest;
+
+        PolicyAging(int layer, HeadState hd, int newest) {
+            this.layer = layer;
+            this.hd = hd;
+            this.newest = newest;
+        }
+
+        @Override
+        public float[] scores(float[] received, float[] values, int n) {
+            return cfg.eviction().agingScores(received, values, n, dim);
+        }
+
+        @Override
+        public float[] scores(float[] received, float[] values, int[] positions, int n) {
+            return cfg.eviction().agingScores(new AgingRows(layer, headIndex(layer, hd), positions, n, newest, received, values, dim));
+        }
+    }
+
+    /** The KV head index of {@code hd} in layer {@code layer}. */
+    private int headIndex(int layer, HeadState hd) {
+        for (int h = 0; h < heads[layer].length; h++) if (heads[layer][h] == hd) return h;
+        throw new IllegalStateException("head state not in layer " + layer);
+    }
+
+    /** The layer of {@code hd}. */
+    private int layerOf(HeadState hd) {
+        for (int l = 0; l < heads.length; l++) for (HeadState x : heads[l]) if (x == hd) return l;
+        throw new IllegalStateException("head state not in this cache");
     }
 
     @Override
@@ -555,6 +592,7 @@ final class CompressedKvCache implements KvCache {
     /** Rows a head keeps alone out of its oldest {@code candidates} (its plan's, or the policy's share). */
     private int shareOf(HeadState hd, int candidates, boolean firstPrompt) {
         HeadPlan plan = hd.plan;
+        if (cfg.eviction().keepsEveryRow()) return candidates;
         return plan == null ? cfg.eviction().keepCount(candidates)
                 : firstPrompt && candidates == plan.oldRows() ? plan.keep() : plan.keepCount(candidates);
     }
@@ -638,6 +676,26 @@ final class CompressedKvCache implements KvCache {
         @Override
         public PositionalRotation rope() {
             return queryRope;
+        }
+
+        @Override
+        public int layer() {
+            return layerOf(hd);
+        }
+
+        @Override
+        public int head() {
+            return headIndex(layerOf(hd), hd);
+        }
+
+        @Override
+        public int[] positions() {
+            return hd.windowPositions(count);
+        }
+
+        @Override
+        public int newest() {
+            return hd.window.count() == 0 ? -1 : hd.window.position(hd.window.count() - 1);
         }
 
         @Override

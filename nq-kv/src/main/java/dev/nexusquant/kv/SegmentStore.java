@@ -140,6 +140,11 @@ final class SegmentStore {
          * @return [n] scores, higher kept first
          */
         float[] scores(float[] received, float[] values, int n);
+
+        /** As above, with the rows' positions ([n], ascending); by default they are not used. */
+        default float[] scores(float[] received, float[] values, int[] positions, int n) {
+            return scores(received, values, n);
+        }
     }
 
     /** As above, the rows ranked by {@code ranking} (segments without an attention-mass accumulator are not cut). */
@@ -184,7 +189,7 @@ final class SegmentStore {
                     received = new float[n];
                     Arrays.fill(received, 1f);
                 }
-                float[] score = ranking.scores(received, v, n);
+                float[] score = ranking.scores(received, v, pos, n);
                 int s0 = 0;
                 while (s0 < n && pos[s0] < sinks) s0++;
                 int[] keep = Evictor.select(score, n, new KeepRule(s0, 0, Budget.tokens(Math.max(s0, keepCount.keep(n, seg, positionBytes)))));

@@ -110,6 +110,17 @@ public final class ChunkedPerplexity {
      */
     public static Result evaluate(Model model, int[] tokens, int nCtx, int[] chunkIndices, KvCacheFactory factory,
                                   Protocol protocol, ProgressListener progress, int threads) {
+        return evaluate(model, tokens, nCtx, chunkIndices, c -> factory, factory.describe(), protocol, progress, threads);
+    }
+
+    /**
+     * As {@link #evaluate(Model, int[], int, int[], KvCacheFactory, Protocol, ProgressListener, int)}, each chunk with
+     * its own cache factory ({@code factories.apply(chunk index)}, called in the worker that evaluates the chunk): for
+     * analyses that prepare a chunk's cache from the chunk itself. {@code cache} names the setting in the result.
+     */
+    public static Result evaluate(Model model, int[] tokens, int nCtx, int[] chunkIndices,
+                                  java.util.function.IntFunction<KvCacheFactory> factories, String cache,
+                                  Protocol protocol, ProgressListener progress, int threads) {
         if (nCtx < 4 || (nCtx & 1) != 0) throw new IllegalArgumentException("the context must be an even number >= 4, is " + nCtx);
         int available = available(tokens.length, nCtx);
         if (available == 0) {
@@ -134,7 +145,7 @@ public final class ChunkedPerplexity {
             for (int i; (i = next.getAndIncrement()) < n; ) {
                 ChunkScore r;
                 try {
-                    r = chunk(model, tokens, chunkIndices[i], nCtx, factory, protocol);
+                    r = chunk(model, tokens, chunkIndices[i], nCtx, factories.apply(chunkIndices[i]), protocol);
                 } catch (RuntimeException | Error e) {
                     synchronized (lock) {
                         if (failure[0] == null) failure[0] = e;
@@ -154,7 +165,7 @@ public final class ChunkedPerplexity {
         Workers.run(Math.max(1, Math.min(threads, n)), "nq-ppl", worker);
         if (failure[0] instanceof RuntimeException e) throw e;
         if (failure[0] instanceof Error e) throw e;
-        return new Result(protocol, nCtx, List.of(results), (System.nanoTime() - t0) / 1e9, factory.describe());
+        return new Result(protocol, nCtx, List.of(results), (System.nanoTime() - t0) / 1e9, cache);
     }
 
     /** One chunk under the protocol. */

@@ -34,6 +34,26 @@ public interface Candidates {
         return null;
     }
 
+    /** Layer of the head whose rows these are (-1 when not told). */
+    default int layer() {
+        return -1;
+    }
+
+    /** KV head whose rows these are (-1 when not told). */
+    default int head() {
+        return -1;
+    }
+
+    /** [count] the candidates' positions, ascending, or null when not offered. */
+    default int[] positions() {
+        return null;
+    }
+
+    /** The newest position the head holds now (its window's last row). */
+    default int newest() {
+        return -1;
+    }
+
     /** The model's RoPE (what turned pre-RoPE queries and keys into the recorded ones), or null for none. */
     default PositionalRotation rope() {
         return null;

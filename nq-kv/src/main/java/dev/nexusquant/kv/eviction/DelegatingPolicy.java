@@ -60,6 +60,11 @@ public interface DelegatingPolicy extends EvictionPolicy {
         return base().agingScores(received, values, n, dim);
     }
 
+    @Override
+    default boolean keepsEveryRow() {
+        return base().keepsEveryRow();
+    }
+
     /** Checks that a refinement has a scoring policy under it. */
     static EvictionPolicy scoring(EvictionPolicy base, String what) {
         if (base == null || base instanceof NoEviction || base instanceof StreamingEviction) {

@@ -96,6 +96,24 @@ public interface EvictionPolicy {
         return received;
     }
 
+    /**
+     * How rows that age are ranked, with where they are: by default {@link #agingScores(float[], float[], int, int)}
+     * of the rows' received attention and values. An analysis policy that knows more about a position (the attention
+     * a dense pass saw it receive later) overrides this one.
+     */
+    default float[] agingScores(AgingRows rows) {
+        return agingScores(rows.received(), rows.values(), rows.count(), rows.dim());
+    }
+
+    /**
+     * Whether the cache keeps every row it would rank (none dropped, at the prompt's end or when rows age), while the
+     * byte budget's plan still chooses the codecs as if rows were dropped: an analysis of what the codes alone cost.
+     * False for every policy a {@code --kv} spec names.
+     */
+    default boolean keepsEveryRow() {
+        return false;
+    }
+
     /** Importance of each candidate row, at least {@code c.count()} values; higher is kept first. */
     float[] scores(Candidates c);
 
