@@ -202,7 +202,7 @@ final class BudgetPlanner {
         EvictionPolicy ev = cfg.eviction();
         int sinks = 0;
         while (sinks < old && pos[sinks] < Math.max(ev.sinks(), cfg.pin())) sinks++;
-        float[] score = old > 0 ? ev.scores(cache.new HeadCandidates(hd, old, true)) : new float[0];
+        float[] score = old > 0 ? ev.scores(cache.new HeadCandidates(hd, old, true, true)) : new float[0];
         Integer[] order = new Integer[old - sinks];
         for (int r = 0; r < order.length; r++) order[r] = sinks + r;
         Arrays.sort(order, (a, b) -> score[a] != score[b] ? Float.compare(score[b], score[a]) : Integer.compare(b, a));
