@@ -119,6 +119,7 @@ public final class Model implements AutoCloseable {
             prepared.close();
             throw e;
         }
+        if (prepared instanceof HugePageArena h) h.settle();
         int half2 = c.rope().rotaryDims() / 2;
         ropeInvFreq = new double[half2];
         for (int j = 0; j < half2; j++) ropeInvFreq[j] = Math.pow(c.rope().base(), -2.0 * j / c.rope().rotaryDims());
