@@ -57,7 +57,7 @@ public final class PerplexityCommand extends ModelCommand {
 
     @Option(names = "--analysis", paramLabel = "NAME",
             description = "split the --kv setting's loss (an analysis, not a setting): oracle (rankings by the attention a dense pass"
-                    + " sees each row receive later; oracle-prompt / oracle-aging: at the prompt's end / when rows age only), oracle-fp32 (the rows the oracle keeps, read at full precision),"
+                    + " sees each row receive later; oracle-same-plans: the plans made with the setting's ranking; oracle-prompt / oracle-aging: at the prompt's end / when rows age only), oracle-fp32 (the rows the oracle keeps, read at full precision),"
                     + " codes (no row dropped, the plans' codecs)")
     String analysis;
 

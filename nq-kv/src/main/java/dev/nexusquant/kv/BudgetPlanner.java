@@ -3,6 +3,7 @@ package dev.nexusquant.kv;
 import dev.nexusquant.codec.CodedRows;
 import dev.nexusquant.codec.VectorCompressor;
 import dev.nexusquant.engine.kv.KvLayout;
+import dev.nexusquant.engine.tensor.Parallel;
 import dev.nexusquant.kv.eviction.EvictionPolicy;
 
 import java.util.ArrayList;
@@ -57,125 +58,36 @@ final class BudgetPlanner {
         VectorCompressor[] vcs = codecs.allocatorValues();
         long target = (long) Math.floor(cache.seenTokens() * (double) layout.fp16BytesPerToken() / cfg.ratio());
         long stagingRoom = 0; // a prompt coming in pieces: the room its heads keep to stage the next piece
+        // every head's rows, ranking, coded candidates and options, measured in parallel (each head on its own: the
+        // same results in any order), then added up in head order
+        int n = layers * kvHeads;
+        HeadInput[] in = new HeadInput[n];
+        long headTarget = target / ((long) layers * kvHeads);
+        Parallel.run(n, i -> in[i] = head(heads[i / kvHeads][i % kvHeads], i / kvHeads, codecs, kcs, vcs, headTarget));
         long fixed = 0;
         long young = 0; // of fixed: the young rows' codes, positions and attention-mass accumulators
         long segments = 0; // of fixed: what the earlier pieces of a prompt coming in pieces hold
-        int youngRows = 0; // rows young now in the first head (every head holds the same rows)
+        int youngRows = n == 0 ? 0 : in[0].youngRows(); // rows young now in the first head (every head holds the same rows)
         boolean pieces = cache.promptInPieces(); // planning a piece of a prompt, or its end after pieces
         List<List<BudgetAllocator.Option>> options = new ArrayList<>();
         List<IntToLongFunction[][]> byteFns = new ArrayList<>();
-        int[] oldRows = new int[layers * kvHeads];
-        int[] sinkRows = new int[layers * kvHeads];
-        long[] headFixed = new long[layers * kvHeads];
-        RowTransform[] planned = new RowTransform[layers * kvHeads]; // each head's transform as the plan fitted it
-        for (int l = 0; l < layers; l++) {
-            for (int h = 0; h < kvHeads; h++) {
-                HeadState hd = heads[l][h];
-                int i = l * kvHeads + h;
-                int rows = hd.window.count();
-                int cand = Math.max(0, rows - cfg.window());
-                int newest = rows == 0 ? 0 : hd.window.position(rows - 1);
-                int old = cand;
-                if (codecs.aging()) {
-                    old = 0;
-                    while (old < cand && hd.window.position(old) < newest - cfg.ageAfter()) old++;
-                }
-                oldRows[i] = old;
-                // the head's transform, fitted as its first compression will fit it
-                float[] k = hd.windowKeys(rows, dim);
-                float[] v = new float[rows * dim];
-                hd.window.values(0, rows, v, 0);
-                int[] pos = hd.windowPositions(rows);
-                // a later piece of a prompt compressed as it comes is priced with the transform already fitted
-                boolean later = !hd.segments.isEmpty();
-                RowTransform t = later ? hd.transform : hd.transform.unfitted();
-                planned[i] = t;
-                float[] kd = Arrays.copyOf(k, Math.max(1, cand) * dim);
-                t.toKeyDomain(kd, cand, pos);
-                PromptQueryRing ring = hd.hasPromptQueries() ? hd.promptQueries : null;
-                VectorCompressor ky = codecs.keys(l), vy = codecs.values(l);
-                if (!later) {
-                    t.fit(kd, Arrays.copyOf(v, Math.max(1, cand) * dim), cand, ring == null ? null : ring.toFloats(),
-                            ring == null ? 0 : ring.held() * group, kltRowBudget(ky, vy, kcs, vcs, old < cand),
-                            kltRows(target / ((long) layers * kvHeads), hd.window.bytesFor(rows - cand), old, cand - old, ky, vy, kcs, vcs));
-                }
-                if (!later && (cfg.kltKeys() || cfg.kltValues())) {
-                    // the prompt bases' bytes are counted here, beside the rows; the first compression codes with them
-                    t.chargeBasesApart();
-                    hd.transform.adoptPlanned(t);
-                }
-                long fixed0 = fixed;
-                int staged = cache.frozen() ? rows - cand : Math.max(rows - cand, cfg.window() + cfg.block());
-                long window = hd.window.bytesFor(staged);
-                // a prompt coming in pieces: the head keeps its staging room until the prompt's end
-                long excess = 0;
-                if (cache.promptInPieces() && hd.window.bytes() > window) {
-                    excess = hd.window.bytes() - window;
-                    stagingRoom += excess;
-                    window = hd.window.bytes();
-                }
-                fixed += window + t.bytes() + hd.segments.bytes(); // (segments: the pieces already compressed)
-                segments += hd.segments.bytes();
-                if (i == 0) youngRows = cand - old;
-                pieces |= later;
-                // young rows: kept whole at the young codecs, in blocks, each with its attention-mass accumulator
-                // (with rot=klt the codecs are the head's rates by variance in the same bytes per row)
-                ky = t.keyCodec(ky);
-                vy = t.valueCodec(vy);
-                for (int from = old; from < cand; from += cfg.block()) {
-                    int nb = Math.min(cfg.block(), cand - from);
-                    long b = CodedRows.bytesFor(ky, nb) + CodedRows.bytesFor(vy, nb)
-                            + positionBytes(nb, pos[from + nb - 1] - pos[from] + 1) + (cache.tracksYoungMass() ? 8L * nb : 0);
-                    fixed += b;
-                    young += b;
-                }
-                if (hd.received != null) {
-                    fixed += hd.received.bytes();
-                } else if (!cache.frozen() && cfg.eviction().recordsAttention(true)) {
-                    fixed += 8L * staged; // the staged rows' attention-mass accumulator, made at the window's capacity
-                }
-                headFixed[i] = fixed - fixed0 - excess; // (the staging room is the piece's, not the head's plan)
-                // ranking of the old rows: sinks first, then by the eviction policy's score (ties to the later row)
-                EvictionPolicy ev = cfg.eviction();
-                int sinks = 0;
-                while (sinks < old && pos[sinks] < Math.max(ev.sinks(), cfg.pin())) sinks++;
-                sinkRows[i] = sinks;
-                float[] score = old > 0 ? ev.scores(cache.new HeadCandidates(hd, old, true)) : new float[0];
-                Integer[] order = new Integer[old - sinks];
-                for (int r = 0; r < order.length; r++) order[r] = sinks + r;
-                Arrays.sort(order, (a, b) -> score[a] != score[b] ? Float.compare(score[b], score[a]) : Integer.compare(b, a));
-                int[] rank = new int[old];
-                for (int r = 0; r < sinks; r++) rank[r] = r;
-                for (int r = 0; r < order.length; r++) rank[sinks + r] = order[r];
-                // coded candidates, read back to the appended domain
-                float[][] keyDec = new float[kcs.length][];
-                float[][] valueDec = new float[vcs.length][];
-                for (int c = 0; c < kcs.length; c++) keyDec[c] = roundTrip(t, t.keyCodec(kcs[c]), kd, pos, 0, old, true);
-                for (int c = 0; c < vcs.length; c++) valueDec[c] = roundTrip(t, t.valueCodec(vcs[c]), v, pos, 0, old, false);
-                float[] youngK = roundTrip(t, ky, kd, pos, old, cand - old, true);
-                float[] youngV = roundTrip(t, vy, v, pos, old, cand - old, false);
-                long span = old == 0 ? 0 : pos[old - 1] - pos[0] + 1;
-                IntToLongFunction[][] fns = new IntToLongFunction[kcs.length][vcs.length];
-                for (int c = 0; c < kcs.length; c++) {
-                    for (int e = 0; e < vcs.length; e++) {
-                        VectorCompressor kc = t.keyCodec(kcs[c]), vc = t.valueCodec(vcs[e]);
-                        fns[c][e] = n -> n == 0 ? 0 : CodedRows.bytesFor(kc, n) + CodedRows.bytesFor(vc, n) + positionBytes(n, span);
-                    }
-                }
-                byteFns.add(fns);
-                float[] queries = ring == null ? new float[0] : ring.toFloats();
-                int nq = ring == null ? 0 : ring.held();
-                // the ring in time order: slot (recorded - held + j) % slots is the j-th oldest held query
-                float[] qs = new float[nq * group * dim];
-                int[] qpos = new int[nq];
-                for (int j = 0; j < nq; j++) {
-                    int slot = (ring.recorded - nq + j) % ring.slots();
-                    System.arraycopy(queries, slot * group * dim, qs, j * group * dim, group * dim);
-                    qpos[j] = ring.positions[slot];
-                }
-                options.add(BudgetAllocator.measure(new BudgetAllocator.HeadData(dim, group, rows, k, v, pos, old, cand,
-                        rank, sinks, keyDec, valueDec, youngK, youngV, qs, qpos, nq, fns), cache.kernels()));
-            }
+        int[] oldRows = new int[n];
+        int[] sinkRows = new int[n];
+        long[] headFixed = new long[n];
+        RowTransform[] planned = new RowTransform[n]; // each head's transform as the plan fitted it
+        for (int i = 0; i < n; i++) {
+            HeadInput h = in[i];
+            oldRows[i] = h.old();
+            sinkRows[i] = h.sinks();
+            headFixed[i] = h.fixed();
+            planned[i] = h.planned();
+            fixed += h.fixed() + h.excess();
+            young += h.young();
+            segments += h.segments();
+            stagingRoom += h.excess();
+            pieces |= h.later();
+            options.add(h.options());
+            byteFns.add(h.byteFns());
         }
         if (cache.promptInPieces()) {
             // a piece of a prompt that comes in pieces: the room kept to stage the next piece comes on top; and when
@@ -215,6 +127,116 @@ final class BudgetPlanner {
             }
         }
         cache.plansChanged();
+    }
+
+    /** What the plan needs of one head, measured on the head alone (several heads at once in {@link #plan}). */
+    private record HeadInput(int old, int sinks, int youngRows, long fixed, long excess, long young, long segments,
+                             boolean later, RowTransform planned, List<BudgetAllocator.Option> options,
+                             IntToLongFunction[][] byteFns) {
+    }
+
+    /**
+     * One head's part of the plan: its transform fitted as its first compression will fit it, the bytes the plan does
+     * not decide about ({@code fixed}: window, transform, young rows, earlier pieces, the attention-mass accumulator;
+     * {@code excess}: the room kept to stage a prompt's next piece, apart), its old rows ranked, and its options.
+     */
+    private HeadInput head(HeadState hd, int l, BitAllocation codecs, VectorCompressor[] kcs, VectorCompressor[] vcs,
+                           long headTarget) {
+        int rows = hd.window.count();
+        int cand = Math.max(0, rows - cfg.window());
+        int newest = rows == 0 ? 0 : hd.window.position(rows - 1);
+        int old = cand;
+        if (codecs.aging()) {
+            old = 0;
+            while (old < cand && hd.window.position(old) < newest - cfg.ageAfter()) old++;
+        }
+        // the head's transform, fitted as its first compression will fit it
+        float[] k = hd.windowKeys(rows, dim);
+        float[] v = new float[rows * dim];
+        hd.window.values(0, rows, v, 0);
+        int[] pos = hd.windowPositions(rows);
+        // a later piece of a prompt compressed as it comes is priced with the transform already fitted
+        boolean later = !hd.segments.isEmpty();
+        RowTransform t = later ? hd.transform : hd.transform.unfitted();
+        float[] kd = Arrays.copyOf(k, Math.max(1, cand) * dim);
+        t.toKeyDomain(kd, cand, pos);
+        PromptQueryRing ring = hd.hasPromptQueries() ? hd.promptQueries : null;
+        VectorCompressor ky = codecs.keys(l), vy = codecs.values(l);
+        if (!later) {
+            t.fit(kd, Arrays.copyOf(v, Math.max(1, cand) * dim), cand, ring == null ? null : ring.toFloats(),
+                    ring == null ? 0 : ring.held() * group, kltRowBudget(ky, vy, kcs, vcs, old < cand),
+                    kltRows(headTarget, hd.window.bytesFor(rows - cand), old, cand - old, ky, vy, kcs, vcs));
+        }
+        if (!later && (cfg.kltKeys() || cfg.kltValues())) {
+            // the prompt bases' bytes are counted here, beside the rows; the first compression codes with them
+            t.chargeBasesApart();
+            hd.transform.adoptPlanned(t);
+        }
+        long fixed = 0, young = 0;
+        int staged = cache.frozen() ? rows - cand : Math.max(rows - cand, cfg.window() + cfg.block());
+        long window = hd.window.bytesFor(staged);
+        // a prompt coming in pieces: the head keeps its staging room until the prompt's end
+        long excess = 0;
+        if (cache.promptInPieces() && hd.window.bytes() > window) {
+            excess = hd.window.bytes() - window;
+            window = hd.window.bytes();
+        }
+        fixed += window + t.bytes() + hd.segments.bytes(); // (segments: the pieces already compressed)
+        // young rows: kept whole at the young codecs, in blocks, each with its attention-mass accumulator
+        // (with rot=klt the codecs are the head's rates by variance in the same bytes per row)
+        ky = t.keyCodec(ky);
+        vy = t.valueCodec(vy);
+        for (int from = old; from < cand; from += cfg.block()) {
+            int nb = Math.min(cfg.block(), cand - from);
+            long b = CodedRows.bytesFor(ky, nb) + CodedRows.bytesFor(vy, nb)
+                    + positionBytes(nb, pos[from + nb - 1] - pos[from] + 1) + (cache.tracksYoungMass() ? 8L * nb : 0);
+            fixed += b;
+            young += b;
+        }
+        if (hd.received != null) {
+            fixed += hd.received.bytes();
+        } else if (!cache.frozen() && cfg.eviction().recordsAttention(true)) {
+            fixed += 8L * staged; // the staged rows' attention-mass accumulator, made at the window's capacity
+        }
+        // ranking of the old rows: sinks first, then by the eviction policy's score (ties to the later row)
+        EvictionPolicy ev = cfg.eviction();
+        int sinks = 0;
+        while (sinks < old && pos[sinks] < Math.max(ev.sinks(), cfg.pin())) sinks++;
+        float[] score = old > 0 ? ev.scores(cache.new HeadCandidates(hd, old, true, true)) : new float[0];
+        Integer[] order = new Integer[old - sinks];
+        for (int r = 0; r < order.length; r++) order[r] = sinks + r;
+        Arrays.sort(order, (a, b) -> score[a] != score[b] ? Float.compare(score[b], score[a]) : Integer.compare(b, a));
+        int[] rank = new int[old];
+        for (int r = 0; r < sinks; r++) rank[r] = r;
+        for (int r = 0; r < order.length; r++) rank[sinks + r] = order[r];
+        // coded candidates, read back to the appended domain
+        float[][] keyDec = new float[kcs.length][];
+        float[][] valueDec = new float[vcs.length][];
+        for (int c = 0; c < kcs.length; c++) keyDec[c] = roundTrip(t, t.keyCodec(kcs[c]), kd, pos, 0, old, true);
+        for (int c = 0; c < vcs.length; c++) valueDec[c] = roundTrip(t, t.valueCodec(vcs[c]), v, pos, 0, old, false);
+        float[] youngK = roundTrip(t, ky, kd, pos, old, cand - old, true);
+        float[] youngV = roundTrip(t, vy, v, pos, old, cand - old, false);
+        long span = old == 0 ? 0 : pos[old - 1] - pos[0] + 1;
+        IntToLongFunction[][] fns = new IntToLongFunction[kcs.length][vcs.length];
+        for (int c = 0; c < kcs.length; c++) {
+            for (int e = 0; e < vcs.length; e++) {
+                VectorCompressor kc = t.keyCodec(kcs[c]), vc = t.valueCodec(vcs[e]);
+                fns[c][e] = n -> n == 0 ? 0 : CodedRows.bytesFor(kc, n) + CodedRows.bytesFor(vc, n) + positionBytes(n, span);
+            }
+        }
+        float[] queries = ring == null ? new float[0] : ring.toFloats();
+        int nq = ring == null ? 0 : ring.held();
+        // the ring in time order: slot (recorded - held + j) % slots is the j-th oldest held query
+        float[] qs = new float[nq * group * dim];
+        int[] qpos = new int[nq];
+        for (int j = 0; j < nq; j++) {
+            int slot = (ring.recorded - nq + j) % ring.slots();
+            System.arraycopy(queries, slot * group * dim, qs, j * group * dim, group * dim);
+            qpos[j] = ring.positions[slot];
+        }
+        List<BudgetAllocator.Option> options = BudgetAllocator.measure(new BudgetAllocator.HeadData(dim, group, rows, k, v,
+                pos, old, cand, rank, sinks, keyDec, valueDec, youngK, youngV, qs, qpos, nq, fns), cache.kernels());
+        return new HeadInput(old, sinks, cand - old, fixed - excess, excess, young, hd.segments.bytes(), later, t, options, fns);
     }
 
     /**

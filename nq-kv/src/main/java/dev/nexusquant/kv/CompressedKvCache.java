@@ -634,11 +634,22 @@ final class CompressedKvCache implements KvCache {
         private final HeadState hd;
         private final int count;
         private final boolean atPromptEnd;
+        private final boolean planning;
 
         HeadCandidates(HeadState hd, int count, boolean atPromptEnd) {
+            this(hd, count, atPromptEnd, false);
+        }
+
+        HeadCandidates(HeadState hd, int count, boolean atPromptEnd, boolean planning) {
             this.hd = hd;
             this.count = count;
             this.atPromptEnd = atPromptEnd;
+            this.planning = planning;
+        }
+
+        @Override
+        public boolean planning() {
+            return planning;
         }
 
         @Override

@@ -119,7 +119,11 @@ public final class KvSpec {
                     });
                     case "basis" -> b.kltBasis(val.isEmpty() || val.equalsIgnoreCase("prompt") ? null : val);
                     case "mem" -> b.memoryBudget(parseSize(val));
-                    case "staging" -> b.stagingLimit(Integer.parseInt(val));
+                    case "staging" -> {
+                        int t = Integer.parseInt(val);
+                        if (t < 1) throw new IllegalArgumentException("staging must be at least 1 token: " + t);
+                        b.stagingLimit(t);
+                    }
                     case "ratio" -> b.ratio(Double.parseDouble(val));
                     default -> {
                         if (key.matches("l-?\\d+")) {
@@ -132,7 +136,8 @@ public final class KvSpec {
                     }
                 }
             } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("--kv: '" + part + "': not a number");
+                throw new IllegalArgumentException("--kv: '" + part + "': "
+                        + (val.matches(".*\\d{10,}.*") ? "number out of range" : "not a number"));
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("--kv: '" + part + "': " + e.getMessage());
             }

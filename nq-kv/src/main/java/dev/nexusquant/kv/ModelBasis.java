@@ -16,7 +16,9 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentHashMap;
@@ -266,7 +268,9 @@ public record ModelBasis(boolean preRope, int layers, int kvHeads, int headDim, 
             try (InputStream in = Files.newInputStream(q)) {
                 return read(in);
             } catch (IOException e) {
-                throw new IllegalArgumentException("KLT basis " + q + ": " + e.getMessage(), e);
+                String why = e instanceof NoSuchFileException ? "no such file"
+                        : e instanceof AccessDeniedException ? "not readable" : e.getMessage();
+                throw new IllegalArgumentException("KLT basis file " + q + ": " + why, e);
             }
         });
     }

@@ -59,6 +59,8 @@ class KvSpecTest {
                 {"evict=random", "evict"},
                 {"window=-3", "window"},
                 {"window=ten", "not a number"},
+                {"staging=99999999999", "out of range"},
+                {"staging=0", "at least 1"},
                 {"pool=4", "pool"},
                 {"colour=red", "colour"},
                 {"fancy", "fancy"},
@@ -68,5 +70,12 @@ class KvSpecTest {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> KvSpec.parse(b[0]), b[0]);
             assertTrue(e.getMessage().contains(b[1]), b[0] + " -> " + e.getMessage());
         }
+    }
+
+    @Test
+    void aMissingBasisFileIsNamed() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> ModelBasis.load("/no/such/dir/bases.klt"));
+        assertTrue(e.getMessage().contains("/no/such/dir/bases.klt: no such file"), e.getMessage());
     }
 }

@@ -13,6 +13,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * each rounding up to one; memory is never reused, so every slice is zeroed; everything is unmapped when the arena
  * closes.
  *
+ * <p>By default the weights fault in on 4 KiB pages at load and a background thread moves them onto huge pages after it
+ * ({@link #settle()}); {@code -Dnq.hugePages=eager} advises them before first touch instead.
+ *
  * <p>Mappings count against the JVM's limit on native memory as direct buffers do ({@code -XX:MaxDirectMemorySize},
  * by default the maximum heap): past it, {@link #allocate} throws {@link OutOfMemoryError} as {@link Arena#ofShared()}
  * does, and the callers keep the file's layout. Where a mapping cannot be made, the slice comes from an ordinary
@@ -29,7 +32,18 @@ public final class HugePageArena implements Arena {
     private static final AtomicLong MAPPED = new AtomicLong();
     private static final long LIMIT = nativeLimit();
 
+    /**
+     * Whether mappings are advised only after load (the default; {@code -Dnq.hugePages=eager} advises them before first
+     * touch instead): they fault in on 4 KiB pages, which is fast where huge pages are slow to fault in (a VM whose free
+     * memory was handed back to the host: 1B Q4_K loaded in 2.5-3.5 s against 11-14 s eager), and {@link #settle()}
+     * then has a background thread move them onto huge pages ({@code MADV_COLLAPSE}).
+     */
+    private final boolean later = !"eager".equalsIgnoreCase(System.getProperty(PROPERTY, "true"));
+
     private final Arena owner = Arena.ofShared();
+    /** The mappings made so far, to collapse after load; guarded by this. */
+    private final java.util.List<MemorySegment> mappings = new java.util.ArrayList<>();
+    private volatile boolean closed;
     /** The mapping slices come from, and the bytes of it handed out; guarded by this. */
     private MemorySegment chunk;
     private long used;
@@ -79,12 +93,13 @@ public final class HugePageArena implements Arena {
             throw new OutOfMemoryError("Cannot reserve " + byteSize + " bytes of native memory for weights (limit "
                     + LIMIT + " bytes: -XX:MaxDirectMemorySize)");
         }
-        MemorySegment m = LinuxPages.map(span, owner);
+        MemorySegment m = LinuxPages.map(span, owner, !later);
         if (m == null) {
             MAPPED.addAndGet(-span);
             return owner.allocate(byteSize, byteAlignment);
         }
         mapped += span;
+        mappings.add(m);
         long left = chunk == null ? 0 : chunk.byteSize() - used;
         if (m.byteSize() - byteSize > left) { // keep the mapping with more room for the next slices
             chunk = m;
@@ -103,8 +118,35 @@ public final class HugePageArena implements Arena {
         return owner.scope();
     }
 
+    /**
+     * Where mappings were left on 4 KiB pages at load (not {@code -Dnq.hugePages=eager}): starts a daemon thread that moves
+     * them onto huge pages 32 MiB at a time, until done or the arena closes, and returns it; null otherwise.
+     */
+    public Thread settle() {
+        if (!later) return null;
+        java.util.List<MemorySegment> todo;
+        synchronized (this) {
+            todo = java.util.List.copyOf(mappings);
+        }
+        return Thread.ofPlatform().daemon().name("nq-huge-pages").start(() -> {
+            long step = 32L << 20;
+            for (MemorySegment m : todo) {
+                for (long at = 0; at < m.byteSize() && !closed; at += step) {
+                    synchronized (this) {
+                        if (closed) return; // close() waits for this step: the range is still mapped during it
+                        LinuxPages.collapse(m.address() + at, Math.min(step, m.byteSize() - at));
+                    }
+                }
+            }
+        });
+    }
+
     @Override
     public void close() {
+        closed = true;
+        synchronized (this) {
+            closed = true; // a collapse step in progress has ended; none starts after this
+        }
         owner.close(); // unmaps (LinuxPages.map registered the cleanup with owner)
         synchronized (this) {
             MAPPED.addAndGet(-mapped);

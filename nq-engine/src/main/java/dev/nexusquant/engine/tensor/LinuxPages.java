@@ -27,6 +27,7 @@ final class LinuxPages {
     private static final int PROT_READ_WRITE = 0x1 | 0x2;
     private static final int MAP_PRIVATE_ANONYMOUS = 0x02 | 0x20;
     private static final int MADV_HUGEPAGE = 14;
+    private static final int MADV_COLLAPSE = 25;
 
     private static final System.Logger LOG = System.getLogger(LinuxPages.class.getName());
     private static final AtomicBoolean LOGGED = new AtomicBoolean();
@@ -78,6 +79,11 @@ final class LinuxPages {
      * when {@code arena} closes; or null where it cannot be made (then nothing is mapped).
      */
     static MemorySegment map(long bytes, Arena arena) {
+        return map(bytes, arena, true);
+    }
+
+    /** As {@link #map(long, Arena)}; with {@code advise} false the mapping is not advised (4 KiB pages at first touch). */
+    static MemorySegment map(long bytes, Arena arena, boolean advise) {
         if (CALLS == null || bytes <= 0) return null;
         long span = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
         long mapped = span + HUGE_PAGE; // room to move the start to a 2 MiB boundary
@@ -93,14 +99,29 @@ final class LinuxPages {
             return null;
         }
         long start = (base + HUGE_PAGE - 1) & -HUGE_PAGE;
-        int advised;
-        try {
-            advised = (int) CALLS.madvise.invokeExact(MemorySegment.ofAddress(start), span, MADV_HUGEPAGE);
-        } catch (Throwable t) {
-            advised = -1;
+        if (advise && advise(start, span, MADV_HUGEPAGE) != 0) {
+            logOnce("madvise(MADV_HUGEPAGE) failed (transparent huge pages not built into this kernel?)");
         }
-        if (advised != 0) logOnce("madvise(MADV_HUGEPAGE) failed (transparent huge pages not built into this kernel?)");
         return MemorySegment.ofAddress(start).reinterpret(span, arena, s -> unmap(base, mapped));
+    }
+
+    private static int advise(long address, long bytes, int advice) {
+        try {
+            return (int) CALLS.madvise.invokeExact(MemorySegment.ofAddress(address), bytes, advice);
+        } catch (Throwable t) {
+            return -1;
+        }
+    }
+
+    /**
+     * Advises {@code bytes} at {@code address} (whole huge pages of a mapping from {@link #map}) as huge pages and has
+     * the kernel move what is already there onto huge pages now ({@code MADV_COLLAPSE}, Linux 6.1 and later; it copies
+     * each 2 MiB into a new huge page, the contents unchanged); false where that failed.
+     */
+    static boolean collapse(long address, long bytes) {
+        if (CALLS == null) return false;
+        advise(address, bytes, MADV_HUGEPAGE);
+        return advise(address, bytes, MADV_COLLAPSE) == 0;
     }
 
     private static void unmap(long address, long bytes) {

@@ -23,12 +23,40 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 class HugePageArenaTest {
 
     @Test
-    void slicesAreZeroedAlignedOnAdvisedMappingsAndUnmappedWithTheArena() throws IOException {
+    void eagerSlicesAreZeroedAlignedOnAdvisedMappingsAndUnmappedWithTheArena() throws Exception {
+        checkSlices("eager");
+    }
+
+    /** The default: 4 KiB pages at first touch, moved onto huge pages by {@code settle()} with their contents kept. */
+    @Test
+    void laterSlicesAreMovedOntoHugePagesWithTheirContents() throws Exception {
+        checkSlices("true");
+    }
+
+    @Test
+    void closingWhileTheMoveRunsIsSafe() throws Exception {
+        assumeTrue(HugePageArena.enabled());
+        HugePageArena h = (HugePageArena) HugePageArena.ofShared();
+        h.allocate(100L << 20, 64).fill((byte) 3);
+        Thread t = h.settle();
+        h.close();
+        t.join(60_000);
+        assertFalse(t.isAlive(), "the move stops when the arena closes");
+    }
+
+    private static void checkSlices(String mode) throws Exception {
         assumeTrue(HugePageArena.enabled(), "huge pages are off here (not Linux x86-64/AArch64, or -Dnq.hugePages=false)");
         Random r = new Random(5);
         String range;
         long first;
-        try (Arena arena = HugePageArena.ofShared()) {
+        String old = System.setProperty(HugePageArena.PROPERTY, mode);
+        Arena made;
+        try {
+            made = HugePageArena.ofShared();
+        } finally {
+            restore(old);
+        }
+        try (Arena arena = made) {
             HugePageArena h = assertInstanceOf(HugePageArena.class, arena);
             MemorySegment big = arena.allocate(HugePageArena.CHUNK + 5, 64); // a mapping of its own
             first = big.address();
@@ -56,6 +84,16 @@ class HugePageArenaTest {
             // the big slice's mapping (rounded up to whole huge pages) takes the first small slices, which fill it up to
             // the 3 MiB one: then one mapping of CHUNK bytes more
             assertEquals(2 * HugePageArena.CHUNK + LinuxPages.HUGE_PAGE, h.mappedBytes());
+            Thread settling = h.settle();
+            assertEquals(mode.equals("eager"), settling == null, "a move after load unless eager");
+            if (settling != null) {
+                settling.join(120_000);
+                assertFalse(settling.isAlive(), "the move ends");
+            }
+            for (int i = 0; i < slices.size(); i++) {
+                MemorySegment s = slices.get(i);
+                for (long at = 0; at < s.byteSize(); at += 4093) assertEquals(i + 1, s.get(ValueLayout.JAVA_BYTE, at), "kept at " + at);
+            }
             String entry = smapsEntry(first);
             assertTrue(entry != null, "the mapping is in /proc/self/smaps");
             range = entry.substring(0, entry.indexOf(' '));

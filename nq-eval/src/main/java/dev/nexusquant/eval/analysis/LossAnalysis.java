@@ -19,6 +19,8 @@ import java.util.function.IntFunction;
 public enum LossAnalysis {
     /** The same plans, codecs and byte target; every ranking by the attention the rows receive later (a dense pass). */
     ORACLE("oracle"),
+    /** As {@link #ORACLE}, the plans (kept counts, codecs per head) made with the setting's own ranking. */
+    ORACLE_SAME_PLANS("oracle-same-plans"),
     /** The oracle ranks at the prompt's end only; rows that age are ranked by the setting's own policy. */
     ORACLE_PROMPT("oracle-prompt"),
     /** The oracle ranks rows that age only; the prompt's end is ranked by the setting's own policy. */
@@ -41,7 +43,7 @@ public enum LossAnalysis {
     /** A label of {@link #label()}; IllegalArgumentException naming the choices otherwise. */
     public static LossAnalysis parse(String s) {
         for (LossAnalysis a : values()) if (a.label.equals(s == null ? null : s.trim().toLowerCase(Locale.ROOT))) return a;
-        throw new IllegalArgumentException("unknown analysis '" + s + "' (oracle, oracle-prompt, oracle-aging, oracle-fp32, codes)");
+        throw new IllegalArgumentException("unknown analysis '" + s + "' (oracle, oracle-same-plans, oracle-prompt, oracle-aging, oracle-fp32, codes)");
     }
 
     /**
@@ -63,8 +65,9 @@ public enum LossAnalysis {
                 yield c -> all;
             }
             case ORACLE -> c -> oracle(kc, record(model, tokens, c, nCtx));
-            case ORACLE_PROMPT -> c -> kc.toBuilder().eviction(new OracleRanking(kc.eviction(), record(model, tokens, c, nCtx), true, false)).build();
-            case ORACLE_AGING -> c -> kc.toBuilder().eviction(new OracleRanking(kc.eviction(), record(model, tokens, c, nCtx), false, true)).build();
+            case ORACLE_SAME_PLANS -> c -> kc.toBuilder().eviction(new OracleRanking(kc.eviction(), record(model, tokens, c, nCtx), true, true, false)).build();
+            case ORACLE_PROMPT -> c -> kc.toBuilder().eviction(new OracleRanking(kc.eviction(), record(model, tokens, c, nCtx), true, false, true)).build();
+            case ORACLE_AGING -> c -> kc.toBuilder().eviction(new OracleRanking(kc.eviction(), record(model, tokens, c, nCtx), false, true, true)).build();
             case ORACLE_FULL_PRECISION -> c -> {
                 KvCompression o = oracle(kc, record(model, tokens, c, nCtx));
                 return new KvCacheFactory() {

@@ -167,6 +167,40 @@ class LossAnalysisCachesTest {
     }
 
     @Test
+    void withTheBasePlansTheAllocationIsTheBasePolicysAndTheKeptOldRowsTheOracles() {
+        int prompt = 512;
+        OracleMass mass = randomMass(prompt + 128, prompt, 9);
+        KvCompression base = KvSpec.parse("k=e8:3,v=e8:2,window=0,age=16,block=4,evict=expected:0.5,obs=64,agerank=vnorm,"
+                + "wprec=f16,rot=on,center=kv,sinks=4,ak=e8:2,av=e8:1,ratio=16");
+        KvCache plain = base.create(LAYOUT);
+        KvCache same = base.toBuilder().eviction(new OracleRanking(base.eviction(), mass, true, true, false)).build().create(LAYOUT);
+        KvCache own = base.toBuilder().eviction(new OracleRanking(base.eviction(), mass)).build().create(LAYOUT);
+        for (KvCache c : new KvCache[]{plain, same, own}) {
+            append(c, 0, prompt, new Random(10));
+            c.endOfPrompt();
+        }
+        assertEquals(plain.allocation(), same.allocation());
+        int oldRows = prompt - 1 - 16; // rows older than the young zone are ranked at the prompt's end
+        int[] rest = new int[oldRows - 4];
+        for (int i = 0; i < rest.length; i++) rest[i] = 4 + i;
+        int differ = 0, ranked = 0;
+        for (int l = 0; l < LAYOUT.layers(); l++) {
+            for (int h = 0; h < LAYOUT.kvHeads(); h++) {
+                for (KvCache c : new KvCache[]{same, own}) {
+                    int[] old = Arrays.stream(HeldRows.positions(c, l, h)).filter(p -> p < oldRows).toArray();
+                    assertTrue(old.length >= 4, "the sinks are kept");
+                    assertArrayEquals(new int[]{0, 1, 2, 3}, Arrays.copyOf(old, 4));
+                    assertArrayEquals(topByMass(mass, l, h, rest, old.length - 4, prompt - 1), Arrays.copyOfRange(old, 4, old.length));
+                    if (old.length > 4 && old.length < oldRows) ranked++;
+                }
+                if (!Arrays.equals(HeldRows.positions(plain, l, h), HeldRows.positions(same, l, h))) differ++;
+            }
+        }
+        assertTrue(differ > 0, "the oracle keeps other rows than the base policy");
+        assertTrue(ranked > 0, "some head kept part of its old rows");
+    }
+
+    @Test
     void keepingEveryRowDropsNothingAndMissesTheRatio() {
         KvCompression base = KvSpec.parse("k=e8:3,v=e8:2,window=0,age=64,block=4,evict=expected:0.5,obs=64,agerank=vnorm,"
                 + "wprec=f16,rot=on,center=kv,sinks=4,ak=e8:2,av=e8:1,ratio=33");

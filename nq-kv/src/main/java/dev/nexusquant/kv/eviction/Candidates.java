@@ -34,6 +34,14 @@ public interface Candidates {
         return null;
     }
 
+    /**
+     * True when the byte budget's planner asks (to measure what each option would keep), false when the cache ranks
+     * the rows it keeps now.
+     */
+    default boolean planning() {
+        return false;
+    }
+
     /** Layer of the head whose rows these are (-1 when not told). */
     default int layer() {
         return -1;
