@@ -15,7 +15,7 @@ import java.util.Random;
 
 /**
  * Decode of two builds of the engine side by side in one process: each jar in a class loader of its own loads the same
- * model, then blocks of single-token steps (each block a new session) alternate between the two, after two untimed
+ * model (and waits for its weights to settle where the build has {@code Model.awaitWeightsSettled}), then blocks of single-token steps (each block a new session) alternate between the two, after two untimed
  * rounds. Prints, per jar, the load time and the medians (and quartiles) of each step's wall time and of the calling
  * thread's CPU time. On a busy machine the CPU time per step moves much less than the wall time (another process
  * taking the core stops the clock of neither jar's CPU time), so it is the figure to compare there; with more than one
@@ -51,6 +51,10 @@ public final class DecodeSideBySide {
             long t = System.nanoTime();
             models[k] = m.getMethod("load", Path.class).invoke(null, model);
             load[k] = (System.nanoTime() - t) / 1e9;
+            try { // builds that move their weights onto huge pages after load: wait for it (steady state)
+                m.getMethod("awaitWeightsSettled").invoke(models[k]);
+            } catch (NoSuchMethodException e) { // an older build: nothing to wait for
+            }
             newSession[k] = m.getMethod("newSession");
             Class<?> s = Class.forName("dev.nexusquant.engine.model.Session", true, cl);
             forward[k] = s.getMethod("forward", int[].class, int.class, int.class, boolean.class);

@@ -12,7 +12,8 @@ import java.util.Random;
  * The engine measured as llama.cpp's {@code llama-bench} measures itself, in this JVM: {@code ppN} is one prefill of N
  * random tokens in a new session, {@code tgN} N single-token steps from an empty session; a first untimed pp + tg run
  * warms up (as llama-bench's warm-up run does), then {@code reps} timed runs of each; prints one JSON line with the
- * medians, and the cold figures of the first run (JIT not warm) and of the time to load the model.
+ * medians, and the cold figures of the first run (JIT not warm), the time to load the model and the time the weights
+ * then took to move onto huge pages in the background ({@code settle_s}, waited for before the first run).
  *
  * <pre>
  * java --add-modules jdk.incubator.vector -Dnq.threads=T -cp nq-bench/target/benchmarks.jar dev.nexusquant.bench.EngineBench \
@@ -36,6 +37,9 @@ public final class EngineBench {
         long t0 = System.nanoTime();
         try (Model m = Model.load(model)) {
             double load = (System.nanoTime() - t0) / 1e9;
+            long t1 = System.nanoTime();
+            m.awaitWeightsSettled(); // the background move onto huge pages: time the steady state, as llama-bench does
+            double settle = (System.nanoTime() - t1) / 1e9;
             int vocab = m.config().vocabSize();
             Random r = new Random(1);
             int[] tokens = new int[Math.max(pp, tg)];
@@ -48,9 +52,9 @@ public final class EngineBench {
             }
             System.out.printf(java.util.Locale.ROOT,
                     "{\"model\":\"%s\",\"threads\":%d,\"pp\":%d,\"tg\":%d,\"pp_tps\":%.2f,\"tg_tps\":%.2f,\"pp_runs\":%s,\"tg_runs\":%s,"
-                            + "\"cold_pp_tps\":%.2f,\"cold_tg_tps\":%.2f,\"load_s\":%.3f}%n",
+                            + "\"cold_pp_tps\":%.2f,\"cold_tg_tps\":%.2f,\"load_s\":%.3f,\"settle_s\":%.3f}%n",
                     model.getFileName(), Parallel.threads(), pp, tg, median(ppTps), median(tgTps), Arrays.toString(ppTps),
-                    Arrays.toString(tgTps), coldPp, coldTg, load);
+                    Arrays.toString(tgTps), coldPp, coldTg, load, settle);
         }
     }
 

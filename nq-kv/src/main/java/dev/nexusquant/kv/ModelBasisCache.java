@@ -111,7 +111,7 @@ public final class ModelBasisCache {
         } finally {
             Files.deleteIfExists(tmp);
         }
-        System.err.printf("basis=auto: fitted in %.1f s (sampling %.1f s, %d bases %.1f s on %d threads): %d bytes of bases, %s%n",
+        System.err.printf("basis=auto: fitted in %.1f s (sampling %.1f s, %d bases %.1f s, threads %d): %d bytes of bases, %s%n",
                 (System.nanoTime() - t0) / 1e9, (t1 - t0) / 1e9, 2 * model.kvLayout().layers() * model.kvLayout().kvHeads(),
                 (t2 - t1) / 1e9, Parallel.threads(), b.bytes(), file);
     }

@@ -66,6 +66,8 @@ public final class Model implements AutoCloseable {
     /** Property that changes {@link #PREPARE_MIN_PARAMETERS} (tests pack the project's model with it). */
     static final String PREPARE_MIN_PROPERTY = "nq.prepareMinParameters";
     private final boolean prepare;
+    /** The threads moving the weights onto huge pages after load ({@link HugePageArena#settle()}). */
+    private final java.util.List<Thread> settling;
     private final ModelConfig config;
     private final Tokenizer tokenizer;
     private final Kernels kernels;
@@ -119,7 +121,11 @@ public final class Model implements AutoCloseable {
             prepared.close();
             throw e;
         }
-        if (prepared instanceof HugePageArena h) h.settle();
+        settling = new java.util.ArrayList<>(2);
+        for (Arena a : new Arena[]{prepared, expanded}) {
+            Thread t = a instanceof HugePageArena h ? h.settle() : null;
+            if (t != null) settling.add(t);
+        }
         int half2 = c.rope().rotaryDims() / 2;
         ropeInvFreq = new double[half2];
         for (int j = 0; j < half2; j++) ropeInvFreq[j] = Math.pow(c.rope().base(), -2.0 * j / c.rope().rotaryDims());
@@ -427,6 +433,15 @@ public final class Model implements AutoCloseable {
     }
 
     /** Unmaps the file; sessions of this model cannot be used afterwards. */
+    /**
+     * Waits until the weights are where decode will keep reading them: the background move onto huge pages after load
+     * ({@link HugePageArena}) has ended (at once where there is none). Benchmarks call it so that they time the steady
+     * state, as llama.cpp's times its own after loading and rearranging the weights.
+     */
+    public void awaitWeightsSettled() throws InterruptedException {
+        for (Thread t : settling) t.join();
+    }
+
     @Override
     public void close() {
         if (expanded != null) expanded.close();

@@ -120,7 +120,8 @@ public final class HugePageArena implements Arena {
 
     /**
      * Where mappings were left on 4 KiB pages at load (not {@code -Dnq.hugePages=eager}): starts a daemon thread that moves
-     * them onto huge pages 32 MiB at a time, until done or the arena closes, and returns it; null otherwise.
+     * them onto huge pages 8 MiB at a time (closing waits for at most one step), until done or the arena closes, and
+     * returns it; null otherwise.
      */
     public Thread settle() {
         if (!later) return null;
@@ -129,7 +130,7 @@ public final class HugePageArena implements Arena {
             todo = java.util.List.copyOf(mappings);
         }
         return Thread.ofPlatform().daemon().name("nq-huge-pages").start(() -> {
-            long step = 32L << 20;
+            long step = 8L << 20;
             for (MemorySegment m : todo) {
                 for (long at = 0; at < m.byteSize() && !closed; at += step) {
                     synchronized (this) {

@@ -116,7 +116,9 @@ final class LinuxPages {
     /**
      * Advises {@code bytes} at {@code address} (whole huge pages of a mapping from {@link #map}) as huge pages and has
      * the kernel move what is already there onto huge pages now ({@code MADV_COLLAPSE}, Linux 6.1 and later; it copies
-     * each 2 MiB into a new huge page, the contents unchanged); false where that failed.
+     * each 2 MiB into a new huge page, the contents unchanged); false where that failed for any part of the range: also
+     * where part of it was never touched (the touched huge pages are moved all the same), and on kernels before 6.1
+     * (there khugepaged may still move the advised range, slowly).
      */
     static boolean collapse(long address, long bytes) {
         if (CALLS == null) return false;

@@ -32,7 +32,12 @@ class PreparedWeightsTest {
                 assertNotNull(m.output.packed(), "16 lanes pack Q8_0 rows by default");
                 assertNotNull(m.layers[0].wk().packed(), "also the 256 x 512 ones");
             }
-            packed = run(m, tokens);
+            packed = run(m, tokens); // while the weights may still be moving onto huge pages
+            m.awaitWeightsSettled();
+            float[][] settled = run(m, tokens);
+            for (int i = 0; i < packed.length; i++) {
+                org.junit.jupiter.api.Assertions.assertArrayEquals(packed[i], settled[i], "step " + i + ": the same bits after the move");
+            }
         }
         assertSameLogits(plain, packed);
     }
