@@ -44,6 +44,19 @@ import java.util.Random;
  */
 public final class DecodeSpeed {
 
+    /**
+     * The cache a benchmark argument names: {@code none} (or {@code dense32}) the engine's default dense fp32 cache,
+     * {@code dense16} the dense fp16 one, anything else a {@code --kv} spec resolved for the model (basis=auto: the
+     * model's bases, fitted once).
+     */
+    static KvCacheFactory cacheFactory(String c, Model model) {
+        return switch (c) {
+            case "none", "dense32" -> DenseKvCache.FP32;
+            case "dense16" -> DenseKvCache.FP16;
+            default -> KvSpec.parse(c).forModel(model);
+        };
+    }
+
     public static void main(String[] args) throws Exception {
         int[] contexts = {2048, 8192, 32768};
         List<String> caches = List.of("none", "dense16", "high", "balanced", "max");
@@ -71,11 +84,7 @@ public final class DecodeSpeed {
             for (int ctx : contexts) {
                 List<KvCacheFactory> factories = new ArrayList<>();
                 for (String c : caches) {
-                    factories.add(switch (c) {
-                        case "none", "dense32" -> DenseKvCache.FP32; // the engine's default cache
-                        case "dense16" -> DenseKvCache.FP16;
-                        default -> KvSpec.parse(c).forModel(model); // basis=auto: the model's bases, fitted once
-                    });
+                    factories.add(cacheFactory(c, model));
                 }
                 Row[] rows = new Row[caches.size()];
                 for (int i = 0; i < rows.length; i++) rows[i] = new Row(new double[rounds]);

@@ -1,11 +1,9 @@
 package dev.nexusquant.bench;
 
 import com.sun.management.OperatingSystemMXBean;
-import dev.nexusquant.engine.kv.DenseKvCache;
 import dev.nexusquant.engine.kv.KvCacheFactory;
 import dev.nexusquant.engine.model.Model;
 import dev.nexusquant.engine.model.Session;
-import dev.nexusquant.kv.KvSpec;
 
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
@@ -53,11 +51,7 @@ public final class PrefillSpeed {
             int[] ids = model.tokenizer().encode(text, true);
             List<KvCacheFactory> factories = new ArrayList<>();
             for (String c : caches) {
-                factories.add(switch (c) {
-                    case "none", "dense32" -> DenseKvCache.FP32;
-                    case "dense16" -> DenseKvCache.FP16;
-                    default -> KvSpec.parse(c).forModel(model);
-                });
+                factories.add(DecodeSpeed.cacheFactory(c, model));
             }
             double[][] wall = new double[caches.size()][rounds], cpu = new double[caches.size()][rounds];
             for (int r = 0; r < warmup + rounds; r++) {

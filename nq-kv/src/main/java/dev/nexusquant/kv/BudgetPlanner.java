@@ -65,7 +65,6 @@ final class BudgetPlanner {
         long headTarget = target / ((long) layers * kvHeads);
         Parallel.run(n, i -> in[i] = head(heads[i / kvHeads][i % kvHeads], i / kvHeads, codecs, kcs, vcs, headTarget));
         long fixed = 0;
-        long young = 0; // of fixed: the young rows' codes, positions and attention-mass accumulators
         long segments = 0; // of fixed: what the earlier pieces of a prompt coming in pieces hold
         int youngRows = n == 0 ? 0 : in[0].youngRows(); // rows young now in the first head (every head holds the same rows)
         boolean pieces = cache.promptInPieces(); // planning a piece of a prompt, or its end after pieces
@@ -82,7 +81,6 @@ final class BudgetPlanner {
             headFixed[i] = h.fixed();
             planned[i] = h.planned();
             fixed += h.fixed() + h.excess();
-            young += h.young();
             segments += h.segments();
             stagingRoom += h.excess();
             pieces |= h.later();
@@ -130,7 +128,7 @@ final class BudgetPlanner {
     }
 
     /** What the plan needs of one head, measured on the head alone (several heads at once in {@link #plan}). */
-    private record HeadInput(int old, int sinks, int youngRows, long fixed, long excess, long young, long segments,
+    private record HeadInput(int old, int sinks, int youngRows, long fixed, long excess, long segments,
                              boolean later, RowTransform planned, List<BudgetAllocator.Option> options,
                              IntToLongFunction[][] byteFns) {
     }
@@ -172,7 +170,7 @@ final class BudgetPlanner {
             t.chargeBasesApart();
             hd.transform.adoptPlanned(t);
         }
-        long fixed = 0, young = 0;
+        long fixed = 0;
         int staged = cache.frozen() ? rows - cand : Math.max(rows - cand, cfg.window() + cfg.block());
         long window = hd.window.bytesFor(staged);
         // a prompt coming in pieces: the head keeps its staging room until the prompt's end
@@ -191,7 +189,6 @@ final class BudgetPlanner {
             long b = CodedRows.bytesFor(ky, nb) + CodedRows.bytesFor(vy, nb)
                     + positionBytes(nb, pos[from + nb - 1] - pos[from] + 1) + (cache.tracksYoungMass() ? 8L * nb : 0);
             fixed += b;
-            young += b;
         }
         if (hd.received != null) {
             fixed += hd.received.bytes();
@@ -236,7 +233,7 @@ final class BudgetPlanner {
         }
         List<BudgetAllocator.Option> options = BudgetAllocator.measure(new BudgetAllocator.HeadData(dim, group, rows, k, v,
                 pos, old, cand, rank, sinks, keyDec, valueDec, youngK, youngV, qs, qpos, nq, fns), cache.kernels());
-        return new HeadInput(old, sinks, cand - old, fixed - excess, excess, young, hd.segments.bytes(), later, t, options, fns);
+        return new HeadInput(old, sinks, cand - old, fixed - excess, excess, hd.segments.bytes(), later, t, options, fns);
     }
 
     /**
