@@ -57,8 +57,20 @@ public record ExpectedAttentionEviction(double keepRatio, int sinks, int observa
         return scores(q, rope, future, AttentionKernels.preferred());
     }
 
+    /**
+     * Past this many queries per head dimension the scores are summed through the queries' covariance
+     * ({@link QueryCovariance}: a key costs {@code dim + 1} dot products instead of {@code n + 1}, at least 4x fewer),
+     * which rounds differently; up to it (every preset: 256 queries at head_dim 64 and more) one dot product per query.
+     */
+    static final int COVARIANCE_AFTER = 4;
+
     /** The same with the given kernels' double sums (the twins give the same bits). */
     static float[] scores(PromptQueries q, PositionalRotation rope, int future, AttentionKernels kernels) {
+        return scores(q, rope, future, kernels, Math.min(q.slots(), q.recorded()) > COVARIANCE_AFTER * q.dim());
+    }
+
+    /** The same, summed through the queries' covariance or one dot product per query as told. */
+    static float[] scores(PromptQueries q, PositionalRotation rope, int future, AttentionKernels kernels, boolean covariance) {
         int dim = q.dim(), group = q.group(), rows = q.rows(), cap = q.slots();
         int n = Math.min(cap, q.recorded());
         float[] out = new float[rows];
@@ -74,7 +86,7 @@ public record ExpectedAttentionEviction(double keepRatio, int sinks, int observa
         float[] mu = new float[dim];
         float[] y = new float[n * dim]; // [n][dim] centred queries, carried forward
         double[] logit = new double[rows];
-        double[] cols = new double[dim * (n + 1)]; // [dim][n + 1]
+        double[] cols = covariance ? null : new double[dim * (n + 1)]; // [dim][n + 1]
         double[] dots = new double[n + 1];
         for (int g = 0; g < group; g++) {
             Arrays.fill(mu, 0f);
@@ -88,6 +100,17 @@ public record ExpectedAttentionEviction(double keepRatio, int sinks, int observa
                 if (m != null) m.apply(y, o * dim, p0);
             }
             if (m != null) m.apply(mu, 0, p0);
+            if (covariance) {
+                QueryCovariance cov = new QueryCovariance(y, n, dim, mu, kernels);
+                double max = Double.NEGATIVE_INFINITY;
+                for (int r = 0; r < rows; r++) {
+                    cov.sums(q.keys(), r * dim, dots);
+                    logit[r] = s * dots[0] + 0.5 * s * s * dots[1] / n;
+                    max = Math.max(max, logit[r]);
+                }
+                addSoftmax(logit, rows, max, out);
+                continue;
+            }
             // columns 0..n-1: the centred queries, column n: the mean, widened to double ([dim][n + 1])
             for (int i = 0; i < dim; i++) {
                 for (int o = 0; o < n; o++) cols[i * (n + 1) + o] = y[o * dim + i];
@@ -102,14 +125,19 @@ public record ExpectedAttentionEviction(double keepRatio, int sinks, int observa
                 logit[r] = s * mean + 0.5 * s * s * var / n;
                 max = Math.max(max, logit[r]);
             }
-            double z = 0;
-            for (int r = 0; r < rows; r++) {
-                logit[r] = Math.exp(logit[r] - max);
-                z += logit[r];
-            }
-            for (int r = 0; r < rows; r++) out[r] += (float) (logit[r] / z);
+            addSoftmax(logit, rows, max, out);
         }
         return out;
+    }
+
+    /** Adds the softmax of {@code logit[0..rows)} (its largest value {@code max}) to {@code out}. */
+    private static void addSoftmax(double[] logit, int rows, double max, float[] out) {
+        double z = 0;
+        for (int r = 0; r < rows; r++) {
+            logit[r] = Math.exp(logit[r] - max);
+            z += logit[r];
+        }
+        for (int r = 0; r < rows; r++) out[r] += (float) (logit[r] / z);
     }
 
     @Override
