@@ -245,6 +245,53 @@ public final class VectorKernels implements Kernels {
         return r;
     }
 
+    /** Per-thread [cols]: x times 2^112 for {@link #dotF16Finite}. */
+    private static final ThreadLocal<float[][]> HALF_X = ThreadLocal.withInitial(() -> new float[][]{new float[0]});
+
+    /**
+     * Rows {@code from .. to - 1} of an fp16 matrix whose values are all finite ({@link HalfRows#prepare}) through
+     * {@link #dotF16Finite}; false (nothing written) when x cannot be scaled exactly ({@link HalfRows#scale}).
+     */
+    private static boolean dotF16Rows(Weights w, int from, int to, float[] x, int xOff, float[] out, int outOff) {
+        int cols = w.cols();
+        float[][] holder = HALF_X.get();
+        if (holder[0].length < cols) holder[0] = new float[cols];
+        float[] xs = holder[0];
+        if (!HalfRows.scale(x, xOff, cols, xs)) return false;
+        MemorySegment s = w.data();
+        for (int r = from; r < to; r++) out[outOff + r - from] = dotF16Finite(s, w.rowOffset(r), xs, x, xOff, cols);
+        return true;
+    }
+
+    /**
+     * fp16 row . x for rows with no infinity or NaN ({@link HalfRows}), 16 lanes: each half is sign-extended to an
+     * int, shifted left by 13 and masked (sign bit, then the 15 bits of exponent and mantissa), which is the value
+     * times 2^-112 as a float, and multiplied with {@code xs = x * 2^112}: the same products, chains and tail as
+     * {@link #dotF16Lanes}, so the same bits, in 4 vector operations per 16 values instead of 11.
+     *
+     * @param xs [n] x times 2^112 ({@link HalfRows#scale})
+     * @param x  the unscaled x, for the tail past the last whole vector
+     */
+    static float dotF16Finite(MemorySegment s, long off, float[] xs, float[] x, int xOff, int n) {
+        int i = 0;
+        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
+        IntVector keep = IntVector.broadcast(I, 0x8FFFE000); // bit 31 (the sign, extended), bits 27..13 (the half's 14..0)
+        for (int bound = n - 2 * L; i <= bound; i += 2 * L) {
+            IntVector h0 = (IntVector) ShortVector.fromMemorySegment(S, s, off + 2L * i, LE).convertShape(VectorOperators.S2I, I, 0);
+            IntVector h1 = (IntVector) ShortVector.fromMemorySegment(S, s, off + 2L * (i + L), LE).convertShape(VectorOperators.S2I, I, 0);
+            acc0 = h0.lanewise(VectorOperators.LSHL, 13).and(keep).reinterpretAsFloats().fma(FloatVector.fromArray(F, xs, i), acc0);
+            acc1 = h1.lanewise(VectorOperators.LSHL, 13).and(keep).reinterpretAsFloats().fma(FloatVector.fromArray(F, xs, i + L), acc1);
+        }
+        if (i + L <= n) { // i is a multiple of 2L here: this vector goes to acc0, as in dotF16Lanes
+            IntVector h0 = (IntVector) ShortVector.fromMemorySegment(S, s, off + 2L * i, LE).convertShape(VectorOperators.S2I, I, 0);
+            acc0 = h0.lanewise(VectorOperators.LSHL, 13).and(keep).reinterpretAsFloats().fma(FloatVector.fromArray(F, xs, i), acc0);
+            i += L;
+        }
+        float r = Lanes.sum(acc0.add(acc1));
+        for (; i < n; i++) r += Quants.f16(s, off + 2L * i) * x[xOff + i];
+        return r;
+    }
+
     /**
      * fp16 row . x: pieces of the row are copied to a short[] and widened by a plain loop that C2 compiles to the CPU's
      * half-to-float instruction (vcvtph2ps), then dotted from L1 (the faster form with 8 lanes).
@@ -339,7 +386,7 @@ public final class VectorKernels implements Kernels {
         if (!PACK || L != 16 || w.packed() != null) return w;
         if (Q8Groups.worthPacking(w)) return Q8Groups.pack(w, arena);
         if (Q4kGroups.packable(w)) return Q4kGroups.pack(w, arena);
-        return w;
+        return HalfRows.prepare(w);
     }
 
     /**
@@ -473,6 +520,9 @@ public final class VectorKernels implements Kernels {
 
     @Override
     public void dotRows(Weights w, int from, int to, float[] x, int xOff, float[] out, int outOff) {
+        if (w.type() == dev.nexusquant.engine.gguf.GgmlType.F16 && w.packed() != null && dotF16Rows(w, from, to, x, xOff, out, outOff)) {
+            return;
+        }
         if (w.type() == dev.nexusquant.engine.gguf.GgmlType.Q8_0 && w.packed() != null) {
             dotQ8_0Groups(w, from, to, x, xOff, out, outOff);
             return;

@@ -14,7 +14,8 @@ import java.lang.foreign.MemorySegment;
  * @param cols length of a row (input features), a multiple of the type's block size
  * @param data   {@code rows * rowBytes()} bytes
  * @param packed null, or the same rows rearranged for a kernel ({@link Q8Groups}, {@link Q4kGroups}: Q8_0 and Q4_K rows in groups of 16, for 16 lanes), which reads
- *               them instead of {@code data}
+ *               them instead of {@code data}; for F16, {@code data} itself, which marks its values as all finite
+ *               ({@link HalfRows})
  */
 public record Weights(String name, GgmlType type, int rows, int cols, MemorySegment data, MemorySegment packed) {
 
@@ -35,6 +36,7 @@ public record Weights(String name, GgmlType type, int rows, int cols, MemorySegm
         return switch (type) {
             case Q8_0 -> Q8Groups.bytes(rows, cols);
             case Q4_K -> Q4kGroups.bytes(rows, cols);
+            case F16 -> 2L * rows * cols;
             default -> -1;
         };
     }

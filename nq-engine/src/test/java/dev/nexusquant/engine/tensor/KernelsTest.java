@@ -326,12 +326,69 @@ class KernelsTest {
             Weights small = new Weights("w", GgmlType.Q8_0, 3, 64, MemorySegment.ofArray(new byte[3 * 2 * 34]));
             Weights f16 = new Weights("w", GgmlType.F16, 1024, 1024, MemorySegment.ofArray(new byte[1024 * 1024 * 2]));
             assertTrue(S.prepare(odd, arena).packed() == null, "the scalar kernels read the file's rows");
-            assertTrue(V.prepare(f16, arena).packed() == null, "F16 rows are read from the file");
+            assertTrue(S.prepare(f16, arena).packed() == null, "the scalar kernels read F16 rows as they are");
             if (V.name().equals("vector512")) {
                 assertEquals(Q8Groups.bytes(3, 64), V.prepare(small, arena).packed().byteSize(), "small matrices are packed too");
                 Weights p = V.prepare(odd, arena);
                 assertTrue(p.packed() != null, "16 lanes pack Q8_0 rows, also of an odd number of blocks");
                 assertEquals(Q8Groups.bytes(1024, 1056), p.packed().byteSize());
+            }
+        }
+    }
+
+    /** Random fp16 bits of every kind a finite matrix can hold: normal, subnormal, zeros of both signs, the largest. */
+    private static short randomFiniteHalf(Random r) {
+        return switch (r.nextInt(8)) {
+            case 0 -> (short) (r.nextInt(0x400) | (r.nextBoolean() ? 0x8000 : 0)); // subnormal or zero
+            case 1 -> (short) (r.nextBoolean() ? 0x7BFF : 0xFBFF); // +-65504
+            case 2 -> (short) (r.nextBoolean() ? 0 : 0x8000);
+            default -> Float.floatToFloat16((float) (r.nextGaussian() * Math.pow(10, r.nextInt(7) - 4)));
+        };
+    }
+
+    /**
+     * fp16 rows marked finite at load run a kernel that reads each half scaled by 2^-112 against x scaled by 2^112: bit
+     * for bit the full conversion's sums (also where x cannot be scaled and it falls back), and close to the scalar
+     * definition; matrices with an infinity or NaN anywhere are not marked.
+     */
+    @Test
+    void f16FiniteRowsAgainstFullConversion() {
+        Random r = new Random(SEED + 11);
+        for (int cols : new int[]{1, 15, 16, 17, 31, 32, 33, 48, 64, 100, 512, 513, 1408, 2048}) {
+            int rows = 1 + r.nextInt(20);
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(2 * rows * cols).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < rows * cols; i++) b.putShort(randomFiniteHalf(r));
+            Weights w = new Weights("w", GgmlType.F16, rows, cols, MemorySegment.ofArray(b.array()));
+            Weights marked = V.prepare(w, java.lang.foreign.Arena.global());
+            if (!V.name().equals("vector512")) return;
+            assertTrue(marked.packed() != null, "a finite fp16 matrix is marked, cols " + cols);
+            for (int trial = 0; trial < 3; trial++) {
+                float[] x = random(r, cols + 5, trial == 0 ? 1 : 1000);
+                if (trial == 2) x[5 + r.nextInt(cols)] = r.nextBoolean() ? 65536f : -70000f; // x * 2^112 would overflow: fallback
+                if (trial == 1) x[5 + r.nextInt(cols)] = 1e-40f; // subnormal x: scaled exactly
+                float[] out = new float[rows];
+                V.dotRows(marked, 0, rows, x, 5, out, 0);
+                float[] d = new float[rows * cols];
+                S.dequantizeRows(w, 0, rows, d, 0);
+                for (int row = 0; row < rows; row++) {
+                    float full = V.dotRow(w, row, x, 5);
+                    assertEquals(Float.floatToRawIntBits(full), Float.floatToRawIntBits(out[row]),
+                            "cols " + cols + " row " + row + " trial " + trial + ": " + full + " vs " + out[row] + " (seed " + SEED + ")");
+                    double mag = 0;
+                    for (int i = 0; i < cols; i++) mag += Math.abs(d[row * cols + i] * x[5 + i]);
+                    close(S.dotRow(w, row, x, 5), out[row], mag, "f16 finite cols=" + cols);
+                }
+            }
+            // an infinity or NaN at any place, also in the tail past the last 8 bytes: not marked
+            for (short bad : new short[]{(short) 0x7C00, (short) 0xFC00, (short) 0x7E00, (short) 0xFFFF}) {
+                byte[] copy = b.array().clone();
+                int at = r.nextInt(rows * cols);
+                copy[2 * at] = (byte) bad;
+                copy[2 * at + 1] = (byte) (bad >> 8);
+                Weights withBad = new Weights("w", GgmlType.F16, rows, cols, MemorySegment.ofArray(copy));
+                assertTrue(V.prepare(withBad, java.lang.foreign.Arena.global()).packed() == null,
+                        "0x" + Integer.toHexString(bad & 0xFFFF) + " at " + at + " of " + rows * cols);
+                assertTrue(!HalfRows.finite(MemorySegment.ofArray(copy)));
             }
         }
     }
