@@ -43,7 +43,8 @@ final class CompressedKvCache implements KvCache {
     private final KvLayout layout;
     private final KvCompression spec; // the settings as given: what settings() names
     private final KvCompression cfg;  // what the cache runs: spec, or its BasisFallback without a model's bases
-    private final String note;        // BasisFallback.NOTE when it falls back, else empty
+    private final boolean fallback;   // runs BasisFallback's Hadamard rotation in place of basis=auto
+    private final String note;        // what stats() notes (BasisFallback.NOTE, a ring the budget shrank), else empty
     private final int dim;
     private final int group;
     private final MemoryAccount account;
@@ -72,7 +73,7 @@ final class CompressedKvCache implements KvCache {
         this.layout = layout;
         this.spec = given;
         this.cfg = cfg;
-        this.note = fallback ? BasisFallback.NOTE : "";
+        this.fallback = fallback;
         this.dim = layout.headDim();
         this.group = layout.groupSize();
         this.account = new MemoryAccount(cfg.memoryBudget());
@@ -86,8 +87,11 @@ final class CompressedKvCache implements KvCache {
         boolean half = cfg.windowPrecision() == KvCompression.Precision.F16;
         // the prompt's last queries: the eviction policy may vote with them, key balancing and boost measure them
         int asked = cfg.eviction().observationWindow();
-        int observation = asked > 0 || cfg.balanceKeys() || cfg.boost() > 0 || cfg.ratio() > 0 ? Math.max(asked > 0 ? asked : 32,
+        int wanted = asked > 0 || cfg.balanceKeys() || cfg.boost() > 0 || cfg.ratio() > 0 ? Math.max(asked > 0 ? asked : 32,
                 cfg.ratio() > 0 ? BudgetAllocator.QUERIES : 0) : 0;
+        // under a memory budget the rings take at most their share of it (PromptQueryRing.BUDGET_SHARE)
+        int observation = wanted == 0 ? 0 : PromptQueryRing.slots(wanted, BudgetAllocator.QUERIES, cfg.memoryBudget(),
+                layout.layers() * layout.kvHeads(), group, dim);
         this.heads = new HeadState[layout.layers()][layout.kvHeads()];
         ModelBasis shared = null;
         if (cfg.kltBasis() != null) { // basis=FILE, or auto resolved for a model (unresolved: fallen back above)
@@ -109,6 +113,7 @@ final class CompressedKvCache implements KvCache {
             }
         }
         this.windowTokenBytes = (long) layout.layers() * layout.kvHeads() * heads[0][0].window.bytesFor(1);
+        this.note = note(fallback, wanted, observation);
         account.check(0);
     }
 
@@ -196,7 +201,15 @@ final class CompressedKvCache implements KvCache {
 
     /** Whether this cache runs the Hadamard rotation in place of {@code basis=auto}'s bases ({@link BasisFallback}). */
     boolean basisFallback() {
-        return !note.isEmpty();
+        return fallback;
+    }
+
+    /** What stats() notes: the basis fallback, and prompt query rings smaller than asked for under a memory budget. */
+    private static String note(boolean fallback, int wanted, int observation) {
+        String ring = observation < wanted ? "the memory budget holds " + observation + " of the prompt's last " + wanted
+                + " queries per head for ranking (obs)" : "";
+        if (!fallback) return ring;
+        return ring.isEmpty() ? BasisFallback.NOTE : BasisFallback.NOTE + "; " + ring;
     }
 
     @Override

@@ -12,6 +12,39 @@ final class PromptQueryRing {
     private final int width; // group * dim
     int recorded;          // queries recorded in all (may exceed slots)
 
+    /**
+     * The share of a memory budget that the rings of all heads may take together: 1 / {@value}. The rings are held
+     * (and counted in the budget) until the first prompt ends, which under a memory target is exactly while the
+     * prompt's pieces are planned; a ring larger than this share takes the room those pieces are planned in (MAX's
+     * 256-query rings took 2/3 of a 400 KiB budget and left the prompt's rows 30 KB of their 61 KB share).
+     */
+    static final int BUDGET_SHARE = 8;
+
+    /**
+     * How many queries a head's ring holds: {@code asked}, or under a memory budget as many as fit in the rings'
+     * share of it ({@link #BUDGET_SHARE}), but never fewer than {@code least} (or {@code asked} when that is smaller):
+     * the queries the bit allocation measures with.
+     *
+     * @param asked        queries the settings ask for (the eviction policy's observation window, or the allocator's)
+     * @param least        fewest queries the cache works with
+     * @param memoryBudget the cache's memory budget in bytes, 0 for none
+     * @param heads        KV heads of all layers, each with a ring
+     */
+    static int slots(int asked, int least, long memoryBudget, int heads, int group, int dim) {
+        if (asked <= 0) throw new IllegalArgumentException("queries asked for: " + asked);
+        if (least <= 0 || heads <= 0 || group <= 0 || dim <= 0) {
+            throw new IllegalArgumentException("least " + least + ", heads " + heads + ", group " + group + ", dim " + dim);
+        }
+        if (memoryBudget <= 0) return asked;
+        long fit = memoryBudget / BUDGET_SHARE / heads / slotBytes(group, dim);
+        return (int) Math.max(Math.min(asked, least), Math.min(asked, fit));
+    }
+
+    /** Bytes of one slot: a query of every head of the group in fp16, and its position. */
+    static long slotBytes(int group, int dim) {
+        return 2L * group * dim + 4;
+    }
+
     PromptQueryRing(int slots, int group, int dim) {
         this.width = group * dim;
         this.queries = new short[slots * width];

@@ -140,7 +140,7 @@ class ExpectedAttentionEvictionTest {
         assertEquals(new ExpectedAttentionEviction(0.5, 2, 16, 100), KvSpec.parse("obs=16,future=100,evict=expected:0.5,sinks=2").eviction());
         assertEquals(new ExpectedAttentionEviction(0.5, 4, 32, 512), KvSpec.parse("balanced,evict=snapkv:0.5,obs=32,agerank=attn,"
                 + "evict=expected:0.5").eviction(), "an observation window set before carries over");
-        assertEquals(new AgingByValueNorm(new ExpectedAttentionEviction(0.25, 4, 64, 512)),
+        assertEquals(new AgingByValueNorm(new ExpectedAttentionEviction(0.25, 4, 256, 512)),
                 KvSpec.parse("balanced,evict=expected:0.25").eviction(), "the preset's settings carry over");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> KvSpec.parse("evict=expected:0.5,future=0"));
         assertTrue(e.getMessage().contains("future"), e.getMessage());

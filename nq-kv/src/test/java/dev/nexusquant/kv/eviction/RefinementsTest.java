@@ -66,8 +66,8 @@ class RefinementsTest {
         assertTrue(EvictionPolicy.snapKv(0.5).mergeThreshold() > 1);
         // a preset refined, and refinements switched off again
         EvictionPolicy fromPreset = KvSpec.parse("balanced,evict=adakv:0.5,joint=off,agerank=attn").eviction();
-        assertEquals(new SnapKvEviction(0.5, 4, 64, 7), fromPreset, "the preset's 64 observation queries stay");
-        assertEquals(new AgingByValueNorm(new SnapKvEviction(0.5, 4, 64, 7)), KvSpec.parse("balanced,evict=snapkv:0.5").eviction());
+        assertEquals(new SnapKvEviction(0.5, 4, 256, 7), fromPreset, "the preset's 256 observation queries stay");
+        assertEquals(new AgingByValueNorm(new SnapKvEviction(0.5, 4, 256, 7)), KvSpec.parse("balanced,evict=snapkv:0.5").eviction());
         assertEquals(new SnapKvEviction(0.5, 4, 32, 7), KvSpec.parse("evict=merge:0.5,merge=off").eviction());
         assertEquals(EvictionPolicy.none(), KvSpec.parse("evict=vnorm:0.5,evict=none").eviction(), "none clears them");
         // the refinements keep the base's counts and settings
