@@ -21,6 +21,13 @@ import java.util.Random;
  * taking the core stops the clock of neither jar's CPU time), so it is the figure to compare there; with more than one
  * engine thread ({@code -Dnq.threads}) only the wall time means anything.
  *
+ * <p><b>Order bias.</b> The two jars share the JDK's Vector API classes (platform class loader) and with them the
+ * profiles C2 compiles those methods' call sites with. When the two builds use the Vector API differently, the one run
+ * first can be compiled better than the other: nq-ref-27m, fp16 row kernel against fp16 groups (2026-12-04, load 2.6-2.9),
+ * B against A 0.873x in one order and 0.634x in the other (each build 15-40% faster as A), while the same jar against
+ * itself gave 1.007x and the two builds in separate processes ({@link EngineBench}, alternating) decoded at the same
+ * speed. So run both orders, and check a difference in separate processes before believing it.
+ *
  * <pre>
  * java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Dnq.threads=1 \
  *      -cp nq-bench/target/benchmarks.jar dev.nexusquant.bench.DecodeSideBySide MODEL.gguf A.jar B.jar [block=16] [rounds=6]

@@ -8,6 +8,7 @@ import dev.nexusquant.engine.kv.KvLayout;
 import dev.nexusquant.engine.model.Model;
 import dev.nexusquant.engine.model.Session;
 import dev.nexusquant.engine.testing.RandomModel;
+import dev.nexusquant.kv.AttendStages;
 import dev.nexusquant.kv.KvSpec;
 
 import java.lang.management.ManagementFactory;
@@ -33,7 +34,8 @@ import java.util.Random;
  * {@code -Dnq.threads=1} all the work of a step; on a shared machine it leaves out the time the thread waited for a
  * core, though not the slowdown of sharing caches and memory with other jobs), tokens/s, bytes the cache holds, the heap live after a full GC with the
  * cache filled (model, session and cache) and the peak heap of that cache's runs (which includes the garbage of
- * filling the cache).
+ * filling the cache). With {@code -Dnq.attend.stages=true}, then, per cache and round, what compressed attention's
+ * stages took per timed step ({@link AttendStages}; the timing itself adds a little to the step).
  *
  * <pre>
  * java --add-modules jdk.incubator.vector -cp nq-bench/target/benchmarks.jar dev.nexusquant.bench.DecodeSpeed \
@@ -102,6 +104,13 @@ public final class DecodeSpeed {
                             caches.get(i), ms, sorted[0], sorted[rounds - 1], cpu[rounds / 2], cpu[0], cpu[rounds - 1], 1000 / ms,
                             row.bytes, row.ratio, row.live / 1048576.0, row.peak / 1048576.0);
                 }
+                if (AttendStages.enabled()) {
+                    for (int i = 0; i < rows.length; i++) {
+                        for (int r = 0; r < rounds; r++) {
+                            System.out.printf(Locale.ROOT, "stages %d %s round %d: %s%n", ctx, caches.get(i), r, rows[i].stages[r]);
+                        }
+                    }
+                }
             }
         } finally {
             Files.deleteIfExists(file);
@@ -113,12 +122,14 @@ public final class DecodeSpeed {
     static final class Row {
         final double[] perStep;
         final double[] cpuPerStep;
+        final String[] stages; // [rounds] AttendStages of the timed steps, when on
         long bytes, live, peak;
         double ratio;
 
         Row(double[] perStep) {
             this.perStep = perStep;
             this.cpuPerStep = new double[perStep.length];
+            this.stages = new String[perStep.length];
         }
     }
 
@@ -134,10 +145,12 @@ public final class DecodeSpeed {
         try (Session s = model.newSession(cache)) {
             int token = 5;
             for (int i = 0; i < warmup; i++) s.forward(new int[]{token++}, 0, 1, false);
+            AttendStages.reset();
             long t0 = System.nanoTime(), c0 = THREADS.getCurrentThreadCpuTime();
             for (int i = 0; i < steps; i++) s.forward(new int[]{token++}, 0, 1, false);
             row.perStep[round] = (System.nanoTime() - t0) / 1e6 / steps;
             row.cpuPerStep[round] = (THREADS.getCurrentThreadCpuTime() - c0) / 1e6 / steps;
+            if (AttendStages.enabled()) row.stages[round] = AttendStages.totals().perStep(steps);
             row.bytes = cache.stats().bytes();
             row.ratio = cache.stats().ratio();
         }

@@ -92,17 +92,27 @@ final class CompressedAttention {
                 if (young != null && seg.mass() != null) young.start(seg, rows, m);
                 for (int from = 0; from < rows; from += CHUNK) {
                     int cnt = Math.min(CHUNK, rows - from);
+                    long clock = AttendStages.now();
                     seg.keys().decode(from, cnt, kbuf, 0);
+                    clock = AttendStages.lap(AttendStages.Stage.KEY_DECODE, clock);
                     seg.values().decode(from, cnt, vbuf, 0);
+                    clock = AttendStages.lap(AttendStages.Stage.VALUE_DECODE, clock);
                     boolean needPos = pre || seg.positions().last() > positions[0]; // decode: never masked
                     if (needPos) seg.positions().decode(from, cnt, pbuf);
+                    AttendStages.lap(AttendStages.Stage.POSITIONS, clock);
+                    int rebuilt = 0;
                     if (pre) {
-                        t.keysFromStorage(kbuf, cnt, pbuf, work, seg.keys().codec());
+                        rebuilt = t.keysFromStorage(kbuf, cnt, pbuf, work, seg.keys().codec());
                     }
+                    clock = AttendStages.now();
                     ak.scores(qs, 0, m, dim, kbuf, cnt, qmu, invSqrtD, s, CHUNK);
+                    clock = AttendStages.lap(AttendStages.Stage.SCORES, clock);
                     if (needPos) mask(s, m, cnt, positions, pbuf, seg.positions().last());
                     if (young != null && seg.mass() != null) young.keep(seg, from, cnt, s, m);
+                    clock = AttendStages.lap(AttendStages.Stage.MASK, clock);
                     sm.absorb(s, m, cnt, vbuf, true);
+                    AttendStages.lap(AttendStages.Stage.ABSORB, clock);
+                    AttendStages.chunk(cnt, (long) cnt * rebuilt);
                 }
             }
         }

@@ -281,13 +281,18 @@ final class RowTransform {
      * @param work  [{@link KltBasis#rowsScratch}] scratch (rows rebuilt two or three at a time)
      * @param codec the codec the rows were decoded with: with a KLT basis and a mixed-rate codec the rebuild stops at
      *              its last coded group ({@link E8MixedCodec#codedDims()}: the coefficients past it are zero)
+     * @return coefficients per row the KLT rebuild visited (0 without a KLT basis)
      */
-    void keysFromStorage(float[] k, int n, int[] pos, float[] work, VectorCompressor codec) {
+    int keysFromStorage(float[] k, int n, int[] pos, float[] work, VectorCompressor codec) {
+        long clock = AttendStages.now();
         if (keyKlt == null) {
             for (int r = 0; r < n; r++) keyFromStorage(k, r * dim, pos[r]);
-            return;
+            AttendStages.lap(AttendStages.Stage.KEY_ROPE, clock);
+            return 0;
         }
-        keyKlt.inverseRows(k, 0, n, work, codec instanceof E8MixedCodec mixed && mixed.dimension() == dim ? mixed.codedDims() : dim);
+        int coded = codec instanceof E8MixedCodec mixed && mixed.dimension() == dim ? mixed.codedDims() : dim;
+        keyKlt.inverseRows(k, 0, n, work, coded);
+        clock = AttendStages.lap(AttendStages.Stage.KEY_REBUILD, clock);
         for (int r = 0; r < n; r++) {
             int off = r * dim;
             if (keyScale != null) {
@@ -298,6 +303,8 @@ final class RowTransform {
             }
             if (rope != null) rope.forward(k, off, pos[r]);
         }
+        AttendStages.lap(AttendStages.Stage.KEY_ROPE, clock);
+        return coded;
     }
 
     /** A stored value row back, in place: rotate back, add the mean. */
