@@ -100,8 +100,9 @@ final class CacheState {
                 out.bool(ring != null);
                 if (ring != null) {
                     out.varint(ring.recorded);
-                    out.shorts(ring.queries, 0, ring.queries.length);
-                    for (int p : ring.positions) out.svarint(p);
+                    short[] q = ring.allQueries(); // every slot, as the format has it
+                    out.shorts(q, 0, q.length);
+                    for (int p : ring.allPositions()) out.svarint(p);
                 }
                 writeAccumulator(out, hd.received);
                 List<Segment> segs = hd.segments.list();
@@ -378,6 +379,7 @@ final class CacheState {
         }
         if (ring == null) throw corrupt(f, "present, but these settings record no prompt queries");
         ring.recorded = in.varint(f + ".recorded", 0, Integer.MAX_VALUE);
+        ring.allocateAll();
         in.shorts(f + ".queries", ring.queries, 0, ring.slots() * width);
         for (int i = 0; i < ring.slots(); i++) {
             long p = in.svarint(f + ".positions");

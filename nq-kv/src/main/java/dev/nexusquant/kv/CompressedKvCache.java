@@ -727,7 +727,7 @@ final class CompressedKvCache implements KvCache {
             if (!hd.hasPromptQueries()) return null;
             PromptQueryRing ring = hd.promptQueries;
             int rows = hd.window.count();
-            return new PromptQueries(ring.toFloats(), ring.positions, ring.recorded, hd.windowKeys(rows, dim),
+            return new PromptQueries(ring.toFloats(), ring.allPositions(), ring.recorded, hd.windowKeys(rows, dim),
                     hd.windowPositions(rows), rows, group, dim);
         }
     }

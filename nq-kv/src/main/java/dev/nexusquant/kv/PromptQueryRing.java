@@ -7,8 +7,9 @@ package dev.nexusquant.kv;
  */
 final class PromptQueryRing {
 
-    final short[] queries; // [slots][group * dim] fp16
-    final int[] positions; // [slots]
+    short[] queries;       // [allocated][group * dim] fp16, allocated <= slots: grown as queries come
+    int[] positions;       // [allocated]
+    private final int slots;
     private final int width; // group * dim
     int recorded;          // queries recorded in all (may exceed slots)
 
@@ -45,40 +46,79 @@ final class PromptQueryRing {
         return 2L * group * dim + 4;
     }
 
+    /** Slots allocated before the first query: a short prompt then holds little more than it needs. */
+    static final int FIRST_ALLOCATION = 64;
+
     PromptQueryRing(int slots, int group, int dim) {
+        if (slots <= 0) throw new IllegalArgumentException("slots: " + slots);
+        this.slots = slots;
         this.width = group * dim;
-        this.queries = new short[slots * width];
-        this.positions = new int[slots];
+        int first = Math.min(slots, FIRST_ALLOCATION);
+        this.queries = new short[first * width];
+        this.positions = new int[first];
     }
 
     int slots() {
+        return slots;
+    }
+
+    /** Slots allocated so far (at most {@link #slots}); the ring grows to all of them once that many queries came. */
+    int allocated() {
         return positions.length;
+    }
+
+    /** Grows the arrays to hold slot {@code slot} (doubling, at most {@link #slots}). */
+    private void reach(int slot) {
+        if (slot < positions.length) return;
+        int n = (int) Math.min(slots, Math.max(slot + 1L, 2L * positions.length));
+        queries = java.util.Arrays.copyOf(queries, n * width);
+        positions = java.util.Arrays.copyOf(positions, n);
+    }
+
+    /** Allocates every slot (a saved ring is read into all of them). */
+    void allocateAll() {
+        reach(slots - 1);
+    }
+
+    /** The queries of every slot, those never written 0: [slots][group * dim] fp16 (what a saved state holds). */
+    short[] allQueries() {
+        return java.util.Arrays.copyOf(queries, slots * width);
+    }
+
+    /** The positions of every slot, those never written 0: [slots]. */
+    int[] allPositions() {
+        return java.util.Arrays.copyOf(positions, slots);
     }
 
     /** Queries in the ring: at most {@code slots}. */
     int held() {
-        return Math.min(recorded, positions.length);
+        return Math.min(recorded, slots);
     }
 
+    /**
+     * Bytes the ring is charged: every slot, allocated or not (a memory budget reserves them when the cache is made,
+     * so the plans do not depend on how far the ring has grown).
+     */
     long bytes() {
-        return 2L * queries.length + 4L * positions.length;
+        return slots * slotBytes(width, 1);
     }
 
     /** Keeps the last of this call's {@code n} query positions ({@code qv}: [n][group * dim]). */
     void record(int n, int[] pos, float[] qv) {
-        int cap = positions.length;
+        int cap = slots;
         for (int i = Math.max(0, n - cap); i < n; i++) {
             int slot = recorded % cap;
+            reach(slot);
             for (int c = 0; c < width; c++) queries[slot * width + c] = Float.floatToFloat16(qv[i * width + c]);
             positions[slot] = pos[i];
             recorded++;
         }
     }
 
-    /** The ring as floats: [slots][group * dim]. */
+    /** The ring as floats: [slots][group * dim] (slots never written 0). */
     float[] toFloats() {
-        float[] q = new float[queries.length];
-        for (int i = 0; i < q.length; i++) q[i] = Float.float16ToFloat(queries[i]);
+        float[] q = new float[slots * width];
+        for (int i = 0; i < queries.length; i++) q[i] = Float.float16ToFloat(queries[i]);
         return q;
     }
 }

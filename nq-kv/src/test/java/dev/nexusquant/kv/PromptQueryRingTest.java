@@ -109,4 +109,57 @@ class PromptQueryRingTest {
             assertTrue(tight.stats().note().contains(slots + " of the prompt's last " + asked), tight.stats().note());
         }
     }
+
+    /**
+     * The ring grows as queries come (a short prompt allocates little) and holds, slot for slot, what a ring allocated
+     * whole would: the last {@code slots} queries at slot {@code index % slots}, the rest 0; it is charged all its slots.
+     */
+    @Test
+    void growsAsQueriesComeAndHoldsWhatAWholeRingWould() {
+        Random rnd = new Random(20261204);
+        for (int trial = 0; trial < 40; trial++) {
+            int slots = 1 + rnd.nextInt(trial < 20 ? 200 : 1500), group = 1 + rnd.nextInt(3), dim = 8 * (1 + rnd.nextInt(4));
+            int width = group * dim;
+            PromptQueryRing ring = new PromptQueryRing(slots, group, dim);
+            assertTrue(ring.allocated() <= Math.min(slots, PromptQueryRing.FIRST_ALLOCATION), "allocated before any query");
+            assertEquals(slots * PromptQueryRing.slotBytes(group, dim), ring.bytes(), "charged every slot");
+            short[] want = new short[slots * width];
+            int[] wantPos = new int[slots];
+            int total = 0, recorded = 0, calls = 1 + rnd.nextInt(6);
+            for (int c = 0; c < calls; c++) {
+                int n = 1 + rnd.nextInt(trial % 2 == 0 ? 40 : 700);
+                int[] pos = new int[n];
+                float[] qv = new float[n * width];
+                for (int i = 0; i < n; i++) {
+                    pos[i] = total + i;
+                    for (int x = 0; x < width; x++) qv[i * width + x] = (float) rnd.nextGaussian();
+                }
+                ring.record(n, pos, qv);
+                // the whole ring's definition: a call keeps its last `slots` queries, the k-th recorded at slot k % slots
+                int start = Math.max(0, n - slots);
+                for (int i = start; i < n; i++) {
+                    int slot = (recorded + i - start) % slots;
+                    for (int x = 0; x < width; x++) want[slot * width + x] = Float.floatToFloat16(qv[i * width + x]);
+                    wantPos[slot] = pos[i];
+                }
+                recorded += n - start;
+                total += n;
+                assertEquals(recorded, ring.recorded);
+                assertEquals(Math.min(total, slots), ring.held());
+                assertTrue(ring.allocated() >= Math.min(total, slots) && ring.allocated() <= slots,
+                        "allocated " + ring.allocated() + " after " + total + " of " + slots);
+                assertArrayEquals(want, ring.allQueries(), "trial " + trial + " call " + c);
+                assertArrayEquals(wantPos, ring.allPositions(), "trial " + trial + " call " + c);
+                float[] f = ring.toFloats();
+                assertEquals(slots * width, f.length);
+                for (int x = 0; x < f.length; x++) assertEquals(Float.float16ToFloat(want[x]), f[x]);
+            }
+            if (total < slots / 2 && slots > 2 * PromptQueryRing.FIRST_ALLOCATION) {
+                assertTrue(ring.allocated() < slots, "a short prompt does not allocate every slot");
+            }
+            ring.allocateAll();
+            assertEquals(slots, ring.allocated());
+            assertArrayEquals(want, ring.allQueries(), "allocating every slot keeps what was recorded");
+        }
+    }
 }
