@@ -69,6 +69,27 @@ public interface VectorCompressor {
     /** {@code acc[accOff..accOff+dimension) += w * decoded vector index}, without decoding it to memory. */
     void axpy(float w, byte[] block, int blockOff, int index, float[] acc, int accOff);
 
+    /**
+     * {@link #dot} by decoding vector {@code index} into a temporary array first: for codecs without a fused kernel
+     * (the cache decodes rows a block at a time and does not call {@code dot} on its hot path).
+     */
+    static float dotByDecoding(VectorCompressor c, float[] q, int qOff, byte[] block, int blockOff, int index) {
+        int dim = c.dimension();
+        float[] x = new float[dim];
+        c.decode(block, blockOff, index, x, 0);
+        float s = 0f;
+        for (int i = 0; i < dim; i++) s += q[qOff + i] * x[i];
+        return s;
+    }
+
+    /** {@link #axpy} by decoding vector {@code index} into a temporary array first (see {@link #dotByDecoding}). */
+    static void axpyByDecoding(VectorCompressor c, float w, byte[] block, int blockOff, int index, float[] acc, int accOff) {
+        int dim = c.dimension();
+        float[] x = new float[dim];
+        c.decode(block, blockOff, index, x, 0);
+        for (int i = 0; i < dim; i++) acc[accOff + i] += w * x[i];
+    }
+
     /** Writes the parameters that recreate this compressor (see {@link CodecDescriptor}). */
     void writeParameters(DataOutput out) throws IOException;
 

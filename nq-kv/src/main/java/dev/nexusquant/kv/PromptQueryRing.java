@@ -1,5 +1,7 @@
 package dev.nexusquant.kv;
 
+import java.util.Arrays;
+
 /**
  * The last queries of the prompt, all query heads of a KV head's group, in fp16: SnapKV votes with them, key
  * balancing and the bit allocation measure with them. A ring of {@code slots}; freed at the end of the first prompt.
@@ -71,8 +73,8 @@ final class PromptQueryRing {
     private void reach(int slot) {
         if (slot < positions.length) return;
         int n = (int) Math.min(slots, Math.max(slot + 1L, 2L * positions.length));
-        queries = java.util.Arrays.copyOf(queries, n * width);
-        positions = java.util.Arrays.copyOf(positions, n);
+        queries = Arrays.copyOf(queries, n * width);
+        positions = Arrays.copyOf(positions, n);
     }
 
     /** Allocates every slot (a saved ring is read into all of them). */
@@ -82,12 +84,12 @@ final class PromptQueryRing {
 
     /** The queries of every slot, those never written 0: [slots][group * dim] fp16 (what a saved state holds). */
     short[] allQueries() {
-        return java.util.Arrays.copyOf(queries, slots * width);
+        return Arrays.copyOf(queries, slots * width);
     }
 
     /** The positions of every slot, those never written 0: [slots]. */
     int[] allPositions() {
-        return java.util.Arrays.copyOf(positions, slots);
+        return Arrays.copyOf(positions, slots);
     }
 
     /** Queries in the ring: at most {@code slots}. */
@@ -100,7 +102,7 @@ final class PromptQueryRing {
      * so the plans do not depend on how far the ring has grown).
      */
     long bytes() {
-        return slots * slotBytes(width, 1);
+        return slots * (2L * width + 4); // slotBytes(group, dim) with width = group * dim
     }
 
     /** Keeps the last of this call's {@code n} query positions ({@code qv}: [n][group * dim]). */

@@ -300,18 +300,12 @@ public final class E8MixedCodec implements VectorCompressor {
 
     @Override
     public float dot(float[] q, int qOff, byte[] block, int blockOff, int index) {
-        float[] x = new float[dim];
-        decode(block, blockOff, index, x, 0);
-        float s = 0f;
-        for (int i = 0; i < dim; i++) s += q[qOff + i] * x[i];
-        return s;
+        return VectorCompressor.dotByDecoding(this, q, qOff, block, blockOff, index);
     }
 
     @Override
     public void axpy(float w, byte[] block, int blockOff, int index, float[] acc, int accOff) {
-        float[] x = new float[dim];
-        decode(block, blockOff, index, x, 0);
-        for (int i = 0; i < dim; i++) acc[accOff + i] += w * x[i];
+        VectorCompressor.axpyByDecoding(this, w, block, blockOff, index, acc, accOff);
     }
 
     /** Unit Gaussian groups (fixed seed) quantized at each rate's fixed scale: the rate-distortion table. */
