@@ -63,7 +63,8 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--methods", paramLabel = "G,..", split = ",", defaultValue = "fp16,fp8,q8_0,q4_0,kivi,turboquant,eviction,nexusquant,grid",
             description = "Method groups: all, fp16, fp8, q8_0, q4_0, kivi, turboquant, eviction, nexusquant, previous,"
                     + " grid (default: ${DEFAULT-VALUE}; the first is the reference; previous = the presets' fixed recipes"
-                    + " before they became byte budgets).")
+                    + " before they became byte budgets); GROUP:I or GROUP:I-J runs the group's methods I to J (from 1),"
+                    + " to split one bench over processes.")
     List<String> methods;
 
     @Option(names = "--spec", paramLabel = "SPEC", description = "Also run this --kv spec (repeatable).")
