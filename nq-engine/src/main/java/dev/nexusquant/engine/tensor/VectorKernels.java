@@ -402,7 +402,7 @@ public final class VectorKernels implements Kernels {
      */
     static void dotQ8_0Group(MemorySegment p, long q, long s, float[] x, int xOff, int n, float[] out, int o) {
         FloatVector total = FloatVector.zero(F);
-        for (int c = 0; c < n; c += 32, q += Q8Groups.QUANTS, s += Q8Groups.SCALES) {
+        for (int c = 0; c < n; c += 32, q += Q8Groups.BLOCK, s += Q8Groups.BLOCK) {
             FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
             for (int j = 0; j < 8; j++) {
                 int xi = xOff + c + 4 * j;
@@ -942,7 +942,7 @@ public final class VectorKernels implements Kernels {
 
     /** The 16 rows of a Q8_0 group into lanes {@code lane0 .. lane0 + 15} of every column of {@code panel} ([cols][PANEL]): {@code q * d}. */
     private static void panelQ8_0Group(MemorySegment p, long q, long s, int cols, float[] panel, int lane0) {
-        for (int c = 0; c < cols; c += 32, q += Q8Groups.QUANTS, s += Q8Groups.SCALES) {
+        for (int c = 0; c < cols; c += 32, q += Q8Groups.BLOCK, s += Q8Groups.BLOCK) {
             FloatVector d = FloatVector.fromMemorySegment(F, p, s, LE);
             for (int j = 0; j < 8; j++) {
                 IntVector v = IntVector.fromMemorySegment(I, p, q + 64L * j, LE);
