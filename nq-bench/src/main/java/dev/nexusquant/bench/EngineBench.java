@@ -11,13 +11,13 @@ import java.util.Random;
 /**
  * The engine measured as llama.cpp's {@code llama-bench} measures itself, in this JVM: {@code ppN} is one prefill of N
  * random tokens in a new session, {@code tgN} N single-token steps from an empty session; a first untimed pp + tg run
- * warms up (as llama-bench's warm-up run does), then {@code reps} timed runs of each; prints one JSON line with the
+ * warms up (as llama-bench's warm-up run does; {@code warmup} > 1 adds untimed runs after it), then {@code reps} timed runs of each; prints one JSON line with the
  * medians, and the cold figures of the first run (JIT not warm), the time to load the model and the time the weights
  * then took to move onto huge pages in the background ({@code settle_s}, waited for before the first run).
  *
  * <pre>
  * java --add-modules jdk.incubator.vector -Dnq.threads=T -cp nq-bench/target/benchmarks.jar dev.nexusquant.bench.EngineBench \
- *      MODEL.gguf [pp=1024] [tg=64] [reps=3]
+ *      MODEL.gguf [pp=1024] [tg=64] [reps=3] [warmup=1]
  * </pre>
  */
 public final class EngineBench {
@@ -27,13 +27,15 @@ public final class EngineBench {
 
     public static void main(String[] args) throws Exception {
         if (args.length < 1) {
-            System.err.println("usage: EngineBench MODEL.gguf [pp=1024] [tg=64] [reps=3]");
+            System.err.println("usage: EngineBench MODEL.gguf [pp=1024] [tg=64] [reps=3] [warmup=1]");
             System.exit(2);
         }
         Path model = Path.of(args[0]);
         int pp = args.length > 1 ? Integer.parseInt(args[1]) : 1024;
         int tg = args.length > 2 ? Integer.parseInt(args[2]) : 64;
         int reps = args.length > 3 ? Integer.parseInt(args[3]) : 3;
+        int warmup = args.length > 4 ? Integer.parseInt(args[4]) : 1;
+        if (warmup < 1) throw new IllegalArgumentException("warmup must be at least 1 (the first run gives the cold figures): " + warmup);
         long t0 = System.nanoTime();
         try (Model m = Model.load(model)) {
             double load = (System.nanoTime() - t0) / 1e9;
@@ -45,6 +47,10 @@ public final class EngineBench {
             int[] tokens = new int[Math.max(pp, tg)];
             for (int i = 0; i < tokens.length; i++) tokens[i] = r.nextInt(vocab);
             double coldPp = pp / prefill(m, tokens, pp), coldTg = tg / generate(m, tokens, tg);
+            for (int i = 1; i < warmup; i++) { // further untimed runs, while C2 still recompiles (PeerComparison --warmup)
+                prefill(m, tokens, pp);
+                generate(m, tokens, tg);
+            }
             double[] ppTps = new double[reps], tgTps = new double[reps];
             for (int i = 0; i < reps; i++) {
                 ppTps[i] = pp / prefill(m, tokens, pp);

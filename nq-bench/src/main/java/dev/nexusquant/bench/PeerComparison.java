@@ -18,9 +18,17 @@ import java.util.regex.Pattern;
  * and the load average seen at each run (the figures mean little on a busy machine, the ratios a little more).
  * llama.cpp is not part of this project: build it yourself and give the path of its {@code llama-bench}.
  *
+ * <p>{@code --warmup W} (default 1) gives both engines W untimed runs before the timed ones: this engine W runs of
+ * pp + tg in its JVM (the first gives the cold figures), llama.cpp its own warm-up run and then W - 1 runs that it
+ * times and that are dropped ({@code -r reps + W - 1}, the first W - 1 samples left out). With the default each gets one
+ * warm-up run, as llama-bench does by itself; a JVM whose C2 still recompiles during the timed runs (the project
+ * model's pp1024: a third of its steady speed in the second and third of eight prefills) reads slower than it runs
+ * later, and W = 3 measures both engines in their steady state. The cold cost is not hidden: the cold prefill of
+ * the first run is printed every round.
+ *
  * <pre>
  * java -cp nq-bench/target/benchmarks.jar dev.nexusquant.bench.PeerComparison --llama-bench PATH \
- *      [--threads 1] [--rounds 3] [--reps 3] [--pp 1024] [--tg 64] MODEL.gguf...
+ *      [--threads 1] [--rounds 3] [--reps 3] [--warmup 1] [--pp 1024] [--tg 64] MODEL.gguf...
  * </pre>
  */
 public final class PeerComparison {
@@ -33,7 +41,7 @@ public final class PeerComparison {
 
     public static void main(String[] args) throws Exception {
         String llamaBench = null;
-        int threads = 1, rounds = 3, reps = 3, pp = 1024, tg = 64;
+        int threads = 1, rounds = 3, reps = 3, warmup = 1, pp = 1024, tg = 64;
         List<Path> models = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -41,13 +49,18 @@ public final class PeerComparison {
                 case "--threads" -> threads = Integer.parseInt(args[++i]);
                 case "--rounds" -> rounds = Integer.parseInt(args[++i]);
                 case "--reps" -> reps = Integer.parseInt(args[++i]);
+                case "--warmup" -> warmup = Integer.parseInt(args[++i]);
                 case "--pp" -> pp = Integer.parseInt(args[++i]);
                 case "--tg" -> tg = Integer.parseInt(args[++i]);
                 default -> models.add(Path.of(args[i]));
             }
         }
         if (llamaBench == null || models.isEmpty()) {
-            System.err.println("usage: PeerComparison --llama-bench PATH [--threads T] [--rounds R] [--reps N] [--pp N] [--tg N] MODEL.gguf...");
+            System.err.println("usage: PeerComparison --llama-bench PATH [--threads T] [--rounds R] [--reps N] [--warmup W] [--pp N] [--tg N] MODEL.gguf...");
+            System.exit(2);
+        }
+        if (warmup < 1 || reps < 1 || rounds < 1) {
+            System.err.println("--warmup, --reps and --rounds must be at least 1");
             System.exit(2);
         }
         for (Path m : models) {
@@ -56,17 +69,17 @@ public final class PeerComparison {
                 System.exit(2);
             }
         }
-        System.out.printf("threads %d, %d rounds, pp%d / tg%d, %d timed reps per run (after one warm-up run), CPU: %s%n",
-                threads, rounds, pp, tg, reps, cpuName());
+        System.out.printf("threads %d, %d rounds, pp%d / tg%d, %d timed reps per run (after %s), CPU: %s%n",
+                threads, rounds, pp, tg, reps, warmup == 1 ? "one warm-up run" : warmup + " warm-up runs for each engine", cpuName());
         for (Path m : models) {
             List<Run> ours = new ArrayList<>(), peer = new ArrayList<>();
             for (int r = 0; r < rounds; r++) {
                 if (r % 2 == 0) {
-                    ours.add(runOurs(m, threads, pp, tg, reps));
-                    peer.add(runPeer(llamaBench, m, threads, pp, tg, reps));
+                    ours.add(runOurs(m, threads, pp, tg, reps, warmup));
+                    peer.add(runPeer(llamaBench, m, threads, pp, tg, reps, warmup));
                 } else {
-                    peer.add(runPeer(llamaBench, m, threads, pp, tg, reps));
-                    ours.add(runOurs(m, threads, pp, tg, reps));
+                    peer.add(runPeer(llamaBench, m, threads, pp, tg, reps, warmup));
+                    ours.add(runOurs(m, threads, pp, tg, reps, warmup));
                 }
                 System.out.printf(Locale.ROOT, "  %s round %d: nq pp %.1f tg %.1f (cold pp %.1f; load %s) | llama.cpp pp %.1f tg %.1f (load %s)%n",
                         m.getFileName(), r + 1, ours.get(r).pp, ours.get(r).tg, ours.get(r).coldPp, ours.get(r).load,
@@ -85,31 +98,40 @@ public final class PeerComparison {
         }
     }
 
-    static Run runOurs(Path model, int threads, int pp, int tg, int reps) throws Exception {
+    static Run runOurs(Path model, int threads, int pp, int tg, int reps, int warmup) throws Exception {
         String load = loadAverage();
         List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-XX:+UseParallelGC",
                 "-Dnq.threads=" + threads, "-cp", System.getProperty("java.class.path"), EngineBench.class.getName(),
-                model.toString(), String.valueOf(pp), String.valueOf(tg), String.valueOf(reps));
+                model.toString(), String.valueOf(pp), String.valueOf(tg), String.valueOf(reps), String.valueOf(warmup));
         String out = run(cmd);
         return new Run(number(out, "\"pp_tps\":([0-9.]+)"), number(out, "\"tg_tps\":([0-9.]+)"), number(out, "\"cold_pp_tps\":([0-9.]+)"), load);
     }
 
-    /** llama-bench's JSON: one object per test, with {@code n_prompt}, {@code n_gen} and {@code samples_ts}. */
-    static Run runPeer(String llamaBench, Path model, int threads, int pp, int tg, int reps) throws Exception {
+    /**
+     * llama-bench's JSON: one object per test, with {@code n_prompt}, {@code n_gen} and {@code samples_ts}; with
+     * {@code warmup} > 1 it runs {@code reps + warmup - 1} times and the first {@code warmup - 1} samples are dropped.
+     */
+    static Run runPeer(String llamaBench, Path model, int threads, int pp, int tg, int reps, int warmup) throws Exception {
         String load = loadAverage();
         String out = run(List.of(llamaBench, "-m", model.toString(), "-p", String.valueOf(pp), "-n", String.valueOf(tg),
-                "-t", String.valueOf(threads), "-r", String.valueOf(reps), "-o", "json"));
+                "-t", String.valueOf(threads), "-r", String.valueOf(reps + warmup - 1), "-o", "json"));
         double ppTs = Double.NaN, tgTs = Double.NaN;
         for (String obj : out.split("\\}")) {
             Matcher samples = Pattern.compile("\"samples_ts\"\\s*:\\s*\\[([^\\]]*)\\]").matcher(obj);
             if (!samples.find()) continue;
-            double ts = median(Arrays.stream(samples.group(1).split(",")).map(String::trim).filter(s -> !s.isEmpty())
-                    .mapToDouble(Double::parseDouble).toArray());
+            double ts = median(timedSamples(samples.group(1), warmup - 1));
             if (number(obj, "\"n_gen\"\\s*:\\s*([0-9]+)") == 0) ppTs = ts;
             else tgTs = ts;
         }
         return new Run(ppTs, tgTs, Double.NaN, load);
+    }
+
+    /** The samples of llama-bench's {@code samples_ts} list (in run order) after the first {@code drop}. */
+    static double[] timedSamples(String list, int drop) {
+        double[] all = Arrays.stream(list.split(",")).map(String::trim).filter(s -> !s.isEmpty()).mapToDouble(Double::parseDouble).toArray();
+        if (all.length <= drop) throw new IllegalStateException("llama-bench gave " + all.length + " samples, " + drop + " to drop: " + list);
+        return Arrays.copyOfRange(all, drop, all.length);
     }
 
     static String run(List<String> cmd) throws IOException, InterruptedException {

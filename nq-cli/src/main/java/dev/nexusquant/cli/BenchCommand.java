@@ -63,7 +63,8 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--methods", paramLabel = "G,..", split = ",", defaultValue = "fp16,fp8,q8_0,q4_0,kivi,turboquant,eviction,nexusquant,grid",
             description = "Method groups: all, fp16, fp8, q8_0, q4_0, kivi, turboquant, eviction, nexusquant, previous,"
                     + " grid (default: ${DEFAULT-VALUE}; the first is the reference; previous = the presets' fixed recipes"
-                    + " before they became byte budgets).")
+                    + " before they became byte budgets); GROUP:I or GROUP:I-J runs the group's methods I to J (from 1),"
+                    + " to split one bench over processes.")
     List<String> methods;
 
     @Option(names = "--spec", paramLabel = "SPEC", description = "Also run this --kv spec (repeatable).")
@@ -87,8 +88,18 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--replot", description = "Run nothing: draw tradeoff.png again from the bench.csv and bench.md in --out.")
     boolean replot;
 
+    @Option(names = "--merge", paramLabel = "DIR,..", split = ",",
+            description = "Run nothing: put the folders of several runs of one bench (the methods split over processes,"
+                    + " each beginning with the same reference) into --out as one table, with each run's command.")
+    List<Path> merge;
+
     @Override
     public Integer call() throws Exception {
+        if (merge != null) {
+            int n = dev.nexusquant.eval.bench.BenchMerge.merge(merge, out);
+            spec.commandLine().getOut().println("merged " + n + " rows from " + merge.size() + " runs into " + out);
+            return 0;
+        }
         if (replot) {
             int n = BenchRunner.replot(out);
             spec.commandLine().getOut().println("drew " + n + " points into " + out.resolve("tradeoff.png"));

@@ -122,6 +122,47 @@ class KvCommandsTest {
                 Shared.tinyStoriesDev().toString(), "--chunks", "dev", "--protocol", "sideways"), "sideways");
     }
 
+    /** A bench split by {@code --methods GROUP:I-J} over runs and put together by {@code --merge} is the bench run whole. */
+    @Test
+    void benchSplitBySlicesAndMergedIsTheWholeBench(@TempDir Path dir) throws Exception {
+        String[] common = {"bench", "--model", Shared.stories260K().toString(), "--text", Shared.tinyStoriesDev().toString(),
+                "--ctx", "128", "--chunks", "report", "--max-chunks", "2", "--protocol", "context", "--copy-length", "30",
+                "--copy-trials", "1", "--decode-tokens", "4"};
+        java.util.function.BiFunction<String, String, CliTest.Result> bench = (methods, out) -> {
+            List<String> a = new java.util.ArrayList<>(List.of(common));
+            a.addAll(List.of("--methods", methods, "--out", dir.resolve(out).toString()));
+            try {
+                return run(a.toArray(String[]::new));
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        };
+        for (var r : List.of(bench.apply("fp16,grid:1-3", "whole"), bench.apply("fp16,grid:1", "a"),
+                bench.apply("fp16,grid:2-3", "b"))) {
+            assertEquals(0, r.code(), r.err());
+        }
+        CliTest.Result m = run("bench", "--merge", dir.resolve("a") + "," + dir.resolve("b"), "--out", dir.resolve("m").toString());
+        assertEquals(0, m.code(), m.err());
+        assertTrue(m.out().contains("merged 4 rows from 2 runs"), m.out());
+        // every column but the timings (decode tok/s, seconds) as the whole run wrote it
+        java.util.function.Function<String, List<String>> noTimes = f -> {
+            try {
+                return Files.readAllLines(dir.resolve(f).resolve("bench.csv")).stream()
+                        .map(l -> l.replaceAll(",[0-9.]+,[0-9.]+,(-?[0-9.]+,-?[0-9.]+,-?[0-9.]+)$", ",T,T,$1")).toList();
+            } catch (java.io.IOException e) {
+                throw new AssertionError(e);
+            }
+        };
+        assertEquals(noTimes.apply("whole"), noTimes.apply("m"));
+        String md = Files.readString(dir.resolve("m").resolve("bench.md"));
+        assertTrue(md.contains("--methods fp16,grid:1 ") && md.contains("--methods fp16,grid:2-3 "), md);
+        assertNotNull(ImageIO.read(dir.resolve("m").resolve("tradeoff.png").toFile()));
+        assertOneLineError(run("bench", "--merge", dir.resolve("a") + "," + dir.resolve("whole"), "--out",
+                dir.resolve("x").toString()), "more than one part");
+        assertOneLineError(run("bench", "--model", Shared.stories260K().toString(), "--text",
+                Shared.tinyStoriesDev().toString(), "--methods", "grid:9"), "grid:9");
+    }
+
     /**
      * {@code basis=auto} in every command that takes a spec: the model's KLT bases are fitted once into the configured
      * basis cache and read by every later command; a prompt cache saved with it restores (the restore finds the bases).

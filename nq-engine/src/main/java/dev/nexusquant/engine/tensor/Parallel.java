@@ -22,6 +22,14 @@ public final class Parallel {
         return t;
     }, null, false);
 
+    /**
+     * Workers that spin between products ({@link SpinningWorkers}; {@code -Dnq.spinMicros=0}: none, every product goes
+     * through {@link #POOL}).
+     */
+    private static final SpinningWorkers SPINNING = new SpinningWorkers(
+            Integer.getInteger("nq.spinMicros", SpinningWorkers.DEFAULT_SPIN_MICROS) > 0 ? THREADS - 1 : 0,
+            Math.max(0, Integer.getInteger("nq.spinMicros", SpinningWorkers.DEFAULT_SPIN_MICROS)));
+
     private Parallel() {
     }
 
@@ -38,7 +46,9 @@ public final class Parallel {
      * claims parts too, so the parts that no worker has started by the time the caller is free run on the caller. A
      * worker that wakes late (a busy machine, or the microseconds a parked thread takes to wake) therefore never
      * leaves the caller waiting for work it could have done itself; before, each part was bound to a thread and a
-     * second thread could make decode slower than one.
+     * second thread could make decode slower than one. The workers are {@link SpinningWorkers} that watch for the next
+     * product for a while after each one (a parked thread takes tens of microseconds to wake, and decode runs ~100
+     * products per token); while they are busy (a product inside a product, or another session's), the fork/join pool.
      */
     public static void run(int parts, IntConsumer body) {
         if (parts <= 1) {
@@ -46,9 +56,12 @@ public final class Parallel {
             return;
         }
         Job job = new Job(parts, body, Thread.currentThread());
-        for (int i = Math.min(parts, THREADS) - 1; i > 0; i--) POOL.execute(job);
-        job.run();
-        job.awaitDone();
+        int helpers = Math.min(parts, THREADS) - 1;
+        if (!SPINNING.tryRun(job, helpers, job::awaitDone)) { // the spinning workers are busy: the fork/join pool's
+            for (int i = helpers; i > 0; i--) POOL.execute(job);
+            job.run();
+            job.awaitDone();
+        }
         Throwable failure = job.failure;
         if (failure instanceof RuntimeException re) throw re;
         if (failure instanceof Error err) throw err;

@@ -16,11 +16,14 @@ import java.nio.ByteOrder;
  * stream through it). Rows in groups of 16 (the last padded with zero rows); per group and block of 32 columns:
  *
  * <pre>
- * quants [groups][cols / 32][8 chunks][16 rows][4 columns] int8   (chunk j: columns 4j .. 4j + 3 of the block)
- * scales [groups][cols / 32][16 rows] float32        (a region of its own, after all the quants)
+ * [groups][cols / 32] blocks of {@link #BLOCK} bytes, each:
+ *   quants [8 chunks][16 rows][4 columns] int8   (chunk j: columns 4j .. 4j + 3 of the block)
+ *   scales [16 rows] float32                     (right after the block's quants: one stream of reads)
  * </pre>
  *
- * 36 bytes per row and block against 34 in the file (scales as float32). Prefill decodes the groups straight into its
+ * 36 bytes per row and block against 34 in the file (scales as float32). The scales follow their block's quants so
+ * that decode reads one sequential stream (with the scales in a region of their own after all the quants, a second
+ * stream, RowThroughput Q8_0 from memory was slower: BENCHMARKS.md, "Decode on a new machine"). Prefill decodes the groups straight into its
  * panels; single rows ({@code dotRow}) and the token embedding read the file's rows.
  */
 final class Q8Groups {
@@ -30,6 +33,8 @@ final class Q8Groups {
     static final int QUANTS = ROWS * 32;
     /** Scale bytes of one group and block. */
     static final int SCALES = ROWS * 4;
+    /** Bytes of one group and block: its quants, then its scales. */
+    static final int BLOCK = QUANTS + SCALES;
     static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -51,17 +56,17 @@ final class Q8Groups {
 
     /** Bytes of a grouped matrix. */
     static long bytes(int rows, int cols) {
-        return (long) groups(rows) * (cols / 32) * (QUANTS + SCALES);
+        return (long) groups(rows) * (cols / 32) * BLOCK;
     }
 
-    /** Byte offset of the quants of group {@code g}. */
+    /** Byte offset of the quants of group {@code g}'s first block (block {@code b}'s: {@code + b * BLOCK}). */
     static long quants(int g, int cols) {
-        return (long) g * (cols / 32) * QUANTS;
+        return (long) g * (cols / 32) * BLOCK;
     }
 
-    /** Byte offset of the scales of group {@code g} in a matrix of {@code rows} rows. */
+    /** Byte offset of the scales of group {@code g}'s first block (block {@code b}'s: {@code + b * BLOCK}). */
     static long scales(int g, int rows, int cols) {
-        return (long) groups(rows) * (cols / 32) * QUANTS + (long) g * (cols / 32) * SCALES;
+        return quants(g, cols) + QUANTS;
     }
 
     /**
@@ -78,8 +83,11 @@ final class Q8Groups {
             float[] sc = new float[(cols / 32) * ROWS];
             for (int g = from; g < to; g++) {
                 packGroup(w, g, q, sc);
-                MemorySegment.copy(q, 0, p, I32, quants(g, cols), q.length);
-                MemorySegment.copy(sc, 0, p, F32, scales(g, rows, cols), sc.length);
+                long at = quants(g, cols);
+                for (int b = 0; b < cols / 32; b++, at += BLOCK) {
+                    MemorySegment.copy(q, b * (QUANTS / 4), p, I32, at, QUANTS / 4);
+                    MemorySegment.copy(sc, b * ROWS, p, F32, at + QUANTS, ROWS);
+                }
             }
         });
         return w.withPacked(p);

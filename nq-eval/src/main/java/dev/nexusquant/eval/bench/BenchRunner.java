@@ -55,6 +55,10 @@ public final class BenchRunner {
         void update(int done, int total, String what);
     }
 
+    /** The first line of bench.csv. */
+    static final String CSV_HEADER = "family,label,spec,bits_per_value,ratio,ppl,change_percent,copy_accuracy,"
+            + "passkey_accuracy,decode_tokens_per_second,seconds,change_median,change_min,change_max\n";
+
     private BenchRunner() {
     }
 
@@ -113,7 +117,7 @@ public final class BenchRunner {
         md.append("# ").append(title).append("\n\nCommand: `").append(command).append("`\n\n");
         md.append("| method | settings | bits/value | ratio vs fp16 | perplexity | change | per chunk: median [min, max] | copy top-1 | passkey | decode tok/s |\n");
         md.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-        StringBuilder csv = new StringBuilder("family,label,spec,bits_per_value,ratio,ppl,change_percent,copy_accuracy,passkey_accuracy,decode_tokens_per_second,seconds,change_median,change_min,change_max\n");
+        StringBuilder csv = new StringBuilder(CSV_HEADER);
         List<TradeoffChart.Point> points = new ArrayList<>();
         for (Row r : rows) {
             String spec = r.method().factory() == null ? "dense fp32" : r.method().factory().describe();

@@ -68,22 +68,44 @@ public final class MethodCatalog {
         return g;
     }
 
-    /** The methods of the named groups ("all" = every group). */
+    /**
+     * The methods of the named groups ("all" = every group). A group may be sliced as {@code group:I} or
+     * {@code group:I-J} (its methods I to J, counted from 1 in the order of {@link #groups()}), so that one bench can be
+     * split over processes and merged again ({@code nq bench --merge}).
+     */
     public static List<Method> select(List<String> names) {
         Map<String, List<Method>> g = groups();
         List<Method> out = new ArrayList<>();
         for (String n : names) {
             String k = n.trim().toLowerCase(Locale.ROOT);
-            if (k.equals("all")) {
+            int colon = k.indexOf(':');
+            String group = colon < 0 ? k : k.substring(0, colon);
+            if (group.equals("all") && colon < 0) {
                 g.values().forEach(out::addAll);
-            } else if (g.containsKey(k)) {
-                out.addAll(g.get(k));
+            } else if (g.containsKey(group)) {
+                List<Method> all = g.get(group);
+                out.addAll(colon < 0 ? all : slice(all, n.trim(), k.substring(colon + 1)));
             } else {
                 throw new IllegalArgumentException("unknown method group '" + n + "' (known: all, "
                         + String.join(", ", g.keySet()) + ")");
             }
         }
         return out;
+    }
+
+    /** Methods I..J (from 1) of a group, from "I" or "I-J"; a clear error for anything else or out of range. */
+    static List<Method> slice(List<Method> group, String name, String range) {
+        if (!range.matches("\\d{1,4}(-\\d{1,4})?")) {
+            throw new IllegalArgumentException("method group slice '" + name + "': expected GROUP:I or GROUP:I-J");
+        }
+        int dash = range.indexOf('-');
+        int from = Integer.parseInt(dash < 0 ? range : range.substring(0, dash));
+        int to = dash < 0 ? from : Integer.parseInt(range.substring(dash + 1));
+        if (from < 1 || to < from || to > group.size()) {
+            throw new IllegalArgumentException("method group slice '" + name + "': the group has methods 1-"
+                    + group.size() + ", asked for " + from + "-" + to);
+        }
+        return group.subList(from - 1, to);
     }
 
     private static Method m(String family, String label, String spec) {

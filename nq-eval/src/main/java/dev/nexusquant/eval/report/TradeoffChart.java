@@ -28,12 +28,17 @@ import java.util.Map;
  * mark per method and setting, marks coloured by method family, and the Pareto front (no other point is both smaller
  * in memory and better in quality) drawn as a line. When the points hold NexusQuant's presets (family
  * {@value #PRESETS}) beside other methods, a second, dotted front leaves the presets out: the gap between the two lines
- * is what the presets add to everything else measured (the previous recipes and the baselines).
+ * is what the presets add to everything else measured (the previous recipes and the baselines). Rows of earlier
+ * presets kept for history (families starting with {@value #EARLIER_PRESETS}) belong to the dotted front only: the
+ * solid front is today's methods, the dotted one what was there before today's presets.
  */
 public final class TradeoffChart {
 
     /** The family of NexusQuant's presets. */
     public static final String PRESETS = "NexusQuant";
+
+    /** How the families of earlier presets, kept beside today's for history, begin (e.g. "NexusQuant presets of 2026-12-03"). */
+    public static final String EARLIER_PRESETS = "NexusQuant presets of ";
 
     /** One measured setting. */
     public record Point(String family, String label, double ratio, double pplChangePercent) {
@@ -57,6 +62,11 @@ public final class TradeoffChart {
         }
         front.sort(Comparator.comparingDouble(Point::ratio));
         return front;
+    }
+
+    /** The points of today's methods: all but the earlier presets' (families starting with {@value #EARLIER_PRESETS}). */
+    static List<Point> today(List<Point> points) {
+        return points.stream().filter(p -> !p.family().startsWith(EARLIER_PRESETS)).toList();
     }
 
     /**
@@ -88,7 +98,7 @@ public final class TradeoffChart {
             if (!(p.pplChangePercent() <= yTop)) offScale.add(p);
             families.computeIfAbsent(p.family(), f -> new XYSeries(f, false, true)).add(p.ratio(), plotY.applyAsDouble(p));
         }
-        List<Point> frontPoints = paretoFront(points);
+        List<Point> frontPoints = paretoFront(today(points));
         XYSeriesCollection data = new XYSeriesCollection();
         XYSeries front = new XYSeries("Pareto front", false, true);
         for (Point p : frontPoints) front.add(p.ratio(), plotY.applyAsDouble(p));
@@ -96,7 +106,8 @@ public final class TradeoffChart {
         List<Point> withoutPresets = points.stream().filter(p -> !p.family().equals(PRESETS)).toList();
         boolean twoFronts = !withoutPresets.isEmpty() && withoutPresets.size() < points.size();
         if (twoFronts) {
-            XYSeries rest = new XYSeries("Pareto front without the presets", false, true);
+            XYSeries rest = new XYSeries(withoutPresets.size() > today(withoutPresets).size()
+                    ? "Pareto front without today's presets (earlier presets in)" : "Pareto front without the presets", false, true);
             for (Point p : paretoFront(withoutPresets)) rest.add(p.ratio(), plotY.applyAsDouble(p));
             data.addSeries(rest);
         }

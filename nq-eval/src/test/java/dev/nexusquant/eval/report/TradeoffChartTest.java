@@ -23,6 +23,17 @@ class TradeoffChartTest {
     }
 
     @Test
+    void earlierPresetsAreLeftOutOfTodaysFrontOnly() {
+        var today = new TradeoffChart.Point(TradeoffChart.PRESETS, "balanced", 16.999, 0.27);
+        var earlier = new TradeoffChart.Point(TradeoffChart.EARLIER_PRESETS + "2026-12-03", "balanced", 17.001, 0.50);
+        var base = new TradeoffChart.Point("KIVI", "4-bit", 4, -0.1);
+        List<TradeoffChart.Point> all = List.of(base, today, earlier);
+        assertEquals(List.of(base, today, earlier), TradeoffChart.paretoFront(all)); // by ratio alone it is on the front
+        assertEquals(List.of(base, today), TradeoffChart.paretoFront(TradeoffChart.today(all)));
+        assertEquals(List.of(base), TradeoffChart.today(List.of(base, earlier)));
+    }
+
+    @Test
     void writesAPngOfTheRequestedSize(@TempDir Path dir) throws Exception {
         Path png = dir.resolve("t.png");
         TradeoffChart.write("t", "sub", List.of(new TradeoffChart.Point("x", "a", 2, 0.1),
