@@ -15,7 +15,7 @@ import java.util.function.IntToLongFunction;
  * (sinks first, then by the eviction policy's score) and each candidate codec's decoded rows, and computes, for
  * {@link #SHARES} keep shares x {@link #KEY_CODECS} x {@link #VALUE_CODECS}, the squared error of the attention
  * output of the prompt's last {@link #QUERIES} queries (all query heads of the group) against exact attention over
- * every row. Rows outside the options (young rows at their codecs, the full-precision window) take part as they will
+ * every row ({@code planq=N} measures against the last N instead). Rows outside the options (young rows at their codecs, the full-precision window) take part as they will
  * be stored. {@link #choose} then starts every head at its cheapest option and repeatedly takes the step, on the
  * lower convex hull of each head's (bytes, error) options, that removes the most error per byte while it fits the
  * budget; what is left is spent on more rows at the chosen codecs, so the plan lands on the budget within about one
@@ -33,7 +33,7 @@ final class BudgetAllocator {
      */
     static final String[] KLT_KEY_CODECS = {"e8:1", "e8:2", "e8:3", "e8:4"};
     static final String[] VALUE_CODECS = {"e8:1", "e8:2", "e8:3"};
-    /** The prompt's last queries whose attention output is measured. */
+    /** The prompt's last queries whose attention output is measured, unless {@code planq=N} asks for another number. */
     static final int QUERIES = 16;
 
     private BudgetAllocator() {
@@ -87,12 +87,17 @@ final class BudgetAllocator {
      * cache's kernels: vector lanes where available, each kernel with its scalar twin).
      */
     static List<Option> measure(HeadData d, Kernels kn) {
+        return measure(d, QUERIES, kn);
+    }
+
+    /** {@link #measure(HeadData, Kernels)} against the last {@code queries} of the queries given (or all, when fewer). */
+    static List<Option> measure(HeadData d, int queries, Kernels kn) {
         int dim = d.dim(), g = d.group(), old = d.old(), kc = d.keyDec().length, vc = VALUE_CODECS.length;
         int[] kept = new int[SHARES.length];
         for (int s = 0; s < SHARES.length; s++) kept[s] = keptAt(SHARES[s], old, d.sinks());
         double[][][] err = new double[SHARES.length][kc][vc];
         float scale = (float) (1.0 / Math.sqrt(dim));
-        int nq = Math.min(QUERIES, d.nq());
+        int nq = Math.min(queries, d.nq());
         float[] exact = new float[dim], acc = new float[dim];
         float[] lx = new float[d.rows()];
         float[][] lo = new float[kc][old];

@@ -232,7 +232,7 @@ final class BudgetPlanner {
             qpos[j] = ring.positions[slot];
         }
         List<BudgetAllocator.Option> options = BudgetAllocator.measure(new BudgetAllocator.HeadData(dim, group, rows, k, v,
-                pos, old, cand, rank, sinks, keyDec, valueDec, youngK, youngV, qs, qpos, nq, fns), cache.kernels());
+                pos, old, cand, rank, sinks, keyDec, valueDec, youngK, youngV, qs, qpos, nq, fns), cfg.planQueries(), cache.kernels());
         return new HeadInput(old, sinks, cand - old, fixed - excess, excess, hd.segments.bytes(), later, t, options, fns);
     }
 

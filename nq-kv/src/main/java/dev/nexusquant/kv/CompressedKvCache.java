@@ -88,7 +88,7 @@ final class CompressedKvCache implements KvCache {
         // the prompt's last queries: the eviction policy may vote with them, key balancing and boost measure them
         int asked = cfg.eviction().observationWindow();
         int wanted = asked > 0 || cfg.balanceKeys() || cfg.boost() > 0 || cfg.ratio() > 0 ? Math.max(asked > 0 ? asked : 32,
-                cfg.ratio() > 0 ? BudgetAllocator.QUERIES : 0) : 0;
+                cfg.ratio() > 0 ? cfg.planQueries() : 0) : 0;
         // under a memory budget the rings take at most their share of it (PromptQueryRing.BUDGET_SHARE)
         int observation = wanted == 0 ? 0 : PromptQueryRing.slots(wanted, BudgetAllocator.QUERIES, cfg.memoryBudget(),
                 layout.layers() * layout.kvHeads(), group, dim);

@@ -60,6 +60,9 @@ import java.util.Locale;
  * @param kltBasisFile    with {@code basis=auto}: the file of the model's bases that {@link #forModel} found or fitted
  *                        (null until then); not part of the spec, which keeps {@code basis=auto} so that a saved
  *                        session finds its model's bases wherever it is restored
+ * @param planQueries     with {@code ratio=R}: the prompt's last queries against which the {@link BudgetAllocator}
+ *                        measures each head's options ({@code planq=N}, default {@link BudgetAllocator#QUERIES}); the
+ *                        prompt's query ring holds at least this many (fewer under a tight memory budget)
  */
 public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs> layerCodecs,
                             String agedKeyCodec, String agedValueCodec, int ageAfter, int boost,
@@ -67,7 +70,7 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
                             boolean centerKeys, boolean centerValues, boolean balanceKeys,
                             int pin, EvictionPolicy eviction, int window, int block, Precision windowPrecision,
                             long memoryBudget, int stagingLimit, double ratio, boolean kltKeys, boolean kltValues,
-                            String kltBasis, String kltBasisFile)
+                            String kltBasis, String kltBasisFile, int planQueries)
         implements KvCacheFactory {
 
     public enum KeyDomain { POST_ROPE, PRE_ROPE }
@@ -113,6 +116,9 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
                     + " replaces S by each head's share)");
         }
         if (ratio > 0 && pin > 0) throw new IllegalArgumentException("ratio=R does not combine with pin=N");
+        if (planQueries < 1 || planQueries > MAX_PLAN_QUERIES) {
+            throw new IllegalArgumentException("planq must be in 1.." + MAX_PLAN_QUERIES + ": " + planQueries);
+        }
         if ((kltKeys != kltValues) && !rotate) {
             throw new IllegalArgumentException("rot=klt:k and rot=klt:v rotate the other rows with Hadamard (rotate must be on)");
         }
@@ -174,8 +180,12 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         b.memoryBudget = memoryBudget;
         b.stagingLimit = stagingLimit;
         b.ratio = ratio;
+        b.planQueries = planQueries;
         return b;
     }
+
+    /** The most queries {@code planq=N} may ask the allocator to measure against. */
+    public static final int MAX_PLAN_QUERIES = 4096;
 
     /** The {@code basis=} value that asks for the model's own bases, fitted once and cached ({@link ModelBasisCache}). */
     public static final String AUTO_BASIS = "auto";
@@ -269,6 +279,7 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         private boolean kltValues;
         private String kltBasis;
         private String kltBasisFile;
+        private int planQueries = BudgetAllocator.QUERIES;
 
         public Builder keyCodec(String c) { this.keyCodec = c; return this; }
         public Builder valueCodec(String c) { this.valueCodec = c; return this; }
@@ -301,6 +312,8 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         public Builder memoryBudget(long bytes) { this.memoryBudget = bytes; return this; }
         public Builder stagingLimit(int t) { this.stagingLimit = t; return this; }
         public Builder ratio(double r) { this.ratio = r; return this; }
+        /** The prompt's last queries the allocator measures each head's options against (see {@link #planQueries}). */
+        public Builder planQueries(int n) { this.planQueries = n; return this; }
         /** KLT for keys and/or values; the other rows keep the Hadamard rotation (on when only one is KLT). */
         public Builder klt(boolean keys, boolean values) {
             this.kltKeys = keys;
@@ -317,7 +330,7 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
             int staging = Math.max(stagingLimit, window + block);
             return new KvCompression(keyCodec, valueCodec, layerCodecs, agedKeyCodec, agedValueCodec, ageAfter, boost, rotate, seed, keyDomain, centerKeys,
                     centerValues, balanceKeys, pin, eviction, window, block, windowPrecision, memoryBudget, staging, ratio,
-                    kltKeys, kltValues, kltBasis, kltBasisFile);
+                    kltKeys, kltValues, kltBasis, kltBasisFile, planQueries);
         }
     }
 

@@ -33,6 +33,8 @@ import java.util.Locale;
  *   mem=SIZE staging=N             memory budget (e.g. 64M, 1.5G), prompt tokens staged before compressing
  *   ratio=R                        target ratio over fp16: a per-prompt allocator chooses each head's keep share
  *                                  and codecs of its old rows (see {@link BudgetAllocator}); 0 = off
+ *   planq=N                        with ratio=R: the prompt's last N queries the allocator measures options against
+ *                                  (default 16)
  * </pre>
  * Example: {@code balanced,evict=snapkv:0.4,k=e8:3}.
  */
@@ -125,6 +127,7 @@ public final class KvSpec {
                         b.stagingLimit(t);
                     }
                     case "ratio" -> b.ratio(Double.parseDouble(val));
+                    case "planq" -> b.planQueries(Integer.parseInt(val));
                     default -> {
                         if (key.matches("l-?\\d+")) {
                             String[] kv = val.split("/");
@@ -213,6 +216,7 @@ public final class KvSpec {
         if (c.memoryBudget() > 0) sb.append(",mem=").append(c.memoryBudget());
         sb.append(",staging=").append(c.stagingLimit());
         if (c.ratio() > 0) sb.append(",ratio=").append(c.ratio());
+        if (c.planQueries() != BudgetAllocator.QUERIES) sb.append(",planq=").append(c.planQueries());
         return sb.toString();
     }
 }

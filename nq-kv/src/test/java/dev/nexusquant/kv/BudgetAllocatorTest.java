@@ -171,6 +171,60 @@ class BudgetAllocatorTest {
         }
     }
 
+    @Test
+    void measuringMoreQueriesSumsTheErrorsOfEachQuery() {
+        // planq=N: an option's error is the sum over the last N queries, so 64 queries measure what four slices of 16
+        // measure together, and the default measures only the last 16
+        long seed = Long.getLong("nq.test.seed", System.nanoTime());
+        java.util.Random rnd = new java.util.Random(seed);
+        int dim = 64, group = 2, rows = 300, cand = 290, old = 230, sinks = 4, nq = 80;
+        float[] k = gaussian(rnd, rows * dim, 1f), v = gaussian(rnd, rows * dim, 1f);
+        int[] pos = new int[rows];
+        for (int r = 0; r < rows; r++) pos[r] = r;
+        int[] rank = new int[old];
+        for (int r = 0; r < old; r++) rank[r] = r < sinks ? r : old - 1 - (r - sinks);
+        float[][] keyDec = new float[BudgetAllocator.KEY_CODECS.length][];
+        float[][] valueDec = new float[BudgetAllocator.VALUE_CODECS.length][];
+        for (int c = 0; c < keyDec.length; c++) keyDec[c] = noisy(rnd, k, old * dim, 0.3f / (c + 1));
+        for (int c = 0; c < valueDec.length; c++) valueDec[c] = noisy(rnd, v, old * dim, 0.5f / (c + 1));
+        float[] youngK = noisy(rnd, java.util.Arrays.copyOfRange(k, old * dim, cand * dim), (cand - old) * dim, 0.1f);
+        float[] youngV = noisy(rnd, java.util.Arrays.copyOfRange(v, old * dim, cand * dim), (cand - old) * dim, 0.1f);
+        float[] q = gaussian(rnd, nq * group * dim, 1.5f);
+        int[] qpos = new int[nq];
+        for (int j = 0; j < nq; j++) qpos[j] = rows - nq + j; // the earlier queries see fewer rows
+        java.util.function.IntToLongFunction[][] bytes = new java.util.function.IntToLongFunction[keyDec.length][valueDec.length];
+        for (int c = 0; c < keyDec.length; c++) {
+            for (int e = 0; e < valueDec.length; e++) {
+                int per = (c + 2) * dim / 8 + (e + 1) * dim / 8 + 4;
+                bytes[c][e] = n -> (long) n * per;
+            }
+        }
+        var kn = dev.nexusquant.engine.tensor.Kernels.scalar();
+        java.util.function.IntFunction<BudgetAllocator.HeadData> firstQueries = n -> new BudgetAllocator.HeadData(dim, group,
+                rows, k, v, pos, old, cand, rank, sinks, keyDec, valueDec, youngK, youngV,
+                java.util.Arrays.copyOf(q, n * group * dim), java.util.Arrays.copyOf(qpos, n), n, bytes);
+        List<BudgetAllocator.Option> all = BudgetAllocator.measure(firstQueries.apply(nq), 64, kn);
+        double[] sum = new double[all.size()];
+        for (int slice = 0; slice < 4; slice++) { // queries [16 + 16 slice, 32 + 16 slice): the last 16 of the first 32 + 16 slice
+            List<BudgetAllocator.Option> part = BudgetAllocator.measure(firstQueries.apply(32 + 16 * slice), kn);
+            assertEquals(all.size(), part.size());
+            for (int i = 0; i < sum.length; i++) sum[i] += part.get(i).error();
+        }
+        List<BudgetAllocator.Option> last16 = BudgetAllocator.measure(firstQueries.apply(nq), kn);
+        List<BudgetAllocator.Option> lastSlice = BudgetAllocator.measure(firstQueries.apply(nq), 16, kn);
+        boolean differs = false;
+        for (int i = 0; i < sum.length; i++) {
+            String what = "seed " + seed + " option " + all.get(i);
+            assertEquals(sum[i], all.get(i).error(), 1e-9 * sum[i] + 1e-12, what);
+            assertEquals(last16.get(i).error(), lastSlice.get(i).error(), 0.0, what);
+            differs |= Math.abs(last16.get(i).error() - all.get(i).error()) > 1e-6 * all.get(i).error();
+        }
+        assertTrue(differs, "64 queries measure more than the last 16");
+        assertThrows(IllegalArgumentException.class, () -> KvSpec.parse(BASE + ",ratio=10,planq=0"));
+        assertEquals(64, KvSpec.parse(BASE + ",ratio=10,planq=64").planQueries());
+        assertEquals(BudgetAllocator.QUERIES, KvSpec.parse(BASE + ",ratio=10").planQueries());
+    }
+
     private static float[] gaussian(java.util.Random rnd, int n, float sd) {
         float[] x = new float[n];
         for (int i = 0; i < n; i++) x[i] = (float) rnd.nextGaussian() * sd;

@@ -246,7 +246,7 @@ public final class VectorKernels implements Kernels {
     }
 
     /** Per-thread [cols]: x times 2^112 for {@link #dotF16Finite}. */
-    private static final ThreadLocal<float[][]> HALF_X = ThreadLocal.withInitial(() -> new float[][]{new float[0]});
+    private static final ThreadLocal<float[][]> HALF_X = ThreadLocal.withInitial(() -> new float[][]{new float[0], new float[16]});
 
     /**
      * Rows {@code from .. to - 1} of an fp16 matrix whose values are all finite ({@link HalfRows#prepare}) through
@@ -259,8 +259,53 @@ public final class VectorKernels implements Kernels {
         float[] xs = holder[0];
         if (!HalfRows.scale(x, xOff, cols, xs)) return false;
         MemorySegment s = w.data();
+        if (L == 16 && cols % 16 == 0) { // every row's 16 lanes summed as scalars (sum16): the same bits, faster
+            float[] acc = holder[1];
+            for (int r = from; r < to; r++) {
+                dotF16FiniteLanes(s, w.rowOffset(r), xs, cols, acc);
+                out[outOff + r - from] = sum16(acc);
+            }
+            return true;
+        }
         for (int r = from; r < to; r++) out[outOff + r - from] = dotF16Finite(s, w.rowOffset(r), xs, x, xOff, cols);
         return true;
+    }
+
+    /**
+     * The 16 lanes of {@link #dotF16Finite}'s final vector, before its lane sum, into {@code acc[0 .. 15]}, for
+     * {@code n % 16 == 0} (no scalar tail). {@link #dotF16Rows} then sums them with {@link #sum16}: the same additions
+     * as {@link Lanes#sum}, so the same bits, without the cross-lane moves C2 makes of {@code reinterpretShape(..., 1)}
+     * (a general permute whose index vector it computes per call), which at 512-value rows (nq-ref-27m) cost 7% of the
+     * kernel's speed from cache (BENCHMARKS.md, "Decode, 2026-12-04 (second session)").
+     *
+     * @param acc [16] written
+     */
+    static void dotF16FiniteLanes(MemorySegment s, long off, float[] xs, int n, float[] acc) {
+        int i = 0;
+        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
+        IntVector keep = IntVector.broadcast(I, 0x8FFFE000);
+        for (int bound = n - 2 * L; i <= bound; i += 2 * L) {
+            IntVector h0 = (IntVector) ShortVector.fromMemorySegment(S, s, off + 2L * i, LE).convertShape(VectorOperators.S2I, I, 0);
+            IntVector h1 = (IntVector) ShortVector.fromMemorySegment(S, s, off + 2L * (i + L), LE).convertShape(VectorOperators.S2I, I, 0);
+            acc0 = h0.lanewise(VectorOperators.LSHL, 13).and(keep).reinterpretAsFloats().fma(FloatVector.fromArray(F, xs, i), acc0);
+            acc1 = h1.lanewise(VectorOperators.LSHL, 13).and(keep).reinterpretAsFloats().fma(FloatVector.fromArray(F, xs, i + L), acc1);
+        }
+        if (i + L <= n) {
+            IntVector h0 = (IntVector) ShortVector.fromMemorySegment(S, s, off + 2L * i, LE).convertShape(VectorOperators.S2I, I, 0);
+            acc0 = h0.lanewise(VectorOperators.LSHL, 13).and(keep).reinterpretAsFloats().fma(FloatVector.fromArray(F, xs, i), acc0);
+        }
+        acc0.add(acc1).intoArray(acc, 0);
+    }
+
+    /**
+     * {@link Lanes#sum} of a 16-lane vector stored in {@code v[0 .. 15]}, as scalars: lanes i and i + 8, then i and
+     * i + 4, then (0 + 2) + (1 + 3): the same tree, so the same bits.
+     */
+    static float sum16(float[] v) {
+        float t0 = v[0] + v[8], t1 = v[1] + v[9], t2 = v[2] + v[10], t3 = v[3] + v[11];
+        float t4 = v[4] + v[12], t5 = v[5] + v[13], t6 = v[6] + v[14], t7 = v[7] + v[15];
+        float u0 = t0 + t4, u1 = t1 + t5, u2 = t2 + t6, u3 = t3 + t7;
+        return (u0 + u2) + (u1 + u3);
     }
 
     /**

@@ -393,6 +393,20 @@ class KernelsTest {
         }
     }
 
+    /** {@code sum16} (the fp16 rows' lane sum as scalars) against {@link Lanes#sum}, bit for bit, on random lanes of any sign and size. */
+    @Test
+    void scalarLaneSumEqualsTheVectorTree() {
+        if (VectorKernels.F.length() != 16) return;
+        Random r = new Random(SEED + 12);
+        float[] v = new float[16];
+        for (int trial = 0; trial < 2000; trial++) {
+            for (int i = 0; i < 16; i++) v[i] = (float) (r.nextGaussian() * Math.pow(10, r.nextInt(12) - 6));
+            if (trial % 7 == 0) v[r.nextInt(16)] = -v[r.nextInt(16)] * 1e7f; // cancellation
+            float vector = Lanes.sum(jdk.incubator.vector.FloatVector.fromArray(VectorKernels.F, v, 0));
+            assertEquals(Float.floatToRawIntBits(vector), Float.floatToRawIntBits(VectorKernels.sum16(v)), "trial " + trial + " (seed " + SEED + ")");
+        }
+    }
+
     @Test
     void q4kActivationOrderIsAPermutation() {
         boolean[] seen = new boolean[256];
