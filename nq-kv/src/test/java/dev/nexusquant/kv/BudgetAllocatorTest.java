@@ -148,13 +148,7 @@ class BudgetAllocatorTest {
             float[] q = gaussian(rnd, nq * group * dim, 1.5f);
             int[] qpos = new int[nq];
             for (int j = 0; j < nq; j++) qpos[j] = rows - nq + j;
-            java.util.function.IntToLongFunction[][] bytes = new java.util.function.IntToLongFunction[keyDec.length][valueDec.length];
-            for (int c = 0; c < keyDec.length; c++) {
-                for (int e = 0; e < valueDec.length; e++) {
-                    int per = (c + 2) * dim / 8 + (e + 1) * dim / 8 + 4;
-                    bytes[c][e] = n -> (long) n * per;
-                }
-            }
+            java.util.function.IntToLongFunction[][] bytes = bytesPerOption(dim, keyDec.length, valueDec.length);
             BudgetAllocator.HeadData d = new BudgetAllocator.HeadData(dim, group, rows, k, v, pos, old, cand, rank, sinks,
                     keyDec, valueDec, youngK, youngV, q, qpos, nq, bytes);
             List<BudgetAllocator.Option> plain = BudgetAllocator.measure(d, dev.nexusquant.engine.tensor.Kernels.scalar());
@@ -192,13 +186,7 @@ class BudgetAllocatorTest {
         float[] q = gaussian(rnd, nq * group * dim, 1.5f);
         int[] qpos = new int[nq];
         for (int j = 0; j < nq; j++) qpos[j] = rows - nq + j; // the earlier queries see fewer rows
-        java.util.function.IntToLongFunction[][] bytes = new java.util.function.IntToLongFunction[keyDec.length][valueDec.length];
-        for (int c = 0; c < keyDec.length; c++) {
-            for (int e = 0; e < valueDec.length; e++) {
-                int per = (c + 2) * dim / 8 + (e + 1) * dim / 8 + 4;
-                bytes[c][e] = n -> (long) n * per;
-            }
-        }
+        java.util.function.IntToLongFunction[][] bytes = bytesPerOption(dim, keyDec.length, valueDec.length);
         var kn = dev.nexusquant.engine.tensor.Kernels.scalar();
         java.util.function.IntFunction<BudgetAllocator.HeadData> firstQueries = n -> new BudgetAllocator.HeadData(dim, group,
                 rows, k, v, pos, old, cand, rank, sinks, keyDec, valueDec, youngK, youngV,
@@ -307,5 +295,17 @@ class BudgetAllocatorTest {
         assertEquals(segBytes, after);
         assertEquals(316, v.windowPositions().length);
         assertEquals(c.recountBytes(), c.stats().bytes());
+    }
+
+    /** Bytes of n rows at key codec c and value codec e: (c + 2) and (e + 1) bits a value, plus a 4-byte position. */
+    private static java.util.function.IntToLongFunction[][] bytesPerOption(int dim, int keyCodecs, int valueCodecs) {
+        java.util.function.IntToLongFunction[][] bytes = new java.util.function.IntToLongFunction[keyCodecs][valueCodecs];
+        for (int c = 0; c < keyCodecs; c++) {
+            for (int e = 0; e < valueCodecs; e++) {
+                int per = (c + 2) * dim / 8 + (e + 1) * dim / 8 + 4;
+                bytes[c][e] = n -> (long) n * per;
+            }
+        }
+        return bytes;
     }
 }
