@@ -26,9 +26,8 @@ public final class Parallel {
      * Workers that spin between products ({@link SpinningWorkers}; {@code -Dnq.spinMicros=0}: none, every product goes
      * through {@link #POOL}).
      */
-    private static final SpinningWorkers SPINNING = new SpinningWorkers(
-            Integer.getInteger("nq.spinMicros", SpinningWorkers.DEFAULT_SPIN_MICROS) > 0 ? THREADS - 1 : 0,
-            Math.max(0, Integer.getInteger("nq.spinMicros", SpinningWorkers.DEFAULT_SPIN_MICROS)));
+    private static final int SPIN_MICROS = Math.max(0, Integer.getInteger("nq.spinMicros", SpinningWorkers.DEFAULT_SPIN_MICROS));
+    private static final SpinningWorkers SPINNING = new SpinningWorkers(SPIN_MICROS > 0 ? THREADS - 1 : 0, SPIN_MICROS);
 
     private Parallel() {
     }

@@ -65,7 +65,7 @@ final class Q8Groups {
     }
 
     /** Byte offset of the scales of group {@code g}'s first block (block {@code b}'s: {@code + b * BLOCK}). */
-    static long scales(int g, int rows, int cols) {
+    static long scales(int g, int cols) {
         return quants(g, cols) + QUANTS;
     }
 

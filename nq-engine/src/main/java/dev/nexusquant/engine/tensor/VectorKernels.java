@@ -464,10 +464,10 @@ public final class VectorKernels implements Kernels {
 
     /** Rows {@code from .. to - 1} of a grouped Q8_0 matrix: whole groups straight into {@code out}, cut ones through a scratch. */
     private static void dotQ8_0Groups(Weights w, int from, int to, float[] x, int xOff, float[] out, int outOff) {
-        int cols = w.cols(), rows = w.rows(), n = Q8Groups.ROWS;
+        int cols = w.cols(), n = Q8Groups.ROWS;
         MemorySegment p = w.packed();
         for (int g = from / n; g * n < to; g++) {
-            long q = Q8Groups.quants(g, cols), sc = Q8Groups.scales(g, rows, cols);
+            long q = Q8Groups.quants(g, cols), sc = Q8Groups.scales(g, cols);
             int r0 = g * n;
             if (r0 >= from && r0 + n <= to) {
                 dotQ8_0Group(p, q, sc, x, xOff, cols, out, outOff + r0 - from);
@@ -978,7 +978,7 @@ public final class VectorKernels implements Kernels {
         int cols = w.cols(), g = row / n;
         for (int h = 0; h < 2 && h * n < count; h++) {
             if (q4k) panelQ4_KGroup(w.packed(), Q4kGroups.quants(g + h, cols), Q4kGroups.meta(g + h, w.rows(), cols), cols, panel, h * n);
-            else panelQ8_0Group(w.packed(), Q8Groups.quants(g + h, cols), Q8Groups.scales(g + h, w.rows(), cols), cols, panel, h * n);
+            else panelQ8_0Group(w.packed(), Q8Groups.quants(g + h, cols), Q8Groups.scales(g + h, cols), cols, panel, h * n);
         }
         if (count < PANEL) { // rows past count are 0 (past the matrix's end the group's padding decodes to 0 already)
             for (int c = 0; c < cols; c++) java.util.Arrays.fill(panel, c * PANEL + count, (c + 1) * PANEL, 0f);
