@@ -13,6 +13,8 @@ public final class KvStoreException extends IOException {
         TIMEOUT,
         /** The store answered with an error, or a file operation failed. */
         IO,
+        /** The store refused who we are or what we asked (wrong password, unknown user, an ACL without the command). */
+        DENIED,
         /** A value read back is damaged (its check does not match). */
         CORRUPT
     }
