@@ -364,12 +364,12 @@ final class CompressedKvCache implements KvCache {
                             cap == Long.MAX_VALUE ? cap : cap - held),
                     hd.transform.keyCodec(pl.keyCodec()), hd.transform.valueCodec(pl.valueCodec()), cfg.eviction().sinks(),
                     new PolicyAging(layer, hd, newestHeld),
-                    evictAtAging() && !cfg.eviction().agingAttention());
+                    evictAtAging() && !cfg.eviction().agingAttention(), cfg.ageTail());
         } else {
             hd.segments.age(limit, (rows, seg, positionBytes) -> cfg.eviction().keepsEveryRow() ? rows : cfg.eviction().keepCount(rows), hd.transform.keyCodec(codecs.agedKeys(layer)),
                     hd.transform.valueCodec(codecs.agedValues(layer)), 0,
                     new PolicyAging(layer, hd, newestHeld),
-                    evictAtAging() && !cfg.eviction().agingAttention());
+                    evictAtAging() && !cfg.eviction().agingAttention(), cfg.ageTail());
         }
     }
 

@@ -63,6 +63,10 @@ import java.util.Locale;
  * @param planQueries     with {@code ratio=R}: the prompt's last queries against which the {@link BudgetAllocator}
  *                        measures each head's options ({@code planq=N}, default {@link BudgetAllocator#QUERIES}); the
  *                        prompt's query ring holds at least this many (fewer under a tight memory budget)
+ * @param ageTail         with aging and a dropping policy: a block of rows that ages and joins the aged run before it
+ *                        is ranked together with the run's newest {@code ageTail} rows, and the best of them stay (a
+ *                        row kept earlier gives way to a better one), instead of the block being cut on its own
+ *                        ({@code agetail=N}; 0: each block on its own)
  */
 public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs> layerCodecs,
                             String agedKeyCodec, String agedValueCodec, int ageAfter, int boost,
@@ -70,7 +74,7 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
                             boolean centerKeys, boolean centerValues, boolean balanceKeys,
                             int pin, EvictionPolicy eviction, int window, int block, Precision windowPrecision,
                             long memoryBudget, int stagingLimit, double ratio, boolean kltKeys, boolean kltValues,
-                            String kltBasis, String kltBasisFile, int planQueries)
+                            String kltBasis, String kltBasisFile, int planQueries, int ageTail)
         implements KvCacheFactory {
 
     public enum KeyDomain { POST_ROPE, PRE_ROPE }
@@ -118,6 +122,16 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         if (ratio > 0 && pin > 0) throw new IllegalArgumentException("ratio=R does not combine with pin=N");
         if (planQueries < 1 || planQueries > MAX_PLAN_QUERIES) {
             throw new IllegalArgumentException("planq must be in 1.." + MAX_PLAN_QUERIES + ": " + planQueries);
+        }
+        if (ageTail < 0 || ageTail > SegmentStore.RUN_ROWS) {
+            throw new IllegalArgumentException("agetail must be in 0.." + SegmentStore.RUN_ROWS + ": " + ageTail);
+        }
+        if (ageTail > 0 && (agedKeyCodec == null || !eviction.drops())) {
+            throw new IllegalArgumentException("agetail=N ranks rows that age with the aged rows before them: it needs aging (ak, av) and an evicting policy");
+        }
+        if (ageTail > 0 && eviction.agingAttention()) {
+            throw new IllegalArgumentException("agetail=N needs agerank=vnorm (aged rows keep no record of the attention"
+                    + " they received while young)");
         }
         if ((kltKeys != kltValues) && !rotate) {
             throw new IllegalArgumentException("rot=klt:k and rot=klt:v rotate the other rows with Hadamard (rotate must be on)");
@@ -181,6 +195,7 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         b.stagingLimit = stagingLimit;
         b.ratio = ratio;
         b.planQueries = planQueries;
+        b.ageTail = ageTail;
         return b;
     }
 
@@ -280,6 +295,7 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         private String kltBasis;
         private String kltBasisFile;
         private int planQueries = BudgetAllocator.QUERIES;
+        private int ageTail;
 
         public Builder keyCodec(String c) { this.keyCodec = c; return this; }
         public Builder valueCodec(String c) { this.valueCodec = c; return this; }
@@ -314,6 +330,8 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         public Builder ratio(double r) { this.ratio = r; return this; }
         /** The prompt's last queries the allocator measures each head's options against (see {@link #planQueries}). */
         public Builder planQueries(int n) { this.planQueries = n; return this; }
+        /** Aging rows compete with this many of the aged run's newest rows (see {@link #ageTail}). */
+        public Builder ageTail(int rows) { this.ageTail = rows; return this; }
         /** KLT for keys and/or values; the other rows keep the Hadamard rotation (on when only one is KLT). */
         public Builder klt(boolean keys, boolean values) {
             this.kltKeys = keys;
@@ -330,7 +348,7 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
             int staging = Math.max(stagingLimit, window + block);
             return new KvCompression(keyCodec, valueCodec, layerCodecs, agedKeyCodec, agedValueCodec, ageAfter, boost, rotate, seed, keyDomain, centerKeys,
                     centerValues, balanceKeys, pin, eviction, window, block, windowPrecision, memoryBudget, staging, ratio,
-                    kltKeys, kltValues, kltBasis, kltBasisFile, planQueries);
+                    kltKeys, kltValues, kltBasis, kltBasisFile, planQueries, ageTail);
         }
     }
 

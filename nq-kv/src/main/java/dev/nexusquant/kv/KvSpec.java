@@ -35,6 +35,8 @@ import java.util.Locale;
  *                                  and codecs of its old rows (see {@link BudgetAllocator}); 0 = off
  *   planq=N                        with ratio=R: the prompt's last N queries the allocator measures options against
  *                                  (default 16)
+ *   agetail=N                      rows that age compete with the newest N rows already aged, the best stay
+ *                                  (0 = each young block cut on its own)
  * </pre>
  * Example: {@code balanced,evict=snapkv:0.4,k=e8:3}.
  */
@@ -128,6 +130,7 @@ public final class KvSpec {
                     }
                     case "ratio" -> b.ratio(Double.parseDouble(val));
                     case "planq" -> b.planQueries(Integer.parseInt(val));
+                    case "agetail" -> b.ageTail(Integer.parseInt(val));
                     default -> {
                         if (key.matches("l-?\\d+")) {
                             String[] kv = val.split("/");
@@ -217,6 +220,7 @@ public final class KvSpec {
         sb.append(",staging=").append(c.stagingLimit());
         if (c.ratio() > 0) sb.append(",ratio=").append(c.ratio());
         if (c.planQueries() != BudgetAllocator.QUERIES) sb.append(",planq=").append(c.planQueries());
+        if (c.ageTail() > 0) sb.append(",agetail=").append(c.ageTail());
         return sb.toString();
     }
 }

@@ -159,6 +159,18 @@ final class SegmentStore {
      */
     void age(int limit, AgingKeep keepCount, VectorCompressor agedKeys, VectorCompressor agedValues, int sinks,
              AgingScores ranking, boolean cutWithoutMass) {
+        age(limit, keepCount, agedKeys, agedValues, sinks, ranking, cutWithoutMass, 0);
+    }
+
+    /**
+     * As above; with {@code tail > 0}, a segment that is cut and joins the aged run before it competes with the run's
+     * newest {@code tail} rows (sinks excepted): of those and its own rows, the best-ranked (the tail's count plus
+     * what the segment may keep) stay, so that a row kept earlier gives way to a better one aging later and the
+     * choice is made among more rows than one block. The rows that stay keep their codes; the run's bytes change
+     * only by the positions. ({@code agetail=N})
+     */
+    void age(int limit, AgingKeep keepCount, VectorCompressor agedKeys, VectorCompressor agedValues, int sinks,
+             AgingScores ranking, boolean cutWithoutMass, int tail) {
         for (int i = firstUnaged; i < segments.size(); i++) {
             Segment seg = segments.get(i);
             if (seg.aged()) {
@@ -181,6 +193,15 @@ final class SegmentStore {
                     ? c -> c == 0 ? 0 : BudgetPlanner.positionBytes(prev.rows() + c, seg.positions().last() - prev.positions().first() + 1L)
                             - prev.positions().bytes()
                     : c -> BudgetPlanner.positionBytes(c, span);
+            if (tail > 0 && join && seg.mass() == null && cutWithoutMass) {
+                int k0 = keepCount.keep(n, seg, positionBytes);
+                Segment run = recompete(prev, seg, k, v, pos, n, Math.min(n, Math.max(0, k0)), tail, sinks, agedKeys, agedValues, ranking);
+                segments.set(i - 1, run);
+                segments.remove(i);
+                account.add(run.bytes() - prev.bytes() - seg.bytes());
+                i--;
+                continue;
+            }
             if (seg.mass() != null || cutWithoutMass) {
                 float[] received;
                 if (seg.mass() != null) {
@@ -229,6 +250,54 @@ final class SegmentStore {
             account.add(aged.bytes() - seg.bytes());
             if (i == firstUnaged) firstUnaged++;
         }
+    }
+
+    /**
+     * The aged run {@code prev} joined by the aging segment's rows ({@code k, v, pos}: [n][dim] young-decoded, [n]),
+     * its newest {@code tail} rows (not sinks) and the segment's rows ranked together and cut to the tail's count plus
+     * {@code keep}.
+     */
+    private Segment recompete(Segment prev, Segment seg, float[] k, float[] v, int[] pos, int n, int keep, int tail,
+                              int sinks, VectorCompressor agedKeys, VectorCompressor agedValues, AgingScores ranking) {
+        int pn = prev.rows();
+        int[] ppos = new int[pn];
+        prev.positions().decode(0, pn, ppos);
+        int t = 0;
+        while (t < Math.min(tail, pn) && ppos[pn - 1 - t] >= sinks) t++;
+        int c = t + n;
+        float[] cv = new float[c * dim];
+        int[] cpos = new int[c];
+        prev.values().decode(pn - t, t, cv, 0);
+        // the aging rows' values as the aged codecs will store them: ranked at the same precision as the run's
+        CodedRows.encode(agedValues, v, 0, n).decode(0, n, cv, t * dim);
+        System.arraycopy(ppos, pn - t, cpos, 0, t);
+        System.arraycopy(pos, 0, cpos, t, n);
+        float[] ones = new float[c];
+        Arrays.fill(ones, 1f);
+        float[] score = ranking.scores(ones, cv, cpos, c);
+        int[] chosen = Evictor.select(score, c, new KeepRule(0, 0, Budget.tokens(t + keep)));
+        Arrays.sort(chosen);
+        int m = pn - t + chosen.length;
+        int bk = agedKeys.bytesPerBlock(), bv = agedValues.bytesPerBlock();
+        byte[] pk = prev.keys().blocks(), pv = prev.values().blocks();
+        byte[] nk = new byte[m * bk], nv = new byte[m * bv];
+        System.arraycopy(pk, 0, nk, 0, (pn - t) * bk);
+        System.arraycopy(pv, 0, nv, 0, (pn - t) * bv);
+        int[] all = Arrays.copyOf(ppos, m);
+        int at = pn - t;
+        for (int j : chosen) {
+            if (j < t) { // a row of the run: its codes as they are
+                System.arraycopy(pk, (pn - t + j) * bk, nk, at * bk, bk);
+                System.arraycopy(pv, (pn - t + j) * bv, nv, at * bv, bv);
+            } else { // a row aging now: coded with the aged codecs
+                int r = j - t;
+                agedKeys.encodeBlock(k, r * dim, nk, at * bk);
+                agedValues.encodeBlock(v, r * dim, nv, at * bv);
+            }
+            all[at++] = cpos[j];
+        }
+        account.check(Math.max(0, (long) (m - pn) * (bk + bv)));
+        return new Segment(new PositionSet(all, m), CodedRows.of(agedKeys, nk, m), CodedRows.of(agedValues, nv, m), true, null);
     }
 
     /**
