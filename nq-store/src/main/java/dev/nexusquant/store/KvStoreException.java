@@ -13,7 +13,10 @@ public final class KvStoreException extends IOException {
         TIMEOUT,
         /** The store answered with an error, or a file operation failed. */
         IO,
-        /** The store refused who we are or what we asked (wrong password, unknown user, an ACL without the command). */
+        /**
+         * Login or trust failed: the store refused who we are or what we asked (wrong password, unknown user, an ACL
+         * without the command), or its TLS certificate is not trusted or does not name the host.
+         */
         DENIED,
         /** A value read back is damaged (its check does not match). */
         CORRUPT

@@ -15,6 +15,9 @@ import java.util.Locale;
  *       {@value #PASSWORD_ENV} when it is set, so that it need not appear on a command line. User and password may be
  *       percent-encoded ({@code %40} for {@code @}). A password is never written into messages or
  *       {@link KvStore#describe()}.</li>
+ *   <li>{@code rediss://...} — the same over TLS: the server's certificate must chain to a trusted CA and name the
+ *       host (checked as HTTPS clients check it); trusted are the JVM's CAs, or only the PEM certificates in the file
+ *       that {@value #CA_ENV} names (a private CA).</li>
  * </ul>
  */
 public final class KvStores {
@@ -22,10 +25,13 @@ public final class KvStores {
     /** Default cap of a directory store: 4 GiB. */
     public static final long DEFAULT_DIR_CAP = 4L << 30;
 
-    static final String FORMS = "expected dir:PATH or redis://[USER[:PASSWORD]@]HOST:PORT[/DB]";
+    static final String FORMS = "expected dir:PATH or redis[s]://[USER[:PASSWORD]@]HOST:PORT[/DB]";
 
     /** The environment variable a Redis password is read from when the spec has none. */
     public static final String PASSWORD_ENV = "NQ_REDIS_PASSWORD";
+
+    /** The environment variable naming a PEM file of CA certificates to trust for {@code rediss://} instead of the JVM's. */
+    public static final String CA_ENV = "NQ_REDIS_CA";
 
     private KvStores() {
     }
@@ -42,11 +48,11 @@ public final class KvStores {
      * @throws KvStoreException         when a directory store cannot be created
      */
     public static KvStore open(String spec, long dirCapBytes) throws KvStoreException {
-        return open(spec, dirCapBytes, System.getenv(PASSWORD_ENV));
+        return open(spec, dirCapBytes, System::getenv);
     }
 
-    /** {@link #open(String, long)} with {@code envPassword} standing for {@value #PASSWORD_ENV} (null: not set). */
-    static KvStore open(String spec, long dirCapBytes, String envPassword) throws KvStoreException {
+    /** {@link #open(String, long)} with {@code env} standing for the environment (null: not set). */
+    static KvStore open(String spec, long dirCapBytes, java.util.function.UnaryOperator<String> env) throws KvStoreException {
         if (spec == null || spec.isBlank()) throw bad(spec, "the spec is empty");
         String s = spec.strip();
         String lower = s.toLowerCase(Locale.ROOT);
@@ -59,15 +65,19 @@ public final class KvStores {
                 throw bad(spec, "not a valid path: " + e.getMessage());
             }
         }
-        if (lower.startsWith("redis://")) {
-            Redis r = parseRedis(spec, s.substring(8));
+        boolean tls = lower.startsWith("rediss://");
+        if (tls || lower.startsWith("redis://")) {
+            Redis r = parseRedis(spec, s.substring(tls ? 9 : 8));
+            String envPassword = env.apply(PASSWORD_ENV);
             if (r.password() == null && envPassword != null && !envPassword.isEmpty()) r = r.withPassword(envPassword);
             if (r.user() != null && r.password() == null) {
                 throw bad(spec, "user " + r.user() + " has no password (give USER:PASSWORD@ or set " + PASSWORD_ENV + ")");
             }
-            return new RedisKvStore(r, RedisKvStore.DEFAULT_TIMEOUT);
+            if (!tls) return new RedisKvStore(r, RedisKvStore.DEFAULT_TIMEOUT);
+            String ca = env.apply(CA_ENV);
+            return new RedisKvStore(r.withTls(RedisTls.context(ca == null || ca.isEmpty() ? null : Path.of(ca))),
+                    RedisKvStore.DEFAULT_TIMEOUT);
         }
-        if (lower.startsWith("rediss://")) throw bad(spec, "TLS (rediss://) is not supported");
         throw bad(spec, "unknown kind of store");
     }
 
@@ -76,21 +86,30 @@ public final class KvStores {
      *
      * @param user     ACL user name, or null for the default user
      * @param password password, or null for none (then no AUTH is sent)
+     * @param tls      the TLS context to connect with ({@code rediss://}), or null for plain TCP
      */
-    public record Redis(String host, int port, int db, String user, String password) {
+    public record Redis(String host, int port, int db, String user, String password, javax.net.ssl.SSLContext tls) {
 
         public Redis(String host, int port, int db) {
-            this(host, port, db, null, null);
+            this(host, port, db, null, null, null);
+        }
+
+        public Redis(String host, int port, int db, String user, String password) {
+            this(host, port, db, user, password, null);
         }
 
         Redis withPassword(String p) {
-            return new Redis(host, port, db, user, p);
+            return new Redis(host, port, db, user, p, tls);
+        }
+
+        Redis withTls(javax.net.ssl.SSLContext c) {
+            return new Redis(host, port, db, user, password, c);
         }
 
         @Override
         public String toString() { // never the password
             return "Redis[host=" + host + ", port=" + port + ", db=" + db + ", user=" + user
-                    + ", password=" + (password == null ? "none" : "(set)") + "]";
+                    + ", password=" + (password == null ? "none" : "(set)") + ", tls=" + (tls != null) + "]";
         }
     }
 

@@ -35,6 +35,7 @@ public final class RedisKvStore implements KvStore {
     private final String host;
     private final int port;
     private final String user;
+    private final boolean tls;
     private final RedisClient jedis;
 
     public RedisKvStore(String host, int port) {
@@ -55,10 +56,16 @@ public final class RedisKvStore implements KvStore {
         this.host = r.host();
         this.port = r.port();
         this.user = r.user();
+        this.tls = r.tls() != null;
         int ms = (int) Math.min(Integer.MAX_VALUE, Math.max(1, timeout.toMillis()));
         DefaultJedisClientConfig.Builder b = DefaultJedisClientConfig.builder()
                 .connectionTimeoutMillis(ms).socketTimeoutMillis(ms).database(r.db()).clientName("nexusquant");
         if (r.password() != null) b.user(r.user()).password(r.password());
+        if (r.tls() != null) {
+            javax.net.ssl.SSLParameters params = r.tls().getDefaultSSLParameters();
+            params.setEndpointIdentificationAlgorithm("HTTPS"); // the certificate must name the host
+            b.ssl(true).sslSocketFactory(r.tls().getSocketFactory()).sslParameters(params);
+        }
         DefaultJedisClientConfig cfg = b.build();
         ConnectionPoolConfig pool = new ConnectionPoolConfig();
         pool.setMaxTotal(POOL_SIZE);
@@ -121,7 +128,7 @@ public final class RedisKvStore implements KvStore {
 
     @Override
     public String describe() {
-        return "redis://" + (user == null ? "" : user + "@") + (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port;
+        return (tls ? "rediss://" : "redis://") + (user == null ? "" : user + "@") + (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port;
     }
 
     @Override
@@ -149,10 +156,13 @@ public final class RedisKvStore implements KvStore {
         return new KvStoreException(kind, op + " " + key + " on " + describe() + ": " + why, e);
     }
 
-    /** AUTH refused (wrong password, unknown or disabled user) or a command the ACL user may not run. */
+    /**
+     * AUTH refused (wrong password, unknown or disabled user), a command the ACL user may not run, or a TLS handshake
+     * that failed (a certificate not trusted or not naming the host).
+     */
     private static boolean denied(Throwable e) {
         for (Throwable c = e; c != null; c = c.getCause()) {
-            if (c instanceof JedisAccessControlException) return true;
+            if (c instanceof JedisAccessControlException || c instanceof javax.net.ssl.SSLHandshakeException) return true;
             String m = String.valueOf(c.getMessage());
             if (m.startsWith("NOAUTH") || m.startsWith("WRONGPASS") || m.startsWith("NOPERM")) return true;
         }

@@ -39,10 +39,10 @@ class KvStoresTest {
     void aPasswordComesFromTheEnvironmentAndIsNeverShown() {
         // a user without a password anywhere is refused before any connection
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> KvStores.open("redis://bob@127.0.0.1:1", 1, null));
+                () -> KvStores.open("redis://bob@127.0.0.1:1", 1, name -> null));
         assertTrue(e.getMessage().contains("user bob has no password") && e.getMessage().contains(KvStores.PASSWORD_ENV), e.getMessage());
         // with the variable set, the same spec opens (nothing is connected until first use)
-        try (KvStore s = KvStores.open("redis://bob@127.0.0.1:1", 1, "fromenv")) {
+        try (KvStore s = KvStores.open("redis://bob@127.0.0.1:1", 1, name -> name.equals(KvStores.PASSWORD_ENV) ? "fromenv" : null)) {
             assertEquals("redis://bob@127.0.0.1:1", s.describe());
         } catch (Exception x) {
             throw new AssertionError(x);
@@ -62,13 +62,13 @@ class KvStoresTest {
                 {"redis://host", "no :PORT"}, {"redis://:6379", "no host"}, {"redis://h:0", "outside 1..65535"},
                 {"redis://h:99999", "outside 1..65535"}, {"redis://h:x", "not a number"}, {"redis://u:@h:1", "empty password"},
                 {"redis://@h:1", "nothing before"}, {"redis://u:%4@h:1", "two hex digits"},
-                {"redis://h:1/x", "database"}, {"redis://::1:6379", "brackets"}, {"rediss://h:1", "TLS"},
+                {"redis://h:1/x", "database"}, {"redis://::1:6379", "brackets"}, {"rediss://h", "no :PORT"},
                 {"redis://h:1?timeout=3", "query"}, {"redis://h/:1", "not a number"}, {"redis://[::1:1", "unclosed"},
         };
         for (String[] c : cases) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> KvStores.open(c[0]), c[0]);
             assertTrue(e.getMessage().contains(c[1]), c[0] + " -> " + e.getMessage());
-            assertTrue(e.getMessage().contains("expected dir:PATH or redis://[USER[:PASSWORD]@]HOST:PORT"), e.getMessage());
+            assertTrue(e.getMessage().contains("expected dir:PATH or redis[s]://[USER[:PASSWORD]@]HOST:PORT"), e.getMessage());
         }
     }
 
