@@ -76,7 +76,7 @@ public final class GenerateCommand extends ModelCommand {
 
     @Option(names = "--kv-store", paramLabel = "STORE",
             description = {"Share prompt prefixes through a store: dir:PATH (a local directory, LRU-capped at 4 GiB) or"
-                    + " redis://HOST:PORT[/DB]. The longest run of stored 256-token chunks of the prompt is restored, the rest"
+                    + " redis://[USER[:PASSWORD]@]HOST:PORT[/DB] (rediss:// over TLS, a private CA's PEM in NQ_REDIS_CA; a password left out is read from NQ_REDIS_PASSWORD). The longest run of stored 256-token chunks of the prompt is restored, the rest"
                     + " prefilled, the new chunks stored; results are those of a plain prefill.",
                     "A store that fails is reported on stderr and the prompt is prefilled."})
     String kvStore;

@@ -57,7 +57,7 @@ public final class ServeCommand implements Callable<Integer> {
             description = {"Where idle conversations go when the budget needs their memory (default: ${DEFAULT-VALUE}).",
                     "evict: they are dropped, and their next turn prefills the history again.",
                     "dir:PATH: their sessions are saved as files in PATH (at most 4 GiB, least recently used deleted first) and restored on their next turn.",
-                    "redis://HOST:PORT[/DB]: the same in Redis."})
+                    "redis://[USER[:PASSWORD]@]HOST:PORT[/DB]: the same in Redis (rediss:// over TLS, a private CA's PEM in NQ_REDIS_CA; a password left out is read from NQ_REDIS_PASSWORD)."})
     String kvStore;
 
     @Option(names = "--prefix-store",

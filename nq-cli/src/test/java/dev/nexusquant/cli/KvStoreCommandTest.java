@@ -65,7 +65,7 @@ class KvStoreCommandTest {
 
     @Test
     void badStoresAreClearErrors() {
-        assertOneLineError(gen("--kv-store", "memcached://h:1"), "bad KV store spec", "expected dir:PATH or redis://HOST:PORT");
+        assertOneLineError(gen("--kv-store", "memcached://h:1"), "bad KV store spec", "expected dir:PATH or redis[s]://[USER[:PASSWORD]@]HOST:PORT");
         assertOneLineError(gen("--kv-store", "redis://h:99999"), "outside 1..65535");
         assertOneLineError(gen("--kv-store", "dir:/tmp/x", "--prompt-cache", "/tmp/y"), "not both");
         assertOneLineError(gen("--kv-store", "dir:/tmp/x", "--kv-store-max", "lots"), "not a size");

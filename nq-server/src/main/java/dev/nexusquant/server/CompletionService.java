@@ -191,10 +191,8 @@ public final class CompletionService implements AutoCloseable {
                         .withPoolPrefill(c.poolPrefilled(), c.poolPrefillNanos());
                 keep = r.finish() != TurnResult.Finish.CANCELLED;
                 if (keep) {
-                    transcripts.record(p.text() + r.tokensText(), concat(p.prompt(), r.tokens()), p.special());
-                    if (r.allTokens().length > r.tokens().length) {
-                        transcripts.record(p.text() + r.allText(), concat(p.prompt(), r.allTokens()), p.special());
-                    }
+                    record(p, r.tokensText(), r.tokens());
+                    if (r.allTokens().length > r.tokens().length) record(p, r.allText(), r.allTokens());
                 }
                 account(p, r);
                 return r;
@@ -205,6 +203,16 @@ public final class CompletionService implements AutoCloseable {
             }
         } finally {
             running.decrementAndGet();
+        }
+    }
+
+    /** Records a turn's text with its ids; for a chat, also as the template will spell the answer when it is resent. */
+    private void record(Prepared p, String generatedText, int[] generated) {
+        int[] ids = concat(p.prompt(), generated);
+        transcripts.record(p.text() + generatedText, ids, p.special());
+        if (p.request().chat()) {
+            String resent = template.resentAnswer(generatedText);
+            if (!resent.equals(generatedText)) transcripts.record(p.text() + resent, ids, p.special());
         }
     }
 

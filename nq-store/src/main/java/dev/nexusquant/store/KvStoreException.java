@@ -13,6 +13,11 @@ public final class KvStoreException extends IOException {
         TIMEOUT,
         /** The store answered with an error, or a file operation failed. */
         IO,
+        /**
+         * Login or trust failed: the store refused who we are or what we asked (wrong password, unknown user, an ACL
+         * without the command), or its TLS certificate is not trusted or does not name the host.
+         */
+        DENIED,
         /** A value read back is damaged (its check does not match). */
         CORRUPT
     }

@@ -4,6 +4,7 @@ import redis.clients.jedis.ConnectionPoolConfig;
 import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.RedisClient;
+import redis.clients.jedis.exceptions.JedisAccessControlException;
 import redis.clients.jedis.exceptions.JedisConnectionException;
 import redis.clients.jedis.exceptions.JedisException;
 
@@ -33,6 +34,8 @@ public final class RedisKvStore implements KvStore {
 
     private final String host;
     private final int port;
+    private final String user;
+    private final boolean tls;
     private final RedisClient jedis;
 
     public RedisKvStore(String host, int port) {
@@ -41,12 +44,29 @@ public final class RedisKvStore implements KvStore {
 
     /** A store on database {@code db} of the server at {@code host:port}; nothing is connected until first use. */
     public RedisKvStore(String host, int port, int db, Duration timeout) {
-        if (port < 1 || port > 65535) throw new IllegalArgumentException("Redis port out of range: " + port);
-        this.host = host;
-        this.port = port;
+        this(new KvStores.Redis(host, port, db), timeout);
+    }
+
+    /**
+     * A store on the server {@code r} names, logging in as its user with its password when it has one (AUTH on every
+     * new connection; a refusal is a {@link KvStoreException.Kind#DENIED}); nothing is connected until first use.
+     */
+    public RedisKvStore(KvStores.Redis r, Duration timeout) {
+        if (r.port() < 1 || r.port() > 65535) throw new IllegalArgumentException("Redis port out of range: " + r.port());
+        this.host = r.host();
+        this.port = r.port();
+        this.user = r.user();
+        this.tls = r.tls() != null;
         int ms = (int) Math.min(Integer.MAX_VALUE, Math.max(1, timeout.toMillis()));
-        DefaultJedisClientConfig cfg = DefaultJedisClientConfig.builder()
-                .connectionTimeoutMillis(ms).socketTimeoutMillis(ms).database(db).clientName("nexusquant").build();
+        DefaultJedisClientConfig.Builder b = DefaultJedisClientConfig.builder()
+                .connectionTimeoutMillis(ms).socketTimeoutMillis(ms).database(r.db()).clientName("nexusquant");
+        if (r.password() != null) b.user(r.user()).password(r.password());
+        if (r.tls() != null) {
+            javax.net.ssl.SSLParameters params = r.tls().getDefaultSSLParameters();
+            params.setEndpointIdentificationAlgorithm("HTTPS"); // the certificate must name the host
+            b.ssl(true).sslSocketFactory(r.tls().getSocketFactory()).sslParameters(params);
+        }
+        DefaultJedisClientConfig cfg = b.build();
         ConnectionPoolConfig pool = new ConnectionPoolConfig();
         pool.setMaxTotal(POOL_SIZE);
         pool.setMaxIdle(POOL_SIZE);
@@ -108,7 +128,7 @@ public final class RedisKvStore implements KvStore {
 
     @Override
     public String describe() {
-        return "redis://" + (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port;
+        return (tls ? "rediss://" : "redis://") + (user == null ? "" : user + "@") + (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port;
     }
 
     @Override
@@ -124,6 +144,8 @@ public final class RedisKvStore implements KvStore {
         KvStoreException.Kind kind;
         if (timedOut(e)) {
             kind = KvStoreException.Kind.TIMEOUT;
+        } else if (denied(e)) {
+            kind = KvStoreException.Kind.DENIED;
         } else if (e instanceof JedisConnectionException) {
             kind = KvStoreException.Kind.UNAVAILABLE;
         } else {
@@ -132,6 +154,19 @@ public final class RedisKvStore implements KvStore {
         String why = e.getMessage();
         for (Throwable c = e.getCause(); c != null; c = c.getCause()) why += "; " + c;
         return new KvStoreException(kind, op + " " + key + " on " + describe() + ": " + why, e);
+    }
+
+    /**
+     * AUTH refused (wrong password, unknown or disabled user), a command the ACL user may not run, or a TLS handshake
+     * that failed (a certificate not trusted or not naming the host).
+     */
+    private static boolean denied(Throwable e) {
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c instanceof JedisAccessControlException || c instanceof javax.net.ssl.SSLHandshakeException) return true;
+            String m = String.valueOf(c.getMessage());
+            if (m.startsWith("NOAUTH") || m.startsWith("WRONGPASS") || m.startsWith("NOPERM")) return true;
+        }
+        return false;
     }
 
     private static boolean timedOut(Throwable e) {

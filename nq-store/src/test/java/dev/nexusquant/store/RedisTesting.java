@@ -64,10 +64,16 @@ public final class RedisTesting {
         private final Process process;
 
         public OwnServer() throws IOException, InterruptedException {
+            this(List.of());
+        }
+
+        /** A private server started with {@code extra} arguments too (say {@code --requirepass PW}). */
+        public OwnServer(List<String> extra) throws IOException, InterruptedException {
             String bin = redisServerBinary();
             this.port = freePort();
             List<String> cmd = new ArrayList<>(List.of(bin, "--port", String.valueOf(port), "--bind", "127.0.0.1",
                     "--save", "", "--appendonly", "no", "--protected-mode", "yes"));
+            cmd.addAll(extra);
             this.process = new ProcessBuilder(cmd).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
             // ready when it answers PING; bounded: 200 tries, 50 ms apart
@@ -77,6 +83,7 @@ public final class RedisTesting {
                         probe.ping();
                         return;
                     } catch (KvStoreException e) {
+                        if (e.kind() == KvStoreException.Kind.DENIED) return; // it answers: it wants a password
                         if (i >= 200 || !process.isAlive()) {
                             kill();
                             throw new IOException("redis-server on port " + port + " did not start: " + e.getMessage());

@@ -2,7 +2,7 @@ package dev.nexusquant.engine.tensor;
 
 /**
  * The activations of a Q4_K matrix-vector product, rearranged once for all rows, for the two 16-lane kernels: the
- * grouped one ({@link VectorKernels#dotQ4_KGroup}, {@link #prepareGroups}: {@link #xt}, {@link #st}) and the one on the
+ * grouped one ({@link VectorKernels#dotQ4_KGroup}, {@link #prepareGroups}: {@link #xq}, {@link #xd}, {@link #st}) and the one on the
  * file's rows ({@link VectorKernels#dotQ4_KPrepared}, {@link #prepare}). The latter loads 64 quant bytes as 16 int lanes and takes nibble {@code k}
  * (bits {@code 4k .. 4k + 3}) of every lane at once, so lane {@code i} of nibble {@code k} is byte {@code 4i + k / 2}
  * of the 64, low nibble for even {@code k}; {@link #perm} holds {@code x} in that order. The mins of a Q4_K block do
@@ -22,40 +22,58 @@ final class Q4kActivations {
     /** [cols / 16]: 16 floats per block: 0 in lanes 0..7, the sum of x over sub-block j in lane 8 + j. */
     float[] sums = new float[0];
 
-    /** [256]: column of the value that {@link VectorKernels#dotQ4_KGroup} multiplies at slot {@code 8ch + k}. */
-    static final int[] GROUP_ORDER = groupOrder();
-
-    /** [cols]: 16 x in {@link #GROUP_ORDER}, block by block (for the grouped kernel, nibbles read as {@code 1 + q / 16}). */
-    float[] xt = new float[0];
-    /** [cols / 32]: the sum of x over each sub-block of 32 values. */
+    /**
+     * [cols / 2]: x quantized to 8 bits per block of 256 ({@link #xd}), two values per int for the grouped kernel's
+     * 16-bit lanes ({@link VectorKernels#dotQ4_KGroup}): int {@code 128b + 4ch + k} of block {@code b} holds in its low
+     * 16 bits the value of column {@code Q4kGroups.column(ch, k)} and in its high 16 bits that of column
+     * {@code Q4kGroups.column(ch, k + 4)} (k < 4): lane {@code 2i} of a 64-byte load read as 32 shorts holds nibbles 0..3
+     * of row i's int, lane {@code 2i + 1} its nibbles 4..7.
+     */
+    int[] xq = new int[0];
+    /** [cols / 256]: the step of each block's 8-bit values, {@code max |x| / 127} (0 for a block of zeros). */
+    float[] xd = new float[0];
+    /**
+     * [cols / 32]: the sum of the 8-bit x over each sub-block of 32 values, times its step: the mins' part meets the
+     * same x as the values' part, so that x's rounding errors meet the weights themselves (of mean near 0), not their
+     * offset (with the exact sums here, 1B-shaped rows were off by a bias common to all rows).
+     */
     float[] st = new float[0];
 
-    private static int[] groupOrder() {
-        int[] o = new int[256];
-        for (int ch = 0; ch < 32; ch++) {
-            for (int k = 0; k < 8; k++) o[8 * ch + k] = Q4kGroups.column(ch, k);
-        }
-        return o;
-    }
-
-    /** Rearranges {@code x[xOff .. xOff + cols)} ({@code cols} a multiple of 256) into {@link #xt} and {@link #st}. */
+    /**
+     * Quantizes {@code x[xOff .. xOff + cols)} ({@code cols} a multiple of 256) into {@link #xq} and {@link #xd} (values
+     * {@code round(x / d)} in -127..127, as llama.cpp's Q8_K activations), and sums them into {@link #st}.
+     */
     Q4kActivations prepareGroups(float[] x, int xOff, int cols) {
-        if (xt.length < cols) {
-            xt = new float[cols];
+        if (xq.length < cols / 2) {
+            xq = new int[cols / 2];
+            xd = new float[cols / 256];
             st = new float[cols / 32];
         }
-        int[] order = GROUP_ORDER;
+        int[] q = QUANTIZED.get();
         for (int c = 0; c < cols; c += 256) {
             int base = xOff + c;
-            for (int s = 0; s < 256; s++) xt[c + s] = 16 * x[base + order[s]];
+            float amax = 0;
+            for (int i = 0; i < 256; i++) amax = Math.max(amax, Math.abs(x[base + i]));
+            float d = amax / 127, inv = amax == 0 ? 0 : 127 / amax;
+            xd[c / 256] = d;
+            for (int i = 0; i < 256; i++) q[i] = Math.round(x[base + i] * inv); // |x| * 127 / amax <= 127 (+ rounding: clamped)
+            for (int i = 0; i < 256; i++) q[i] = Math.max(-127, Math.min(127, q[i]));
+            for (int ch = 0; ch < 32; ch++) {
+                for (int k = 0; k < 4; k++) {
+                    xq[c / 2 + 4 * ch + k] = q[Q4kGroups.column(ch, k + 4)] << 16 | (q[Q4kGroups.column(ch, k)] & 0xFFFF);
+                }
+            }
             for (int j = 0; j < 8; j++) {
-                float sum = 0;
-                for (int i = 0; i < 32; i++) sum += x[base + 32 * j + i];
-                st[c / 32 + j] = sum;
+                int sum = 0;
+                for (int i = 0; i < 32; i++) sum += q[32 * j + i];
+                st[c / 32 + j] = sum * d;
             }
         }
         return this;
     }
+
+    /** Per-thread [256]: one block's 8-bit values in column order. */
+    private static final ThreadLocal<int[]> QUANTIZED = ThreadLocal.withInitial(() -> new int[256]);
 
     private static int[] order() {
         int[] o = new int[256];

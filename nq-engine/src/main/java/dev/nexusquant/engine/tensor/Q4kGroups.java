@@ -9,9 +9,9 @@ import java.nio.ByteOrder;
 
 /**
  * Q4_K weights rearranged at load for the 16-lane decode kernel {@link VectorKernels#dotQ4_KGroup}, which computes 16
- * rows at once with one row per lane: a 64-byte load holds 4 quant bytes (8 values) of each of 16 rows, each nibble is
- * turned into a float with a shift and a mask, and multiplied by one broadcast activation. No lane sums at the end of a
- * row, one activation read per 16 rows, and the scales of 16 rows are one vector. Rows are taken in groups of 16 (the
+ * rows at once with one row per lane: a 64-byte load holds 4 quant bytes (8 values) of each of 16 rows; read as 32
+ * lanes of 16 bits, each nibble is taken with a shift and a mask and multiplied by a broadcast pair of 8-bit activations.
+ * No lane sums at the end of a row, one activation read per 16 rows, and the scales of 16 rows are one vector. Rows are taken in groups of 16 (the
  * last group padded with zero rows); per group and block of 256 columns:
  *
  * <pre>

@@ -145,4 +145,37 @@ public final class ScalarKernels implements Kernels {
             }
         }
     }
+
+    /**
+     * The twin of {@link VectorKernels#dotQ4_KGroup}: 16 rows of a grouped Q4_K matrix ({@link Q4kGroups}) dotted with x
+     * in 8 bits ({@link Q4kActivations#xq}, {@link Q4kActivations#xd}), without the mins' part, row by row: exact integer
+     * sums per sub-block, then the same float operations in the same order.
+     */
+    static void dotQ4_KGroupQ8(java.lang.foreign.MemorySegment p, long q, long m, int[] xq, float[] xd, int n, float[] out, int o) {
+        java.lang.foreign.ValueLayout.OfInt i32 = java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
+        java.lang.foreign.ValueLayout.OfFloat f32 = Q4kGroups.F32;
+        for (int row = 0; row < Q4kGroups.ROWS; row++) {
+            float total = 0;
+            long qb = q, mb = m;
+            for (int c = 0; c < n; c += 256, qb += Q4kGroups.QUANTS, mb += Q4kGroups.META) {
+                float blk = 0;
+                for (int g = 0; g < 4; g++) {
+                    int[] sum = new int[2]; // even nibbles (sub-block 2g), odd nibbles (2g + 1)
+                    for (int ch = 8 * g; ch < 8 * g + 8; ch++) {
+                        int quants = p.get(i32, qb + 64L * ch + 4L * row);
+                        for (int k = 0; k < 8; k++) {
+                            int pair = xq[(c >> 1) + 4 * ch + k % 4];
+                            int xv = k < 4 ? (short) pair : pair >> 16; // nibbles 4..7 meet the pair's high half
+                            sum[k % 2] += (quants >>> 4 * k & 15) * xv;
+                        }
+                    }
+                    int sm = p.get(i32, mb + 64L * g + 4L * row);
+                    blk = Math.fma((float) sum[0], (float) (sm & 0xFF), blk);
+                    blk = Math.fma((float) sum[1], (float) (sm >>> 8 & 0xFF), blk);
+                }
+                total = Math.fma(blk * xd[c >> 8], p.get(f32, mb + 256 + 4L * row), total);
+            }
+            out[o + row] = total;
+        }
+    }
 }

@@ -600,11 +600,11 @@ public final class VectorKernels implements Kernels {
             long q = Q4kGroups.quants(g, cols), m = Q4kGroups.meta(g, rows, cols);
             int r0 = g * n;
             if (r0 >= from && r0 + n <= to) {
-                dotQ4_KGroup(p, q, m, a.xt, a.st, cols, out, outOff + r0 - from);
+                dotQ4_KGroup(p, q, m, a.xq, a.xd, cols, out, outOff + r0 - from);
                 minsQ4_KGroup(p, m, a.st, cols, out, outOff + r0 - from);
             } else {
                 float[] tmp = GROUP_OUT.get();
-                dotQ4_KGroup(p, q, m, a.xt, a.st, cols, tmp, 0);
+                dotQ4_KGroup(p, q, m, a.xq, a.xd, cols, tmp, 0);
                 minsQ4_KGroup(p, m, a.st, cols, tmp, 0);
                 int lo = Math.max(from, r0), hi = Math.min(to, r0 + n);
                 System.arraycopy(tmp, lo - r0, out, outOff + lo - from, hi - lo);
@@ -672,58 +672,54 @@ public final class VectorKernels implements Kernels {
         return (s4.lane(0) + s4.lane(2)) + (s4.lane(1) + s4.lane(3));
     }
 
-    /** Mantissa bits 19..22, where {@link #dotQ4_KGroup} puts a nibble, and the bits of 1.0f. */
-    private static final int NIBBLE_MANTISSA = 0x00780000, ONE_BITS = 0x3F800000;
-
+    /** 32 lanes of 16 bits: the grouped Q4_K kernel's products. */
+    private static final VectorSpecies<Short> S32 = ShortVector.SPECIES_512;
 
     /**
-     * 16 rows of a grouped Q4_K matrix ({@link Q4kGroups}) dotted with x, without the mins' part: {@code out[o + i]} =
-     * row {@code i} of the group (one row per lane) before {@link #minsQ4_KGroup}. Each 64-byte load holds 8 values of every row; nibble {@code k} is shifted to the top of a
-     * float's mantissa and masked, giving {@code 1 + q / 16}, multiplied by a broadcast {@code 16 x}; the constant part
-     * is taken out by starting each sub-block's sum at {@code -16 sum(x)}. Even nibbles belong to one sub-block, odd
-     * ones to the next: four chains (two per sub-block) of 16 FMAs, then one FMA with the 16 rows' scales per sub-block
-     * and one with {@code d} per block; the mins are added by {@link #minsQ4_KGroup}. The masks are vectors
-     * made once per call (a mask given as an int made some processes run the Vector API's Java fallback).
+     * 16 rows of a grouped Q4_K matrix ({@link Q4kGroups}) dotted with x quantized to 8 bits, without the mins' part:
+     * {@code out[o + i]} = row {@code i} of the group (one row per lane) before {@link #minsQ4_KGroup}. Each 64-byte load
+     * is read as 32 lanes of 16 bits, lane {@code 2i} holding nibbles 0..3 of row i's 4 bytes and lane {@code 2i + 1}
+     * nibbles 4..7; nibble {@code k} of every lane is taken with a shift and a mask and multiplied in 16 bits by a pair
+     * of 8-bit activations (one int of {@link Q4kActivations#xq}, broadcast: its two halves fall on the two lanes of a
+     * row), 32 values per multiply where a float kernel takes 16. Even nibbles belong to sub-block 2g, odd ones to 2g + 1;
+     * the 16 products a lane sums per sub-block stay within 16 bits (|15 * 127 * 16| = 30480), then the two lanes of a
+     * row are added as ints, converted to float (exact) and multiplied by the row's 6-bit scale, and each block's sum by
+     * {@code d * xd}. The integer sums are exact; the scalar twin {@link ScalarKernels#dotQ4_KGroupQ8} does the same float
+     * operations in the same order, so the same bits.
      *
      * @param q  byte offset of the group's quants in {@code p}
      * @param m  byte offset of its metadata
-     * @param xt [cols] 16 x in {@link Q4kActivations#GROUP_ORDER}
-     * @param st [cols / 32] sums of x per sub-block
+     * @param xq [cols / 2] x in 8 bits, in pairs ({@link Q4kActivations#xq})
+     * @param xd [cols / 256] the step of each block's 8-bit x
      */
-    static void dotQ4_KGroup(MemorySegment p, long q, long m, float[] xt, float[] st, int n, float[] out, int o) {
+    static void dotQ4_KGroup(MemorySegment p, long q, long m, int[] xq, float[] xd, int n, float[] out, int o) {
         FloatVector total = FloatVector.zero(F);
-        IntVector mant = IntVector.broadcast(I, NIBBLE_MANTISSA), one = IntVector.broadcast(I, ONE_BITS), bytes = IntVector.broadcast(I, 0xFF);
+        ShortVector low = ShortVector.broadcast(S32, (short) 15);
+        IntVector bytes = IntVector.broadcast(I, 0xFF);
         for (int c = 0; c < n; c += 256, q += Q4kGroups.QUANTS, m += Q4kGroups.META) {
             FloatVector blk = FloatVector.zero(F);
-            for (int g = 0; g < 4; g++) { // quant bytes 32g .. 32g + 31: sub-blocks 2g (low nibbles) and 2g + 1
-                float se = st[(c >> 5) + 2 * g], so = st[(c >> 5) + 2 * g + 1];
-                FloatVector a = FloatVector.broadcast(F, -16 * se), b = FloatVector.zero(F), e = FloatVector.broadcast(F, -16 * so), f = b;
-                for (int h = 0; h < 4; h++) {
-                    long qq = q + 64L * (8 * g + 2 * h);
-                    int xi = c + 8 * (8 * g + 2 * h);
-                    IntVector v = IntVector.fromMemorySegment(I, p, qq, LE), u = IntVector.fromMemorySegment(I, p, qq + 64, LE);
-                    a = v.lanewise(VectorOperators.LSHL, 19).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi]), a);
-                    e = v.lanewise(VectorOperators.LSHL, 15).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 1]), e);
-                    b = u.lanewise(VectorOperators.LSHL, 19).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 8]), b);
-                    f = u.lanewise(VectorOperators.LSHL, 15).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 9]), f);
-                    a = v.lanewise(VectorOperators.LSHL, 11).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 2]), a);
-                    e = v.lanewise(VectorOperators.LSHL, 7).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 3]), e);
-                    b = u.lanewise(VectorOperators.LSHL, 11).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 10]), b);
-                    f = u.lanewise(VectorOperators.LSHL, 7).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 11]), f);
-                    a = v.lanewise(VectorOperators.LSHL, 3).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 4]), a);
-                    e = v.lanewise(VectorOperators.LSHR, 1).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 5]), e);
-                    b = u.lanewise(VectorOperators.LSHL, 3).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 12]), b);
-                    f = u.lanewise(VectorOperators.LSHR, 1).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 13]), f);
-                    a = v.lanewise(VectorOperators.LSHR, 5).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 6]), a);
-                    e = v.lanewise(VectorOperators.LSHR, 9).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 7]), e);
-                    b = u.lanewise(VectorOperators.LSHR, 5).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 14]), b);
-                    f = u.lanewise(VectorOperators.LSHR, 9).and(mant).or(one).reinterpretAsFloats().fma(FloatVector.broadcast(F, xt[xi + 15]), f);
+            for (int g = 0; g < 4; g++) { // quant bytes 32g .. 32g + 31: sub-blocks 2g (even nibbles) and 2g + 1
+                ShortVector e = ShortVector.zero(S32), od = e, e2 = e, od2 = e;
+                for (int ch = 8 * g; ch < 8 * g + 8; ch += 2) {
+                    int xi = (c >> 1) + 4 * ch;
+                    ShortVector v = ShortVector.fromMemorySegment(S32, p, q + 64L * ch, LE), u = ShortVector.fromMemorySegment(S32, p, q + 64L * ch + 64, LE);
+                    e = v.and(low).mul(IntVector.broadcast(I, xq[xi]).reinterpretAsShorts()).add(e);
+                    od = v.lanewise(VectorOperators.LSHR, 4).and(low).mul(IntVector.broadcast(I, xq[xi + 1]).reinterpretAsShorts()).add(od);
+                    e2 = u.and(low).mul(IntVector.broadcast(I, xq[xi + 4]).reinterpretAsShorts()).add(e2);
+                    od2 = u.lanewise(VectorOperators.LSHR, 4).and(low).mul(IntVector.broadcast(I, xq[xi + 5]).reinterpretAsShorts()).add(od2);
+                    e = v.lanewise(VectorOperators.LSHR, 8).and(low).mul(IntVector.broadcast(I, xq[xi + 2]).reinterpretAsShorts()).add(e);
+                    od = v.lanewise(VectorOperators.LSHR, 12).mul(IntVector.broadcast(I, xq[xi + 3]).reinterpretAsShorts()).add(od);
+                    e2 = u.lanewise(VectorOperators.LSHR, 8).and(low).mul(IntVector.broadcast(I, xq[xi + 6]).reinterpretAsShorts()).add(e2);
+                    od2 = u.lanewise(VectorOperators.LSHR, 12).mul(IntVector.broadcast(I, xq[xi + 7]).reinterpretAsShorts()).add(od2);
                 }
+                IntVector ei = e.add(e2).reinterpretAsInts(), oi = od.add(od2).reinterpretAsInts(); // |sum| <= 16 * 15 * 127
+                IntVector se = ei.lanewise(VectorOperators.ASHR, 16).add(ei.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
+                IntVector so = oi.lanewise(VectorOperators.ASHR, 16).add(oi.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
                 IntVector sm = IntVector.fromMemorySegment(I, p, m + 64L * g, LE); // per row: scale 2g, 2g + 1, min 2g, 2g + 1
-                blk = a.add(b).fma((FloatVector) sm.and(bytes).castShape(F, 0), blk);
-                blk = e.add(f).fma((FloatVector) sm.lanewise(VectorOperators.LSHR, 8).and(bytes).castShape(F, 0), blk);
+                blk = ((FloatVector) se.castShape(F, 0)).fma((FloatVector) sm.and(bytes).castShape(F, 0), blk);
+                blk = ((FloatVector) so.castShape(F, 0)).fma((FloatVector) sm.lanewise(VectorOperators.LSHR, 8).and(bytes).castShape(F, 0), blk);
             }
-            total = blk.fma(FloatVector.fromMemorySegment(F, p, m + 256, LE), total);
+            total = blk.mul(xd[c >> 8]).fma(FloatVector.fromMemorySegment(F, p, m + 256, LE), total);
         }
         total.intoArray(out, o);
     }

@@ -8,6 +8,7 @@ import java.util.Random;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The project's model loaded with its weights rearranged by the kernels at load ({@code Kernels.prepare}: Q8_0 rows
@@ -44,8 +45,10 @@ class PreparedWeightsTest {
 
     /**
      * A random Q4_K model whose large matrices (1-2 M values) the vector kernels pack at load ({@code Q4kGroups}: rows in
-     * groups of 16): the same logits as from the file's rows, up to the order of float additions, in prefill (which
-     * decodes the file's rows) and in decode (the grouped kernel).
+     * groups of 16): close to the logits from the file's rows. The grouped kernel multiplies x rounded to 8 bits per
+     * block of 256 (as llama.cpp's Q8_K activations), so each step's logits (the last token's of a prefill too: one
+     * token's output product) move by about 1% of their norm in this random model, where the file's rows give the float
+     * products (up to the order of additions); the kernel itself is checked exactly in KernelsTest.
      */
     @Test
     void packedQ4kWeightsGiveTheFilesLogits(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
@@ -65,7 +68,14 @@ class PreparedWeightsTest {
             }
             packed = run(m, tokens);
         }
-        assertSameLogits(plain, packed);
+        for (int s = 0; s < plain.length; s++) {
+            double num = 0, den = 0;
+            for (int i = 0; i < plain[s].length; i++) {
+                num += (packed[s][i] - plain[s][i]) * (double) (packed[s][i] - plain[s][i]);
+                den += (double) plain[s][i] * plain[s][i];
+            }
+            assertTrue(Math.sqrt(num / den) < 3e-2, "step " + s + ": relative error " + Math.sqrt(num / den));
+        }
     }
 
     /** The model with every matrix read from the file (no kernel rearranges it at load). */

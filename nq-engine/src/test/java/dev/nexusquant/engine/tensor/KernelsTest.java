@@ -264,13 +264,107 @@ class KernelsTest {
                 S.dequantizeRows(w, 0, rows, d1, 3);
                 V.dequantizeRows(p, 0, rows, d2, 3);
                 org.junit.jupiter.api.Assertions.assertArrayEquals(d1, d2, "grouped Q4_K rows decode to the file's values, cols=" + cols);
-                for (int t = 0; t < 4; t++) checkDotRows(r, p, w, d1, 3, rows, cols, t == 0, "grouped Q4_K");
-                float[] x = random(r, cols, 1), all = new float[rows];
-                V.dotRows(p, 0, rows, x, 0, all, 0);
-                for (int row = 0; row < rows; row++) {
-                    double mag = 0;
-                    for (int i = 0; i < cols; i++) mag += Math.abs(d1[3 + row * cols + i] * x[i]);
-                    close(S.dotRow(w, row, x, 0), all[row], mag, "grouped Q4_K all rows cols=" + cols + " row " + row);
+                float[] scaled = scaledQ4k(w); // d * scale * q of every value: the magnitude of the sums
+                for (int t = 0; t < 4; t++) {
+                    int xOff = r.nextInt(7);
+                    float[] x = random(r, cols + xOff, 1);
+                    for (int i = xOff; i < x.length; i += 61) x[i] *= 40; // blocks of very different ranges
+                    if (cols >= 512) java.util.Arrays.fill(x, xOff + 256, xOff + 512, 0f); // a block of zeros
+                    int from = r.nextInt(rows), to = from + 1 + r.nextInt(rows - from);
+                    float[] out = new float[to - from + 2];
+                    out[0] = out[out.length - 1] = 42f;
+                    V.dotRows(p, from, to, x, xOff, out, 1);
+                    assertEquals(42f, out[0], "dotRows wrote before its range");
+                    assertEquals(42f, out[out.length - 1], "dotRows wrote after its range");
+                    for (int row = from; row < to; row++) {
+                        // the weights meet x rounded to a multiple of its block's step (the mins' part too)
+                        double mag = 0, bound = 0, expected = 0;
+                        for (int i = 0; i < cols; i++) {
+                            float amax = amax(x, xOff + i / 256 * 256), step = amax / 127, xi = x[xOff + i];
+                            float rounded = amax == 0 ? 0 : Math.max(-127, Math.min(127, Math.round(xi * (127 / amax)))) * step;
+                            float sc = scaled[row * cols + i], wi = d1[3 + row * cols + i];
+                            expected += (double) wi * rounded;
+                            mag += Math.abs(wi * xi) + Math.abs(sc * xi);
+                            bound += Math.abs(wi) * step / 2;
+                        }
+                        close(expected, out[1 + row - from], mag, "grouped Q4_K rows, x in 8 bits, cols=" + cols + " row " + row);
+                        assertEquals(S.dotRow(w, row, x, xOff), out[1 + row - from], 1e-5 * mag + 1.0001 * bound + 1e-6,
+                                "grouped Q4_K rows within the 8-bit x's rounding, cols=" + cols + " row " + row + " (seed " + SEED + ")");
+                    }
+                }
+            }
+        }
+    }
+
+    /** The values of Q4_K rows without their mins ({@code d * scale * q}): the rows with every dmin set to 0, decoded. */
+    static float[] scaledQ4k(Weights w) {
+        byte[] b = w.data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+        for (int at = 0; at < b.length; at += 144) b[at + 2] = b[at + 3] = 0;
+        float[] v = new float[w.rows() * w.cols()];
+        S.dequantizeRows(new Weights("w", GgmlType.Q4_K, w.rows(), w.cols(), MemorySegment.ofArray(b)), 0, w.rows(), v, 0);
+        return v;
+    }
+
+    /** The step of the 8-bit activations of the block of 256 at {@code x[at ..]}: max |x| / 127. */
+    static float q8Step(float[] x, int at) {
+        return amax(x, at) / 127;
+    }
+
+    static float amax(float[] x, int at) {
+        float amax = 0;
+        for (int i = 0; i < 256; i++) amax = Math.max(amax, Math.abs(x[at + i]));
+        return amax;
+    }
+
+    /**
+     * The grouped Q4_K kernel (x in 8 bits, products in 16-bit lanes) against its scalar twin, bit for bit: random bytes
+     * (every nibble, scale and min), x with blocks of very different ranges, a block of zeros, and values at the edge of
+     * rounding; the sums that stay within 16 bits are exact in both.
+     */
+    @Test
+    void q4kGroupKernelAgainstItsScalarTwin() {
+        if (!V.name().equals("vector512")) return; // 16 lanes only
+        Random r = new Random(SEED + 12);
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared()) {
+            for (int cols : new int[]{256, 512, 2048, 8192}) {
+                int rows = 16 * (1 + r.nextInt(3)) - r.nextInt(8);
+                Weights p = Q4kGroups.pack(randomQ4kRows(r, rows, cols), arena);
+                float[] x = random(r, cols, 1);
+                for (int i = 0; i < cols; i += 37) x[i] *= r.nextBoolean() ? 100 : 0.01f;
+                if (cols >= 512) java.util.Arrays.fill(x, 256, 512, 0f);
+                x[r.nextInt(cols)] = 127.5f / 127 * q8Step(x, 0) * 127; // a value that rounds to the edge
+                Q4kActivations a = new Q4kActivations().prepareGroups(x, 0, cols);
+                for (int g = 0; g < Q4kGroups.groups(rows); g++) {
+                    float[] v = new float[16], s = new float[16];
+                    long q = Q4kGroups.quants(g, cols), m = Q4kGroups.meta(g, rows, cols);
+                    VectorKernels.dotQ4_KGroup(p.packed(), q, m, a.xq, a.xd, cols, v, 0);
+                    ScalarKernels.dotQ4_KGroupQ8(p.packed(), q, m, a.xq, a.xd, cols, s, 0);
+                    for (int i = 0; i < 16; i++) {
+                        assertEquals(Float.floatToRawIntBits(s[i]), Float.floatToRawIntBits(v[i]),
+                                "group " + g + " row " + i + " cols=" + cols + ": " + s[i] + " against " + v[i] + " (seed " + SEED + ")");
+                    }
+                }
+            }
+        }
+    }
+
+    /** 8-bit activations: within -127..127, the block's step max |x| / 127, and each value the nearest multiple of it. */
+    @Test
+    void q4kActivationsInEightBits() {
+        Random r = new Random(SEED + 13);
+        int cols = 1024;
+        float[] x = random(r, cols, 1);
+        for (int i = 0; i < cols; i += 13) x[i] *= 30;
+        java.util.Arrays.fill(x, 512, 768, 0f);
+        Q4kActivations a = new Q4kActivations().prepareGroups(x, 0, cols);
+        for (int b = 0; b < cols / 256; b++) {
+            assertEquals(q8Step(x, 256 * b), a.xd[b], 0f, "block " + b);
+            for (int ch = 0; ch < 32; ch++) {
+                for (int k = 0; k < 8; k++) {
+                    int pair = a.xq[128 * b + 4 * ch + k % 4], v = k < 4 ? (short) pair : pair >> 16;
+                    float xi = x[256 * b + Q4kGroups.column(ch, k)];
+                    assertTrue(v >= -127 && v <= 127, "8 bits: " + v);
+                    assertEquals(xi, v * a.xd[b], a.xd[b] * 0.5f * 1.0001f + 1e-30f, "block " + b + " chunk " + ch + " nibble " + k);
                 }
             }
         }
@@ -296,11 +390,14 @@ class KernelsTest {
     }
 
     @Test
-    void q4kGroupOrderIsAPermutation() {
+    void q4kGroupColumnsArePermutation() {
         boolean[] seen = new boolean[256];
-        for (int v : Q4kActivations.GROUP_ORDER) {
-            assertTrue(v >= 0 && v < 256 && !seen[v], "column " + v + " twice or out of the block");
-            seen[v] = true;
+        for (int ch = 0; ch < 32; ch++) {
+            for (int k = 0; k < 8; k++) {
+                int v = Q4kGroups.column(ch, k);
+                assertTrue(v >= 0 && v < 256 && !seen[v], "column " + v + " twice or out of the block");
+                seen[v] = true;
+            }
         }
     }
 

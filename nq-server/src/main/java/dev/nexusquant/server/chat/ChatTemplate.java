@@ -18,6 +18,16 @@ public interface ChatTemplate {
         return List.of();
     }
 
+    /**
+     * How a client that resends the history spells an answer the model generated as {@code generated} right after
+     * {@link #render}'s opening of the assistant's turn, as far as the template decides it (the answer's own text
+     * follows). The server records the resent spelling beside the generated one with the same ids, so that the
+     * conversation's cache continues. By default the template writes the answer back as it came.
+     */
+    default String resentAnswer(String generated) {
+        return generated;
+    }
+
     /** A short name for logs and /v1/models. */
     String describe();
 }

@@ -16,8 +16,8 @@ import java.util.List;
  * Assistant:
  * </pre>
  *
- * The assistant's content is written back exactly as it was generated (its leading space included), so a client that
- * resends the history resends the tokens the server already holds. Generation stops at {@code "\nUser:"}, where such
+ * The assistant's content is written back as it was generated, after a space: an answer the model began without one
+ * ({@code "Assistant:,"}) comes back with it, and {@link #resentAnswer} tells the server so. Generation stops at {@code "\nUser:"}, where such
  * a model would start writing the user's next turn itself.
  */
 public final class PlainChatTemplate implements ChatTemplate {
@@ -41,6 +41,11 @@ public final class PlainChatTemplate implements ChatTemplate {
     /** The assistant's text as generated starts with a space (after "Assistant:"); text without one gets it. */
     private static String leadingSpace(String content) {
         return content.isEmpty() || Character.isWhitespace(content.charAt(0)) ? content : " " + content;
+    }
+
+    @Override
+    public String resentAnswer(String generated) {
+        return leadingSpace(generated);
     }
 
     @Override

@@ -119,7 +119,8 @@ public final class PrefixStore {
                 value = store.get(chunkKeys[c]);
             } catch (KvStoreException e) {
                 problems.add("lookup of chunk " + c + " failed, prefilling the rest: " + e.getMessage());
-                storeUp = e.kind() != KvStoreException.Kind.UNAVAILABLE && e.kind() != KvStoreException.Kind.TIMEOUT;
+                storeUp = e.kind() != KvStoreException.Kind.UNAVAILABLE && e.kind() != KvStoreException.Kind.TIMEOUT
+                        && e.kind() != KvStoreException.Kind.DENIED;
                 misses++;
                 break;
             }
