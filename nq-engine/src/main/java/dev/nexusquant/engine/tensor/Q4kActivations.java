@@ -49,15 +49,15 @@ final class Q4kActivations {
             xd = new float[cols / 256];
             st = new float[cols / 32];
         }
-        int[] q = QUANTIZED.get();
+        int[] q = block;
         for (int c = 0; c < cols; c += 256) {
             int base = xOff + c;
             float amax = 0;
             for (int i = 0; i < 256; i++) amax = Math.max(amax, Math.abs(x[base + i]));
             float d = amax / 127, inv = amax == 0 ? 0 : 127 / amax;
             xd[c / 256] = d;
-            for (int i = 0; i < 256; i++) q[i] = Math.round(x[base + i] * inv); // |x| * 127 / amax <= 127 (+ rounding: clamped)
-            for (int i = 0; i < 256; i++) q[i] = Math.max(-127, Math.min(127, q[i]));
+            // |x| * 127 / amax <= 127, clamped against the product's rounding
+            for (int i = 0; i < 256; i++) q[i] = Math.max(-127, Math.min(127, Math.round(x[base + i] * inv)));
             for (int ch = 0; ch < 32; ch++) {
                 for (int k = 0; k < 4; k++) {
                     xq[c / 2 + 4 * ch + k] = q[Q4kGroups.column(ch, k + 4)] << 16 | (q[Q4kGroups.column(ch, k)] & 0xFFFF);
@@ -72,8 +72,8 @@ final class Q4kActivations {
         return this;
     }
 
-    /** Per-thread [256]: one block's 8-bit values in column order. */
-    private static final ThreadLocal<int[]> QUANTIZED = ThreadLocal.withInitial(() -> new int[256]);
+    /** [256]: one block's 8-bit values in column order (scratch of {@link #prepareGroups}; instances are per thread). */
+    private final int[] block = new int[256];
 
     private static int[] order() {
         int[] o = new int[256];
