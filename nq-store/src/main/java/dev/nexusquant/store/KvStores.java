@@ -163,22 +163,20 @@ public final class KvStores {
         return new Redis(host, p, db, user, password);
     }
 
-    /** {@code %XX} escapes decoded as UTF-8; a stray or malformed {@code %} is refused. */
+    /** {@code %XX} escapes decoded as UTF-8 (the text between them kept as it is); a stray or malformed {@code %} is refused. */
     private static String percentDecode(String spec, String s, String what) {
         if (s.indexOf('%') < 0) return s;
         java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c != '%') {
-                out.writeBytes(String.valueOf(c).getBytes(java.nio.charset.StandardCharsets.UTF_8));
-                continue;
-            }
+        int from = 0;
+        for (int i = s.indexOf('%'); i >= 0; i = s.indexOf('%', from)) {
+            out.writeBytes(s.substring(from, i).getBytes(java.nio.charset.StandardCharsets.UTF_8));
             int hi = i + 2 < s.length() ? Character.digit(s.charAt(i + 1), 16) : -1;
             int lo = hi >= 0 ? Character.digit(s.charAt(i + 2), 16) : -1;
             if (hi < 0 || lo < 0) throw bad(spec, "the " + what + " has a '%' not followed by two hex digits");
             out.write(hi * 16 + lo);
-            i += 2;
+            from = i + 3;
         }
+        out.writeBytes(s.substring(from).getBytes(java.nio.charset.StandardCharsets.UTF_8));
         return out.toString(java.nio.charset.StandardCharsets.UTF_8);
     }
 

@@ -33,6 +33,9 @@ class KvStoresTest {
         assertEquals(new KvStores.Redis("h", 1, 0, "bob", null), KvStores.parseRedis("s", "bob@h:1"));
         // percent-escapes, and '@' or ':' inside the password
         assertEquals(new KvStores.Redis("h", 1, 0, "a b", "p@ss:w%rd"), KvStores.parseRedis("s", "a%20b:p@ss:w%25rd@h:1"));
+        // text outside the BMP beside an escape stays whole (it was once encoded half a surrogate at a time)
+        assertEquals(new KvStores.Redis("h", 1, 0, null, "\uD83D\uDD11 k%\u00e9"),
+                KvStores.parseRedis("s", ":\uD83D\uDD11 k%25%C3%A9@h:1"));
     }
 
     @Test
