@@ -1,5 +1,6 @@
 package dev.nexusquant.bench;
 
+import dev.nexusquant.engine.eval.Perplexity;
 import dev.nexusquant.engine.gguf.GgmlType;
 import dev.nexusquant.engine.gguf.GgufFile;
 import dev.nexusquant.engine.gguf.GgufTensorInfo;
@@ -79,7 +80,7 @@ public final class Q4kDecodeQuality {
                     s.forward(chunk, 0, first, false);
                     for (int j = first; j < ctx - 1; j++) {
                         float[] lg = s.forward(chunk, j, 1, false);
-                        sum += nll(lg, vocab, chunk[j + 1]);
+                        sum += Perplexity.nll(lg, 0, vocab, chunk[j + 1]);
                     }
                 }
                 int n = ctx - 1 - first;
@@ -90,14 +91,5 @@ public final class Q4kDecodeQuality {
             System.out.printf(Locale.ROOT, "all ppl %.4f over %d tokens (packWeights=%s)%n", Math.exp(nll / scored), scored,
                     System.getProperty("nq.packWeights", "true"));
         }
-    }
-
-    /** -log softmax(logits)[target], in double. */
-    static double nll(float[] logits, int n, int target) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (int i = 0; i < n; i++) max = Math.max(max, logits[i]);
-        double sum = 0;
-        for (int i = 0; i < n; i++) sum += Math.exp(logits[i] - max);
-        return Math.log(sum) + max - logits[target];
     }
 }

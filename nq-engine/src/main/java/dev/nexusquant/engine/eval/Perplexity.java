@@ -178,8 +178,8 @@ public final class Perplexity {
         }
     }
 
-    /** -log softmax(logits)[target], in double. */
-    static double nll(float[] logits, int off, int n, int target) {
+    /** -log softmax(logits[off .. off + n))[target], in double. */
+    public static double nll(float[] logits, int off, int n, int target) {
         double max = Double.NEGATIVE_INFINITY;
         for (int i = 0; i < n; i++) max = Math.max(max, logits[off + i]);
         double sum = 0;

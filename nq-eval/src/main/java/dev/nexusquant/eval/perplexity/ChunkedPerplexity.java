@@ -1,5 +1,6 @@
 package dev.nexusquant.eval.perplexity;
 
+import dev.nexusquant.engine.eval.Perplexity;
 import dev.nexusquant.engine.eval.ProgressListener;
 import dev.nexusquant.engine.eval.Workers;
 import dev.nexusquant.engine.kv.KvCacheFactory;
@@ -182,7 +183,7 @@ public final class ChunkedPerplexity {
             String allocation = s.kvCache().allocation();
             float[] logits = s.forward(chunk, first, scoredPerChunk, true);
             for (int j = 0; j < scoredPerChunk; j++) {
-                double nll = nll(logits, j * vocab, vocab, chunk[first + j + 1]);
+                double nll = Perplexity.nll(logits, j * vocab, vocab, chunk[first + j + 1]);
                 nllSum += nll;
                 nll2Sum += nll * nll;
             }
@@ -190,14 +191,5 @@ public final class ChunkedPerplexity {
             return new ChunkScore(c, nllSum, nll2Sum, scoredPerChunk, st.bytes(), st.fp16Bytes(), st.tokensKept(),
                     allocation == null ? "" : allocation);
         }
-    }
-
-    /** -log softmax(logits)[target], in double. */
-    static double nll(float[] logits, int off, int n, int target) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (int i = 0; i < n; i++) max = Math.max(max, logits[off + i]);
-        double sum = 0;
-        for (int i = 0; i < n; i++) sum += Math.exp(logits[off + i] - max);
-        return Math.log(sum) + max - logits[off + target];
     }
 }
