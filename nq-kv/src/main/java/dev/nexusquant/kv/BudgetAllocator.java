@@ -102,7 +102,10 @@ final class BudgetAllocator {
         float[] lx = new float[d.rows()];
         float[][] lo = new float[kc][old];
         float[] ly = new float[d.cand() - old];
-        float[][] accV = new float[vc][dim];
+        float[][][] accV = new float[kc][vc][dim];
+        double[] zz = new double[kc];
+        int[] slotOf = new int[old]; // [old] row -> its place in the ranking
+        for (int j = 0; j < old; j++) slotOf[d.rank()[j]] = j;
         for (int qi = d.nq() - nq; qi < d.nq(); qi++) {
             int qp = d.qpos()[qi];
             for (int h = 0; h < g; h++) {
@@ -125,8 +128,8 @@ final class BudgetAllocator {
                 // approximations: old rows per key codec, young rows as stored, window rows exact
                 float m = mx;
                 for (int c = 0; c < kc; c++) {
-                    for (int j = 0; j < old; j++) {
-                        int r = d.rank()[j];
+                    for (int r = 0; r < old; r++) { // rows in storage order (streamed), logits in rank order
+                        int j = slotOf[r];
                         lo[c][j] = d.pos()[r] > qp ? Float.NEGATIVE_INFINITY : kn.dot(d.queries(), qo, d.keyDec()[c], r * dim, dim) * scale;
                         m = Math.max(m, lo[c][j]);
                     }
@@ -149,23 +152,29 @@ final class BudgetAllocator {
                     baseZ += e;
                     kn.axpy(e, d.values(), r * dim, acc, 0, dim);
                 }
+                // every key codec's sums grow row by row together, so that each decoded value row is read from
+                // memory once for all of them (each sum sees the same additions in the same order as one codec alone)
                 for (int c = 0; c < kc; c++) {
-                    double zz = baseZ;
-                    for (int v = 0; v < vc; v++) System.arraycopy(acc, 0, accV[v], 0, dim);
-                    int j = 0;
-                    for (int s = 0; s < SHARES.length; s++) {
-                        for (; j < kept[s]; j++) {
+                    zz[c] = baseZ;
+                    for (int v = 0; v < vc; v++) System.arraycopy(acc, 0, accV[c][v], 0, dim);
+                }
+                int j = 0;
+                for (int s = 0; s < SHARES.length; s++) {
+                    for (; j < kept[s]; j++) {
+                        int r = d.rank()[j];
+                        for (int c = 0; c < kc; c++) {
                             if (lo[c][j] == Float.NEGATIVE_INFINITY) continue;
                             float e = (float) Math.exp(lo[c][j] - m);
-                            zz += e;
-                            int r = d.rank()[j];
-                            for (int v = 0; v < vc; v++) kn.axpy(e, d.valueDec()[v], r * dim, accV[v], 0, dim);
+                            zz[c] += e;
+                            for (int v = 0; v < vc; v++) kn.axpy(e, d.valueDec()[v], r * dim, accV[c][v], 0, dim);
                         }
-                        float inv = zz > 0 ? (float) (1 / zz) : 0;
+                    }
+                    for (int c = 0; c < kc; c++) {
+                        float inv = zz[c] > 0 ? (float) (1 / zz[c]) : 0;
                         for (int v = 0; v < vc; v++) {
                             double e2 = 0;
                             for (int i = 0; i < dim; i++) {
-                                double dd = accV[v][i] * inv - exact[i];
+                                double dd = accV[c][v][i] * inv - exact[i];
                                 e2 += dd * dd;
                             }
                             err[s][c][v] += e2;
