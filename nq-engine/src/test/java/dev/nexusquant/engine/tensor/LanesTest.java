@@ -48,11 +48,29 @@ class LanesTest {
     }
 
     @Test
+    void expIsSmallEnoughForC2ToInline() throws Exception {
+        // a hot method of more than FreqInlineSize (325) bytes of bytecode is not inlined: its vectors then cross the call
+        // boxed (an array and an object per call), which softmax and SiLU paid on every 16 floats
+        byte[] bytes;
+        try (var in = Lanes.class.getResourceAsStream("Lanes.class")) {
+            bytes = in.readAllBytes();
+        }
+        int size = java.lang.classfile.ClassFile.of().parse(bytes).methods().stream()
+                .filter(m -> m.methodName().equalsString("exp"))
+                .findFirst().orElseThrow()
+                .findAttribute(java.lang.classfile.Attributes.code()).orElseThrow().codeLength();
+        assertTrue(size <= 325, "Lanes.exp is " + size + " bytes of bytecode");
+    }
+
+    @Test
     void expSpecialValues() {
         float[] x = new float[L], y = new float[L];
         float[] in = {0f, -0f, 1f, -1f, Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY, Float.NaN, -100f, 100f, -87.5f, 88.8f, 88.5f};
         for (int i = 0; i < L; i++) x[i] = in[i % in.length];
-        Lanes.exp(FloatVector.fromArray(VectorKernels.F, x, 0)).intoArray(y, 0);
+        for (int rep = 0; rep < 50_000; rep++) { // long enough for the compiled code to be the one checked
+            Lanes.exp(FloatVector.fromArray(VectorKernels.F, x, 0)).intoArray(y, 0);
+            for (int i = 0; i < L; i++) if (Float.isNaN(x[i])) assertTrue(Float.isNaN(y[i]), "rep " + rep);
+        }
         for (int i = 0; i < L; i++) {
             float v = x[i];
             if (Float.isNaN(v)) assertTrue(Float.isNaN(y[i]));
