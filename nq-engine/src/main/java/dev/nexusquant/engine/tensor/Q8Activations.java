@@ -18,17 +18,30 @@ final class Q8Activations {
     /** [cols / 32]: the step of each block's 8-bit values, {@code max |x| / 127} (0 for a block of zeros). */
     float[] xd = new float[0];
 
-    /**
-     * Rounds {@code x[xOff .. xOff + cols)} ({@code cols} a multiple of 32) into {@link #xq} and {@link #xd}
-     * ({@link VectorKernels#quantizeQ8_0}; twin {@link ScalarKernels#quantizeQ8_0}).
-     */
+    /** Rounds {@code x[xOff .. xOff + cols)} ({@code cols} a multiple of 32) into {@link #xq} and {@link #xd}. */
     Q8Activations prepare(float[] x, int xOff, int cols) {
         if (xq.length < cols / 2) {
             xq = new int[cols / 2];
             xd = new float[cols / 32];
         }
-        VectorKernels.quantizeQ8_0(x, xOff, cols, xq, xd);
+        for (int c = 0; c < cols; c += 32) {
+            int base = xOff + c;
+            float amax = 0;
+            for (int i = 0; i < 32; i++) amax = Math.max(amax, Math.abs(x[base + i]));
+            float inv = amax == 0 ? 0 : 127 / amax;
+            xd[c / 32] = amax / 127;
+            for (int k = 0; k < 32; k += 4) {
+                // |x| * 127 / amax <= 127, clamped against the product's rounding
+                int a = round(x[base + k], inv), b = round(x[base + k + 1], inv), e = round(x[base + k + 2], inv), f = round(x[base + k + 3], inv);
+                xq[(c + k) / 2] = e << 16 | (a & 0xFFFF);
+                xq[(c + k) / 2 + 1] = f << 16 | (b & 0xFFFF);
+            }
+        }
         return this;
+    }
+
+    private static int round(float v, float inv) {
+        return Math.max(-127, Math.min(127, Math.round(v * inv)));
     }
 
     /** The 8-bit value of column {@code col} (the order of {@link #xq} undone). */

@@ -470,32 +470,6 @@ public final class VectorKernels implements Kernels {
 
     private static final ThreadLocal<Q8Activations> Q8_ACTIVATIONS = ThreadLocal.withInitial(Q8Activations::new);
 
-    /** Lanes of two 16-int vectors (32 columns) that go to the low (columns 4k, 4k + 1) and high halves of {@link Q8Activations#xq}. */
-    private static final IntVector PAIR_LO = IntVector.fromArray(IntVector.SPECIES_512, new int[]{0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29}, 0);
-    private static final IntVector PAIR_HI = PAIR_LO.add(2);
-
-    /**
-     * x rounded to 8 bits per block of 32 ({@code cols} a multiple of 32) into {@code xq} ([cols / 2], pairs in the
-     * order of {@link Q8Activations#xq}) and {@code xd} ([cols / 32], steps {@code max |x| / 127}): each value
-     * {@code rint(x * (127 / max |x|))}, ties to even (adding and taking away 1.5 * 2^23); |x| * 127 / max |x| is at
-     * most 127 (1 + 2^-23)^2, which rounds to 127. Once per product instead of a scalar loop: a 128-row matrix of 512
-     * columns (the project model's keys) is read in about the time the scalar loop took. Twin
-     * {@link ScalarKernels#quantizeQ8_0}.
-     */
-    static void quantizeQ8_0(float[] x, int xOff, int cols, int[] xq, float[] xd) {
-        FloatVector rounder = FloatVector.broadcast(F, 0x1.8p23f);
-        IntVector low = IntVector.broadcast(I, 0xFFFF), lo = PAIR_LO, hi = PAIR_HI;
-        for (int c = 0; c < cols; c += 32) {
-            FloatVector v0 = FloatVector.fromArray(F, x, xOff + c), v1 = FloatVector.fromArray(F, x, xOff + c + 16);
-            float amax = v0.abs().max(v1.abs()).reduceLanes(VectorOperators.MAX);
-            FloatVector inv = FloatVector.broadcast(F, amax == 0 ? 0 : 127 / amax);
-            xd[c >> 5] = amax / 127;
-            IntVector q0 = (IntVector) v0.mul(inv).add(rounder).sub(rounder).castShape(I, 0);
-            IntVector q1 = (IntVector) v1.mul(inv).add(rounder).sub(rounder).castShape(I, 0);
-            hi.selectFrom(q0, q1).lanewise(VectorOperators.LSHL, 16).or(lo.selectFrom(q0, q1).and(low)).intoArray(xq, c >> 1);
-        }
-    }
-
     /**
      * 16 rows of a grouped Q8_0 matrix ({@link Q8Groups}) dotted with x rounded to 8 bits per block of 32
      * ({@link Q8Activations}): {@code out[o + i]} = row {@code i} of the group. Each 64-byte load is read as 32 lanes
