@@ -428,8 +428,7 @@ final class CacheState {
             CodedRows keys = CodedRows.of(kc, in.raw(g + ".keyBlocks", (int) kBytes), n);
             CodedRows values = CodedRows.of(vc, in.raw(g + ".valueBlocks", (int) vBytes), n);
             H2OAccumulator mass = readAccumulator(in, g + ".mass", n);
-            if (mass != null && aged && mass.capacity() > n) throw corrupt(g + ".mass", "an aged run records the attention of more rows than it holds");
-            if (mass != null && !aged && mass.capacity() != n) throw corrupt(g + ".mass", "a young segment records the attention of each of its rows");
+            if (mass != null && aged) throw corrupt(g + ".mass", "an aged segment tracks no attention mass");
             list.add(new Segment(new PositionSet(p, n), keys, values, aged, mass));
         }
         hd.segments.restore(list, firstUnaged);

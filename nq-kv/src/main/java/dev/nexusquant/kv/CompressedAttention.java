@@ -89,7 +89,7 @@ final class CompressedAttention {
             }
             for (Segment seg : segments) {
                 int rows = seg.rows();
-                if (young != null && seg.mass() != null) young.start(seg, m);
+                if (young != null && seg.mass() != null) young.start(seg, rows, m);
                 for (int from = 0; from < rows; from += CHUNK) {
                     int cnt = Math.min(CHUNK, rows - from);
                     long clock = AttendStages.now();
@@ -243,35 +243,31 @@ final class CompressedAttention {
     }
 
     /**
-     * The logits that one attend call gave the rows that record the attention they receive: every row of a young
-     * segment (ranked when it ages) and, with {@code agetail=N} and attention ranking, an aged run's newest rows (its
-     * accumulator covers the newest {@code capacity()} rows). Kept as the main pass computes them; once the softmax's
-     * final maximum and sum are known, {@link #record} turns them into probabilities and feeds each segment's
-     * accumulator ({@code [group][covered rows]} per query position).
+     * The logits that one attend call gave the rows of the young segments (those ranked when they age), kept as the
+     * main pass computes them; once the softmax's final maximum and sum are known, {@link #record} turns them into
+     * probabilities and feeds each segment's attention-mass accumulator ({@code [group][rows]} per query position).
      */
     private final class YoungLogits {
         private final IdentityHashMap<Segment, float[]> logits = new IdentityHashMap<>();
 
-        void start(Segment seg, int m) {
-            float[] l = new float[m * seg.mass().capacity()]; // [m][covered rows]
+        void start(Segment seg, int rows, int m) {
+            float[] l = new float[m * rows];
             Arrays.fill(l, Float.NEGATIVE_INFINITY);
             logits.put(seg, l);
         }
 
-        /** Copies the covered rows of the chunk's scores ({@code s} is [m][CHUNK]) before the softmax overwrites them. */
+        /** Copies the chunk's scores ({@code s} is [m][CHUNK]) before the softmax overwrites them. */
         void keep(Segment seg, int from, int cnt, float[] s, int m) {
             float[] l = logits.get(seg);
-            int cov = l.length / m, first = seg.rows() - cov; // rows [first, rows) are covered
-            int a = Math.max(from, first), b = from + cnt;
-            if (a >= b) return;
-            for (int j = 0; j < m; j++) System.arraycopy(s, j * CHUNK + a - from, l, j * cov + a - first, b - a);
+            int rows = l.length / m;
+            for (int j = 0; j < m; j++) System.arraycopy(s, j * CHUNK, l, j * rows + from, cnt);
         }
 
         void record(HeadState hd, int n, float[] mx, float[] sum) {
             for (var e : logits.entrySet()) {
                 Segment seg = e.getKey();
                 float[] l = e.getValue();
-                int rows = seg.mass().capacity();
+                int rows = seg.rows();
                 for (int j = 0; j < n * group; j++) {
                     float inv = sum[j] > 0f ? 1f / sum[j] : 0f;
                     for (int r = 0; r < rows; r++) {

@@ -66,9 +66,7 @@ import java.util.Locale;
  * @param ageTail         with aging and a dropping policy: a block of rows that ages and joins the aged run before it
  *                        is ranked together with the run's newest {@code ageTail} rows, and the best of them stay (a
  *                        row kept earlier gives way to a better one), instead of the block being cut on its own
- *                        ({@code agetail=N}; 0: each block on its own). With {@code agerank=attn} the run's newest
- *                        {@code ageTail} rows go on recording the attention they receive (8 bytes a row, counted),
- *                        so that they and the block compete on one score: the mean attention since leaving the window
+ *                        ({@code agetail=N}; 0: each block on its own)
  */
 public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs> layerCodecs,
                             String agedKeyCodec, String agedValueCodec, int ageAfter, int boost,
@@ -130,6 +128,10 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
         }
         if (ageTail > 0 && (agedKeyCodec == null || !eviction.drops())) {
             throw new IllegalArgumentException("agetail=N ranks rows that age with the aged rows before them: it needs aging (ak, av) and an evicting policy");
+        }
+        if (ageTail > 0 && eviction.agingAttention()) {
+            throw new IllegalArgumentException("agetail=N needs agerank=vnorm (aged rows keep no record of the attention"
+                    + " they received while young)");
         }
         if ((kltKeys != kltValues) && !rotate) {
             throw new IllegalArgumentException("rot=klt:k and rot=klt:v rotate the other rows with Hadamard (rotate must be on)");

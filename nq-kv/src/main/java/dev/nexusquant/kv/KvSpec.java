@@ -17,7 +17,7 @@ import java.util.Locale;
  *                                  eviction policy and keep ratio R in (0, 1] (see EvictionSpecs)
  *   sinks=N obs=N pool=N           sink tokens, observation queries (SnapKV, expected) and SnapKV's pooling kernel
  *   future=N                       positions expected attention carries the queries' statistics forward
- *   vnorm=on|off joint=on|off|F merge=off|C agerank=attn|vnorm|attnv
+ *   vnorm=on|off joint=on|off|F merge=off|C agerank=attn|vnorm
  *                                  scores times value norms; AdaKV pooling of a layer's heads (F: each head's floor);
  *                                  dropped rows merged into kept rows at key cosine >= C; rows that age cut by
  *                                  the attention they received while young, or by their values' norms
@@ -36,8 +36,7 @@ import java.util.Locale;
  *   planq=N                        with ratio=R: the prompt's last N queries the allocator measures options against
  *                                  (default 16)
  *   agetail=N                      rows that age compete with the newest N rows already aged, the best stay
- *                                  (0 = each young block cut on its own); with agerank=attn the tail's rows
- *                                  keep recording the attention they receive, ranked on the same mean
+ *                                  (0 = each young block cut on its own)
  * </pre>
  * Example: {@code balanced,evict=snapkv:0.4,k=e8:3}.
  */

@@ -193,18 +193,15 @@ final class SegmentStore {
                     ? c -> c == 0 ? 0 : BudgetPlanner.positionBytes(prev.rows() + c, seg.positions().last() - prev.positions().first() + 1L)
                             - prev.positions().bytes()
                     : c -> BudgetPlanner.positionBytes(c, span);
-            if (tail > 0 && join && (seg.mass() != null || cutWithoutMass)) {
+            if (tail > 0 && join && seg.mass() == null && cutWithoutMass) {
                 int k0 = keepCount.keep(n, seg, positionBytes);
                 Segment run = recompete(prev, seg, k, v, pos, n, Math.min(n, Math.max(0, k0)), tail, sinks, agedKeys, agedValues, ranking);
                 segments.set(i - 1, run);
                 segments.remove(i);
                 account.add(run.bytes() - prev.bytes() - seg.bytes());
-                account.addAccumulators(massBytes(run) - massBytes(prev) - massBytes(seg));
                 i--;
                 continue;
             }
-            float[] keptMass = null; // [kept] attention sums of the kept rows, and their counts: the tail's record
-            int[] keptSeen = null;
             if (seg.mass() != null || cutWithoutMass) {
                 float[] received;
                 if (seg.mass() != null) {
@@ -218,16 +215,6 @@ final class SegmentStore {
                 while (s0 < n && pos[s0] < sinks) s0++;
                 int[] keep = Evictor.select(score, n, new KeepRule(s0, 0, Budget.tokens(Math.max(s0, keepCount.keep(n, seg, positionBytes)))));
                 kept = keep.length;
-                if (tail > 0 && seg.mass() != null) {
-                    float[] sm = Arrays.copyOf(seg.mass().scores(), n);
-                    int[] sc = Arrays.copyOf(seg.mass().counts(), n);
-                    keptMass = new float[kept];
-                    keptSeen = new int[kept];
-                    for (int j = 0; j < kept; j++) {
-                        keptMass[j] = sm[keep[j]];
-                        keptSeen[j] = sc[keep[j]];
-                    }
-                }
                 for (int j = 0; j < kept; j++) {
                     System.arraycopy(k, keep[j] * dim, k, j * dim, dim);
                     System.arraycopy(v, keep[j] * dim, v, j * dim, dim);
@@ -258,17 +245,9 @@ final class SegmentStore {
                 i--; // the next segment moved to index i (firstUnaged, if it was i, now names it)
                 continue;
             }
-            // a new run starts: with attention kept for the tail, its newest rows go on being recorded, and the run
-            // before it, which no segment will join again, stops recording
-            H2OAccumulator tailMass = keptMass == null ? null : tailRecord(keptMass, keptSeen, kept, tail);
-            if (tailMass != null && prev != null && prev.aged() && prev.mass() != null) {
-                account.addAccumulators(-prev.mass().bytes());
-                segments.set(i - 1, new Segment(prev.positions(), prev.keys(), prev.values(), true, null));
-            }
-            Segment aged = new Segment(kept == n ? seg.positions() : new PositionSet(pos, kept), keys, values, true, tailMass);
+            Segment aged = new Segment(kept == n ? seg.positions() : new PositionSet(pos, kept), keys, values, true, null);
             segments.set(i, aged);
             account.add(aged.bytes() - seg.bytes());
-            account.addAccumulators(massBytes(aged));
             if (i == firstUnaged) firstUnaged++;
         }
     }
@@ -283,11 +262,8 @@ final class SegmentStore {
         int pn = prev.rows();
         int[] ppos = new int[pn];
         prev.positions().decode(0, pn, ppos);
-        boolean attention = seg.mass() != null;
-        // with attention: only the run's newest rows that still record it compete (none when the run keeps no record)
-        int reach = attention ? (prev.mass() == null ? 0 : Math.min(pn, prev.mass().capacity())) : pn;
         int t = 0;
-        while (t < Math.min(tail, reach) && ppos[pn - 1 - t] >= sinks) t++;
+        while (t < Math.min(tail, pn) && ppos[pn - 1 - t] >= sinks) t++;
         int c = t + n;
         float[] cv = new float[c * dim];
         int[] cpos = new int[c];
@@ -296,28 +272,9 @@ final class SegmentStore {
         CodedRows.encode(agedValues, v, 0, n).decode(0, n, cv, t * dim);
         System.arraycopy(ppos, pn - t, cpos, 0, t);
         System.arraycopy(pos, 0, cpos, t, n);
-        float[] received = new float[c]; // [c] mean attention each candidate received since it left the window
-        float[] cm = null;               // [c] its attention sum and count, carried into the run's record
-        int[] cs = null;
-        if (attention) {
-            cm = new float[c];
-            cs = new int[c];
-            if (t > 0) {
-                int cov = prev.mass().capacity();
-                float[] pm = Arrays.copyOf(prev.mass().scores(), cov);
-                int[] pc = Arrays.copyOf(prev.mass().counts(), cov);
-                System.arraycopy(pm, cov - t, cm, 0, t);
-                System.arraycopy(pc, cov - t, cs, 0, t);
-            }
-            float[] sm = Arrays.copyOf(seg.mass().scores(), n);
-            int[] sc = Arrays.copyOf(seg.mass().counts(), n);
-            System.arraycopy(sm, 0, cm, t, n);
-            System.arraycopy(sc, 0, cs, t, n);
-            for (int j = 0; j < c; j++) received[j] = cs[j] == 0 ? 0f : cm[j] / cs[j];
-        } else {
-            Arrays.fill(received, 1f);
-        }
-        float[] score = ranking.scores(received, cv, cpos, c);
+        float[] ones = new float[c];
+        Arrays.fill(ones, 1f);
+        float[] score = ranking.scores(ones, cv, cpos, c);
         int[] chosen = Evictor.select(score, c, new KeepRule(0, 0, Budget.tokens(t + keep)));
         Arrays.sort(chosen);
         int m = pn - t + chosen.length;
@@ -340,31 +297,7 @@ final class SegmentStore {
             all[at++] = cpos[j];
         }
         account.check(Math.max(0, (long) (m - pn) * (bk + bv)));
-        H2OAccumulator record = null;
-        if (attention) {
-            float[] km = new float[chosen.length];
-            int[] ks = new int[chosen.length];
-            for (int i = 0; i < chosen.length; i++) {
-                km[i] = cm[chosen[i]];
-                ks[i] = cs[chosen[i]];
-            }
-            record = tailRecord(km, ks, chosen.length, tail);
-        }
-        return new Segment(new PositionSet(all, m), CodedRows.of(agedKeys, nk, m), CodedRows.of(agedValues, nv, m), true, record);
-    }
-
-    /**
-     * The attention record of an aged run's newest rows, those a later aging block competes with: the last
-     * {@code min(tail, n)} of {@code n} rows' sums and counts ({@code [n]}, oldest first). It covers the run's newest
-     * {@code capacity()} rows and goes on accumulating as they are attended to.
-     */
-    private static H2OAccumulator tailRecord(float[] mass, int[] seen, int n, int tail) {
-        int cov = Math.min(tail, n);
-        return H2OAccumulator.restore(GqaReduce.SUM, cov, Arrays.copyOfRange(mass, n - cov, n), Arrays.copyOfRange(seen, n - cov, n));
-    }
-
-    private static long massBytes(Segment s) {
-        return s.mass() == null ? 0 : s.mass().bytes();
+        return new Segment(new PositionSet(all, m), CodedRows.of(agedKeys, nk, m), CodedRows.of(agedValues, nv, m), true, null);
     }
 
     /**
@@ -373,7 +306,7 @@ final class SegmentStore {
      * concatenate), and the run's gaps stay within the 16 bits a position set stores.
      */
     private boolean joins(Segment prev, Segment seg, VectorCompressor agedKeys, VectorCompressor agedValues) {
-        return runRows > 0 && prev != null && prev.aged()
+        return runRows > 0 && prev != null && prev.aged() && prev.mass() == null
                 && prev.rows() + seg.rows() <= runRows
                 && seg.positions().last() - prev.positions().first() < 0xFFFF
                 && sameCodec(prev.keys().codec(), agedKeys) && sameCodec(prev.values().codec(), agedValues);

@@ -5,7 +5,7 @@ import java.util.Locale;
 /**
  * The eviction part of a {@code --kv} spec: {@code evict=none|streaming|snapkv:R|h2o:R|expected:R|adakv:R|vnorm:R|
  * merge:R} and the settings that refine it ({@code keep=R sinks=N obs=N pool=N future=N vnorm=on|off
- * joint=on|off|F merge=off|C agerank=attn|vnorm|attnv}), in any order after it. {@code adakv}, {@code vnorm} and {@code merge} are SnapKV with
+ * joint=on|off|F merge=off|C agerank=attn|vnorm}), in any order after it. {@code adakv}, {@code vnorm} and {@code merge} are SnapKV with
  * {@code joint=on}, {@code vnorm=on} and {@code merge=0.5}. The one place that maps names to policy classes; each
  * policy writes itself back with {@link EvictionPolicy#spec()}.
  */
@@ -27,7 +27,6 @@ public final class EvictionSpecs {
         private int future = ExpectedAttentionEviction.FUTURE;
         private boolean valueNorm;
         private boolean normAging;
-        private boolean normTimesAttention; // with normAging: agerank=attnv
         private double jointFloor = -1;
         private double mergeThreshold = Double.POSITIVE_INFINITY;
 
@@ -36,10 +35,7 @@ public final class EvictionSpecs {
             while (start instanceof DelegatingPolicy d) {
                 switch (d) {
                     case ValueNormWeighting v -> valueNorm = true;
-                    case AgingByValueNorm a -> {
-                        normAging = true;
-                        normTimesAttention = a.timesAttention();
-                    }
+                    case AgingByValueNorm a -> normAging = true;
                     case JointAcrossHeads j -> jointFloor = j.floor();
                     case MergingEviction m -> mergeThreshold = m.threshold();
                     default -> throw new IllegalArgumentException("a spec cannot refine the policy " + start.spec());
@@ -90,7 +86,6 @@ public final class EvictionSpecs {
                     pool = 1;
                     valueNorm = false;
                     normAging = false;
-                    normTimesAttention = false;
                     jointFloor = -1;
                     mergeThreshold = Double.POSITIVE_INFINITY;
                 }
@@ -156,18 +151,13 @@ public final class EvictionSpecs {
             return this;
         }
 
-        /**
-         * {@code agerank=attn|vnorm|attnv}: rows that age are cut by the attention they received, by their values'
-         * norms, or by the product of both.
-         */
+        /** {@code agerank=attn|vnorm}: rows that age are cut by the attention they received, or by their values' norms. */
         public Builder agingRank(String value) {
-            String v = value.toLowerCase(Locale.ROOT);
-            normAging = switch (v) {
+            normAging = switch (value.toLowerCase(Locale.ROOT)) {
                 case "attn" -> false;
-                case "vnorm", "attnv" -> true;
-                default -> throw new IllegalArgumentException("agerank must be attn, vnorm or attnv");
+                case "vnorm" -> true;
+                default -> throw new IllegalArgumentException("agerank must be attn or vnorm");
             };
-            normTimesAttention = v.equals("attnv");
             return this;
         }
 
@@ -223,7 +213,7 @@ public final class EvictionSpecs {
                 default -> EvictionPolicy.none();
             };
             if (valueNorm) p = new ValueNormWeighting(p);
-            if (normAging) p = new AgingByValueNorm(p, normTimesAttention);
+            if (normAging) p = new AgingByValueNorm(p);
             if (jointFloor >= 0) p = new JointAcrossHeads(p, jointFloor);
             if (mergeThreshold <= 1) p = new MergingEviction(p, mergeThreshold);
             return p;

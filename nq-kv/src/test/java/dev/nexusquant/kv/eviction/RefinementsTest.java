@@ -46,23 +46,6 @@ class RefinementsTest {
     }
 
     @Test
-    void agingByAttentionTimesValueNormRecordsAttentionAndMultiplies() {
-        EvictionPolicy p = KvSpec.parse("evict=expected:0.25,agerank=attnv").eviction();
-        assertTrue(p.agingAttention() && p.drops());
-        assertEquals(new AgingByValueNorm(new ExpectedAttentionEviction(0.25, 4, 64, ExpectedAttentionEviction.FUTURE), true), p);
-        assertEquals(p, KvSpec.parse(p.spec()).eviction(), p.spec());
-        assertEquals(p, KvSpec.parse(KvSpec.format(KvSpec.parse("evict=expected:0.25,agerank=attnv"))).eviction());
-        float[] values = {3, 4, 0, /**/ 1, 0, 0, /**/ 0, 0, -2}; // [3][3]: norms 5, 1, 2
-        float[] received = {0.1f, 0.5f, 0.4f};
-        float[] got = p.agingScores(received, values, 3, 3);
-        assertArrayEquals(new float[]{0.5f, 0.5f, 0.8f}, got, 1e-6f);
-        assertTrue(got[2] > got[0], "a row attended to more can outrank a larger value");
-        assertTrue(!KvSpec.parse("evict=expected:0.25,agerank=attnv,agerank=vnorm").eviction().agingAttention());
-        assertTrue(KvSpec.parse("max,agerank=attnv").eviction().agingAttention(), "a preset refined");
-        assertThrows(IllegalArgumentException.class, () -> KvSpec.parse("evict=expected:0.25,agerank=both"));
-    }
-
-    @Test
     void specsRoundTripAndCombine() {
         String[] specs = {"evict=vnorm:0.5", "evict=adakv:0.3", "evict=merge:0.2", "evict=expected:0.4,vnorm=on",
                 "evict=h2o:0.5,joint=0.5,merge=0.8", "evict=snapkv:0.5,vnorm=on,joint=on,merge=-0.25",
