@@ -686,8 +686,6 @@ final class VectorE8Encoder extends E8Encoder {
         FloatVector u2 = k2.and(~7).reinterpretAsFloats(), u3 = k3.and(~7).reinterpretAsFloats();
         FloatVector u4 = k4.and(~7).reinterpretAsFloats(), u5 = k5.and(~7).reinterpretAsFloats();
         FloatVector u6 = k6.and(~7).reinterpretAsFloats(), u7 = k7.and(~7).reinterpretAsFloats();
-        // the smallest |w|'s coordinate, where a parity flip goes
-        FloatVector last = ((FloatVector) k7.and(7).convert(VectorOperators.I2F, 0));
         FloatVector parity = FloatVector.fromArray(F, st, (sb == 0 ? OV_PARITY : OV_PARITY1) * LANES);
         FloatVector offset = FloatVector.fromArray(F, st, OV_OFFSET * LANES);
         // each orbit's score, its values matched to the ranks in decreasing order: no vector is carried from one
@@ -704,6 +702,24 @@ final class VectorE8Encoder extends E8Encoder {
             dot = dot.blend(dot.sub(u7), parity.compare(VectorOperators.NE, (float) cb.orbitParity[o]));
             dot.sub(0.5f * cb.orbitNorm2[o]).add(offset).intoArray(scores, LANES * o);
         }
+        ovBestOrbit(wk, sb);
+    }
+
+    /**
+     * Shift sb, after {@link #ovOrbits} left the eight orbits' scores in {@code wk.scores} and the sorted rank keys in
+     * {@code wk.sorted}: the first best orbit, its number and its parity; it replaces the overall best if better. A
+     * method of its own, reading what it needs from memory: as part of {@code ovOrbits} (2,089 bytes of bytecode) C2
+     * ran out of its budget and left this part's blends to the Vector API's Java fallback (an array and an object per
+     * operation: ~0.4 GB/s of garbage in a warm compressed prefill).
+     */
+    private static void ovBestOrbit(Work wk, int sb) {
+        E8P16 cb = E8P16.INSTANCE;
+        float[] st = wk.state;
+        float[] scores = wk.scores;
+        FloatVector parity = FloatVector.fromArray(F, st, (sb == 0 ? OV_PARITY : OV_PARITY1) * LANES);
+        // the smallest |w|'s coordinate, where a parity flip goes
+        FloatVector last = (FloatVector) IntVector.fromArray(I, wk.sorted, sb * BATCH + 7 * LANES).and(7)
+                .convert(VectorOperators.I2F, 0);
         // the first best orbit, its number and its parity: straight-line code over the eight scores
         FloatVector orbitBest = FloatVector.fromArray(F, scores, 0);
         FloatVector orbit = FloatVector.zero(F);
