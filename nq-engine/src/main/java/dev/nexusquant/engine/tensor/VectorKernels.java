@@ -464,9 +464,11 @@ public final class VectorKernels implements Kernels {
 
     /**
      * Whether decode's grouped Q8_0 product rounds x to 8 bits per block of 32 and multiplies on integer lanes
-     * ({@link #dotQ8_0GroupQ8}); {@code -Dnq.q8Activations=false} keeps x in float ({@link #dotQ8_0Group}).
+     * ({@link #dotQ8_0GroupQ8}): off by default, on with {@code -Dnq.q8Activations=true}. The kernel is 1.19x faster
+     * from L2, but the scalar rounding of x once per product made the project model's decode (matrices of 512
+     * columns) ~10% slower in CPU per step (BENCHMARKS.md, "Decode, 2026-12-04 (fourth session)").
      */
-    static final boolean Q8_ACTS = !"false".equalsIgnoreCase(System.getProperty("nq.q8Activations", "true"));
+    static final boolean Q8_ACTS = Boolean.getBoolean("nq.q8Activations");
 
     private static final ThreadLocal<Q8Activations> Q8_ACTIVATIONS = ThreadLocal.withInitial(Q8Activations::new);
 
