@@ -202,4 +202,20 @@ public final class ScalarKernels implements Kernels {
             out[o + row] = total;
         }
     }
+
+    /** The twin of {@link Q8Activations#prepare}: x rounded to 8 bits per block of 32, ties to even, in pairs. */
+    static void quantizeQ8_0(float[] x, int xOff, int cols, int[] xq, float[] xd) {
+        int[] q = new int[32];
+        for (int c = 0; c < cols; c += 32) {
+            float amax = 0;
+            for (int i = 0; i < 32; i++) amax = Math.max(amax, Math.abs(x[xOff + c + i]));
+            float inv = amax == 0 ? 0 : 127 / amax;
+            xd[c >> 5] = amax / 127;
+            for (int i = 0; i < 32; i++) q[i] = (int) Math.rint(x[xOff + c + i] * inv);
+            for (int k = 0; k < 32; k += 4) {
+                xq[(c + k) >> 1] = q[k + 2] << 16 | (q[k] & 0xFFFF);
+                xq[((c + k) >> 1) + 1] = q[k + 3] << 16 | (q[k + 1] & 0xFFFF);
+            }
+        }
+    }
 }

@@ -354,7 +354,7 @@ class KernelsTest {
         float[] xr = new float[cols];
         for (int i = 0; i < cols; i++) {
             float amax = amax(x, xOff + i / 32 * 32, 32);
-            xr[i] = amax == 0 ? 0 : Math.max(-127, Math.min(127, Math.round(x[xOff + i] * (127 / amax)))) * (amax / 127);
+            xr[i] = amax == 0 ? 0 : (float) Math.rint(x[xOff + i] * (127 / amax)) * (amax / 127);
         }
         return xr;
     }
@@ -369,7 +369,7 @@ class KernelsTest {
         if (!V.name().equals("vector512")) return; // 16 lanes only
         Random r = new Random(SEED + 14);
         try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared()) {
-            for (int cols : new int[]{32, 64, 512, 2048, 8192}) {
+            for (int cols : new int[]{32, 64, 96, 512, 2048, 8192}) {
                 int rows = 16 * (1 + r.nextInt(3)) - r.nextInt(8);
                 byte[] file = new byte[rows * cols / 32 * 34];
                 r.nextBytes(file);
@@ -385,10 +385,23 @@ class KernelsTest {
                 for (int i = 0; i < cols; i += 37) x[i] *= r.nextBoolean() ? 100 : 0.01f;
                 if (cols >= 64) java.util.Arrays.fill(x, 32, 64, 0f);
                 java.util.Arrays.fill(x, 0, 32, -1f); // meets the -128s: 32 products of -128 * -127
+                if (cols >= 96) { // a block of step 1 with ties: they go to even, in the rounding and its twin
+                    x[64] = 127f;
+                    float[] ties = {0.5f, 1.5f, 2.5f, -2.5f, -0.5f, 126.5f};
+                    System.arraycopy(ties, 0, x, 65, ties.length);
+                }
                 float[] d = new float[rows * cols], xr = q8Rounded(x, 0, cols);
                 S.dequantizeRows(w, 0, rows, d, 0);
                 Q8Activations a = new Q8Activations().prepare(x, 0, cols);
-                for (int i = 0; i < cols; i++) assertEquals(xr[i], a.value(i) * a.xd[i / 32], 0f, "8-bit x, column " + i);
+                for (int i = 0; i < cols; i++) {
+                    assertTrue(a.value(i) >= -127 && a.value(i) <= 127, "8 bits: " + a.value(i));
+                    assertEquals(xr[i], a.value(i) * a.xd[i / 32], 0f, "8-bit x, column " + i);
+                }
+                int[] sq = new int[cols / 2];
+                float[] sd = new float[cols / 32];
+                ScalarKernels.quantizeQ8_0(x, 0, cols, sq, sd);
+                org.junit.jupiter.api.Assertions.assertArrayEquals(sq, java.util.Arrays.copyOf(a.xq, cols / 2), "8-bit x against the scalar twin");
+                org.junit.jupiter.api.Assertions.assertArrayEquals(sd, java.util.Arrays.copyOf(a.xd, cols / 32), "steps against the scalar twin");
                 for (int g = 0; g < Q8Groups.groups(rows); g++) {
                     float[] v = new float[16], s = new float[16];
                     long q = Q8Groups.quants(g, cols), sc = Q8Groups.scales(g, cols);
