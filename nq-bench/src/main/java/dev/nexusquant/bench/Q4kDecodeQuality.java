@@ -21,7 +21,8 @@ import java.util.Map;
  * at a time ({@link Session#forward} of 1 token: the decode path, {@code dotRows}), printing the mean negative
  * log-likelihood of each next token per chunk and the perplexity over all. Run {@code score} with and without
  * {@code -Dnq.packWeights=false} to compare the grouped Q4_K kernel (8-bit activations) with the file-row kernel
- * (float activations) on the same file and chunks.
+ * (float activations) on the same file and chunks; for a Q8_0 model (the project's), with and without
+ * {@code -Dnq.q8Activations=true} (the grouped Q8_0 kernel on integer lanes against the float one, same layout).
  *
  * <pre>
  * java ... Q4kDecodeQuality write IN.gguf OUT.gguf
@@ -88,8 +89,8 @@ public final class Q4kDecodeQuality {
                 nll += sum;
                 scored += n;
             }
-            System.out.printf(Locale.ROOT, "all ppl %.4f over %d tokens (packWeights=%s)%n", Math.exp(nll / scored), scored,
-                    System.getProperty("nq.packWeights", "true"));
+            System.out.printf(Locale.ROOT, "all ppl %.4f over %d tokens (packWeights=%s, q8Activations=%s)%n", Math.exp(nll / scored), scored,
+                    System.getProperty("nq.packWeights", "true"), System.getProperty("nq.q8Activations", "false"));
         }
     }
 }

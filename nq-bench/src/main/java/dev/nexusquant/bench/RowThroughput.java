@@ -14,17 +14,20 @@ import java.util.Random;
  * best of 300 passes, in GB/s of the weights' bytes in the file (the kernels may read a form
  * they prepared at load, {@link Kernels#prepare}, as a model's weights are). Less sensitive to a busy machine than a mean. With {@code MIB}, the
  * matrix's bytes are repeated to fill that many MiB (more than the caches hold: weights come from memory, as in the
- * decode of a large model) and the best of 10 passes is printed.
+ * decode of a large model) and the best of 10 passes is printed. With {@code ROWS} (and {@code MIB} 0) the matrix has
+ * that many rows, e.g. 512 x 512 (278 KB of Q8_0) to run from L2, where arithmetic rather than memory holds a kernel,
+ * and each timed pass repeats the product to ~20 MB of weights.
  *
- * <pre>java --add-modules jdk.incubator.vector -cp nq-bench/target/benchmarks.jar dev.nexusquant.bench.RowThroughput [vector|scalar] [TYPES] [COLS] [MIB]</pre>
+ * <pre>java --add-modules jdk.incubator.vector -cp nq-bench/target/benchmarks.jar dev.nexusquant.bench.RowThroughput [vector|scalar] [TYPES] [COLS] [MIB] [ROWS]</pre>
  */
 public final class RowThroughput {
 
     public static void main(String[] args) {
         Kernels k = args.length > 0 && args[0].equals("scalar") ? Kernels.scalar() : Kernels.vector();
         String types = args.length > 1 ? args[1] : "F32,F16,BF16,Q8_0,Q4_0,Q4_K,Q6_K";
-        int cols = args.length > 2 ? Integer.parseInt(args[2]) : 2048, rows = 2048 * 2048 / cols;
+        int cols = args.length > 2 ? Integer.parseInt(args[2]) : 2048;
         long mib = args.length > 3 ? Long.parseLong(args[3]) : 0;
+        int rows = args.length > 4 ? Integer.parseInt(args[4]) : 2048 * 2048 / cols;
         int reps = mib > 0 ? 10 : 300;
         for (String name : types.split(",")) {
             GgmlType t = GgmlType.valueOf(name);
@@ -42,10 +45,11 @@ public final class RowThroughput {
             float[] out = new float[allRows];
             float sink = 0;
             long best = Long.MAX_VALUE;
+            int inner = args.length > 4 ? (int) Math.max(1, 20_000_000 / seg.byteSize()) : 1; // products per timed pass
             for (int rep = 0; rep < reps; rep++) {
                 long t0 = System.nanoTime();
-                k.dotRows(w, 0, allRows, x, 0, out, 0);
-                best = Math.min(best, System.nanoTime() - t0);
+                for (int i = 0; i < inner; i++) k.dotRows(w, 0, allRows, x, 0, out, 0);
+                best = Math.min(best, (System.nanoTime() - t0) / inner);
             }
             for (float o : out) sink += o; // the results of one pass: the same for every kernel, up to rounding
             System.out.printf("%s %-5s best %6.0f us  %6.2f GB/s  (checksum %.3f)%n", k.name(), name, best / 1e3, seg.byteSize() / (double) best, sink);

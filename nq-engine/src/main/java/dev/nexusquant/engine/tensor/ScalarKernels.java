@@ -178,4 +178,28 @@ public final class ScalarKernels implements Kernels {
             out[o + row] = total;
         }
     }
+
+    /**
+     * The twin of {@link VectorKernels#dotQ8_0GroupQ8}: 16 grouped Q8_0 rows dotted with x in 8 bits, each block's
+     * integer sum exact, then {@code fma(sum * xd, scale, total)} as the vector kernel does.
+     */
+    static void dotQ8_0GroupQ8(java.lang.foreign.MemorySegment p, long q, long s, int[] xq, float[] xd, int n, float[] out, int o) {
+        java.lang.foreign.ValueLayout.OfInt i32 = java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int row = 0; row < Q8Groups.ROWS; row++) {
+            float total = 0;
+            long qb = q, sb = s;
+            for (int c = 0; c < n; c += 32, qb += Q8Groups.BLOCK, sb += Q8Groups.BLOCK) {
+                int sum = 0;
+                for (int j = 0; j < 8; j++) {
+                    int quants = p.get(i32, qb + 64L * j + 4L * row); // columns c + 4j .. c + 4j + 3, one byte each
+                    for (int k = 0; k < 4; k++) {
+                        int pair = xq[(c >> 1) + 2 * j + k % 2];
+                        sum += (byte) (quants >> 8 * k) * (k < 2 ? (short) pair : pair >> 16);
+                    }
+                }
+                total = Math.fma((float) sum * xd[c >> 5], p.get(Q8Groups.F32, sb + 4L * row), total);
+            }
+            out[o + row] = total;
+        }
+    }
 }

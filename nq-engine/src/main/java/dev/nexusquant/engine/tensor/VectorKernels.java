@@ -462,18 +462,69 @@ public final class VectorKernels implements Kernels {
         total.intoArray(out, o);
     }
 
+    /**
+     * Whether decode's grouped Q8_0 product rounds x to 8 bits per block of 32 and multiplies on integer lanes
+     * ({@link #dotQ8_0GroupQ8}): off by default, on with {@code -Dnq.q8Activations=true}. The kernel is 1.19x faster
+     * from L2, but the scalar rounding of x once per product made the project model's decode (matrices of 512
+     * columns) ~10% slower in CPU per step (BENCHMARKS.md, "Decode, 2026-12-04 (fourth session)").
+     */
+    static final boolean Q8_ACTS = Boolean.getBoolean("nq.q8Activations");
+
+    private static final ThreadLocal<Q8Activations> Q8_ACTIVATIONS = ThreadLocal.withInitial(Q8Activations::new);
+
+    /**
+     * 16 rows of a grouped Q8_0 matrix ({@link Q8Groups}) dotted with x rounded to 8 bits per block of 32
+     * ({@link Q8Activations}): {@code out[o + i]} = row {@code i} of the group. Each 64-byte load is read as 32 lanes
+     * of 16 bits, lane {@code 2i} holding columns {@code 4j, 4j + 1} of row i and lane {@code 2i + 1} columns
+     * {@code 4j + 2, 4j + 3}; the low bytes (two shifts, sign kept) meet one broadcast pair of x, the high bytes (one
+     * shift) another, and the two products per lane are added in 16 bits (|sum| <= 2 * 128 * 127 = 32512). The two
+     * halves of each int lane (one row) are then summed without splitting both: the low half is biased by 2^15 (xor), so
+     * that it reads as an unsigned 0..65535, the high half (one arithmetic shift) is summed apart, and the low halves'
+     * sum comes back at the block's end as the ints' total less 2^16 times the high halves'. The exact integer sum of a
+     * block is converted to float (exact), times x's step and then the rows' scales; the scalar twin
+     * {@link ScalarKernels#dotQ8_0GroupQ8} does the same float operations in the same order, so the same bits.
+     *
+     * @param q  byte offset of the group's quants in {@code p}
+     * @param s  byte offset of its scales
+     * @param xq [cols / 2] x in 8 bits, in pairs ({@link Q8Activations#xq})
+     * @param xd [cols / 32] the step of each block's 8-bit x
+     */
+    static void dotQ8_0GroupQ8(MemorySegment p, long q, long s, int[] xq, float[] xd, int n, float[] out, int o) {
+        FloatVector total = FloatVector.zero(F);
+        IntVector bias = IntVector.broadcast(I, 0x8000);
+        for (int c = 0; c < n; c += 32, q += Q8Groups.BLOCK, s += Q8Groups.BLOCK) {
+            IntVector hi = IntVector.zero(I), all = hi;
+            int xi = c >> 1;
+            for (int j = 0; j < 8; j++, xi += 2) {
+                ShortVector v = ShortVector.fromMemorySegment(S32, p, q + 64L * j, LE);
+                ShortVector prod = v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8).mul(IntVector.broadcast(I, xq[xi]).reinterpretAsShorts())
+                        .add(v.lanewise(VectorOperators.ASHR, 8).mul(IntVector.broadcast(I, xq[xi + 1]).reinterpretAsShorts()));
+                IntVector r = prod.reinterpretAsInts().lanewise(VectorOperators.XOR, bias); // low half: its value + 2^15
+                hi = hi.add(r.lanewise(VectorOperators.ASHR, 16));
+                all = all.add(r);
+            }
+            // sum of the low halves = all - 2^16 * hi, less the 8 biases (int arithmetic wraps, the result is exact)
+            IntVector t = all.sub(hi.lanewise(VectorOperators.LSHL, 16)).add(hi).sub(8 * 0x8000);
+            total = ((FloatVector) t.castShape(F, 0)).mul(xd[c >> 5]).fma(FloatVector.fromMemorySegment(F, p, s, LE), total);
+        }
+        total.intoArray(out, o);
+    }
+
     /** Rows {@code from .. to - 1} of a grouped Q8_0 matrix: whole groups straight into {@code out}, cut ones through a scratch. */
     private static void dotQ8_0Groups(Weights w, int from, int to, float[] x, int xOff, float[] out, int outOff) {
         int cols = w.cols(), n = Q8Groups.ROWS;
         MemorySegment p = w.packed();
+        Q8Activations a = Q8_ACTS ? Q8_ACTIVATIONS.get().prepare(x, xOff, cols) : null;
         for (int g = from / n; g * n < to; g++) {
             long q = Q8Groups.quants(g, cols), sc = Q8Groups.scales(g, cols);
             int r0 = g * n;
             if (r0 >= from && r0 + n <= to) {
-                dotQ8_0Group(p, q, sc, x, xOff, cols, out, outOff + r0 - from);
+                if (a != null) dotQ8_0GroupQ8(p, q, sc, a.xq, a.xd, cols, out, outOff + r0 - from);
+                else dotQ8_0Group(p, q, sc, x, xOff, cols, out, outOff + r0 - from);
             } else {
                 float[] tmp = GROUP_OUT.get();
-                dotQ8_0Group(p, q, sc, x, xOff, cols, tmp, 0);
+                if (a != null) dotQ8_0GroupQ8(p, q, sc, a.xq, a.xd, cols, tmp, 0);
+                else dotQ8_0Group(p, q, sc, x, xOff, cols, tmp, 0);
                 int lo = Math.max(from, r0), hi = Math.min(to, r0 + n);
                 System.arraycopy(tmp, lo - r0, out, outOff + lo - from, hi - lo);
             }

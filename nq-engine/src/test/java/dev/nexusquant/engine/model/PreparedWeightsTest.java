@@ -5,15 +5,15 @@ import org.junit.jupiter.api.Test;
 import java.nio.file.Path;
 import java.util.Random;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The project's model loaded with its weights rearranged by the kernels at load ({@code Kernels.prepare}: Q8_0 rows
- * in groups for 16 lanes), as every model is by default: the same logits as the file's rows (a model loaded with
- * {@code nq.prepareMinParameters} above its size), up to the order of float additions, in prefill and in decode.
+ * in groups for 16 lanes), as every model is by default: close to the logits of the file's rows (a model loaded with
+ * {@code nq.prepareMinParameters} above its size): the same up to the order of float additions, or, with
+ * {@code -Dnq.q8Activations=true}, within the 8-bit x's rounding in decode.
  */
 class PreparedWeightsTest {
 
@@ -40,7 +40,14 @@ class PreparedWeightsTest {
                 org.junit.jupiter.api.Assertions.assertArrayEquals(packed[i], settled[i], "step " + i + ": the same bits after the move");
             }
         }
-        assertSameLogits(plain, packed);
+        if (Boolean.getBoolean("nq.q8Activations")) {
+            // single-token steps, and the last prefill token's output product, multiply x rounded to 8 bits per block
+            // of 32 (llama.cpp's Q8_0 activations): 0.4-1.6% of the logits' norm here (decode perplexity of this model
+            // +0.1%, BENCHMARKS.md "Decode, 2026-12-04 (fourth session)"); the kernel is checked exactly in KernelsTest
+            assertRelativeError(plain, packed, 3e-2);
+        } else {
+            assertSameLogits(plain, packed);
+        }
     }
 
     /**
@@ -68,13 +75,18 @@ class PreparedWeightsTest {
             }
             packed = run(m, tokens);
         }
+        assertRelativeError(plain, packed, 3e-2);
+    }
+
+    /** Each step's logits [steps][vocab] within {@code bound} of the file rows' in relative L2 norm. */
+    private static void assertRelativeError(float[][] plain, float[][] packed, double bound) {
         for (int s = 0; s < plain.length; s++) {
             double num = 0, den = 0;
             for (int i = 0; i < plain[s].length; i++) {
                 num += (packed[s][i] - plain[s][i]) * (double) (packed[s][i] - plain[s][i]);
                 den += (double) plain[s][i] * plain[s][i];
             }
-            assertTrue(Math.sqrt(num / den) < 3e-2, "step " + s + ": relative error " + Math.sqrt(num / den));
+            assertTrue(Math.sqrt(num / den) < bound, "step " + s + ": relative error " + Math.sqrt(num / den));
         }
     }
 
@@ -105,7 +117,7 @@ class PreparedWeightsTest {
             double scale = 0;
             for (float v : plain[s]) scale = Math.max(scale, Math.abs(v));
             for (int i = 0; i < plain[s].length; i++) {
-                assertEquals(plain[s][i], packed[s][i], 1e-4 * scale, "step " + s + ", logit " + i);
+                org.junit.jupiter.api.Assertions.assertEquals(plain[s][i], packed[s][i], 1e-4 * scale, "step " + s + ", logit " + i);
             }
         }
     }

@@ -230,14 +230,43 @@ class KernelsTest {
                 S.dequantizeRows(w, 0, rows, d1, 3);
                 V.dequantizeRows(p, 0, rows, d2, 3);
                 org.junit.jupiter.api.Assertions.assertArrayEquals(d1, d2, "grouped Q8_0 rows decode to the file's values, cols=" + cols);
-                for (int t = 0; t < 4; t++) checkDotRows(r, p, w, d1, 3, rows, cols, t == 0, "grouped Q8_0");
-                int xOff = r.nextInt(5);
-                float[] x = random(r, cols + xOff, 1), out = new float[rows];
-                V.dotRows(p, 0, rows, x, xOff, out, 0);
-                for (int row = 0; row < rows; row++) {
-                    double mag = 0;
-                    for (int i = 0; i < cols; i++) mag += Math.abs(d1[3 + row * cols + i] * x[xOff + i]);
-                    close(S.dotRow(w, row, x, xOff), out[row], mag, "grouped Q8_0 dotRows cols=" + cols + " row " + row);
+                for (int t = 0; t < 4; t++) {
+                    int xOff = r.nextInt(7);
+                    float[] x = random(r, cols + xOff, 1);
+                    for (int i = xOff; i < x.length; i += 29) x[i] *= 40; // blocks of very different ranges
+                    if (cols >= 64) java.util.Arrays.fill(x, xOff + 32, xOff + 64, 0f); // a block of zeros
+                    int from = r.nextInt(rows), to = from + 1 + r.nextInt(rows - from);
+                    float[] out = new float[to - from + 2];
+                    out[0] = out[out.length - 1] = 42f;
+                    V.dotRows(p, from, to, x, xOff, out, 1);
+                    assertEquals(42f, out[0], "dotRows wrote before its range");
+                    assertEquals(42f, out[out.length - 1], "dotRows wrote after its range");
+                    float[] xr = q8Rounded(x, xOff, cols);
+                    for (int row = from; row < to; row++) {
+                        // the weights meet x rounded to a multiple of its 32-block's step
+                        double mag = 0, bound = 0, expected = 0;
+                        for (int i = 0; i < cols; i++) {
+                            float wi = d1[3 + row * cols + i];
+                            expected += (double) wi * xr[i];
+                            mag += Math.abs(wi * x[xOff + i]);
+                            bound += Math.abs(wi) * amax(x, xOff + i / 32 * 32, 32) / 127 / 2;
+                        }
+                        String what = "grouped Q8_0 dotRows, x in 8 bits: " + VectorKernels.Q8_ACTS + ", cols=" + cols + " row " + row;
+                        if (VectorKernels.Q8_ACTS) {
+                            close(expected, out[1 + row - from], mag, what);
+                            assertEquals(S.dotRow(w, row, x, xOff), out[1 + row - from], 1e-5 * mag + 1.0001 * bound + 1e-6,
+                                    what + " within the 8-bit x's rounding (seed " + SEED + ")");
+                        } else {
+                            close(S.dotRow(w, row, x, xOff), out[1 + row - from], mag, what);
+                        }
+                    }
+                    if (t == 0) {
+                        for (int row = from; row < to; row++) {
+                            double mag = 0;
+                            for (int i = 0; i < cols; i++) mag += Math.abs(d1[3 + row * cols + i] * x[xOff + i]);
+                            close(S.dotRow(w, row, x, xOff), V.dotRow(p, row, x, xOff), mag, "grouped Q8_0 dotRow (file's row, float x) cols=" + cols);
+                        }
+                    }
                 }
                 checkPanels(r, w, p, rows, cols, "grouped Q8_0");
             }
@@ -311,9 +340,78 @@ class KernelsTest {
     }
 
     static float amax(float[] x, int at) {
+        return amax(x, at, 256);
+    }
+
+    static float amax(float[] x, int at, int n) {
         float amax = 0;
-        for (int i = 0; i < 256; i++) amax = Math.max(amax, Math.abs(x[at + i]));
+        for (int i = 0; i < n; i++) amax = Math.max(amax, Math.abs(x[at + i]));
         return amax;
+    }
+
+    /** x[xOff .. xOff + cols) rounded as Q8_0 activations: per block of 32, the nearest multiple of max |x| / 127. */
+    static float[] q8Rounded(float[] x, int xOff, int cols) {
+        float[] xr = new float[cols];
+        for (int i = 0; i < cols; i++) {
+            float amax = amax(x, xOff + i / 32 * 32, 32);
+            xr[i] = amax == 0 ? 0 : Math.max(-127, Math.min(127, Math.round(x[xOff + i] * (127 / amax)))) * (amax / 127);
+        }
+        return xr;
+    }
+
+    /**
+     * The grouped Q8_0 kernel on integer lanes (x in 8 bits per block of 32) against its scalar twin, bit for bit, and
+     * against the exact sum with the rounded x: random weights with every byte value (-128 included), x with blocks of
+     * very different ranges, a block of zeros, and weights and x at their extremes (the 16-bit pair sums' limit).
+     */
+    @Test
+    void q8GroupKernelOnIntegerLanesAgainstItsScalarTwin() {
+        if (!V.name().equals("vector512")) return; // 16 lanes only
+        Random r = new Random(SEED + 14);
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared()) {
+            for (int cols : new int[]{32, 64, 512, 2048, 8192}) {
+                int rows = 16 * (1 + r.nextInt(3)) - r.nextInt(8);
+                byte[] file = new byte[rows * cols / 32 * 34];
+                r.nextBytes(file);
+                for (int b = 0; b < file.length; b += 34) {
+                    short h = Float.floatToFloat16((float) (r.nextGaussian() * (r.nextInt(10) == 0 ? 3 : 0.02)));
+                    file[b] = (byte) h;
+                    file[b + 1] = (byte) (h >> 8);
+                }
+                if (cols >= 64) java.util.Arrays.fill(file, 2, 34, (byte) -128); // row 0's first block: -128 everywhere
+                Weights w = new Weights("w", GgmlType.Q8_0, rows, cols, MemorySegment.ofArray(file));
+                Weights p = Q8Groups.pack(w, arena);
+                float[] x = random(r, cols, 1);
+                for (int i = 0; i < cols; i += 37) x[i] *= r.nextBoolean() ? 100 : 0.01f;
+                if (cols >= 64) java.util.Arrays.fill(x, 32, 64, 0f);
+                java.util.Arrays.fill(x, 0, 32, -1f); // meets the -128s: 32 products of -128 * -127
+                float[] d = new float[rows * cols], xr = q8Rounded(x, 0, cols);
+                S.dequantizeRows(w, 0, rows, d, 0);
+                Q8Activations a = new Q8Activations().prepare(x, 0, cols);
+                for (int i = 0; i < cols; i++) assertEquals(xr[i], a.value(i) * a.xd[i / 32], 0f, "8-bit x, column " + i);
+                for (int g = 0; g < Q8Groups.groups(rows); g++) {
+                    float[] v = new float[16], s = new float[16];
+                    long q = Q8Groups.quants(g, cols), sc = Q8Groups.scales(g, cols);
+                    VectorKernels.dotQ8_0GroupQ8(p.packed(), q, sc, a.xq, a.xd, cols, v, 0);
+                    ScalarKernels.dotQ8_0GroupQ8(p.packed(), q, sc, a.xq, a.xd, cols, s, 0);
+                    for (int i = 0; i < 16; i++) {
+                        assertEquals(Float.floatToRawIntBits(s[i]), Float.floatToRawIntBits(v[i]),
+                                "group " + g + " row " + i + " cols=" + cols + ": " + s[i] + " against " + v[i] + " (seed " + SEED + ")");
+                        int row = 16 * g + i;
+                        if (row >= rows) {
+                            assertEquals(0f, v[i], "padding row");
+                            continue;
+                        }
+                        double expected = 0, mag = 0;
+                        for (int c = 0; c < cols; c++) {
+                            expected += (double) d[row * cols + c] * xr[c];
+                            mag += Math.abs((double) d[row * cols + c] * xr[c]);
+                        }
+                        close(expected, v[i], mag, "grouped Q8_0 on integer lanes, group " + g + " row " + i + " cols=" + cols);
+                    }
+                }
+            }
+        }
     }
 
     /**
