@@ -1,6 +1,5 @@
 package dev.nexusquant.kv.eviction;
 
-import dev.nexusquant.codec.rope.Rope;
 import dev.nexusquant.codec.rope.RopeParams;
 import dev.nexusquant.kv.KvSpec;
 import dev.nexusquant.kv.PositionalRotation;
@@ -19,18 +18,7 @@ class ExpectedAttentionEvictionTest {
     static final long SEED = Long.getLong("nq.test.seed", System.nanoTime());
 
     static PositionalRotation rope(int dim) {
-        Rope r = new Rope(new RopeParams(RopeParams.Convention.ADJACENT, 10000, 1, dim), dim);
-        return new PositionalRotation() {
-            @Override
-            public void forward(float[] x, int off, int pos) {
-                r.forward(x, off, pos);
-            }
-
-            @Override
-            public void inverse(float[] x, int off, int pos) {
-                r.inverse(x, off, pos);
-            }
-        };
+        return AveragedRotationTest.rope(RopeParams.Convention.ADJACENT, dim, dim);
     }
 
     static float[] gaussian(Random rnd, int n) {
