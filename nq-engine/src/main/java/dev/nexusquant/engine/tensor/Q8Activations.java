@@ -1,5 +1,9 @@
 package dev.nexusquant.engine.tensor;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+
 /**
  * The activations of a grouped Q8_0 matrix-vector product ({@link VectorKernels#dotQ8_0GroupQ8}), rounded once for all
  * rows to 8 bits per block of 32 values, as llama.cpp's Q8_0 activations: step {@code max |x| / 127}, values
@@ -29,17 +33,17 @@ final class Q8Activations {
             xq = new int[cols / 2];
             xd = new float[cols / 32];
         }
-        jdk.incubator.vector.VectorSpecies<Float> f = jdk.incubator.vector.FloatVector.SPECIES_512;
-        jdk.incubator.vector.FloatVector rounder = jdk.incubator.vector.FloatVector.broadcast(f, 0x1.8p23f);
+        // grouped Q8_0 weights exist only where the kernels have 16 lanes (VectorKernels.F is SPECIES_512 there)
+        FloatVector rounder = FloatVector.broadcast(VectorKernels.F, 0x1.8p23f);
         int[] q = block;
         for (int c = 0; c < cols; c += 32) {
             int base = xOff + c;
-            jdk.incubator.vector.FloatVector v0 = jdk.incubator.vector.FloatVector.fromArray(f, x, base), v1 = jdk.incubator.vector.FloatVector.fromArray(f, x, base + 16);
-            float amax = v0.abs().max(v1.abs()).reduceLanes(jdk.incubator.vector.VectorOperators.MAX);
-            jdk.incubator.vector.FloatVector inv = jdk.incubator.vector.FloatVector.broadcast(f, amax == 0 ? 0 : 127 / amax);
+            FloatVector v0 = FloatVector.fromArray(VectorKernels.F, x, base), v1 = FloatVector.fromArray(VectorKernels.F, x, base + 16);
+            float amax = v0.abs().max(v1.abs()).reduceLanes(VectorOperators.MAX);
+            FloatVector inv = FloatVector.broadcast(VectorKernels.F, amax == 0 ? 0 : 127 / amax);
             xd[c / 32] = amax / 127;
-            ((jdk.incubator.vector.IntVector) v0.mul(inv).add(rounder).sub(rounder).convertShape(jdk.incubator.vector.VectorOperators.F2I, jdk.incubator.vector.IntVector.SPECIES_512, 0)).intoArray(q, 0);
-            ((jdk.incubator.vector.IntVector) v1.mul(inv).add(rounder).sub(rounder).convertShape(jdk.incubator.vector.VectorOperators.F2I, jdk.incubator.vector.IntVector.SPECIES_512, 0)).intoArray(q, 16);
+            ((IntVector) v0.mul(inv).add(rounder).sub(rounder).convertShape(VectorOperators.F2I, VectorKernels.I, 0)).intoArray(q, 0);
+            ((IntVector) v1.mul(inv).add(rounder).sub(rounder).convertShape(VectorOperators.F2I, VectorKernels.I, 0)).intoArray(q, 16);
             for (int k = 0; k < 32; k += 4) {
                 xq[(c + k) / 2] = q[k + 2] << 16 | (q[k] & 0xFFFF);
                 xq[(c + k) / 2 + 1] = q[k + 3] << 16 | (q[k + 1] & 0xFFFF);

@@ -160,18 +160,20 @@ public final class ScalarKernels implements Kernels {
             for (int c = 0; c < n; c += 256, qb += Q4kGroups.QUANTS, mb += Q4kGroups.META) {
                 float blk = 0;
                 for (int g = 0; g < 4; g++) {
-                    int[] sum = new int[2]; // even nibbles (sub-block 2g), odd nibbles (2g + 1)
+                    int even = 0, odd = 0; // even nibbles (sub-block 2g), odd nibbles (2g + 1)
                     for (int ch = 8 * g; ch < 8 * g + 8; ch++) {
                         int quants = p.get(i32, qb + 64L * ch + 4L * row);
                         for (int k = 0; k < 8; k++) {
                             int pair = xq[(c >> 1) + 4 * ch + k % 4];
                             int xv = k < 4 ? (short) pair : pair >> 16; // nibbles 4..7 meet the pair's high half
-                            sum[k % 2] += (quants >>> 4 * k & 15) * xv;
+                            int prod = (quants >>> 4 * k & 15) * xv;
+                            if (k % 2 == 0) even += prod;
+                            else odd += prod;
                         }
                     }
                     int sm = p.get(i32, mb + 64L * g + 4L * row);
-                    blk = Math.fma((float) sum[0], (float) (sm & 0xFF), blk);
-                    blk = Math.fma((float) sum[1], (float) (sm >>> 8 & 0xFF), blk);
+                    blk = Math.fma((float) even, (float) (sm & 0xFF), blk);
+                    blk = Math.fma((float) odd, (float) (sm >>> 8 & 0xFF), blk);
                 }
                 total = Math.fma(blk * xd[c >> 8], p.get(f32, mb + 256 + 4L * row), total);
             }

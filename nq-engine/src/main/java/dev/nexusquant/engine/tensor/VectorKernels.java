@@ -465,8 +465,9 @@ public final class VectorKernels implements Kernels {
     /**
      * Whether decode's grouped Q8_0 product rounds x to 8 bits per block of 32 and multiplies on integer lanes
      * ({@link #dotQ8_0GroupQ8}): off by default, on with {@code -Dnq.q8Activations=true}. The kernel is 1.19x faster
-     * from L2, but the scalar rounding of x once per product made the project model's decode (matrices of 512
-     * columns) ~10% slower in CPU per step (BENCHMARKS.md, "Decode, 2026-12-04 (fourth session)").
+     * from L2; in decode, with x rounded in float lanes, 1.02x (1B Q8_0) and 1.03x (project model) in alternating
+     * processes, too little to change the default on a shared machine (BENCHMARKS.md, "Decode, 2026-12-04 (fourth
+     * session)"; with the first, scalar rounding of x the project model's decode was ~10% slower).
      */
     static final boolean Q8_ACTS = Boolean.getBoolean("nq.q8Activations");
 
