@@ -46,6 +46,8 @@ public final class DenseKvCache implements KvCache {
     private final int[] counts;
     /** [kvHead]: attention score scratch ([4][tokens]); heads may be attended concurrently, so one per head. */
     private final float[][] scores;
+    /** [kvHead][4]: the tokens each of up to 4 query rows attends to (scratch, one per head as {@link #scores}). */
+    private final int[][] limits;
     private long bytes;
     private boolean closed;
 
@@ -65,6 +67,7 @@ public final class DenseKvCache implements KvCache {
         this.positions = new int[layout.layers()][0];
         this.counts = new int[layout.layers()];
         this.scores = new float[layout.kvHeads()][0];
+        this.limits = new int[layout.kvHeads()][4];
     }
 
     /** A factory of dense caches of one precision; {@code describe()} is {@code "fp32"} or {@code "fp16"}. */
@@ -169,15 +172,16 @@ public final class DenseKvCache implements KvCache {
         int group = layout.groupSize();
         int qDim = layout.qDim();
         int[] cachedPos = positions[layer];
-        // query rows are processed 4 at a time, sharing every key and value load: the group's heads of one token when
-        // there are at least 4, else the same head of up to 4 consecutive tokens
-        boolean byHeads = group >= 4;
+        // query rows are processed up to 4 at a time, sharing every key and value load: the group's heads of one token
+        // when there are at least 4 of them or no fewer than the tokens (decode with GQA: both heads of a 2:1 group in
+        // one pass over the keys), else the same head of up to 4 consecutive tokens
+        boolean byHeads = group >= 4 || group >= n;
+        int[] limit = limits[kvHead];
         for (int g0 = 0; g0 < group; g0 += byHeads ? 4 : 1) {
             for (int i0 = 0; i0 < n; i0 += byHeads ? 1 : 4) {
                 int rows = byHeads ? Math.min(4, group - g0) : Math.min(4, n - i0);
                 int stride = byHeads ? headDim : qDim;
                 int off = i0 * qDim + (kvHead * group + g0) * headDim;
-                int[] limit = new int[rows];
                 int maxLimit = 0;
                 for (int r = 0; r < rows; r++) {
                     limit[r] = upperBound(cachedPos, count, pos[byHeads ? i0 : i0 + r]); // tokens at positions <= the query's

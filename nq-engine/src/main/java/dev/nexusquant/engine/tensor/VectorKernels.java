@@ -1369,7 +1369,27 @@ public final class VectorKernels implements Kernels {
                 a2.mul(sv).intoArray(s, sOff + 2 * sStride + t);
                 a3.mul(sv).intoArray(s, sOff + 3 * sStride + t);
             }
-        } else if (rows == 2) { // GQA 2:1 at decode: each key vector loaded once for both rows, 4 accumulators
+        } else if (rows == 2) { // GQA 2:1 at decode: each key vector loaded once for both rows
+            for (; t + 4 * L <= tokens; t += 4 * L) { // 8 independent accumulators: 2 rows x 4 vectors of tokens
+                FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, e0 = a0, e1 = a0;
+                for (int d = 0, at = ktOff + t; d < hd; d++, at += ktStride) {
+                    FloatVector k = FloatVector.fromArray(F, kt, at), k2 = FloatVector.fromArray(F, kt, at + L);
+                    FloatVector k3 = FloatVector.fromArray(F, kt, at + 2 * L), k4 = FloatVector.fromArray(F, kt, at + 3 * L);
+                    FloatVector q0 = FloatVector.broadcast(F, q[qOff + d]), q1 = FloatVector.broadcast(F, q[qOff + qStride + d]);
+                    a0 = k.fma(q0, a0); a1 = k.fma(q1, a1);
+                    b0 = k2.fma(q0, b0); b1 = k2.fma(q1, b1);
+                    c0 = k3.fma(q0, c0); c1 = k3.fma(q1, c1);
+                    e0 = k4.fma(q0, e0); e1 = k4.fma(q1, e1);
+                }
+                a0.mul(sv).intoArray(s, sOff + t);
+                a1.mul(sv).intoArray(s, sOff + sStride + t);
+                b0.mul(sv).intoArray(s, sOff + t + L);
+                b1.mul(sv).intoArray(s, sOff + sStride + t + L);
+                c0.mul(sv).intoArray(s, sOff + t + 2 * L);
+                c1.mul(sv).intoArray(s, sOff + sStride + t + 2 * L);
+                e0.mul(sv).intoArray(s, sOff + t + 3 * L);
+                e1.mul(sv).intoArray(s, sOff + sStride + t + 3 * L);
+            }
             for (; t + 2 * L <= tokens; t += 2 * L) {
                 FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0;
                 for (int d = 0, at = ktOff + t; d < hd; d++, at += ktStride) {
@@ -1394,6 +1414,22 @@ public final class VectorKernels implements Kernels {
                 a1.mul(sv).intoArray(s, sOff + sStride + t);
             }
         } else {
+            if (rows == 1) { // one query row (decode without GQA): 4 independent accumulators over 4 vectors of tokens
+                for (; t + 4 * L <= tokens; t += 4 * L) {
+                    FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+                    for (int d = 0, at = ktOff + t; d < hd; d++, at += ktStride) {
+                        FloatVector q0 = FloatVector.broadcast(F, q[qOff + d]);
+                        a0 = FloatVector.fromArray(F, kt, at).fma(q0, a0);
+                        a1 = FloatVector.fromArray(F, kt, at + L).fma(q0, a1);
+                        a2 = FloatVector.fromArray(F, kt, at + 2 * L).fma(q0, a2);
+                        a3 = FloatVector.fromArray(F, kt, at + 3 * L).fma(q0, a3);
+                    }
+                    a0.mul(sv).intoArray(s, sOff + t);
+                    a1.mul(sv).intoArray(s, sOff + t + L);
+                    a2.mul(sv).intoArray(s, sOff + t + 2 * L);
+                    a3.mul(sv).intoArray(s, sOff + t + 3 * L);
+                }
+            }
             for (; t + L <= tokens; t += L) {
                 for (int r = 0; r < rows; r++) {
                     FloatVector a = FloatVector.zero(F);
@@ -1462,7 +1498,26 @@ public final class VectorKernels implements Kernels {
                 b2.intoArray(out, oOff + 2 * oStride + d + L); b3.intoArray(out, oOff + 3 * oStride + d + L);
             }
         }
-        if (rows == 2) { // GQA 2:1 at decode: each value vector loaded once for both rows, 4 accumulators
+        if (rows == 2) { // GQA 2:1 at decode: each value vector loaded once for both rows
+            for (; d + 4 * L <= hd; d += 4 * L) { // 8 independent accumulators: 2 rows x 4 vectors of the head
+                FloatVector a0 = FloatVector.fromArray(F, out, oOff + d), a1 = FloatVector.fromArray(F, out, oOff + oStride + d);
+                FloatVector b0 = FloatVector.fromArray(F, out, oOff + d + L), b1 = FloatVector.fromArray(F, out, oOff + oStride + d + L);
+                FloatVector c0 = FloatVector.fromArray(F, out, oOff + d + 2 * L), c1 = FloatVector.fromArray(F, out, oOff + oStride + d + 2 * L);
+                FloatVector e0 = FloatVector.fromArray(F, out, oOff + d + 3 * L), e1 = FloatVector.fromArray(F, out, oOff + oStride + d + 3 * L);
+                for (int t = 0, at = vOff + d; t < tokens; t++, at += hd) {
+                    FloatVector v0 = FloatVector.fromArray(F, v, at), v1 = FloatVector.fromArray(F, v, at + L);
+                    FloatVector v2 = FloatVector.fromArray(F, v, at + 2 * L), v3 = FloatVector.fromArray(F, v, at + 3 * L);
+                    FloatVector p0 = FloatVector.broadcast(F, p[pOff + t]), p1 = FloatVector.broadcast(F, p[pOff + pStride + t]);
+                    a0 = v0.fma(p0, a0); a1 = v0.fma(p1, a1);
+                    b0 = v1.fma(p0, b0); b1 = v1.fma(p1, b1);
+                    c0 = v2.fma(p0, c0); c1 = v2.fma(p1, c1);
+                    e0 = v3.fma(p0, e0); e1 = v3.fma(p1, e1);
+                }
+                a0.intoArray(out, oOff + d); a1.intoArray(out, oOff + oStride + d);
+                b0.intoArray(out, oOff + d + L); b1.intoArray(out, oOff + oStride + d + L);
+                c0.intoArray(out, oOff + d + 2 * L); c1.intoArray(out, oOff + oStride + d + 2 * L);
+                e0.intoArray(out, oOff + d + 3 * L); e1.intoArray(out, oOff + oStride + d + 3 * L);
+            }
             for (; d + 2 * L <= hd; d += 2 * L) {
                 FloatVector a0 = FloatVector.fromArray(F, out, oOff + d), a1 = FloatVector.fromArray(F, out, oOff + oStride + d);
                 FloatVector b0 = FloatVector.fromArray(F, out, oOff + d + L), b1 = FloatVector.fromArray(F, out, oOff + oStride + d + L);
@@ -1474,6 +1529,21 @@ public final class VectorKernels implements Kernels {
                 }
                 a0.intoArray(out, oOff + d); a1.intoArray(out, oOff + oStride + d);
                 b0.intoArray(out, oOff + d + L); b1.intoArray(out, oOff + oStride + d + L);
+            }
+        }
+        if (rows == 1) { // one query row (decode without GQA): 4 independent accumulators over 4 vectors of the head
+            for (; d + 4 * L <= hd; d += 4 * L) {
+                FloatVector a0 = FloatVector.fromArray(F, out, oOff + d), a1 = FloatVector.fromArray(F, out, oOff + d + L);
+                FloatVector a2 = FloatVector.fromArray(F, out, oOff + d + 2 * L), a3 = FloatVector.fromArray(F, out, oOff + d + 3 * L);
+                for (int t = 0, at = vOff + d; t < tokens; t++, at += hd) {
+                    FloatVector p0 = FloatVector.broadcast(F, p[pOff + t]);
+                    a0 = FloatVector.fromArray(F, v, at).fma(p0, a0);
+                    a1 = FloatVector.fromArray(F, v, at + L).fma(p0, a1);
+                    a2 = FloatVector.fromArray(F, v, at + 2 * L).fma(p0, a2);
+                    a3 = FloatVector.fromArray(F, v, at + 3 * L).fma(p0, a3);
+                }
+                a0.intoArray(out, oOff + d); a1.intoArray(out, oOff + d + L);
+                a2.intoArray(out, oOff + d + 2 * L); a3.intoArray(out, oOff + d + 3 * L);
             }
         }
         for (; d + L <= hd; d += L) {

@@ -80,6 +80,44 @@ class DenseKvCacheTest {
         }
     }
 
+    /**
+     * The rows of one call are grouped by head (decode, and GQA groups no smaller than the batch) or by token (prefill);
+     * every grouping sums in the same order, so a batch of queries gets the very bits each query gets alone, whatever
+     * the group size (1, 2, 3, 4 query heads per KV head), the batch (1-6 tokens) and the kernels.
+     */
+    @Test
+    void aBatchOfQueriesEqualsOneQueryAtATime() {
+        Random r = new Random(3);
+        for (int group : new int[]{1, 2, 3, 4}) {
+            KvLayout layout = new KvLayout(1, 2 * group, 2, 32, 4096, new RopeSpec(RopeSpec.Style.ADJACENT, 10000, 1, 32));
+            int qDim = layout.qDim(), kvDim = layout.kvDim();
+            for (Kernels k : new Kernels[]{Kernels.scalar(), Kernels.vector()}) {
+                for (int n = 1; n <= 6; n++) {
+                    DenseKvCache batch = new DenseKvCache(layout, DenseKvCache.Precision.FP32, k);
+                    DenseKvCache single = new DenseKvCache(layout, DenseKvCache.Precision.FP32, k);
+                    int before = 1 + r.nextInt(300);
+                    float[] keys = rnd(r, before * kvDim), vals = rnd(r, before * kvDim);
+                    batch.append(0, before, positions(0, before), keys, vals);
+                    single.append(0, before, positions(0, before), keys, vals);
+                    float[] nk = rnd(r, n * kvDim), nv = rnd(r, n * kvDim), q = rnd(r, n * qDim);
+                    int[] pos = positions(before, n);
+                    batch.append(0, n, pos, nk, nv);
+                    float[] got = new float[n * qDim], want = new float[n * qDim];
+                    for (int h = 0; h < 2; h++) batch.attend(0, h, n, pos, q, got);
+                    for (int i = 0; i < n; i++) { // the same tokens appended and attended one at a time
+                        single.append(0, 1, new int[]{before + i}, java.util.Arrays.copyOfRange(nk, i * kvDim, (i + 1) * kvDim),
+                                java.util.Arrays.copyOfRange(nv, i * kvDim, (i + 1) * kvDim));
+                        float[] qi = java.util.Arrays.copyOfRange(q, i * qDim, (i + 1) * qDim), oi = new float[qDim];
+                        for (int h = 0; h < 2; h++) single.attend(0, h, 1, new int[]{before + i}, qi, oi);
+                        System.arraycopy(oi, 0, want, i * qDim, qDim);
+                    }
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(want, got,
+                            "group " + group + ", " + n + " tokens after " + before + ", " + k.name());
+                }
+            }
+        }
+    }
+
     @Test
     void rejectsPositionsThatDoNotIncrease() {
         DenseKvCache c = new DenseKvCache(LAYOUT, DenseKvCache.Precision.FP32);

@@ -664,6 +664,33 @@ class KernelsTest {
         }
     }
 
+    /**
+     * The attention kernels on whole vectors of tokens and of the head (the widest unrolled paths: 4 vectors of tokens
+     * for 1 and 2 query rows, 4 vectors of the head in the weighted sum), against the scalar twin; the key stride leaves
+     * a gap that must not be read as a token.
+     */
+    @Test
+    void attentionKernelsOnWholeVectors() {
+        Random r = new Random(SEED + 11);
+        for (int hd : new int[]{64, 128, 256}) {
+            for (int rows = 1; rows <= 4; rows++) {
+                for (int tokens : new int[]{16, 48, 64, 80, 128, 144, 256}) {
+                    int ktStride = tokens + 16;
+                    float[] q = random(r, rows * hd + 3, 1), kt = random(r, hd * ktStride, 1), v = random(r, tokens * hd, 1);
+                    float[] s1 = new float[4 * 300], s2 = new float[4 * 300];
+                    S.scores(q, 3, hd, rows, hd, kt, 0, ktStride, tokens, 0.09f, s1, 0, 300);
+                    V.scores(q, 3, hd, rows, hd, kt, 0, ktStride, tokens, 0.09f, s2, 0, 300);
+                    for (int i = 0; i < s1.length; i++) close(s1[i], s2[i], Math.sqrt(hd), "scores hd=" + hd + " rows=" + rows + " tokens=" + tokens);
+                    float[] p = random(r, 4 * 300, 0.1);
+                    float[] o1 = random(r, rows * hd + 5, 1), o2 = o1.clone();
+                    S.weightedSum(p, 2, 300, rows, v, 0, tokens, hd, o1, 5, hd);
+                    V.weightedSum(p, 2, 300, rows, v, 0, tokens, hd, o2, 5, hd);
+                    for (int i = 0; i < o1.length; i++) close(o1[i], o2[i], Math.sqrt(tokens), "weightedSum hd=" + hd + " rows=" + rows + " tokens=" + tokens);
+                }
+            }
+        }
+    }
+
     @Test
     void panelsAndAttentionKernels() {
         Random r = new Random(SEED + 3);
