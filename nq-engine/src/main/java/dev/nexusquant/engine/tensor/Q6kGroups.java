@@ -88,51 +88,81 @@ final class Q6kGroups {
         MemorySegment p = GroupedRows.allocateOrNull(arena, bytes(rows, cols));
         if (p == null) return w;
         Parallel.forRange(groups(rows), Parallel.threads(), 4, (from, to) -> {
-            int[] values = new int[256];
-            for (int g = from; g < to; g++) packGroup(w, g, p, values);
+            Packer packer = new Packer();
+            for (int g = from; g < to; g++) packer.group(w, g, p);
         });
         return w.withPacked(p);
     }
 
-    /** Group {@code g} of {@code w}'s rows (those that exist) into {@code dst}; {@code values} [256] is scratch. */
-    static void packGroup(Weights w, int g, MemorySegment dst, int[] values) {
-        int rows = w.rows(), cols = w.cols(), blocks = cols / 256;
-        MemorySegment src = w.data();
-        for (int i = 0; i < ROWS && ROWS * g + i < rows; i++) {
-            long off = w.rowOffset(ROWS * g + i);
-            long q = quants(g, cols) + 4L * i, m = meta(g, rows, cols) + 4L * i;
-            for (int b = 0; b < blocks; b++, off += 210, q += QUANTS, m += META) {
-                values(src, off, values);
-                for (int pr = 0; pr < 16; pr++) {
-                    int high = 0;
-                    for (int t = 0; t < 2; t++) {
-                        int low = 0;
-                        for (int k = 0; k < 8; k++) {
-                            int v = values[Q4kGroups.column(2 * pr + t, k)];
-                            low |= (v & 15) << 4 * k;
-                            high |= (v >> 4) << highBit(t, k);
-                        }
-                        dst.set(I32, q + (long) PAIR * pr + 64L * t, low);
-                    }
-                    dst.set(I32, q + (long) PAIR * pr + 128, high);
+    /** [32 chunks][8 nibbles]: the block's column of nibble k of chunk ch ({@link Q4kGroups#column}). */
+    private static final int[] COLUMN = new int[256];
+
+    static {
+        for (int ch = 0; ch < 32; ch++) {
+            for (int k = 0; k < 8; k++) COLUMN[8 * ch + k] = Q4kGroups.column(ch, k);
+        }
+    }
+
+    /**
+     * Packs groups one block at a time: each row's 210 file bytes copied out once, its values unpacked, and the group's
+     * block assembled in int arrays and written with one bulk copy each for the quants and the metadata. Per thread.
+     */
+    private static final class Packer {
+        final byte[] block = new byte[210];
+        final int[] values = new int[256];
+        /** [QUANTS / 4]: one group's block of quants, as {@link Q6kGroups} lays it out. */
+        final int[] quants = new int[QUANTS / 4];
+        /** [META / 4]: its scales (64 ints), then d (16 floats' bits). */
+        final int[] meta = new int[META / 4];
+
+        void group(Weights w, int g, MemorySegment dst) {
+            int rows = w.rows(), cols = w.cols(), blocks = cols / 256, present = Math.min(ROWS, rows - ROWS * g);
+            MemorySegment src = w.data();
+            long q = quants(g, cols), m = meta(g, rows, cols);
+            for (int b = 0; b < blocks; b++, q += QUANTS, m += META) {
+                if (present < ROWS) { // padding rows stay 0 (scale 0)
+                    java.util.Arrays.fill(quants, 0);
+                    java.util.Arrays.fill(meta, 0);
                 }
-                for (int j = 0; j < 4; j++) dst.set(I32, m + 64L * j, src.get(I32, off + 192 + 4L * j)); // scales 4j .. 4j + 3
-                dst.set(F32, m + 256, Quants.f16(src, off + 208));
+                for (int i = 0; i < present; i++) {
+                    long off = w.rowOffset(ROWS * g + i) + 210L * b;
+                    MemorySegment.copy(src, ValueLayout.JAVA_BYTE, off, block, 0, 210);
+                    values(block, values);
+                    for (int pr = 0; pr < 16; pr++) {
+                        int low0 = 0, low1 = 0, high = 0;
+                        for (int k = 0; k < 8; k++) {
+                            int a = values[COLUMN[16 * pr + k]], c = values[COLUMN[16 * pr + 8 + k]];
+                            low0 |= (a & 15) << 4 * k;
+                            low1 |= (c & 15) << 4 * k;
+                            high |= (a >> 4) << highBit(0, k) | (c >> 4) << highBit(1, k);
+                        }
+                        int at = 48 * pr + i; // [pair][3][16 rows] ints
+                        quants[at] = low0;
+                        quants[at + 16] = low1;
+                        quants[at + 32] = high;
+                    }
+                    for (int j = 0; j < 4; j++) { // scales 4j .. 4j + 3, little-endian
+                        meta[16 * j + i] = block[192 + 4 * j] & 0xFF | (block[193 + 4 * j] & 0xFF) << 8
+                                | (block[194 + 4 * j] & 0xFF) << 16 | block[195 + 4 * j] << 24;
+                    }
+                    meta[64 + i] = Float.floatToRawIntBits(Float.float16ToFloat((short) (block[208] & 0xFF | block[209] << 8)));
+                }
+                MemorySegment.copy(quants, 0, dst, I32, q, quants.length);
+                MemorySegment.copy(meta, 0, dst, I32, m, meta.length);
             }
         }
     }
 
     /**
-     * The 256 unsigned 6-bit values (0..63, before the offset of 32) of the Q6_K block at {@code off}: for half
+     * The 256 unsigned 6-bit values (0..63, before the offset of 32) of a Q6_K block ({@code b}, its 210 bytes): for half
      * {@code h} and {@code l < 32}, {@code ql[64h + l]} holds values {@code 128h + l} (low nibble) and {@code + 64}
      * (high), {@code ql[64h + 32 + l]} values {@code 128h + l + 32} and {@code + 96}, and {@code qh[32h + l]} the high 2
      * bits of those four, from its lowest bits up.
      */
-    static void values(MemorySegment s, long off, int[] v) {
+    static void values(byte[] blk, int[] v) {
         for (int h = 0; h < 2; h++) {
             for (int l = 0; l < 32; l++) {
-                int a = s.get(ValueLayout.JAVA_BYTE, off + 64 * h + l) & 0xFF, b = s.get(ValueLayout.JAVA_BYTE, off + 64 * h + 32 + l) & 0xFF;
-                int hb = s.get(ValueLayout.JAVA_BYTE, off + 128 + 32 * h + l) & 0xFF;
+                int a = blk[64 * h + l] & 0xFF, b = blk[64 * h + 32 + l] & 0xFF, hb = blk[128 + 32 * h + l] & 0xFF;
                 int y = 128 * h + l;
                 v[y] = (a & 15) | (hb & 3) << 4;
                 v[y + 32] = (b & 15) | (hb >> 2 & 3) << 4;

@@ -54,7 +54,7 @@ class Q6kGroupsTest {
         for (int row = 0; row < 3; row++) {
             for (int b = 0; b < 2; b++) {
                 long off = w.rowOffset(row) + 210L * b;
-                Q6kGroups.values(w.data(), off, v);
+                Q6kGroups.values(w.data().asSlice(off, 210).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE), v);
                 float scale = Quants.f16(w.data(), off + 208);
                 for (int i = 0; i < 256; i++) {
                     assertTrue(v[i] >= 0 && v[i] < 64, "6 bits");
