@@ -18,10 +18,11 @@ import java.util.SplittableRandom;
  * FFN 8192, vocabulary 128,256, tied output) with a Llama-3-style byte-level BPE tokenizer ({@code gpt2}, pre-tokenizer
  * {@code llama-bpe}, special tokens from id 128,000), so that this engine, llama3.java (which reads only Llama-3-style
  * vocabularies) and llama.cpp can all load the same file for side-by-side speed runs. The weights are random: the
- * text it generates is meaningless; only speed is measured with it.
+ * text it generates is meaningless; only speed is measured with it. The type is one {@link GgmlType} for every matrix,
+ * or {@code Q4_K_M}: llama.cpp's mix of Q4_K and Q6_K ({@link TensorTypes}).
  *
  * <pre>
- * java -cp nq-bench/target/benchmarks.jar dev.nexusquant.bench.BenchModel OUT.gguf [Q8_0|Q4_0|F16|...] [layers] [seed]
+ * java -cp nq-bench/target/benchmarks.jar dev.nexusquant.bench.BenchModel OUT.gguf [Q8_0|Q4_0|F16|Q4_K_M|...] [layers] [seed]
  * </pre>
  */
 public final class BenchModel {
@@ -34,17 +35,30 @@ public final class BenchModel {
             System.exit(2);
         }
         Path out = Path.of(args[0]);
-        GgmlType type = args.length > 1 ? GgmlType.valueOf(args[1]) : GgmlType.Q8_0;
+        TensorTypes types;
+        try {
+            types = TensorTypes.parse(args.length > 1 ? args[1] : "Q8_0");
+        } catch (IllegalArgumentException e) {
+            System.err.println(e.getMessage());
+            System.exit(2);
+            return;
+        }
         int layers = args.length > 2 ? Integer.parseInt(args[2]) : 16;
         long seed = args.length > 3 ? Long.parseLong(args[3]) : 1L;
-        writer(type, layers, seed).write(out);
+        writer(types, layers, seed, BenchModel::random).write(out);
         System.err.println("wrote " + out);
     }
 
-    static GgufWriter writer(GgmlType type, int layers, long seed) {
+    /** The bytes of a {@code rows x cols} matrix of {@code type}, its values of scale {@code scale}, from {@code seed}. */
+    interface MatrixData {
+        byte[] bytes(GgmlType type, int cols, int rows, double scale, long seed);
+    }
+
+    static GgufWriter writer(TensorTypes types, int layers, long seed, MatrixData data) {
         GgufWriter w = new GgufWriter();
         w.putString("general.architecture", "llama");
-        w.putString("general.name", "random-llama3.2-1b-shape-" + type);
+        w.putString("general.name", "random-llama3.2-1b-shape-" + types.name());
+        if (types.fileType() >= 0) w.putU32("general.file_type", types.fileType());
         w.putU32("llama.context_length", 8192);
         w.putU32("llama.embedding_length", DIM);
         w.putU32("llama.block_count", layers);
@@ -58,18 +72,20 @@ public final class BenchModel {
         vocabulary(w);
         int kvDim = KV_HEADS * (DIM / HEADS);
         long[] counter = {seed};
-        w.lazyTensor("token_embd.weight", type, new long[]{DIM, VOCAB}, () -> random(type, DIM, VOCAB, 1.0, counter[0]++));
+        GgmlType embd = types.of("token_embd", 0, layers);
+        // its seed is taken when it is written, after every matrix's (as the files written before the mix had it)
+        w.lazyTensor("token_embd.weight", embd, new long[]{DIM, VOCAB}, () -> data.bytes(embd, DIM, VOCAB, 1.0, counter[0]++));
         for (int l = 0; l < layers; l++) {
             String p = "blk." + l + ".";
             w.tensor(p + "attn_norm.weight", GgmlType.F32, new long[]{DIM}, ones(DIM));
-            matrix(w, p + "attn_q.weight", type, DIM, DIM, counter);
-            matrix(w, p + "attn_k.weight", type, DIM, kvDim, counter);
-            matrix(w, p + "attn_v.weight", type, DIM, kvDim, counter);
-            matrix(w, p + "attn_output.weight", type, DIM, DIM, counter);
+            matrix(w, p, "attn_q", types.of("attn_q", l, layers), DIM, DIM, counter, data);
+            matrix(w, p, "attn_k", types.of("attn_k", l, layers), DIM, kvDim, counter, data);
+            matrix(w, p, "attn_v", types.of("attn_v", l, layers), DIM, kvDim, counter, data);
+            matrix(w, p, "attn_output", types.of("attn_output", l, layers), DIM, DIM, counter, data);
             w.tensor(p + "ffn_norm.weight", GgmlType.F32, new long[]{DIM}, ones(DIM));
-            matrix(w, p + "ffn_gate.weight", type, DIM, FFN, counter);
-            matrix(w, p + "ffn_up.weight", type, DIM, FFN, counter);
-            matrix(w, p + "ffn_down.weight", type, FFN, DIM, counter);
+            matrix(w, p, "ffn_gate", types.of("ffn_gate", l, layers), DIM, FFN, counter, data);
+            matrix(w, p, "ffn_up", types.of("ffn_up", l, layers), DIM, FFN, counter, data);
+            matrix(w, p, "ffn_down", types.of("ffn_down", l, layers), FFN, DIM, counter, data);
         }
         w.tensor("output_norm.weight", GgmlType.F32, new long[]{DIM}, ones(DIM));
         return w;
@@ -82,9 +98,9 @@ public final class BenchModel {
         return w;
     }
 
-    private static void matrix(GgufWriter w, String name, GgmlType type, int cols, int rows, long[] counter) {
+    private static void matrix(GgufWriter w, String prefix, String tensor, GgmlType type, int cols, int rows, long[] counter, MatrixData data) {
         long s = counter[0]++;
-        w.lazyTensor(name, type, new long[]{cols, rows}, () -> random(type, cols, rows, 1.0 / Math.sqrt(cols), s));
+        w.lazyTensor(prefix + tensor + ".weight", type, new long[]{cols, rows}, () -> data.bytes(type, cols, rows, 1.0 / Math.sqrt(cols), s));
     }
 
     /** Gaussian-like weights (sum of uniforms), encoded in {@code type}, row by row to bound memory. */

@@ -16,16 +16,19 @@ import java.util.Map;
 
 /**
  * What the decode kernels' arithmetic costs in quality, measured where decode runs: teacher-forced single-token steps.
- * {@code write} re-encodes a model's matrices (every 2-D tensor whose rows are whole 256-value blocks) in Q4_K;
+ * {@code write} re-encodes a model's matrices (every 2-D tensor whose rows are whole 256-value blocks) in Q4_K (or the
+ * type given: Q6_K);
  * {@code score} prefills the first half of each chunk of {@code ctx} tokens and then feeds the second half one token
  * at a time ({@link Session#forward} of 1 token: the decode path, {@code dotRows}), printing the mean negative
  * log-likelihood of each next token per chunk and the perplexity over all. Run {@code score} with and without
  * {@code -Dnq.packWeights=false} to compare the grouped Q4_K kernel (8-bit activations) with the file-row kernel
  * (float activations) on the same file and chunks; for a Q8_0 model (the project's), with and without
- * {@code -Dnq.q8Activations=true} (the grouped Q8_0 kernel on integer lanes against the float one, same layout).
+ * {@code -Dnq.q8Activations=true} (the grouped Q8_0 kernel on integer lanes against the float one, same layout); for a
+ * Q6_K file, with and without {@code -Dnq.q6kGroups=false} (the grouped Q6_K kernel, 8-bit x, against the float row
+ * kernel).
  *
  * <pre>
- * java ... Q4kDecodeQuality write IN.gguf OUT.gguf
+ * java ... Q4kDecodeQuality write IN.gguf OUT.gguf [TYPE=Q4_K]
  * java ... Q4kDecodeQuality score MODEL.gguf TEXT ctx CHUNKS   (CHUNKS: comma-separated chunk indexes)
  * </pre>
  */
@@ -35,17 +38,17 @@ public final class Q4kDecodeQuality {
     }
 
     public static void main(String[] args) throws Exception {
-        if (args.length == 3 && args[0].equals("write")) {
-            write(Path.of(args[1]), Path.of(args[2]));
+        if ((args.length == 3 || args.length == 4) && args[0].equals("write")) {
+            write(Path.of(args[1]), Path.of(args[2]), args.length == 4 ? GgmlType.valueOf(args[3]) : GgmlType.Q4_K);
         } else if (args.length == 5 && args[0].equals("score")) {
             score(Path.of(args[1]), Path.of(args[2]), Integer.parseInt(args[3]), args[4]);
         } else {
-            System.err.println("usage: Q4kDecodeQuality write IN.gguf OUT.gguf | score MODEL.gguf TEXT ctx CHUNKS");
+            System.err.println("usage: Q4kDecodeQuality write IN.gguf OUT.gguf [TYPE=Q4_K] | score MODEL.gguf TEXT ctx CHUNKS");
             System.exit(2);
         }
     }
 
-    static void write(Path in, Path out) throws Exception {
+    static void write(Path in, Path out, GgmlType type) throws Exception {
         try (GgufFile f = GgufFile.open(in)) {
             GgufWriter w = new GgufWriter();
             for (var e : f.metadata().entrySet()) w.put(e.getKey(), e.getValue());
@@ -58,7 +61,7 @@ public final class Q4kDecodeQuality {
                 }
                 float[] v = new float[Math.toIntExact(t.elements())];
                 Quants.dequantize(t.type(), t.data(), 0, v, 0, v.length);
-                w.tensor(t.name(), GgmlType.Q4_K, t.dims(), Quants.quantize(GgmlType.Q4_K, v));
+                w.tensor(t.name(), type, t.dims(), Quants.quantize(type, v));
             }
             w.write(out);
         }

@@ -27,7 +27,8 @@ public interface KvCache extends AutoCloseable {
      *
      * @param layer     layer index
      * @param n         number of tokens
-     * @param positions [n] absolute positions, strictly increasing, above every position appended before
+     * @param positions absolute positions in {@code [0, n)} (the array may be longer: a session's buffer), strictly
+     *                  increasing, above every position appended before; not kept after the call
      * @param keys      [n][kvHeads * headDim] row-major; keys already rotated by RoPE at their positions
      * @param values    [n][kvHeads * headDim] row-major
      */
@@ -43,7 +44,7 @@ public interface KvCache extends AutoCloseable {
      * @param layer     layer index
      * @param kvHead    KV head index
      * @param n         number of queries
-     * @param positions [n] absolute query positions
+     * @param positions absolute query positions in {@code [0, n)} (the array may be longer)
      * @param q         [n][heads * headDim] queries, RoPE applied
      * @param out       [n][heads * headDim] attention output
      */

@@ -41,6 +41,8 @@ public final class Session implements AutoCloseable {
     // buffers for a batch of up to `capacity` tokens, row-major [tokens][width]
     private int capacity;
     private float[] x, xb, xb2, q, kk, vv, att, hb, hb2, cos, sin;
+    /** [capacity]: the positions of a batch's tokens. */
+    private int[] pos;
 
     Session(Model model, KvCache cache) {
         this.model = model;
@@ -128,7 +130,8 @@ public final class Session implements AutoCloseable {
             batch(tokens, from + done, b, allLogits || last, allLogits ? logits : null, done * vocab, logits, allLogits);
             done += b;
         }
-        lastLogits = allLogits ? Arrays.copyOfRange(logits, (n - 1) * vocab, n * vocab) : logits.clone();
+        if (lastLogits == null) lastLogits = new float[vocab]; // kept for the session: a copy per step was 4 bytes x vocab of garbage
+        System.arraycopy(logits, allLogits ? (n - 1) * vocab : 0, lastLogits, 0, vocab);
         return logits;
     }
 
@@ -136,7 +139,7 @@ public final class Session implements AutoCloseable {
     private void batch(int[] tokens, int from, int n, boolean wantLogits, float[] all, int allOff, float[] lastOut, boolean allLogits) {
         ensureCapacity(n);
         int dim = c.dim(), qDim = c.qDim(), kvDim = c.kvDim(), ffn = c.ffnDim(), hd = c.headDim();
-        int[] pos = new int[n];
+        int[] pos = this.pos;
         for (int i = 0; i < n; i++) pos[i] = position + i;
 
         // token embeddings: x[i] = E[token_i]
@@ -204,6 +207,7 @@ public final class Session implements AutoCloseable {
         hb2 = new float[cap * c.ffnDim()];
         cos = new float[cap * half];
         sin = new float[cap * half];
+        pos = new int[cap];
         capacity = cap;
     }
 

@@ -397,6 +397,38 @@ public final class ScalarKernels implements Kernels {
     }
 
     /**
+     * The twin of {@link VectorKernels#dotQ6_KGroup}: 16 rows of a grouped Q6_K matrix ({@link Q6kGroups}) dotted with x
+     * in 8 bits ({@link Q4kActivations#xq}, {@link Q4kActivations#xd}), row by row: each value rebuilt from its low
+     * nibble and high bits, offset by -32, exact integer sums per sub-block of 16 times its int8 scale, exact per block,
+     * then {@code fma((float) sum * xd, d, total)} as the vector kernel does.
+     */
+    static void dotQ6_KGroupQ8(java.lang.foreign.MemorySegment p, long q, long m, int[] xq, float[] xd, int n, float[] out, int o) {
+        java.lang.foreign.ValueLayout.OfInt i32 = java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
+        int[] sub = new int[16]; // per block: the sum of (value - 32) * x over each sub-block of 16 columns
+        for (int row = 0; row < Q6kGroups.ROWS; row++) {
+            float total = 0;
+            long qb = q, mb = m;
+            for (int c = 0; c < n; c += 256, qb += Q6kGroups.QUANTS, mb += Q6kGroups.META) {
+                java.util.Arrays.fill(sub, 0);
+                for (int ch = 0; ch < 32; ch++) {
+                    long pair = qb + (long) Q6kGroups.PAIR * (ch / 2) + 4L * row;
+                    int lows = p.get(i32, pair + 64L * (ch % 2)), highs = p.get(i32, pair + 128);
+                    for (int k = 0; k < 8; k++) {
+                        int value = (lows >>> 4 * k & 15 | (highs >>> Q6kGroups.highBit(ch % 2, k) & 3) << 4) - 32;
+                        int xpair = xq[(c >> 1) + 4 * ch + k % 4];
+                        int xv = k < 4 ? (short) xpair : xpair >> 16; // nibbles 4..7 meet the pair's high half
+                        sub[Q4kGroups.column(ch, k) / 16] += value * xv;
+                    }
+                }
+                int blk = 0;
+                for (int j = 0; j < 16; j++) blk += sub[j] * (byte) (p.get(i32, mb + 64L * (j / 4) + 4L * row) >> 8 * (j % 4));
+                total = Math.fma((float) blk * xd[c >> 8], p.get(Q6kGroups.F32, mb + 256 + 4L * row), total);
+            }
+            out[o + row] = total;
+        }
+    }
+
+    /**
      * The twin of {@link VectorKernels#dotQ8_0GroupQ8}: 16 grouped Q8_0 rows dotted with x in 8 bits, each block's
      * integer sum exact, then {@code fma(sum * xd, scale, total)} as the vector kernel does.
      */

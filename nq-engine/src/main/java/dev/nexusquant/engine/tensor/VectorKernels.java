@@ -426,11 +426,18 @@ public final class VectorKernels implements Kernels {
     /** Whether {@link #prepare} packs Q8_0 and Q4_K rows ({@code -Dnq.packWeights=false} keeps reading them from the file). */
     static final boolean PACK = !"false".equalsIgnoreCase(System.getProperty("nq.packWeights", "true"));
 
+    /**
+     * Whether {@link #prepare} packs Q6_K rows for the integer kernel {@link #dotQ6_KGroup} ({@code -Dnq.q6kGroups=false}
+     * keeps the float row kernel {@link #dotQ6_K} on the file's rows, as {@code nq.packWeights=false} does for all types).
+     */
+    static final boolean Q6_GROUPS = !"false".equalsIgnoreCase(System.getProperty("nq.q6kGroups", "true"));
+
     @Override
     public Weights prepare(Weights w, java.lang.foreign.Arena arena) {
         if (!PACK || L != 16 || w.packed() != null) return w;
         if (Q8Groups.worthPacking(w)) return Q8Groups.pack(w, arena);
         if (Q4kGroups.packable(w)) return Q4kGroups.pack(w, arena);
+        if (Q6_GROUPS && Q6kGroups.packable(w)) return Q6kGroups.pack(w, arena);
         return HalfRows.prepare(w);
     }
 
@@ -636,7 +643,29 @@ public final class VectorKernels implements Kernels {
             for (int r = from; r < to; r++) out[outOff + r - from] = dotQ4_KPrepared(s, w.rowOffset(r), a.perm, a.sums, cols);
             return;
         }
+        if (w.type() == dev.nexusquant.engine.gguf.GgmlType.Q6_K && w.packed() != null) {
+            dotQ6_KGroups(w, from, to, Q4K_ACTIVATIONS.get().prepareGroups(x, xOff, w.cols()), out, outOff);
+            return;
+        }
         for (int r = from; r < to; r++) out[outOff + r - from] = dotRow(w, r, x, xOff);
+    }
+
+    /** Rows {@code from .. to - 1} of a grouped Q6_K matrix: whole groups straight into {@code out}, cut ones through a scratch. */
+    private static void dotQ6_KGroups(Weights w, int from, int to, Q4kActivations a, float[] out, int outOff) {
+        int cols = w.cols(), rows = w.rows(), n = Q6kGroups.ROWS;
+        MemorySegment p = w.packed();
+        for (int g = from / n; g * n < to; g++) {
+            long q = Q6kGroups.quants(g, cols), m = Q6kGroups.meta(g, rows, cols);
+            int r0 = g * n;
+            if (r0 >= from && r0 + n <= to) {
+                dotQ6_KGroup(p, q, m, a.xq, a.xd, cols, out, outOff + r0 - from);
+            } else {
+                float[] tmp = GROUP_OUT.get();
+                dotQ6_KGroup(p, q, m, a.xq, a.xd, cols, tmp, 0);
+                int lo = Math.max(from, r0), hi = Math.min(to, r0 + n);
+                System.arraycopy(tmp, lo - r0, out, outOff + lo - from, hi - lo);
+            }
+        }
     }
 
     private static final ThreadLocal<Q4kActivations> Q4K_ACTIVATIONS = ThreadLocal.withInitial(Q4kActivations::new);
@@ -793,6 +822,66 @@ public final class VectorKernels implements Kernels {
                 mn = ((FloatVector) sm.lanewise(VectorOperators.LSHR, 24).castShape(F, 0)).fma(FloatVector.broadcast(F, st[(c >> 5) + 2 * g + 1]), mn);
             }
             total = mn.fma(FloatVector.fromMemorySegment(F, p, m + 320, LE), total);
+        }
+        total.intoArray(out, o);
+    }
+
+    /**
+     * 16 rows of a grouped Q6_K matrix ({@link Q6kGroups}) dotted with x quantized to 8 bits ({@link Q4kActivations#xq},
+     * the same pairs as the Q4_K kernel's: the low 4 bits of the values sit where Q4_K's nibbles do): {@code out[o + i]} =
+     * row {@code i} of the group. Each 64-byte load of low bits is read as 32 lanes of 16 bits (lane {@code 2i}: nibbles
+     * 0..3 of row i's int, lane {@code 2i + 1}: nibbles 4..7); nibble {@code k} is taken with a shift and a mask, its 2
+     * high bits from the pair's third load with a shift and a mask (already at bits 4..5), the two or-ed and offset by
+     * -32 (values -32..31), and multiplied in 16 bits by a broadcast pair of 8-bit x. Even nibbles of chunks 8g .. 8g + 3
+     * belong to sub-block 4g, odd ones to 4g + 2; of chunks 8g + 4 .. 8g + 7 to 4g + 1 and 4g + 3: a lane sums 8 products
+     * per sub-block, within 16 bits (8 * 32 * 127 = 32512). The two lanes of a row are added as ints, multiplied by the
+     * row's int8 scale and summed per block in ints (exact), then converted and scaled by {@code xd * d}. The scalar
+     * twin {@link ScalarKernels#dotQ6_KGroupQ8} does the same float operations in the same order, so the same bits.
+     *
+     * @param q  byte offset of the group's quants in {@code p}
+     * @param m  byte offset of its metadata
+     * @param xq [cols / 2] x in 8 bits, in pairs ({@link Q4kActivations#xq})
+     * @param xd [cols / 256] the step of each block's 8-bit x
+     */
+    static void dotQ6_KGroup(MemorySegment p, long q, long m, int[] xq, float[] xd, int n, float[] out, int o) {
+        FloatVector total = FloatVector.zero(F);
+        ShortVector low = ShortVector.broadcast(S32, (short) 15), high = ShortVector.broadcast(S32, (short) 0x30);
+        ShortVector bias = ShortVector.broadcast(S32, (short) 32);
+        for (int c = 0; c < n; c += 256, q += Q6kGroups.QUANTS, m += Q6kGroups.META) {
+            IntVector blk = IntVector.zero(I);
+            for (int g = 0; g < 4; g++) {
+                IntVector sm = IntVector.fromMemorySegment(I, p, m + 64L * g, LE); // per row: scales of sub-blocks 4g .. 4g + 3
+                for (int hh = 0; hh < 2; hh++) { // chunks 8g + 4hh .. 8g + 4hh + 3: sub-blocks 4g + hh (even), 4g + 2 + hh (odd)
+                    ShortVector e = ShortVector.zero(S32), od = e;
+                    for (int pr = 4 * g + 2 * hh; pr < 4 * g + 2 * hh + 2; pr++) {
+                        long at = q + (long) Q6kGroups.PAIR * pr;
+                        int xi = (c >> 1) + 8 * pr; // chunk 2pr's pairs; chunk 2pr + 1's at xi + 4
+                        ShortVector v = ShortVector.fromMemorySegment(S32, p, at, LE), u = ShortVector.fromMemorySegment(S32, p, at + 64, LE);
+                        ShortVector h = ShortVector.fromMemorySegment(S32, p, at + 128, LE);
+                        // high bits of nibble j: chunk 2pr at bit 2j, chunk 2pr + 1 at bit 8 + 2j (Q6kGroups.highBit)
+                        e = v.and(low).or(h.lanewise(VectorOperators.LSHL, 4).and(high)).sub(bias).mul(IntVector.broadcast(I, xq[xi]).reinterpretAsShorts()).add(e);
+                        od = v.lanewise(VectorOperators.LSHR, 4).and(low).or(h.lanewise(VectorOperators.LSHL, 2).and(high)).sub(bias)
+                                .mul(IntVector.broadcast(I, xq[xi + 1]).reinterpretAsShorts()).add(od);
+                        e = v.lanewise(VectorOperators.LSHR, 8).and(low).or(h.and(high)).sub(bias).mul(IntVector.broadcast(I, xq[xi + 2]).reinterpretAsShorts()).add(e);
+                        od = v.lanewise(VectorOperators.LSHR, 12).or(h.lanewise(VectorOperators.LSHR, 2).and(high)).sub(bias)
+                                .mul(IntVector.broadcast(I, xq[xi + 3]).reinterpretAsShorts()).add(od);
+                        e = u.and(low).or(h.lanewise(VectorOperators.LSHR, 4).and(high)).sub(bias).mul(IntVector.broadcast(I, xq[xi + 4]).reinterpretAsShorts()).add(e);
+                        od = u.lanewise(VectorOperators.LSHR, 4).and(low).or(h.lanewise(VectorOperators.LSHR, 6).and(high)).sub(bias)
+                                .mul(IntVector.broadcast(I, xq[xi + 5]).reinterpretAsShorts()).add(od);
+                        e = u.lanewise(VectorOperators.LSHR, 8).and(low).or(h.lanewise(VectorOperators.LSHR, 8).and(high)).sub(bias)
+                                .mul(IntVector.broadcast(I, xq[xi + 6]).reinterpretAsShorts()).add(e);
+                        od = u.lanewise(VectorOperators.LSHR, 12).or(h.lanewise(VectorOperators.LSHR, 10).and(high)).sub(bias)
+                                .mul(IntVector.broadcast(I, xq[xi + 7]).reinterpretAsShorts()).add(od);
+                    }
+                    IntVector ei = e.reinterpretAsInts(), oi = od.reinterpretAsInts(); // |sum| <= 8 * 32 * 127 per 16-bit lane
+                    IntVector se = ei.lanewise(VectorOperators.ASHR, 16).add(ei.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
+                    IntVector so = oi.lanewise(VectorOperators.ASHR, 16).add(oi.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16));
+                    // int8 scales: byte hh (sub-block 4g + hh) and byte 2 + hh (4g + 2 + hh), sign-extended
+                    blk = se.mul(sm.lanewise(VectorOperators.LSHL, 24 - 8 * hh).lanewise(VectorOperators.ASHR, 24)).add(blk);
+                    blk = so.mul(sm.lanewise(VectorOperators.LSHL, 8 - 8 * hh).lanewise(VectorOperators.ASHR, 24)).add(blk);
+                }
+            }
+            total = ((FloatVector) blk.castShape(F, 0)).mul(xd[c >> 8]).fma(FloatVector.fromMemorySegment(F, p, m + 256, LE), total);
         }
         total.intoArray(out, o);
     }

@@ -110,8 +110,9 @@ final class WarmingKernels implements Kernels {
     }
 
     /**
-     * Until the vector twin has won, its first {@code 3 * lanes} tokens (a multiple of the lanes: the tokens left to a
-     * plain tail stay the same) go to the vector twin and the rest to the scalar twin; smaller calls alternate.
+     * Until the vector twin has won, its first {@code lanes} tokens (a multiple of the lanes: the tokens left to a plain
+     * tail stay the same) go to the vector twin and the rest to the scalar twin; smaller calls alternate (the dense
+     * cache's chunks hold 64 tokens).
      */
     @Override
     public void scores(float[] q, int qOff, int qStride, int rows, int headDim, float[] kt, int ktOff, int ktStride, int tokens,
@@ -121,7 +122,7 @@ final class WarmingKernels implements Kernels {
             vector.scores(q, qOff, qStride, rows, headDim, kt, ktOff, ktStride, tokens, scale, s, sOff, sStride);
             return;
         }
-        int slice = 3 * scalar.lanes();
+        int slice = scalar.lanes();
         long perToken = (long) rows * headDim;
         if (tokens >= 2 * slice) {
             long t0 = System.nanoTime();
@@ -139,7 +140,7 @@ final class WarmingKernels implements Kernels {
     }
 
     /**
-     * Until the vector twin has won, the first 32 tokens go to the vector twin and the scalar twin carries each sum on
+     * Until the vector twin has won, the first 16 tokens go to the vector twin and the scalar twin carries each sum on
      * from where it stopped (every output is one chain over the tokens, in order); smaller calls alternate.
      */
     @Override
@@ -150,7 +151,7 @@ final class WarmingKernels implements Kernels {
             vector.weightedSum(p, pOff, pStride, rows, v, vOff, tokens, headDim, out, oOff, oStride);
             return;
         }
-        int slice = 32;
+        int slice = 16;
         long perToken = (long) rows * headDim;
         if (tokens >= 2 * slice) {
             long t0 = System.nanoTime();

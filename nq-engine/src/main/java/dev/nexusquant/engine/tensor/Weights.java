@@ -13,7 +13,7 @@ import java.lang.foreign.MemorySegment;
  * @param rows number of rows (output features)
  * @param cols length of a row (input features), a multiple of the type's block size
  * @param data   {@code rows * rowBytes()} bytes
- * @param packed null, or the same rows rearranged for a kernel ({@link Q8Groups}, {@link Q4kGroups}: Q8_0 and Q4_K rows in groups of 16, for 16 lanes), which reads
+ * @param packed null, or the same rows rearranged for a kernel ({@link Q8Groups}, {@link Q4kGroups}, {@link Q6kGroups}: Q8_0, Q4_K and Q6_K rows in groups of 16, for 16 lanes), which reads
  *               them instead of {@code data}; for F16, {@code data} itself, which marks its values as all finite
  *               ({@link HalfRows})
  */
@@ -36,6 +36,7 @@ public record Weights(String name, GgmlType type, int rows, int cols, MemorySegm
         return switch (type) {
             case Q8_0 -> Q8Groups.bytes(rows, cols);
             case Q4_K -> Q4kGroups.bytes(rows, cols);
+            case Q6_K -> Q6kGroups.bytes(rows, cols);
             case F16 -> 2L * rows * cols;
             default -> -1;
         };

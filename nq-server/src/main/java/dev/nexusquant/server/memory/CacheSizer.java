@@ -14,8 +14,8 @@ import dev.nexusquant.codec.RowCodecs;
  * before the turn runs, so that the server reserves them first and the sum over all caches never passes the budget.
  *
  * <ul>
- *   <li>Dense caches ({@link DenseKvCache}): exact. Per layer: {@code ceil(t / 256)} chunks of 256 tokens of keys and
- *       values per KV head, and 256 positions (4 bytes) per chunk. Growth is monotone, so the peak of a turn is the
+ *   <li>Dense caches ({@link DenseKvCache}): exact. Per layer: {@code ceil(t / CHUNK_TOKENS)} chunks of
+ *       {@link DenseKvCache#CHUNK_TOKENS} tokens of keys and values per KV head, and as many positions (4 bytes) per chunk. Growth is monotone, so the peak of a turn is the
  *       size at its last token.</li>
  *   <li>Compressed caches ({@link KvCompression}): bounded. Per (layer, KV head): the full-precision window rows
  *       (keys and values at the window precision, a position and an attention-mass slot), counted 1.5 times because

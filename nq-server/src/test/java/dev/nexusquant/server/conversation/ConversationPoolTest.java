@@ -66,10 +66,10 @@ class ConversationPoolTest extends dev.nexusquant.server.OnStories260K {
     @Test
     void offloadingRunsOutsideThePoolsLockAndOthersAreServedMeanwhile() throws Exception {
         WatchingOffloader off = new WatchingOffloader();
-        // room for one conversation of up to 256 tokens (one dense chunk) and a little more
+        // room for one conversation of 20 prompt tokens and up to 10 more (what each turn below reserves) and a little more
         long one;
         try (ConversationPool probe = new ConversationPool(model, model.kvCacheFactory(), 64L << 20, 8, new EvictingOffloader(), 1000)) {
-            one = probe.need(0, 0, 100);
+            one = probe.need(0, 0, 30);
         }
         try (ConversationPool pool = new ConversationPool(model, model.kvCacheFactory(), one + one / 2, 8, off, 20_000)) {
             off.pool = pool;
@@ -116,7 +116,7 @@ class ConversationPoolTest extends dev.nexusquant.server.OnStories260K {
     void aTurnThatCannotFitIsRefusedWith503AndTheIdleConversationStays() throws Exception {
         long one;
         try (ConversationPool probe = new ConversationPool(model, model.kvCacheFactory(), 64L << 20, 8, new EvictingOffloader(), 1000)) {
-            one = probe.need(0, 0, 100);
+            one = probe.need(0, 0, 30); // one conversation of 20 prompt tokens and up to 10 more
         }
         try (ConversationPool pool = new ConversationPool(model, model.kvCacheFactory(), one, 8, new EvictingOffloader(), 200)) {
             Conversation a = pool.acquire(prompt(0, 20), 10);

@@ -1,0 +1,184 @@
+package dev.nexusquant.engine.tensor;
+
+import dev.nexusquant.engine.gguf.GgmlType;
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Q6_K rows in groups of 16 ({@link Q6kGroups}) and their kernel on 16-bit integer lanes ({@link
+ * VectorKernels#dotQ6_KGroup}): bit for bit against the scalar twin, against the exact sum with x rounded to 8 bits,
+ * and within that rounding of the float row kernel on the file's rows. Seeded; replay with -Dnq.kernels.seed=S.
+ */
+class Q6kGroupsTest {
+
+    static final Kernels S = Kernels.scalar(), V = Kernels.vector();
+    static final long SEED = KernelsTest.SEED;
+    static final boolean LANES16 = V.name().equals("vector512");
+
+    /** Q6_K rows of random bytes (every 6-bit value, every int8 scale, -128 included) with small finite fp16 d. */
+    static Weights randomQ6kRows(Random r, int rows, int cols) {
+        byte[] bytes = new byte[rows * cols / 256 * 210];
+        r.nextBytes(bytes);
+        ByteBuffer bb = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        for (int b = 0; b < bytes.length; b += 210) bb.putShort(b + 208, Float.floatToFloat16((float) (r.nextGaussian() * 0.01)));
+        return new Weights("w", GgmlType.Q6_K, rows, cols, MemorySegment.ofArray(bytes));
+    }
+
+    /** x with blocks of very different ranges, a block of zeros, and one value at the edge of rounding. */
+    static float[] randomX(Random r, int n, int xOff) {
+        float[] x = KernelsTest.random(r, n + xOff, 1);
+        for (int i = xOff; i < x.length; i += 37) x[i] *= r.nextBoolean() ? 100 : 0.01f;
+        if (n >= 512) Arrays.fill(x, xOff + 256, xOff + 512, 0f);
+        x[xOff + r.nextInt(n)] = 127.5f / 127 * KernelsTest.q8Step(x, xOff) * 127;
+        return x;
+    }
+
+    @Test
+    void unpackedValuesMatchTheFileDecode() {
+        Random r = new Random(SEED + 40);
+        Weights w = randomQ6kRows(r, 3, 512);
+        float[] d = new float[3 * 512];
+        S.dequantizeRows(w, 0, 3, d, 0);
+        int[] v = new int[256];
+        for (int row = 0; row < 3; row++) {
+            for (int b = 0; b < 2; b++) {
+                long off = w.rowOffset(row) + 210L * b;
+                Q6kGroups.values(w.data().asSlice(off, 210).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE), v);
+                float scale = Quants.f16(w.data(), off + 208);
+                for (int i = 0; i < 256; i++) {
+                    assertTrue(v[i] >= 0 && v[i] < 64, "6 bits");
+                    int sc = w.data().get(java.lang.foreign.ValueLayout.JAVA_BYTE, off + 192 + i / 16);
+                    assertEquals(d[row * 512 + 256 * b + i], scale * sc * (v[i] - 32), Math.abs(d[row * 512 + 256 * b + i]) * 1e-6f,
+                            "row " + row + " block " + b + " value " + i);
+                }
+            }
+        }
+    }
+
+    @Test
+    void highBitsOfAPairAreDisjoint() {
+        long seen = 0;
+        for (int t = 0; t < 2; t++) {
+            for (int k = 0; k < 8; k++) {
+                int bit = Q6kGroups.highBit(t, k);
+                assertTrue(bit >= 0 && bit <= 30 && bit % 2 == 0);
+                assertEquals(k < 4 ? 0 : 16, bit / 16 * 16, "nibbles 0..3 in the low half, 4..7 in the high half");
+                assertEquals(0, seen & 3L << bit, "bit " + bit + " twice");
+                seen |= 3L << bit;
+            }
+        }
+        assertEquals(0xFFFFFFFFL, seen);
+    }
+
+    /**
+     * The kernel against its twin, bit for bit, on random bytes and on the 16-bit limit: every value 0 (-32 after the
+     * offset) against x at +-127, 8 products of 4064 in one lane (32512).
+     */
+    @Test
+    void groupKernelAgainstItsScalarTwin() {
+        if (!LANES16) return;
+        Random r = new Random(SEED + 41);
+        try (Arena arena = Arena.ofShared()) {
+            for (int cols : new int[]{256, 512, 768, 2048, 8192}) {
+                for (int extreme = 0; extreme < 2; extreme++) {
+                    int rows = 16 * (1 + r.nextInt(3)) - r.nextInt(8);
+                    Weights w = randomQ6kRows(r, rows, cols);
+                    float[] x = randomX(r, cols, 0);
+                    if (extreme == 1) {
+                        MemorySegment s = w.data();
+                        for (int b = 0; b < rows * cols / 256; b++) {
+                            s.asSlice(210L * b, 192).fill((byte) 0); // every value 0: -32
+                            for (int j = 0; j < 16; j++) s.set(java.lang.foreign.ValueLayout.JAVA_BYTE, 210L * b + 192 + j, (byte) (j % 2 == 0 ? 127 : -128));
+                        }
+                        for (int i = 0; i < cols; i++) x[i] = (i / 256) % 2 == 0 ? 1f : -3f; // every x +-127 after rounding
+                    }
+                    Weights p = Q6kGroups.pack(w, arena);
+                    assertEquals(Q6kGroups.bytes(rows, cols), p.packed().byteSize());
+                    Q4kActivations a = new Q4kActivations().prepareGroups(x, 0, cols);
+                    for (int g = 0; g < Q6kGroups.groups(rows); g++) {
+                        float[] v = new float[16], s = new float[16];
+                        long q = Q6kGroups.quants(g, cols), m = Q6kGroups.meta(g, rows, cols);
+                        VectorKernels.dotQ6_KGroup(p.packed(), q, m, a.xq, a.xd, cols, v, 0);
+                        ScalarKernels.dotQ6_KGroupQ8(p.packed(), q, m, a.xq, a.xd, cols, s, 0);
+                        for (int i = 0; i < 16; i++) {
+                            assertEquals(Float.floatToRawIntBits(s[i]), Float.floatToRawIntBits(v[i]), "group " + g + " row " + i
+                                    + " cols=" + cols + (extreme == 1 ? " (16-bit limit)" : "") + ": " + s[i] + " against " + v[i] + " (seed " + SEED + ")");
+                            if (g * 16 + i >= rows) assertEquals(0f, v[i], "padding rows are 0");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * The grouped dotRows over random row ranges (cutting groups): each row equal to the exact sum of the file's values
+     * times x rounded to 8 bits per block of 256, within the float rounding of the last steps, and within that rounding of
+     * the float row kernel on the file's rows; only its range written; decoding and single rows still read the file.
+     */
+    @Test
+    void groupedRowsAgainstTheExactSumWithRoundedX() {
+        if (!LANES16) return;
+        Random r = new Random(SEED + 42);
+        try (Arena arena = Arena.ofShared()) {
+            for (int cols : new int[]{256, 512, 768, 1024, 2048, 2816, 8192}) {
+                int rows = 1 + r.nextInt(40);
+                Weights w = randomQ6kRows(r, rows, cols);
+                Weights p = V.prepare(w, arena);
+                assertEquals(Q6kGroups.bytes(rows, cols), p.packed().byteSize(), "the vector kernels pack Q6_K rows");
+                float[] d1 = new float[rows * cols], d2 = new float[rows * cols];
+                S.dequantizeRows(w, 0, rows, d1, 0);
+                V.dequantizeRows(p, 0, rows, d2, 0);
+                assertArrayEquals(d1, d2, "grouped Q6_K rows decode to the file's values");
+                for (int t = 0; t < 4; t++) {
+                    int xOff = r.nextInt(7);
+                    float[] x = randomX(r, cols, xOff);
+                    int from = r.nextInt(rows), to = from + 1 + r.nextInt(rows - from);
+                    float[] out = new float[to - from + 2];
+                    out[0] = out[out.length - 1] = 42f;
+                    V.dotRows(p, from, to, x, xOff, out, 1);
+                    assertEquals(42f, out[0], "dotRows wrote before its range");
+                    assertEquals(42f, out[out.length - 1], "dotRows wrote after its range");
+                    for (int row = from; row < to; row++) {
+                        double mag = 0, bound = 0, expected = 0;
+                        for (int i = 0; i < cols; i++) {
+                            float amax = KernelsTest.amax(x, xOff + i / 256 * 256), step = amax / 127, xi = x[xOff + i];
+                            float rounded = amax == 0 ? 0 : Math.max(-127, Math.min(127, Math.round(xi * (127 / amax)))) * step;
+                            float wi = d1[row * cols + i];
+                            expected += (double) wi * rounded;
+                            mag += Math.abs(wi * xi);
+                            bound += Math.abs(wi) * step / 2;
+                        }
+                        KernelsTest.close(expected, out[1 + row - from], mag, "grouped Q6_K rows, x in 8 bits, cols=" + cols + " row " + row);
+                        assertEquals(S.dotRow(w, row, x, xOff), out[1 + row - from], 1e-5 * mag + 1.0001 * bound + 1e-6,
+                                "grouped Q6_K within the 8-bit x's rounding, cols=" + cols + " row " + row + " (seed " + SEED + ")");
+                        KernelsTest.close(S.dotRow(w, row, x, xOff), V.dotRow(p, row, x, xOff), mag, "single rows read the file, cols=" + cols);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void packingIsChosenWhereItApplies() {
+        try (Arena arena = Arena.ofShared()) {
+            Weights w = new Weights("w", GgmlType.Q6_K, 40, 512, MemorySegment.ofArray(new byte[40 * 2 * 210]));
+            assertNull(S.prepare(w, arena).packed(), "the scalar kernels read the file's rows");
+            if (LANES16) {
+                assertEquals(VectorKernels.Q6_GROUPS ? Q6kGroups.bytes(40, 512) : -1L,
+                        V.prepare(w, arena).packed() == null ? -1L : V.prepare(w, arena).packed().byteSize());
+            }
+        }
+    }
+}
