@@ -136,16 +136,24 @@ public interface Kernels {
         return VectorKernels.isUsable() ? VectorKernels.INSTANCE : ScalarKernels.INSTANCE;
     }
 
-    /** The kernels to use, as {@link dev.nexusquant.vector.Vectorization} decides. */
+    /**
+     * The kernels to use, as {@link dev.nexusquant.vector.Vectorization} decides; with {@code -Dnq.kernelWarmup=true} the
+     * vector ones start on their scalar twins while the JIT compiles them ({@link WarmingKernels}; off by default).
+     */
     static Kernels preferred() {
         return Preferred.KERNELS;
     }
 
     /** Decided once; {@link VectorKernels} is named only inside the supplier, so it loads only when chosen. */
     final class Preferred {
-        static final Kernels KERNELS = dev.nexusquant.vector.Vectorization.choose(ScalarKernels.INSTANCE, Kernels::vector);
+        static final Kernels KERNELS = dev.nexusquant.vector.Vectorization.choose(ScalarKernels.INSTANCE, Preferred::vectorKernels);
 
         private Preferred() {
+        }
+
+        private static Kernels vectorKernels() {
+            Kernels v = vector();
+            return v instanceof VectorKernels && WarmingKernels.enabled() ? new WarmingKernels(v, ScalarKernels.matching(VectorKernels.L)) : v;
         }
     }
 }
