@@ -4,9 +4,13 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * What the layouts of rows in groups of {@link #ROWS} (one row per vector lane: {@link Q4kGroups}, {@link Q8Groups})
- * share: the group size, the group count, and the allocation of a grouped copy that gives way to the file's layout
- * when native memory is short.
+ * What the layouts of rows in groups of {@link #ROWS} (one row per vector lane: {@link Q4kGroups}, {@link Q6kGroups},
+ * {@link Q8Groups}) share: the group size, the group count, the offsets of the two-stream layout of the k-quants, and
+ * the allocation of a grouped copy that gives way to the file's layout when native memory is short.
+ *
+ * <p>The two-stream layout ({@link Q4kGroups}, {@link Q6kGroups}): the quants of every group come first, group after
+ * group, {@code quants} bytes per group and 256-value block; then the metadata (scales, mins, d) of every group,
+ * {@code meta} bytes per group and block. Each stream runs forward as a row group is read.
  */
 final class GroupedRows {
 
@@ -19,6 +23,21 @@ final class GroupedRows {
     /** Groups of {@code rows} rows, the last one padded. */
     static int groups(int rows) {
         return (rows + ROWS - 1) / ROWS;
+    }
+
+    /** Bytes of a matrix in the two-stream layout, {@code quants} + {@code meta} bytes per group and 256-value block. */
+    static long twoStreamBytes(int rows, int cols, int quants, int meta) {
+        return (long) groups(rows) * (cols / 256) * (quants + meta);
+    }
+
+    /** Byte offset of the quants of group {@code g} in the two-stream layout. */
+    static long twoStreamQuants(int g, int cols, int quants) {
+        return (long) g * (cols / 256) * quants;
+    }
+
+    /** Byte offset of the metadata of group {@code g} in the two-stream layout of a matrix of {@code rows} rows. */
+    static long twoStreamMeta(int g, int rows, int cols, int quants, int meta) {
+        return (long) groups(rows) * (cols / 256) * quants + (long) g * (cols / 256) * meta;
     }
 
     /**

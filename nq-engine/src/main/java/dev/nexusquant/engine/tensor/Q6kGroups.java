@@ -55,17 +55,17 @@ final class Q6kGroups {
 
     /** Bytes of a grouped matrix. */
     static long bytes(int rows, int cols) {
-        return (long) groups(rows) * (cols / 256) * (QUANTS + META);
+        return GroupedRows.twoStreamBytes(rows, cols, QUANTS, META);
     }
 
     /** Byte offset of the quants of group {@code g}. */
     static long quants(int g, int cols) {
-        return (long) g * (cols / 256) * QUANTS;
+        return GroupedRows.twoStreamQuants(g, cols, QUANTS);
     }
 
     /** Byte offset of the metadata of group {@code g} in a matrix of {@code rows} rows. */
     static long meta(int g, int rows, int cols) {
-        return (long) groups(rows) * (cols / 256) * QUANTS + (long) g * (cols / 256) * META;
+        return GroupedRows.twoStreamMeta(g, rows, cols, QUANTS, META);
     }
 
     /**
