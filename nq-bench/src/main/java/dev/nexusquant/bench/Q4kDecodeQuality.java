@@ -23,7 +23,7 @@ import java.util.Map;
  * log-likelihood of each next token per chunk and the perplexity over all. Run {@code score} with and without
  * {@code -Dnq.packWeights=false} to compare the grouped Q4_K kernel (8-bit activations) with the file-row kernel
  * (float activations) on the same file and chunks; for a Q8_0 model (the project's), with and without
- * {@code -Dnq.q8Activations=true} (the grouped Q8_0 kernel on integer lanes against the float one, same layout); for a
+ * {@code -Dnq.q8Activations=false} (the grouped Q8_0 kernel on integer lanes, the default, against the float one, same layout); for a
  * Q6_K file, with and without {@code -Dnq.q6kGroups=false} (the grouped Q6_K kernel, 8-bit x, against the float row
  * kernel).
  *
@@ -93,7 +93,7 @@ public final class Q4kDecodeQuality {
                 scored += n;
             }
             System.out.printf(Locale.ROOT, "all ppl %.4f over %d tokens (packWeights=%s, q8Activations=%s)%n", Math.exp(nll / scored), scored,
-                    System.getProperty("nq.packWeights", "true"), System.getProperty("nq.q8Activations", "false"));
+                    System.getProperty("nq.packWeights", "true"), System.getProperty("nq.q8Activations", "true"));
         }
     }
 }

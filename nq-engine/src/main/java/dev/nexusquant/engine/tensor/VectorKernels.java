@@ -471,12 +471,13 @@ public final class VectorKernels implements Kernels {
 
     /**
      * Whether decode's grouped Q8_0 product rounds x to 8 bits per block of 32 and multiplies on integer lanes
-     * ({@link #dotQ8_0GroupQ8}): off by default, on with {@code -Dnq.q8Activations=true}. The kernel is 1.19x faster
-     * from L2; in decode, with x rounded in float lanes, 1.02x (1B Q8_0) and 1.03x (project model) in alternating
-     * processes, too little to change the default on a shared machine (BENCHMARKS.md, "Decode, 2026-12-04 (fourth
-     * session)"; with the first, scalar rounding of x the project model's decode was ~10% slower).
+     * ({@link #dotQ8_0GroupQ8}), as llama.cpp's Q8_0 activations: on by default, off with
+     * {@code -Dnq.q8Activations=false} (the float kernel {@link #dotQ8_0Group}, same layout). The kernel is 1.19x faster
+     * from L2; in decode, alternating processes at load 1.2-1.6 (2026-12-04 17:15-17:18), 7 of 7 pairs faster: project
+     * model 1.01-1.15x (4 pairs), 1B Q8_0 1.02-1.09x (3 pairs); decode perplexity +0.096% on the project model
+     * (BENCHMARKS.md, "Decode, 2026-12-04 (fourth session)" and the fifth session's Q8_0 paragraph).
      */
-    static final boolean Q8_ACTS = Boolean.getBoolean("nq.q8Activations");
+    static final boolean Q8_ACTS = !"false".equalsIgnoreCase(System.getProperty("nq.q8Activations"));
 
     private static final ThreadLocal<Q8Activations> Q8_ACTIVATIONS = ThreadLocal.withInitial(Q8Activations::new);
 
