@@ -479,6 +479,20 @@ public final class VectorKernels implements Kernels {
      */
     static final boolean Q8_ACTS = !"false".equalsIgnoreCase(System.getProperty("nq.q8Activations"));
 
+    /**
+     * Whether single-token products over grouped rows of {@code type} multiply x rounded to 8 bits (Q4_K always; Q6_K
+     * and Q8_0 unless {@code -Dnq.q6kGroups=false} / {@code -Dnq.q8Activations=false}): the one reading of those switches,
+     * for tests that compare decode with float products.
+     */
+    public static boolean roundsActivations(dev.nexusquant.engine.gguf.GgmlType type) {
+        return switch (type) {
+            case Q4_K -> true;
+            case Q6_K -> Q6_GROUPS;
+            case Q8_0 -> Q8_ACTS;
+            default -> false;
+        };
+    }
+
     private static final ThreadLocal<Q8Activations> Q8_ACTIVATIONS = ThreadLocal.withInitial(Q8Activations::new);
 
     /**

@@ -4,6 +4,7 @@ import dev.nexusquant.engine.gguf.GgmlType;
 import dev.nexusquant.engine.gguf.GgufFile;
 import dev.nexusquant.engine.kv.DenseKvCache;
 import dev.nexusquant.engine.tensor.Kernels;
+import dev.nexusquant.engine.tensor.VectorKernels;
 import dev.nexusquant.engine.testing.RandomModel;
 import dev.nexusquant.engine.testing.ReferenceForward;
 import org.junit.jupiter.api.io.TempDir;
@@ -65,9 +66,7 @@ class ForwardEquivalenceTest {
                 // single tokens through grouped Q4_K and Q6_K rows (and Q8_0 rows unless -Dnq.q8Activations=false) meet x
                 // rounded to 8 bits per block of 256 (of 32) as llama.cpp's Q8_K (Q8_0) activations: about 1% of the
                 // logits' norm in these random models; the kernels are checked exactly in KernelsTest and Q6kGroupsTest
-                boolean eightBitX = spec.matrixType() == GgmlType.Q4_K
-                        || spec.matrixType() == GgmlType.Q6_K && !"false".equalsIgnoreCase(System.getProperty("nq.q6kGroups"))
-                        || spec.matrixType() == GgmlType.Q8_0 && !"false".equalsIgnoreCase(System.getProperty("nq.q8Activations"));
+                boolean eightBitX = VectorKernels.roundsActivations(spec.matrixType());
                 double decodeTolerance = eightBitX && k != Kernels.scalar() ? 3e-2 : tolerance;
                 for (int i = prefill; i < tokens.length; i++) {
                     float[] lg = s.forward(tokens, i, 1, false);

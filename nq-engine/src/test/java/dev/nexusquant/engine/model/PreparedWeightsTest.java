@@ -40,7 +40,7 @@ class PreparedWeightsTest {
                 org.junit.jupiter.api.Assertions.assertArrayEquals(packed[i], settled[i], "step " + i + ": the same bits after the move");
             }
         }
-        if (!"false".equalsIgnoreCase(System.getProperty("nq.q8Activations"))) {
+        if (dev.nexusquant.engine.tensor.VectorKernels.roundsActivations(dev.nexusquant.engine.gguf.GgmlType.Q8_0)) {
             // single-token steps, and the last prefill token's output product, multiply x rounded to 8 bits per block
             // of 32 (llama.cpp's Q8_0 activations): 0.4-1.6% of the logits' norm here (decode perplexity of this model
             // +0.1%, BENCHMARKS.md "Decode, 2026-12-04 (fourth session)"); the kernel is checked exactly in KernelsTest
