@@ -228,20 +228,14 @@ class Q6kGroupsTest {
                     int xOff = r.nextInt(7);
                     float[] x = randomX(r, cols, xOff);
                     int from = r.nextInt(rows), to = from + 1 + r.nextInt(rows - from);
-                    float[] out = new float[to - from + 2];
-                    out[0] = out[out.length - 1] = 42f;
-                    V.dotRows(p, from, to, x, xOff, out, 1);
-                    assertEquals(42f, out[0], "dotRows wrote before its range");
-                    assertEquals(42f, out[out.length - 1], "dotRows wrote after its range");
+                    float[] out = KernelsTest.dotRowsInRange(p, from, to, x, xOff), xr = KernelsTest.rounded256(x, xOff, cols);
                     for (int row = from; row < to; row++) {
                         double mag = 0, bound = 0, expected = 0;
                         for (int i = 0; i < cols; i++) {
-                            float amax = KernelsTest.amax(x, xOff + i / 256 * 256), step = amax / 127, xi = x[xOff + i];
-                            float rounded = amax == 0 ? 0 : Math.max(-127, Math.min(127, Math.round(xi * (127 / amax)))) * step;
                             float wi = d1[row * cols + i];
-                            expected += (double) wi * rounded;
-                            mag += Math.abs(wi * xi);
-                            bound += Math.abs(wi) * step / 2;
+                            expected += (double) wi * xr[i];
+                            mag += Math.abs(wi * x[xOff + i]);
+                            bound += Math.abs(wi) * KernelsTest.q8Step(x, xOff + i / 256 * 256) / 2;
                         }
                         KernelsTest.close(expected, out[1 + row - from], mag, "grouped Q6_K rows, x in 8 bits, cols=" + cols + " row " + row);
                         assertEquals(S.dotRow(w, row, x, xOff), out[1 + row - from], 1e-5 * mag + 1.0001 * bound + 1e-6,
