@@ -13,15 +13,18 @@ import java.nio.ByteOrder;
  * Two groups of a grouped k-quant matrix ({@link Q4kGroups}, {@link Q6kGroups}) in one loop, for a core that streams
  * far below its read rate from one stream of loads (the quiet Xeon read 16 GB/s at one core, while both engines' 1B
  * decode ran at 5-7 GB/s; two Q8_0 groups half a product apart read 9.65 GB/s there against 7.96 for one): the walker
- * pairs group g with the group half of the range's whole groups further ({@code -Dnq.kGroupKernel=split}; default
- * {@code one}: {@link VectorKernels#dotQ4_KGroup} / {@link VectorKernels#dotQ6_KGroup} a group at a time). Each group's
+ * pairs group g with the group half of the range's whole groups further (by default; {@code -Dnq.kGroupKernel=one}:
+ * {@link VectorKernels#dotQ4_KGroup} / {@link VectorKernels#dotQ6_KGroup} a group at a time). Each group's
  * arithmetic is that of the one-group kernel in the same order, so its 16 results are the same bits (and those of the
  * scalar twins), only the loads of the two groups are interleaved and x's broadcasts shared.
  */
 final class KGroupStreams {
 
-    /** {@code -Dnq.kGroupKernel}: {@code one} (the default) or {@code split}. */
-    static final boolean SPLIT = "split".equalsIgnoreCase(System.getProperty("nq.kGroupKernel", "one"));
+    /**
+     * {@code -Dnq.kGroupKernel}: {@code split} (the default: 5 of 6 alternating EngineBench pairs on the 1B Q4_K_M file
+     * faster, median 1.22x CPU per token, load 2.8-5) or {@code one}.
+     */
+    static final boolean SPLIT = !"one".equalsIgnoreCase(System.getProperty("nq.kGroupKernel", "split"));
 
     private static final VectorSpecies<Short> S32 = ShortVector.SPECIES_512;
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_512;
