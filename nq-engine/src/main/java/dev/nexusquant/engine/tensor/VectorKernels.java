@@ -541,7 +541,11 @@ public final class VectorKernels implements Kernels {
         for (int g = from / n; g * n < to; g++) {
             long q = Q8Groups.quants(g, cols), sc = Q8Groups.scales(g, cols);
             int r0 = g * n;
-            if (r0 >= from && r0 + n <= to) {
+            if (a != null && Q8GroupStreams.ON && r0 >= from && r0 + n <= to) { // every whole group from g on
+                int g1 = to / n;
+                Q8GroupStreams.dotGroups(p, g, g1, a.xq, a.xd, cols, out, outOff + r0 - from);
+                g = g1 - 1;
+            } else if (r0 >= from && r0 + n <= to) {
                 if (a != null) dotQ8_0GroupQ8(p, q, sc, a.xq, a.xd, cols, out, outOff + r0 - from);
                 else dotQ8_0Group(p, q, sc, x, xOff, cols, out, outOff + r0 - from);
             } else {

@@ -1,0 +1,175 @@
+package dev.nexusquant.engine.tensor;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Variants of the grouped Q8_0 decode kernel {@link VectorKernels#dotQ8_0GroupQ8} that read memory differently, for a
+ * core that streams far below its read rate (the quiet Xeon: both engines' 1B Q8_0 decode at ~40% of what one core
+ * reads there): the same arithmetic per group, so each group's 16 results are bit for bit those of the one-group kernel
+ * and of its scalar twin {@link ScalarKernels#dotQ8_0GroupQ8}.
+ *
+ * <ul>
+ *   <li>{@link #dotPair}: two consecutive groups in one loop, two independent streams of loads (each group is
+ *       {@code cols / 32 * 576} bytes: 36 KB apart for 2048 columns), one broadcast of x for both.</li>
+ *   <li>{@link #dotAhead} / {@link #dotPairAhead}: the same with scalar loads {@code ahead} bytes past each block
+ *       (a "touch" of one byte per 128, a line and its pair: Java has no prefetch instruction), so that a line's miss
+ *       starts that many bytes of work earlier; blocks whose touches would pass the matrix's end touch nothing; the
+ *       values only feed {@link #sink}.</li>
+ * </ul>
+ * Which one decode takes: {@code -Dnq.q8Kernel=one|pair|split} (default {@code one}; {@code split} pairs group g
+ * with the group half the range further, two streams far apart) and {@code -Dnq.q8Ahead=BYTES} (default
+ * 0: no touch).
+ */
+final class Q8GroupStreams {
+
+    /** {@code -Dnq.q8Kernel}: {@code one} (the default), {@code pair} (groups g, g + 1 a loop), {@code split} (groups g, g + half). */
+    static final String KERNEL = System.getProperty("nq.q8Kernel", "one").toLowerCase(java.util.Locale.ROOT);
+    static final boolean PAIR = KERNEL.equals("pair"), SPLIT = KERNEL.equals("split");
+    /** Bytes between a load and its touch, 0 for none. */
+    static final long AHEAD = Math.max(0, Long.getLong("nq.q8Ahead", 0));
+
+    private static final VectorSpecies<Short> S32 = ShortVector.SPECIES_512;
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_512;
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
+    private static final java.nio.ByteOrder LE = java.nio.ByteOrder.LITTLE_ENDIAN;
+
+    /** Whether decode takes one of these variants instead of {@link VectorKernels#dotQ8_0GroupQ8}. */
+    static final boolean ON = PAIR || SPLIT || AHEAD > 0;
+
+    /**
+     * Whole groups {@code g0 .. g1 - 1} of a grouped Q8_0 matrix of {@code n} columns into {@code out}, group {@code g}'s
+     * rows at {@code o + 16 * (g - g0)}, by the variant the properties chose.
+     */
+    static void dotGroups(MemorySegment p, int g0, int g1, int[] xq, float[] xd, int n, float[] out, int o) {
+        int g = g0;
+        if (PAIR || SPLIT) {
+            int half = (g1 - g0) / 2, step = PAIR ? 1 : half;
+            for (int i = 0; i < half; i++) {
+                int a = PAIR ? g0 + 2 * i : g0 + i, b = a + step;
+                long qa = Q8Groups.quants(a, n), qb = Q8Groups.quants(b, n);
+                if (AHEAD > 0) dotPairAhead(p, qa, qb, xq, xd, n, out, o + 16 * (a - g0), o + 16 * (b - g0), AHEAD);
+                else dotPair(p, qa, qb, xq, xd, n, out, o + 16 * (a - g0), o + 16 * (b - g0));
+            }
+            g = g0 + 2 * half;
+        }
+        for (; g < g1; g++) {
+            long q = Q8Groups.quants(g, n);
+            if (AHEAD > 0) dotAhead(p, q, xq, xd, n, out, o + 16 * (g - g0), AHEAD);
+            else VectorKernels.dotQ8_0GroupQ8(p, q, q + Q8Groups.QUANTS, xq, xd, n, out, o + 16 * (g - g0));
+        }
+    }
+
+    /** Where the touched bytes go, so that the loads are not removed. */
+    static volatile int sink;
+
+    /** Bytes a block's touches span: one byte every 128 (a line and its pair, which Intel's L2 fetches together). */
+    private static final long TOUCHED = 640;
+
+    private Q8GroupStreams() {
+    }
+
+    /** One byte of each 128 of the 640 from {@code at} (a block is 576 bytes), summed. */
+    private static int touch(MemorySegment p, long at) {
+        return p.get(ValueLayout.JAVA_BYTE, at) + p.get(ValueLayout.JAVA_BYTE, at + 128) + p.get(ValueLayout.JAVA_BYTE, at + 256)
+                + p.get(ValueLayout.JAVA_BYTE, at + 384) + p.get(ValueLayout.JAVA_BYTE, at + 512);
+    }
+
+    /**
+     * Two groups of a grouped Q8_0 matrix of {@code n} columns (quants at byte offsets {@code q} and {@code q1}) dotted
+     * with x in 8 bits: {@code out[o .. o + 15]} the first group's rows, {@code out[o1 .. o1 + 15]} the second's.
+     */
+    static void dotPair(MemorySegment p, long q, long q1, int[] xq, float[] xd, int n, float[] out, int o, int o1) {
+        FloatVector total0 = FloatVector.zero(F), total1 = total0;
+        IntVector bias = IntVector.broadcast(I, 0x8000);
+        for (int c = 0; c < n; c += 32, q += Q8Groups.BLOCK, q1 += Q8Groups.BLOCK) {
+            IntVector hi0 = IntVector.zero(I), all0 = hi0, hi1 = hi0, all1 = hi0;
+            int xi = c >> 1;
+            for (int j = 0; j < 8; j++, xi += 2) {
+                ShortVector xa = IntVector.broadcast(I, xq[xi]).reinterpretAsShorts(), xb = IntVector.broadcast(I, xq[xi + 1]).reinterpretAsShorts();
+                ShortVector v0 = ShortVector.fromMemorySegment(S32, p, q + 64L * j, LE);
+                ShortVector v1 = ShortVector.fromMemorySegment(S32, p, q1 + 64L * j, LE);
+                IntVector r0 = v0.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8).mul(xa)
+                        .add(v0.lanewise(VectorOperators.ASHR, 8).mul(xb)).reinterpretAsInts().lanewise(VectorOperators.XOR, bias);
+                IntVector r1 = v1.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8).mul(xa)
+                        .add(v1.lanewise(VectorOperators.ASHR, 8).mul(xb)).reinterpretAsInts().lanewise(VectorOperators.XOR, bias);
+                hi0 = hi0.add(r0.lanewise(VectorOperators.ASHR, 16));
+                all0 = all0.add(r0);
+                hi1 = hi1.add(r1.lanewise(VectorOperators.ASHR, 16));
+                all1 = all1.add(r1);
+            }
+            FloatVector d = FloatVector.broadcast(F, xd[c >> 5]);
+            IntVector t0 = all0.sub(hi0.lanewise(VectorOperators.LSHL, 16)).add(hi0).sub(8 * 0x8000);
+            IntVector t1 = all1.sub(hi1.lanewise(VectorOperators.LSHL, 16)).add(hi1).sub(8 * 0x8000);
+            total0 = ((FloatVector) t0.castShape(F, 0)).mul(d).fma(FloatVector.fromMemorySegment(F, p, q + Q8Groups.QUANTS, LE), total0);
+            total1 = ((FloatVector) t1.castShape(F, 0)).mul(d).fma(FloatVector.fromMemorySegment(F, p, q1 + Q8Groups.QUANTS, LE), total1);
+        }
+        total0.intoArray(out, o);
+        total1.intoArray(out, o1);
+    }
+
+    /** {@link #dotPair} with touches {@code ahead} bytes past each block of both streams. */
+    static void dotPairAhead(MemorySegment p, long q, long q1, int[] xq, float[] xd, int n, float[] out, int o, int o1, long ahead) {
+        long last = p.byteSize() - 1;
+        FloatVector total0 = FloatVector.zero(F), total1 = total0;
+        IntVector bias = IntVector.broadcast(I, 0x8000);
+        int touched = 0;
+        for (int c = 0; c < n; c += 32, q += Q8Groups.BLOCK, q1 += Q8Groups.BLOCK) {
+            IntVector hi0 = IntVector.zero(I), all0 = hi0, hi1 = hi0, all1 = hi0;
+            int xi = c >> 1;
+            for (int j = 0; j < 8; j++, xi += 2) {
+                ShortVector xa = IntVector.broadcast(I, xq[xi]).reinterpretAsShorts(), xb = IntVector.broadcast(I, xq[xi + 1]).reinterpretAsShorts();
+                ShortVector v0 = ShortVector.fromMemorySegment(S32, p, q + 64L * j, LE);
+                ShortVector v1 = ShortVector.fromMemorySegment(S32, p, q1 + 64L * j, LE);
+                IntVector r0 = v0.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8).mul(xa)
+                        .add(v0.lanewise(VectorOperators.ASHR, 8).mul(xb)).reinterpretAsInts().lanewise(VectorOperators.XOR, bias);
+                IntVector r1 = v1.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8).mul(xa)
+                        .add(v1.lanewise(VectorOperators.ASHR, 8).mul(xb)).reinterpretAsInts().lanewise(VectorOperators.XOR, bias);
+                hi0 = hi0.add(r0.lanewise(VectorOperators.ASHR, 16));
+                all0 = all0.add(r0);
+                hi1 = hi1.add(r1.lanewise(VectorOperators.ASHR, 16));
+                all1 = all1.add(r1);
+            }
+            if (Math.max(q, q1) + ahead + TOUCHED <= last) touched += touch(p, q + ahead) + touch(p, q1 + ahead);
+            FloatVector d = FloatVector.broadcast(F, xd[c >> 5]);
+            IntVector t0 = all0.sub(hi0.lanewise(VectorOperators.LSHL, 16)).add(hi0).sub(8 * 0x8000);
+            IntVector t1 = all1.sub(hi1.lanewise(VectorOperators.LSHL, 16)).add(hi1).sub(8 * 0x8000);
+            total0 = ((FloatVector) t0.castShape(F, 0)).mul(d).fma(FloatVector.fromMemorySegment(F, p, q + Q8Groups.QUANTS, LE), total0);
+            total1 = ((FloatVector) t1.castShape(F, 0)).mul(d).fma(FloatVector.fromMemorySegment(F, p, q1 + Q8Groups.QUANTS, LE), total1);
+        }
+        total0.intoArray(out, o);
+        total1.intoArray(out, o1);
+        if (touched == Integer.MIN_VALUE) sink = touched;
+    }
+
+    /** {@link VectorKernels#dotQ8_0GroupQ8} (one group) with touches {@code ahead} bytes past each block. */
+    static void dotAhead(MemorySegment p, long q, int[] xq, float[] xd, int n, float[] out, int o, long ahead) {
+        long last = p.byteSize() - 1;
+        FloatVector total = FloatVector.zero(F);
+        IntVector bias = IntVector.broadcast(I, 0x8000);
+        int touched = 0;
+        for (int c = 0; c < n; c += 32, q += Q8Groups.BLOCK) {
+            IntVector hi = IntVector.zero(I), all = hi;
+            int xi = c >> 1;
+            for (int j = 0; j < 8; j++, xi += 2) {
+                ShortVector v = ShortVector.fromMemorySegment(S32, p, q + 64L * j, LE);
+                IntVector r = v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8).mul(IntVector.broadcast(I, xq[xi]).reinterpretAsShorts())
+                        .add(v.lanewise(VectorOperators.ASHR, 8).mul(IntVector.broadcast(I, xq[xi + 1]).reinterpretAsShorts()))
+                        .reinterpretAsInts().lanewise(VectorOperators.XOR, bias);
+                hi = hi.add(r.lanewise(VectorOperators.ASHR, 16));
+                all = all.add(r);
+            }
+            if (q + ahead + TOUCHED <= last) touched += touch(p, q + ahead);
+            IntVector t = all.sub(hi.lanewise(VectorOperators.LSHL, 16)).add(hi).sub(8 * 0x8000);
+            total = ((FloatVector) t.castShape(F, 0)).mul(xd[c >> 5]).fma(FloatVector.fromMemorySegment(F, p, q + Q8Groups.QUANTS, LE), total);
+        }
+        total.intoArray(out, o);
+        if (touched == Integer.MIN_VALUE) sink = touched;
+    }
+}
