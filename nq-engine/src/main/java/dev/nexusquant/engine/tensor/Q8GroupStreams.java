@@ -23,15 +23,15 @@ import java.lang.foreign.ValueLayout;
  *       starts that many bytes of work earlier; blocks whose touches would pass the matrix's end touch nothing; the
  *       values only feed {@link #sink}.</li>
  * </ul>
- * Which one decode takes: {@code -Dnq.q8Kernel=one|pair|split} (default {@code one}; {@code split} pairs group g
- * with the group half the range further, two streams far apart) and {@code -Dnq.q8Ahead=BYTES} (default
+ * Which one decode takes: {@code -Dnq.q8Kernel=one|pair|split|split4} (default {@code one}; {@code split} pairs group g
+ * with the group half the range further, two streams far apart; {@code split4} four groups a quarter apart, {@link #dotQuad}) and {@code -Dnq.q8Ahead=BYTES} (default
  * 0: no touch).
  */
 final class Q8GroupStreams {
 
     /** {@code -Dnq.q8Kernel}: {@code one} (the default), {@code pair} (groups g, g + 1 a loop), {@code split} (groups g, g + half). */
     static final String KERNEL = System.getProperty("nq.q8Kernel", "one").toLowerCase(java.util.Locale.ROOT);
-    static final boolean PAIR = KERNEL.equals("pair"), SPLIT = KERNEL.equals("split");
+    static final boolean PAIR = KERNEL.equals("pair"), SPLIT = KERNEL.equals("split"), SPLIT4 = KERNEL.equals("split4");
     /** Bytes between a load and its touch, 0 for none. */
     static final long AHEAD = Math.max(0, Long.getLong("nq.q8Ahead", 0));
 
@@ -41,7 +41,7 @@ final class Q8GroupStreams {
     private static final java.nio.ByteOrder LE = java.nio.ByteOrder.LITTLE_ENDIAN;
 
     /** Whether decode takes one of these variants instead of {@link VectorKernels#dotQ8_0GroupQ8}. */
-    static final boolean ON = PAIR || SPLIT || AHEAD > 0;
+    static final boolean ON = PAIR || SPLIT || SPLIT4 || AHEAD > 0;
 
     /**
      * Whole groups {@code g0 .. g1 - 1} of a grouped Q8_0 matrix of {@code n} columns into {@code out}, group {@code g}'s
@@ -49,7 +49,16 @@ final class Q8GroupStreams {
      */
     static void dotGroups(MemorySegment p, int g0, int g1, int[] xq, float[] xd, int n, float[] out, int o) {
         int g = g0;
-        if (PAIR || SPLIT) {
+        if (SPLIT4) {
+            int quarter = (g1 - g0) / 4;
+            for (int i = 0; i < quarter; i++) {
+                int a = g0 + i;
+                dotQuad(p, Q8Groups.quants(a, n), Q8Groups.quants(a + quarter, n), Q8Groups.quants(a + 2 * quarter, n),
+                        Q8Groups.quants(a + 3 * quarter, n), xq, xd, n, out, o + 16 * i, o + 16 * (i + quarter),
+                        o + 16 * (i + 2 * quarter), o + 16 * (i + 3 * quarter));
+            }
+            g = g0 + 4 * quarter;
+        } else if (PAIR || SPLIT) {
             int half = (g1 - g0) / 2, step = PAIR ? 1 : half;
             for (int i = 0; i < half; i++) {
                 int a = PAIR ? g0 + 2 * i : g0 + i, b = a + step;
@@ -112,6 +121,52 @@ final class Q8GroupStreams {
         }
         total0.intoArray(out, o);
         total1.intoArray(out, o1);
+    }
+
+    /**
+     * Four groups (quants at {@code qa .. qd}) in one loop, four streams of loads ({@code -Dnq.q8Kernel=split4}: groups g,
+     * g + quarter, g + 2 quarter, g + 3 quarter): rows into {@code out} at {@code oa .. od}.
+     */
+    static void dotQuad(MemorySegment p, long qa, long qb, long qc, long qd, int[] xq, float[] xd, int n, float[] out,
+                        int oa, int ob, int oc, int od) {
+        FloatVector ta = FloatVector.zero(F), tb = ta, tc = ta, td = ta;
+        IntVector bias = IntVector.broadcast(I, 0x8000);
+        for (int c = 0; c < n; c += 32, qa += Q8Groups.BLOCK, qb += Q8Groups.BLOCK, qc += Q8Groups.BLOCK, qd += Q8Groups.BLOCK) {
+            IntVector ha = IntVector.zero(I), aa = ha, hb = ha, ab = ha, hc = ha, ac = ha, hd = ha, ad = ha;
+            int xi = c >> 1;
+            for (int j = 0; j < 8; j++, xi += 2) {
+                ShortVector xa = IntVector.broadcast(I, xq[xi]).reinterpretAsShorts(), xb = IntVector.broadcast(I, xq[xi + 1]).reinterpretAsShorts();
+                ShortVector va = ShortVector.fromMemorySegment(S32, p, qa + 64L * j, LE);
+                IntVector ra = va.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8).mul(xa)
+                        .add(va.lanewise(VectorOperators.ASHR, 8).mul(xb)).reinterpretAsInts().lanewise(VectorOperators.XOR, bias);
+                ShortVector vb = ShortVector.fromMemorySegment(S32, p, qb + 64L * j, LE);
+                IntVector rb = vb.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8).mul(xa)
+                        .add(vb.lanewise(VectorOperators.ASHR, 8).mul(xb)).reinterpretAsInts().lanewise(VectorOperators.XOR, bias);
+                ShortVector vc = ShortVector.fromMemorySegment(S32, p, qc + 64L * j, LE);
+                IntVector rc = vc.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8).mul(xa)
+                        .add(vc.lanewise(VectorOperators.ASHR, 8).mul(xb)).reinterpretAsInts().lanewise(VectorOperators.XOR, bias);
+                ShortVector vd = ShortVector.fromMemorySegment(S32, p, qd + 64L * j, LE);
+                IntVector rd = vd.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8).mul(xa)
+                        .add(vd.lanewise(VectorOperators.ASHR, 8).mul(xb)).reinterpretAsInts().lanewise(VectorOperators.XOR, bias);
+                ha = ha.add(ra.lanewise(VectorOperators.ASHR, 16));
+                aa = aa.add(ra);
+                hb = hb.add(rb.lanewise(VectorOperators.ASHR, 16));
+                ab = ab.add(rb);
+                hc = hc.add(rc.lanewise(VectorOperators.ASHR, 16));
+                ac = ac.add(rc);
+                hd = hd.add(rd.lanewise(VectorOperators.ASHR, 16));
+                ad = ad.add(rd);
+            }
+            FloatVector d = FloatVector.broadcast(F, xd[c >> 5]);
+            ta = ((FloatVector) aa.sub(ha.lanewise(VectorOperators.LSHL, 16)).add(ha).sub(8 * 0x8000).castShape(F, 0)).mul(d).fma(FloatVector.fromMemorySegment(F, p, qa + Q8Groups.QUANTS, LE), ta);
+            tb = ((FloatVector) ab.sub(hb.lanewise(VectorOperators.LSHL, 16)).add(hb).sub(8 * 0x8000).castShape(F, 0)).mul(d).fma(FloatVector.fromMemorySegment(F, p, qb + Q8Groups.QUANTS, LE), tb);
+            tc = ((FloatVector) ac.sub(hc.lanewise(VectorOperators.LSHL, 16)).add(hc).sub(8 * 0x8000).castShape(F, 0)).mul(d).fma(FloatVector.fromMemorySegment(F, p, qc + Q8Groups.QUANTS, LE), tc);
+            td = ((FloatVector) ad.sub(hd.lanewise(VectorOperators.LSHL, 16)).add(hd).sub(8 * 0x8000).castShape(F, 0)).mul(d).fma(FloatVector.fromMemorySegment(F, p, qd + Q8Groups.QUANTS, LE), td);
+        }
+        ta.intoArray(out, oa);
+        tb.intoArray(out, ob);
+        tc.intoArray(out, oc);
+        td.intoArray(out, od);
     }
 
     /** {@link #dotPair} with touches {@code ahead} bytes past each block of both streams. */
