@@ -94,22 +94,15 @@ final class Q6kGroups {
         return w.withPacked(p);
     }
 
-    /** [32 chunks][8 nibbles]: the block's column of nibble k of chunk ch ({@link Q4kGroups#column}). */
-    private static final int[] COLUMN = new int[256];
-
-    static {
-        for (int ch = 0; ch < 32; ch++) {
-            for (int k = 0; k < 8; k++) COLUMN[8 * ch + k] = Q4kGroups.column(ch, k);
-        }
-    }
+    private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final long NIBBLES = 0x0F0F0F0F0F0F0F0FL;
 
     /**
-     * Packs groups one block at a time: each row's 210 file bytes copied out once, its values unpacked, and the group's
-     * block assembled in int arrays and written with one bulk copy each for the quants and the metadata. Per thread.
+     * Packs groups one block at a time: the group's block assembled in int arrays from each row's 210 file bytes read as
+     * longs (eight bytes per operation, {@link #packBlock}), then written with one bulk copy each for the quants and the
+     * metadata. Per thread.
      */
     private static final class Packer {
-        final byte[] block = new byte[210];
-        final int[] values = new int[256];
         /** [QUANTS / 4]: one group's block of quants, as {@link Q6kGroups} lays it out. */
         final int[] quants = new int[QUANTS / 4];
         /** [META / 4]: its scales (64 ints), then d (16 floats' bits). */
@@ -124,29 +117,7 @@ final class Q6kGroups {
                     java.util.Arrays.fill(quants, 0);
                     java.util.Arrays.fill(meta, 0);
                 }
-                for (int i = 0; i < present; i++) {
-                    long off = w.rowOffset(ROWS * g + i) + 210L * b;
-                    MemorySegment.copy(src, ValueLayout.JAVA_BYTE, off, block, 0, 210);
-                    values(block, values);
-                    for (int pr = 0; pr < 16; pr++) {
-                        int low0 = 0, low1 = 0, high = 0;
-                        for (int k = 0; k < 8; k++) {
-                            int a = values[COLUMN[16 * pr + k]], c = values[COLUMN[16 * pr + 8 + k]];
-                            low0 |= (a & 15) << 4 * k;
-                            low1 |= (c & 15) << 4 * k;
-                            high |= (a >> 4) << highBit(0, k) | (c >> 4) << highBit(1, k);
-                        }
-                        int at = 48 * pr + i; // [pair][3][16 rows] ints
-                        quants[at] = low0;
-                        quants[at + 16] = low1;
-                        quants[at + 32] = high;
-                    }
-                    for (int j = 0; j < 4; j++) { // scales 4j .. 4j + 3, little-endian
-                        meta[16 * j + i] = block[192 + 4 * j] & 0xFF | (block[193 + 4 * j] & 0xFF) << 8
-                                | (block[194 + 4 * j] & 0xFF) << 16 | block[195 + 4 * j] << 24;
-                    }
-                    meta[64 + i] = Float.floatToRawIntBits(Float.float16ToFloat((short) (block[208] & 0xFF | block[209] << 8)));
-                }
+                for (int i = 0; i < present; i++) packBlock(src, w.rowOffset(ROWS * g + i) + 210L * b, quants, meta, i);
                 MemorySegment.copy(quants, 0, dst, I32, q, quants.length);
                 MemorySegment.copy(meta, 0, dst, I32, m, meta.length);
             }
@@ -154,21 +125,48 @@ final class Q6kGroups {
     }
 
     /**
-     * The 256 unsigned 6-bit values (0..63, before the offset of 32) of a Q6_K block ({@code b}, its 210 bytes): for half
-     * {@code h} and {@code l < 32}, {@code ql[64h + l]} holds values {@code 128h + l} (low nibble) and {@code + 64}
-     * (high), {@code ql[64h + 32 + l]} values {@code 128h + l + 32} and {@code + 96}, and {@code qh[32h + l]} the high 2
-     * bits of those four, from its lowest bits up.
+     * Row {@code i}'s part of a group's block from the file's Q6_K block at {@code off} of {@code src}: its ints of
+     * {@code quants} ([16 pairs][3][16 rows]) and of {@code meta} ([4][16 rows] scales, then [16] d), eight bytes at a time.
+     *
+     * <p>Pair {@code p} (chunks 2p and 2p + 1) holds the low 4 bits of Q4_K's quant bytes 8p .. 8p + 7 ({@link
+     * Q4kGroups#column}): with H = p / 4 and l = 8 (p % 4) + 0..7, byte 8p + l % 8 takes columns 64H + l (low nibble) and
+     * 64H + l + 32 (high). In the file, {@code ql[64h + l]} holds columns 128h + l (low) and 128h + l + 64 (high), {@code
+     * ql[64h + 32 + l]} columns 128h + l + 32 and 128h + l + 96: so with A, B the longs at ql[64h + 8u] and ql[64h + 32 +
+     * 8u], pair 8h + u is {@code A & 0x0F.. | (B & 0x0F..) << 4} and pair 8h + 4 + u is {@code A >>> 4 & 0x0F.. | B &
+     * 0xF0..}. Their high bits are the 2-bit fields of {@code qh[32h + 8u .. + 7]} (bits 0..3 of each byte for pair 8h + u,
+     * 4..7 for 8h + 4 + u), rearranged by {@link #highs}.
      */
-    static void values(byte[] blk, int[] v) {
+    static void packBlock(MemorySegment src, long off, int[] quants, int[] meta, int i) {
         for (int h = 0; h < 2; h++) {
-            for (int l = 0; l < 32; l++) {
-                int a = blk[64 * h + l] & 0xFF, b = blk[64 * h + 32 + l] & 0xFF, hb = blk[128 + 32 * h + l] & 0xFF;
-                int y = 128 * h + l;
-                v[y] = (a & 15) | (hb & 3) << 4;
-                v[y + 32] = (b & 15) | (hb >> 2 & 3) << 4;
-                v[y + 64] = (a >> 4) | (hb >> 4 & 3) << 4;
-                v[y + 96] = (b >> 4) | (hb >> 6 & 3) << 4;
+            for (int u = 0; u < 4; u++) {
+                long a = src.get(I64, off + 64 * h + 8 * u), b = src.get(I64, off + 64 * h + 32 + 8 * u);
+                long hb = src.get(I64, off + 128 + 32 * h + 8 * u);
+                long lo = a & NIBBLES | (b & NIBBLES) << 4, hi = a >>> 4 & NIBBLES | b & ~NIBBLES;
+                int at = 48 * (8 * h + u) + i; // [pair][3][16 rows] ints
+                quants[at] = (int) lo;
+                quants[at + 16] = (int) (lo >>> 32);
+                quants[at + 32] = highs(hb & NIBBLES);
+                at += 48 * 4;
+                quants[at] = (int) hi;
+                quants[at + 16] = (int) (hi >>> 32);
+                quants[at + 32] = highs(hb >>> 4 & NIBBLES);
             }
         }
+        for (int j = 0; j < 4; j++) meta[16 * j + i] = src.get(I32, off + 192 + 4 * j); // int8 scales 4j .. 4j + 3
+        meta[64 + i] = Float.floatToRawIntBits(Quants.f16(src, off + 208));
+    }
+
+    /**
+     * The high-bits int of a pair from its 8 file bytes' nibbles ({@code n}: nibble {@code s} in the low 4 bits of byte
+     * {@code s}, s = 4t + 2a + c, holding the high 2 bits of nibbles k = 4a + 2c and 4a + 2c + 1 of chunk t): the 8 nibbles
+     * gathered into 32 bits (nibble s at bit 4s), then nibbles 2, 3 swapped with 4, 5 so that nibble s lands at bit 16a +
+     * 8t + 4c, which is {@link #highBit}(t, 4a + 2c) (and + 2 for the odd k).
+     */
+    static int highs(long n) {
+        long x = (n | n >>> 4) & 0x00FF00FF00FF00FFL;
+        x = (x | x >>> 8) & 0x0000FFFF0000FFFFL;
+        x = (x | x >>> 16) & 0xFFFFFFFFL;
+        long d = (x ^ x >>> 8) & 0xFF00L;
+        return (int) (x ^ d ^ d << 8);
     }
 }

@@ -654,7 +654,7 @@ public final class VectorKernels implements Kernels {
             int cols = w.cols();
             MemorySegment p = w.packed();
             if (p != null) {
-                dotQ4_KGroups(w, from, to, Q4K_ACTIVATIONS.get().prepareGroups(x, xOff, cols), out, outOff);
+                dotKGroups(w, from, to, Q4K_ACTIVATIONS.get().prepareGroups(x, xOff, cols), Q4K_GROUP, out, outOff);
                 return;
             }
             Q4kActivations a = Q4K_ACTIVATIONS.get().prepare(x, xOff, cols);
@@ -663,49 +663,50 @@ public final class VectorKernels implements Kernels {
             return;
         }
         if (w.type() == dev.nexusquant.engine.gguf.GgmlType.Q6_K && w.packed() != null) {
-            dotQ6_KGroups(w, from, to, Q4K_ACTIVATIONS.get().prepareGroups(x, xOff, w.cols()), out, outOff);
+            dotKGroups(w, from, to, Q4K_ACTIVATIONS.get().prepareGroups(x, xOff, w.cols()), Q6K_GROUP, out, outOff);
             return;
         }
         for (int r = from; r < to; r++) out[outOff + r - from] = dotRow(w, r, x, xOff);
     }
 
-    /** Rows {@code from .. to - 1} of a grouped Q6_K matrix: whole groups straight into {@code out}, cut ones through a scratch. */
-    private static void dotQ6_KGroups(Weights w, int from, int to, Q4kActivations a, float[] out, int outOff) {
-        int cols = w.cols(), rows = w.rows(), n = Q6kGroups.ROWS;
-        MemorySegment p = w.packed();
-        for (int g = from / n; g * n < to; g++) {
-            long q = Q6kGroups.quants(g, cols), m = Q6kGroups.meta(g, rows, cols);
-            int r0 = g * n;
-            if (r0 >= from && r0 + n <= to) {
-                dotQ6_KGroup(p, q, m, a.xq, a.xd, cols, out, outOff + r0 - from);
-            } else {
-                float[] tmp = GROUP_OUT.get();
-                dotQ6_KGroup(p, q, m, a.xq, a.xd, cols, tmp, 0);
-                int lo = Math.max(from, r0), hi = Math.min(to, r0 + n);
-                System.arraycopy(tmp, lo - r0, out, outOff + lo - from, hi - lo);
-            }
-        }
-    }
-
     private static final ThreadLocal<Q4kActivations> Q4K_ACTIVATIONS = ThreadLocal.withInitial(Q4kActivations::new);
 
     /** Per-thread [16]: the outputs of a group that a range of rows cuts. */
-    private static final ThreadLocal<float[]> GROUP_OUT = ThreadLocal.withInitial(() -> new float[Q4kGroups.ROWS]);
+    private static final ThreadLocal<float[]> GROUP_OUT = ThreadLocal.withInitial(() -> new float[GroupedRows.ROWS]);
 
-    /** Rows {@code from .. to - 1} of a grouped Q4_K matrix: whole groups straight into {@code out}, cut ones through a scratch. */
-    private static void dotQ4_KGroups(Weights w, int from, int to, Q4kActivations a, float[] out, int outOff) {
-        int cols = w.cols(), rows = w.rows(), n = Q4kGroups.ROWS;
+    /**
+     * One group of 16 rows of a grouped k-quant matrix dotted with the prepared x: {@code out[o .. o + 15]} = rows
+     * {@code 16g .. 16g + 15} (padding rows 0).
+     */
+    private interface KGroupKernel {
+        void group(MemorySegment p, int g, int rows, int cols, Q4kActivations a, float[] out, int o);
+    }
+
+    /** {@link Q4kGroups}: the products, then the mins' part. */
+    private static final KGroupKernel Q4K_GROUP = (p, g, rows, cols, a, out, o) -> {
+        long m = Q4kGroups.meta(g, rows, cols);
+        dotQ4_KGroup(p, Q4kGroups.quants(g, cols), m, a.xq, a.xd, cols, out, o);
+        minsQ4_KGroup(p, m, a.st, cols, out, o);
+    };
+
+    /** {@link Q6kGroups}. */
+    private static final KGroupKernel Q6K_GROUP = (p, g, rows, cols, a, out, o) ->
+            dotQ6_KGroup(p, Q6kGroups.quants(g, cols), Q6kGroups.meta(g, rows, cols), a.xq, a.xd, cols, out, o);
+
+    /**
+     * Rows {@code from .. to - 1} of a grouped k-quant matrix ({@link Q4kGroups}, {@link Q6kGroups}) by {@code kernel}:
+     * whole groups straight into {@code out}, cut ones through a scratch.
+     */
+    private static void dotKGroups(Weights w, int from, int to, Q4kActivations a, KGroupKernel kernel, float[] out, int outOff) {
+        int cols = w.cols(), rows = w.rows(), n = GroupedRows.ROWS;
         MemorySegment p = w.packed();
         for (int g = from / n; g * n < to; g++) {
-            long q = Q4kGroups.quants(g, cols), m = Q4kGroups.meta(g, rows, cols);
             int r0 = g * n;
             if (r0 >= from && r0 + n <= to) {
-                dotQ4_KGroup(p, q, m, a.xq, a.xd, cols, out, outOff + r0 - from);
-                minsQ4_KGroup(p, m, a.st, cols, out, outOff + r0 - from);
+                kernel.group(p, g, rows, cols, a, out, outOff + r0 - from);
             } else {
                 float[] tmp = GROUP_OUT.get();
-                dotQ4_KGroup(p, q, m, a.xq, a.xd, cols, tmp, 0);
-                minsQ4_KGroup(p, m, a.st, cols, tmp, 0);
+                kernel.group(p, g, rows, cols, a, tmp, 0);
                 int lo = Math.max(from, r0), hi = Math.min(to, r0 + n);
                 System.arraycopy(tmp, lo - r0, out, outOff + lo - from, hi - lo);
             }

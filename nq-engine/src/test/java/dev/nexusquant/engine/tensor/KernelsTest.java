@@ -300,21 +300,16 @@ class KernelsTest {
                     for (int i = xOff; i < x.length; i += 61) x[i] *= 40; // blocks of very different ranges
                     if (cols >= 512) java.util.Arrays.fill(x, xOff + 256, xOff + 512, 0f); // a block of zeros
                     int from = r.nextInt(rows), to = from + 1 + r.nextInt(rows - from);
-                    float[] out = new float[to - from + 2];
-                    out[0] = out[out.length - 1] = 42f;
-                    V.dotRows(p, from, to, x, xOff, out, 1);
-                    assertEquals(42f, out[0], "dotRows wrote before its range");
-                    assertEquals(42f, out[out.length - 1], "dotRows wrote after its range");
+                    float[] out = dotRowsInRange(p, from, to, x, xOff);
+                    float[] xr = rounded256(x, xOff, cols);
                     for (int row = from; row < to; row++) {
                         // the weights meet x rounded to a multiple of its block's step (the mins' part too)
                         double mag = 0, bound = 0, expected = 0;
                         for (int i = 0; i < cols; i++) {
-                            float amax = amax(x, xOff + i / 256 * 256), step = amax / 127, xi = x[xOff + i];
-                            float rounded = amax == 0 ? 0 : Math.max(-127, Math.min(127, Math.round(xi * (127 / amax)))) * step;
-                            float sc = scaled[row * cols + i], wi = d1[3 + row * cols + i];
-                            expected += (double) wi * rounded;
+                            float sc = scaled[row * cols + i], wi = d1[3 + row * cols + i], xi = x[xOff + i];
+                            expected += (double) wi * xr[i];
                             mag += Math.abs(wi * xi) + Math.abs(sc * xi);
-                            bound += Math.abs(wi) * step / 2;
+                            bound += Math.abs(wi) * q8Step(x, xOff + i / 256 * 256) / 2;
                         }
                         close(expected, out[1 + row - from], mag, "grouped Q4_K rows, x in 8 bits, cols=" + cols + " row " + row);
                         assertEquals(S.dotRow(w, row, x, xOff), out[1 + row - from], 1e-5 * mag + 1.0001 * bound + 1e-6,
@@ -347,6 +342,32 @@ class KernelsTest {
         float amax = 0;
         for (int i = 0; i < n; i++) amax = Math.max(amax, Math.abs(x[at + i]));
         return amax;
+    }
+
+    /**
+     * {@code V.dotRows} of {@code p}'s rows {@code from .. to - 1} into {@code out[1 .. to - from]} of an array one longer
+     * on each side, asserting that it wrote nothing around its range: row {@code r}'s product is {@code out[1 + r - from]}.
+     */
+    static float[] dotRowsInRange(Weights p, int from, int to, float[] x, int xOff) {
+        float[] out = new float[to - from + 2];
+        out[0] = out[out.length - 1] = 42f;
+        V.dotRows(p, from, to, x, xOff, out, 1);
+        assertEquals(42f, out[0], "dotRows wrote before its range");
+        assertEquals(42f, out[out.length - 1], "dotRows wrote after its range");
+        return out;
+    }
+
+    /**
+     * x[xOff .. xOff + cols) rounded as the k-quant kernels' 8-bit activations ({@link Q4kActivations#prepareGroups}): per
+     * block of 256, the nearest multiple of {@link #q8Step}, within +-127 steps.
+     */
+    static float[] rounded256(float[] x, int xOff, int cols) {
+        float[] xr = new float[cols];
+        for (int i = 0; i < cols; i++) {
+            float amax = amax(x, xOff + i / 256 * 256);
+            xr[i] = amax == 0 ? 0 : Math.max(-127, Math.min(127, Math.round(x[xOff + i] * (127 / amax)))) * (amax / 127);
+        }
+        return xr;
     }
 
     /** x[xOff .. xOff + cols) rounded as Q8_0 activations: per block of 32, the nearest multiple of max |x| / 127. */

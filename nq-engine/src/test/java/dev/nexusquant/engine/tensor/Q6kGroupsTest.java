@@ -54,13 +54,96 @@ class Q6kGroupsTest {
         for (int row = 0; row < 3; row++) {
             for (int b = 0; b < 2; b++) {
                 long off = w.rowOffset(row) + 210L * b;
-                Q6kGroups.values(w.data().asSlice(off, 210).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE), v);
+                values(w.data().asSlice(off, 210).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE), v);
                 float scale = Quants.f16(w.data(), off + 208);
                 for (int i = 0; i < 256; i++) {
                     assertTrue(v[i] >= 0 && v[i] < 64, "6 bits");
                     int sc = w.data().get(java.lang.foreign.ValueLayout.JAVA_BYTE, off + 192 + i / 16);
                     assertEquals(d[row * 512 + 256 * b + i], scale * sc * (v[i] - 32), Math.abs(d[row * 512 + 256 * b + i]) * 1e-6f,
                             "row " + row + " block " + b + " value " + i);
+                }
+            }
+        }
+    }
+
+    /**
+     * The 256 unsigned 6-bit values (0..63, before the offset of 32) of a Q6_K block ({@code blk}, its 210 bytes), as
+     * ggml's decode reads them: for half {@code h} and {@code l < 32}, {@code ql[64h + l]} holds values {@code 128h + l}
+     * (low nibble) and {@code + 64} (high), {@code ql[64h + 32 + l]} values {@code 128h + l + 32} and {@code + 96}, and
+     * {@code qh[32h + l]} the high 2 bits of those four, from its lowest bits up.
+     */
+    static void values(byte[] blk, int[] v) {
+        for (int h = 0; h < 2; h++) {
+            for (int l = 0; l < 32; l++) {
+                int a = blk[64 * h + l] & 0xFF, b = blk[64 * h + 32 + l] & 0xFF, hb = blk[128 + 32 * h + l] & 0xFF;
+                int y = 128 * h + l;
+                v[y] = (a & 15) | (hb & 3) << 4;
+                v[y + 32] = (b & 15) | (hb >> 2 & 3) << 4;
+                v[y + 64] = (a >> 4) | (hb >> 4 & 3) << 4;
+                v[y + 96] = (b >> 4) | (hb >> 6 & 3) << 4;
+            }
+        }
+    }
+
+    /**
+     * The grouped layout written value by value from its description in {@link Q6kGroups} (the packer of the fifth
+     * session, which unpacked each block to 256 values and placed each by {@link Q4kGroups#column} and {@link
+     * Q6kGroups#highBit}): [groups][blocks] quants, then [groups][blocks] metadata, as ints.
+     */
+    static int[] referencePack(Weights w) {
+        int rows = w.rows(), cols = w.cols(), blocks = cols / 256, groups = Q6kGroups.groups(rows);
+        int[] out = new int[(int) (Q6kGroups.bytes(rows, cols) / 4)];
+        int[] v = new int[256];
+        for (int g = 0; g < groups; g++) {
+            for (int i = 0; i < 16 && 16 * g + i < rows; i++) {
+                for (int b = 0; b < blocks; b++) {
+                    long off = w.rowOffset(16 * g + i) + 210L * b;
+                    byte[] blk = w.data().asSlice(off, 210).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+                    values(blk, v);
+                    int q = (int) ((Q6kGroups.quants(g, cols) + (long) Q6kGroups.QUANTS * b) / 4);
+                    int m = (int) ((Q6kGroups.meta(g, rows, cols) + (long) Q6kGroups.META * b) / 4);
+                    for (int pr = 0; pr < 16; pr++) {
+                        int low0 = 0, low1 = 0, high = 0;
+                        for (int k = 0; k < 8; k++) {
+                            int a = v[Q4kGroups.column(2 * pr, k)], c = v[Q4kGroups.column(2 * pr + 1, k)];
+                            low0 |= (a & 15) << 4 * k;
+                            low1 |= (c & 15) << 4 * k;
+                            high |= (a >> 4) << Q6kGroups.highBit(0, k) | (c >> 4) << Q6kGroups.highBit(1, k);
+                        }
+                        out[q + 48 * pr + i] = low0;
+                        out[q + 48 * pr + 16 + i] = low1;
+                        out[q + 48 * pr + 32 + i] = high;
+                    }
+                    for (int j = 0; j < 4; j++) {
+                        out[m + 16 * j + i] = blk[192 + 4 * j] & 0xFF | (blk[193 + 4 * j] & 0xFF) << 8
+                                | (blk[194 + 4 * j] & 0xFF) << 16 | blk[195 + 4 * j] << 24;
+                    }
+                    out[m + 64 + i] = Float.floatToRawIntBits(Float.float16ToFloat((short) (blk[208] & 0xFF | blk[209] << 8)));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The packer's bits against the value-by-value layout, on random bytes, for many row counts (padding) and widths. */
+    @Test
+    void packedBitsMatchTheValueByValueLayout() {
+        Random r = new Random(SEED + 43);
+        try (Arena arena = Arena.ofShared()) {
+            for (int t = 0; t < 40; t++) {
+                int rows = 1 + r.nextInt(t < 20 ? 40 : 100), cols = 256 * (1 + r.nextInt(t < 20 ? 4 : 12));
+                Weights w = randomQ6kRows(r, rows, cols);
+                if (t % 5 == 0) w.data().fill((byte) (t % 2 == 0 ? 0xFF : 0)); // every bit set, every bit clear
+                int[] expected = referencePack(w);
+                Weights p = Q6kGroups.pack(w, arena);
+                int[] actual = p.packed().toArray(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN));
+                assertEquals(expected.length, actual.length);
+                for (int k = 0; k < expected.length; k++) {
+                    int e = expected[k], a = actual[k];
+                    if (e != a) {
+                        throw new AssertionError("rows=" + rows + " cols=" + cols + " int " + k + ": " + Integer.toHexString(e)
+                                + " expected, " + Integer.toHexString(a) + " packed (seed " + SEED + ")");
+                    }
                 }
             }
         }
@@ -145,20 +228,14 @@ class Q6kGroupsTest {
                     int xOff = r.nextInt(7);
                     float[] x = randomX(r, cols, xOff);
                     int from = r.nextInt(rows), to = from + 1 + r.nextInt(rows - from);
-                    float[] out = new float[to - from + 2];
-                    out[0] = out[out.length - 1] = 42f;
-                    V.dotRows(p, from, to, x, xOff, out, 1);
-                    assertEquals(42f, out[0], "dotRows wrote before its range");
-                    assertEquals(42f, out[out.length - 1], "dotRows wrote after its range");
+                    float[] out = KernelsTest.dotRowsInRange(p, from, to, x, xOff), xr = KernelsTest.rounded256(x, xOff, cols);
                     for (int row = from; row < to; row++) {
                         double mag = 0, bound = 0, expected = 0;
                         for (int i = 0; i < cols; i++) {
-                            float amax = KernelsTest.amax(x, xOff + i / 256 * 256), step = amax / 127, xi = x[xOff + i];
-                            float rounded = amax == 0 ? 0 : Math.max(-127, Math.min(127, Math.round(xi * (127 / amax)))) * step;
                             float wi = d1[row * cols + i];
-                            expected += (double) wi * rounded;
-                            mag += Math.abs(wi * xi);
-                            bound += Math.abs(wi) * step / 2;
+                            expected += (double) wi * xr[i];
+                            mag += Math.abs(wi * x[xOff + i]);
+                            bound += Math.abs(wi) * KernelsTest.q8Step(x, xOff + i / 256 * 256) / 2;
                         }
                         KernelsTest.close(expected, out[1 + row - from], mag, "grouped Q6_K rows, x in 8 bits, cols=" + cols + " row " + row);
                         assertEquals(S.dotRow(w, row, x, xOff), out[1 + row - from], 1e-5 * mag + 1.0001 * bound + 1e-6,
