@@ -10,30 +10,42 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * Variants of the grouped Q8_0 decode kernel {@link VectorKernels#dotQ8_0GroupQ8} that read memory differently, for a
- * core that streams far below its read rate (the quiet Xeon: both engines' 1B Q8_0 decode at ~40% of what one core
- * reads there): the same arithmetic per group, so each group's 16 results are bit for bit those of the one-group kernel
- * and of its scalar twin {@link ScalarKernels#dotQ8_0GroupQ8}.
+ * How decode's grouped Q8_0 product walks memory: the arithmetic per group is {@link VectorKernels#dotQ8_0GroupQ8}'s, so
+ * each group's 16 results are bit for bit those of the one-group kernel and of its scalar twin
+ * {@link ScalarKernels#dotQ8_0GroupQ8}; what differs is how many groups one loop reads at once, for a core that streams
+ * far below its read rate with one stream (the quiet Xeon: one core reads 16.1 GB/s, the one-group kernel 8.0 GB/s from
+ * memory).
  *
  * <ul>
- *   <li>{@link #dotPair}: two consecutive groups in one loop, two independent streams of loads (each group is
- *       {@code cols / 32 * 576} bytes: 36 KB apart for 2048 columns), one broadcast of x for both.</li>
- *   <li>{@link #dotAhead} / {@link #dotPairAhead}: the same with scalar loads {@code ahead} bytes past each block
- *       (a "touch" of one byte per 128, a line and its pair: Java has no prefetch instruction), so that a line's miss
- *       starts that many bytes of work earlier; blocks whose touches would pass the matrix's end touch nothing; the
- *       values only feed {@link #sink}.</li>
+ *   <li>{@code split} (the default): groups g and g + half of a product's whole groups in one loop ({@link #dotPair}),
+ *       two independent streams of loads far apart, one broadcast of x for both. On the Xeon (2026-12-04 18:26, pinned,
+ *       load 0.5-1.4): RowThroughput from memory 7.96 -> 9.65 GB/s, 1B Q8_0 decode 4.58 / 5.11 -> 6.33 / 7.00 tokens/s in
+ *       two alternating pairs (BENCHMARKS.md, "Decode, 2026-12-04 (sixth session)").</li>
+ *   <li>{@code one}: one group a loop ({@link VectorKernels#dotQ8_0GroupQ8}).</li>
+ *   <li>{@code pair}: groups g and g + 1 ({@link #dotPair}; streams 36 KB apart at 2048 columns: slower from memory on the
+ *       shared EPYC).</li>
+ *   <li>{@code split4}: four groups a quarter apart ({@link #dotQuad}).</li>
+ *   <li>{@code -Dnq.q8Ahead=BYTES} ({@link #dotAhead} / {@link #dotPairAhead}): scalar loads that many bytes past each block
+ *       (a "touch" of one byte per 128, a line and its pair: Java has no prefetch instruction); blocks whose touches would
+ *       pass the matrix's end touch nothing; the values only feed {@link #sink}. Slower on the Xeon (1 and 4 KB ahead:
+ *       6.4 and 5.4 GB/s from memory against 8.0).</li>
  * </ul>
- * Which one decode takes: {@code -Dnq.q8Kernel=one|pair|split|split4} (default {@code one}; {@code split} pairs group g
- * with the group half the range further, two streams far apart; {@code split4} four groups a quarter apart, {@link #dotQuad}) and {@code -Dnq.q8Ahead=BYTES} (default
- * 0: no touch).
+ * Chosen by {@code -Dnq.q8Kernel=split|one|pair|split4} and {@code -Dnq.q8Ahead} (default 0: no touch).
  */
 final class Q8GroupStreams {
 
-    /** {@code -Dnq.q8Kernel}: {@code one} (the default), {@code pair} (groups g, g + 1 a loop), {@code split} (groups g, g + half). */
-    static final String KERNEL = System.getProperty("nq.q8Kernel", "one").toLowerCase(java.util.Locale.ROOT);
+    /** {@code -Dnq.q8Kernel}: {@code split} (the default: groups g, g + half), {@code one}, {@code pair} (g, g + 1), {@code split4}. */
+    static final String KERNEL = System.getProperty("nq.q8Kernel", "split").toLowerCase(java.util.Locale.ROOT);
     static final boolean PAIR = KERNEL.equals("pair"), SPLIT = KERNEL.equals("split"), SPLIT4 = KERNEL.equals("split4");
+
+    static {
+        if (!PAIR && !SPLIT && !SPLIT4 && !KERNEL.equals("one")) {
+            throw new IllegalArgumentException("-Dnq.q8Kernel must be split, one, pair or split4, not " + KERNEL);
+        }
+        if (Long.getLong("nq.q8Ahead", 0) < 0) throw new IllegalArgumentException("-Dnq.q8Ahead must be 0 or more bytes");
+    }
     /** Bytes between a load and its touch, 0 for none. */
-    static final long AHEAD = Math.max(0, Long.getLong("nq.q8Ahead", 0));
+    static final long AHEAD = Long.getLong("nq.q8Ahead", 0);
 
     private static final VectorSpecies<Short> S32 = ShortVector.SPECIES_512;
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_512;
