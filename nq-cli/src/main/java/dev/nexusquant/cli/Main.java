@@ -23,10 +23,17 @@ import picocli.CommandLine.Command;
         })
 public final class Main {
 
+    /** The commands that run a model's forward pass, for which {@link dev.nexusquant.engine.tensor.KernelPrimer} starts. */
+    static final java.util.Set<String> RUNS_A_MODEL = java.util.Set.of("generate", "perplexity", "passkey", "copy", "serve", "bench");
+
     public static void main(String[] args) {
         // library log records (such as the vectorization switch's fallback) as one line each on stderr
         if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
             System.setProperty("java.util.logging.SimpleFormatter.format", "nq: %4$s: %5$s%6$s%n");
+        }
+        if (args.length > 0 && RUNS_A_MODEL.contains(args[0])) {
+            // the prefill's vector kernels start compiling on the second core while the model loads
+            dev.nexusquant.engine.tensor.KernelPrimer.start();
         }
         System.exit(run(args));
     }

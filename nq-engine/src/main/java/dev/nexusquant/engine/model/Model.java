@@ -9,6 +9,7 @@ import dev.nexusquant.engine.kv.KvCache;
 import dev.nexusquant.engine.kv.KvCacheFactory;
 import dev.nexusquant.engine.kv.KvLayout;
 import dev.nexusquant.engine.tensor.HugePageArena;
+import dev.nexusquant.engine.tensor.KernelPrimer;
 import dev.nexusquant.engine.tensor.Kernels;
 import dev.nexusquant.engine.tensor.Quants;
 import dev.nexusquant.engine.tensor.Weights;
@@ -179,7 +180,9 @@ public final class Model implements AutoCloseable {
             return new Weights(name, GgmlType.F32, rows, cols, f32);
         }
         Weights w = new Weights(name, t.type(), rows, cols, t.data());
-        return prepare ? kernels.prepare(w, prepared) : w;
+        Weights ready = prepare ? kernels.prepare(w, prepared) : w;
+        KernelPrimer.offer(ready); // a process's primer, if one runs, compiles the products over this kind of matrix
+        return ready;
     }
 
     private float[] vector(String name, int n) throws GgufException {
