@@ -13,8 +13,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * each rounding up to one; memory is never reused, so every slice is zeroed; everything is unmapped when the arena
  * closes.
  *
- * <p>By default the weights fault in on 4 KiB pages at load and a background thread moves them onto huge pages after it
- * ({@link #settle()}); {@code -Dnq.hugePages=eager} advises them before first touch instead.
+ * <p>By default the weights sit on 4 KiB pages at load, populated by one call as each slice is handed out (a page fault
+ * per 4 KiB cost ~1.1 s of CPU per 336 MB on the shared VM, the call about half; {@code -Dnq.populate=false} leaves them
+ * to fault in), and a background thread moves them onto huge pages after it ({@link #settle()}); {@code
+ * -Dnq.hugePages=eager} advises them before first touch instead.
  *
  * <p>Mappings count against the JVM's limit on native memory as direct buffers do ({@code -XX:MaxDirectMemorySize},
  * by default the maximum heap): past it, {@link #allocate} throws {@link OutOfMemoryError} as {@link Arena#ofShared()}
@@ -83,7 +85,7 @@ public final class HugePageArena implements Arena {
             long at = (used + align - 1) & -align;
             if (at + byteSize <= chunk.byteSize()) {
                 used = at + byteSize;
-                return chunk.asSlice(at, byteSize);
+                return populated(chunk.asSlice(at, byteSize));
             }
         }
         long want = Math.max(byteSize, CHUNK);
@@ -105,7 +107,19 @@ public final class HugePageArena implements Arena {
             chunk = m;
             used = byteSize;
         }
-        return m.asSlice(0, byteSize);
+        return populated(m.asSlice(0, byteSize));
+    }
+
+    /** Whether slices are faulted in when handed out ({@code -Dnq.populate=false}: at their first writes). */
+    static final boolean POPULATE = !"false".equalsIgnoreCase(System.getProperty("nq.populate", "true"));
+
+    /**
+     * {@code slice}, its 4 KiB pages faulted in by one call ({@link LinuxPages#populate}) where they are not advised as
+     * huge pages: what the caller writes next (a packed copy of a matrix) then takes no page fault per 4 KiB.
+     */
+    private MemorySegment populated(MemorySegment slice) {
+        if (POPULATE && later) LinuxPages.populate(slice.address(), slice.byteSize());
+        return slice;
     }
 
     /** Bytes mapped by this arena so far (0 where every slice came from the ordinary arena). */

@@ -676,26 +676,50 @@ public final class VectorKernels implements Kernels {
 
     /**
      * One group of 16 rows of a grouped k-quant matrix dotted with the prepared x: {@code out[o .. o + 15]} = rows
-     * {@code 16g .. 16g + 15} (padding rows 0).
+     * {@code 16g .. 16g + 15} (padding rows 0); {@link #pair}: two whole groups in one loop ({@link KGroupStreams}).
      */
     private interface KGroupKernel {
         void group(MemorySegment p, int g, int rows, int cols, Q4kActivations a, float[] out, int o);
+
+        void pair(MemorySegment p, int g, int g1, int rows, int cols, Q4kActivations a, float[] out, int o, int o1);
     }
 
     /** {@link Q4kGroups}: the products, then the mins' part. */
-    private static final KGroupKernel Q4K_GROUP = (p, g, rows, cols, a, out, o) -> {
-        long m = Q4kGroups.meta(g, rows, cols);
-        dotQ4_KGroup(p, Q4kGroups.quants(g, cols), m, a.xq, a.xd, cols, out, o);
-        minsQ4_KGroup(p, m, a.st, cols, out, o);
+    private static final KGroupKernel Q4K_GROUP = new KGroupKernel() {
+        @Override
+        public void group(MemorySegment p, int g, int rows, int cols, Q4kActivations a, float[] out, int o) {
+            long m = Q4kGroups.meta(g, rows, cols);
+            dotQ4_KGroup(p, Q4kGroups.quants(g, cols), m, a.xq, a.xd, cols, out, o);
+            minsQ4_KGroup(p, m, a.st, cols, out, o);
+        }
+
+        @Override
+        public void pair(MemorySegment p, int g, int g1, int rows, int cols, Q4kActivations a, float[] out, int o, int o1) {
+            long m = Q4kGroups.meta(g, rows, cols), m1 = Q4kGroups.meta(g1, rows, cols);
+            KGroupStreams.dotQ4_KPair(p, Q4kGroups.quants(g, cols), m, Q4kGroups.quants(g1, cols), m1, a.xq, a.xd, cols, out, o, o1);
+            minsQ4_KGroup(p, m, a.st, cols, out, o);
+            minsQ4_KGroup(p, m1, a.st, cols, out, o1);
+        }
     };
 
     /** {@link Q6kGroups}. */
-    private static final KGroupKernel Q6K_GROUP = (p, g, rows, cols, a, out, o) ->
+    private static final KGroupKernel Q6K_GROUP = new KGroupKernel() {
+        @Override
+        public void group(MemorySegment p, int g, int rows, int cols, Q4kActivations a, float[] out, int o) {
             dotQ6_KGroup(p, Q6kGroups.quants(g, cols), Q6kGroups.meta(g, rows, cols), a.xq, a.xd, cols, out, o);
+        }
+
+        @Override
+        public void pair(MemorySegment p, int g, int g1, int rows, int cols, Q4kActivations a, float[] out, int o, int o1) {
+            KGroupStreams.dotQ6_KPair(p, Q6kGroups.quants(g, cols), Q6kGroups.meta(g, rows, cols), Q6kGroups.quants(g1, cols),
+                    Q6kGroups.meta(g1, rows, cols), a.xq, a.xd, cols, out, o, o1);
+        }
+    };
 
     /**
      * Rows {@code from .. to - 1} of a grouped k-quant matrix ({@link Q4kGroups}, {@link Q6kGroups}) by {@code kernel}:
-     * whole groups straight into {@code out}, cut ones through a scratch.
+     * whole groups straight into {@code out} (with {@link KGroupStreams#SPLIT}, group g paired with the group half of the
+     * whole groups further), cut ones through a scratch.
      */
     private static void dotKGroups(Weights w, int from, int to, Q4kActivations a, KGroupKernel kernel, float[] out, int outOff) {
         int cols = w.cols(), rows = w.rows(), n = GroupedRows.ROWS;
@@ -703,7 +727,16 @@ public final class VectorKernels implements Kernels {
         for (int g = from / n; g * n < to; g++) {
             int r0 = g * n;
             if (r0 >= from && r0 + n <= to) {
-                kernel.group(p, g, rows, cols, a, out, outOff + r0 - from);
+                int g1 = to / n; // whole groups g .. g1 - 1
+                if (KGroupStreams.SPLIT) {
+                    int half = (g1 - g) / 2;
+                    for (int i = 0; i < half; i++) {
+                        kernel.pair(p, g + i, g + i + half, rows, cols, a, out, outOff + n * (g + i) - from, outOff + n * (g + i + half) - from);
+                    }
+                    g += 2 * half;
+                }
+                for (; g < g1; g++) kernel.group(p, g, rows, cols, a, out, outOff + n * g - from);
+                g = g1 - 1;
             } else {
                 float[] tmp = GROUP_OUT.get();
                 kernel.group(p, g, rows, cols, a, tmp, 0);

@@ -33,6 +33,26 @@ class HugePageArenaTest {
         checkSlices("true");
     }
 
+    /**
+     * With the default (pages advised after load), a slice is resident when it is handed out (its pages populated in one
+     * call), before anything writes it, and still zeroed; on kernels with {@code MADV_POPULATE_WRITE} (5.14 and later).
+     */
+    @Test
+    void laterSlicesArePopulatedWhenHandedOut() throws Exception {
+        assumeTrue(HugePageArena.enabled() && HugePageArena.POPULATE);
+        String[] v = System.getProperty("os.version").split("[.-]");
+        assumeTrue(Integer.parseInt(v[0]) > 5 || Integer.parseInt(v[0]) == 5 && Integer.parseInt(v[1]) >= 14, "MADV_POPULATE_WRITE");
+        try (Arena arena = HugePageArena.ofShared()) {
+            assumeTrue(arena instanceof HugePageArena);
+            MemorySegment s = arena.allocate(40L << 20, 64);
+            String entry = smapsEntry(s.address());
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^Rss:\\s+(\\d+) kB").matcher(entry);
+            assertTrue(m.find(), entry);
+            assertTrue(Long.parseLong(m.group(1)) >= 40L << 10, "40 MiB resident before the first write:\n" + entry);
+            assertEquals(-1L, s.mismatch(MemorySegment.ofArray(new byte[(int) s.byteSize()])), "zeroed");
+        }
+    }
+
     @Test
     void closingWhileTheMoveRunsIsSafe() throws Exception {
         assumeTrue(HugePageArena.enabled());
