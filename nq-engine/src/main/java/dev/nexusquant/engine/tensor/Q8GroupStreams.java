@@ -17,12 +17,12 @@ import java.lang.foreign.ValueLayout;
  * memory).
  *
  * <ul>
- *   <li>{@code split} (the default): groups g and g + half of a product's whole groups in one loop ({@link #dotPair}),
+ *   <li>{@code split} (the default): groups g and g + half of a product's whole groups in one loop ({@link VectorKernels#dotQ8_0GroupPairQ8}),
  *       two independent streams of loads far apart, one broadcast of x for both. On the Xeon (2026-12-04 18:26, pinned,
  *       load 0.5-1.4): RowThroughput from memory 7.96 -> 9.65 GB/s, 1B Q8_0 decode 4.58 / 5.11 -> 6.33 / 7.00 tokens/s in
  *       two alternating pairs (BENCHMARKS.md, "Decode, 2026-12-04 (sixth session)").</li>
  *   <li>{@code one}: one group a loop ({@link VectorKernels#dotQ8_0GroupQ8}).</li>
- *   <li>{@code pair}: groups g and g + 1 ({@link #dotPair}; streams 36 KB apart at 2048 columns: slower from memory on the
+ *   <li>{@code pair}: groups g and g + 1 ({@link VectorKernels#dotQ8_0GroupPairQ8}; streams 36 KB apart at 2048 columns: slower from memory on the
  *       shared EPYC).</li>
  *   <li>{@code split4}: four groups a quarter apart ({@link #dotQuad}).</li>
  *   <li>{@code -Dnq.q8Ahead=BYTES} ({@link #dotAhead} / {@link #dotPairAhead}): scalar loads that many bytes past each block
@@ -76,7 +76,7 @@ final class Q8GroupStreams {
                 int a = PAIR ? g0 + 2 * i : g0 + i, b = a + step;
                 long qa = Q8Groups.quants(a, n), qb = Q8Groups.quants(b, n);
                 if (AHEAD > 0) dotPairAhead(p, qa, qb, xq, xd, n, out, o + 16 * (a - g0), o + 16 * (b - g0), AHEAD);
-                else dotPair(p, qa, qb, xq, xd, n, out, o + 16 * (a - g0), o + 16 * (b - g0));
+                else VectorKernels.dotQ8_0GroupPairQ8(p, qa, qb, xq, xd, n, out, o + 16 * (a - g0), o + 16 * (b - g0));
             }
             g = g0 + 2 * half;
         }
@@ -100,39 +100,6 @@ final class Q8GroupStreams {
     private static int touch(MemorySegment p, long at) {
         return p.get(ValueLayout.JAVA_BYTE, at) + p.get(ValueLayout.JAVA_BYTE, at + 128) + p.get(ValueLayout.JAVA_BYTE, at + 256)
                 + p.get(ValueLayout.JAVA_BYTE, at + 384) + p.get(ValueLayout.JAVA_BYTE, at + 512);
-    }
-
-    /**
-     * Two groups of a grouped Q8_0 matrix of {@code n} columns (quants at byte offsets {@code q} and {@code q1}) dotted
-     * with x in 8 bits: {@code out[o .. o + 15]} the first group's rows, {@code out[o1 .. o1 + 15]} the second's.
-     */
-    static void dotPair(MemorySegment p, long q, long q1, int[] xq, float[] xd, int n, float[] out, int o, int o1) {
-        FloatVector total0 = FloatVector.zero(F), total1 = total0;
-        IntVector bias = IntVector.broadcast(I, 0x8000);
-        for (int c = 0; c < n; c += 32, q += Q8Groups.BLOCK, q1 += Q8Groups.BLOCK) {
-            IntVector hi0 = IntVector.zero(I), all0 = hi0, hi1 = hi0, all1 = hi0;
-            int xi = c >> 1;
-            for (int j = 0; j < 8; j++, xi += 2) {
-                ShortVector xa = IntVector.broadcast(I, xq[xi]).reinterpretAsShorts(), xb = IntVector.broadcast(I, xq[xi + 1]).reinterpretAsShorts();
-                ShortVector v0 = ShortVector.fromMemorySegment(S32, p, q + 64L * j, LE);
-                ShortVector v1 = ShortVector.fromMemorySegment(S32, p, q1 + 64L * j, LE);
-                IntVector r0 = v0.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8).mul(xa)
-                        .add(v0.lanewise(VectorOperators.ASHR, 8).mul(xb)).reinterpretAsInts().lanewise(VectorOperators.XOR, bias);
-                IntVector r1 = v1.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8).mul(xa)
-                        .add(v1.lanewise(VectorOperators.ASHR, 8).mul(xb)).reinterpretAsInts().lanewise(VectorOperators.XOR, bias);
-                hi0 = hi0.add(r0.lanewise(VectorOperators.ASHR, 16));
-                all0 = all0.add(r0);
-                hi1 = hi1.add(r1.lanewise(VectorOperators.ASHR, 16));
-                all1 = all1.add(r1);
-            }
-            FloatVector d = FloatVector.broadcast(F, xd[c >> 5]);
-            IntVector t0 = all0.sub(hi0.lanewise(VectorOperators.LSHL, 16)).add(hi0).sub(8 * 0x8000);
-            IntVector t1 = all1.sub(hi1.lanewise(VectorOperators.LSHL, 16)).add(hi1).sub(8 * 0x8000);
-            total0 = ((FloatVector) t0.castShape(F, 0)).mul(d).fma(FloatVector.fromMemorySegment(F, p, q + Q8Groups.QUANTS, LE), total0);
-            total1 = ((FloatVector) t1.castShape(F, 0)).mul(d).fma(FloatVector.fromMemorySegment(F, p, q1 + Q8Groups.QUANTS, LE), total1);
-        }
-        total0.intoArray(out, o);
-        total1.intoArray(out, o1);
     }
 
     /**
@@ -181,7 +148,7 @@ final class Q8GroupStreams {
         td.intoArray(out, od);
     }
 
-    /** {@link #dotPair} with touches {@code ahead} bytes past each block of both streams. */
+    /** {@link VectorKernels#dotQ8_0GroupPairQ8} with touches {@code ahead} bytes past each block of both streams. */
     static void dotPairAhead(MemorySegment p, long q, long q1, int[] xq, float[] xd, int n, float[] out, int o, int o1, long ahead) {
         long last = p.byteSize() - 1;
         FloatVector total0 = FloatVector.zero(F), total1 = total0;

@@ -53,7 +53,7 @@ class Q8GroupStreamsTest {
                 for (int g = 0; g < groups; g++) {
                     int h = r.nextInt(groups); // any second group, the same one included
                     float[] pair = new float[48], pairAhead = new float[48];
-                    Q8GroupStreams.dotPair(p.packed(), Q8Groups.quants(g, cols), Q8Groups.quants(h, cols), a.xq, a.xd, cols, pair, 0, 32);
+                    VectorKernels.dotQ8_0GroupPairQ8(p.packed(), Q8Groups.quants(g, cols), Q8Groups.quants(h, cols), a.xq, a.xd, cols, pair, 0, 32);
                     Q8GroupStreams.dotPairAhead(p.packed(), Q8Groups.quants(g, cols), Q8Groups.quants(h, cols), a.xq, a.xd, cols, pairAhead, 0, 32, ahead);
                     same(twin, 16 * g, pair, 0, 16, "pair (" + g + ", " + h + "), first, cols " + cols);
                     same(twin, 16 * h, pair, 32, 16, "pair (" + g + ", " + h + "), second, cols " + cols);
