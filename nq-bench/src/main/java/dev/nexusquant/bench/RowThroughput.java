@@ -16,11 +16,24 @@ import java.util.Random;
  * matrix's bytes are repeated to fill that many MiB (more than the caches hold: weights come from memory, as in the
  * decode of a large model) and the best of 10 passes is printed. With {@code ROWS} (and {@code MIB} 0) the matrix has
  * that many rows, e.g. 512 x 512 (278 KB of Q8_0) to run from L2, where arithmetic rather than memory holds a kernel,
- * and each timed pass repeats the product to ~20 MB of weights.
+ * and each timed pass repeats the product to ~20 MB of weights. {@code -Drow.hugePages=true} puts the prepared form
+ * on huge pages as a model's loader does (by default it is on ordinary pages).
  *
  * <pre>java --add-modules jdk.incubator.vector -cp nq-bench/target/benchmarks.jar dev.nexusquant.bench.RowThroughput [vector|scalar] [TYPES] [COLS] [MIB] [ROWS]</pre>
  */
 public final class RowThroughput {
+
+    /** {@code -Drow.hugePages=true}: the prepared form on huge pages ({@code HugePageArena}, as a model's weights). */
+    private static final boolean HUGE = Boolean.getBoolean("row.hugePages");
+
+    private static void joinQuietly(Thread t) {
+        if (t == null) return;
+        try {
+            t.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
 
     public static void main(String[] args) {
         Kernels k = args.length > 0 && args[0].equals("scalar") ? Kernels.scalar() : Kernels.vector();
@@ -37,9 +50,11 @@ public final class RowThroughput {
             byte[] b = Quants.quantize(t, v);
             int copies = (int) Math.max(1, (mib << 20) / b.length);
             MemorySegment seg = Arena.ofAuto().allocate((long) copies * b.length, 64);
+            Arena prepared = HUGE ? dev.nexusquant.engine.tensor.HugePageArena.ofShared() : Arena.ofAuto();
             for (int i = 0; i < copies; i++) MemorySegment.copy(MemorySegment.ofArray(b), 0, seg, (long) i * b.length, b.length);
             int allRows = rows * copies;
-            Weights w = k.prepare(new Weights("w", t, allRows, cols, seg), Arena.ofAuto()); // as a model loads it
+            Weights w = k.prepare(new Weights("w", t, allRows, cols, seg), prepared); // as a model loads it
+            if (prepared instanceof dev.nexusquant.engine.tensor.HugePageArena h) joinQuietly(h.settle());
             float[] x = new float[cols];
             for (int i = 0; i < cols; i++) x[i] = (float) r.nextGaussian();
             float[] out = new float[allRows];

@@ -1,5 +1,6 @@
 package dev.nexusquant.engine.tensor;
 
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -88,6 +89,7 @@ public final class KernelPrimer {
         started = true;
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(waitMs);
         Thread t = new Thread(() -> {
+            loadSegmentClasses();
             Kernels kernels = Kernels.preferred();
             if (!(kernels instanceof VectorKernels)) return;
             KernelPrimer p = new KernelPrimer(kernels);
@@ -107,6 +109,23 @@ public final class KernelPrimer {
     }
 
     private static boolean started;
+
+    /**
+     * Loads every class of heap memory segment (a {@code MemorySegment.copy} to or from an array of a new element type
+     * loads one) before C2 compiles a kernel. C2 compiles a segment's accessors for the classes loaded so far; a class
+     * loaded later invalidates that code (a failed class-hierarchy dependency: {@code -Xlog:dependencies=debug}). In one
+     * cold run the load's first byte-array segment threw away C2's panel and embedding kernels 6 s in, and the prefill
+     * ran them in C1 until C2 had compiled them again.
+     */
+    static void loadSegmentClasses() {
+        MemorySegment.ofArray(new byte[1]);
+        MemorySegment.ofArray(new char[1]);
+        MemorySegment.ofArray(new short[1]);
+        MemorySegment.ofArray(new int[1]);
+        MemorySegment.ofArray(new float[1]);
+        MemorySegment.ofArray(new long[1]);
+        MemorySegment.ofArray(new double[1]);
+    }
     /** The kinds ({@link #kind}) of the matrices the last primer primed (tests). */
     static volatile Set<String> lastKinds = Set.of();
 

@@ -533,6 +533,42 @@ public final class VectorKernels implements Kernels {
         total.intoArray(out, o);
     }
 
+    /**
+     * Two groups of a grouped Q8_0 matrix of {@code n} columns (quants at byte offsets {@code q} and {@code q1}) dotted
+     * with x in 8 bits: {@code out[o .. o + 15]} the first group's rows, {@code out[o1 .. o1 + 15]} the second's. Each
+     * group's operations are {@link #dotQ8_0GroupQ8}'s (same bits); two streams of loads and one broadcast of x for both:
+     * decode's default walk ({@link Q8GroupStreams}, {@code split}). Here, not there, so that the launcher's compile
+     * thresholds for this class cover it.
+     */
+    static void dotQ8_0GroupPairQ8(MemorySegment p, long q, long q1, int[] xq, float[] xd, int n, float[] out, int o, int o1) {
+        FloatVector total0 = FloatVector.zero(F), total1 = total0;
+        IntVector bias = IntVector.broadcast(I, 0x8000);
+        for (int c = 0; c < n; c += 32, q += Q8Groups.BLOCK, q1 += Q8Groups.BLOCK) {
+            IntVector hi0 = IntVector.zero(I), all0 = hi0, hi1 = hi0, all1 = hi0;
+            int xi = c >> 1;
+            for (int j = 0; j < 8; j++, xi += 2) {
+                ShortVector xa = IntVector.broadcast(I, xq[xi]).reinterpretAsShorts(), xb = IntVector.broadcast(I, xq[xi + 1]).reinterpretAsShorts();
+                ShortVector v0 = ShortVector.fromMemorySegment(S32, p, q + 64L * j, LE);
+                ShortVector v1 = ShortVector.fromMemorySegment(S32, p, q1 + 64L * j, LE);
+                IntVector r0 = v0.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8).mul(xa)
+                        .add(v0.lanewise(VectorOperators.ASHR, 8).mul(xb)).reinterpretAsInts().lanewise(VectorOperators.XOR, bias);
+                IntVector r1 = v1.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8).mul(xa)
+                        .add(v1.lanewise(VectorOperators.ASHR, 8).mul(xb)).reinterpretAsInts().lanewise(VectorOperators.XOR, bias);
+                hi0 = hi0.add(r0.lanewise(VectorOperators.ASHR, 16));
+                all0 = all0.add(r0);
+                hi1 = hi1.add(r1.lanewise(VectorOperators.ASHR, 16));
+                all1 = all1.add(r1);
+            }
+            FloatVector d = FloatVector.broadcast(F, xd[c >> 5]);
+            IntVector t0 = all0.sub(hi0.lanewise(VectorOperators.LSHL, 16)).add(hi0).sub(8 * 0x8000);
+            IntVector t1 = all1.sub(hi1.lanewise(VectorOperators.LSHL, 16)).add(hi1).sub(8 * 0x8000);
+            total0 = ((FloatVector) t0.castShape(F, 0)).mul(d).fma(FloatVector.fromMemorySegment(F, p, q + Q8Groups.QUANTS, LE), total0);
+            total1 = ((FloatVector) t1.castShape(F, 0)).mul(d).fma(FloatVector.fromMemorySegment(F, p, q1 + Q8Groups.QUANTS, LE), total1);
+        }
+        total0.intoArray(out, o);
+        total1.intoArray(out, o1);
+    }
+
     /** Rows {@code from .. to - 1} of a grouped Q8_0 matrix: whole groups straight into {@code out}, cut ones through a scratch. */
     private static void dotQ8_0Groups(Weights w, int from, int to, float[] x, int xOff, float[] out, int outOff) {
         int cols = w.cols(), n = Q8Groups.ROWS;
@@ -541,7 +577,11 @@ public final class VectorKernels implements Kernels {
         for (int g = from / n; g * n < to; g++) {
             long q = Q8Groups.quants(g, cols), sc = Q8Groups.scales(g, cols);
             int r0 = g * n;
-            if (r0 >= from && r0 + n <= to) {
+            if (a != null && Q8GroupStreams.ON && r0 >= from && r0 + n <= to) { // every whole group from g on
+                int g1 = to / n;
+                Q8GroupStreams.dotGroups(p, g, g1, a.xq, a.xd, cols, out, outOff + r0 - from);
+                g = g1 - 1;
+            } else if (r0 >= from && r0 + n <= to) {
                 if (a != null) dotQ8_0GroupQ8(p, q, sc, a.xq, a.xd, cols, out, outOff + r0 - from);
                 else dotQ8_0Group(p, q, sc, x, xOff, cols, out, outOff + r0 - from);
             } else {
