@@ -126,6 +126,11 @@ public final class KernelPrimer {
         MemorySegment.ofArray(new long[1]);
         MemorySegment.ofArray(new double[1]);
     }
+    /** Whether a primer is taking matrices now (tests: a load that offers its matrices before the thread has set up finds none running). */
+    static boolean isRunning() {
+        return running != null;
+    }
+
     /** The kinds ({@link #kind}) of the matrices the last primer primed (tests). */
     static volatile Set<String> lastKinds = Set.of();
 
