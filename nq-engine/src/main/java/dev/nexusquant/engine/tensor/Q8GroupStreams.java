@@ -17,30 +17,34 @@ import java.lang.foreign.ValueLayout;
  * memory).
  *
  * <ul>
- *   <li>{@code split} (the default): groups g and g + half of a product's whole groups in one loop ({@link VectorKernels#dotQ8_0GroupPairQ8}),
- *       two independent streams of loads far apart, one broadcast of x for both. On the Xeon (2026-12-04 18:26, pinned,
- *       load 0.5-1.4): RowThroughput from memory 7.96 -> 9.65 GB/s, 1B Q8_0 decode 4.58 / 5.11 -> 6.33 / 7.00 tokens/s in
- *       two alternating pairs (BENCHMARKS.md, "Decode, 2026-12-04 (sixth session)").</li>
+ *   <li>{@code split4} (the default): groups g, g + quarter, g + 2 quarter, g + 3 quarter of a product's whole groups in
+ *       one loop ({@link VectorKernels#dotQ8_0GroupQuadQ8}), four streams of loads, one broadcast of x for four groups;
+ *       the last whole groups that do not fill a four take the one-group kernel. On the shared EPYC (2026-12-04 19:15-19:20,
+ *       load 2.7-3.4) 1B Q8_0 decode 1.08-1.20x over {@code split} and 1.52-1.61x over {@code one} in alternating
+ *       processes (3 of 3 pairs each).</li>
+ *   <li>{@code split}: groups g and g + half in one loop ({@link VectorKernels#dotQ8_0GroupPairQ8}), two streams. On the
+ *       quiet Xeon (2026-12-04 18:26, pinned, load 0.5-1.4): RowThroughput from memory 7.96 -> 9.65 GB/s, 1B Q8_0 decode
+ *       4.58 / 5.11 -> 6.33 / 7.00 tokens/s over {@code one} in two alternating pairs (BENCHMARKS.md, "Decode,
+ *       2026-12-04 (sixth session)").</li>
  *   <li>{@code one}: one group a loop ({@link VectorKernels#dotQ8_0GroupQ8}).</li>
- *   <li>{@code pair}: groups g and g + 1 ({@link VectorKernels#dotQ8_0GroupPairQ8}; streams 36 KB apart at 2048 columns: slower from memory on the
- *       shared EPYC).</li>
- *   <li>{@code split4}: four groups a quarter apart ({@link #dotQuad}).</li>
+ *   <li>{@code pair}: groups g and g + 1 ({@link VectorKernels#dotQ8_0GroupPairQ8}; streams 36 KB apart at 2048 columns:
+ *       slower from memory on the shared EPYC).</li>
  *   <li>{@code -Dnq.q8Ahead=BYTES} ({@link #dotAhead} / {@link #dotPairAhead}): scalar loads that many bytes past each block
  *       (a "touch" of one byte per 128, a line and its pair: Java has no prefetch instruction); blocks whose touches would
  *       pass the matrix's end touch nothing; the values only feed {@link #sink}. Slower on the Xeon (1 and 4 KB ahead:
  *       6.4 and 5.4 GB/s from memory against 8.0).</li>
  * </ul>
- * Chosen by {@code -Dnq.q8Kernel=split|one|pair|split4} and {@code -Dnq.q8Ahead} (default 0: no touch).
+ * Chosen by {@code -Dnq.q8Kernel=split4|split|one|pair} and {@code -Dnq.q8Ahead} (default 0: no touch).
  */
 final class Q8GroupStreams {
 
-    /** {@code -Dnq.q8Kernel}: {@code split} (the default: groups g, g + half), {@code one}, {@code pair} (g, g + 1), {@code split4}. */
-    static final String KERNEL = System.getProperty("nq.q8Kernel", "split").toLowerCase(java.util.Locale.ROOT);
+    /** {@code -Dnq.q8Kernel}: {@code split4} (the default: four groups a quarter apart), {@code split}, {@code one}, {@code pair}. */
+    static final String KERNEL = System.getProperty("nq.q8Kernel", "split4").toLowerCase(java.util.Locale.ROOT);
     static final boolean PAIR = KERNEL.equals("pair"), SPLIT = KERNEL.equals("split"), SPLIT4 = KERNEL.equals("split4");
 
     static {
         if (!PAIR && !SPLIT && !SPLIT4 && !KERNEL.equals("one")) {
-            throw new IllegalArgumentException("-Dnq.q8Kernel must be split, one, pair or split4, not " + KERNEL);
+            throw new IllegalArgumentException("-Dnq.q8Kernel must be split4, split, one or pair, not " + KERNEL);
         }
         if (Long.getLong("nq.q8Ahead", 0) < 0) throw new IllegalArgumentException("-Dnq.q8Ahead must be 0 or more bytes");
     }
@@ -65,7 +69,7 @@ final class Q8GroupStreams {
             int quarter = (g1 - g0) / 4;
             for (int i = 0; i < quarter; i++) {
                 int a = g0 + i;
-                dotQuad(p, Q8Groups.quants(a, n), Q8Groups.quants(a + quarter, n), Q8Groups.quants(a + 2 * quarter, n),
+                VectorKernels.dotQ8_0GroupQuadQ8(p, Q8Groups.quants(a, n), Q8Groups.quants(a + quarter, n), Q8Groups.quants(a + 2 * quarter, n),
                         Q8Groups.quants(a + 3 * quarter, n), xq, xd, n, out, o + 16 * i, o + 16 * (i + quarter),
                         o + 16 * (i + 2 * quarter), o + 16 * (i + 3 * quarter));
             }
@@ -100,52 +104,6 @@ final class Q8GroupStreams {
     private static int touch(MemorySegment p, long at) {
         return p.get(ValueLayout.JAVA_BYTE, at) + p.get(ValueLayout.JAVA_BYTE, at + 128) + p.get(ValueLayout.JAVA_BYTE, at + 256)
                 + p.get(ValueLayout.JAVA_BYTE, at + 384) + p.get(ValueLayout.JAVA_BYTE, at + 512);
-    }
-
-    /**
-     * Four groups (quants at {@code qa .. qd}) in one loop, four streams of loads ({@code -Dnq.q8Kernel=split4}: groups g,
-     * g + quarter, g + 2 quarter, g + 3 quarter): rows into {@code out} at {@code oa .. od}.
-     */
-    static void dotQuad(MemorySegment p, long qa, long qb, long qc, long qd, int[] xq, float[] xd, int n, float[] out,
-                        int oa, int ob, int oc, int od) {
-        FloatVector ta = FloatVector.zero(F), tb = ta, tc = ta, td = ta;
-        IntVector bias = IntVector.broadcast(I, 0x8000);
-        for (int c = 0; c < n; c += 32, qa += Q8Groups.BLOCK, qb += Q8Groups.BLOCK, qc += Q8Groups.BLOCK, qd += Q8Groups.BLOCK) {
-            IntVector ha = IntVector.zero(I), aa = ha, hb = ha, ab = ha, hc = ha, ac = ha, hd = ha, ad = ha;
-            int xi = c >> 1;
-            for (int j = 0; j < 8; j++, xi += 2) {
-                ShortVector xa = IntVector.broadcast(I, xq[xi]).reinterpretAsShorts(), xb = IntVector.broadcast(I, xq[xi + 1]).reinterpretAsShorts();
-                ShortVector va = ShortVector.fromMemorySegment(S32, p, qa + 64L * j, LE);
-                IntVector ra = va.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8).mul(xa)
-                        .add(va.lanewise(VectorOperators.ASHR, 8).mul(xb)).reinterpretAsInts().lanewise(VectorOperators.XOR, bias);
-                ShortVector vb = ShortVector.fromMemorySegment(S32, p, qb + 64L * j, LE);
-                IntVector rb = vb.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8).mul(xa)
-                        .add(vb.lanewise(VectorOperators.ASHR, 8).mul(xb)).reinterpretAsInts().lanewise(VectorOperators.XOR, bias);
-                ShortVector vc = ShortVector.fromMemorySegment(S32, p, qc + 64L * j, LE);
-                IntVector rc = vc.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8).mul(xa)
-                        .add(vc.lanewise(VectorOperators.ASHR, 8).mul(xb)).reinterpretAsInts().lanewise(VectorOperators.XOR, bias);
-                ShortVector vd = ShortVector.fromMemorySegment(S32, p, qd + 64L * j, LE);
-                IntVector rd = vd.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 8).mul(xa)
-                        .add(vd.lanewise(VectorOperators.ASHR, 8).mul(xb)).reinterpretAsInts().lanewise(VectorOperators.XOR, bias);
-                ha = ha.add(ra.lanewise(VectorOperators.ASHR, 16));
-                aa = aa.add(ra);
-                hb = hb.add(rb.lanewise(VectorOperators.ASHR, 16));
-                ab = ab.add(rb);
-                hc = hc.add(rc.lanewise(VectorOperators.ASHR, 16));
-                ac = ac.add(rc);
-                hd = hd.add(rd.lanewise(VectorOperators.ASHR, 16));
-                ad = ad.add(rd);
-            }
-            FloatVector d = FloatVector.broadcast(F, xd[c >> 5]);
-            ta = ((FloatVector) aa.sub(ha.lanewise(VectorOperators.LSHL, 16)).add(ha).sub(8 * 0x8000).castShape(F, 0)).mul(d).fma(FloatVector.fromMemorySegment(F, p, qa + Q8Groups.QUANTS, LE), ta);
-            tb = ((FloatVector) ab.sub(hb.lanewise(VectorOperators.LSHL, 16)).add(hb).sub(8 * 0x8000).castShape(F, 0)).mul(d).fma(FloatVector.fromMemorySegment(F, p, qb + Q8Groups.QUANTS, LE), tb);
-            tc = ((FloatVector) ac.sub(hc.lanewise(VectorOperators.LSHL, 16)).add(hc).sub(8 * 0x8000).castShape(F, 0)).mul(d).fma(FloatVector.fromMemorySegment(F, p, qc + Q8Groups.QUANTS, LE), tc);
-            td = ((FloatVector) ad.sub(hd.lanewise(VectorOperators.LSHL, 16)).add(hd).sub(8 * 0x8000).castShape(F, 0)).mul(d).fma(FloatVector.fromMemorySegment(F, p, qd + Q8Groups.QUANTS, LE), td);
-        }
-        ta.intoArray(out, oa);
-        tb.intoArray(out, ob);
-        tc.intoArray(out, oc);
-        td.intoArray(out, od);
     }
 
     /** {@link VectorKernels#dotQ8_0GroupPairQ8} with touches {@code ahead} bytes past each block of both streams. */

@@ -62,7 +62,7 @@ class Q8GroupStreamsTest {
                     for (int i = 16; i < 32; i++) assertEquals(0f, pair[i], "untouched");
                     int[] k = {g, r.nextInt(groups), r.nextInt(groups), r.nextInt(groups)};
                     float[] quad = new float[64];
-                    Q8GroupStreams.dotQuad(p.packed(), Q8Groups.quants(k[0], cols), Q8Groups.quants(k[1], cols), Q8Groups.quants(k[2], cols),
+                    VectorKernels.dotQ8_0GroupQuadQ8(p.packed(), Q8Groups.quants(k[0], cols), Q8Groups.quants(k[1], cols), Q8Groups.quants(k[2], cols),
                             Q8Groups.quants(k[3], cols), a.xq, a.xd, cols, quad, 48, 0, 32, 16);
                     int[] at = {48, 0, 32, 16};
                     for (int i = 0; i < 4; i++) same(twin, 16 * k[i], quad, at[i], 16, "quad, stream " + i + " (group " + k[i] + "), cols " + cols);
