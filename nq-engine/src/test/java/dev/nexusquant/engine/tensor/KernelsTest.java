@@ -95,6 +95,21 @@ class KernelsTest {
 
     static final GgmlType[] TYPES = {GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K};
 
+    /**
+     * The bytes of a Q8_0 matrix as a file holds them ([rows][cols / 32] blocks of a little-endian fp16 scale and 32
+     * int8 quants): random quants (every byte value), scales Gaussian with one block in ten 150 times larger.
+     */
+    static byte[] randomQ8_0File(Random r, int rows, int cols) {
+        byte[] file = new byte[rows * cols / 32 * 34];
+        r.nextBytes(file);
+        for (int b = 0; b < file.length; b += 34) {
+            short h = Float.floatToFloat16((float) (r.nextGaussian() * (r.nextInt(10) == 0 ? 3 : 0.02)));
+            file[b] = (byte) h;
+            file[b + 1] = (byte) (h >> 8);
+        }
+        return file;
+    }
+
     static Weights randomWeights(Random r, GgmlType type, int rows, int cols) {
         float[] w = random(r, rows * cols, 1);
         byte[] bytes = Quants.quantize(type, w);
@@ -392,13 +407,7 @@ class KernelsTest {
         try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared()) {
             for (int cols : new int[]{32, 64, 96, 512, 2048, 8192}) {
                 int rows = 16 * (1 + r.nextInt(3)) - r.nextInt(8);
-                byte[] file = new byte[rows * cols / 32 * 34];
-                r.nextBytes(file);
-                for (int b = 0; b < file.length; b += 34) {
-                    short h = Float.floatToFloat16((float) (r.nextGaussian() * (r.nextInt(10) == 0 ? 3 : 0.02)));
-                    file[b] = (byte) h;
-                    file[b + 1] = (byte) (h >> 8);
-                }
+                byte[] file = randomQ8_0File(r, rows, cols);
                 if (cols >= 64) java.util.Arrays.fill(file, 2, 34, (byte) -128); // row 0's first block: -128 everywhere
                 Weights w = new Weights("w", GgmlType.Q8_0, rows, cols, MemorySegment.ofArray(file));
                 Weights p = Q8Groups.pack(w, arena);

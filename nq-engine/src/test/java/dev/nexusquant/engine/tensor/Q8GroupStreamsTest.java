@@ -26,13 +26,7 @@ class Q8GroupStreamsTest {
             for (int trial = 0; trial < 40; trial++) {
                 int cols = 32 * (1 + r.nextInt(trial < 20 ? 8 : 300));
                 int rows = 16 * (2 + r.nextInt(4)) - r.nextInt(16);
-                byte[] file = new byte[rows * cols / 32 * 34];
-                r.nextBytes(file);
-                for (int b = 0; b < file.length; b += 34) {
-                    short h = Float.floatToFloat16((float) (r.nextGaussian() * (r.nextInt(10) == 0 ? 3 : 0.02)));
-                    file[b] = (byte) h;
-                    file[b + 1] = (byte) (h >> 8);
-                }
+                byte[] file = KernelsTest.randomQ8_0File(r, rows, cols);
                 if (trial % 3 == 0) java.util.Arrays.fill(file, 2, 34, (byte) -128);
                 Weights p = Q8Groups.pack(new Weights("w", GgmlType.Q8_0, rows, cols, MemorySegment.ofArray(file)), arena);
                 float[] x = new float[cols];
