@@ -22,7 +22,6 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
@@ -361,8 +360,7 @@ public final class GenerateCommand extends ModelCommand {
         if (promptFile.equals("-")) {
             bytes = readAtMost(System.in, "standard input");
         } else {
-            Path p = Path.of(promptFile);
-            if (!Files.isRegularFile(p)) throw new NoSuchFileException(promptFile, null, "no such prompt file");
+            Path p = InputFile.regular(Path.of(promptFile), "prompt file");
             long size = Files.size(p);
             if (size > MAX_PROMPT_BYTES) {
                 throw new IllegalArgumentException("prompt file " + promptFile + " is " + size + " bytes, more than the "

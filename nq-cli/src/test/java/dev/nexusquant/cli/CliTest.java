@@ -96,6 +96,24 @@ class CliTest {
     }
 
     @Test
+    void directoriesGivenAsFilesAreOneLineErrorsSayingSo(@TempDir Path dir) {
+        // before: a directory as --model read "No such device", as --text or --prompt-file "no such ... file", and as
+        // --input it was counted in rows first
+        String m = Shared.stories260K().toString(), d = dir.toString();
+        assertOneLineError(run("generate", "--model", d), d, "is a directory, not a model file");
+        assertOneLineError(run("info", "--model", d), d, "is a directory, not a model file");
+        assertOneLineError(run("perplexity", "--model", m, "--text", d), d, "is a directory, not a text file");
+        assertOneLineError(run("bench", "--model", m, "--text", d, "--out", dir.resolve("o").toString()), d,
+                "is a directory, not a text file");
+        assertOneLineError(run("generate", "--model", m, "--prompt-file", d), d, "is a directory, not a prompt file");
+        assertOneLineError(run("codec", "--dim", "128", "--bits", "2", "--tokens", "16", "--input", d), d,
+                "is a directory, not a file of float32 rows");
+        assertOneLineError(run("generate", "--model", dir.resolve("none.gguf").toString()), "none.gguf", "no such model file");
+        assertOneLineError(run("codec", "--dim", "128", "--bits", "2", "--input", dir.resolve("x.f32").toString()),
+                "x.f32", "no such file of float32 rows");
+    }
+
+    @Test
     void noModelAndNoDefaultIsAOneLineError(@TempDir Path dir) {
         String old = System.getProperty("nq.home");
         System.setProperty("nq.home", dir.toString());
