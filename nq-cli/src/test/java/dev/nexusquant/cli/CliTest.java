@@ -151,6 +151,25 @@ class CliTest {
     }
 
     @Test
+    void anAbsurdThreadCountIsAOneLineErrorBeforeAnythingRuns() {
+        // before: -Dnq.threads=100000 (through NQ_JAVA_OPTS) was an ExceptionInInitializerError's stack trace
+        String old = System.getProperty("nq.threads");
+        try {
+            for (String v : new String[]{"100000", "0", "many"}) {
+                System.setProperty("nq.threads", v);
+                CliTest.Result r = run("generate", "--model", Shared.stories260K().toString(), "--prompt", "hi");
+                assertEquals(2, r.code(), r.err());
+                assertEquals(1, r.err().strip().lines().count(), r.err());
+                assertTrue(r.err().startsWith("nq: -Dnq.threads must be") && r.err().contains(v) && r.err().contains("NQ_JAVA_OPTS"), r.err());
+                assertTrue(r.out().isEmpty(), r.out());
+            }
+        } finally {
+            if (old == null) System.clearProperty("nq.threads");
+            else System.setProperty("nq.threads", old);
+        }
+    }
+
+    @Test
     void absurdNumbersAreOneLineErrors() {
         String m = Shared.stories260K().toString(), t = Shared.tinyStoriesDev().toString();
         assertOneLineError(run("generate", "--model", m, "--max-tokens", "-1"), "max tokens");

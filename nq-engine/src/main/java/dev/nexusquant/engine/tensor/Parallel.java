@@ -13,7 +13,7 @@ import java.util.function.IntConsumer;
  */
 public final class Parallel {
 
-    private static final int THREADS = Math.max(1, Integer.getInteger("nq.threads", Runtime.getRuntime().availableProcessors()));
+    private static final int THREADS = ThreadCount.fromProperty();
 
     private static final ForkJoinPool POOL = new ForkJoinPool(THREADS, pool -> {
         ForkJoinWorkerThread t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(pool);
