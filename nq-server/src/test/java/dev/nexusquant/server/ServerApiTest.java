@@ -90,6 +90,9 @@ class ServerApiTest {
                 {"/v1/completions", "{\"prompt\":\"x\",\"max_tokens\":-5}", 400, "invalid_value"},
                 {"/v1/completions", "{\"prompt\":\"x\",\"temperature\":\"hot\"}", 400, "invalid_type"},
                 {"/v1/nothing", "{}", 404, "not_found"},
+                // before: answered 200 by the served model whatever the name
+                {"/v1/completions", "{\"model\":\"gpt-4\",\"prompt\":\"x\",\"max_tokens\":2}", 404, "model_not_found"},
+                {"/v1/chat/completions", "{\"model\":\"\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", 404, "model_not_found"},
         };
         for (Object[] c : cases) {
             var r = post(server, (String) c[0], (String) c[1]);
@@ -97,6 +100,8 @@ class ServerApiTest {
             assertEquals(c[3], r.json().at("/error/code").asText(), r.body());
             assertFalse(r.json().at("/error/message").asText().isBlank());
         }
+        String named = "{\"model\":\"" + server.service().modelId() + "\",\"prompt\":\"x\",\"max_tokens\":2}";
+        assertEquals(200, post(server, "/v1/completions", named).status(), "the served model's own name");
         assertEquals(405, get(server, "/v1/completions").status());
         var big = post(server, "/v1/completions", "{\"prompt\":\"" + "a".repeat(2 << 20) + "\"}");
         assertEquals(413, big.status());
