@@ -413,7 +413,7 @@ public final class Model implements AutoCloseable {
 
     /** Restores a session saved in {@code file} (see {@link #restore(InputStream)}). */
     public Session restore(Path file) throws IOException {
-        try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
+        try (InputStream in = openSaved(file)) {
             return restore(in);
         }
     }
@@ -425,9 +425,15 @@ public final class Model implements AutoCloseable {
 
     /** Reads only the header of a saved session: whose it is, its cache and its tokens (cheap: no cache is built). */
     public static SavedSession peek(Path file) throws IOException {
-        try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
+        try (InputStream in = openSaved(file)) {
             return SessionFile.peek(in);
         }
+    }
+
+    /** A saved session's file for reading; a directory opens on Linux and fails only at the read, as "Is a directory". */
+    private static InputStream openSaved(Path file) throws IOException {
+        if (Files.isDirectory(file)) throw new java.nio.file.FileSystemException(file.toString(), null, "is a directory, not a saved session");
+        return new BufferedInputStream(Files.newInputStream(file), 1 << 16);
     }
 
     /** Reads only the header of a saved session from bytes. */
