@@ -402,6 +402,23 @@ public final class GgufFile implements AutoCloseable {
             return new String(b, StandardCharsets.UTF_8);
         }
 
+        /**
+         * String {@code i} of array {@code key}: as {@link #string}, without building the element's name for the
+         * messages unless it is bad (a tokenizer's arrays hold hundreds of thousands of strings).
+         */
+        String element(String key, int i) throws GgufException {
+            if (remaining() >= 8) {
+                long len = seg.get(I64, pos);
+                if (len >= 0 && len <= remaining() - 8 && len <= Integer.MAX_VALUE - 16) {
+                    byte[] b = new byte[(int) len];
+                    MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, pos + 8, b, 0, (int) len);
+                    pos += 8 + len;
+                    return new String(b, StandardCharsets.UTF_8);
+                }
+            }
+            return string(key + "[" + i + "]"); // throws, naming the element
+        }
+
         GgufValue value(String key, GgufValueType type, int depth) throws GgufException {
             return switch (type) {
                 case UINT8, INT8 -> GgufValue.of(type, i8(key));
@@ -486,7 +503,7 @@ public final class GgufFile implements AutoCloseable {
                 }
                 case STRING -> {
                     String[] a = new String[n];
-                    for (int i = 0; i < n; i++) a[i] = string(key + "[" + i + "]");
+                    for (int i = 0; i < n; i++) a[i] = element(key, i);
                     yield a;
                 }
                 case ARRAY -> {

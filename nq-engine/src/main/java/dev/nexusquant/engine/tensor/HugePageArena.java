@@ -114,13 +114,21 @@ public final class HugePageArena implements Arena {
     static final boolean POPULATE = !"false".equalsIgnoreCase(System.getProperty("nq.populate", "true"));
 
     /**
-     * {@code slice}, its 4 KiB pages faulted in by one call ({@link LinuxPages#populate}) where they are not advised as
+     * {@code slice}, its 4 KiB pages faulted in by a call per {@link #POPULATE_STEP} bytes ({@link LinuxPages#populate}), the calls spread over every core, where they are not advised as
      * huge pages: what the caller writes next (a packed copy of a matrix) then takes no page fault per 4 KiB.
      */
     private MemorySegment populated(MemorySegment slice) {
-        if (POPULATE && later) LinuxPages.populate(slice.address(), slice.byteSize());
+        if (POPULATE && later) {
+            long size = slice.byteSize(), at = slice.address();
+            int steps = (int) ((size + POPULATE_STEP - 1) / POPULATE_STEP);
+            Parallel.forRangeAtLoad(steps, 1, (from, to) ->
+                    LinuxPages.populate(at + from * POPULATE_STEP, Math.min(size, to * POPULATE_STEP) - from * POPULATE_STEP));
+        }
         return slice;
     }
+
+    /** Bytes per piece of a slice's population, the pieces spread over the load's threads ({@link Parallel#forRangeAtLoad}). */
+    static final long POPULATE_STEP = 4L << 20;
 
     /** Bytes mapped by this arena so far (0 where every slice came from the ordinary arena). */
     synchronized long mappedBytes() {

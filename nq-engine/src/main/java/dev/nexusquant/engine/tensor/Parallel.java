@@ -15,7 +15,14 @@ public final class Parallel {
 
     private static final int THREADS = ThreadCount.fromProperty();
 
-    private static final ForkJoinPool POOL = new ForkJoinPool(THREADS, pool -> {
+    /**
+     * Threads for work that runs before anything else of the engine's and that the user waits for: the packing of the
+     * weights at load ({@link #forRangeAtLoad}; {@code -Dnq.loadThreads=N}; default: every core the JVM may use, whatever
+     * {@code nq.threads} says, since nothing else of the engine runs then).
+     */
+    private static final int LOAD_THREADS = Math.max(1, Integer.getInteger("nq.loadThreads", Runtime.getRuntime().availableProcessors()));
+
+    private static final ForkJoinPool POOL = new ForkJoinPool(Math.max(THREADS, LOAD_THREADS), pool -> {
         ForkJoinWorkerThread t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(pool);
         t.setDaemon(true);
         t.setName("nq-worker-" + t.getPoolIndex());
@@ -61,10 +68,7 @@ public final class Parallel {
             job.run();
             job.awaitDone();
         }
-        Throwable failure = job.failure;
-        if (failure instanceof RuntimeException re) throw re;
-        if (failure instanceof Error err) throw err;
-        if (failure != null) throw new RuntimeException(failure);
+        job.rethrow();
     }
 
     /** The parts of one {@link #run}: claimed by whoever runs it (pool workers and the caller), until none is left. */
@@ -98,6 +102,14 @@ public final class Parallel {
             }
         }
 
+        /** Throws the first failure of a part, if any (after {@link #awaitDone}). */
+        void rethrow() {
+            Throwable f = failure;
+            if (f instanceof RuntimeException re) throw re;
+            if (f instanceof Error err) throw err;
+            if (f != null) throw new RuntimeException(f);
+        }
+
         /** Returns when every part has finished: spins briefly (parts end within microseconds of each other), then parks. */
         void awaitDone() {
             if (done.get() == parts) return;
@@ -127,6 +139,35 @@ public final class Parallel {
             int to = Math.min(n, (int) ((long) units * (p + 1) / pieces) * align);
             if (from < to) body.run(from, to);
         });
+    }
+
+    /** Number of threads {@link #forRangeAtLoad} spreads work over ({@code -Dnq.loadThreads=N}; default: the number of cores). */
+    public static int loadThreads() {
+        return LOAD_THREADS;
+    }
+
+    /**
+     * As {@link #forRange}, over {@link #loadThreads()} threads (the caller and workers of the fork/join pool, not the
+     * spinning workers, which {@code nq.threads} sizes): for the packing of weights at load, which nothing else of the
+     * engine's runs beside, so that a load at {@code -Dnq.threads=1} still uses every core.
+     */
+    public static void forRangeAtLoad(int n, int align, RangeBody body) {
+        int units = (n + align - 1) / align;
+        int p0 = Math.max(1, Math.min(LOAD_THREADS, units));
+        if (p0 == 1) {
+            body.run(0, n);
+            return;
+        }
+        int pieces = Math.min(units, p0 * PIECES_PER_THREAD);
+        Job job = new Job(pieces, p -> {
+            int from = (int) ((long) units * p / pieces) * align;
+            int to = Math.min(n, (int) ((long) units * (p + 1) / pieces) * align);
+            if (from < to) body.run(from, to);
+        }, Thread.currentThread());
+        for (int i = p0 - 1; i > 0; i--) POOL.execute(job);
+        job.run();
+        job.awaitDone();
+        job.rethrow();
     }
 
     /** Ranges per thread in {@link #forRange}. */

@@ -64,7 +64,7 @@ final class Q4kGroups {
     }
 
     /**
-     * {@code w} with a grouped copy of its rows allocated in {@code arena} (groups spread over the engine's threads), or
+     * {@code w} with a grouped copy of its rows allocated in {@code arena} (groups spread over every core: {@link Parallel#forRangeAtLoad}), or
      * {@code w} as it is when the JVM's limit on native memory leaves no room for the copy.
      */
     static Weights pack(Weights w, Arena arena) {
@@ -72,7 +72,7 @@ final class Q4kGroups {
         int rows = w.rows(), cols = w.cols();
         MemorySegment p = GroupedRows.allocateOrNull(arena, bytes(rows, cols));
         if (p == null) return w;
-        Parallel.forRange(groups(rows), Parallel.threads(), 4, (from, to) -> {
+        Parallel.forRangeAtLoad(groups(rows), 4, (from, to) -> {
             for (int g = from; g < to; g++) packGroup(w, g, p);
         });
         return w.withPacked(p);

@@ -79,7 +79,7 @@ final class Q6kGroups {
     }
 
     /**
-     * {@code w} with a grouped copy of its rows allocated in {@code arena} (groups spread over the engine's threads), or
+     * {@code w} with a grouped copy of its rows allocated in {@code arena} (groups spread over every core: {@link Parallel#forRangeAtLoad}), or
      * {@code w} as it is when the JVM's limit on native memory leaves no room for the copy.
      */
     static Weights pack(Weights w, Arena arena) {
@@ -87,7 +87,7 @@ final class Q6kGroups {
         int rows = w.rows(), cols = w.cols();
         MemorySegment p = GroupedRows.allocateOrNull(arena, bytes(rows, cols));
         if (p == null) return w;
-        Parallel.forRange(groups(rows), Parallel.threads(), 4, (from, to) -> {
+        Parallel.forRangeAtLoad(groups(rows), 4, (from, to) -> {
             Packer packer = new Packer();
             for (int g = from; g < to; g++) packer.group(w, g, p);
         });

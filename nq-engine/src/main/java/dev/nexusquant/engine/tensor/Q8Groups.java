@@ -70,7 +70,7 @@ final class Q8Groups {
     }
 
     /**
-     * {@code w} with a grouped copy of its rows allocated in {@code arena} (groups spread over the engine's threads), or
+     * {@code w} with a grouped copy of its rows allocated in {@code arena} (groups spread over every core: {@link Parallel#forRangeAtLoad}), or
      * {@code w} as it is when the JVM's limit on native memory ({@code -XX:MaxDirectMemorySize}) leaves no room.
      */
     static Weights pack(Weights w, Arena arena) {
@@ -78,7 +78,7 @@ final class Q8Groups {
         int rows = w.rows(), cols = w.cols();
         MemorySegment p = GroupedRows.allocateOrNull(arena, bytes(rows, cols));
         if (p == null) return w;
-        Parallel.forRange(groups(rows), Parallel.threads(), 4, (from, to) -> {
+        Parallel.forRangeAtLoad(groups(rows), 4, (from, to) -> {
             int[] q = new int[(cols / 32) * QUANTS / 4];
             float[] sc = new float[(cols / 32) * ROWS];
             for (int g = from; g < to; g++) {

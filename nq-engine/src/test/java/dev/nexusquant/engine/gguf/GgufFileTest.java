@@ -146,6 +146,27 @@ class GgufFileTest {
         }
     }
 
+    /** A bad element of a string array is named by its index (the array's strings are read without names first). */
+    @Test
+    void aBadStringOfAnArrayIsNamedByItsIndex() throws Exception {
+        byte[] b = new GgufWriter().putString("general.architecture", "llama")
+                .put("a", GgufValue.array(GgufValueType.STRING, new String[]{"x", "yz", "abc"}))
+                .tensor("w", GgmlType.F16, new long[]{8}, new float[8]).toBytes();
+        String text = new String(b, java.nio.charset.StandardCharsets.ISO_8859_1);
+        int yz = text.indexOf("yz"), abc = text.indexOf("abc");
+        for (long len : new long[]{b.length, Long.MAX_VALUE, -1}) { // past the end of the file, or negative
+            byte[] bad = b.clone();
+            le(bad).putLong(yz - 8, len);
+            assertEquals("a[1] (string of " + Long.toUnsignedString(len) + " bytes)", fails(bad).field());
+            bad = b.clone();
+            le(bad).putLong(abc - 8, len);
+            assertEquals("a[2] (string of " + Long.toUnsignedString(len) + " bytes)", fails(bad).field());
+        }
+        try (GgufFile f = GgufFile.open(write(b))) {
+            assertArrayEquals(new String[]{"x", "yz", "abc"}, (String[]) f.metadata().get("a").value());
+        }
+    }
+
     @Test
     void absurdCountsFailBeforeAllocating() throws Exception {
         byte[] b = everyType().toBytes();

@@ -53,6 +53,33 @@ class HugePageArenaTest {
         }
     }
 
+    /**
+     * A slice populated in pieces over the load's threads ({@link HugePageArena#POPULATE_STEP} bytes each): a size that
+     * is no multiple of the step, at an offset that is no multiple of a page, is resident end to end and zeroed.
+     */
+    @Test
+    void slicesOfManyPopulateStepsAreResidentToTheirLastByte() throws Exception {
+        assumeTrue(HugePageArena.enabled() && HugePageArena.POPULATE);
+        String[] v = System.getProperty("os.version").split("[.-]");
+        assumeTrue(Integer.parseInt(v[0]) > 5 || Integer.parseInt(v[0]) == 5 && Integer.parseInt(v[1]) >= 14, "MADV_POPULATE_WRITE");
+        try (Arena arena = HugePageArena.ofShared()) {
+            assumeTrue(arena instanceof HugePageArena);
+            arena.allocate(4096 + 3, 64);
+            long size = 9 * HugePageArena.POPULATE_STEP + 4096 * 5 + 17;
+            MemorySegment s = arena.allocate(size, 64);
+            long first = s.address() >>> 12, last = (s.address() + size - 1) >>> 12;
+            java.nio.ByteBuffer map = java.nio.ByteBuffer.allocate((int) (8 * (last - first + 1))).order(java.nio.ByteOrder.nativeOrder());
+            try (var ch = java.nio.channels.FileChannel.open(java.nio.file.Path.of("/proc/self/pagemap"))) {
+                while (map.hasRemaining() && ch.read(map, 8 * first + map.position()) > 0) {
+                }
+            }
+            for (long page = first; page <= last; page++) { // bit 63 of a page's entry: present in memory
+                assertTrue(map.getLong((int) (8 * (page - first))) < 0, "page " + (page - first) + " of " + (last - first + 1) + " resident before the first write");
+            }
+            assertEquals(-1L, s.mismatch(MemorySegment.ofArray(new byte[(int) s.byteSize()])), "zeroed");
+        }
+    }
+
     @Test
     void closingWhileTheMoveRunsIsSafe() throws Exception {
         assumeTrue(HugePageArena.enabled());

@@ -7,6 +7,7 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ParallelTest {
 
@@ -46,6 +47,36 @@ class ParallelTest {
         }));
         assertSame(boom, thrown);
         for (int p = 0; p < 16; p++) assertEquals(1, seen.get(p), "part " + p);
+    }
+
+    /** The load's ranges: every index once, on aligned boundaries, for random sizes (seeded), on every core. */
+    @Test
+    void forRangeAtLoadCoversEveryIndexOnceOnAlignedBoundaries() {
+        java.util.Random r = new java.util.Random(20261204);
+        for (int rep = 0; rep < 200; rep++) {
+            int n = 1 + r.nextInt(rep < 100 ? 64 : 5000), align = 1 << r.nextInt(5);
+            AtomicIntegerArray seen = new AtomicIntegerArray(n);
+            java.util.Set<String> threads = java.util.concurrent.ConcurrentHashMap.newKeySet();
+            Parallel.forRangeAtLoad(n, align, (from, to) -> {
+                if (from % align != 0) throw new AssertionError("range starts at " + from + ", not a multiple of " + align);
+                threads.add(Thread.currentThread().getName());
+                for (int i = from; i < to; i++) seen.incrementAndGet(i);
+            });
+            for (int i = 0; i < n; i++) assertEquals(1, seen.get(i), "index " + i + " n=" + n + " align=" + align);
+            assertTrue(threads.size() <= Parallel.loadThreads(), threads + " for " + Parallel.loadThreads() + " load threads");
+        }
+    }
+
+    @Test
+    void forRangeAtLoadPropagatesTheFirstFailureAfterEveryRangeRan() {
+        AtomicIntegerArray seen = new AtomicIntegerArray(1000);
+        IllegalStateException boom = new IllegalStateException("boom");
+        IllegalStateException thrown = assertThrows(IllegalStateException.class, () -> Parallel.forRangeAtLoad(1000, 4, (from, to) -> {
+            for (int i = from; i < to; i++) seen.incrementAndGet(i);
+            if (from == 0) throw boom;
+        }));
+        assertSame(boom, thrown);
+        for (int i = 0; i < 1000; i++) assertEquals(1, seen.get(i), "index " + i);
     }
 
     @Test
