@@ -170,6 +170,21 @@ class CliTest {
     }
 
     @Test
+    void aPromptFarBeyondTheContextIsRefusedBeforeItIsEncoded(@TempDir Path dir) throws Exception {
+        // before: the whole text was encoded first (a 31 MB prompt file ran over 300 s and 5 GB)
+        Path file = dir.resolve("long.txt");
+        Files.writeString(file, "Once upon a time ".repeat(200_000)); // 3.4 MB
+        Result r = run("generate", "--model", Shared.stories260K().toString(), "--prompt-file", file.toString());
+        assertOneLineError(r, "the prompt is at least", "3400000 characters, not encoded", "context of 2048");
+        var e = org.junit.jupiter.api.Assertions.assertThrows(dev.nexusquant.engine.model.PromptTooLongException.class, () -> {
+            try (var m = dev.nexusquant.engine.model.Model.load(Shared.stories260K())) {
+                m.generate("Once upon a time ".repeat(200_000), dev.nexusquant.engine.model.GenerationOptions.greedy(1), (id, t) -> { });
+            }
+        });
+        assertTrue(e.tokens() > 2048 && e.contextLength() == 2048, e.getMessage());
+    }
+
+    @Test
     void absurdNumbersAreOneLineErrors() {
         String m = Shared.stories260K().toString(), t = Shared.tinyStoriesDev().toString();
         assertOneLineError(run("generate", "--model", m, "--max-tokens", "-1"), "max tokens");

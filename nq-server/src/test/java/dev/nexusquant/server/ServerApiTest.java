@@ -105,6 +105,14 @@ class ServerApiTest {
         assertEquals(405, get(server, "/v1/completions").status());
         var big = post(server, "/v1/completions", "{\"prompt\":\"" + "a".repeat(2 << 20) + "\"}");
         assertEquals(413, big.status());
+        // within the body limit but far beyond the context: refused before encoding (before: 20-37 s of encoding for a
+        // 4 MB body, and clients past the server's 31 s request timer got a reset instead of the answer)
+        long t0 = System.nanoTime();
+        var huge = post(server, "/v1/completions", "{\"prompt\":\"" + "Once upon a time ".repeat(60_000) + "\"}"); // 1.02 MB, under the tests' body limit
+        assertEquals(400, huge.status(), huge.body());
+        assertEquals("context_length_exceeded", huge.json().at("/error/code").asText());
+        assertTrue(huge.json().at("/error/message").asText().contains("the prompt is at least"), huge.body());
+        assertTrue(System.nanoTime() - t0 < 10_000_000_000L, "answered without encoding");
     }
 
     @Test

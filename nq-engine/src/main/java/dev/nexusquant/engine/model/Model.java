@@ -295,6 +295,22 @@ public final class Model implements AutoCloseable {
         }
     }
 
+    /**
+     * The token ids of a prompt, checked: not empty, and within the context. A text too long for the context by
+     * {@link Tokenizer#minTokens} is refused before it is encoded (a 30 MB prompt took minutes and gigabytes).
+     *
+     * @throws PromptTooLongException when the prompt does not fit in the context
+     */
+    public int[] encodePrompt(String prompt, boolean addBos) {
+        int ctx = config.contextLength();
+        long least = tokenizer.minTokens(prompt) + (addBos ? 1 : 0);
+        if (least > ctx) throw new PromptTooLongException(least, prompt.length(), ctx);
+        int[] ids = tokenizer.encode(prompt, addBos);
+        if (ids.length == 0) throw new IllegalArgumentException("the prompt is empty and no BOS token is added");
+        if (ids.length > ctx) throw new PromptTooLongException(ids.length, ctx);
+        return ids;
+    }
+
     /** Generates with the given (fresh) session. */
     public GenerationResult generate(Session s, String prompt, GenerationOptions opts, TokenListener onToken) {
         return generate(s, prompt, opts, onToken, PrefillListener.NONE);
@@ -306,10 +322,7 @@ public final class Model implements AutoCloseable {
      */
     public GenerationResult generate(Session s, String prompt, GenerationOptions opts, TokenListener onToken,
                                      PrefillListener onPrefill) {
-        int[] prompt_ = tokenizer.encode(prompt, opts.addBos());
-        if (prompt_.length == 0) throw new IllegalArgumentException("the prompt is empty and no BOS token is added");
-        int ctx = config.contextLength();
-        if (prompt_.length > ctx) throw new PromptTooLongException(prompt_.length, ctx);
+        int[] prompt_ = encodePrompt(prompt, opts.addBos());
         long t0 = System.nanoTime();
         float[] logits;
         if (onPrefill == PrefillListener.NONE) {
