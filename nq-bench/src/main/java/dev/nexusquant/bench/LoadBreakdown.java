@@ -24,7 +24,8 @@ import java.util.Map;
  * mapping, the configuration, the tokenizer, the weight matrices by type (each split into the packed copy's
  * allocation, which populates its pages, and the packing itself, which also pages in the file's bytes it reads), the
  * norm vectors; then {@code loads} whole {@link Model#load}s in the same process (the first of them with the JIT as
- * the steps left it). With {@code touch}, every page of the file's tensor data is read once before the matrices (so that
+ * the steps left it), each followed by the wait for its weights' move onto huge pages ({@link Model#awaitWeightsSettled}:
+ * {@code loads_s} holds [wall, CPU, settle wall, settle CPU] per load). With {@code touch}, every page of the file's tensor data is read once before the matrices (so that
  * the packing steps no longer page in the file). Prints one line per step and one JSON line.
  *
  * <pre>
@@ -147,8 +148,12 @@ public final class LoadBreakdown {
             long lw = System.nanoTime(), lc = OS.getProcessCpuTime();
             try (Model m = Model.load(path)) {
                 double wall = (System.nanoTime() - lw) / 1e9, cpu = (OS.getProcessCpuTime() - lc) / 1e9;
-                System.out.printf(Locale.ROOT, "Model.load %d           %8.3f %8.3f%n", i, wall, cpu);
-                whole.append(whole.isEmpty() ? "" : ",").append(String.format(Locale.ROOT, "[%.3f,%.3f]", wall, cpu));
+                long sw = System.nanoTime(), sc = OS.getProcessCpuTime();
+                m.awaitWeightsSettled();
+                double settleWall = (System.nanoTime() - sw) / 1e9, settleCpu = (OS.getProcessCpuTime() - sc) / 1e9;
+                System.out.printf(Locale.ROOT, "Model.load %d           %8.3f %8.3f   then settled in %.3f s wall, %.3f s cpu%n",
+                        i, wall, cpu, settleWall, settleCpu);
+                whole.append(whole.isEmpty() ? "" : ",").append(String.format(Locale.ROOT, "[%.3f,%.3f,%.3f,%.3f]", wall, cpu, settleWall, settleCpu));
             }
         }
         json.append(",\"loads_s\":[").append(whole).append("]}");

@@ -16,7 +16,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>By default the weights sit on 4 KiB pages at load, populated by one call as each slice is handed out (a page fault
  * per 4 KiB cost ~1.1 s of CPU per 336 MB on the shared VM, the call about half; {@code -Dnq.populate=false} leaves them
  * to fault in), and a background thread moves them onto huge pages after it ({@link #settle()}); {@code
- * -Dnq.hugePages=eager} advises them before first touch instead.
+ * -Dnq.hugePages=eager} advises them before first touch instead, and the same populating calls then fault in huge
+ * pages (no move after load: the weights' pages are not copied a second time).
  *
  * <p>Mappings count against the JVM's limit on native memory as direct buffers do ({@code -XX:MaxDirectMemorySize},
  * by default the maximum heap): past it, {@link #allocate} throws {@link OutOfMemoryError} as {@link Arena#ofShared()}
@@ -114,11 +115,12 @@ public final class HugePageArena implements Arena {
     static final boolean POPULATE = !"false".equalsIgnoreCase(System.getProperty("nq.populate", "true"));
 
     /**
-     * {@code slice}, its 4 KiB pages faulted in by a call per {@link #POPULATE_STEP} bytes ({@link LinuxPages#populate}), the calls spread over every core, where they are not advised as
-     * huge pages: what the caller writes next (a packed copy of a matrix) then takes no page fault per 4 KiB.
+     * {@code slice}, its pages faulted in by a call per {@link #POPULATE_STEP} bytes ({@link LinuxPages#populate}), the
+     * calls spread over every core (4 KiB pages by default, huge pages with {@code -Dnq.hugePages=eager}): what the
+     * caller writes next (a packed copy of a matrix) then takes no page fault per page.
      */
     private MemorySegment populated(MemorySegment slice) {
-        if (POPULATE && later) {
+        if (POPULATE) {
             long size = slice.byteSize(), at = slice.address();
             int steps = (int) ((size + POPULATE_STEP - 1) / POPULATE_STEP);
             Parallel.forRangeAtLoad(steps, 1, (from, to) ->

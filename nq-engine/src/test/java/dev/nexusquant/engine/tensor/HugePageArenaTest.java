@@ -62,22 +62,31 @@ class HugePageArenaTest {
         assumeTrue(HugePageArena.enabled() && HugePageArena.POPULATE);
         String[] v = System.getProperty("os.version").split("[.-]");
         assumeTrue(Integer.parseInt(v[0]) > 5 || Integer.parseInt(v[0]) == 5 && Integer.parseInt(v[1]) >= 14, "MADV_POPULATE_WRITE");
-        try (Arena arena = HugePageArena.ofShared()) {
-            assumeTrue(arena instanceof HugePageArena);
-            arena.allocate(4096 + 3, 64);
-            long size = 9 * HugePageArena.POPULATE_STEP + 4096 * 5 + 17;
-            MemorySegment s = arena.allocate(size, 64);
-            long first = s.address() >>> 12, last = (s.address() + size - 1) >>> 12;
-            java.nio.ByteBuffer map = java.nio.ByteBuffer.allocate((int) (8 * (last - first + 1))).order(java.nio.ByteOrder.nativeOrder());
-            try (var ch = java.nio.channels.FileChannel.open(java.nio.file.Path.of("/proc/self/pagemap"))) {
-                while (map.hasRemaining() && ch.read(map, 8 * first + map.position()) > 0) {
-                }
+        for (String mode : new String[]{"true", "eager"}) { // 4 KiB pages, then huge pages advised before first touch
+            String old = System.setProperty(HugePageArena.PROPERTY, mode);
+            try (Arena arena = HugePageArena.ofShared()) {
+                checkResident(arena, mode);
+            } finally {
+                System.setProperty(HugePageArena.PROPERTY, old == null ? "true" : old);
             }
-            for (long page = first; page <= last; page++) { // bit 63 of a page's entry: present in memory
-                assertTrue(map.getLong((int) (8 * (page - first))) < 0, "page " + (page - first) + " of " + (last - first + 1) + " resident before the first write");
-            }
-            assertEquals(-1L, s.mismatch(MemorySegment.ofArray(new byte[(int) s.byteSize()])), "zeroed");
         }
+    }
+
+    private static void checkResident(Arena arena, String mode) throws Exception {
+        assumeTrue(arena instanceof HugePageArena);
+        arena.allocate(4096 + 3, 64);
+        long size = 9 * HugePageArena.POPULATE_STEP + 4096 * 5 + 17;
+        MemorySegment s = arena.allocate(size, 64);
+        long first = s.address() >>> 12, last = (s.address() + size - 1) >>> 12;
+        java.nio.ByteBuffer map = java.nio.ByteBuffer.allocate((int) (8 * (last - first + 1))).order(java.nio.ByteOrder.nativeOrder());
+        try (var ch = java.nio.channels.FileChannel.open(java.nio.file.Path.of("/proc/self/pagemap"))) {
+            while (map.hasRemaining() && ch.read(map, 8 * first + map.position()) > 0) {
+            }
+        }
+        for (long page = first; page <= last; page++) { // bit 63 of a page's entry: present in memory
+            assertTrue(map.getLong((int) (8 * (page - first))) < 0, "page " + (page - first) + " of " + (last - first + 1) + " resident before the first write, " + mode);
+        }
+        assertEquals(-1L, s.mismatch(MemorySegment.ofArray(new byte[(int) s.byteSize()])), "zeroed, " + mode);
     }
 
     @Test
