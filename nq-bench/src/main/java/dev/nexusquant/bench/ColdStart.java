@@ -26,9 +26,12 @@ import java.util.concurrent.TimeUnit;
  * JIT's compilers and the GC included) and the model's load time: on a loaded machine the wall-clock times spread
  * 2x from round to round, the CPU a cold start spends much less.
  *
+ * <p>{@code --prompt-file} may be given several times: each round then runs every setting on every prompt (prompts
+ * outer), and the tables have one row per pair, with the prompt's length in tokens.
+ *
  * <pre>
  * java -cp nq-bench/target/benchmarks.jar dev.nexusquant.bench.ColdStart --nq ./nq --model model/default.gguf \
- *      --prompt-file PROMPT.txt [--tokens 4] [--rounds 5] [--cpu] [--setting 'NAME|ENV=VALUE|ENV=VALUE'] ...
+ *      --prompt-file PROMPT.txt [--prompt-file PROMPT2.txt ...] [--tokens 4] [--rounds 5] [--cpu] [--setting 'NAME|ENV=VALUE|ENV=VALUE'] ...
  * </pre>
  * A setting names environment variables for the launcher, e.g. {@code 'aot|NQ_AOT=on'} or
  * {@code 'plain|NQ_AOT=off|NQ_JAVA_OPTS=-Dnq.threads=1'}; without any, one setting {@code default} runs.
@@ -50,7 +53,8 @@ public final class ColdStart {
     }
 
     public static void main(String[] args) throws Exception {
-        String nq = "./nq", model = null, promptFile = null;
+        String nq = "./nq", model = null;
+        List<String> prompts = new ArrayList<>();
         int tokens = 4, rounds = 5;
         boolean cpu = false;
         List<Setting> settings = new ArrayList<>();
@@ -66,7 +70,7 @@ public final class ColdStart {
             switch (a) {
                 case "--nq" -> nq = v;
                 case "--model" -> model = v;
-                case "--prompt-file" -> promptFile = v;
+                case "--prompt-file" -> prompts.add(v);
                 case "--tokens" -> tokens = Integer.parseInt(v);
                 case "--rounds" -> rounds = Integer.parseInt(v);
                 case "--setting" -> settings.add(Setting.parse(v));
@@ -74,52 +78,77 @@ public final class ColdStart {
                 default -> throw new IllegalArgumentException("unknown argument " + a);
             }
         }
-        if (model == null || promptFile == null) throw new IllegalArgumentException("--model and --prompt-file are needed");
+        if (model == null || prompts.isEmpty()) throw new IllegalArgumentException("--model and --prompt-file are needed");
+        if (rounds < 1) throw new IllegalArgumentException("--rounds must be at least 1: " + rounds);
         if (settings.isEmpty()) settings.add(new Setting("default", Map.of()));
-        List<String> base = new ArrayList<>(List.of(nq, "generate", "--model", model, "--prompt-file", promptFile,
-                "-n", String.valueOf(tokens), "-t", "0"));
-        base.addAll(extra);
+        List<Cell> cells = cells(nq, model, prompts, tokens, extra, settings);
 
-        for (Setting s : settings) { // untimed: page cache, startup caches
-            cold(base, s);
+        for (Cell c : cells) { // untimed: page cache, startup caches
+            cold(c.base(), c.setting());
         }
-        int n = settings.size();
+        int n = cells.size();
         double[][] cold = new double[n][rounds], warm = new double[n][rounds];
         double[][] coldCpu = new double[n][rounds], load = new double[n][rounds];
+        int[] promptTokens = new int[n];
         List<List<String>> loads = new ArrayList<>();
         for (int i = 0; i < n; i++) loads.add(new ArrayList<>());
         for (int r = 0; r < rounds; r++) {
             for (int i = 0; i < n; i++) {
-                Setting s = settings.get(i);
+                Cell c = cells.get(i);
                 loads.get(i).add(PeerComparison.loadAverage());
-                cold[i][r] = cold(base, s);
-                warm[i][r] = warm(base, s);
+                cold[i][r] = cold(c.base(), c.setting());
+                String warmJson = warmJson(c.base(), c.setting());
+                warm[i][r] = PeerComparison.number(warmJson, "\"time_to_first_token_seconds\":([0-9.Ee-]+)");
+                promptTokens[i] = (int) PeerComparison.number(warmJson, "\"prompt_tokens\":([0-9]+)");
                 if (cpu) {
-                    String json = coldJson(base, s);
+                    String json = coldJson(c.base(), c.setting());
                     coldCpu[i][r] = PeerComparison.number(json, "\"process_cpu_seconds_at_first_token\":([0-9.Ee-]+)");
                     load[i][r] = PeerComparison.number(json, "\"model_load_seconds\":([0-9.Ee-]+)");
                 }
-                System.out.printf(Locale.ROOT, "  round %d %s: cold %.3f s, warm %.3f s%s (load %s)%n", r + 1, s.name(),
-                        cold[i][r], warm[i][r], cpu ? String.format(Locale.ROOT, ", cold CPU %.2f s (model load %.3f s)",
-                                coldCpu[i][r], load[i][r]) : "", loads.get(i).getLast());
+                System.out.printf(Locale.ROOT, "  round %d %s (%d prompt tokens): cold %.3f s, warm %.3f s, cold/warm %.2fx%s (load %s)%n",
+                        r + 1, c.name(), promptTokens[i], cold[i][r], warm[i][r], cold[i][r] / warm[i][r],
+                        cpu ? String.format(Locale.ROOT, ", cold CPU %.2f s (model load %.3f s)", coldCpu[i][r], load[i][r]) : "",
+                        loads.get(i).getLast());
             }
         }
-        System.out.println("| setting | cold first token s (median, min-max) | warm first token s (median, min-max) | cold / warm | load |");
-        System.out.println("|---|---:|---:|---:|---|");
+        System.out.println("| setting | prompt tokens | cold first token s (median, min-max) | warm first token s (median, min-max) | cold / warm (of medians) | cold / warm per round (median) | load |");
+        System.out.println("|---|---:|---:|---:|---:|---:|---|");
         for (int i = 0; i < n; i++) {
             double c = EngineBench.median(cold[i].clone()), w = EngineBench.median(warm[i].clone());
-            System.out.printf(Locale.ROOT, "| %s | %.3f (%.3f-%.3f) | %.3f (%.3f-%.3f) | **%.2fx** | %s |%n", settings.get(i).name(),
-                    c, min(cold[i]), max(cold[i]), w, min(warm[i]), max(warm[i]), c / w, String.join(",", loads.get(i)));
+            double[] perRound = new double[rounds];
+            for (int r = 0; r < rounds; r++) perRound[r] = cold[i][r] / warm[i][r];
+            System.out.printf(Locale.ROOT, "| %s | %d | %.3f (%.3f-%.3f) | %.3f (%.3f-%.3f) | **%.2fx** | %.2fx | %s |%n", cells.get(i).name(),
+                    promptTokens[i], c, min(cold[i]), max(cold[i]), w, min(warm[i]), max(warm[i]), c / w,
+                    EngineBench.median(perRound), String.join(",", loads.get(i)));
         }
         if (cpu) {
             System.out.println("| setting | cold: CPU s at the first token (median, min-max) | cold: model load s (median, min-max) |");
             System.out.println("|---|---:|---:|");
             for (int i = 0; i < n; i++) {
-                System.out.printf(Locale.ROOT, "| %s | %.2f (%.2f-%.2f) | %.3f (%.3f-%.3f) |%n", settings.get(i).name(),
+                System.out.printf(Locale.ROOT, "| %s | %.2f (%.2f-%.2f) | %.3f (%.3f-%.3f) |%n", cells.get(i).name(),
                         EngineBench.median(coldCpu[i].clone()), min(coldCpu[i]), max(coldCpu[i]),
                         EngineBench.median(load[i].clone()), min(load[i]), max(load[i]));
             }
         }
+    }
+
+    /** One column of the rounds: a setting run on one prompt ({@code base}: the command without the timing flags). */
+    record Cell(String name, Setting setting, List<String> base) {
+    }
+
+    /**
+     * One cell per (prompt, setting), in the order each round runs them: prompts outer, settings inner. A cell is named
+     * after its setting, and after its prompt too when there are several.
+     */
+    static List<Cell> cells(String nq, String model, List<String> prompts, int tokens, List<String> extra, List<Setting> settings) {
+        List<Cell> cells = new ArrayList<>();
+        for (String prompt : prompts) {
+            List<String> base = new ArrayList<>(List.of(nq, "generate", "--model", model, "--prompt-file", prompt,
+                    "-n", String.valueOf(tokens), "-t", "0"));
+            base.addAll(extra);
+            for (Setting s : settings) cells.add(new Cell(prompts.size() > 1 ? s.name() + " @ " + prompt : s.name(), s, List.copyOf(base)));
+        }
+        return cells;
     }
 
     /** Seconds from starting the launcher to the first byte it writes on stdout (the first generated piece). */
@@ -143,10 +172,12 @@ public final class ColdStart {
         return jsonRun(base, s, "--json");
     }
 
-    /** The CLI's own time to first token of the timed generation after an untimed one in the same process. */
-    static double warm(List<String> base, Setting s) throws IOException, InterruptedException {
-        String out = jsonRun(base, s, "--warmup", "--json");
-        return PeerComparison.number(out, "\"time_to_first_token_seconds\":([0-9.Ee-]+)");
+    /**
+     * The {@code --warmup --json} output of one run: its {@code time_to_first_token_seconds} is the CLI's own time to
+     * first token of the timed generation after an untimed one in the same process.
+     */
+    static String warmJson(List<String> base, Setting s) throws IOException, InterruptedException {
+        return jsonRun(base, s, "--warmup", "--json");
     }
 
     /** Runs {@code base} with {@code extra} arguments in a new process under the setting's environment: its stdout. */

@@ -15,8 +15,6 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -106,7 +104,7 @@ public final class BenchCommand implements Callable<Integer> {
             return 0;
         }
         if (text == null) throw new IllegalArgumentException("--text is required");
-        if (!Files.isRegularFile(text)) throw new NoSuchFileException(text.toString(), null, "no such text file");
+        InputFile.regular(text, "text file");
         if (maxChunks < 0) throw new IllegalArgumentException("--max-chunks must be >= 0, is " + maxChunks);
         if (chunkThreads < 1 || chunkThreads > 256) throw new IllegalArgumentException("--chunk-threads must be in 1..256, is " + chunkThreads);
         Protocol proto = Protocol.parse(protocol);

@@ -13,7 +13,6 @@ import java.io.PrintWriter;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.SplittableRandom;
@@ -205,12 +204,7 @@ public final class CodecCommand implements Callable<Integer> {
     }
 
     private float[] readInput() throws IOException {
-        long size;
-        try {
-            size = Files.size(input);
-        } catch (NoSuchFileException e) {
-            throw new NoSuchFileException(input.toString(), null, "no such file");
-        }
+        long size = Files.size(InputFile.regular(input, "file of float32 rows"));
         long row = 4L * dim;
         if (size == 0 || size % row != 0) {
             throw new IllegalArgumentException("--input " + input + ": " + size + " bytes is not a whole number of float32 rows of dim " + dim);

@@ -5,7 +5,6 @@ import dev.nexusquant.engine.model.GenerationResult;
 import dev.nexusquant.engine.model.Model;
 import dev.nexusquant.engine.kv.KvStats;
 import dev.nexusquant.engine.model.PrefillListener;
-import dev.nexusquant.engine.model.PromptTooLongException;
 import dev.nexusquant.engine.model.Session;
 import dev.nexusquant.engine.model.TokenListener;
 import dev.nexusquant.store.KvStore;
@@ -22,7 +21,6 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
@@ -102,7 +100,7 @@ public final class GenerateCommand extends ModelCommand {
             if (kvStore != null && promptCache != null) throw new IllegalArgumentException("give --kv-store or --prompt-cache, not both");
             if (kvStore != null) return generateThroughStore(model, text, opts, out);
             if (promptCache != null) return generateCached(model, text, opts, out);
-            int promptTokens = model.tokenizer().encode(text, opts.addBos()).length;
+            int promptTokens = model.encodePrompt(text, opts.addBos()).length; // checked: refused before encoding when far too long
             ProgressBar bar = progress("prefill", promptTokens >= PROGRESS_FROM_TOKENS);
             PrefillListener prefill = promptTokens >= PROGRESS_FROM_TOKENS && Terminal.stderrIsTerminal()
                     ? (done, total) -> {
@@ -274,11 +272,7 @@ public final class GenerateCommand extends ModelCommand {
 
     /** The prompt's token ids, checked: not empty, and within the model's context. */
     private static int[] encodePrompt(Model model, String text, GenerationOptions opts) {
-        int[] prompt = model.tokenizer().encode(text, opts.addBos());
-        if (prompt.length == 0) throw new IllegalArgumentException("the prompt is empty and no BOS token is added");
-        int ctx = model.config().contextLength();
-        if (prompt.length > ctx) throw new PromptTooLongException(prompt.length, ctx);
-        return prompt;
+        return model.encodePrompt(text, opts.addBos());
     }
 
     /** Prints each piece as it comes (not with --json) and notes when the first token arrived. */
@@ -361,8 +355,7 @@ public final class GenerateCommand extends ModelCommand {
         if (promptFile.equals("-")) {
             bytes = readAtMost(System.in, "standard input");
         } else {
-            Path p = Path.of(promptFile);
-            if (!Files.isRegularFile(p)) throw new NoSuchFileException(promptFile, null, "no such prompt file");
+            Path p = InputFile.regular(Path.of(promptFile), "prompt file");
             long size = Files.size(p);
             if (size > MAX_PROMPT_BYTES) {
                 throw new IllegalArgumentException("prompt file " + promptFile + " is " + size + " bytes, more than the "

@@ -31,11 +31,30 @@ public final class Main {
         if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
             System.setProperty("java.util.logging.SimpleFormatter.format", "nq: %4$s: %5$s%6$s%n");
         }
+        String problem = engineSettingsProblem();
+        if (problem != null) { // before the primer, whose thread would meet it first as an ExceptionInInitializerError
+            System.err.println("nq: " + problem);
+            System.exit(2);
+        }
         if (args.length > 0 && RUNS_A_MODEL.contains(args[0])) {
             // the prefill's vector kernels start compiling on the second core while the model loads
             dev.nexusquant.engine.tensor.KernelPrimer.start();
         }
         System.exit(run(args));
+    }
+
+    /**
+     * What is wrong with the engine's system properties that are read once, in static initializers (today
+     * {@code -Dnq.threads}, through {@code NQ_JAVA_OPTS}), or null: checked before anything runs, so that a bad value
+     * is one line and exit code 2 rather than an {@link ExceptionInInitializerError}'s stack trace.
+     */
+    static String engineSettingsProblem() {
+        try {
+            dev.nexusquant.engine.tensor.ThreadCount.fromProperty();
+            return null;
+        } catch (IllegalArgumentException e) {
+            return e.getMessage() + " (set through NQ_JAVA_OPTS)";
+        }
     }
 
     /** Runs the CLI and returns its exit code (tests call this instead of {@link #main}). */
@@ -54,6 +73,11 @@ public final class Main {
         cl.setErr(err);
         cl.setUsageHelpAutoWidth(true);
         try {
+            String problem = engineSettingsProblem();
+            if (problem != null) {
+                err.println("nq: " + problem);
+                return 2;
+            }
             if (args.length == 0) { // no command: say what there is
                 cl.usage(out);
                 return 0;

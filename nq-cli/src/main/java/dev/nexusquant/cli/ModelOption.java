@@ -5,7 +5,6 @@ import picocli.CommandLine.Option;
 
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
 /** The {@code --model FILE} option shared by the commands that run a model, with the project's default model. */
@@ -18,8 +17,7 @@ public final class ModelOption {
     /** The model file: --model, or the default one when it exists. */
     public Path resolve() throws IOException {
         if (model != null) {
-            if (!Files.exists(model)) throw new NoSuchFileException(model.toString(), null, "no such model file");
-            return model;
+            return InputFile.regular(model, "model file");
         }
         Path dflt = defaultModel();
         if (dflt != null && Files.isRegularFile(dflt)) return dflt;

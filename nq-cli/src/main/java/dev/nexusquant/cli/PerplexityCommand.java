@@ -14,8 +14,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.io.PrintWriter;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -80,7 +78,7 @@ public final class PerplexityCommand extends ModelCommand {
         Protocol proto = Protocol.parse(protocol);
         LossAnalysis analysed = analysis == null ? null : LossAnalysis.parse(analysis);
         ChunkSelection selection = new ChunkSelection(chunks);
-        if (!Files.isRegularFile(text)) throw new NoSuchFileException(text.toString(), null, "no such text file");
+        InputFile.regular(text, "text file");
         try (Model model = modelOption.load()) {
             if (ctx > model.config().contextLength()) {
                 throw new IllegalArgumentException("--ctx " + ctx + " exceeds the model's context length " + model.config().contextLength());

@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -49,6 +50,7 @@ final class PromptCache {
     }
 
     static Opened open(Model model, KvCacheFactory factory, Path file, int[] prompt, PrintWriter err) throws IOException {
+        checkWritable(file);
         if (!Files.exists(file)) return new Opened(model.newSession(factory), Outcome.MISS, 0, 0);
         if (!Files.isRegularFile(file) || !looksLikeASession(file)) {
             throw new IllegalArgumentException("--prompt-cache " + file + " exists and is not a saved session; refusing to overwrite it");
@@ -80,6 +82,20 @@ final class PromptCache {
         err.println("[prompt cache " + file + ": " + problem + "; prefilling the whole prompt and overwriting it]");
         err.flush();
         return new Opened(model.newSession(factory), Outcome.REBUILT, 0, 0);
+    }
+
+    /**
+     * Fails before any prefill when FILE could not be (re)written at the end: its directory is missing, not a
+     * directory, or not writable (the file is written as a temporary file beside it, then moved over it).
+     */
+    static void checkWritable(Path file) throws IOException {
+        Path parent = file.toAbsolutePath().getParent();
+        String why = parent == null ? "it has no directory"
+                : !Files.exists(parent) ? "its directory " + parent + " does not exist"
+                : !Files.isDirectory(parent) ? parent + " is not a directory"
+                : !Files.isWritable(parent) ? "its directory " + parent + " is not writable"
+                : null;
+        if (why != null) throw new FileSystemException(file.toString(), null, "--prompt-cache cannot be written: " + why);
     }
 
     /** Whether the file begins as a saved session does (an empty file, or one shorter than the magic, counts). */

@@ -90,6 +90,9 @@ public final class ServeCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         long budget = KvSpec.parseSize(kvMemory);
         if (budget <= 0) throw new IllegalArgumentException("--kv-memory must be positive");
+        if (new java.net.InetSocketAddress(host, 0).isUnresolved()) { // the JDK's own message: "Unresolved address"
+            throw new IllegalArgumentException("--host " + host + " is neither an IP address nor a name this machine resolves");
+        }
         if (prefixStore && kvStore.strip().equals("evict")) {
             throw new IllegalArgumentException("--prefix-store needs a store: --kv-store dir:PATH or redis://HOST:PORT");
         }

@@ -96,6 +96,24 @@ class CliTest {
     }
 
     @Test
+    void directoriesGivenAsFilesAreOneLineErrorsSayingSo(@TempDir Path dir) {
+        // before: a directory as --model read "No such device", as --text or --prompt-file "no such ... file", and as
+        // --input it was counted in rows first
+        String m = Shared.stories260K().toString(), d = dir.toString();
+        assertOneLineError(run("generate", "--model", d), d, "is a directory, not a model file");
+        assertOneLineError(run("info", "--model", d), d, "is a directory, not a model file");
+        assertOneLineError(run("perplexity", "--model", m, "--text", d), d, "is a directory, not a text file");
+        assertOneLineError(run("bench", "--model", m, "--text", d, "--out", dir.resolve("o").toString()), d,
+                "is a directory, not a text file");
+        assertOneLineError(run("generate", "--model", m, "--prompt-file", d), d, "is a directory, not a prompt file");
+        assertOneLineError(run("codec", "--dim", "128", "--bits", "2", "--tokens", "16", "--input", d), d,
+                "is a directory, not a file of float32 rows");
+        assertOneLineError(run("generate", "--model", dir.resolve("none.gguf").toString()), "none.gguf", "no such model file");
+        assertOneLineError(run("codec", "--dim", "128", "--bits", "2", "--input", dir.resolve("x.f32").toString()),
+                "x.f32", "no such file of float32 rows");
+    }
+
+    @Test
     void noModelAndNoDefaultIsAOneLineError(@TempDir Path dir) {
         String old = System.getProperty("nq.home");
         System.setProperty("nq.home", dir.toString());
@@ -130,6 +148,40 @@ class CliTest {
     void promptLongerThanTheContextIsAOneLineError() {
         String prompt = "Once upon a time ".repeat(600); // BOS + 2,401 tokens; the file declares a context of 2048
         assertOneLineError(run("generate", "--model", Shared.stories260K().toString(), "--prompt", prompt), "2402 tokens", "context of 2048");
+    }
+
+    @Test
+    void anAbsurdThreadCountIsAOneLineErrorBeforeAnythingRuns() {
+        // before: -Dnq.threads=100000 (through NQ_JAVA_OPTS) was an ExceptionInInitializerError's stack trace
+        String old = System.getProperty("nq.threads");
+        try {
+            for (String v : new String[]{"100000", "0", "many"}) {
+                System.setProperty("nq.threads", v);
+                CliTest.Result r = run("generate", "--model", Shared.stories260K().toString(), "--prompt", "hi");
+                assertEquals(2, r.code(), r.err());
+                assertEquals(1, r.err().strip().lines().count(), r.err());
+                assertTrue(r.err().startsWith("nq: -Dnq.threads must be") && r.err().contains(v) && r.err().contains("NQ_JAVA_OPTS"), r.err());
+                assertTrue(r.out().isEmpty(), r.out());
+            }
+        } finally {
+            if (old == null) System.clearProperty("nq.threads");
+            else System.setProperty("nq.threads", old);
+        }
+    }
+
+    @Test
+    void aPromptFarBeyondTheContextIsRefusedBeforeItIsEncoded(@TempDir Path dir) throws Exception {
+        // before: the whole text was encoded first (a 31 MB prompt file ran over 300 s and 5 GB)
+        Path file = dir.resolve("long.txt");
+        Files.writeString(file, "Once upon a time ".repeat(200_000)); // 3.4 MB
+        Result r = run("generate", "--model", Shared.stories260K().toString(), "--prompt-file", file.toString());
+        assertOneLineError(r, "the prompt is at least", "3400000 characters, not encoded", "context of 2048");
+        var e = org.junit.jupiter.api.Assertions.assertThrows(dev.nexusquant.engine.model.PromptTooLongException.class, () -> {
+            try (var m = dev.nexusquant.engine.model.Model.load(Shared.stories260K())) {
+                m.generate("Once upon a time ".repeat(200_000), dev.nexusquant.engine.model.GenerationOptions.greedy(1), (id, t) -> { });
+            }
+        });
+        assertTrue(e.tokens() > 2048 && e.contextLength() == 2048, e.getMessage());
     }
 
     @Test

@@ -24,7 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * The launcher's startup cache (JDK 25's AOT cache, {@code NQ_AOT=on}), on a copy of {@code ./nq} in a temporary
+ * The launcher's startup cache (JDK 25's AOT cache, on unless {@code NQ_AOT=off}), on a copy of {@code ./nq} in a temporary
  * install whose jar is a small program (so no build runs): the first {@code generate} records the cache, later runs
  * use it, a rebuilt jar runs its own classes (the JVM alone would take the old ones from the cache) and gets a new
  * cache while the old one goes, a damaged cache is refused by the JVM and the run still succeeds, and the program's
@@ -173,12 +173,27 @@ class LauncherAotCacheTest {
     }
 
     @Test
-    void withoutNqAotOnThereIsNoCache() throws Exception {
-        for (String value : new String[]{"off", ""}) {
-            Result r = nq(java.util.Map.of("NQ_AOT", value), "generate", "x");
-            assertEquals(0, r.exit(), r.err());
-            assertEquals("variant-A generate x\n", r.out());
-            assertEquals(List.of(), caches());
-        }
+    void nqAotOffMeansNoCache() throws Exception {
+        Result r = nq(java.util.Map.of("NQ_AOT", "off"), "generate", "x");
+        assertEquals(0, r.exit(), r.err());
+        assertEquals("variant-A generate x\n", r.out());
+        assertEquals(List.of(), caches());
+    }
+
+    @Test
+    void theCacheIsOnByDefault() throws Exception {
+        Result r = nq(java.util.Map.of("NQ_AOT", ""), "generate", "x"); // empty is unset for the launcher
+        assertEquals(0, r.exit(), r.err());
+        assertEquals("variant-A generate x\n", r.out());
+        assertEquals(1, caches().size(), "the first generate recorded the cache");
+    }
+
+    @Test
+    void anNqAotOtherThanOnOrOffIsRefusedInOneLine() throws Exception {
+        Result r = nq(java.util.Map.of("NQ_AOT", "yes"), "generate", "x");
+        assertEquals(2, r.exit());
+        assertEquals("", r.out());
+        assertEquals("nq: NQ_AOT must be on or off, not 'yes'\n", r.err());
+        assertEquals(List.of(), caches());
     }
 }

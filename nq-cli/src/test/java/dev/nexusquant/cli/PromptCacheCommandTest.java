@@ -93,6 +93,20 @@ class PromptCacheCommandTest {
     }
 
     @Test
+    void aFileThatCouldNotBeWrittenIsRefusedBeforeThePrefill(@TempDir Path dir) throws Exception {
+        // before: the prompt was prefilled and its first token printed, then the save failed naming only a temporary
+        // file ("nq generate: DIR/p.nqs.123.tmp")
+        Path inMissingDir = dir.resolve("absent").resolve("p.nqs");
+        CliTest.Result r = gen(inMissingDir, PROMPT);
+        assertOneLineError(r, inMissingDir.toString(), "cannot be written", "does not exist");
+        assertTrue(r.out().isEmpty(), "nothing generated: " + r.out());
+        Path aFile = dir.resolve("plain.txt");
+        Files.writeString(aFile, "not a directory");
+        assertOneLineError(gen(aFile.resolve("p.nqs"), PROMPT), "cannot be written", "is not a directory");
+        assertTrue(Files.notExists(dir.resolve("absent")));
+    }
+
+    @Test
     void unusableFilesAreReportedAndRebuiltWhileOtherFilesAreNeverOverwritten(@TempDir Path dir) throws Exception {
         Path cache = dir.resolve("p.nqs");
         assertEquals(0, gen(cache, PROMPT).code());

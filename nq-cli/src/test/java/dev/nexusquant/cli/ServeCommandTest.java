@@ -39,4 +39,19 @@ class ServeCommandTest {
             assertEquals(1, r[2].strip().lines().count(), r[2]);
         }
     }
+
+    @Test
+    void anUnresolvableHostAndAPortInUseAreNamed() throws Exception {
+        // before: "nq serve: Unresolved address" and "nq serve: Address already in use", naming neither
+        String[] r = run("serve", "--host", "256.1.1.1", "--port", "0");
+        assertEquals("2", r[0], r[2]);
+        assertEquals("nq serve: --host 256.1.1.1 is neither an IP address nor a name this machine resolves", r[2].strip());
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            String port = Integer.toString(taken.getLocalPort());
+            r = run("serve", "--model", dev.nexusquant.engine.testing.Shared.stories260K().toString(), "--host", "127.0.0.1", "--port", port);
+            assertEquals("2", r[0], r[2]);
+            assertEquals(1, r[2].strip().lines().count(), r[2]);
+            assertTrue(r[2].startsWith("nq serve: cannot listen on 127.0.0.1:" + port + ": "), r[2]);
+        }
+    }
 }

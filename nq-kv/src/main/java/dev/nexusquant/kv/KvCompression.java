@@ -212,6 +212,7 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
      */
     @Override
     public KvCompression forModel(dev.nexusquant.engine.model.Model model) {
+        checkLayerOverrides(model.config().layers());
         if (!AUTO_BASIS.equalsIgnoreCase(kltBasis)) return this;
         String file = ModelBasisCache.resolve(model, keyDomain == KeyDomain.PRE_ROPE).toString();
         if (file.equals(kltBasisFile)) return this;
@@ -254,7 +255,21 @@ public record KvCompression(String keyCodec, String valueCodec, List<LayerCodecs
     /** A compressed cache for a model of this layout; IllegalArgumentException when a codec cannot code its heads. */
     @Override
     public KvCache create(KvLayout layout) {
+        checkLayerOverrides(layout.layers());
         return new CompressedKvCache(layout, this);
+    }
+
+    /**
+     * Every per-layer override must name a layer of a model of {@code layers} layers (0..layers-1, or -1..-layers
+     * from the end): one that names none would be silently ignored.
+     */
+    void checkLayerOverrides(int layers) {
+        for (LayerCodecs lc : layerCodecs) {
+            if (lc.layer() >= layers || lc.layer() < -layers) {
+                throw new IllegalArgumentException("--kv L" + lc.layer() + "=" + lc.keyCodec() + "/" + lc.valueCodec()
+                        + ": the model has " + layers + " layers (L0..L" + (layers - 1) + ", or L-1..L-" + layers + " from the end)");
+            }
+        }
     }
 
     @Override

@@ -47,7 +47,7 @@ public final class KvSpec {
 
     /** Parses a spec; IllegalArgumentException names the part that is wrong. */
     public static KvCompression parse(String spec) {
-        if (spec == null || spec.isBlank()) throw new IllegalArgumentException("empty --kv spec");
+        if (spec == null || spec.replace(',', ' ').isBlank()) throw new IllegalArgumentException("empty --kv spec");
         String[] parts = spec.trim().split(",");
         KvCompression.Builder b;
         int start = 0;

@@ -65,10 +65,29 @@ class KvSpecTest {
                 {"colour=red", "colour"},
                 {"fancy", "fancy"},
                 {"L1=fp16", "KCODEC/VCODEC"},
+                {",", "empty --kv spec"}, // before: ArrayIndexOutOfBoundsException, "Index 0 out of bounds for length 0"
+                {" , ,", "empty --kv spec"},
         };
         for (String[] b : bad) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> KvSpec.parse(b[0]), b[0]);
             assertTrue(e.getMessage().contains(b[1]), b[0] + " -> " + e.getMessage());
+        }
+    }
+
+    @Test
+    void aLayerOverrideOutsideTheModelIsRefusedWhenTheCacheIsMade() {
+        // before: L99=... on a 5-layer model was accepted and silently ignored
+        var rope = new dev.nexusquant.engine.kv.RopeSpec(dev.nexusquant.engine.kv.RopeSpec.Style.ADJACENT, 10000, 1, 64);
+        var layout = new dev.nexusquant.engine.kv.KvLayout(5, 4, 2, 64, 512, rope);
+        for (String ok : new String[]{"L0=fp16/fp16", "L4=fp16/fp16", "L-1=fp16/fp16", "L-5=fp16/fp16"}) {
+            try (var cache = KvSpec.parse("k=e8:2,v=e8:2," + ok).create(layout)) {
+                assertTrue(cache.settings().contains(ok.substring(0, ok.indexOf('='))), ok);
+            }
+        }
+        for (String bad : new String[]{"L5=fp16/fp16", "L99=fp16/fp16", "L-6=fp16/fp16"}) {
+            var e = assertThrows(IllegalArgumentException.class, () -> KvSpec.parse("k=e8:2,v=e8:2," + bad).create(layout), bad);
+            assertTrue(e.getMessage().contains(bad.substring(0, bad.indexOf('='))) && e.getMessage().contains("the model has 5 layers"),
+                    e.getMessage());
         }
     }
 

@@ -38,9 +38,18 @@ public abstract class NexusQuantBuilder<B extends NexusQuantBuilder<B>> {
     public B kvMemory(long bytes) { s.kvMemory = bytes; return self(); }
 
     /** Default temperature of calls (0.8); 0 is greedy. */
-    public B temperature(double t) { s.temperature = t; return self(); }
+    public B temperature(double t) {
+        if (!(t >= 0 && t <= 100)) throw new IllegalArgumentException("temperature must be in [0, 100], is " + t);
+        s.temperature = t;
+        return self();
+    }
 
-    public B topP(double p) { s.topP = p; return self(); }
+    /** Default nucleus threshold of calls (1: off), in (0, 1]. */
+    public B topP(double p) {
+        if (!(p > 0 && p <= 1)) throw new IllegalArgumentException("topP must be in (0, 1], is " + p);
+        s.topP = p;
+        return self();
+    }
 
     /** Default max output tokens of calls (256). */
     public B maxTokens(int n) { s.maxTokens = n; return self(); }

@@ -130,7 +130,7 @@ final class NexusQuantEngine implements AutoCloseable {
         double topP = p.topP() != null ? p.topP() : defaults.topP();
         Integer max = p.maxOutputTokens() != null ? p.maxOutputTokens() : defaults.maxOutputTokens();
         List<String> stop = p.stopSequences() != null && !p.stopSequences().isEmpty() ? p.stopSequences() : defaults.stopSequences();
-        if (t < 0 || t > 100) throw new InvalidRequestException("temperature must be in [0, 100], is " + t);
+        if (!(t >= 0 && t <= 100)) throw new InvalidRequestException("temperature must be in [0, 100], is " + t);
         if (!(topP > 0 && topP <= 1)) throw new InvalidRequestException("topP must be in (0, 1], is " + topP);
         if (max != null && max < 1) throw new InvalidRequestException("maxOutputTokens must be positive, is " + max);
         CompletionRequest r = new CompletionRequest(true, null, messages, max, (float) t, (float) topP, seed,

@@ -185,6 +185,18 @@ class InProcessModelsTest {
                 .toolSpecifications(ToolSpecification.builder().name("t").description("d").build()).build()));
         assertThrows(InvalidRequestException.class, () -> chat.chat(ChatRequest.builder()
                 .messages(UserMessage.from("x")).maxOutputTokens(1 << 20).build()));
+        // before: a NaN temperature passed the call's range check (t < 0 || t > 100 is false for NaN)
+        assertThrows(InvalidRequestException.class, () -> chat.chat(ChatRequest.builder()
+                .messages(UserMessage.from("x")).temperature(Double.NaN).build()));
+        // before: the builder took any temperature and topP; a bad one failed only at each call
+        for (double t : new double[]{-1, 101, Double.NaN}) {
+            var e = assertThrows(IllegalArgumentException.class, () -> NexusQuantChatModel.builder().model(model).temperature(t));
+            assertTrue(e.getMessage().startsWith("temperature must be in [0, 100]"), e.getMessage());
+        }
+        for (double p : new double[]{0, 1.5, Double.NaN}) {
+            var e = assertThrows(IllegalArgumentException.class, () -> NexusQuantStreamingChatModel.builder().model(model).topP(p));
+            assertTrue(e.getMessage().startsWith("topP must be in (0, 1]"), e.getMessage());
+        }
         assertThrows(UnsupportedFeatureException.class, () -> chat.chat(List.of(UserMessage.from("a"),
                 AiMessage.from(List.of(dev.langchain4j.agent.tool.ToolExecutionRequest.builder().name("t").arguments("{}").build())))));
         CompletableFuture<Throwable> err = new CompletableFuture<>();

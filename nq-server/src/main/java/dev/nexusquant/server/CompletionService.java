@@ -130,6 +130,13 @@ public final class CompletionService implements AutoCloseable {
             text = r.prompt();
             special = false;
         }
+        int ctx = model.config().contextLength();
+        long least = model.tokenizer().minTokens(text);
+        if (least >= ctx) { // refused before encoding: a 4 MB body took 20-37 s of encoding, and some clients a reset
+            throw new ApiException(400, "invalid_request_error", "context_length_exceeded", r.chat() ? "messages" : "prompt",
+                    "This model's maximum context length is " + ctx + " tokens, and the prompt is at least " + least
+                            + " tokens (" + text.length() + " characters); at least one token must be left to generate", 0);
+        }
         Transcripts.Encoded encoded;
         try {
             encoded = transcripts.encode(text, special);
@@ -137,7 +144,6 @@ public final class CompletionService implements AutoCloseable {
             throw ApiException.invalid(r.chat() ? "messages" : "prompt", "the text cannot be tokenized: " + e.getMessage());
         }
         int[] prompt = encoded.tokens();
-        int ctx = model.config().contextLength();
         if (prompt.length >= ctx) {
             throw new ApiException(400, "invalid_request_error", "context_length_exceeded", r.chat() ? "messages" : "prompt",
                     "This model's maximum context length is " + ctx + " tokens, and the prompt is " + prompt.length

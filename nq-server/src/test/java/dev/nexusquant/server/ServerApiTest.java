@@ -90,6 +90,9 @@ class ServerApiTest {
                 {"/v1/completions", "{\"prompt\":\"x\",\"max_tokens\":-5}", 400, "invalid_value"},
                 {"/v1/completions", "{\"prompt\":\"x\",\"temperature\":\"hot\"}", 400, "invalid_type"},
                 {"/v1/nothing", "{}", 404, "not_found"},
+                // before: answered 200 by the served model whatever the name
+                {"/v1/completions", "{\"model\":\"gpt-4\",\"prompt\":\"x\",\"max_tokens\":2}", 404, "model_not_found"},
+                {"/v1/chat/completions", "{\"model\":\"\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", 404, "model_not_found"},
         };
         for (Object[] c : cases) {
             var r = post(server, (String) c[0], (String) c[1]);
@@ -97,9 +100,19 @@ class ServerApiTest {
             assertEquals(c[3], r.json().at("/error/code").asText(), r.body());
             assertFalse(r.json().at("/error/message").asText().isBlank());
         }
+        String named = "{\"model\":\"" + server.service().modelId() + "\",\"prompt\":\"x\",\"max_tokens\":2}";
+        assertEquals(200, post(server, "/v1/completions", named).status(), "the served model's own name");
         assertEquals(405, get(server, "/v1/completions").status());
         var big = post(server, "/v1/completions", "{\"prompt\":\"" + "a".repeat(2 << 20) + "\"}");
         assertEquals(413, big.status());
+        // within the body limit but far beyond the context: refused before encoding (before: 20-37 s of encoding for a
+        // 4 MB body, and clients past the server's 31 s request timer got a reset instead of the answer)
+        long t0 = System.nanoTime();
+        var huge = post(server, "/v1/completions", "{\"prompt\":\"" + "Once upon a time ".repeat(60_000) + "\"}"); // 1.02 MB, under the tests' body limit
+        assertEquals(400, huge.status(), huge.body());
+        assertEquals("context_length_exceeded", huge.json().at("/error/code").asText());
+        assertTrue(huge.json().at("/error/message").asText().contains("the prompt is at least"), huge.body());
+        assertTrue(System.nanoTime() - t0 < 10_000_000_000L, "answered without encoding");
     }
 
     @Test

@@ -57,7 +57,7 @@ class ServerFuzzTest {
             {"tools", "[{}]", "1", "\"x\""},
             {"response_format", "1", "{\"type\":\"json_object\"}"},
             {"user", "5", "[\"a\"]", "{}"},
-            {"model", "5", "[\"a\"]", "{}"},
+            {"model", "5", "[\"a\"]", "{}", "\"gpt-4\"", "\"\""},
             {"messages", "\"x\"", "[]", "{}", "[1]", "[{\"role\":\"user\"}]", "[{\"role\":\"x\",\"content\":\"a\"}]",
                     "[{\"role\":\"user\",\"content\":7}]"},
             {"*", "NaN", "null,", "\"\\ud800\"", "\"" + "9".repeat(70), "-", "tru", "[1,[2,[3]]"},

@@ -7,6 +7,8 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -162,6 +164,8 @@ public final class GgufFile implements AutoCloseable {
 
     /** Maps and parses a GGUF file. The mapping lives until {@link #close()}. */
     public static GgufFile open(Path path) throws IOException {
+        // a directory opens for reading on Linux and only its mapping fails, as "No such device"
+        if (Files.isDirectory(path)) throw new FileSystemException(path.toString(), null, "is a directory, not a GGUF file");
         FileChannel ch;
         try {
             ch = FileChannel.open(path, StandardOpenOption.READ);

@@ -295,6 +295,22 @@ public final class Model implements AutoCloseable {
         }
     }
 
+    /**
+     * The token ids of a prompt, checked: not empty, and within the context. A text too long for the context by
+     * {@link Tokenizer#minTokens} is refused before it is encoded (a 30 MB prompt took minutes and gigabytes).
+     *
+     * @throws PromptTooLongException when the prompt does not fit in the context
+     */
+    public int[] encodePrompt(String prompt, boolean addBos) {
+        int ctx = config.contextLength();
+        long least = tokenizer.minTokens(prompt) + (addBos ? 1 : 0);
+        if (least > ctx) throw new PromptTooLongException(least, prompt.length(), ctx);
+        int[] ids = tokenizer.encode(prompt, addBos);
+        if (ids.length == 0) throw new IllegalArgumentException("the prompt is empty and no BOS token is added");
+        if (ids.length > ctx) throw new PromptTooLongException(ids.length, ctx);
+        return ids;
+    }
+
     /** Generates with the given (fresh) session. */
     public GenerationResult generate(Session s, String prompt, GenerationOptions opts, TokenListener onToken) {
         return generate(s, prompt, opts, onToken, PrefillListener.NONE);
@@ -306,10 +322,7 @@ public final class Model implements AutoCloseable {
      */
     public GenerationResult generate(Session s, String prompt, GenerationOptions opts, TokenListener onToken,
                                      PrefillListener onPrefill) {
-        int[] prompt_ = tokenizer.encode(prompt, opts.addBos());
-        if (prompt_.length == 0) throw new IllegalArgumentException("the prompt is empty and no BOS token is added");
-        int ctx = config.contextLength();
-        if (prompt_.length > ctx) throw new PromptTooLongException(prompt_.length, ctx);
+        int[] prompt_ = encodePrompt(prompt, opts.addBos());
         long t0 = System.nanoTime();
         float[] logits;
         if (onPrefill == PrefillListener.NONE) {
@@ -413,7 +426,7 @@ public final class Model implements AutoCloseable {
 
     /** Restores a session saved in {@code file} (see {@link #restore(InputStream)}). */
     public Session restore(Path file) throws IOException {
-        try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
+        try (InputStream in = openSaved(file)) {
             return restore(in);
         }
     }
@@ -425,9 +438,15 @@ public final class Model implements AutoCloseable {
 
     /** Reads only the header of a saved session: whose it is, its cache and its tokens (cheap: no cache is built). */
     public static SavedSession peek(Path file) throws IOException {
-        try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
+        try (InputStream in = openSaved(file)) {
             return SessionFile.peek(in);
         }
+    }
+
+    /** A saved session's file for reading; a directory opens on Linux and fails only at the read, as "Is a directory". */
+    private static InputStream openSaved(Path file) throws IOException {
+        if (Files.isDirectory(file)) throw new java.nio.file.FileSystemException(file.toString(), null, "is a directory, not a saved session");
+        return new BufferedInputStream(Files.newInputStream(file), 1 << 16);
     }
 
     /** Reads only the header of a saved session from bytes. */

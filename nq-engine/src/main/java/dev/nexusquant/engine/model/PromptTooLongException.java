@@ -12,6 +12,15 @@ public final class PromptTooLongException extends IllegalArgumentException {
         this.contextLength = contextLength;
     }
 
+    /** A prompt of {@code chars} chars that is at least {@code minTokens} tokens, known without encoding it. */
+    public PromptTooLongException(long minTokens, long chars, int contextLength) {
+        super("the prompt is at least " + minTokens + " tokens (" + chars + " characters, not encoded), longer than the model's context of "
+                + contextLength + " tokens");
+        this.tokens = (int) Math.min(Integer.MAX_VALUE, minTokens);
+        this.contextLength = contextLength;
+    }
+
+    /** The prompt's tokens, or a lower bound on them when it was refused without encoding. */
     public int tokens() {
         return tokens;
     }

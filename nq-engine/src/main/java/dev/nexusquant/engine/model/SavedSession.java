@@ -20,6 +20,13 @@ public record SavedSession(ModelIdentity model, String cacheType, String cacheSe
         return tokens.clone();
     }
 
+    /** The header with its token count (a record's own form would print the array's identity). */
+    @Override
+    public String toString() {
+        return "SavedSession[model=" + model + ", cacheType=" + cacheType + ", cacheSettings=" + cacheSettings
+                + ", tokens=" + tokens.length + "]";
+    }
+
     /** Whether the saved tokens are a prefix of {@code prompt} (equal counts as a prefix). */
     public boolean isPrefixOf(int[] prompt) {
         if (tokens.length > prompt.length) return false;

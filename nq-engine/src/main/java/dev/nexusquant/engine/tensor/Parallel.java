@@ -13,7 +13,7 @@ import java.util.function.IntConsumer;
  */
 public final class Parallel {
 
-    private static final int THREADS = Math.max(1, Integer.getInteger("nq.threads", Runtime.getRuntime().availableProcessors()));
+    private static final int THREADS = ThreadCount.fromProperty();
 
     /**
      * Threads for work that runs before anything else of the engine's and that the user waits for: the packing of the

@@ -26,6 +26,15 @@ public interface Tokenizer {
         return encode(text, false);
     }
 
+    /**
+     * A lower bound on the number of ids {@link #encode} gives for {@code text} (BOS not counted), found without
+     * encoding it, or 0 when the tokenizer cannot bound it. Encoding takes seconds per megabyte: a caller refuses a
+     * text that cannot fit a context by this bound before it pays for the encoding.
+     */
+    default long minTokens(CharSequence text) {
+        return 0;
+    }
+
     /** The text of a sequence of ids. Control tokens (BOS, EOS) produce nothing; invalid UTF-8 becomes U+FFFD. */
     String decode(int[] ids);
 

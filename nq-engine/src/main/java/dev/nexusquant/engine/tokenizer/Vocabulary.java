@@ -20,6 +20,8 @@ abstract sealed class Vocabulary implements Tokenizer permits SentencePieceToken
     /** Piece to id (the first id of a piece that appears twice). */
     final Map<String, Integer> ids;
     final int bos, eos;
+    /** The most UTF-16 chars of one entry (at least 1). */
+    private final int longestPiece;
 
     Vocabulary(String[] pieces, int[] types, byte[][] bytes, int bos, int eos) {
         this.pieces = pieces;
@@ -29,6 +31,19 @@ abstract sealed class Vocabulary implements Tokenizer permits SentencePieceToken
         this.eos = eos;
         this.ids = new HashMap<>(pieces.length * 2);
         for (int i = 0; i < pieces.length; i++) ids.putIfAbsent(pieces[i], i);
+        int longest = 1;
+        for (String p : pieces) longest = Math.max(longest, p.length());
+        this.longestPiece = longest;
+    }
+
+    /**
+     * Every id stands for at most {@link #longestPiece} chars of the text: SentencePiece entries spell a space as one
+     * char ({@code ▁}) and fall back to one id per byte, and GPT-2 entries spell each byte as one char, while every char
+     * of the text is at least one byte and the pre-tokenizers' splits cover every char.
+     */
+    @Override
+    public long minTokens(CharSequence text) {
+        return (text.length() + (long) longestPiece - 1) / longestPiece;
     }
 
     @Override

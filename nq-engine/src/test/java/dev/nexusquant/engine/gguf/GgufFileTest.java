@@ -104,6 +104,17 @@ class GgufFileTest {
     }
 
     @Test
+    void aDirectoryOrAMissingFileIsNamedAsSuch() throws Exception {
+        // before: a directory opened, and mapping it failed with "No such device"
+        var e = assertThrows(java.nio.file.FileSystemException.class, () -> GgufFile.open(dir));
+        assertTrue(e.getMessage().contains("is a directory, not a GGUF file"), e.getMessage());
+        assertTrue(e.getMessage().startsWith(dir.toString()), e.getMessage());
+        var missing = assertThrows(java.nio.file.NoSuchFileException.class, () -> GgufFile.open(dir.resolve("absent.gguf")));
+        assertTrue(missing.getMessage().contains("absent.gguf"), missing.getMessage());
+        assertThrows(java.nio.file.FileSystemException.class, () -> Model.load(dir));
+    }
+
+    @Test
     void wrongMagicAndVersion() throws Exception {
         byte[] b = everyType().toBytes();
         byte[] bad = b.clone();

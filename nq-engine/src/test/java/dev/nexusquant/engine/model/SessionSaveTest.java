@@ -81,6 +81,24 @@ class SessionSaveTest {
     }
 
     @Test
+    void aDirectoryIsNamedAndAHeaderPrintsItsTokenCount() throws Exception {
+        // before: restore(dir) and peek(dir) failed with "Is a directory", naming no path, and a header printed its
+        // tokens as the array's identity ("tokens=[I@4f933fd1")
+        for (var call : java.util.List.<org.junit.jupiter.api.function.Executable>of(() -> model.restore(dir), () -> Model.peek(dir))) {
+            var e = assertThrows(java.nio.file.FileSystemException.class, call);
+            assertEquals(dir + ": is a directory, not a saved session", e.getMessage());
+        }
+        Path file = dir.resolve("header.nqs");
+        try (Session s = model.newSession()) {
+            int[] t = tokens(7);
+            s.forward(t, 0, t.length, false);
+            s.save(file);
+        }
+        String header = Model.peek(file).toString();
+        assertTrue(header.endsWith(", tokens=7]") && header.contains("cacheType=dense"), header);
+    }
+
+    @Test
     void withoutItsReaderACacheTypeIsAnUnknownTypeNamingTheModule() throws Exception {
         byte[] saved;
         try (Session s = model.newSession()) {

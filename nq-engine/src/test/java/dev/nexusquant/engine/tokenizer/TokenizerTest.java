@@ -160,4 +160,26 @@ class TokenizerTest {
         }
         assertArrayEquals(new int[0], t.encode("", false));
     }
+
+    @Test
+    void minTokensNeverExceedsTheEncodingOnRandomText() throws Exception {
+        // the bound refuses a prompt too long for the context before it is encoded, so it must never overshoot
+        Tokenizer[] ts = {load(RandomModel.llama(2, 1, 16, GgmlType.F32).vocab(400).writer()),
+                load(RandomModel.qwen2(2, 1, 16, GgmlType.F32).vocab(400).writer())};
+        Random r = new Random(20261204);
+        String alphabet = "aaaaaaaaaabbbbbbbb the the the once upon a time, THERE! 123\n\t   éü✓😀<0x0A><s>";
+        for (Tokenizer t : ts) {
+            assertTrue(t.minTokens("x".repeat(10_000)) > 1, t.model() + ": a bound that says something");
+            for (int k = 0; k < 400; k++) {
+                StringBuilder sb = new StringBuilder();
+                int n = r.nextInt(k < 200 ? 40 : 4000);
+                for (int i = 0; i < n; i++) sb.appendCodePoint(alphabet.codePointAt(alphabet.offsetByCodePoints(0, r.nextInt(alphabet.codePointCount(0, alphabet.length())))));
+                String text = sb.toString();
+                long bound = t.minTokens(text);
+                int actual = t.encode(text, false).length;
+                assertTrue(bound <= actual, t.model() + ": bound " + bound + " > " + actual + " ids for [" + text + "]");
+                assertTrue(text.isEmpty() || bound >= 1, "a text of " + text.length() + " chars");
+            }
+        }
+    }
 }

@@ -78,6 +78,19 @@ public final class RequestParser {
                 seed, stop, Boolean.TRUE.equals(stream), includeUsage);
     }
 
+    /**
+     * A request that names a model must name the one served ({@code GET /v1/models}): another name is a 404
+     * {@code model_not_found}, as OpenAI's API answers, rather than an answer from a model the client did not ask
+     * for. A request that names none gets the served one.
+     */
+    public static void checkModel(ObjectNode body, String served) {
+        String m = optionalString(body, "model");
+        if (m != null && !m.equals(served)) {
+            throw new ApiException(404, "invalid_request_error", "model_not_found", "model",
+                    "the model '" + clip(m) + "' does not exist here; this server serves '" + served + "' (GET /v1/models)", 0);
+        }
+    }
+
     private static String prompt(JsonNode p) {
         if (p == null || p.isNull()) throw ApiException.invalid("prompt", "'prompt' is required");
         if (p.isTextual()) return p.asText();

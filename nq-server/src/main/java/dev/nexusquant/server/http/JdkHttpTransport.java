@@ -33,7 +33,13 @@ public final class JdkHttpTransport implements AutoCloseable {
 
     public JdkHttpTransport(String host, int port, OpenAiApi api, int maxBody, int bodyTimeoutMs) throws IOException {
         configureJdkServer(bodyTimeoutMs);
-        this.server = HttpServer.create(new InetSocketAddress(host, port), 256);
+        try {
+            this.server = HttpServer.create(new InetSocketAddress(host, port), 256);
+        } catch (java.net.BindException e) { // the JDK's message names neither the address nor the port
+            java.net.BindException named = new java.net.BindException("cannot listen on " + host + ":" + port + ": " + e.getMessage());
+            named.initCause(e);
+            throw named;
+        }
         this.executor = Executors.newVirtualThreadPerTaskExecutor();
         server.setExecutor(executor);
         server.createContext("/", ex -> {

@@ -115,6 +115,7 @@ public final class OpenAiApi {
     private int completion(HttpCall call, boolean chat) {
         ObjectNode body = Json.parseObject(call.body());
         CompletionRequest r = RequestParser.parse(body, chat);
+        RequestParser.checkModel(body, service.modelId());
         CompletionService.Prepared p = service.prepare(r);
         String id = (chat ? "chatcmpl-" : "cmpl-") + Long.toHexString(System.currentTimeMillis()) + "-" + IDS.incrementAndGet();
         long created = System.currentTimeMillis() / 1000;
