@@ -20,7 +20,8 @@ public final class Parallel {
      * weights at load ({@link #forRangeAtLoad}; {@code -Dnq.loadThreads=N}; default: every core the JVM may use, whatever
      * {@code nq.threads} says, since nothing else of the engine runs then).
      */
-    private static final int LOAD_THREADS = Math.max(1, Integer.getInteger("nq.loadThreads", Runtime.getRuntime().availableProcessors()));
+    private static final int LOAD_THREADS = ThreadCount.parse("nq.loadThreads", System.getProperty("nq.loadThreads"),
+            Runtime.getRuntime().availableProcessors());
 
     private static final ForkJoinPool POOL = new ForkJoinPool(Math.max(THREADS, LOAD_THREADS), pool -> {
         ForkJoinWorkerThread t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(pool);

@@ -21,16 +21,24 @@ public final class ThreadCount {
 
     /** The thread count {@code value} (the property's text, or null when unset) asks for on {@code cores} cores. */
     public static int parse(String value, int cores) {
+        return parse(PROPERTY, value, cores);
+    }
+
+    /**
+     * As {@link #parse(String, int)}, for another property that counts threads ({@code -Dnq.loadThreads}), named in
+     * the messages.
+     */
+    public static int parse(String property, String value, int cores) {
         if (value == null) return Math.max(1, cores);
         int n;
         try {
             n = Integer.parseInt(value.strip());
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("-D" + PROPERTY + " must be a whole number of threads in 1.." + max(cores)
+            throw new IllegalArgumentException("-D" + property + " must be a whole number of threads in 1.." + max(cores)
                     + ", is '" + value + "'");
         }
         if (n < 1 || n > max(cores)) {
-            throw new IllegalArgumentException("-D" + PROPERTY + " must be in 1.." + max(cores) + " (this machine has "
+            throw new IllegalArgumentException("-D" + property + " must be in 1.." + max(cores) + " (this machine has "
                     + cores + " cores), is " + n);
         }
         return n;

@@ -43,4 +43,15 @@ class ThreadCountTest {
         assertThrows(IllegalArgumentException.class, () -> ThreadCount.parse("1025", 1024));
         assertEquals(1024, ThreadCount.parse("1024", 1024));
     }
+
+    /** The load's thread count ({@code -Dnq.loadThreads}) is checked the same way, and its messages name it. */
+    @Test
+    void theLoadsThreadCountIsCheckedUnderItsOwnName() {
+        assertEquals(2, ThreadCount.parse("nq.loadThreads", null, 2));
+        assertEquals(1, ThreadCount.parse("nq.loadThreads", "1", 2));
+        for (String v : new String[]{"100000", "0", "-1", "two"}) {
+            var e = assertThrows(IllegalArgumentException.class, () -> ThreadCount.parse("nq.loadThreads", v, 2), v);
+            assertTrue(e.getMessage().startsWith("-Dnq.loadThreads must be") && e.getMessage().contains(v), e.getMessage());
+        }
+    }
 }
