@@ -20,6 +20,19 @@ final class GroupedRows {
     private GroupedRows() {
     }
 
+    /**
+     * Packed bytes a thread of the load takes at least ({@link Parallel#forRangeAtLoad}): below it, waking a second
+     * thread saves less than it costs. The project model's matrices (0.3-1.5 MB) loaded faster on one thread in a cold
+     * {@code ./nq generate} at load 8-15, where the kernel primer and the JIT want the other core (BENCHMARKS.md,
+     * "Loading a model").
+     */
+    static final long LOAD_BYTES_PER_THREAD = 4L << 20;
+
+    /** Groups a thread of the load packs at least, for a packed copy of {@code bytes} bytes in {@code groups} groups. */
+    static int minGroupsPerThread(long bytes, int groups) {
+        return (int) Math.max(1, Math.min(groups, (LOAD_BYTES_PER_THREAD * groups + bytes - 1) / Math.max(1, bytes)));
+    }
+
     /** Groups of {@code rows} rows, the last one padded. */
     static int groups(int rows) {
         return (rows + ROWS - 1) / ROWS;

@@ -123,7 +123,7 @@ public final class HugePageArena implements Arena {
         if (POPULATE) {
             long size = slice.byteSize(), at = slice.address();
             int steps = (int) ((size + POPULATE_STEP - 1) / POPULATE_STEP);
-            Parallel.forRangeAtLoad(steps, 1, (from, to) ->
+            Parallel.forRangeAtLoad(steps, 1, 1, (from, to) ->
                     LinuxPages.populate(at + from * POPULATE_STEP, Math.min(size, to * POPULATE_STEP) - from * POPULATE_STEP));
         }
         return slice;

@@ -149,11 +149,12 @@ public final class Parallel {
     /**
      * As {@link #forRange}, over {@link #loadThreads()} threads (the caller and workers of the fork/join pool, not the
      * spinning workers, which {@code nq.threads} sizes): for the packing of weights at load, which nothing else of the
-     * engine's runs beside, so that a load at {@code -Dnq.threads=1} still uses every core.
+     * engine's runs beside, so that a load at {@code -Dnq.threads=1} still uses every core; each thread gets at least
+     * {@code minPerThread} of the {@code n} indices (fewer threads where {@code n} is small).
      */
-    public static void forRangeAtLoad(int n, int align, RangeBody body) {
+    public static void forRangeAtLoad(int n, int align, int minPerThread, RangeBody body) {
         int units = (n + align - 1) / align;
-        int p0 = Math.max(1, Math.min(LOAD_THREADS, units));
+        int p0 = Math.max(1, Math.min(Math.min(LOAD_THREADS, units), n / Math.max(1, minPerThread)));
         if (p0 == 1) {
             body.run(0, n);
             return;

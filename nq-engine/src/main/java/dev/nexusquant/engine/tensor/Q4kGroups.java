@@ -72,7 +72,7 @@ final class Q4kGroups {
         int rows = w.rows(), cols = w.cols();
         MemorySegment p = GroupedRows.allocateOrNull(arena, bytes(rows, cols));
         if (p == null) return w;
-        Parallel.forRangeAtLoad(groups(rows), 4, (from, to) -> {
+        Parallel.forRangeAtLoad(groups(rows), 4, GroupedRows.minGroupsPerThread(p.byteSize(), groups(rows)), (from, to) -> {
             for (int g = from; g < to; g++) packGroup(w, g, p);
         });
         return w.withPacked(p);

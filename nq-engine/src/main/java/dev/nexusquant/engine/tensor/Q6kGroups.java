@@ -87,7 +87,7 @@ final class Q6kGroups {
         int rows = w.rows(), cols = w.cols();
         MemorySegment p = GroupedRows.allocateOrNull(arena, bytes(rows, cols));
         if (p == null) return w;
-        Parallel.forRangeAtLoad(groups(rows), 4, (from, to) -> {
+        Parallel.forRangeAtLoad(groups(rows), 4, GroupedRows.minGroupsPerThread(p.byteSize(), groups(rows)), (from, to) -> {
             Packer packer = new Packer();
             for (int g = from; g < to; g++) packer.group(w, g, p);
         });

@@ -78,7 +78,7 @@ final class Q8Groups {
         int rows = w.rows(), cols = w.cols();
         MemorySegment p = GroupedRows.allocateOrNull(arena, bytes(rows, cols));
         if (p == null) return w;
-        Parallel.forRangeAtLoad(groups(rows), 4, (from, to) -> {
+        Parallel.forRangeAtLoad(groups(rows), 4, GroupedRows.minGroupsPerThread(p.byteSize(), groups(rows)), (from, to) -> {
             int[] q = new int[(cols / 32) * QUANTS / 4];
             float[] sc = new float[(cols / 32) * ROWS];
             for (int g = from; g < to; g++) {

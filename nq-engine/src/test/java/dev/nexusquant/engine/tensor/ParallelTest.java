@@ -54,16 +54,17 @@ class ParallelTest {
     void forRangeAtLoadCoversEveryIndexOnceOnAlignedBoundaries() {
         java.util.Random r = new java.util.Random(20261204);
         for (int rep = 0; rep < 200; rep++) {
-            int n = 1 + r.nextInt(rep < 100 ? 64 : 5000), align = 1 << r.nextInt(5);
+            int n = 1 + r.nextInt(rep < 100 ? 64 : 5000), align = 1 << r.nextInt(5), min = 1 + r.nextInt(rep % 2 == 0 ? 4 : 3000);
             AtomicIntegerArray seen = new AtomicIntegerArray(n);
             java.util.Set<String> threads = java.util.concurrent.ConcurrentHashMap.newKeySet();
-            Parallel.forRangeAtLoad(n, align, (from, to) -> {
+            Parallel.forRangeAtLoad(n, align, min, (from, to) -> {
                 if (from % align != 0) throw new AssertionError("range starts at " + from + ", not a multiple of " + align);
                 threads.add(Thread.currentThread().getName());
                 for (int i = from; i < to; i++) seen.incrementAndGet(i);
             });
             for (int i = 0; i < n; i++) assertEquals(1, seen.get(i), "index " + i + " n=" + n + " align=" + align);
-            assertTrue(threads.size() <= Parallel.loadThreads(), threads + " for " + Parallel.loadThreads() + " load threads");
+            assertTrue(threads.size() <= Math.max(1, Math.min(Parallel.loadThreads(), n / min)),
+                    threads + " for " + Parallel.loadThreads() + " load threads, n=" + n + ", at least " + min + " a thread");
         }
     }
 
@@ -71,7 +72,7 @@ class ParallelTest {
     void forRangeAtLoadPropagatesTheFirstFailureAfterEveryRangeRan() {
         AtomicIntegerArray seen = new AtomicIntegerArray(1000);
         IllegalStateException boom = new IllegalStateException("boom");
-        IllegalStateException thrown = assertThrows(IllegalStateException.class, () -> Parallel.forRangeAtLoad(1000, 4, (from, to) -> {
+        IllegalStateException thrown = assertThrows(IllegalStateException.class, () -> Parallel.forRangeAtLoad(1000, 4, 1, (from, to) -> {
             for (int i = from; i < to; i++) seen.incrementAndGet(i);
             if (from == 0) throw boom;
         }));
