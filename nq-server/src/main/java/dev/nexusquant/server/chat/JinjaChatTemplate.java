@@ -39,6 +39,10 @@ public final class JinjaChatTemplate implements ChatTemplate {
                 .withLstripBlocks(true)
                 .withMaxOutputSize(MAX_OUTPUT)
                 .withFailOnUnknownTokens(false)
+                // what an expression prints is text, as in Jinja2: Jinjava's default renders it again as a template,
+                // so a message holding "{{ ... }}" or "{% ... %}" ran as template code (a client could loop, raise,
+                // or read the template's variables)
+                .withNestedInterpretationEnabled(false)
                 // Jinja2's semantics where Jinjava's defaults differ: {{- -}} trims, Python operator precedence,
                 // whitespace control parsed as Jinja2 does, iteration over a dict gives its keys
                 .withLegacyOverrides(LegacyOverrides.newBuilder()

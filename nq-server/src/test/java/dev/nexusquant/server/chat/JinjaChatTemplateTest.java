@@ -69,6 +69,16 @@ class JinjaChatTemplateTest {
     }
 
     @Test
+    void messagesAreTextNeverTemplateCode() {
+        // before: Jinjava rendered what {{ m.content }} printed as a template again: "{{ 7*7 }}" became 49, and
+        // "{% raw %}" a 400 (a client could run loops or read the template's variables through its messages)
+        String src = "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}\n{% endfor %}";
+        String hostile = "{{ 7*7 }} {{ bos_token }} {% raw %} {% for i in range(9) %}x{% endfor %} {# c #}";
+        String out = new JinjaChatTemplate(src, "<s>", "</s>").render(List.of(ChatMessage.user(hostile)));
+        assertEquals("<|user|>" + hostile + "\n", out);
+    }
+
+    @Test
     void plainTemplateIsDocumentedFormat() {
         assertEquals("System: Be brief.\nUser:  Hi \nAssistant: Hello.\nUser: Bye\nAssistant:",
                 PlainChatTemplate.INSTANCE.render(CHAT));
