@@ -64,12 +64,15 @@ public final class Parallel {
         }
         Job job = new Job(parts, body, Thread.currentThread());
         int helpers = Math.min(parts, THREADS) - 1;
-        if (!SPINNING.tryRun(job, helpers, job::awaitDone)) { // the spinning workers are busy: the fork/join pool's
-            for (int i = helpers; i > 0; i--) POOL.execute(job);
-            job.run();
-            job.awaitDone();
-        }
+        if (!SPINNING.tryRun(job, helpers, job::awaitDone)) onPool(job, helpers); // the spinning workers are busy
         job.rethrow();
+    }
+
+    /** Runs {@code job} on the caller and {@code helpers} workers of the fork/join pool, and waits for all its parts. */
+    private static void onPool(Job job, int helpers) {
+        for (int i = helpers; i > 0; i--) POOL.execute(job);
+        job.run();
+        job.awaitDone();
     }
 
     /** The parts of one {@link #run}: claimed by whoever runs it (pool workers and the caller), until none is left. */
@@ -135,11 +138,17 @@ public final class Parallel {
             return;
         }
         int pieces = Math.min(units, p0 * PIECES_PER_THREAD);
-        run(pieces, p -> {
+        run(pieces, ranges(n, align, pieces, body));
+    }
+
+    /** Piece {@code p} of {@code pieces} of {@code [0, n)}, its boundaries at multiples of {@code align}, run by {@code body}. */
+    private static IntConsumer ranges(int n, int align, int pieces, RangeBody body) {
+        int units = (n + align - 1) / align;
+        return p -> {
             int from = (int) ((long) units * p / pieces) * align;
             int to = Math.min(n, (int) ((long) units * (p + 1) / pieces) * align);
             if (from < to) body.run(from, to);
-        });
+        };
     }
 
     /** Number of threads {@link #forRangeAtLoad} spreads work over ({@code -Dnq.loadThreads=N}; default: the number of cores). */
@@ -161,14 +170,8 @@ public final class Parallel {
             return;
         }
         int pieces = Math.min(units, p0 * PIECES_PER_THREAD);
-        Job job = new Job(pieces, p -> {
-            int from = (int) ((long) units * p / pieces) * align;
-            int to = Math.min(n, (int) ((long) units * (p + 1) / pieces) * align);
-            if (from < to) body.run(from, to);
-        }, Thread.currentThread());
-        for (int i = p0 - 1; i > 0; i--) POOL.execute(job);
-        job.run();
-        job.awaitDone();
+        Job job = new Job(pieces, ranges(n, align, pieces, body), Thread.currentThread());
+        onPool(job, p0 - 1);
         job.rethrow();
     }
 
