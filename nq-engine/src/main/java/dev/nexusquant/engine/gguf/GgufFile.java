@@ -393,13 +393,9 @@ public final class GgufFile implements AutoCloseable {
         }
 
         String string(String field) throws GgufException {
-            long len = i64(field + " (string length)");
-            need(len, field + " (string of " + Long.toUnsignedString(len) + " bytes)");
-            if (len > Integer.MAX_VALUE - 16) throw new GgufException(field, "string too long: " + len);
-            byte[] b = new byte[(int) len];
-            MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, pos, b, 0, (int) len);
-            pos += len;
-            return new String(b, StandardCharsets.UTF_8);
+            long len = wholeStringLength();
+            if (len < 0) throw badString(field);
+            return stringOf(len);
         }
 
         /**
@@ -407,16 +403,31 @@ public final class GgufFile implements AutoCloseable {
          * messages unless it is bad (a tokenizer's arrays hold hundreds of thousands of strings).
          */
         String element(String key, int i) throws GgufException {
-            if (remaining() >= 8) {
-                long len = seg.get(I64, pos);
-                if (len >= 0 && len <= remaining() - 8 && len <= Integer.MAX_VALUE - 16) {
-                    byte[] b = new byte[(int) len];
-                    MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, pos + 8, b, 0, (int) len);
-                    pos += 8 + len;
-                    return new String(b, StandardCharsets.UTF_8);
-                }
-            }
-            return string(key + "[" + i + "]"); // throws, naming the element
+            long len = wholeStringLength();
+            if (len < 0) throw badString(key + "[" + i + "]");
+            return stringOf(len);
+        }
+
+        /** The byte length of the string at the position, or -1 where its length or bytes run past the file or it is too long for an array. */
+        private long wholeStringLength() {
+            if (remaining() < 8) return -1;
+            long len = seg.get(I64, pos);
+            return len >= 0 && len <= remaining() - 8 && len <= Integer.MAX_VALUE - 16 ? len : -1;
+        }
+
+        /** The string at the position, of {@code len} bytes after its 8-byte length (checked by {@link #wholeStringLength}). */
+        private String stringOf(long len) {
+            byte[] b = new byte[(int) len];
+            MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, pos + 8, b, 0, (int) len);
+            pos += 8 + len;
+            return new String(b, StandardCharsets.UTF_8);
+        }
+
+        /** The error for a string {@link #wholeStringLength} refused, naming {@code field} (thrown by the checks it repeats). */
+        private GgufException badString(String field) throws GgufException {
+            long len = i64(field + " (string length)");
+            need(len, field + " (string of " + Long.toUnsignedString(len) + " bytes)");
+            return new GgufException(field, "string too long: " + len);
         }
 
         GgufValue value(String key, GgufValueType type, int depth) throws GgufException {
