@@ -146,7 +146,7 @@ public final class GenerateCommand extends ModelCommand {
      * to the first token, less the time spent serializing the cache for the file (reported on its own).
      */
     private int generateCached(Model model, String text, GenerationOptions opts, PrintWriter out) throws IOException {
-        int[] prompt = encodePrompt(model, text, opts);
+        int[] prompt = model.encodePrompt(text, opts.addBos());
         var factory = kv.factory(model);
         long t0 = System.nanoTime();
         PromptCache.Opened opened = PromptCache.open(model, factory, promptCache, prompt, err());
@@ -219,7 +219,7 @@ public final class GenerateCommand extends ModelCommand {
      * time spent writing new chunks (reported on its own).
      */
     private int generateThroughStore(Model model, String text, GenerationOptions opts, PrintWriter out) throws IOException {
-        int[] prompt = encodePrompt(model, text, opts);
+        int[] prompt = model.encodePrompt(text, opts.addBos());
         var factory = kv.factory(model);
         long t0 = System.nanoTime();
         long cap = dev.nexusquant.kv.KvSpec.parseSize(kvStoreMax);
@@ -268,11 +268,6 @@ public final class GenerateCommand extends ModelCommand {
             }
         }
         return 0;
-    }
-
-    /** The prompt's token ids, checked: not empty, and within the model's context. */
-    private static int[] encodePrompt(Model model, String text, GenerationOptions opts) {
-        return model.encodePrompt(text, opts.addBos());
     }
 
     /** Prints each piece as it comes (not with --json) and notes when the first token arrived. */
